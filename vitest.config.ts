@@ -1,0 +1,45 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Three projects:
+ * - unit: pure modules, beside the code (`*.test.ts`), no network;
+ * - integration: real servers (PostgreSQL, Redis, RabbitMQ, Ceph RGW, MongoDB wire server, Zipkin, …)
+ *   started or reused by `test/setup/global-setup.ts`;
+ * - e2e: whole flows across several functions (same servers).
+ * The plain reporter ends every run with `N passed, N failed, N skipped` for CI.
+ */
+export default defineConfig({
+  test: {
+    reporters: ['default', './test/setup/plain-summary-reporter.ts'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['functions/**/*.test.ts', 'events/**/*.test.ts', 'scripts/**/*.test.ts', 'test/setup/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['./test/setup/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: true,
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['./test/setup/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
