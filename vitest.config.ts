@@ -15,7 +15,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['functions/**/*.test.ts', 'events/**/*.test.ts', 'scripts/**/*.test.ts', 'test/setup/**/*.test.ts'],
+          include: [
+            'functions/**/*.test.ts',
+            'events/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'test/setup/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

@@ -1,0 +1,90 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type CloudEventV1, HTTP } from 'cloudevents';
+import { asIsekaiError, type IsekaiError, ValidationFailed } from '../errors.ts';
+import { readBody } from '../http/body.ts';
+import { sendProblem } from '../http/respond.ts';
+import { HostRequest, HostResponse } from './compat.ts';
+import { type Registered, registeredFunction } from './registry.ts';
+
+/** CloudEvents larger than this are refused (the RabbitMQ broker's own limit is far below). */
+const EVENT_BODY_LIMIT = 1024 * 1024;
+
+export interface HostOptions {
+  readonly target: string;
+  /** Called for errors a CloudEvent function throws (logging); defaults to stderr JSON. */
+  readonly onEventError?: (error: IsekaiError, event: CloudEventV1<unknown> | undefined) => void;
+}
+
+/**
+ * The lean host: serves a function registered with functions-framework's `http()`/`cloudEvent()` on a
+ * bare node:http server — no Express, no body parsers, no `domain` per request. HTTP functions get
+ * node's req/res (plus req.get/res.status/res.send/res.json); CloudEvent functions get the event decoded
+ * from binary or structured mode and answer 204, a 4xx problem for permanent errors, 5xx for transient.
+ */
+export function createHostServer(options: HostOptions): Server {
+  const registered = registeredFunction(options.target);
+  const server = createServer<typeof HostRequest, typeof HostResponse>(
+    { IncomingMessage: HostRequest, ServerResponse: HostResponse, keepAliveTimeout: 65_000 },
+    handlerFor(registered, options),
+  );
+  return server;
+}
+
+function handlerFor(
+  registered: Registered,
+  options: HostOptions,
+): (req: HostRequest, res: HostResponse) => void {
+  if (registered.signatureType === 'http') {
+    const fn = registered.userFunction as unknown as (req: IncomingMessage, res: ServerResponse) => unknown;
+    return (req, res) => {
+      try {
+        const result = fn(req, res);
+        if (result instanceof Promise) result.catch((error: unknown) => failHttp(res, error, req.url));
+      } catch (error) {
+        failHttp(res, error, req.url);
+      }
+    };
+  }
+  const fn = registered.userFunction;
+  const report =
+    options.onEventError ??
+    ((error, event) =>
+      process.stderr.write(
+        `${JSON.stringify({ level: 'error', code: error.code, msg: error.message, 'ce.id': event?.id, 'ce.type': event?.type })}\n`,
+      ));
+  return (req, res) => {
+    let event: CloudEventV1<unknown> | undefined;
+    (async () => {
+      if (req.method !== 'POST') {
+        throw new ValidationFailed('CloudEvents are delivered with POST');
+      }
+      const body = await readBody(req, EVENT_BODY_LIMIT);
+      event = decodeEvent(req, body);
+      await fn(event);
+      res.writeHead(204).end();
+    })().catch((error: unknown) => {
+      const failure = asIsekaiError(error);
+      report(failure, event);
+      sendProblem(res, failure, req.url ?? '/');
+    });
+  };
+}
+
+/** Decode a CloudEvent in binary or structured mode; a malformed event is a permanent 400. */
+export function decodeEvent(req: IncomingMessage, body: Buffer): CloudEventV1<unknown> {
+  try {
+    const decoded = HTTP.toEvent({ headers: req.headers, body: body.length > 0 ? body.toString('utf8') : undefined });
+    const event = Array.isArray(decoded) ? decoded[0] : decoded;
+    if (!event) throw new Error('empty batch');
+    return event as CloudEventV1<unknown>;
+  } catch (error) {
+    throw new ValidationFailed(`not a valid CloudEvent: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function failHttp(res: ServerResponse, error: unknown, url: string | undefined): void {
+  process.stderr.write(`${JSON.stringify({ level: 'error', code: 'internal', msg: String(error) })}\n`);
+  sendProblem(res, asIsekaiError(error), url ?? '/');
+}

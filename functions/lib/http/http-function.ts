@@ -1,0 +1,158 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import FindMyWay from 'find-my-way';
+import zipkin from 'zipkin';
+import { asIsekaiError, Forbidden, MethodNotAllowed, NotFound, Unauthenticated } from '../errors.ts';
+import type { Runtime } from '../runtime.ts';
+import { extractTraceId, injectTraceHeaders } from '../tracing/trace-headers.ts';
+import { check, convertAndCheck } from '../validate.ts';
+import { parseJsonBody, readBody } from './body.ts';
+import { sendProblem, sendReply } from './respond.ts';
+import type { Access, AnyRoute, Authenticator, Identity, Method, RequestContext, Route } from './types.ts';
+
+const { Annotation } = zipkin;
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface HttpFunctionOptions {
+  readonly runtime: Runtime;
+  readonly routes: readonly Route<never, never>[];
+  /** Verifies bearer tokens; without it, routes that need a user answer 401. */
+  readonly authenticate?: Authenticator;
+}
+
+interface Store {
+  readonly route: AnyRoute;
+  readonly template: string;
+}
+
+/**
+ * Build the request handler registered with `http('<name>', handler)`. It works the same under
+ * functions-framework (Express req/res) and the lean host (plain node req/res): routing, body limits,
+ * validation, auth, tracing, JSON logs, metrics, and problem+json for every error. Adds /healthz,
+ * /readyz and /metrics.
+ */
+export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
+  const { runtime } = options;
+  const router = FindMyWay({ ignoreTrailingSlash: true, caseSensitive: true });
+  const noop = () => undefined;
+  const builtins: AnyRoute[] = [
+    { method: 'GET', path: '/healthz', handle: () => ({ body: { status: 'ok' } }) },
+    {
+      method: 'GET',
+      path: '/readyz',
+      handle: async () => {
+        const report = await runtime.readiness();
+        return { status: report.ready ? 200 : 503, body: report };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handle: async () => ({
+        headers: { 'content-type': runtime.metrics.registry.contentType },
+        body: await runtime.metrics.registry.metrics(),
+      }),
+    },
+  ];
+  const methodsByPath = new Map<string, Set<Method>>();
+  for (const route of [...builtins, ...options.routes] as AnyRoute[]) {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]) as Method[];
+    if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+    router.on(methods, route.path, noop, { route, template: route.path } satisfies Store);
+    const set = methodsByPath.get(route.path) ?? new Set<Method>();
+    for (const m of methods) set.add(m);
+    methodsByPath.set(route.path, set);
+  }
+  const allMethods: Method[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+  /** Find the route, or explain why there is none (404, or 405 with Allow). */
+  function match(method: string, path: string): { store: Store; params: Record<string, string> } {
+    const found = router.find(method as Method, path);
+    if (found) return { store: found.store as Store, params: found.params as Record<string, string> };
+    const allowed = allMethods.filter((m) => router.find(m, path) !== null);
+    if (allowed.length > 0) throw new MethodNotAllowed(allowed);
+    throw new NotFound(`no route for ${path}`);
+  }
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const { tracer } = runtime.tracing;
+    const incoming = extractTraceId((name) => header(req, name));
+    const traceId = incoming ? tracer.createChildId(incoming) : tracer.createRootId();
+    let template = 'unmatched';
+    tracer.letId(traceId, () => {
+      tracer.recordServiceName(runtime.name);
+      tracer.recordAnnotation(new Annotation.ServerRecv());
+      res.setHeader('traceparent', injectTraceHeaders(traceId).traceparent ?? '');
+      const url = new URL(req.url ?? '/', 'http://function.local');
+      const log = runtime.log.child({ method: req.method, path: url.pathname });
+      const finish = (status: number) => {
+        tracer.letId(traceId, () => {
+          tracer.recordRpc(`${req.method ?? 'GET'} ${template}`);
+          tracer.recordBinary('http.path', url.pathname);
+          tracer.recordBinary('http.status_code', String(status));
+          if (status >= 500) tracer.recordBinary('error', String(status));
+          tracer.recordAnnotation(new Annotation.ServerSend());
+        });
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const labels = { route: template, method: req.method ?? 'GET', status: String(status) };
+        runtime.metrics.httpRequests.inc(labels);
+        runtime.metrics.httpDuration.observe(labels, seconds);
+      };
+      handle(req, res, url, log)
+        .then((status) => finish(status))
+        .catch((error: unknown) => {
+          const failure = asIsekaiError(error);
+          const status = sendProblem(res, failure, url.pathname);
+          const fields = { code: failure.code, status, err: status >= 500 ? error : undefined };
+          if (status >= 500) log.error(fields, failure.message);
+          else log.info(fields, failure.message);
+          finish(status);
+        });
+    });
+
+    async function handle(req: IncomingMessage, res: ServerResponse, url: URL, log: RequestContext['log']) {
+      const { store, params } = match(req.method ?? 'GET', url.pathname);
+      template = store.template;
+      const route = store.route;
+      const identity = await authorize(route.access ?? 'public', req, options.authenticate);
+      let body: unknown;
+      let raw: Buffer | undefined;
+      const method = req.method ?? 'GET';
+      if (method !== 'GET' && method !== 'HEAD' && (route.body || route.raw)) {
+        const bytes = await readBody(req, route.bodyLimit ?? DEFAULT_BODY_LIMIT);
+        if (route.raw) raw = bytes;
+        else if (route.body) body = check(route.body, parseJsonBody(req, bytes), '/body');
+      }
+      const query = route.query
+        ? convertAndCheck(route.query, Object.fromEntries(url.searchParams), '/query')
+        : Object.fromEntries(url.searchParams);
+      const ctx = { req, res, url, params, query, body, raw, identity, log } as RequestContext<never, never>;
+      const reply = await route.handle(ctx);
+      if (reply === undefined) return res.statusCode;
+      await sendReply(res, reply, method === 'HEAD');
+      return reply.status ?? (reply.body === undefined ? 204 : 200);
+    }
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function authorize(
+  access: Access,
+  req: IncomingMessage,
+  authenticate: Authenticator | undefined,
+): Promise<Identity | undefined> {
+  if (access === 'public') return undefined;
+  const identity = authenticate ? await authenticate(req) : undefined;
+  if (access === 'optional') return identity;
+  if (!identity) throw new Unauthenticated('a bearer token is required for this route');
+  if (access !== 'user' && !access.roles.some((role) => identity.roles.includes(role))) {
+    throw new Forbidden(`this route needs one of the roles: ${access.roles.join(', ')}`);
+  }
+  return identity;
+}

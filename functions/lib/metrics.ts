@@ -1,0 +1,53 @@
+import client from 'prom-client';
+
+/** The Prometheus metrics every function exposes on /metrics. */
+export interface Metrics {
+  readonly registry: client.Registry;
+  readonly httpRequests: client.Counter<'route' | 'method' | 'status'>;
+  readonly httpDuration: client.Histogram<'route' | 'method' | 'status'>;
+  readonly dependencyErrors: client.Counter<'dependency'>;
+  /** 0 closed, 1 half-open, 2 open. */
+  readonly circuitState: client.Gauge<'dependency'>;
+  readonly eventsHandled: client.Counter<'type' | 'outcome'>;
+}
+
+/** A fresh registry with the standard series (default process metrics included). */
+export function createMetrics(service: string): Metrics {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ service });
+  client.collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new client.Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by route template, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new client.Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by route template',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    dependencyErrors: new client.Counter({
+      name: 'dependency_errors_total',
+      help: 'Failed calls to a dependency (database, cache, broker, object store)',
+      labelNames: ['dependency'],
+      registers: [registry],
+    }),
+    circuitState: new client.Gauge({
+      name: 'circuit_state',
+      help: 'Circuit breaker state per dependency: 0 closed, 1 half-open, 2 open',
+      labelNames: ['dependency'],
+      registers: [registry],
+    }),
+    eventsHandled: new client.Counter({
+      name: 'events_handled_total',
+      help: 'CloudEvents handled by type and outcome (ok, duplicate, rejected, failed)',
+      labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,82 @@
+import { type ErrorCode, type IsekaiError, MethodNotAllowed, Unauthenticated } from './errors.ts';
+
+/** Where problem types are documented; `type` = base + code (RFC 9457 §3.1.1). */
+export const PROBLEM_BASE = 'https://isekai.dev/problems/';
+
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  unauthenticated: 401,
+  forbidden: 403,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  dependency_unavailable: 503,
+  config_invalid: 500,
+  internal: 500,
+};
+
+const TITLE: Record<ErrorCode, string> = {
+  validation_failed: 'Invalid request',
+  not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
+  conflict: 'Conflict',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Forbidden',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  rate_limited: 'Too many requests',
+  dependency_unavailable: 'Service temporarily unavailable',
+  config_invalid: 'Server misconfigured',
+  internal: 'Internal error',
+};
+
+/** An RFC 9457 problem details object. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: ErrorCode;
+  errors?: { field: string; message: string }[];
+}
+
+/** The HTTP status for an error code. */
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+/**
+ * Turn an error into problem+json. Internal errors never leak their message or cause.
+ * @example toProblem(new NotFound('anime 42 not found'), '/anime/42').status === 404
+ */
+export function toProblem(error: IsekaiError, instance?: string): Problem {
+  const status = STATUS[error.code];
+  const problem: Problem = {
+    type: PROBLEM_BASE + error.code,
+    title: TITLE[error.code],
+    status,
+    code: error.code,
+  };
+  if (status < 500 || error.code === 'dependency_unavailable') problem.detail = error.message;
+  if (instance !== undefined) problem.instance = instance;
+  if (error.issues.length > 0)
+    problem.errors = error.issues.map((i) => ({ field: i.field, message: i.message }));
+  return problem;
+}
+
+/** Extra response headers an error implies (Retry-After, Allow, WWW-Authenticate). */
+export function problemHeaders(error: IsekaiError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.retryAfter !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
+  if (error instanceof MethodNotAllowed) headers.allow = error.allow.join(', ');
+  if (error instanceof Unauthenticated) {
+    headers['www-authenticate'] =
+      error.reason === undefined ? 'Bearer realm="isekai"' : `Bearer realm="isekai", error="${error.reason}"`;
+  }
+  return headers;
+}
