@@ -1,7 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json } from '../../../test/support/http.ts';
 import { received } from './fixtures.ts';
 import { createHostServer } from './server.ts';
 
@@ -46,7 +47,7 @@ describe.each(Object.entries(hosts))('%s', (_name, make) => {
     const res = await fetch(`${urls['host-express-style']}/`, { headers: { 'x-send': 'abc' } });
     expect(res.status).toBe(201);
     expect(res.headers.get('x-got')).toBe('abc');
-    expect(await res.json()).toEqual({ ok: true });
+    expect(await json(res)).toEqual({ ok: true });
   });
 
   it('delivers a binary-mode CloudEvent with its extensions', async () => {
@@ -93,7 +94,13 @@ describe.each(Object.entries(hosts))('%s', (_name, make) => {
     for (const type of ['test.fail.permanent', 'test.fail.transient']) {
       const res = await fetch(urls['host-events'] ?? '', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': type, 'ce-source': '/t', 'ce-type': type },
+        headers: {
+          'content-type': 'application/json',
+          'ce-specversion': '1.0',
+          'ce-id': type,
+          'ce-source': '/t',
+          'ce-type': type,
+        },
         body: '{}',
       });
       expect(res.status).toBeGreaterThanOrEqual(400);
@@ -116,17 +123,27 @@ describe('lean host specifics', () => {
   ])('%s', async (_name, type, status, code) => {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '/t', 'ce-type': type },
+      headers: {
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-id': 'x',
+        'ce-source': '/t',
+        'ce-type': type,
+      },
       body: '{}',
     });
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect((await res.json()).code).toBe(code);
+    expect((await json(res)).code).toBe(code);
   });
 
   it('refuses a request that is not a CloudEvent with 400 problem+json', async () => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(400);
-    expect((await res.json()).code).toBe('validation_failed');
+    expect((await json(res)).code).toBe('validation_failed');
   });
 });

@@ -73,14 +73,20 @@ function handlerFor(
 /** Decode a CloudEvent in binary or structured mode; a malformed event is a permanent 400. */
 export function decodeEvent(req: IncomingMessage, body: Buffer): CloudEventV1<unknown> {
   try {
-    const decoded = HTTP.toEvent({ headers: req.headers, body: body.length > 0 ? body.toString('utf8') : undefined });
+    const decoded = HTTP.toEvent({
+      headers: req.headers,
+      body: body.length > 0 ? body.toString('utf8') : undefined,
+    });
     const event = Array.isArray(decoded) ? decoded[0] : decoded;
     if (!event) throw new Error('empty batch');
     return event as CloudEventV1<unknown>;
   } catch (error) {
-    throw new ValidationFailed(`not a valid CloudEvent: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new ValidationFailed(
+      `not a valid CloudEvent: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

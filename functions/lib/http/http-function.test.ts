@@ -5,6 +5,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import Type from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json } from '../../../test/support/http.ts';
 import { Conflict, Unauthenticated } from '../errors.ts';
 import { createHostServer } from '../host/server.ts';
 import { createRuntime } from '../runtime.ts';
@@ -18,14 +19,20 @@ sink.on('data', (chunk: Buffer) => {
 });
 const runtime = createRuntime('http-test', { env: { LOG_LEVEL: 'info' }, logDestination: sink });
 
-const Rating = Type.Object({ score: Type.Integer({ minimum: 1, maximum: 10 }) }, { additionalProperties: false });
+const Rating = Type.Object(
+  { score: Type.Integer({ minimum: 1, maximum: 10 }) },
+  { additionalProperties: false },
+);
 const routes = [
   {
     method: 'POST',
     path: '/anime/:id/rating',
     body: Rating,
     access: 'user',
-    handle: (ctx) => ({ status: 201, body: { id: ctx.params.id, score: ctx.body.score, by: ctx.identity?.sub } }),
+    handle: (ctx) => ({
+      status: 201,
+      body: { id: ctx.params.id, score: ctx.body.score, by: ctx.identity?.sub },
+    }),
   } satisfies Route<{ score: number }>,
   {
     method: 'GET',
@@ -35,7 +42,13 @@ const routes = [
   } satisfies Route<unknown, { page: number }>,
   { method: 'PUT', path: '/conflict', handle: () => Promise.reject(new Conflict('already there')) },
   { method: 'GET', path: '/boom', handle: () => Promise.reject(new Error('secret internals')) },
-  { method: 'POST', path: '/upload', raw: true, bodyLimit: 1024, handle: (ctx) => ({ body: { bytes: ctx.raw?.length } }) },
+  {
+    method: 'POST',
+    path: '/upload',
+    raw: true,
+    bodyLimit: 1024,
+    handle: (ctx) => ({ body: { bytes: ctx.raw?.length } }),
+  },
   { method: 'GET', path: '/admin', access: { roles: ['admin'] }, handle: () => ({ body: 'ok' }) },
 ] as Route<never, never>[];
 
@@ -72,12 +85,16 @@ describe.each([
   });
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(base + path, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: 'Bearer good', ...headers } });
+    fetch(base + path, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer good', ...headers },
+    });
 
   it('routes, validates and answers JSON', async () => {
     const res = await post('/anime/42/rating', JSON.stringify({ score: 9 }));
     expect(res.status).toBe(201);
-    expect(await res.json()).toEqual({ id: '42', score: 9, by: 'u1' });
+    expect(await json(res)).toEqual({ id: '42', score: 9, by: 'u1' });
   });
 
   it.each([
@@ -88,7 +105,7 @@ describe.each([
     const res = await post('/anime/1/rating', body);
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const problem = await res.json();
+    const problem = await json(res);
     expect(problem.code).toBe(code);
     expect(problem.type).toBe(`https://isekai.dev/problems/${code}`);
     if (field) expect(problem.errors.map((e: { field: string }) => e.field).join(' ')).toContain(field);
@@ -99,29 +116,31 @@ describe.each([
     expect(res.status).toBe(400);
     // functions-framework's own JSON body parser answers before our code runs, with an HTML page; the
     // lean host (what production runs) answers problem+json. A documented framework limit (README).
-    if (_host === 'lean host') expect((await res.json()).code).toBe('validation_failed');
+    if (_host === 'lean host') expect((await json(res)).code).toBe('validation_failed');
   });
 
   it('refuses a non-JSON body with 415', async () => {
-    const res = await post('/anime/1/rating', 'score=5', { 'content-type': 'application/x-www-form-urlencoded' });
+    const res = await post('/anime/1/rating', 'score=5', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(res.status).toBe(415);
-    expect((await res.json()).code).toBe('unsupported_media_type');
+    expect((await json(res)).code).toBe('unsupported_media_type');
   });
 
   it('refuses an oversized body with 413', async () => {
     const res = await post('/upload', 'x'.repeat(4096), { 'content-type': 'application/octet-stream' });
     expect(res.status).toBe(413);
-    expect((await res.json()).code).toBe('payload_too_large');
+    expect((await json(res)).code).toBe('payload_too_large');
     const ok = await post('/upload', 'x'.repeat(100), { 'content-type': 'application/octet-stream' });
-    expect(await ok.json()).toEqual({ bytes: 100 });
+    expect(await json(ok)).toEqual({ bytes: 100 });
   });
 
   it('converts and checks query parameters', async () => {
-    expect(await (await fetch(`${base}/anime?page=3`)).json()).toEqual({ page: 3 });
-    expect(await (await fetch(`${base}/anime`)).json()).toEqual({ page: 1 });
+    expect(await json(await fetch(`${base}/anime?page=3`))).toEqual({ page: 3 });
+    expect(await json(await fetch(`${base}/anime`))).toEqual({ page: 1 });
     const bad = await fetch(`${base}/anime?page=zero`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).errors[0].field).toBe('/query/page');
+    expect((await json(bad)).errors[0].field).toBe('/query/page');
   });
 
   it.each([
@@ -133,19 +152,19 @@ describe.each([
     const res = await fetch(base + path, { method: 'POST', body: '{"score":1}', headers });
     expect(res.status).toBe(status);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="isekai"/);
-    expect((await res.json()).code).toBe(code);
+    expect((await json(res)).code).toBe(code);
   });
 
   it('answers 403 when the role is missing', async () => {
     const res = await fetch(`${base}/admin`, { headers: { authorization: 'Bearer good' } });
     expect(res.status).toBe(403);
-    expect((await res.json()).code).toBe('forbidden');
+    expect((await json(res)).code).toBe('forbidden');
   });
 
   it('answers 404 and 405 (with Allow) as problems', async () => {
     const missing = await fetch(`${base}/nope`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).code).toBe('not_found');
+    expect((await json(missing)).code).toBe('not_found');
     const wrong = await fetch(`${base}/anime`, { method: 'DELETE' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toContain('GET');
@@ -166,15 +185,21 @@ describe.each([
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     await fetch(`${base}/anime?page=2`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/http_requests_total\{route="\/anime",method="GET",status="200",service="http-test"\} \d+/);
+    expect(metrics).toMatch(
+      /http_requests_total\{route="\/anime",method="GET",status="200",service="http-test"\} \d+/,
+    );
     expect(metrics).toContain('http_request_duration_seconds_bucket');
   });
 
   it('continues an incoming trace and logs its id', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const res = await fetch(`${base}/boom`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    const res = await fetch(`${base}/boom`, {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
     expect(res.headers.get('traceparent')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     await new Promise<void>((resolve) => runtime.log.flush(() => resolve()));
-    await expect.poll(() => logLines.find((l) => l.traceId === traceId && l.code === 'internal')).toBeTruthy();
+    await expect
+      .poll(() => logLines.find((l) => l.traceId === traceId && l.code === 'internal'))
+      .toBeTruthy();
   });
 });
