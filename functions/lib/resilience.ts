@@ -7,7 +7,6 @@ import {
   handleWhen,
   type IPolicy,
   retry,
-  TaskCancelledError,
   TimeoutStrategy,
   timeout,
   wrap,
@@ -24,6 +23,11 @@ export interface GuardOptions {
   readonly breakAfter?: number;
   /** How long the circuit stays open before one trial call. */
   readonly halfOpenAfterMs?: number;
+  /**
+   * Whether an error means the dependency is failing (retry, count toward the breaker, → 503).
+   * Anything else is an answer (a constraint violation, our own errors) and is rethrown unchanged.
+   */
+  readonly isFault?: (error: unknown) => boolean;
 }
 
 /** A guarded dependency: `run` executes a call under timeout + retry + circuit breaker. */
@@ -48,7 +52,9 @@ const STATE_VALUE: Record<CircuitState, number> = {
  */
 export function createGuard(name: string, metrics?: Metrics, options: GuardOptions = {}): Guard {
   const halfOpenAfter = options.halfOpenAfterMs ?? 5_000;
-  const isFault = handleWhen((error) => !(error instanceof IsekaiError));
+  const faultTest = (error: unknown) =>
+    !(error instanceof IsekaiError) && (options.isFault === undefined || options.isFault(error));
+  const isFault = handleWhen(faultTest);
   const breaker = circuitBreaker(isFault, {
     halfOpenAfter,
     breaker: new ConsecutiveBreaker(options.breakAfter ?? 5),
@@ -68,16 +74,14 @@ export function createGuard(name: string, metrics?: Metrics, options: GuardOptio
       try {
         return await policy.execute(({ signal }) => call(signal));
       } catch (error) {
-        if (error instanceof IsekaiError) throw error;
+        if (error instanceof IsekaiError || !(error instanceof BrokenCircuitError || faultTest(error)))
+          throw error;
         metrics?.dependencyErrors.inc({ dependency: name });
         if (error instanceof BrokenCircuitError) {
           throw new DependencyUnavailable(name, {
             cause: error,
             retryAfter: Math.ceil(halfOpenAfter / 1000),
           });
-        }
-        if (error instanceof TaskCancelledError) {
-          throw new DependencyUnavailable(name, { cause: error, retryAfter: 1 });
         }
         throw new DependencyUnavailable(name, { cause: error, retryAfter: 1 });
       }

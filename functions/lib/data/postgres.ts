@@ -1,0 +1,71 @@
+import pg from 'pg';
+import type { Runtime } from '../runtime.ts';
+
+/** SQLSTATE classes that are answers about the data, not faults of the server (22 data, 23 integrity). */
+const ANSWER_CLASSES = new Set(['22', '23', '42', 'P0']);
+
+/** Whether a pg error is a fault of the database (connection, timeout, shutdown) rather than an answer. */
+export function isPostgresFault(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.length === 5) return !ANSWER_CLASSES.has(code.slice(0, 2));
+  return true;
+}
+
+export interface Postgres {
+  readonly pool: pg.Pool;
+  /** A single statement; retried once on a connection fault (use for reads and idempotent writes). */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
+  /** Run `work` in one transaction (all-or-nothing); not retried. */
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+}
+
+interface PostgresOptions {
+  readonly url: string;
+  readonly max?: number;
+  /** Statement timeout in ms, set on every connection. */
+  readonly statementTimeoutMs?: number;
+}
+
+/**
+ * A guarded PostgreSQL pool: a dead database fails fast with 503 (circuit breaker) instead of hanging;
+ * constraint violations come back as pg errors for the caller to map.
+ */
+export function createPostgres(runtime: Runtime, options: PostgresOptions): Postgres {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 2_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 5_000,
+    application_name: runtime.name,
+  });
+  pool.on('error', (error) =>
+    runtime.log.warn({ err: error, code: 'dependency_unavailable' }, 'idle postgres client failed'),
+  );
+  const reads = runtime.guard('postgres', { attempts: 2, timeoutMs: 6_000, isFault: isPostgresFault });
+  const writes = runtime.guard('postgres-tx', { attempts: 1, timeoutMs: 10_000, isFault: isPostgresFault });
+  runtime.addCheck('postgres', () => pool.query('select 1'));
+  runtime.onShutdown(() => pool.end());
+  return {
+    pool,
+    query: (text, values) => reads.run(() => pool.query(text, values)),
+    transaction: (work) =>
+      writes.run(async () => {
+        const client = await pool.connect();
+        try {
+          await client.query('begin');
+          const result = await work(client);
+          await client.query('commit');
+          return result;
+        } catch (error) {
+          await client.query('rollback').catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
+        }
+      }),
+  };
+}
