@@ -1,0 +1,67 @@
+import type { TestProject } from 'vitest/node';
+import { startMachineServices } from './servers/machine-services.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Connection settings for every real server, as environment variables for functions. */
+    env: Record<string, string>;
+  }
+}
+
+interface Running {
+  env: Record<string, string>;
+  users: number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Start (or reuse) every real server the integration and e2e projects need, once per vitest process
+ * even though both projects list this file, and stop what we started when the last project finishes.
+ */
+const shared = globalThis as { __isekaiServers?: Promise<Running> };
+
+async function startAll(): Promise<Running> {
+  const started = performance.now();
+  const machine = await startMachineServices();
+  const stops = [machine.stop];
+  const env: Record<string, string> = { ...machine.env };
+  const servers = await Promise.allSettled(
+    ['ceph-rgw', 'mongo-wire', 'zipkin', 'keycloak'].map(async (name) => {
+      const mod = (await import(`./servers/${name}.ts`)) as {
+        start: () => Promise<{ env: Record<string, string>; stop: () => Promise<void> }>;
+      };
+      return mod.start();
+    }),
+  );
+  const failures: string[] = [];
+  for (const result of servers) {
+    if (result.status === 'fulfilled') {
+      Object.assign(env, result.value.env);
+      stops.push(result.value.stop);
+    } else failures.push(String(result.reason));
+  }
+  const stop = async () => {
+    for (const s of stops.reverse())
+      await s().catch((e: unknown) => process.stderr.write(`[harness] stop failed: ${e}\n`));
+  };
+  if (failures.length > 0) {
+    await stop();
+    throw new Error(`[harness] servers failed to start:\n${failures.join('\n')}`);
+  }
+  process.stdout.write(`[harness] all servers ready in ${Math.round(performance.now() - started)} ms\n`);
+  return { env, users: 0, stop };
+}
+
+export default async function setup(project: TestProject) {
+  shared.__isekaiServers ??= startAll();
+  const running = await shared.__isekaiServers;
+  running.users += 1;
+  project.provide('env', running.env);
+  return async () => {
+    running.users -= 1;
+    if (running.users === 0) {
+      shared.__isekaiServers = undefined;
+      await running.stop();
+    }
+  };
+}
