@@ -1,0 +1,71 @@
+import { createTokenVerifier, type TokenVerifier } from '../lib/auth/token-verifier.ts';
+import { loadConfig, Type } from '../lib/config.ts';
+import { Forbidden, Unauthenticated } from '../lib/errors.ts';
+import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
+import type { Identity, Route } from '../lib/http/types.ts';
+import { createRuntime, type Runtime } from '../lib/runtime.ts';
+import { requirementFor } from './policy.ts';
+
+export const EdgeAuthSettings = Type.Object({
+  OIDC_ISSUER: Type.String({ format: 'uri' }),
+  OIDC_AUDIENCE: Type.String({ minLength: 1, default: 'isekai-api' }),
+  OIDC_JWKS_URL: Type.Optional(Type.String({ format: 'uri' })),
+  /** Longest time nginx may cache a positive answer (never past the token's expiry). */
+  EDGE_AUTH_CACHE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+});
+
+/** Identity headers nginx copies onto the proxied request (after deleting any the client sent). */
+function identityHeaders(identity: Identity | undefined, cacheSeconds: number): Record<string, string> {
+  if (!identity)
+    return {
+      'x-auth-user-id': '',
+      'x-auth-user-name': '',
+      'x-auth-roles': '',
+      'x-accel-expires': String(cacheSeconds),
+    };
+  const remaining = identity.exp - Math.floor(Date.now() / 1000);
+  return {
+    'x-auth-user-id': identity.sub,
+    'x-auth-user-name': identity.username,
+    'x-auth-roles': identity.roles.join(','),
+    'x-accel-expires': String(Math.max(0, Math.min(cacheSeconds, remaining))),
+  };
+}
+
+/**
+ * The target of nginx `auth_request`. nginx sends the client's Authorization header plus
+ * X-Original-Method / X-Original-URI / X-Original-Host; the answer is 200 with identity headers,
+ * 401 with WWW-Authenticate, or 403 (a role is missing). Answers never carry a body nginx would show.
+ */
+export function createEdgeAuth(runtime: Runtime, verifier: TokenVerifier, cacheSeconds: number): HttpHandler {
+  const check: Route = {
+    method: ['GET', 'POST'],
+    path: '/check',
+    handle: async (ctx) => {
+      const method = String(ctx.req.headers['x-original-method'] ?? 'GET');
+      const uri = String(ctx.req.headers['x-original-uri'] ?? '/');
+      const host = String(ctx.req.headers['x-original-host'] ?? '').startsWith('events.') ? 'events' : 'api';
+      const path = new URL(uri, 'http://edge.local').pathname;
+      const need = requirementFor(host, method, path);
+      const identity = await verifier.authenticate(ctx.req);
+      if (need.kind !== 'anonymous' && !identity) throw new Unauthenticated('a bearer token is required');
+      if (need.kind === 'roles' && identity && !need.roles.some((r) => identity.roles.includes(r))) {
+        throw new Forbidden(`needs one of the roles: ${need.roles.join(', ')}`);
+      }
+      return { status: 200, headers: identityHeaders(identity, cacheSeconds) };
+    },
+  };
+  return createHttpFunction({ runtime, routes: [check] });
+}
+
+/** Wire edge-auth from the environment (once, at start-up). */
+export function edgeAuthFromEnv(env: NodeJS.ProcessEnv = process.env): HttpHandler {
+  const runtime = createRuntime('edge-auth', { env });
+  const settings = loadConfig(EdgeAuthSettings, env);
+  const verifier = createTokenVerifier({
+    issuer: settings.OIDC_ISSUER,
+    audience: settings.OIDC_AUDIENCE,
+    ...(settings.OIDC_JWKS_URL ? { jwksUrl: settings.OIDC_JWKS_URL } : {}),
+  });
+  return createEdgeAuth(runtime, verifier, settings.EDGE_AUTH_CACHE_SECONDS);
+}

@@ -1,0 +1,4 @@
+import { http } from '@google-cloud/functions-framework';
+import { edgeAuthFromEnv } from './edge-auth.ts';
+
+http('edge-auth', edgeAuthFromEnv());

@@ -1,0 +1,101 @@
+import { createHmac } from 'node:crypto';
+import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Unauthenticated } from '../errors.ts';
+import { createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
+
+const ISSUER = 'http://keycloak.test/realms/isekai';
+const AUDIENCE = 'isekai-api';
+const now = () => Math.floor(Date.now() / 1000);
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+let verifier: TokenVerifier;
+let sign: (claims?: Record<string, unknown>, header?: Record<string, unknown>) => Promise<string>;
+let otherKeySign: (claims?: Record<string, unknown>) => Promise<string>;
+let publicJwk: JWK;
+
+const claims = (extra: Record<string, unknown> = {}) => ({
+  iss: ISSUER,
+  aud: ['isekai-api', 'account'],
+  sub: 'f1d2c3b4-0000-4000-8000-000000000001',
+  typ: 'Bearer',
+  preferred_username: 'viewer1',
+  realm_access: { roles: ['viewer'] },
+  iat: now(),
+  exp: now() + 300,
+  ...extra,
+});
+
+beforeAll(async () => {
+  const realm = await generateKeyPair('RS256', { extractable: true });
+  const other = await generateKeyPair('RS256', { extractable: true });
+  publicJwk = { ...(await exportJWK(realm.publicKey)), kid: 'realm-key-1', alg: 'RS256', use: 'sig' };
+  verifier = createTokenVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: createLocalJWKSet({ keys: [publicJwk] }),
+  });
+  sign = (extra = {}, header = {}) =>
+    new SignJWT(claims(extra))
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'realm-key-1', ...header })
+      .sign(realm.privateKey);
+  otherKeySign = (extra = {}) =>
+    new SignJWT(claims(extra))
+      .setProtectedHeader({ alg: 'RS256', kid: 'attacker-key' })
+      .sign(other.privateKey);
+});
+
+describe('token verification', () => {
+  it('accepts a valid realm token and reads identity and roles', async () => {
+    const identity = await verifier.verify(await sign());
+    expect(identity).toMatchObject({ username: 'viewer1', roles: ['viewer'] });
+  });
+
+  it('allows up to 30 s of clock skew', async () => {
+    await expect(verifier.verify(await sign({ exp: now() - 10 }))).resolves.toBeTruthy();
+  });
+
+  const attacks: [string, () => Promise<string>][] = [
+    ['alg none', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`],
+    [
+      'HS256 signed with the public key',
+      async () => {
+        const head = `${b64({ alg: 'HS256', typ: 'JWT', kid: 'realm-key-1' })}.${b64(claims())}`;
+        const mac = createHmac('sha256', JSON.stringify(publicJwk)).update(head).digest('base64url');
+        return `${head}.${mac}`;
+      },
+    ],
+    ['expired', () => sign({ exp: now() - 120 })],
+    ['nbf in the future', () => sign({ nbf: now() + 120 })],
+    ['wrong iss', () => sign({ iss: 'http://keycloak.test/realms/other' })],
+    ['wrong aud', () => sign({ aud: 'account' })],
+    ['unknown kid', () => otherKeySign()],
+    [
+      'tampered payload',
+      async () => {
+        const [h, , s] = (await sign()).split('.');
+        return `${h}.${b64(claims({ realm_access: { roles: ['admin'] } }))}.${s}`;
+      },
+    ],
+    ['a token from another realm', () => otherKeySign({ iss: 'http://keycloak.test/realms/evil' })],
+    ['an ID token instead of an access token', () => sign({ typ: 'ID' })],
+    ['no exp', () => sign({ exp: undefined })],
+    ['garbage', async () => 'not.a.jwt'],
+  ];
+
+  it.each(attacks)('rejects %s with invalid_token', async (_name, make) => {
+    const error = await verifier.verify(await make()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Unauthenticated);
+    expect((error as Unauthenticated).code).toBe('unauthenticated');
+    expect((error as Unauthenticated).reason).toBe('invalid_token');
+  });
+
+  it('reads Bearer tokens from requests and ignores anonymous ones', async () => {
+    const req = (authorization?: string) => ({ headers: authorization ? { authorization } : {} }) as never;
+    await expect(verifier.authenticate(req())).resolves.toBeUndefined();
+    await expect(verifier.authenticate(req(`Bearer ${await sign()}`))).resolves.toMatchObject({
+      username: 'viewer1',
+    });
+    await expect(verifier.authenticate(req('Basic dXNlcjpwYXNz'))).rejects.toBeInstanceOf(Unauthenticated);
+  });
+});

@@ -1,0 +1,110 @@
+import type { IncomingMessage } from 'node:http';
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { DependencyUnavailable, Unauthenticated } from '../errors.ts';
+import type { Authenticator, Identity } from '../http/types.ts';
+
+export interface TokenVerifierOptions {
+  /** Exact issuer, e.g. `https://auth.isekai.dev/realms/isekai`. */
+  readonly issuer: string;
+  /** The API's audience; `aud` must contain it (Keycloak's default `aud` is `account`). */
+  readonly audience: string;
+  /** JWKS URL; defaults to Keycloak's `<issuer>/protocol/openid-connect/certs`. */
+  readonly jwksUrl?: string;
+  /** Key source override (tests). */
+  readonly keys?: JWTVerifyGetKey;
+  /** Allowed clock skew for exp/nbf/iat, seconds (≤ 30). */
+  readonly clockToleranceSec?: number;
+}
+
+export interface TokenVerifier {
+  /** Verify a bearer token strictly; throws Unauthenticated (invalid_token) or DependencyUnavailable. */
+  verify(token: string): Promise<Identity>;
+  /** Read `Authorization: Bearer …` from a request: undefined when absent, Identity when valid. */
+  readonly authenticate: Authenticator;
+}
+
+interface KeycloakClaims extends JWTPayload {
+  typ?: string;
+  preferred_username?: string;
+  name?: string;
+  email?: string;
+  realm_access?: { roles?: unknown };
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/;
+
+/**
+ * Keycloak access-token verification shared by the edge and every function: RS256 only, exact `iss`,
+ * `aud` containing the API, `exp`/`nbf` with ≤ 30 s leeway, claim `typ` = Bearer (refuses ID and
+ * refresh tokens), roles from `realm_access.roles`. The JWKS is fetched once and cached; a token with an
+ * unknown `kid` triggers a refetch (rate-limited), so key rotation is picked up without a restart.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const clockTolerance = Math.min(options.clockToleranceSec ?? 30, 30);
+  const keys =
+    options.keys ??
+    createRemoteJWKSet(new URL(options.jwksUrl ?? `${options.issuer}/protocol/openid-connect/certs`), {
+      timeoutDuration: 2_000,
+      cooldownDuration: 5_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+
+  async function verify(token: string): Promise<Identity> {
+    let payload: KeycloakClaims;
+    try {
+      ({ payload } = await jwtVerify<KeycloakClaims>(token, keys, {
+        algorithms: ['RS256'],
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance,
+        requiredClaims: ['exp', 'iat', 'sub'],
+      }));
+    } catch (error) {
+      if (
+        error instanceof errors.JWKSTimeout ||
+        error instanceof errors.JWKSInvalid ||
+        isFetchFailure(error)
+      ) {
+        throw new DependencyUnavailable('identity-provider', { cause: error, retryAfter: 5 });
+      }
+      throw new Unauthenticated(`invalid token: ${(error as errors.JOSEError).code ?? 'malformed'}`, {
+        cause: error,
+        reason: 'invalid_token',
+      });
+    }
+    if (payload.typ !== undefined && payload.typ !== 'Bearer') {
+      throw new Unauthenticated(`invalid token: typ ${payload.typ} is not an access token`, {
+        reason: 'invalid_token',
+      });
+    }
+    const roles = Array.isArray(payload.realm_access?.roles)
+      ? payload.realm_access.roles.filter((r): r is string => typeof r === 'string')
+      : [];
+    return {
+      sub: payload.sub as string,
+      username: payload.preferred_username ?? (payload.sub as string),
+      name: payload.name,
+      email: payload.email,
+      roles,
+      exp: payload.exp as number,
+    };
+  }
+
+  return {
+    verify,
+    authenticate: async (req: IncomingMessage) => {
+      const header = req.headers.authorization;
+      if (header === undefined || header === '') return undefined;
+      const match = BEARER.exec(header);
+      if (!match?.[1])
+        throw new Unauthenticated('the Authorization header must be "Bearer <jwt>"', {
+          reason: 'invalid_token',
+        });
+      return verify(match[1]);
+    },
+  };
+}
+
+function isFetchFailure(error: unknown): boolean {
+  return error instanceof TypeError && /fetch failed/i.test(error.message);
+}
