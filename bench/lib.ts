@@ -1,0 +1,129 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether `taskset` exists, so servers and load can sit on different cores. */
+export const hasTaskset = await new Promise<boolean>((resolve) => {
+  const p = spawn('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+  p.on('error', () => resolve(false));
+  p.on('exit', (code) => resolve(code === 0));
+});
+
+export interface Started {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** ms from spawn to the first 200 on `readyPath`. */
+  readonly startMs: number;
+  /** Resident set size (KiB) right after the first 200. */
+  readonly rssKiB: number;
+  stop(): Promise<void>;
+}
+
+/** Spawn a server (pinned to core `cpu` when possible) and wait for its first 200. */
+export async function startServer(
+  command: string[],
+  env: Record<string, string>,
+  options: { readyPath?: string; cpu?: number; deadlineMs?: number } = {},
+): Promise<Started> {
+  const port = await freePort();
+  const argv =
+    hasTaskset && options.cpu !== undefined ? ['taskset', '-c', String(options.cpu), ...command] : command;
+  const t0 = performance.now();
+  const child = spawn(argv[0] ?? 'node', argv.slice(1), {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = t0 + (options.deadlineMs ?? 20_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url + (options.readyPath ?? '/'));
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${command.join(' ')} did not answer 200 within the deadline`);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const startMs = performance.now() - t0;
+  const rssKiB = await rssOf(child.pid ?? 0);
+  return {
+    child,
+    url,
+    startMs,
+    rssKiB,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
+      }),
+  };
+}
+
+/** VmRSS of a process and, when it is a `taskset` wrapper that exec'd, of itself (same pid). */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+export interface LoadResult {
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/**
+ * Drive `url` with autocannon in a child process pinned to core `cpu` (the server sits on the other).
+ */
+export async function load(
+  url: string,
+  options: {
+    seconds: number;
+    connections: number;
+    cpu?: number;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  },
+): Promise<LoadResult> {
+  const script = new URL('./load-worker.ts', import.meta.url).pathname;
+  const argv = [process.execPath, script, JSON.stringify({ url, ...options })];
+  const full =
+    hasTaskset && options.cpu !== undefined ? ['taskset', '-c', String(options.cpu), ...argv] : argv;
+  const child = spawn(full[0] ?? 'node', full.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`load worker failed (${code})`);
+  return JSON.parse(out) as LoadResult;
+}
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};

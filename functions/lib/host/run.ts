@@ -1,0 +1,32 @@
+import { pathToFileURL } from 'node:url';
+import { createHostServer } from './server.ts';
+
+export interface RunOptions {
+  readonly target: string;
+  /** Module that registers the function; omitted when it is bundled with the host. */
+  readonly source?: string | undefined;
+  readonly port: number;
+  readonly host?: string;
+}
+
+/**
+ * Load a function module, serve it on the lean host, and shut down cleanly on SIGTERM/SIGINT (Knative
+ * sends SIGTERM and waits `terminationGracePeriodSeconds`).
+ */
+export async function runHost(options: RunOptions): Promise<void> {
+  if (options.source) await import(pathToFileURL(options.source).href);
+  const server = createHostServer({ target: options.target });
+  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '0.0.0.0', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  process.stdout.write(
+    `${JSON.stringify({ level: 'info', msg: 'serving', target: options.target, port })}\n`,
+  );
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

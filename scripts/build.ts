@@ -1,0 +1,79 @@
+/**
+ * Bundle each function into one file per function (esbuild): `dist/<name>/index.mjs`, the function and
+ * the lean host together, so a container starts one file with no node_modules (fast cold start).
+ *   node scripts/build.ts            # every function
+ *   node scripts/build.ts catalog    # some
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { build } from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+const functionsDir = join(root, 'functions');
+
+/** Function folders: those with an index.ts that registers a function (lib is not one). */
+export async function functionNames(): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of await readdir(functionsDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === 'lib') continue;
+    const exists = await stat(join(functionsDir, entry.name, 'index.ts')).catch(() => undefined);
+    if (exists) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+/** Bundle one function with the host; returns the output path and its size. */
+export async function bundle(
+  name: string,
+  outdir = join(root, 'dist', name),
+): Promise<{ file: string; bytes: number }> {
+  const file = join(outdir, 'index.mjs');
+  const entry = [
+    `import ${JSON.stringify(join(functionsDir, name, 'index.ts'))};`,
+    `import { runHost } from ${JSON.stringify(join(functionsDir, 'lib/host/run.ts'))};`,
+    `await runHost({ target: process.env.FUNCTION_TARGET ?? ${JSON.stringify(name)}, port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });`,
+  ].join('\n');
+  const result = await build({
+    stdin: { contents: entry, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    outfile: file,
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    metafile: true,
+    // Optional native add-ons the drivers probe for at run time; never used here.
+    external: [
+      'pg-native',
+      'kerberos',
+      'snappy',
+      '@mongodb-js/zstd',
+      'mongodb-client-encryption',
+      'gcp-metadata',
+      'socks',
+      'aws4',
+      '@aws-sdk/credential-providers',
+    ],
+    // Bundled CommonJS still calls require(): give the ESM output one.
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  const output = result.metafile.outputs[relative(root, file)];
+  return { file, bytes: output?.bytes ?? 0 };
+}
+
+if (import.meta.main) {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length > 0 ? wanted : await functionNames();
+  for (const name of names) {
+    const started = performance.now();
+    const { file, bytes } = await bundle(name);
+    process.stdout.write(
+      `${name.padEnd(16)} ${(bytes / 1024).toFixed(0).padStart(6)} KiB  ${Math.round(performance.now() - started)} ms  ${relative(root, file)}\n`,
+    );
+  }
+}
