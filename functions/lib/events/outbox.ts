@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
+import { dataSchemaUri } from '../../../events/catalogue.ts';
+import type { Postgres } from '../data/postgres.ts';
+import { asIsekaiError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { validateEvent } from './catalogue.ts';
+import type { EventTransport } from './transport.ts';
 
 /** What a producer knows about an event; id, time and specversion are filled in by `enqueue`. */
 export interface NewEvent<T> {
@@ -8,7 +14,7 @@ export interface NewEvent<T> {
   /** The producing function, as a URI reference: `/functions/rate-anime`. */
   readonly source: string;
   /** The anime id the event is about. */
-  readonly subject?: string;
+  readonly subject: string;
   readonly data: T;
   /** W3C trace context of the change, carried as the CloudEvents distributed-tracing extension. */
   readonly traceparent?: string;
@@ -16,8 +22,10 @@ export interface NewEvent<T> {
 
 /**
  * Write an event to the transactional outbox inside the caller's transaction (all-or-nothing with the
- * change it describes). Returns the CloudEvent to publish once the transaction has committed.
- * @example await db.transaction(async (tx) => { …; events.push(await enqueue(tx, {...})); });
+ * change it describes). The event is validated against the catalogue first: an invalid event throws
+ * ValidationFailed and the caller's transaction rolls back, so nothing is half-written.
+ * Returns the CloudEvent to hand to `publishCommitted` once the transaction has committed.
+ * @example const ce = await db.transaction(async (tx) => { …; return enqueue(tx, {...}); });
  */
 export async function enqueue<T>(client: pg.ClientBase, event: NewEvent<T>): Promise<CloudEventV1<T>> {
   const ce: CloudEventV1<T> = Object.freeze({
@@ -25,12 +33,14 @@ export async function enqueue<T>(client: pg.ClientBase, event: NewEvent<T>): Pro
     id: randomUUID(),
     type: event.type,
     source: event.source,
-    ...(event.subject !== undefined ? { subject: event.subject } : {}),
+    subject: event.subject,
     time: new Date().toISOString(),
     datacontenttype: 'application/json',
+    dataschema: dataSchemaUri(event.type),
     data: event.data,
     ...(event.traceparent ? { traceparent: event.traceparent } : {}),
   });
+  validateEvent(ce);
   await client.query('insert into outbox (id, type, source, subject, event) values ($1, $2, $3, $4, $5)', [
     ce.id,
     ce.type,
@@ -39,4 +49,132 @@ export async function enqueue<T>(client: pg.ClientBase, event: NewEvent<T>): Pro
     JSON.stringify(ce),
   ]);
   return ce;
+}
+
+export interface OutboxDeps {
+  readonly db: Postgres;
+  readonly send: EventTransport;
+  readonly log: Logger;
+}
+
+export interface RelayOptions {
+  /** Stop after this many rows (a PingSource tick's budget). */
+  readonly maxRows?: number;
+  /** Rows locked and sent per transaction. */
+  readonly batchSize?: number;
+  /** Leave rows younger than this to their producer's own publish (fewer duplicates). */
+  readonly minAgeMs?: number;
+}
+
+export interface RelayResult {
+  readonly published: number;
+  readonly failed: number;
+}
+
+/** Record the outcome of sends: published rows get `published_at`, failed ones an attempt and the error. */
+async function record(
+  q: { query(text: string, values: unknown[]): Promise<unknown> },
+  ok: string[],
+  failed: { id: string; error: string }[],
+): Promise<void> {
+  if (ok.length > 0) {
+    await q.query(
+      'update outbox set published_at = now(), attempts = attempts + 1 where id = any($1::text[])',
+      [ok],
+    );
+  }
+  for (const f of failed) {
+    await q.query('update outbox set attempts = attempts + 1, last_error = $2 where id = $1', [
+      f.id,
+      f.error,
+    ]);
+  }
+}
+
+async function sendAll(
+  send: EventTransport,
+  events: readonly CloudEventV1<unknown>[],
+): Promise<{ ok: string[]; failed: { id: string; error: string; transient: boolean }[] }> {
+  const results = await Promise.allSettled(events.map((e) => send(e)));
+  const ok: string[] = [];
+  const failed: { id: string; error: string; transient: boolean }[] = [];
+  results.forEach((r, i) => {
+    const id = events[i]?.id ?? '';
+    if (r.status === 'fulfilled') {
+      ok.push(id);
+      return;
+    }
+    const error = asIsekaiError(r.reason);
+    failed.push({ id, error: `${error.code}: ${error.message}`.slice(0, 500), transient: error.transient });
+  });
+  return { ok, failed };
+}
+
+/**
+ * Publish events whose transaction has committed, and mark them published. Never throws for a broker
+ * failure: the rows stay unpublished and outbox-relay sends them later (logged with the error code).
+ * @example const ce = await db.transaction((tx) => enqueue(tx, e)); await publishCommitted(deps, [ce]);
+ */
+export async function publishCommitted(
+  deps: OutboxDeps,
+  events: readonly CloudEventV1<unknown>[],
+): Promise<RelayResult> {
+  if (events.length === 0) return { published: 0, failed: 0 };
+  const { ok, failed } = await sendAll(deps.send, events);
+  for (const f of failed)
+    deps.log.warn({ code: f.error.split(':')[0], 'ce.id': f.id, err: f.error }, 'event left to outbox-relay');
+  await record(deps.db, ok, failed).catch((error: unknown) =>
+    deps.log.warn(
+      { code: asIsekaiError(error).code, err: error },
+      'could not mark outbox rows; relay will resend',
+    ),
+  );
+  return { published: ok.length, failed: failed.length };
+}
+
+/**
+ * Publish unpublished outbox rows in batches (`select … for update skip locked`, so concurrent relays
+ * never send the same row at once), oldest first. Stops when the outbox is drained, `maxRows` is reached
+ * or a batch had failures (the broker is down: the next tick tries again).
+ */
+export async function relayOutbox(deps: OutboxDeps, options: RelayOptions = {}): Promise<RelayResult> {
+  const maxRows = options.maxRows ?? 500;
+  const batchSize = Math.min(options.batchSize ?? 100, maxRows);
+  const minAgeSeconds = (options.minAgeMs ?? 2_000) / 1000;
+  let published = 0;
+  let failedTotal = 0;
+  while (published + failedTotal < maxRows) {
+    const limit = Math.min(batchSize, maxRows - published - failedTotal);
+    const batch = await deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ event: CloudEventV1<unknown> }>(
+        `select event from outbox
+          where published_at is null and created_at <= now() - make_interval(secs => $2)
+          order by created_at, id limit $1 for update skip locked`,
+        [limit, minAgeSeconds],
+      );
+      const { ok, failed } = await sendAll(
+        deps.send,
+        rows.map((r) => r.event),
+      );
+      await record(tx, ok, failed);
+      return { rows: rows.length, ok: ok.length, failed };
+    });
+    published += batch.ok;
+    failedTotal += batch.failed.length;
+    for (const f of batch.failed.filter((x) => !x.transient)) {
+      deps.log.error(
+        { code: 'validation_failed', 'ce.id': f.id, err: f.error },
+        'the broker refused an outbox event',
+      );
+    }
+    if (batch.failed.some((f) => f.transient)) {
+      deps.log.warn(
+        { code: 'dependency_unavailable', failed: batch.failed.length, err: batch.failed[0]?.error },
+        'relay stopped: broker failing',
+      );
+      break;
+    }
+    if (batch.rows < limit) break;
+  }
+  return { published, failed: failedTotal };
 }

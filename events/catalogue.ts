@@ -1,0 +1,147 @@
+/**
+ * The event catalogue: every CloudEvent type Isekai emits or accepts, its `data` schema (TypeBox, the
+ * single source: JSON Schema files, the AsyncAPI document and TypeScript types all come from here),
+ * who produces it, and an example. `npm run events:generate` (events/generate.ts) writes schemas/json/ and
+ * asyncapi.yaml from this file; a unit test fails when they are stale.
+ */
+import type { TSchema } from 'typebox';
+import { EpisodeAiredV1 } from './schemas/episode-aired.ts';
+import { LibraryUpdatedV1 } from './schemas/library-updated.ts';
+import { RatingSubmittedV1 } from './schemas/rating-submitted.ts';
+import { SubtitleRemovedV1 } from './schemas/subtitle-removed.ts';
+import { SubtitleReportedV1 } from './schemas/subtitle-reported.ts';
+import { SubtitleUploadedV1 } from './schemas/subtitle-uploaded.ts';
+
+export type {
+  EpisodeAiredV1,
+  LibraryUpdatedV1,
+  RatingSubmittedV1,
+  SubtitleRemovedV1,
+  SubtitleReportedV1,
+  SubtitleUploadedV1,
+};
+
+/** Where `dataschema` URIs point (the JSON files under events/schemas/json, published with the docs). */
+export const SCHEMA_BASE = 'https://isekai.dev/events/schemas/';
+
+export interface EventSpec {
+  /** Reverse-DNS, versioned CloudEvents `type`. */
+  readonly type: string;
+  readonly summary: string;
+  /** outbound: Isekai publishes it; inbound: integrators publish it to the integrator ingress. */
+  readonly direction: 'outbound' | 'inbound';
+  /** The producing function (`source` is `/functions/<producer>`), or `integrator`. */
+  readonly producer: string;
+  readonly data: TSchema;
+  readonly example: Readonly<Record<string, unknown>>;
+}
+
+const at = '2026-11-23T16:00:00Z';
+const user = '5f0c1b7e-8c55-4f4b-9f4e-2b8a9a4d6c10';
+const sha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export const EVENTS: readonly EventSpec[] = [
+  {
+    type: 'dev.isekai.rating.submitted.v1',
+    summary: 'A user rated an anime (a first rating or a changed one).',
+    direction: 'outbound',
+    producer: 'rate-anime',
+    data: RatingSubmittedV1,
+    example: {
+      animeId: 'cowboy-bebop',
+      userId: user,
+      score: 9,
+      previousScore: null,
+      hasReview: true,
+      aggregate: { count: 1204, mean: 8.71 },
+      ratedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.library.updated.v1',
+    summary: 'An entry of a user’s list was added, changed or removed.',
+    direction: 'outbound',
+    producer: 'library',
+    data: LibraryUpdatedV1,
+    example: {
+      animeId: 'cowboy-bebop',
+      userId: user,
+      change: 'updated',
+      status: 'watching',
+      progress: 12,
+      rewatchCount: 0,
+      updatedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.subtitle.uploaded.v1',
+    summary: 'A subtitle was stored and can be downloaded.',
+    direction: 'outbound',
+    producer: 'upload-subtitle',
+    data: SubtitleUploadedV1,
+    example: {
+      subtitleId: '6745f0c2a1b2c3d4e5f60718',
+      animeId: 'cowboy-bebop',
+      episode: 5,
+      language: 'en',
+      format: 'ass',
+      uploaderId: user,
+      sha256: sha,
+      sizeBytes: 48213,
+      uploadedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.subtitle.reported.v1',
+    summary: 'A user reported a subtitle to the moderators.',
+    direction: 'outbound',
+    producer: 'subtitles',
+    data: SubtitleReportedV1,
+    example: {
+      reportId: 'r-81f2',
+      subtitleId: '6745f0c2a1b2c3d4e5f60718',
+      animeId: 'cowboy-bebop',
+      episode: 5,
+      uploaderId: user,
+      reporterId: 'a1d4c3e2-0000-4000-8000-000000000001',
+      reason: 'out_of_sync',
+      reportedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.subtitle.removed.v1',
+    summary: 'A subtitle was taken down by a moderator or its uploader.',
+    direction: 'outbound',
+    producer: 'subtitles',
+    data: SubtitleRemovedV1,
+    example: {
+      subtitleId: '6745f0c2a1b2c3d4e5f60718',
+      animeId: 'cowboy-bebop',
+      episode: 5,
+      uploaderId: user,
+      removedBy: 'a1d4c3e2-0000-4000-8000-000000000002',
+      reason: 'moderation',
+      removedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.episode.aired.v1',
+    summary: 'An integrator reports that an episode has aired.',
+    direction: 'inbound',
+    producer: 'integrator',
+    data: EpisodeAiredV1,
+    example: { animeId: 'cowboy-bebop', episode: 6, airedAt: at, broadcaster: 'Tokyo MX' },
+  },
+];
+
+const byType = new Map(EVENTS.map((e) => [e.type, e]));
+
+/** The catalogue entry for `type`, or undefined for a type Isekai does not know. */
+export function eventSpec(type: string): EventSpec | undefined {
+  return byType.get(type);
+}
+
+/** `dataschema` URI of a type's JSON Schema. */
+export function dataSchemaUri(type: string): string {
+  return `${SCHEMA_BASE}${type}.schema.json`;
+}

@@ -1,0 +1,35 @@
+import Type from 'typebox';
+
+/** An anime's id in the catalogue; also the CloudEvent `subject` of every Isekai event. */
+export const AnimeId = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+  description: 'Catalogue id of the anime (also the CloudEvent subject).',
+  examples: ['cowboy-bebop'],
+});
+
+/** A user's id: the Keycloak `sub` of their token. */
+export const UserId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Keycloak subject (`sub`) of the user.',
+  examples: ['5f0c1b7e-8c55-4f4b-9f4e-2b8a9a4d6c10'],
+});
+
+/** An RFC 3339 timestamp. */
+export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-23T16:00:00Z'] });
+
+/** Episode number within the anime (1-based). */
+export const Episode = Type.Integer({ minimum: 1, maximum: 10000 });
+
+/** BCP 47 language tag of a subtitle. */
+export const Language = Type.String({
+  pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
+  examples: ['en', 'pt-BR'],
+});
+
+/** Id of a subtitle in the subtitle database. */
+export const SubtitleId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  examples: ['6745f0c2a1b2c3d4e5f60718'],
+});
