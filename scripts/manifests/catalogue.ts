@@ -1,0 +1,64 @@
+/**
+ * What the platform promises about each function (DESIGN §2, §3): the tests hold the manifests to it.
+ * One name end to end: functions/<name>, FF target, Knative Service, 400-<name>.yaml, <name>.hcl.
+ */
+export interface FunctionSpec {
+  name: string;
+  /** Hot paths keep >= 3 warm replicas; the others scale to zero. */
+  hot: boolean;
+  signature: 'http' | 'cloudevent';
+  /** CloudEvent types it publishes through K_SINK (a SinkBinding). */
+  emits: string[];
+  /** CloudEvent types its Triggers subscribe it to. */
+  consumes: string[];
+}
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  { name: 'edge-auth', hot: true, signature: 'http', emits: [], consumes: [] },
+  // catalog consumes nothing: rate-anime deletes the cached aggregate in the rating's own request.
+  { name: 'catalog', hot: true, signature: 'http', emits: [], consumes: [] },
+  { name: 'library', hot: true, signature: 'http', emits: ['dev.isekai.library.updated.v1'], consumes: [] },
+  {
+    name: 'rate-anime',
+    hot: true,
+    signature: 'http',
+    emits: ['dev.isekai.rating.submitted.v1'],
+    consumes: [],
+  },
+  {
+    name: 'subtitles',
+    hot: true,
+    signature: 'http',
+    emits: ['dev.isekai.subtitle.reported.v1', 'dev.isekai.subtitle.removed.v1'],
+    consumes: [],
+  },
+  {
+    name: 'upload-subtitle',
+    hot: false,
+    signature: 'http',
+    emits: ['dev.isekai.subtitle.uploaded.v1'],
+    consumes: [],
+  },
+  {
+    name: 'notify',
+    hot: false,
+    signature: 'cloudevent',
+    emits: [],
+    consumes: [
+      'dev.isekai.subtitle.uploaded.v1',
+      'dev.isekai.subtitle.removed.v1',
+      'dev.isekai.subtitle.reported.v1',
+      'dev.isekai.episode.aired.v1',
+    ],
+  },
+  { name: 'notifications', hot: false, signature: 'http', emits: [], consumes: [] },
+  // Republishes outbox rows of any type, so it emits through K_SINK but declares no type of its own.
+  { name: 'outbox-relay', hot: false, signature: 'cloudevent', emits: ['*'], consumes: [] },
+  // The dead-letter sink of the Broker and of every Trigger.
+  { name: 'dead-letters', hot: false, signature: 'cloudevent', emits: [], consumes: [] },
+];
+
+/** Containers allowed a writable root filesystem, with the reason (see 600-keycloak.yaml). */
+export const WRITABLE_ROOT_ALLOWED: Readonly<Record<string, string>> = {
+  keycloak: 'non-optimized start re-augments Quarkus into /opt/keycloak/lib',
+};

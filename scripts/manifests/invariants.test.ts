@@ -1,0 +1,293 @@
+import { describe, expect, it } from 'vitest';
+import { checkEventing, checkVaultWiring, vaultRoles } from './event-invariants.ts';
+import { loadManifests, type Manifest } from './load.ts';
+import {
+  checkContainers,
+  checkKnativeServices,
+  checkNames,
+  checkNamespaces,
+  checkScaling,
+  knativeServices,
+} from './pod-invariants.ts';
+
+const base = loadManifests();
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests mutate parsed YAML at arbitrary depth
+type Json = Record<string, any>;
+/** A deep copy of knative/base with `mutate` applied to the object `kind/name`. */
+function mutated(kind: string, name: string, mutate: (o: Json) => void): Manifest[] {
+  const copy = structuredClone(base);
+  const target = copy.find((m) => m.object.kind === kind && m.object.metadata.name === name);
+  if (!target) throw new Error(`${kind}/${name} not in knative/base`);
+  mutate(target.object as Json);
+  return copy;
+}
+const container = (o: Json): Json => o.spec.template.spec.containers[0];
+const annotations = (o: Json): Json => o.spec.template.metadata.annotations;
+
+describe('invariants hold on knative/base as written', () => {
+  it.each([
+    ['explicit namespaces', () => checkNamespaces(base)],
+    ['kebab-case names <= 63 chars', () => checkNames(base)],
+    ['hot paths min-scale >= 3, others 0', () => checkScaling(base, 3)],
+    ['hardened containers with requests, limits and probes', () => checkContainers(base)],
+    ['Knative Services within the webhook field mask', () => checkKnativeServices(base)],
+    ['Broker, Triggers, SinkBindings and PingSource consistent', () => checkEventing(base)],
+    ['Vault roles and policies cover every injected secret', () => checkVaultWiring(base, vaultRoles())],
+  ])('%s', (_name, check) => expect(check()).toEqual([]));
+
+  it('has one Knative Service per function, each in its own 400-<name>.yaml', () => {
+    for (const [name, m] of knativeServices(base)) expect(m.file).toBe(`knative/base/400-${name}.yaml`);
+  });
+});
+
+describe('invariants catch what they promise to catch', () => {
+  it.each([
+    [
+      'a hot path at min-scale 1',
+      (o: Json) => {
+        annotations(o)['autoscaling.knative.dev/min-scale'] = '1';
+      },
+      'catalog',
+    ],
+    [
+      'a hot path without min-scale',
+      (o: Json) => {
+        delete annotations(o)['autoscaling.knative.dev/min-scale'];
+      },
+      'edge-auth',
+    ],
+    [
+      'a scale-to-zero function kept warm',
+      (o: Json) => {
+        annotations(o)['autoscaling.knative.dev/min-scale'] = '1';
+      },
+      'notify',
+    ],
+  ])('scaling: %s', (_n, mutate, name) => {
+    expect(checkScaling(mutated('Service', name, mutate), 3)).not.toEqual([]);
+  });
+
+  it.each([
+    [
+      'root allowed',
+      (o: Json) => {
+        container(o).securityContext.runAsNonRoot = false;
+      },
+    ],
+    [
+      'capabilities kept',
+      (o: Json) => {
+        delete container(o).securityContext.capabilities;
+      },
+    ],
+    [
+      'no seccomp',
+      (o: Json) => {
+        delete container(o).securityContext.seccompProfile;
+      },
+    ],
+    [
+      'writable root',
+      (o: Json) => {
+        container(o).securityContext.readOnlyRootFilesystem = false;
+      },
+    ],
+    [
+      'no memory limit',
+      (o: Json) => {
+        delete container(o).resources.limits.memory;
+      },
+    ],
+    [
+      'no liveness probe',
+      (o: Json) => {
+        delete container(o).livenessProbe;
+      },
+    ],
+    [
+      'readiness on the wrong path',
+      (o: Json) => {
+        container(o).readinessProbe.httpGet.path = '/';
+      },
+    ],
+  ])('containers: %s', (_n, mutate) => {
+    expect(checkContainers(mutated('Service', 'library', mutate))).not.toEqual([]);
+  });
+
+  it.each([
+    [
+      'a lifecycle hook (Knative rejects it)',
+      (o: Json) => {
+        container(o).lifecycle = {};
+      },
+    ],
+    [
+      'initContainers',
+      (o: Json) => {
+        o.spec.template.spec.initContainers = [];
+      },
+    ],
+    [
+      'a second port',
+      (o: Json) => {
+        container(o).ports.push({ containerPort: 9090 });
+      },
+    ],
+    [
+      "another function's image",
+      (o: Json) => {
+        container(o).image = 'ghcr.io/isekai/catalog:1';
+      },
+    ],
+    [
+      'a wrong FF target',
+      (o: Json) => {
+        container(o).env[0].value = 'rate';
+      },
+    ],
+  ])('Knative Services: %s', (_n, mutate) => {
+    expect(checkKnativeServices(mutated('Service', 'rate-anime', mutate))).not.toEqual([]);
+  });
+
+  it.each([
+    [
+      'a Trigger to a missing Service',
+      'Trigger',
+      'notify-episode-aired',
+      (o: Json) => {
+        o.spec.subscriber.ref.name = 'notifier';
+      },
+    ],
+    [
+      'a Trigger on a missing Broker',
+      'Trigger',
+      'notify-episode-aired',
+      (o: Json) => {
+        o.spec.broker = 'other';
+      },
+    ],
+    [
+      'a Trigger without parallelism',
+      'Trigger',
+      'notify-episode-aired',
+      (o: Json) => {
+        delete o.metadata.annotations;
+      },
+    ],
+    [
+      'a Trigger without dead-letter sink',
+      'Trigger',
+      'notify-subtitle-removed',
+      (o: Json) => {
+        delete o.spec.delivery.deadLetterSink;
+      },
+    ],
+    [
+      'a Broker without dead-letter sink',
+      'Broker',
+      'default',
+      (o: Json) => {
+        delete o.spec.delivery.deadLetterSink;
+      },
+    ],
+    [
+      'a Broker of another class',
+      'Broker',
+      'default',
+      (o: Json) => {
+        o.metadata.annotations['eventing.knative.dev/broker.class'] = 'MTChannelBasedBroker';
+      },
+    ],
+    [
+      'a RabbitmqCluster closed to isekai',
+      'RabbitmqCluster',
+      'rabbitmq',
+      (o: Json) => {
+        delete o.metadata.annotations;
+      },
+    ],
+    [
+      'a SinkBinding to a missing Service',
+      'SinkBinding',
+      'library-events',
+      (o: Json) => {
+        o.spec.subject.name = 'lib';
+      },
+    ],
+    [
+      'a PingSource with a bad schedule',
+      'PingSource',
+      'outbox-relay-tick',
+      (o: Json) => {
+        o.spec.schedule = 'every minute';
+      },
+    ],
+    [
+      'a dropped SinkBinding of a producer',
+      'SinkBinding',
+      'rate-anime-events',
+      (o: Json) => {
+        o.spec.subject.name = 'library';
+      },
+    ],
+  ])('eventing: %s', (_n, kind, name, mutate) => {
+    expect(checkEventing(mutated(kind, name, mutate))).not.toEqual([]);
+  });
+
+  it('eventing: a Trigger filtering without type is rejected when loaded', () => {
+    const broken = mutated('Trigger', 'notify-episode-aired', (o) => {
+      o.spec.filter.attributes = { source: 'x' };
+    });
+    expect(() => checkEventing(broken)).toThrow('type is required');
+  });
+
+  it.each([
+    [
+      'a secret outside the policy',
+      (o: Json) => {
+        annotations(o)['vault.hashicorp.com/agent-inject-secret-x'] = 'kv/data/isekai/library/config';
+      },
+    ],
+    [
+      'an unknown role',
+      (o: Json) => {
+        annotations(o)['vault.hashicorp.com/role'] = 'admin';
+      },
+    ],
+    [
+      'another ServiceAccount',
+      (o: Json) => {
+        o.spec.template.spec.serviceAccountName = 'library';
+      },
+    ],
+  ])('vault: %s', (_n, mutate) => {
+    expect(checkVaultWiring(mutated('Service', 'catalog', mutate), vaultRoles())).not.toEqual([]);
+  });
+
+  it.each([
+    [
+      'a missing namespace',
+      (o: Json) => {
+        delete o.metadata.namespace;
+      },
+      checkNamespaces,
+    ],
+    [
+      'a snake_case name',
+      (o: Json) => {
+        o.metadata.name = 'rate_anime';
+      },
+      checkNames,
+    ],
+    [
+      'a 64-character name',
+      (o: Json) => {
+        o.metadata.name = 'a'.repeat(64);
+      },
+      checkNames,
+    ],
+  ])('metadata: %s', (_n, mutate, check) => {
+    expect(check(mutated('ServiceAccount', 'rate-anime', mutate))).not.toEqual([]);
+  });
+});

@@ -1,0 +1,92 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { type KubeObject, loadManifests, ofKind, REPO_ROOT } from './load.ts';
+import { validateObject } from './validate.ts';
+
+const DIRS = ['knative', 'k3s', 'rook'];
+const manifests = DIRS.flatMap((d) => loadManifests(join(REPO_ROOT, d)));
+
+describe('schema: every manifest document parses and validates', () => {
+  it('finds the manifests', () => {
+    expect(manifests.length).toBeGreaterThan(50);
+  });
+
+  it.each(DIRS)('every YAML file under %s/ parses, kustomizations and patches included', (dir) => {
+    const files = readdirYaml(join(REPO_ROOT, dir));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const docs = parseAllDocuments(readFileSync(f, 'utf8'));
+      for (const d of docs) expect(d.errors, relative(REPO_ROOT, f)).toEqual([]);
+    }
+  });
+
+  it.each(
+    manifests.map(
+      (m) => [`${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name}`, m.object] as const,
+    ),
+  )('%s', async (_name, object) => {
+    expect(await validateObject(object)).toEqual([]);
+  });
+
+  it('every HelmChart valuesContent is YAML', () => {
+    for (const m of ofKind(manifests, 'HelmChart')) {
+      const spec = m.object.spec as { valuesContent?: string };
+      expect(() => parseYaml(spec.valuesContent ?? ''), m.file).not.toThrow();
+    }
+  });
+});
+
+describe('schema: the validators catch broken objects', () => {
+  const ksvc = (container: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: 'x', namespace: 'isekai' },
+    spec: { template: { spec: { containers: [{ image: 'i', ...container }] } } },
+  });
+
+  it.each([
+    ['a Knative Service with a non-integer concurrency', ksvc({ resources: { limits: { cpu: {} } } })],
+    [
+      'a Deployment without selector',
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: {} } },
+    ],
+    [
+      'a RabbitmqBrokerConfig with a typo',
+      {
+        apiVersion: 'eventing.knative.dev/v1alpha1',
+        kind: 'RabbitmqBrokerConfig',
+        metadata: { name: 'x' },
+        spec: { rabbitmqClusterRef: {} },
+      },
+    ],
+    [
+      'a CephBlockPool without replica size',
+      {
+        apiVersion: 'ceph.rook.io/v1',
+        kind: 'CephBlockPool',
+        metadata: { name: 'x' },
+        spec: { replicated: {} },
+      },
+    ],
+    [
+      'a bucket claim without bucket name',
+      {
+        apiVersion: 'objectbucket.io/v1alpha1',
+        kind: 'ObjectBucketClaim',
+        metadata: { name: 'x' },
+        spec: { storageClassName: 's' },
+      },
+    ],
+    ['an unknown kind', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } }],
+  ] as [string, KubeObject][])('rejects %s', async (_name, object) => {
+    expect((await validateObject(object)).length).toBeGreaterThan(0);
+  });
+});
+
+function readdirYaml(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => join(dir, f));
+}

@@ -1,0 +1,67 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO_ROOT } from './load.ts';
+
+const SCRIPTS = [
+  ...readdirSync(join(REPO_ROOT, 'k3s'))
+    .filter((f) => f.endsWith('.sh'))
+    .map((f) => `k3s/${f}`),
+  'vault-policies/setup.sh',
+];
+const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+const versions = Object.fromEntries(
+  readFileSync(join(REPO_ROOT, 'k3s', 'versions.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z0-9_]+=/.test(l))
+    .map((l) => l.split('=') as [string, string]),
+);
+const chartVersion = (file: string) =>
+  (parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { spec: { version: string } }).spec.version;
+
+describe('install scripts (not runnable here: no cluster)', () => {
+  it('finds the scripts', () => expect(SCRIPTS.length).toBeGreaterThanOrEqual(5));
+
+  it.each(SCRIPTS)('%s parses with bash -n', (file) => {
+    expect(() => execFileSync('bash', ['-n', join(REPO_ROOT, file)])).not.toThrow();
+  });
+
+  // CI installs shellcheck (apt-get install shellcheck); without it only `bash -n` runs.
+  it.skipIf(!hasShellcheck).each(SCRIPTS)('%s is shellcheck-clean', (file) => {
+    const r = spawnSync('shellcheck', ['-x', file], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+  });
+});
+
+describe('k3s/versions.env pins every component', () => {
+  it.each([
+    'K3S_VERSION',
+    'CERT_MANAGER_VERSION',
+    'KNATIVE_SERVING_VERSION',
+    'KNATIVE_NET_KOURIER_VERSION',
+    'KNATIVE_EVENTING_VERSION',
+    'EVENTING_RABBITMQ_VERSION',
+    'RABBITMQ_CLUSTER_OPERATOR_VERSION',
+    'RABBITMQ_TOPOLOGY_OPERATOR_VERSION',
+    'ROOK_VERSION',
+    'VAULT_CHART_VERSION',
+  ])('%s is an exact version', (key) => expect(versions[key]).toMatch(/^v?\d+\.\d+\.\d+(\+k3s\d+)?$/));
+
+  it('keeps Knative Serving, Kourier, Eventing and eventing-rabbitmq in lockstep', () => {
+    const minor = (v: string | undefined) => v?.split('.').slice(0, 2).join('.');
+    const knative = [
+      'KNATIVE_SERVING_VERSION',
+      'KNATIVE_NET_KOURIER_VERSION',
+      'KNATIVE_EVENTING_VERSION',
+      'EVENTING_RABBITMQ_VERSION',
+    ];
+    expect(new Set(knative.map((k) => minor(versions[k]))).size).toBe(1);
+  });
+
+  it('matches the chart versions written in the HelmChart manifests', () => {
+    expect(chartVersion('rook/100-operator.yaml')).toBe(versions.ROOK_VERSION);
+    expect(chartVersion('k3s/platform/vault.yaml')).toBe(versions.VAULT_CHART_VERSION);
+  });
+});

@@ -1,0 +1,4 @@
+# dead-letters: its own config (PostgreSQL credentials). Read-only; nothing else in kv/ is visible to it.
+path "kv/data/isekai/dead-letters/*" {
+  capabilities = ["read"]
+}
