@@ -1,0 +1,127 @@
+/**
+ * `npm start`: the whole platform on one machine. Each function runs as its own process (the lean host
+ * production uses; `ISEKAI_FUNCTION_HOST=framework` runs the functions-framework CLI instead), on
+ * embedded defaults where an embedded engine serves, or on real services named by environment variables:
+ *
+ * | service     | variable set → used as is          | otherwise (embedded)                         |
+ * |-------------|------------------------------------|----------------------------------------------|
+ * | PostgreSQL  | DATABASE_URL                       | PGlite behind pglite-socket (.data/postgres) |
+ * | S3          | S3_ENDPOINT (+ keys)               | s3rver in process (.data/s3)                 |
+ * | Redis       | REDIS_URL                          | none: catalog reads go to PostgreSQL         |
+ *
+ * Waits for every /healthz, prints the URLs, and stops everything on Ctrl-C.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrate } from '../functions/lib/data/migrate.ts';
+import { functionNames } from './build.ts';
+import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
+import { startEmbeddedS3 } from './stack/embedded-s3.ts';
+import { functionPort, PORTS } from './stack/ports.ts';
+import { type Proc, startProcess, waitHealthy } from './stack/processes.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const data = join(root, '.data');
+const useFramework = process.env.ISEKAI_FUNCTION_HOST === 'framework';
+const stops: (() => Promise<unknown>)[] = [];
+const lines: string[] = [];
+const say = (line: string) => process.stdout.write(`[isekai] ${line}\n`);
+
+async function shutdown(code: number) {
+  say('stopping…');
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  process.exit(code);
+}
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+try {
+  const env: Record<string, string> = { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+
+  if (process.env.DATABASE_URL) {
+    env.DATABASE_URL = process.env.DATABASE_URL;
+    lines.push(`PostgreSQL   ${redact(env.DATABASE_URL)} (from DATABASE_URL)`);
+  } else {
+    const pg = await startEmbeddedPostgres(join(data, 'postgres'), PORTS.postgres);
+    stops.push(pg.stop);
+    env.DATABASE_URL = pg.url;
+    lines.push(`PostgreSQL   ${pg.url} (embedded PGlite, data in .data/postgres)`);
+  }
+  const applied = await migrate(env.DATABASE_URL);
+  say(`migrations: ${applied.length === 0 ? 'up to date' : applied.join(', ')}`);
+  const importer = join(root, 'functions/catalog/import.ts');
+  if (existsSync(importer)) {
+    const mod = (await import(importer)) as {
+      importSeedCatalog?: (url: string) => Promise<{ total: number }>;
+    };
+    if (mod.importSeedCatalog) {
+      const report = await mod.importSeedCatalog(env.DATABASE_URL);
+      say(`seed catalogue: ${report.total} anime`);
+    }
+  }
+
+  if (process.env.S3_ENDPOINT) {
+    for (const key of ['S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'])
+      env[key] = process.env[key] ?? '';
+    lines.push(`S3           ${env.S3_ENDPOINT} (from S3_ENDPOINT)`);
+  } else {
+    const s3 = await startEmbeddedS3(join(data, 's3'), PORTS.s3, ['isekai-subtitles', 'isekai-backups']);
+    stops.push(s3.stop);
+    Object.assign(env, s3.env);
+    lines.push(`S3           ${s3.env.S3_ENDPOINT} (embedded s3rver, data in .data/s3)`);
+  }
+  if (process.env.REDIS_URL) {
+    env.REDIS_URL = process.env.REDIS_URL;
+    lines.push(`Redis        ${env.REDIS_URL}`);
+  } else lines.push('Redis        none (set REDIS_URL to cache catalog reads)');
+  for (const key of ['MONGO_URL', 'ZIPKIN_URL', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'K_SINK']) {
+    const value = process.env[key];
+    if (value) env[key] = value;
+  }
+  env.OIDC_ISSUER ??= `http://127.0.0.1:${PORTS.oidc}/realms/isekai`;
+
+  const procs: Proc[] = [];
+  const names = await functionNames();
+  names.forEach((name, index) => {
+    const port = functionPort(name);
+    const source = join(root, 'functions', name, 'index.ts');
+    const command = useFramework
+      ? [
+          process.execPath,
+          join(root, 'node_modules/@google-cloud/functions-framework/build/src/main.js'),
+          `--source=${source}`,
+          `--target=${name}`,
+          `--port=${port}`,
+        ]
+      : [
+          process.execPath,
+          join(root, 'functions/lib/host/main.ts'),
+          `--source=${source}`,
+          `--target=${name}`,
+          `--port=${port}`,
+          '--host=127.0.0.1',
+        ];
+    const proc = startProcess(name, command, { ...env, K_SERVICE: name, PORT: String(port) }, index);
+    procs.push(proc);
+    stops.push(proc.stop);
+  });
+  await Promise.all(
+    procs.map(async (proc) => {
+      const ms = await waitHealthy(`http://127.0.0.1:${functionPort(proc.name)}/healthz`, proc);
+      lines.push(
+        `${proc.name.padEnd(12)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
+      );
+    }),
+  );
+
+  process.stdout.write(
+    `\nIsekai is running (${useFramework ? 'functions-framework' : 'lean host'}):\n  ${lines.join('\n  ')}\n\nCtrl-C stops everything.\n`,
+  );
+} catch (error) {
+  process.stderr.write(`[isekai] start failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  await shutdown(1);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@');
+}
