@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Runtime } from '../lib/runtime.ts';
+
+/**
+ * Cache-aside for catalog reads, shared by the functions that change what the catalog shows.
+ *
+ * Keys (under REDIS_KEY_PREFIX): `catalog:anime:<id>` the detail object; `catalog:anime-gen:<id>` a
+ * per-anime generation; `catalog:ver` the version of every list/search result, which lives at
+ * `catalog:list:<ver>:<hash of the query>`. A write, after its commit and before it answers, deletes
+ * the object and bumps both counters. A reader fills the object only if the generation it saw before
+ * reading PostgreSQL is still current (a Lua check-and-set), so a read that raced a write can never
+ * put the old aggregate back. TTLs are a safety net only. When Redis fails, reads go to PostgreSQL and
+ * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx.
+ */
+export interface CatalogCache {
+  /** The cached anime detail, else `load()` (filled into the cache when Redis answers). */
+  anime<T>(id: number, load: () => Promise<T | undefined>): Promise<T | undefined>;
+  /** A cached list/search result for this query, else `load()`. */
+  list<T>(query: Readonly<Record<string, unknown>>, load: () => Promise<T>): Promise<T>;
+  /** Forget an anime's object and every list (call after the commit, before answering). */
+  invalidate(animeIds: readonly number[]): Promise<void>;
+}
+
+export interface CatalogCacheOptions {
+  readonly animeTtlSeconds?: number;
+  readonly listTtlSeconds?: number;
+}
+
+type FillingRedis = Redis & {
+  fillIfCurrent(key: string, genKey: string, value: string, ttl: number, gen: string): Promise<unknown>;
+};
+
+const FILL_IF_CURRENT = `
+local gen = redis.call('get', KEYS[2])
+if (gen or '') == ARGV[3] then return redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 0`;
+
+const GEN_TTL_SECONDS = 86_400;
+
+/** Build the cache over an ioredis client (or none: every read goes to PostgreSQL). */
+export function createCatalogCache(
+  runtime: Runtime,
+  redis: Redis | undefined,
+  options: CatalogCacheOptions = {},
+): CatalogCache {
+  const animeTtl = options.animeTtlSeconds ?? 300;
+  const listTtl = options.listTtlSeconds ?? 60;
+  const guard = runtime.guard('redis', {
+    attempts: 1,
+    timeoutMs: 300,
+    breakAfter: 5,
+    halfOpenAfterMs: 2_000,
+  });
+  let lastWarn = 0;
+  const client = redis as FillingRedis | undefined;
+  if (client && typeof client.fillIfCurrent !== 'function') {
+    client.defineCommand('fillIfCurrent', { numberOfKeys: 2, lua: FILL_IF_CURRENT });
+  }
+
+  /** Run a Redis call; on failure log (at most every 10 s) and answer undefined. */
+  async function attempt<T>(what: string, call: (r: FillingRedis) => Promise<T>): Promise<T | undefined> {
+    if (!client) return undefined;
+    try {
+      return await guard.run(() => call(client));
+    } catch (error) {
+      const now = Date.now();
+      if (now - lastWarn > 10_000) {
+        lastWarn = now;
+        runtime.log.warn(
+          { err: error, code: 'dependency_unavailable', dependency: 'redis', op: what },
+          'redis unavailable; serving from postgresql',
+        );
+      }
+      return undefined;
+    }
+  }
+
+  return {
+    async anime(id, load) {
+      const key = `catalog:anime:${id}`;
+      const genKey = `catalog:anime-gen:${id}`;
+      const cached = await attempt('get', (r) => r.mget(key, genKey));
+      if (cached?.[0]) return JSON.parse(cached[0]);
+      const value = await load();
+      if (value !== undefined && cached) {
+        await attempt('fill', (r) =>
+          r.fillIfCurrent(key, genKey, JSON.stringify(value), animeTtl, cached[1] ?? ''),
+        );
+      }
+      return value;
+    },
+
+    async list(query, load) {
+      const version = await attempt('version', (r) => r.get('catalog:ver'));
+      if (version === undefined) return load();
+      const key = `catalog:list:${version ?? '0'}:${hashQuery(query)}`;
+      const cached = await attempt('get', (r) => r.get(key));
+      if (cached) return JSON.parse(cached);
+      const value = await load();
+      await attempt('fill', (r) => r.set(key, JSON.stringify(value), 'EX', listTtl));
+      return value;
+    },
+
+    async invalidate(animeIds) {
+      if (!client) return;
+      for (let tries = 0; tries < 3; tries++) {
+        const done = await attempt('invalidate', async (r) => {
+          const multi = r.multi();
+          for (const id of animeIds) {
+            multi.del(`catalog:anime:${id}`);
+            multi.incr(`catalog:anime-gen:${id}`);
+            multi.expire(`catalog:anime-gen:${id}`, GEN_TTL_SECONDS);
+          }
+          multi.incr('catalog:ver');
+          const results = await multi.exec();
+          const failed = results?.find(([error]) => error);
+          if (failed) throw failed[0];
+          return true;
+        });
+        if (done) return;
+      }
+      runtime.log.error(
+        { code: 'dependency_unavailable', dependency: 'redis', animeIds },
+        'could not invalidate cached anime; the TTL bounds staleness',
+      );
+    },
+  };
+}
+
+/** A stable hash of a normalised query (keys sorted, undefined dropped). */
+export function hashQuery(query: Readonly<Record<string, unknown>>): string {
+  const normal = Object.keys(query)
+    .filter((k) => query[k] !== undefined)
+    .sort()
+    .map((k) => [k, query[k]]);
+  return createHash('sha1').update(JSON.stringify(normal)).digest('base64url');
+}

@@ -1,0 +1,74 @@
+import { NotFound } from '../lib/errors.ts';
+import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
+import type { Route } from '../lib/http/types.ts';
+import { animeDetail, callerView, listAnime } from './queries.ts';
+import { ListQuery, parseAnimeId, SEASONS, SeasonQuery } from './schemas.ts';
+import { type TrackingDeps, type WiringOverrides, wireTracking } from './settings.ts';
+
+const CACHE_HEADERS = { 'cache-control': 'public, max-age=0, must-revalidate' };
+
+/** The catalog routes: list/search, seasons, detail (+ the caller's own entry with a token). */
+export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): Route<never, never>[] {
+  const { db, cache } = deps;
+  const list: Route<unknown, ListQuery> = {
+    method: 'GET',
+    path: '/anime',
+    query: ListQuery,
+    access: 'public',
+    handle: async (ctx) => ({
+      headers: CACHE_HEADERS,
+      body: await cache.list({ route: 'anime', ...ctx.query }, () => listAnime(db, ctx.query)),
+    }),
+  };
+  const season: Route<unknown, SeasonQuery> = {
+    method: 'GET',
+    path: '/seasons/:year/:season',
+    query: SeasonQuery,
+    access: 'public',
+    handle: async (ctx) => {
+      const year = Number(ctx.params.year);
+      const name = ctx.params.season as (typeof SEASONS)[number];
+      if (!/^\d{4}$/.test(ctx.params.year ?? '') || year < 1900 || year > 2200 || !SEASONS.includes(name)) {
+        throw new NotFound(
+          `no season ${ctx.params.year}/${ctx.params.season} (seasons: ${SEASONS.join(', ')})`,
+        );
+      }
+      const query = { ...ctx.query, year, season: name };
+      return {
+        headers: CACHE_HEADERS,
+        body: await cache.list({ route: 'anime', ...query }, () => listAnime(db, query)),
+      };
+    },
+  };
+  const detail: Route = {
+    method: 'GET',
+    path: '/anime/:id',
+    access: 'optional',
+    handle: async (ctx) => {
+      const id = parseAnimeId(ctx.params.id);
+      const anime = id === undefined ? undefined : await cache.anime(id, () => animeDetail(db, id));
+      if (id === undefined || !anime) throw new NotFound(`anime ${ctx.params.id} not found`);
+      if (!ctx.identity) return { headers: CACHE_HEADERS, body: anime };
+      const me = await callerView(db, ctx.identity.sub, id);
+      return { headers: { 'cache-control': 'private, no-store' }, body: { ...anime, me } };
+    },
+  };
+  return [list, season, detail] as Route<never, never>[];
+}
+
+/** The catalog function from its dependencies. */
+export function createCatalog(deps: TrackingDeps): HttpHandler {
+  return createHttpFunction({
+    runtime: deps.runtime,
+    routes: catalogRoutes(deps),
+    authenticate: deps.authenticate,
+  });
+}
+
+/** The catalog function wired from the environment (what index.ts registers). */
+export function catalogFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides?: WiringOverrides,
+): HttpHandler {
+  return createCatalog(wireTracking('catalog', env, overrides));
+}

@@ -1,0 +1,208 @@
+import type { Postgres } from '../lib/data/postgres.ts';
+import type { ListQuery } from './schemas.ts';
+
+export interface AnimeSummary {
+  id: number;
+  malId: number | null;
+  title: string;
+  titles: { romaji: string | null; english: string | null; native: string | null };
+  type: string;
+  episodes: number | null;
+  status: string;
+  season: string | null;
+  year: number | null;
+  genres: string[];
+  studios: string[];
+  picture: string | null;
+  mean: number | null;
+  members: number;
+}
+
+export interface AnimeDetail extends AnimeSummary {
+  synonyms: string[];
+  tags: string[];
+  durationSeconds: number | null;
+  sources: string[];
+  stats: {
+    mean: number | null;
+    count: number;
+    distribution: Record<string, number>;
+    rank: number | null;
+    popularity: number;
+    members: number;
+    favourites: number;
+    aspects: Record<'animation' | 'music' | 'plot' | 'characters', { mean: number | null; count: number }>;
+  };
+}
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  perPage: number;
+  total: number;
+  totalPages: number;
+}
+
+const SUMMARY_COLUMNS = `a.id, a.mal_id, a.title, a.title_romaji, a.title_english, a.title_native, a.type,
+  a.episodes, a.status, a.season, a.year, a.genres, a.studios, a.picture, s.mean, s.members`;
+
+type Row = Record<string, unknown>;
+
+function summary(row: Row): AnimeSummary {
+  return {
+    id: row.id as number,
+    malId: (row.mal_id as number | null) ?? null,
+    title: row.title as string,
+    titles: {
+      romaji: (row.title_romaji as string | null) ?? null,
+      english: (row.title_english as string | null) ?? null,
+      native: (row.title_native as string | null) ?? null,
+    },
+    type: row.type as string,
+    episodes: (row.episodes as number | null) ?? null,
+    status: row.status as string,
+    season: (row.season as string | null) ?? null,
+    year: (row.year as number | null) ?? null,
+    genres: row.genres as string[],
+    studios: row.studios as string[],
+    picture: (row.picture as string | null) ?? null,
+    mean: row.mean === null || row.mean === undefined ? null : Number(row.mean),
+    members: (row.members as number | null) ?? 0,
+  };
+}
+
+/** Escape LIKE wildcards in user text. */
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * One page of anime matching the filters, with the total. Search is fuzzy across every title and
+ * synonym: trigram word similarity, full text, and substring (which also covers Japanese titles).
+ * Ties break on id so pages are stable.
+ */
+export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<AnimeSummary>> {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  let rank = '0';
+  if (query.q !== undefined) {
+    const q = param(query.q);
+    const norm = `lower(unaccent(${q}))`;
+    const like = `'%' || ${param(likeEscape(query.q.toLowerCase()))} || '%'`;
+    const ts = `plainto_tsquery('simple', unaccent(${q}))`;
+    where.push(`(a.search_text like lower(unaccent(${like})) or ${norm} <% a.search_text
+      or a.search_vector @@ ${ts})`);
+    rank = `(greatest(word_similarity(${norm}, a.search_text), ts_rank(a.search_vector, ${ts}))
+      + case when lower(a.title) = lower(${q}) then 1 else 0 end)`;
+  }
+  if (query.season !== undefined) where.push(`a.season = ${param(query.season)}`);
+  if (query.year !== undefined) where.push(`a.year = ${param(query.year)}`);
+  if (query.type !== undefined) where.push(`a.type = ${param(query.type)}`);
+  if (query.status !== undefined) where.push(`a.status = ${param(query.status)}`);
+  if (query.genre !== undefined) {
+    where.push(`exists (select 1 from unnest(a.genres) g where lower(g) = lower(${param(query.genre)}))`);
+  }
+  if (query.studio !== undefined) {
+    where.push(`exists (select 1 from unnest(a.studios) g where lower(g) = lower(${param(query.studio)}))`);
+  }
+  const sort = query.sort ?? (query.q !== undefined ? 'relevance' : 'popularity');
+  const flip = query.order === undefined ? '' : query.order;
+  const dir = (natural: 'asc' | 'desc') =>
+    (flip || natural) === 'asc' ? 'asc nulls last' : 'desc nulls last';
+  const orderBy = {
+    relevance: `${rank} ${dir('desc')}`,
+    score: `s.mean ${dir('desc')}`,
+    popularity: `s.members ${dir('desc')}`,
+    title: `lower(a.title) ${dir('asc')}`,
+    start_date: `a.start_key ${dir('desc')}`,
+  }[sort];
+  const limit = param(query.perPage);
+  const offset = param((query.page - 1) * query.perPage);
+  const filter = where.length > 0 ? `where ${where.join(' and ')}` : '';
+  const sql = `select ${SUMMARY_COLUMNS}, count(*) over () as total
+    from anime a join anime_stats s on s.anime_id = a.id ${filter}
+    order by ${orderBy}, a.id limit ${limit} offset ${offset}`;
+  const { rows } = await db.query(sql, values);
+  let total = rows.length > 0 ? Number(rows[0]?.total) : 0;
+  if (rows.length === 0 && query.page > 1) {
+    const counted = await db.query(
+      `select count(*)::int as n from anime a join anime_stats s on s.anime_id = a.id ${filter}`,
+      values.slice(0, -2),
+    );
+    total = counted.rows[0]?.n ?? 0;
+  }
+  return {
+    items: rows.map(summary),
+    page: query.page,
+    perPage: query.perPage,
+    total,
+    totalPages: Math.ceil(total / query.perPage),
+  };
+}
+
+const ASPECTS = ['animation', 'music', 'plot', 'characters'] as const;
+
+/** The anime with its aggregates: mean, count, distribution 1–10, rank, popularity, members. */
+export async function animeDetail(db: Postgres, id: number): Promise<AnimeDetail | undefined> {
+  const { rows } = await db.query(
+    `select ${SUMMARY_COLUMNS}, a.synonyms, a.tags, a.duration_seconds, a.sources,
+       s.score_count, s.distribution, s.favourites,
+       s.animation_sum, s.animation_count, s.music_sum, s.music_count,
+       s.plot_sum, s.plot_count, s.characters_sum, s.characters_count,
+       case when s.mean is null then null else
+         (select count(*) + 1 from anime_stats o where o.mean > s.mean)::int end as rank,
+       (select count(*) + 1 from anime_stats o where o.members > s.members)::int as popularity
+     from anime a join anime_stats s on s.anime_id = a.id where a.id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const distribution: Record<string, number> = {};
+  (row.distribution as number[]).forEach((n, i) => {
+    distribution[String(i + 1)] = n;
+  });
+  const aspect = (name: (typeof ASPECTS)[number]) => {
+    const count = row[`${name}_count`] as number;
+    const sum = Number(row[`${name}_sum`]);
+    return { mean: count > 0 ? Math.round((sum / count) * 100) / 100 : null, count };
+  };
+  const base = summary(row);
+  return {
+    ...base,
+    synonyms: row.synonyms,
+    tags: row.tags,
+    durationSeconds: row.duration_seconds,
+    sources: row.sources,
+    stats: {
+      mean: base.mean,
+      count: row.score_count,
+      distribution,
+      rank: row.rank,
+      popularity: row.popularity,
+      members: base.members,
+      favourites: row.favourites,
+      aspects: {
+        animation: aspect('animation'),
+        music: aspect('music'),
+        plot: aspect('plot'),
+        characters: aspect('characters'),
+      },
+    },
+  };
+}
+
+/** The caller's own list entry and rating for an anime (never cached). */
+export async function callerView(db: Postgres, userId: string, animeId: number) {
+  const { rows } = await db.query(
+    `select
+       (select to_jsonb(e) - 'user_id' - 'anime_id' from library_entries e
+         where e.user_id = $1 and e.anime_id = $2) as entry,
+       (select jsonb_build_object('score', r.score, 'animation', r.animation, 'music', r.music,
+          'plot', r.plot, 'characters', r.characters, 'review', r.review, 'updatedAt', r.updated_at)
+         from ratings r where r.user_id = $1 and r.anime_id = $2) as rating`,
+    [userId, animeId],
+  );
+  return { entry: rows[0]?.entry ?? null, rating: rows[0]?.rating ?? null };
+}

@@ -1,0 +1,53 @@
+import Type, { type Static } from 'typebox';
+
+/** Text without NUL (PostgreSQL refuses it in text values). */
+export const SafeText = (options: { minLength?: number; maxLength: number }) =>
+  Type.String({ ...options, pattern: '^[^\\u0000]*$' });
+
+export const SEASONS = ['winter', 'spring', 'summer', 'fall'] as const;
+export const ANIME_TYPES = ['tv', 'movie', 'ova', 'ona', 'special', 'unknown'] as const;
+export const ANIME_STATUSES = ['finished', 'ongoing', 'upcoming', 'unknown'] as const;
+export const SORTS = ['relevance', 'score', 'popularity', 'title', 'start_date'] as const;
+
+const Paging = {
+  page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+  perPage: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+};
+
+/** GET /anime query: search, filters, sort and pagination. */
+export const ListQuery = Type.Object(
+  {
+    q: Type.Optional(SafeText({ minLength: 1, maxLength: 200 })),
+    season: Type.Optional(Type.Enum([...SEASONS])),
+    year: Type.Optional(Type.Integer({ minimum: 1900, maximum: 2200 })),
+    type: Type.Optional(Type.Enum([...ANIME_TYPES])),
+    status: Type.Optional(Type.Enum([...ANIME_STATUSES])),
+    genre: Type.Optional(SafeText({ minLength: 1, maxLength: 60 })),
+    studio: Type.Optional(SafeText({ minLength: 1, maxLength: 100 })),
+    sort: Type.Optional(Type.Enum([...SORTS])),
+    order: Type.Optional(Type.Enum(['asc', 'desc'])),
+    ...Paging,
+  },
+  { additionalProperties: false },
+);
+export type ListQuery = Static<typeof ListQuery>;
+
+/** GET /seasons/:year/:season query (the season comes from the path). */
+export const SeasonQuery = Type.Object(
+  {
+    type: Type.Optional(Type.Enum([...ANIME_TYPES])),
+    genre: Type.Optional(SafeText({ minLength: 1, maxLength: 60 })),
+    sort: Type.Optional(Type.Enum([...SORTS])),
+    order: Type.Optional(Type.Enum(['asc', 'desc'])),
+    ...Paging,
+  },
+  { additionalProperties: false },
+);
+export type SeasonQuery = Static<typeof SeasonQuery>;
+
+/** Parse an anime id from a path; anything that is not a positive int4 is simply not an anime. */
+export function parseAnimeId(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^[1-9]\d{0,9}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return id <= 2_147_483_647 ? id : undefined;
+}

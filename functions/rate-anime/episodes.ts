@@ -1,0 +1,80 @@
+import type pg from 'pg';
+import { ensureUser } from '../lib/data/users.ts';
+import { ValidationFailed } from '../lib/errors.ts';
+import type { Identity } from '../lib/http/types.ts';
+import { lockStats } from './stats.ts';
+
+/** Parse an episode number from the path; 400 naming `/path/episode` when it is not one. */
+export function parseEpisode(raw: string | undefined, episodes: number | null): number {
+  const n = /^[1-9]\d{0,4}$/.test(raw ?? '') ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n)) {
+    throw new ValidationFailed('episode must be a positive integer', {
+      issues: [{ field: '/path/episode', message: 'must be a positive integer' }],
+    });
+  }
+  if (episodes !== null && n > episodes) {
+    throw new ValidationFailed(`episode ${n} is past the last episode (${episodes})`, {
+      issues: [{ field: '/path/episode', message: `must be at most ${episodes}` }],
+    });
+  }
+  return n;
+}
+
+/** Rate one episode (1–10); the per-episode aggregate moves in the same transaction. */
+export async function rateEpisode(
+  tx: pg.ClientBase,
+  identity: Identity,
+  animeId: number,
+  rawEpisode: string | undefined,
+  score: number | null,
+): Promise<{ episode: number; score: number | null; count: number; mean: number | null }> {
+  const { episodes } = await lockStats(tx, animeId);
+  const episode = parseEpisode(rawEpisode, episodes);
+  if (score !== null) await ensureUser(tx, identity);
+  const previous = await tx.query<{ score: number }>(
+    score === null
+      ? 'delete from episode_ratings where user_id = $1 and anime_id = $2 and episode = $3 returning score'
+      : `select score from episode_ratings where user_id = $1 and anime_id = $2 and episode = $3`,
+    [identity.sub, animeId, episode],
+  );
+  const before = previous.rows[0]?.score ?? null;
+  if (score !== null) {
+    await tx.query(
+      `insert into episode_ratings (user_id, anime_id, episode, score) values ($1, $2, $3, $4)
+       on conflict (user_id, anime_id, episode) do update set score = $4, updated_at = now()`,
+      [identity.sub, animeId, episode, score],
+    );
+  }
+  const { rows } = await tx.query<{ score_sum: string; score_count: number }>(
+    `insert into episode_rating_stats as s (anime_id, episode, score_sum, score_count)
+     values ($1, $2, coalesce($3::int, 0) - coalesce($4::int, 0), ($3::int is not null)::int - ($4::int is not null)::int)
+     on conflict (anime_id, episode) do update set
+       score_sum = s.score_sum + excluded.score_sum, score_count = s.score_count + excluded.score_count
+     returning score_sum, score_count`,
+    [animeId, episode, score, before],
+  );
+  const count = rows[0]?.score_count ?? 0;
+  const mean = count > 0 ? Math.round((Number(rows[0]?.score_sum) / count) * 100) / 100 : null;
+  return { episode, score, count, mean };
+}
+
+/** Per-episode means for an anime, with the caller's own scores when signed in. */
+export async function episodeRatings(
+  db: pg.Pool | pg.ClientBase,
+  animeId: number,
+  userId: string | undefined,
+) {
+  const { rows } = await db.query(
+    `select s.episode, s.score_count as count, round(s.score_sum::numeric / s.score_count, 2)::float as mean,
+       (select r.score from episode_ratings r where r.user_id = $2 and r.anime_id = s.anime_id
+          and r.episode = s.episode) as mine
+     from episode_rating_stats s where s.anime_id = $1 and s.score_count > 0 order by s.episode`,
+    [animeId, userId ?? null],
+  );
+  return rows.map((r) => ({
+    episode: r.episode,
+    count: r.count,
+    mean: r.mean,
+    ...(userId ? { mine: r.mine } : {}),
+  }));
+}

@@ -1,0 +1,158 @@
+import { parseAnimeId } from '../catalog/schemas.ts';
+import { type TrackingDeps, type WiringOverrides, wireTracking } from '../catalog/settings.ts';
+import { NotFound } from '../lib/errors.ts';
+import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
+import type { Identity, RequestContext, Route } from '../lib/http/types.ts';
+import { traceparentOf } from '../lib/tracing/trace-headers.ts';
+import { episodeRatings, rateEpisode } from './episodes.ts';
+import { deleteRating, readRating, submitRating, type WriteResult } from './ratings.ts';
+import { EpisodeRatingInput, RatingInput, ReviewsQuery } from './schemas.ts';
+
+const NO_STORE = { 'cache-control': 'private, no-store' };
+
+function animeIdOf(ctx: RequestContext<unknown, unknown>): number {
+  const id = parseAnimeId(ctx.params.id);
+  if (id === undefined) throw new NotFound(`anime ${ctx.params.id} not found`);
+  return id;
+}
+
+/** rate-anime's routes: the caller's rating (+ aspects, review), per-episode ratings, public reviews. */
+export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis'>): Route<never, never>[] {
+  const { db, cache, runtime, publish } = deps;
+  const traceparent = () => traceparentOf(runtime.tracing.tracer.id);
+
+  /** Commit, then drop the cached anime (before answering), then publish what the outbox holds. */
+  async function write(animeId: number, work: Parameters<typeof db.transaction<WriteResult>>[0]) {
+    const result = await db.transaction(work);
+    await cache.invalidate([animeId]);
+    await publish(result.events);
+    return result;
+  }
+
+  const routes = [
+    {
+      method: 'GET',
+      path: '/anime/:id/rating',
+      access: 'user',
+      handle: async (ctx) => {
+        const rating = await readRating(db.pool, (ctx.identity as Identity).sub, animeIdOf(ctx));
+        if (!rating) throw new NotFound('you have not rated this anime');
+        return { headers: NO_STORE, body: rating };
+      },
+    } satisfies Route,
+    {
+      method: 'PUT',
+      path: '/anime/:id/rating',
+      access: 'user',
+      body: RatingInput,
+      handle: async (ctx) => {
+        const animeId = animeIdOf(ctx);
+        const identity = ctx.identity as Identity;
+        const { rating, aggregate } = await write(animeId, (tx) =>
+          submitRating(tx, identity, animeId, ctx.body, { traceparent: traceparent() }),
+        );
+        return { headers: NO_STORE, body: { animeId, rating, aggregate } };
+      },
+    } satisfies Route<RatingInput>,
+    {
+      method: 'DELETE',
+      path: '/anime/:id/rating',
+      access: 'user',
+      handle: async (ctx) => {
+        const animeId = animeIdOf(ctx);
+        await write(animeId, (tx) => deleteRating(tx, ctx.identity as Identity, animeId));
+        return { status: 204 };
+      },
+    } satisfies Route,
+    {
+      method: 'PUT',
+      path: '/anime/:id/episodes/:episode/rating',
+      access: 'user',
+      body: EpisodeRatingInput,
+      handle: async (ctx) => {
+        const animeId = animeIdOf(ctx);
+        const body = await db.transaction((tx) =>
+          rateEpisode(tx, ctx.identity as Identity, animeId, ctx.params.episode, ctx.body.score),
+        );
+        return { headers: NO_STORE, body: { animeId, ...body } };
+      },
+    } satisfies Route<EpisodeRatingInput>,
+    {
+      method: 'DELETE',
+      path: '/anime/:id/episodes/:episode/rating',
+      access: 'user',
+      handle: async (ctx) => {
+        const animeId = animeIdOf(ctx);
+        await db.transaction((tx) =>
+          rateEpisode(tx, ctx.identity as Identity, animeId, ctx.params.episode, null),
+        );
+        return { status: 204 };
+      },
+    } satisfies Route,
+    {
+      method: 'GET',
+      path: '/anime/:id/episodes/ratings',
+      access: 'optional',
+      handle: async (ctx) => {
+        const animeId = animeIdOf(ctx);
+        const exists = await db.query('select 1 from anime where id = $1', [animeId]);
+        if (exists.rowCount === 0) throw new NotFound(`anime ${animeId} not found`);
+        return { body: { animeId, episodes: await episodeRatings(db.pool, animeId, ctx.identity?.sub) } };
+      },
+    } satisfies Route,
+    {
+      method: 'GET',
+      path: '/anime/:id/reviews',
+      access: 'public',
+      query: ReviewsQuery,
+      handle: async (ctx) => {
+        const animeId = animeIdOf(ctx);
+        const { page, perPage } = ctx.query;
+        const { rows } = await db.query(
+          `select r.user_id, coalesce(u.display_name, u.username) as author, r.score, r.review, r.updated_at,
+             count(*) over () as total
+           from ratings r join users u on u.id = r.user_id
+           where r.anime_id = $1 and r.review is not null
+           order by r.updated_at desc, r.user_id limit $2 offset $3`,
+          [animeId, perPage, (page - 1) * perPage],
+        );
+        const total = Number(rows[0]?.total ?? 0);
+        return {
+          // Reviews are user text: served as JSON only, never sniffed as HTML.
+          headers: { 'x-content-type-options': 'nosniff' },
+          body: {
+            animeId,
+            items: rows.map((r) => ({
+              userId: r.user_id,
+              author: r.author,
+              score: r.score,
+              review: r.review,
+              updatedAt: r.updated_at.toISOString(),
+            })),
+            page,
+            perPage,
+            total,
+          },
+        };
+      },
+    } satisfies Route<unknown, ReviewsQuery>,
+  ];
+  return routes as Route<never, never>[];
+}
+
+/** The rate-anime function from its dependencies. */
+export function createRateAnime(deps: TrackingDeps): HttpHandler {
+  return createHttpFunction({
+    runtime: deps.runtime,
+    routes: rateAnimeRoutes(deps),
+    authenticate: deps.authenticate,
+  });
+}
+
+/** The rate-anime function wired from the environment (what index.ts registers). */
+export function rateAnimeFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides?: WiringOverrides,
+): HttpHandler {
+  return createRateAnime(wireTracking('rate-anime', env, overrides));
+}

@@ -1,0 +1,136 @@
+import type { CloudEventV1 } from 'cloudevents';
+import type pg from 'pg';
+import { ensureUser } from '../lib/data/users.ts';
+import { enqueue } from '../lib/events/outbox.ts';
+import type { Identity } from '../lib/http/types.ts';
+import type { RatingInput } from './schemas.ts';
+import { applyRatingChange, lockStats, type Scored } from './stats.ts';
+
+export const SOURCE = '/functions/rate-anime';
+
+export interface RatingView extends Scored {
+  review: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const RATING_COLUMNS = `score, animation, music, plot, characters, review, created_at, updated_at`;
+
+export function ratingView(row: Record<string, unknown>): RatingView {
+  return {
+    score: row.score as number,
+    animation: (row.animation as number | null) ?? null,
+    music: (row.music as number | null) ?? null,
+    plot: (row.plot as number | null) ?? null,
+    characters: (row.characters as number | null) ?? null,
+    review: (row.review as string | null) ?? null,
+    createdAt: (row.created_at as Date).toISOString(),
+    updatedAt: (row.updated_at as Date).toISOString(),
+  };
+}
+
+export interface WriteResult {
+  readonly rating: RatingView | null;
+  readonly aggregate: { count: number; mean: number | null };
+  readonly events: CloudEventV1<unknown>[];
+}
+
+/**
+ * Create or change the caller's rating, in the caller's transaction: the aggregates move by the
+ * difference and `rating.submitted` goes to the outbox, all or nothing.
+ */
+export async function submitRating(
+  tx: pg.ClientBase,
+  identity: Identity,
+  animeId: number,
+  input: RatingInput,
+  options: { traceparent?: string; origin?: string } = {},
+): Promise<WriteResult> {
+  await ensureUser(tx, identity);
+  await lockStats(tx, animeId);
+  const previous = await tx.query(
+    `select ${RATING_COLUMNS} from ratings where user_id = $1 and anime_id = $2`,
+    [identity.sub, animeId],
+  );
+  const before = previous.rows[0] ? ratingView(previous.rows[0]) : null;
+  const review = input.review?.trim() ? input.review : null;
+  const aspect = (name: 'animation' | 'music' | 'plot' | 'characters') =>
+    input.aspects === undefined ? (before?.[name] ?? null) : (input.aspects[name] ?? null);
+  const saved = await tx.query(
+    `insert into ratings (user_id, anime_id, score, animation, music, plot, characters, review)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)
+     on conflict (user_id, anime_id) do update set score = $3, animation = $4, music = $5, plot = $6,
+       characters = $7, review = $8, updated_at = now()
+     returning ${RATING_COLUMNS}`,
+    [
+      identity.sub,
+      animeId,
+      input.score,
+      aspect('animation'),
+      aspect('music'),
+      aspect('plot'),
+      aspect('characters'),
+      review,
+    ],
+  );
+  const rating = ratingView(saved.rows[0] ?? {});
+  const aggregate = await applyRatingChange(tx, animeId, before, rating);
+  const event = await enqueue(tx, {
+    type: 'dev.isekai.rating.submitted.v1',
+    source: SOURCE,
+    subject: String(animeId),
+    data: {
+      animeId: String(animeId),
+      userId: identity.sub,
+      score: rating.score,
+      previousScore: before?.score ?? null,
+      hasReview: rating.review !== null,
+      aggregate: { count: aggregate.count, mean: aggregate.mean ?? 0 },
+      ratedAt: rating.updatedAt,
+    },
+    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+  });
+  return { rating, aggregate, events: [event] };
+}
+
+/**
+ * Remove the caller's rating (idempotent). The event catalogue has no rating-removed type yet, so a
+ * deletion emits no event (see the README).
+ */
+export async function deleteRating(
+  tx: pg.ClientBase,
+  identity: Identity,
+  animeId: number,
+): Promise<WriteResult> {
+  await lockStats(tx, animeId);
+  const removed = await tx.query(
+    `delete from ratings where user_id = $1 and anime_id = $2 returning ${RATING_COLUMNS}`,
+    [identity.sub, animeId],
+  );
+  const before = removed.rows[0] ? ratingView(removed.rows[0]) : null;
+  const aggregate = before
+    ? await applyRatingChange(tx, animeId, before, null)
+    : await currentAggregate(tx, animeId);
+  return { rating: null, aggregate, events: [] };
+}
+
+async function currentAggregate(tx: pg.ClientBase, animeId: number) {
+  const { rows } = await tx.query<{ score_count: number; mean: string | null }>(
+    'select score_count, mean from anime_stats where anime_id = $1',
+    [animeId],
+  );
+  return { count: rows[0]?.score_count ?? 0, mean: rows[0]?.mean == null ? null : Number(rows[0].mean) };
+}
+
+/** The caller's rating of an anime, or undefined. */
+export async function readRating(
+  db: { query: pg.Pool['query'] } | pg.ClientBase,
+  userId: string,
+  animeId: number,
+) {
+  const { rows } = await (db as pg.ClientBase).query(
+    `select ${RATING_COLUMNS} from ratings where user_id = $1 and anime_id = $2`,
+    [userId, animeId],
+  );
+  return rows[0] ? ratingView(rows[0]) : undefined;
+}

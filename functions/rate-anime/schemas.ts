@@ -1,0 +1,42 @@
+import Type, { type Static } from 'typebox';
+import { SafeText } from '../catalog/schemas.ts';
+
+const Score = Type.Integer({ minimum: 1, maximum: 10 });
+
+/** Longest review, in characters (stored as text; clients render it escaped). */
+export const REVIEW_MAX = 10_000;
+
+/** PUT /anime/:id/rating */
+export const RatingInput = Type.Object(
+  {
+    score: Score,
+    aspects: Type.Optional(
+      Type.Object(
+        {
+          animation: Type.Optional(Type.Union([Score, Type.Null()])),
+          music: Type.Optional(Type.Union([Score, Type.Null()])),
+          plot: Type.Optional(Type.Union([Score, Type.Null()])),
+          characters: Type.Optional(Type.Union([Score, Type.Null()])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    review: Type.Optional(Type.Union([SafeText({ maxLength: REVIEW_MAX }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type RatingInput = Static<typeof RatingInput>;
+
+/** PUT /anime/:id/episodes/:episode/rating */
+export const EpisodeRatingInput = Type.Object({ score: Score }, { additionalProperties: false });
+export type EpisodeRatingInput = Static<typeof EpisodeRatingInput>;
+
+/** GET /anime/:id/reviews */
+export const ReviewsQuery = Type.Object(
+  {
+    page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+    perPage: Type.Integer({ minimum: 1, maximum: 50, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+export type ReviewsQuery = Static<typeof ReviewsQuery>;

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
+import { json, type Loose } from '../support/http.ts';
+import { createTestTokens } from '../support/test-tokens.ts';
+import { prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
+
+const env = inject('env');
+let base = '';
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  await prepareDatabase(env.DATABASE_URL as string);
+  const tokens = await createTestTokens();
+  const server = await serveOnHost(
+    'catalog',
+    catalogFromEnv(trackingEnv(env, 'catalog-test'), { authenticate: tokens.authenticate }),
+  );
+  base = server.url;
+  close = server.close;
+});
+afterAll(() => close?.());
+
+const get = async (path: string): Promise<{ status: number; body: Loose }> => {
+  const res = await fetch(`${base}${path}`);
+  return { status: res.status, body: await json(res) };
+};
+const titles = (body: Loose): string[] => body.items.map((a: Loose) => a.title);
+
+describe('catalog search', () => {
+  it.each([
+    ['romaji with a typo', 'naruto shipuden', 'Naruto: Shippuuden'],
+    ['English title', 'spirited away', 'Sen to Chihiro no Kamikakushi'],
+    ['Japanese title', '千と千尋', 'Sen to Chihiro no Kamikakushi'],
+    ['synonym', "knockin' on heaven's door", 'Cowboy Bebop: Tengoku no Tobira'],
+    ['accents ignored', 'pokémon', 'Pokemon'],
+  ])('finds by %s', async (_name, q, expected) => {
+    const { status, body } = await get(`/anime?q=${encodeURIComponent(q)}`);
+    expect(status).toBe(200);
+    expect(titles(body)).toContain(expected);
+    expect(titles(body)[0]).toBe(expected);
+  });
+
+  it('filters by season, year, type, genre and studio together', async () => {
+    const { body } = await get('/anime?year=1998&season=spring&type=tv&genre=sci-fi&studio=sunrise');
+    expect(titles(body)).toEqual(['Cowboy Bebop']);
+    expect(body.total).toBe(1);
+  });
+
+  it('pages stably with totals: every anime exactly once across pages', async () => {
+    const first = await get('/anime?sort=title&perPage=50&page=1');
+    const seen: string[] = [];
+    for (let page = 1; page <= first.body.totalPages; page++) {
+      const { body } = await get(`/anime?sort=title&perPage=50&page=${page}`);
+      seen.push(...body.items.map((a: Loose) => String(a.id)));
+    }
+    expect(first.body.total).toBeGreaterThanOrEqual(207);
+    expect(new Set(seen).size).toBe(first.body.total);
+    const past = await get(`/anime?sort=title&perPage=50&page=${first.body.totalPages + 1}`);
+    expect(past.body).toMatchObject({ items: [], total: first.body.total });
+  });
+
+  it('sorts by start date and title in both directions', async () => {
+    const newest = (await get('/anime?sort=start_date&perPage=100')).body.items as Loose[];
+    const keys = newest.map(
+      (a) => (a.year ?? 0) * 10 + ['winter', 'spring', 'summer', 'fall'].indexOf(a.season),
+    );
+    expect(keys).toEqual([...keys].sort((a, b) => b - a));
+    const az = titles((await get('/anime?sort=title&order=asc&perPage=5')).body);
+    expect(az).toEqual([...az].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));
+  });
+});
+
+describe('seasons', () => {
+  it('lists an airing season', async () => {
+    const { status, body } = await get('/seasons/2006/fall');
+    expect(status).toBe(200);
+    expect(titles(body)).toEqual(expect.arrayContaining(['Death Note', 'Code Geass: Hangyaku no Lelouch']));
+    expect(body.items.every((a: Loose) => a.year === 2006 && a.season === 'fall')).toBe(true);
+  });
+
+  it.each([['/seasons/2006/autumn'], ['/seasons/06/fall'], ['/seasons/abcd/fall']])(
+    '%s is not a season',
+    async (path) => {
+      const { status, body } = await get(path);
+      expect(status).toBe(404);
+      expect(body.code).toBe('not_found');
+    },
+  );
+});
+
+describe('anime detail', () => {
+  it('answers with aggregates even before anyone rated', async () => {
+    const list = await get('/anime?q=cowboy%20bebop&perPage=1');
+    const { status, body } = await get(`/anime/${list.body.items[0].id}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      title: 'Cowboy Bebop',
+      episodes: 26,
+      titles: { native: 'カウボーイビバップ' },
+    });
+    expect(Object.keys(body.stats.distribution)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+  });
+
+  it.each([['/anime/999999'], ['/anime/abc'], ['/anime/99999999999999'], ['/anime/-1']])(
+    '%s is not found',
+    async (path) => {
+      const { status, body } = await get(path);
+      expect(status).toBe(404);
+      expect(body.type).toBe('https://isekai.dev/problems/not_found');
+    },
+  );
+});
+
+describe('bad queries', () => {
+  it.each([
+    ['/anime?year=abc', '/query/year'],
+    ['/anime?season=autumn', '/query/season'],
+    ['/anime?perPage=1000', '/query/perPage'],
+    ['/anime?sort=random', '/query/sort'],
+    ['/anime?q=a%00b', '/query/q'],
+  ])('%s → 400 naming %s', async (path, field) => {
+    const { status, body } = await get(path);
+    expect(status).toBe(400);
+    expect(body.code).toBe('validation_failed');
+    expect(body.errors.map((e: Loose) => e.field)).toContain(field);
+  });
+
+  it('refuses unknown parameters', async () => {
+    const { status, body } = await get('/anime?colour=red');
+    expect(status).toBe(400);
+    expect(body.code).toBe('validation_failed');
+  });
+});
