@@ -1,0 +1,73 @@
+/**
+ * CloudEvent ↔ AMQP message, as the eventing-rabbitmq ingress and dispatcher do it (pure): attributes
+ * and extensions become AMQP headers named without the `ce-` prefix (so Trigger filters match header
+ * names directly), `datacontenttype` becomes `content-type`, the data is the body, and the W3C trace
+ * context rides in `traceparent` / `tracestate`.
+ */
+import type { CloudEventV1 } from 'cloudevents';
+
+export interface AmqpEvent {
+  readonly headers: Record<string, string>;
+  readonly content: Buffer;
+}
+
+const SKIP = new Set(['data', 'data_base64', 'datacontenttype', 'traceparent', 'tracestate']);
+
+/** Encode an event for the broker exchange; `trace` is the live trace context of the ingress request. */
+export function toAmqp(
+  event: CloudEventV1<unknown>,
+  trace: { traceparent?: string; tracestate?: string } = {},
+): AmqpEvent {
+  const headers: Record<string, string> = { 'content-type': event.datacontenttype ?? 'application/json' };
+  for (const [name, value] of Object.entries(event)) {
+    if (SKIP.has(name) || value === undefined || value === null) continue;
+    headers[name] = value instanceof Date ? value.toISOString() : String(value);
+  }
+  const traceparent =
+    trace.traceparent ?? (typeof event.traceparent === 'string' ? event.traceparent : undefined);
+  const tracestate =
+    trace.tracestate ?? (typeof event.tracestate === 'string' ? event.tracestate : undefined);
+  if (traceparent) headers.traceparent = traceparent;
+  if (tracestate) headers.tracestate = tracestate;
+  const { data } = event;
+  let content: Buffer;
+  if (data === undefined || data === null) content = Buffer.alloc(0);
+  else if (Buffer.isBuffer(data)) content = data;
+  else if (data instanceof Uint8Array) content = Buffer.from(data);
+  else if (typeof data === 'string') content = Buffer.from(data);
+  else content = Buffer.from(JSON.stringify(data));
+  return { headers, content };
+}
+
+/** AMQP headers (values of any AMQP type) → string header map, dropping RabbitMQ's own `x-` headers. */
+export function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    if (name.startsWith('x-') || value === undefined || value === null) continue;
+    out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  }
+  return out;
+}
+
+/**
+ * The binary-mode HTTP request a dispatcher sends for an AMQP message: `ce-<name>` for every attribute,
+ * Content-Type, and the event's trace context as the `ce-traceparent` extension. The caller adds the
+ * HTTP `traceparent` of its own span.
+ */
+export function toHttpHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'content-type') out['content-type'] = value;
+    else if (name === 'tracestate') out.tracestate = value;
+    else out[`ce-${name}`] = value;
+  }
+  return out;
+}
+
+/** Whether an HTTP response carries a reply CloudEvent (binary or structured mode). */
+export function isReplyEvent(headers: Headers): boolean {
+  return (
+    headers.has('ce-specversion') ||
+    (headers.get('content-type') ?? '').startsWith('application/cloudevents+json')
+  );
+}
