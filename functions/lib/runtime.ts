@@ -45,7 +45,8 @@ export function createRuntime(name: string, options: RuntimeOptions = {}): Runti
   const tracing = createTracing({
     serviceName: service,
     zipkinUrl: settings.ZIPKIN_URL,
-    sampleRate: settings.TRACE_SAMPLE_RATE,
+    // Without a Zipkin server nothing would receive spans: propagate context, record nothing.
+    sampleRate: settings.ZIPKIN_URL ? settings.TRACE_SAMPLE_RATE : 0,
   });
   const log = createLogger({
     service,

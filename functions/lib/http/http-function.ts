@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
 import zipkin from 'zipkin';
 import { asIsekaiError, Forbidden, MethodNotAllowed, NotFound, Unauthenticated } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import type { Runtime } from '../runtime.ts';
-import { extractTraceId, injectTraceHeaders } from '../tracing/trace-headers.ts';
+import { extractTraceId, traceparentOf } from '../tracing/trace-headers.ts';
 import { check, convertAndCheck } from '../validate.ts';
 import { parseJsonBody, readBody } from './body.ts';
 import { sendProblem, sendReply } from './respond.ts';
@@ -76,59 +77,82 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
   }
 
   return (req, res) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const { tracer } = runtime.tracing;
     const incoming = extractTraceId((name) => header(req, name));
     const traceId = incoming ? tracer.createChildId(incoming) : tracer.createRootId();
+    const sampled = traceId.sampled.getOrElse(false);
+    const method = req.method ?? 'GET';
     let template = 'unmatched';
     tracer.letId(traceId, () => {
-      tracer.recordServiceName(runtime.name);
-      tracer.recordAnnotation(new Annotation.ServerRecv());
-      res.setHeader('traceparent', injectTraceHeaders(traceId).traceparent ?? '');
+      if (sampled) {
+        tracer.recordServiceName(runtime.name);
+        tracer.recordAnnotation(new Annotation.ServerRecv());
+      }
+      res.setHeader('traceparent', traceparentOf(traceId));
       const url = new URL(req.url ?? '/', 'http://function.local');
-      const log = runtime.log.child({ method: req.method, path: url.pathname });
+      // A child logger per request only when something is logged (most requests log nothing).
+      let child: Logger | undefined;
+      const log = () => {
+        child ??= runtime.log.child({ method, path: url.pathname });
+        return child;
+      };
       const finish = (status: number) => {
-        tracer.letId(traceId, () => {
-          tracer.recordRpc(`${req.method ?? 'GET'} ${template}`);
-          tracer.recordBinary('http.path', url.pathname);
-          tracer.recordBinary('http.status_code', String(status));
-          if (status >= 500) tracer.recordBinary('error', String(status));
-          tracer.recordAnnotation(new Annotation.ServerSend());
-        });
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const labels = { route: template, method: req.method ?? 'GET', status: String(status) };
+        if (sampled) {
+          tracer.letId(traceId, () => {
+            tracer.recordRpc(`${method} ${template}`);
+            tracer.recordBinary('http.path', url.pathname);
+            tracer.recordBinary('http.status_code', String(status));
+            if (status >= 500) tracer.recordBinary('error', String(status));
+            tracer.recordAnnotation(new Annotation.ServerSend());
+          });
+        }
+        const labels = { route: template, method, status: String(status) };
         runtime.metrics.httpRequests.inc(labels);
-        runtime.metrics.httpDuration.observe(labels, seconds);
+        runtime.metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
       };
       handle(req, res, url, log)
-        .then((status) => finish(status))
+        .then(finish)
         .catch((error: unknown) => {
           const failure = asIsekaiError(error);
           const status = sendProblem(res, failure, url.pathname);
           const fields = { code: failure.code, status, err: status >= 500 ? error : undefined };
-          if (status >= 500) log.error(fields, failure.message);
-          else log.info(fields, failure.message);
+          if (status >= 500) log().error(fields, failure.message);
+          else log().info(fields, failure.message);
           finish(status);
         });
     });
 
-    async function handle(req: IncomingMessage, res: ServerResponse, url: URL, log: RequestContext['log']) {
-      const { store, params } = match(req.method ?? 'GET', url.pathname);
+    async function handle(req: IncomingMessage, res: ServerResponse, url: URL, log: () => Logger) {
+      const { store, params } = match(method, url.pathname);
       template = store.template;
       const route = store.route;
-      const identity = await authorize(route.access ?? 'public', req, options.authenticate);
+      const identity =
+        route.access === undefined || route.access === 'public'
+          ? undefined
+          : await authorize(route.access, req, options.authenticate);
       let body: unknown;
       let raw: Buffer | undefined;
-      const method = req.method ?? 'GET';
       if (method !== 'GET' && method !== 'HEAD' && (route.body || route.raw)) {
         const bytes = await readBody(req, route.bodyLimit ?? DEFAULT_BODY_LIMIT);
         if (route.raw) raw = bytes;
         else if (route.body) body = check(route.body, parseJsonBody(req, bytes), '/body');
       }
-      const query = route.query
-        ? convertAndCheck(route.query, Object.fromEntries(url.searchParams), '/query')
-        : Object.fromEntries(url.searchParams);
-      const ctx = { req, res, url, params, query, body, raw, identity, log } as RequestContext<never, never>;
+      const rawQuery = url.search === '' ? {} : Object.fromEntries(url.searchParams);
+      const query = route.query ? convertAndCheck(route.query, rawQuery, '/query') : rawQuery;
+      const ctx: RequestContext<never, never> = {
+        req,
+        res,
+        url,
+        params,
+        query: query as never,
+        body: body as never,
+        raw,
+        identity,
+        get log() {
+          return log();
+        },
+      };
       const reply = await route.handle(ctx);
       if (reply === undefined) return res.statusCode;
       await sendReply(res, reply, method === 'HEAD');
