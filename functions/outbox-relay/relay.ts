@@ -1,0 +1,64 @@
+import type { CloudEventV1 } from 'cloudevents';
+import Type from 'typebox';
+import { loadConfig } from '../lib/config.ts';
+import { createPostgres, type Postgres } from '../lib/data/postgres.ts';
+import { type OutboxDeps, type RelayResult, relayOutbox } from '../lib/events/outbox.ts';
+import { createHttpTransport, type EventTransport } from '../lib/events/transport.ts';
+import { createRuntime, type Runtime } from '../lib/runtime.ts';
+import { check } from '../lib/validate.ts';
+
+export const Settings = Type.Object({
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+  /** The broker ingress (a SinkBinding sets it). */
+  K_SINK: Type.String({ format: 'uri' }),
+  /** Rows locked and sent per transaction. */
+  RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  /** Rows younger than this are left to their producer's own publish. */
+  RELAY_MIN_AGE_MS: Type.Integer({ minimum: 0, default: 2_000 }),
+});
+
+/** The PingSource payload (`spec.data` of 500-pingsource.yaml). */
+const Tick = Type.Object({ maxRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) });
+
+export interface RelayDeps {
+  readonly runtime: Runtime;
+  readonly db: Postgres;
+  readonly send: EventTransport;
+  readonly batchSize: number;
+  readonly minAgeMs: number;
+}
+
+/**
+ * The outbox relay's logic: on each tick (a `dev.knative.sources.ping` CloudEvent) publish up to
+ * `maxRows` unpublished outbox rows through the broker. A broker outage leaves the rows for the next tick
+ * and answers 503 (transient); a malformed tick is a permanent 400.
+ */
+export function createRelayHandler(deps: RelayDeps): (event: CloudEventV1<unknown>) => Promise<RelayResult> {
+  const outbox: OutboxDeps = { db: deps.db, send: deps.send, log: deps.runtime.log };
+  return async (event) => {
+    const data = typeof event.data === 'string' ? (JSON.parse(event.data) as unknown) : (event.data ?? {});
+    const tick = check<{ maxRows?: number }>(Tick, data, '/data');
+    const result = await relayOutbox(outbox, {
+      maxRows: tick.maxRows ?? 500,
+      batchSize: deps.batchSize,
+      minAgeMs: deps.minAgeMs,
+    });
+    deps.runtime.log.info({ 'ce.id': event.id, 'ce.type': event.type, ...result }, 'outbox relayed');
+    return result;
+  };
+}
+
+/** Wire the relay from the environment (once, at start-up). */
+export function createOutboxRelay(env: NodeJS.ProcessEnv = process.env) {
+  const runtime = createRuntime('outbox-relay', { env });
+  const settings = loadConfig(Settings, env);
+  const db = createPostgres(runtime, { url: settings.DATABASE_URL, max: 4 });
+  const send = createHttpTransport({ runtime, sink: settings.K_SINK });
+  return createRelayHandler({
+    runtime,
+    db,
+    send,
+    batchSize: settings.RELAY_BATCH_SIZE,
+    minAgeMs: settings.RELAY_MIN_AGE_MS,
+  });
+}
