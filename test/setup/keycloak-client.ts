@@ -1,0 +1,230 @@
+/**
+ * Small Keycloak client for tests (plain fetch). `env` is what test/setup/servers/keycloak.ts returns:
+ * KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_ADMIN_USER/PASSWORD, KEYCLOAK_DEV_CLIENT_ID, OIDC_ISSUER, ….
+ */
+
+type Env = Record<string, string | undefined>;
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+}
+
+/** Passwords of the realm's dev/test users (knative/base/keycloak/realm-isekai.dev-overlay.json). */
+export const DEV_USERS = {
+  viewer1: { password: 'dev-only-viewer1', role: 'viewer' },
+  uploader1: { password: 'dev-only-uploader1', role: 'uploader' },
+  moderator1: { password: 'dev-only-moderator1', role: 'moderator' },
+  admin1: { password: 'dev-only-admin1', role: 'admin' },
+} as const;
+
+function need(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`keycloak-client: ${name} is not set`);
+  return value;
+}
+
+/** Error with Keycloak's OAuth `error` code (e.g. `invalid_grant`) or the HTTP status. */
+export class KeycloakRequestError extends Error {
+  override name = 'KeycloakRequestError';
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function fail(res: Response, what: string): Promise<never> {
+  const text = await res.text();
+  let code = `http_${res.status}`;
+  try {
+    code = (JSON.parse(text) as { error?: string }).error ?? code;
+  } catch {
+    // not JSON
+  }
+  throw new KeycloakRequestError(res.status, code, `${what}: ${res.status} ${text.slice(0, 300)}`);
+}
+
+async function tokenRequest(tokenUrl: string, form: Record<string, string>): Promise<TokenResponse> {
+  const res = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+    signal: AbortSignal.timeout(15_000),
+  });
+  if (!res.ok) await fail(res, `token request (${form.grant_type}, ${form.client_id})`);
+  return (await res.json()) as TokenResponse;
+}
+
+const tokenUrl = (env: Env, realm = need(env, 'KEYCLOAK_REALM')) =>
+  `${need(env, 'KEYCLOAK_URL')}/realms/${realm}/protocol/openid-connect/token`;
+
+/**
+ * Resource-owner password grant, by default through the dev-only public client (`isekai-dev-cli`).
+ * @example const { access_token } = await passwordToken(env, 'viewer1', DEV_USERS.viewer1.password);
+ */
+export function passwordToken(
+  env: Env,
+  username: string,
+  password: string,
+  options: { clientId?: string; clientSecret?: string; scope?: string } = {},
+): Promise<TokenResponse> {
+  return tokenRequest(tokenUrl(env), {
+    grant_type: 'password',
+    client_id: options.clientId ?? need(env, 'KEYCLOAK_DEV_CLIENT_ID'),
+    ...(options.clientSecret ? { client_secret: options.clientSecret } : {}),
+    username,
+    password,
+    ...(options.scope ? { scope: options.scope } : {}),
+  });
+}
+
+/** Client-credentials grant for a confidential client with a service account (e.g. `isekai-integrations`). */
+export function clientCredentialsToken(env: Env, clientId: string, secret: string): Promise<TokenResponse> {
+  return tokenRequest(tokenUrl(env), {
+    grant_type: 'client_credentials',
+    client_id: clientId,
+    client_secret: secret,
+  });
+}
+
+/** Access token of the master realm's bootstrap admin, for the admin REST API. */
+async function adminToken(env: Env): Promise<string> {
+  const res = await tokenRequest(tokenUrl(env, 'master'), {
+    grant_type: 'password',
+    client_id: 'admin-cli',
+    username: need(env, 'KEYCLOAK_ADMIN_USER'),
+    password: need(env, 'KEYCLOAK_ADMIN_PASSWORD'),
+  });
+  return res.access_token;
+}
+
+async function adminRequest<T>(
+  env: Env,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${need(env, 'KEYCLOAK_URL')}/admin/realms${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok) await fail(res, `${method} /admin/realms${path}`);
+  if (res.status === 201) return res.headers.get('location') as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Admin REST call on the realm named by KEYCLOAK_REALM. */
+const admin = <T>(env: Env, token: string, method: string, path: string, body?: unknown) =>
+  adminRequest<T>(env, token, method, `/${need(env, 'KEYCLOAK_REALM')}${path}`, body);
+
+/**
+ * Create a realm from a full representation (e.g. a renamed copy of the dev realm) and return `env`
+ * pointed at it, so a test can change keys or settings without disturbing tests that share `isekai`.
+ * Placeholders such as `${KC_…:default}` are not resolved here (only the start-up import does that).
+ */
+export async function createRealm(env: Env, realm: { realm: string }): Promise<Record<string, string>> {
+  await adminRequest(env, await adminToken(env), 'POST', '', realm);
+  const issuer = `${need(env, 'KEYCLOAK_URL')}/realms/${realm.realm}`;
+  return {
+    ...(env as Record<string, string>),
+    KEYCLOAK_REALM: realm.realm,
+    OIDC_ISSUER: issuer,
+    OIDC_JWKS_URI: `${issuer}/protocol/openid-connect/certs`,
+  };
+}
+
+/** Delete the realm named by KEYCLOAK_REALM (refuses `isekai` and `master`). */
+export async function deleteRealm(env: Env): Promise<void> {
+  const realm = need(env, 'KEYCLOAK_REALM');
+  if (realm === 'isekai' || realm === 'master') throw new Error(`deleteRealm: refusing to delete ${realm}`);
+  await admin(env, await adminToken(env), 'DELETE', '');
+}
+
+interface Component {
+  id: string;
+  name: string;
+  providerId: string;
+  providerType: string;
+  parentId: string;
+  config: Record<string, string[]>;
+}
+
+interface KeysMetadata {
+  active: Record<string, string>;
+  keys: { kid: string; algorithm: string; providerId: string; status: string; use: string }[];
+}
+
+const KEY_PROVIDER = 'org.keycloak.keys.KeyProvider';
+const isRs256Signing = (c: Component) =>
+  (c.providerId === 'rsa-generated' || c.providerId === 'rsa') &&
+  (c.config.algorithm?.[0] ?? 'RS256') === 'RS256';
+
+/**
+ * Rotate the realm's RS256 signing key the way an operator would: add a new `rsa-generated` key
+ * provider with a higher priority (it signs from now on), turn the previous ones passive (still in
+ * the JWKS, so tokens already issued keep verifying until they expire) or delete them
+ * (`retire: 'delete'`: outstanding tokens fail at once). Providers left passive by an earlier rotation
+ * are deleted, so repeated runs do not pile keys up. Returns the new `kid` and the old ones.
+ */
+export async function rotateRealmKey(
+  env: Env,
+  options: { retire?: 'passive' | 'delete' } = {},
+): Promise<{ kid: string; previousKids: string[] }> {
+  const token = await adminToken(env);
+  const realm = await admin<{ id: string }>(env, token, 'GET', '');
+  const components = await admin<Component[]>(env, token, 'GET', `/components?type=${KEY_PROVIDER}`);
+  const signing = components.filter(isRs256Signing);
+  const before = await admin<KeysMetadata>(env, token, 'GET', '/keys');
+  const previousKids = before.keys
+    .filter((k) => k.algorithm === 'RS256' && signing.some((c) => c.id === k.providerId))
+    .map((k) => k.kid);
+  const priority = Math.max(0, ...signing.map((c) => Number(c.config.priority?.[0] ?? 0))) + 10;
+
+  const location = await admin<string>(env, token, 'POST', '/components', {
+    name: `rsa-rotated-${Date.now()}`,
+    providerId: 'rsa-generated',
+    providerType: KEY_PROVIDER,
+    parentId: realm.id,
+    config: {
+      priority: [String(priority)],
+      enabled: ['true'],
+      active: ['true'],
+      algorithm: ['RS256'],
+      keySize: ['2048'],
+    },
+  });
+  const newId = location.slice(location.lastIndexOf('/') + 1);
+
+  for (const old of signing) {
+    const alreadyPassive = old.config.active?.[0] === 'false';
+    if (options.retire === 'delete' || alreadyPassive) {
+      await admin(env, token, 'DELETE', `/components/${old.id}`);
+    } else {
+      await admin(env, token, 'PUT', `/components/${old.id}`, {
+        ...old,
+        config: { ...old.config, active: ['false'] },
+      });
+    }
+  }
+
+  const after = await admin<KeysMetadata>(env, token, 'GET', '/keys');
+  const created = after.keys.find((k) => k.providerId === newId && k.algorithm === 'RS256');
+  if (!created) throw new Error(`rotateRealmKey: the new key provider ${newId} has no RS256 key`);
+  if (after.active.RS256 !== created.kid)
+    throw new Error(`rotateRealmKey: active RS256 key is ${after.active.RS256}, expected ${created.kid}`);
+  return { kid: created.kid, previousKids };
+}
