@@ -79,6 +79,7 @@ describe('token verification', () => {
     ],
     ['a token from another realm', () => otherKeySign({ iss: 'http://keycloak.test/realms/evil' })],
     ['an ID token instead of an access token', () => sign({ typ: 'ID' })],
+    ['a token without the typ claim', () => sign({ typ: undefined })],
     ['no exp', () => sign({ exp: undefined })],
     ['garbage', async () => 'not.a.jwt'],
   ];
