@@ -45,12 +45,15 @@ export async function rateEpisode(
       [identity.sub, animeId, episode, score],
     );
   }
+  await tx.query(
+    'insert into episode_rating_stats (anime_id, episode) values ($1, $2) on conflict do nothing',
+    [animeId, episode],
+  );
   const { rows } = await tx.query<{ score_sum: string; score_count: number }>(
-    `insert into episode_rating_stats as s (anime_id, episode, score_sum, score_count)
-     values ($1, $2, coalesce($3::int, 0) - coalesce($4::int, 0), ($3::int is not null)::int - ($4::int is not null)::int)
-     on conflict (anime_id, episode) do update set
-       score_sum = s.score_sum + excluded.score_sum, score_count = s.score_count + excluded.score_count
-     returning score_sum, score_count`,
+    `update episode_rating_stats set
+       score_sum = score_sum + coalesce($3::int, 0) - coalesce($4::int, 0),
+       score_count = score_count + ($3::int is not null)::int - ($4::int is not null)::int
+     where anime_id = $1 and episode = $2 returning score_sum, score_count`,
     [animeId, episode, score, before],
   );
   const count = rows[0]?.score_count ?? 0;

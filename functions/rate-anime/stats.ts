@@ -48,7 +48,7 @@ export async function applyRatingChange(
     `update anime_stats set
        score_sum = score_sum + coalesce($2::int, 0) - coalesce($3::int, 0),
        score_count = score_count + ($2::int is not null)::int - ($3::int is not null)::int,
-       distribution = (select array_agg(d + (i = $2::int)::int - (i = $3::int)::int order by i)
+       distribution = (select array_agg(d + coalesce(i = $2::int, false)::int - coalesce(i = $3::int, false)::int order by i)
                        from unnest(distribution) with ordinality u(d, i)),
        ${aspectSets.join(',\n')}
      where anime_id = $1 returning score_count, mean`,

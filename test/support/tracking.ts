@@ -43,7 +43,7 @@ export function trackingEnv(env: Record<string, string>, keySuffix: string): Nod
     REDIS_URL: env.REDIS_URL,
     REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX}${keySuffix}:`,
     OIDC_ISSUER: 'http://keycloak.test/realms/isekai',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
 }
 
