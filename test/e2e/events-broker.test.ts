@@ -228,7 +228,8 @@ describe('retries and dead letters', () => {
 
     expect(flaky.received).toHaveLength(4);
     const gaps = flaky.received.slice(1).map((r, i) => r.at - (flaky.received[i]?.at ?? 0));
-    [100, 200, 300].forEach((expected, i) => expect(gaps[i]).toBeGreaterThanOrEqual(expected - 5));
+    for (const [i, expected] of [100, 200, 300].entries())
+      expect(gaps[i]).toBeGreaterThanOrEqual(expected - 5);
     expect(refusing.received).toHaveLength(1); // 400 is not retried
     const byId = new Map(dls.received.map((r) => [r.headers['ce-id'], r.headers]));
     expect(byId.get(failing.id)).toMatchObject({
