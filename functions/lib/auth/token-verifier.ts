@@ -72,8 +72,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         reason: 'invalid_token',
       });
     }
-    if (payload.typ !== undefined && payload.typ !== 'Bearer') {
-      throw new Unauthenticated(`invalid token: typ ${payload.typ} is not an access token`, {
+    if (payload.typ !== 'Bearer') {
+      throw new Unauthenticated(`invalid token: typ ${payload.typ ?? '(none)'} is not an access token`, {
         reason: 'invalid_token',
       });
     }
