@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EVENTS } from '../../events/catalogue.ts';
+import { triggers } from '../../scripts/manifests/load.ts';
+import { post, type Subscriber, startSubscriber, waitFor } from './events-support.ts';
+
+/**
+ * The broker process exactly as the local stack runs it (`node events/broker/main.ts`), with the topology
+ * read from the real Broker, RabbitmqBrokerConfig and Trigger manifests in knative/base.
+ */
+const env = inject('env');
+let broker: ChildProcess;
+let notify: Subscriber;
+let deadLetters: Subscriber;
+let ingress = '';
+
+function example(type: string, id: string) {
+  const spec = EVENTS.find((e) => e.type === type);
+  return {
+    specversion: '1.0',
+    id,
+    type,
+    source: spec?.direction === 'inbound' ? '/integrators/e2e' : `/functions/${spec?.producer}`,
+    subject: String(spec?.example.animeId),
+    datacontenttype: 'application/json',
+    data: spec?.example,
+  };
+}
+
+beforeAll(async () => {
+  notify = await startSubscriber();
+  deadLetters = await startSubscriber();
+  broker = spawn(process.execPath, ['events/broker/main.ts'], {
+    env: {
+      ...process.env,
+      AMQP_URL: env.AMQP_URL,
+      BROKER_PORT: '0',
+      LOG_LEVEL: 'warn',
+      SUBSCRIBERS: `notify=${notify.url},dead-letters=${deadLetters.url}`,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: broker.stdout as NodeJS.ReadableStream });
+  ingress = await new Promise<string>((resolve, reject) => {
+    broker.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === 'broker ingress' && entry.url) resolve(entry.url);
+    });
+  });
+});
+
+afterAll(async () => {
+  if (broker && broker.exitCode === null) {
+    const exited = new Promise((resolve) => broker.once('exit', resolve));
+    broker.kill('SIGTERM');
+    await exited;
+  }
+  await notify?.close();
+  await deadLetters?.close();
+});
+
+describe('broker from knative/base', () => {
+  it('routes every type its Triggers name to notify, and nothing else', async () => {
+    const subscribed = new Set(triggers().map((t) => t.filter.type));
+    expect(subscribed.size).toBeGreaterThan(0);
+    for (const spec of EVENTS) {
+      expect((await post(ingress, example(spec.type, `m-${spec.type}`))).status).toBe(202);
+    }
+    await waitFor('one delivery per subscribed type', () => notify.received.length === subscribed.size);
+    expect(new Set(notify.received.map((r) => r.headers['ce-type']))).toEqual(subscribed);
+  });
+
+  it('sends an event the subscriber refuses (400) to the dead-letters sink with the error extensions', async () => {
+    notify.respond = (_r, res) => void res.writeHead(400).end('refused');
+    const type = triggers()[0]?.filter.type ?? '';
+    await post(ingress, example(type, 'refused-1'));
+    await waitFor('the dead letter', () => deadLetters.received.length === 1);
+    expect(deadLetters.received[0]?.headers).toMatchObject({
+      'ce-id': 'refused-1',
+      'ce-type': type,
+      'ce-knativeerrorcode': '400',
+      'ce-knativeerrordest': notify.url,
+    });
+  });
+});
