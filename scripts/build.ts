@@ -29,9 +29,9 @@ export async function bundle(
 ): Promise<{ file: string; bytes: number }> {
   const file = join(outdir, 'index.mjs');
   const entry = [
-    `import ${JSON.stringify(join(functionsDir, name, 'index.ts'))};`,
-    `import { runHost } from ${JSON.stringify(join(functionsDir, 'lib/host/run.ts'))};`,
-    `await runHost({ target: process.env.FUNCTION_TARGET ?? ${JSON.stringify(name)}, port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });`,
+    `import { exitOnStartupError, runHost } from ${JSON.stringify(join(functionsDir, 'lib/host/run.ts'))};`,
+    // A dynamic import, so a bad setting thrown while the module wires itself is reported, not a crash.
+    `await import(${JSON.stringify(join(functionsDir, name, 'index.ts'))}).then(() => runHost({ target: process.env.FUNCTION_TARGET ?? ${JSON.stringify(name)}, port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' })).catch(exitOnStartupError);`,
   ].join('\n');
   const result = await build({
     stdin: { contents: entry, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' },

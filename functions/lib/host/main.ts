@@ -4,7 +4,7 @@
  * Production images run the bundled form (scripts/build.ts), with the function compiled in.
  */
 import { parseArgs } from 'node:util';
-import { runHost } from './run.ts';
+import { exitOnStartupError, runHost } from './run.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,4 +24,4 @@ await runHost({
   source: values.source ?? process.env.FUNCTION_SOURCE,
   port: Number(values.port ?? process.env.PORT ?? 8080),
   host: values.host ?? process.env.HOST ?? '0.0.0.0',
-});
+}).catch(exitOnStartupError);

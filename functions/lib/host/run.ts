@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { IsekaiError } from '../errors.ts';
 import { createHostServer } from './server.ts';
 
 export interface RunOptions {
@@ -29,4 +30,18 @@ export async function runHost(options: RunOptions): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/**
+ * Report a failed start as one JSON line naming the problem, and exit: 78 (EX_CONFIG) for bad settings,
+ * 1 otherwise. Knative shows the line in the revision's status and retries the pod.
+ */
+export function exitOnStartupError(error: unknown): never {
+  const code = error instanceof IsekaiError ? error.code : 'internal';
+  const issues = error instanceof IsekaiError ? error.issues : [];
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', code, msg: `start-up failed: ${message}`, issues })}\n`,
+  );
+  process.exit(code === 'config_invalid' ? 78 : 1);
 }
