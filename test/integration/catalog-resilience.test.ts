@@ -74,7 +74,10 @@ describe('Redis stopped mid-flight', () => {
   });
 
   it('keeps answering reads and writes; the first read after a write shows it', async () => {
-    const settings = { ...trackingEnv(env, 'private'), REDIS_URL: `redis://127.0.0.1:${port}` };
+    const settings: Record<string, string> = {
+      ...trackingEnv(env, 'private'),
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+    };
     const catalog = await serveOnHost('catalog-private', catalogFromEnv(settings));
     const rate = await serveOnHost(
       'rate-private',

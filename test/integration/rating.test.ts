@@ -29,9 +29,8 @@ beforeAll(async () => {
   rate = r.url;
   closers.push(c.close, r.close);
   db = new pg.Pool({ connectionString: env.DATABASE_URL });
-  [bebop, trigun, monster] = await Promise.all(
-    [1, 6, 19].map((mal) => animeIdByMal(env.DATABASE_URL as string, mal)),
-  );
+  const ids = await Promise.all([1, 6, 19].map((mal) => animeIdByMal(env.DATABASE_URL as string, mal)));
+  [bebop, trigun, monster] = ids as [number, number, number];
 });
 afterAll(async () => {
   for (const close of closers) await close();

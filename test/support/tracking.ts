@@ -37,10 +37,10 @@ export async function prepareDatabase(databaseUrl: string): Promise<void> {
 }
 
 /** Settings for a tracking function in a test: the run's servers, a key prefix of its own. */
-export function trackingEnv(env: Record<string, string>, keySuffix: string): NodeJS.ProcessEnv {
+export function trackingEnv(env: Record<string, string>, keySuffix: string): Record<string, string> {
   return {
-    DATABASE_URL: env.DATABASE_URL,
-    REDIS_URL: env.REDIS_URL,
+    DATABASE_URL: env.DATABASE_URL ?? '',
+    REDIS_URL: env.REDIS_URL ?? '',
     REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX}${keySuffix}:`,
     OIDC_ISSUER: 'http://keycloak.test/realms/isekai',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

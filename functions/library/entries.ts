@@ -1,0 +1,279 @@
+import type { CloudEventV1 } from 'cloudevents';
+import type pg from 'pg';
+import { ensureUser } from '../lib/data/users.ts';
+import { NotFound, ValidationFailed } from '../lib/errors.ts';
+import { enqueue } from '../lib/events/outbox.ts';
+import type { Identity } from '../lib/http/types.ts';
+import { lockStats } from '../rate-anime/stats.ts';
+import { checkDates, type EntryInput, type Status } from './schemas.ts';
+
+export const SOURCE = '/functions/library';
+
+/** A list entry as the API shows it. */
+export interface Entry {
+  animeId: number;
+  status: Status;
+  progress: number;
+  rewatchCount: number;
+  startedOn: string | null;
+  finishedOn: string | null;
+  notes: string | null;
+  tags: string[];
+  priority: number;
+  private: boolean;
+  favourite: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** SQL selecting an entry's columns in API shape (dates as text, no time zone games). */
+export const ENTRY_SQL = `e.anime_id, e.status, e.progress, e.rewatch_count, e.started_on::text, e.finished_on::text,
+  e.notes, e.tags, e.priority, e.private, e.favourite, e.created_at, e.updated_at`;
+
+export function entryView(row: Record<string, unknown>): Entry {
+  return {
+    animeId: row.anime_id as number,
+    status: row.status as Status,
+    progress: row.progress as number,
+    rewatchCount: row.rewatch_count as number,
+    startedOn: (row.started_on as string | null) ?? null,
+    finishedOn: (row.finished_on as string | null) ?? null,
+    notes: (row.notes as string | null) ?? null,
+    tags: (row.tags as string[]) ?? [],
+    priority: row.priority as number,
+    private: row.private as boolean,
+    favourite: row.favourite as boolean,
+    createdAt: (row.created_at as Date).toISOString(),
+    updatedAt: (row.updated_at as Date).toISOString(),
+  };
+}
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+/** The entry after applying `input` to `before` (pure: the list rules live here). */
+export function nextEntry(
+  before: Entry | undefined,
+  input: EntryInput,
+  episodes: number | null,
+  options: { automaticDates?: boolean; lenientProgress?: boolean } = {},
+) {
+  const auto = options.automaticDates ?? true;
+  const status: Status = input.status ?? before?.status ?? 'plan_to_watch';
+  const entering = (s: Status) => status === s && before?.status !== s;
+  let progress = input.progress ?? (entering('rewatching') ? 0 : (before?.progress ?? 0));
+  if (episodes !== null && progress > episodes && options.lenientProgress) progress = episodes;
+  if (episodes !== null && progress > episodes) {
+    throw new ValidationFailed(`progress ${progress} is past the last episode (${episodes})`, {
+      issues: [{ field: '/body/progress', message: `must be at most ${episodes}` }],
+    });
+  }
+  if (status === 'completed' && episodes !== null) progress = episodes;
+  let rewatchCount = input.rewatchCount ?? before?.rewatchCount ?? 0;
+  if (input.rewatchCount === undefined && before?.status === 'rewatching' && status === 'completed')
+    rewatchCount += 1;
+  let startedOn = input.startedOn !== undefined ? input.startedOn : (before?.startedOn ?? null);
+  let finishedOn = input.finishedOn !== undefined ? input.finishedOn : (before?.finishedOn ?? null);
+  // Automatic dates describe the first watch only: a rewatch never moves them.
+  if (
+    auto &&
+    input.startedOn === undefined &&
+    !startedOn &&
+    (status === 'watching' || (progress > 0 && status !== 'plan_to_watch'))
+  ) {
+    startedOn = today();
+  }
+  if (
+    auto &&
+    input.finishedOn === undefined &&
+    !finishedOn &&
+    entering('completed') &&
+    before?.status !== 'rewatching'
+  ) {
+    finishedOn = today();
+    startedOn ??= finishedOn;
+  }
+  checkDates(startedOn, finishedOn, input);
+  return {
+    status,
+    progress,
+    rewatchCount,
+    startedOn,
+    finishedOn,
+    notes: input.notes !== undefined ? input.notes : (before?.notes ?? null),
+    tags: input.tags ?? before?.tags ?? [],
+    priority: input.priority ?? before?.priority ?? 0,
+    private: input.private ?? before?.private ?? false,
+    favourite: input.favourite ?? before?.favourite ?? false,
+  };
+}
+
+export interface EntryWrite {
+  readonly entry: Entry | null;
+  readonly change: 'added' | 'updated' | 'removed' | 'unchanged';
+  /** Whether what the catalog shows (members, favourites) moved. */
+  readonly catalogChanged: boolean;
+  readonly events: CloudEventV1<unknown>[];
+}
+
+async function readEntry(tx: pg.ClientBase, userId: string, animeId: number): Promise<Entry | undefined> {
+  const { rows } = await tx.query(
+    `select ${ENTRY_SQL} from library_entries e where user_id = $1 and anime_id = $2`,
+    [userId, animeId],
+  );
+  return rows[0] ? entryView(rows[0]) : undefined;
+}
+
+/**
+ * Create or update the caller's entry in the caller's transaction: list rules, members/favourites
+ * aggregates, per-episode history for newly watched episodes, and `library.updated` in the outbox.
+ */
+export async function saveEntry(
+  tx: pg.ClientBase,
+  identity: Identity,
+  animeId: number,
+  input: EntryInput,
+  options: {
+    origin?: 'progress' | 'import';
+    automaticDates?: boolean;
+    lenientProgress?: boolean;
+    traceparent?: string;
+  } = {},
+): Promise<EntryWrite> {
+  await ensureUser(tx, identity);
+  const { episodes } = await lockStats(tx, animeId);
+  const before = await readEntry(tx, identity.sub, animeId);
+  const next = nextEntry(before, input, episodes, options);
+  const { rows } = await tx.query(
+    `insert into library_entries as e (user_id, anime_id, status, progress, rewatch_count, started_on, finished_on,
+       notes, tags, priority, private, favourite)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     on conflict (user_id, anime_id) do update set status = $3, progress = $4, rewatch_count = $5, started_on = $6,
+       finished_on = $7, notes = $8, tags = $9, priority = $10, private = $11, favourite = $12, updated_at = now()
+     returning ${ENTRY_SQL}`,
+    [
+      identity.sub,
+      animeId,
+      next.status,
+      next.progress,
+      next.rewatchCount,
+      next.startedOn,
+      next.finishedOn,
+      next.notes,
+      next.tags,
+      next.priority,
+      next.private,
+      next.favourite,
+    ],
+  );
+  const entry = entryView(rows[0] ?? {});
+  const favouriteDelta = Number(entry.favourite) - Number(before?.favourite ?? false);
+  const memberDelta = before ? 0 : 1;
+  if (favouriteDelta !== 0 || memberDelta !== 0) {
+    await tx.query(
+      'update anime_stats set members = members + $2, favourites = favourites + $3 where anime_id = $1',
+      [animeId, memberDelta, favouriteDelta],
+    );
+  }
+  // Newly watched episodes of the current pass go to the append-only history.
+  const wasRewatching = before?.status === 'rewatching';
+  const pass =
+    entry.status === 'rewatching'
+      ? entry.rewatchCount + 1
+      : wasRewatching
+        ? (before?.rewatchCount ?? 0) + 1
+        : 0;
+  const from = entry.status === 'rewatching' && !wasRewatching ? 0 : (before?.progress ?? 0);
+  if (entry.progress > from && options.origin !== 'import') {
+    await tx.query(
+      `insert into watch_history (user_id, anime_id, episode, pass, origin)
+       select $1, $2, n, $3, 'progress' from generate_series($4::int, $5::int) n`,
+      [identity.sub, animeId, pass, from + 1, entry.progress],
+    );
+  }
+  const change = before ? 'updated' : 'added';
+  const event = await enqueue(tx, {
+    type: 'dev.isekai.library.updated.v1',
+    source: SOURCE,
+    subject: String(animeId),
+    data: {
+      animeId: String(animeId),
+      userId: identity.sub,
+      change,
+      status: entry.status,
+      progress: entry.progress,
+      rewatchCount: entry.rewatchCount,
+      updatedAt: entry.updatedAt,
+    },
+    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+  });
+  return { entry, change, catalogChanged: memberDelta !== 0 || favouriteDelta !== 0, events: [event] };
+}
+
+/** Remove the caller's entry (its history stays: the log is append-only). */
+export async function removeEntry(
+  tx: pg.ClientBase,
+  identity: Identity,
+  animeId: number,
+): Promise<EntryWrite> {
+  await lockStats(tx, animeId);
+  const { rows } = await tx.query(
+    `delete from library_entries e where user_id = $1 and anime_id = $2 returning ${ENTRY_SQL}`,
+    [identity.sub, animeId],
+  );
+  if (!rows[0]) throw new NotFound(`anime ${animeId} is not on your list`);
+  const before = entryView(rows[0]);
+  await tx.query(
+    'update anime_stats set members = members - 1, favourites = favourites - $2 where anime_id = $1',
+    [animeId, Number(before.favourite)],
+  );
+  const event = await enqueue(tx, {
+    type: 'dev.isekai.library.updated.v1',
+    source: SOURCE,
+    subject: String(animeId),
+    data: {
+      animeId: String(animeId),
+      userId: identity.sub,
+      change: 'removed',
+      status: null,
+      progress: before.progress,
+      rewatchCount: before.rewatchCount,
+      updatedAt: new Date().toISOString(),
+    },
+  });
+  return { entry: null, change: 'removed', catalogChanged: true, events: [event] };
+}
+
+/** Append one watched episode to the history (pass follows the entry's rewatch state). */
+export async function appendHistory(
+  tx: pg.ClientBase,
+  identity: Identity,
+  animeId: number,
+  episode: number,
+  watchedAt: string | undefined,
+) {
+  const { episodes } = await lockStats(tx, animeId);
+  if (episodes !== null && episode > episodes) {
+    throw new ValidationFailed(`episode ${episode} is past the last episode (${episodes})`, {
+      issues: [{ field: '/body/episode', message: `must be at most ${episodes}` }],
+    });
+  }
+  await ensureUser(tx, identity);
+  const entry = await readEntry(tx, identity.sub, animeId);
+  const pass = entry?.status === 'rewatching' ? entry.rewatchCount + 1 : 0;
+  const { rows } = await tx.query(
+    `insert into watch_history (user_id, anime_id, episode, pass, watched_at, origin)
+     values ($1, $2, $3, $4, coalesce($5::timestamptz, now()), 'manual') returning id, episode, pass, watched_at, origin`,
+    [identity.sub, animeId, episode, pass, watchedAt ?? null],
+  );
+  return historyView(rows[0] ?? {});
+}
+
+export function historyView(row: Record<string, unknown>) {
+  return {
+    id: String(row.id),
+    episode: row.episode as number,
+    pass: row.pass as number,
+    watchedAt: (row.watched_at as Date).toISOString(),
+    origin: row.origin as string,
+  };
+}

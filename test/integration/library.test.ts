@@ -1,0 +1,196 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
+import { libraryFromEnv } from '../../functions/library/library.ts';
+import { caller } from '../support/caller.ts';
+import type { Loose } from '../support/http.ts';
+import { createTestTokens } from '../support/test-tokens.ts';
+import { animeIdByMal, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
+
+const env = inject('env');
+let lib = '';
+let catalog = '';
+let call: ReturnType<typeof caller>;
+let db: pg.Pool;
+const closers: (() => Promise<void>)[] = [];
+const ids: Record<string, number> = {};
+
+beforeAll(async () => {
+  await prepareDatabase(env.DATABASE_URL as string);
+  const tokens = await createTestTokens();
+  call = caller(tokens);
+  const settings = trackingEnv(env, 'library-test');
+  const l = await serveOnHost('library', libraryFromEnv(settings, { authenticate: tokens.authenticate }));
+  const c = await serveOnHost('catalog', catalogFromEnv(settings, { authenticate: tokens.authenticate }));
+  lib = l.url;
+  catalog = c.url;
+  closers.push(l.close, c.close);
+  db = new pg.Pool({ connectionString: env.DATABASE_URL });
+  for (const [name, mal] of Object.entries({
+    naruto: 20,
+    eva: 30,
+    flcl: 227,
+    planetes: 329,
+    onePiece: 21,
+    lain: 339,
+  })) {
+    ids[name] = await animeIdByMal(env.DATABASE_URL as string, mal);
+  }
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  await db?.end();
+});
+
+const entry = (user: string, anime: number, body: unknown) =>
+  call('PUT', `${lib}/me/library/${anime}`, user, body);
+
+describe('list entries', () => {
+  it('adds an entry (201), counts a member at once, and emits library.updated', async () => {
+    const before = (await call('GET', `${catalog}/anime/${ids.eva}`)).body.stats.members;
+    const added = await entry('l-amy', ids.eva as number, { status: 'watching', progress: 3 });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ status: 'watching', progress: 3, rewatchCount: 0 });
+    expect(added.body.startedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect((await call('GET', `${catalog}/anime/${ids.eva}`)).body.stats.members).toBe(before + 1);
+    const { rows } = await db.query(
+      `select event from outbox where subject = $1 and event->'data'->>'userId' = 'l-amy'`,
+      [String(ids.eva)],
+    );
+    expect(rows.map((r) => r.event.data)).toEqual([
+      expect.objectContaining({ change: 'added', status: 'watching', progress: 3, animeId: String(ids.eva) }),
+    ]);
+  });
+
+  it('completing sets progress to the episode count and the finish date', async () => {
+    const done = await entry('l-amy', ids.eva as number, { status: 'completed' });
+    expect(done.body).toMatchObject({ status: 'completed', progress: 26 });
+    expect(done.body.finishedOn).not.toBeNull();
+  });
+
+  it('a rewatch counts up and never overwrites the first watch; history keeps both passes', async () => {
+    const first = (await call('GET', `${lib}/me/library/${ids.eva}`, 'l-amy')).body;
+    const re = await entry('l-amy', ids.eva as number, { status: 'rewatching', progress: 2 });
+    expect(re.body).toMatchObject({ status: 'rewatching', progress: 2, rewatchCount: 0 });
+    const back = await entry('l-amy', ids.eva as number, { status: 'completed' });
+    expect(back.body).toMatchObject({
+      rewatchCount: 1,
+      startedOn: first.startedOn,
+      finishedOn: first.finishedOn,
+    });
+    const history = (await call('GET', `${lib}/me/library/${ids.eva}/history`, 'l-amy')).body
+      .items as Loose[];
+    expect(history.filter((h) => h.pass === 0).map((h) => h.episode)).toEqual(
+      Array.from({ length: 26 }, (_, i) => i + 1),
+    );
+    expect(history.filter((h) => h.pass === 1)).toHaveLength(26);
+    await expect(db.query('update watch_history set episode = 1')).rejects.toThrow(/append-only/);
+  });
+
+  it('records single watched episodes in the history log', async () => {
+    const res = await call('POST', `${lib}/me/library/${ids.lain}/history`, 'l-amy', {
+      episode: 4,
+      watchedAt: '2024-05-01T20:00:00Z',
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      episode: 4,
+      pass: 0,
+      origin: 'manual',
+      watchedAt: '2024-05-01T20:00:00.000Z',
+    });
+  });
+
+  it('keeps notes, tags, priority, favourites; favourites count in the catalog', async () => {
+    const fav = await entry('l-ben', ids.flcl as number, {
+      status: 'plan_to_watch',
+      favourite: true,
+      notes: 'n',
+      tags: ['x'],
+      priority: 2,
+    });
+    expect(fav.body).toMatchObject({ favourite: true, notes: 'n', tags: ['x'], priority: 2 });
+    expect((await call('GET', `${catalog}/anime/${ids.flcl}`)).body.stats.favourites).toBeGreaterThanOrEqual(
+      1,
+    );
+    const mine = await call('GET', `${catalog}/anime/${ids.flcl}`, 'l-ben');
+    expect(mine.body.me.entry).toMatchObject({ status: 'plan_to_watch', favourite: true });
+  });
+
+  it("shows other users' lists without private entries", async () => {
+    await entry('l-cid', ids.naruto as number, { status: 'dropped', progress: 10, notes: 'secret-ish' });
+    await entry('l-cid', ids.planetes as number, { status: 'watching', progress: 1, private: true });
+    const own = await call('GET', `${lib}/me/library`, 'l-cid');
+    expect(own.body.total).toBe(2);
+    const pub = await call('GET', `${lib}/users/l-cid/library`);
+    expect(pub.status).toBe(200);
+    expect(pub.body.items.map((e: Loose) => e.animeId)).toEqual([ids.naruto]);
+    expect(pub.body.items[0].notes).toBeUndefined();
+    expect((await call('GET', `${lib}/users/nobody-here/library`)).status).toBe(404);
+  });
+
+  it('removes an entry: member count drops, history stays', async () => {
+    const before = (await call('GET', `${catalog}/anime/${ids.naruto}`)).body.stats.members;
+    expect((await call('DELETE', `${lib}/me/library/${ids.naruto}`, 'l-cid')).status).toBe(204);
+    expect((await call('GET', `${catalog}/anime/${ids.naruto}`)).body.stats.members).toBe(before - 1);
+    expect((await call('GET', `${lib}/me/library/${ids.naruto}/history`, 'l-cid')).body.items).toHaveLength(
+      10,
+    );
+    expect((await call('DELETE', `${lib}/me/library/${ids.naruto}`, 'l-cid')).status).toBe(404);
+  });
+
+  it('unknown episode counts leave progress unbounded', async () => {
+    const res = await entry('l-dan', ids.onePiece as number, { status: 'watching', progress: 1100 });
+    expect(res.body.progress).toBe(1100);
+  });
+});
+
+describe('bad list input writes nothing', () => {
+  it.each([
+    ['progress above the episode count', { progress: 27 }, '/body/progress'],
+    ['unknown status', { status: 'binging' }, '/body/status'],
+    ['malformed date', { startedOn: '2024-13-40' }, '/body/startedOn'],
+    ['non-date text', { finishedOn: 'yesterday' }, '/body/finishedOn'],
+    ['finish before start', { startedOn: '2024-05-02', finishedOn: '2024-05-01' }, '/body/finishedOn'],
+    ['negative progress', { progress: -1 }, '/body/progress'],
+    ['unknown field', { rating: 5 }, '/body'],
+  ])('%s → 400 naming %s', async (_name, body, field) => {
+    const res = await entry('l-eve', ids.eva as number, body);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors.map((e: Loose) => e.field).some((f: string) => f.startsWith(field))).toBe(true);
+    expect((await db.query(`select 1 from library_entries where user_id = 'l-eve'`)).rowCount).toBe(0);
+    expect((await db.query(`select 1 from outbox where event->'data'->>'userId' = 'l-eve'`)).rowCount).toBe(
+      0,
+    );
+  });
+
+  it('unknown anime → 404', async () => {
+    expect((await entry('l-eve', 987654, { status: 'watching' })).status).toBe(404);
+  });
+});
+
+describe('profile', () => {
+  it('is created from the token and editable', async () => {
+    const fresh = await call('GET', `${lib}/me`, 'l-fay');
+    expect(fresh.body).toMatchObject({
+      id: 'l-fay',
+      username: 'l-fay',
+      displayName: 'Name l-fay',
+      weeklyBackup: false,
+    });
+    const patched = await call('PATCH', `${lib}/me`, 'l-fay', {
+      displayName: 'Fay',
+      preferredSubtitleLanguages: ['en', 'pt-BR'],
+      weeklyBackup: true,
+    });
+    expect(patched.body).toMatchObject({
+      displayName: 'Fay',
+      preferredSubtitleLanguages: ['en', 'pt-BR'],
+      weeklyBackup: true,
+    });
+    const bad = await call('PATCH', `${lib}/me`, 'l-fay', { preferredSubtitleLanguages: ['English!'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toMatch(/^\/body\/preferredSubtitleLanguages/);
+  });
+});

@@ -1,0 +1,27 @@
+import { json, type Loose } from './http.ts';
+import type { TestTokens } from './test-tokens.ts';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: Loose;
+}
+
+/** A tiny JSON client: `call('PUT', url, 'alice', body)` signs a token for `alice` when a user is given. */
+export function caller(tokens: TestTokens) {
+  return async (method: string, url: string, user?: string, body?: unknown): Promise<Answer> => {
+    const headers: Record<string, string> = {};
+    if (user)
+      headers.authorization = `Bearer ${await tokens.sign(user, { username: user, name: `Name ${user}` })}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const type = res.headers.get('content-type') ?? '';
+    const parsed =
+      res.status === 204 ? undefined : type.includes('json') ? await json(res) : await res.text();
+    return { status: res.status, headers: res.headers, body: parsed };
+  };
+}
