@@ -1,7 +1,7 @@
 /**
  * The event catalogue: every CloudEvent type Isekai emits or accepts, its `data` schema (TypeBox, the
  * single source: JSON Schema files, the AsyncAPI document and TypeScript types all come from here),
- * who produces it, and an example. `npm run events:generate` (events/generate.ts) writes schemas/json/ and
+ * who produces it, and an example. `node events/generate.ts` writes schemas/json/ and
  * asyncapi.yaml from this file; a unit test fails when they are stale.
  */
 import type { TSchema } from 'typebox';

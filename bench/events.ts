@@ -1,0 +1,150 @@
+/**
+ * Events benchmark: CloudEvents per second through the platform's path (HTTP → broker ingress → RabbitMQ
+ * quorum queue → dispatcher → CloudEvent function on the lean host) against raw amqplib publish-with-
+ * confirms and consume on the same RabbitMQ, measured in the same run. Writes bench/results/events-*.json.
+ * Run: `node bench/events.ts` (AMQP_BASE_URL, default amqp://guest:guest@127.0.0.1:5672; needs rabbitmqctl).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { cloudEvent } from '@google-cloud/functions-framework';
+import { connect } from 'amqplib';
+import { EVENTS } from '../events/catalogue.ts';
+import { createHostServer } from '../functions/lib/host/server.ts';
+import { load } from './lib.ts';
+
+const run = promisify(execFile);
+const BASE = process.env.AMQP_BASE_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const RAW_MESSAGES = Number(process.env.BENCH_RAW_MESSAGES ?? 20_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const vhost = `isekai-bench-${Date.now().toString(36)}`;
+const amqpUrl = `${BASE}/${vhost}`;
+const spec = EVENTS.find((e) => e.type === 'dev.isekai.episode.aired.v1');
+const body = JSON.stringify(spec?.example);
+
+/** Raw amqplib: publish with confirms (window of 1000 unconfirmed), then consume with prefetch 100. */
+async function raw(): Promise<{ publishPerSec: number; consumePerSec: number }> {
+  const connection = await connect(amqpUrl);
+  const channel = await connection.createConfirmChannel();
+  await channel.assertExchange('bench.raw', 'headers', { durable: true });
+  await channel.assertQueue('bench.raw', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.bindQueue('bench.raw', 'bench.raw', '', { type: spec?.type ?? '', 'x-match': 'all' });
+  const headers = {
+    type: spec?.type,
+    source: '/bench',
+    id: 'x',
+    specversion: '1.0',
+    subject: 'cowboy-bebop',
+  };
+  const content = Buffer.from(body);
+  let t0 = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < RAW_MESSAGES; i += 1) {
+    pending.push(
+      new Promise((resolve, reject) =>
+        channel.publish('bench.raw', '', content, { persistent: true, headers }, (e: unknown) =>
+          e ? reject(e) : resolve(),
+        ),
+      ),
+    );
+    if (pending.length >= 1000) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  const publishPerSec = RAW_MESSAGES / ((performance.now() - t0) / 1000);
+  const consumer = await connection.createChannel();
+  await consumer.prefetch(100);
+  let seen = 0;
+  t0 = performance.now();
+  const consumePerSec = await new Promise<number>((resolve) => {
+    void consumer.consume('bench.raw', (m) => {
+      if (!m) return;
+      consumer.ack(m);
+      seen += 1;
+      if (seen === RAW_MESSAGES) resolve(RAW_MESSAGES / ((performance.now() - t0) / 1000));
+    });
+  });
+  await connection.close();
+  return { publishPerSec, consumePerSec };
+}
+
+/** The platform path, with the broker process as `npm start` runs it (knative/base topology). */
+async function platform(): Promise<{ ingressPerSec: number; endToEndPerSec: number; accepted: number }> {
+  let received = 0;
+  cloudEvent('bench-notify', () => {
+    received += 1;
+  });
+  const fn = createHostServer({ target: 'bench-notify', onEventError: () => undefined });
+  await new Promise<void>((resolve) => fn.listen(0, '127.0.0.1', resolve));
+  const fnUrl = `http://127.0.0.1:${(fn.address() as { port: number }).port}/`;
+  const broker = spawn(process.execPath, ['events/broker/main.ts'], {
+    env: {
+      ...process.env,
+      AMQP_URL: amqpUrl,
+      BROKER_PORT: '0',
+      LOG_LEVEL: 'warn',
+      SUBSCRIBERS: `notify=${fnUrl}`,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ingress = await new Promise<string>((resolve) => {
+    createInterface({ input: broker.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === 'broker ingress' && entry.url) resolve(entry.url);
+    });
+  });
+  try {
+    const t0 = performance.now();
+    const result = await load(ingress, {
+      seconds: SECONDS,
+      connections: 128,
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-id': 'bench',
+        'ce-type': spec?.type ?? '',
+        'ce-source': '/integrators/bench',
+        'ce-subject': 'cowboy-bebop',
+      },
+      body,
+    });
+    const accepted = Math.round(result.requestsPerSec * SECONDS) - result.non2xx;
+    const deadline = Date.now() + 120_000;
+    while (received < accepted * 0.999 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return {
+      ingressPerSec: result.requestsPerSec,
+      endToEndPerSec: received / ((performance.now() - t0) / 1000),
+      accepted,
+    };
+  } finally {
+    broker.kill('SIGTERM');
+    fn.close();
+  }
+}
+
+await run('rabbitmqctl', ['-q', 'add_vhost', vhost]);
+await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+try {
+  const baseline = await raw();
+  const measured = await platform();
+  const report = {
+    date: new Date().toISOString(),
+    rawMessages: RAW_MESSAGES,
+    seconds: SECONDS,
+    baseline,
+    platform: measured,
+    ratios: {
+      ingressVsRawPublish: measured.ingressPerSec / baseline.publishPerSec,
+      endToEndVsRawPublish: measured.endToEndPerSec / baseline.publishPerSec,
+      endToEndVsRawConsume: measured.endToEndPerSec / baseline.consumePerSec,
+    },
+  };
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const file = new URL(`./results/events-${Date.now()}.json`, import.meta.url);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\nwrote ${file.pathname}\n`);
+} finally {
+  await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
+}
+process.exit(0);
