@@ -30,6 +30,7 @@ export function decodeUpload(bytes: Buffer): { text: string; encoding: string; g
   const text = iconv.decode(data, encoding).replace(/^\uFEFF/, '');
   // XML 1.0 forbids these control characters; dirty exports contain them.
   return {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing exactly these characters is the point
     text: text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, ''),
     encoding,
     gzipped,

@@ -87,7 +87,9 @@ export function parseMalXml(xml: string): { rows: MalRow[]; userName: string | n
     if (status && text(item.my_rewatching) === '1') status = 'rewatching';
     const row: MalRow = {
       index,
-      malId: int(item.series_animedb_id) || null,
+      malId: /^\d{1,9}$/.test(text(item.series_animedb_id))
+        ? Number(text(item.series_animedb_id)) || null
+        : null,
       title: text(item.series_title),
       status,
       progress: int(item.my_watched_episodes) ?? 0,

@@ -1,0 +1,231 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { libraryFromEnv } from '../../functions/library/library.ts';
+import { caller } from '../support/caller.ts';
+import type { Loose } from '../support/http.ts';
+import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { animeIdByMal, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
+
+const env = inject('env');
+let lib = '';
+let tokens: TestTokens;
+let call: ReturnType<typeof caller>;
+let db: pg.Pool;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  await prepareDatabase(env.DATABASE_URL as string);
+  tokens = await createTestTokens();
+  call = caller(tokens);
+  const l = await serveOnHost(
+    'library',
+    libraryFromEnv(trackingEnv(env, 'mal-test'), { authenticate: tokens.authenticate }),
+  );
+  lib = l.url;
+  closers.push(l.close);
+  db = new pg.Pool({ connectionString: env.DATABASE_URL });
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  await db?.end();
+});
+
+async function upload(user: string, bytes: Buffer | string, accept = 'application/json') {
+  const res = await fetch(`${lib}/me/library/import`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await tokens.sign(user)}`,
+      'content-type': 'application/xml',
+      accept,
+    },
+    body: bytes,
+  });
+  return { status: res.status, text: await res.text() };
+}
+const exportOf = async (user: string, query = 'format=mal') => {
+  const res = await fetch(`${lib}/me/library/export?${query}`, {
+    headers: { authorization: `Bearer ${await tokens.sign(user)}` },
+  });
+  return { res, bytes: Buffer.from(await res.arrayBuffer()) };
+};
+const comparable = async (user: string) =>
+  JSON.parse((await exportOf(user, 'format=json')).bytes.toString()).entries.map((e: Loose) => ({
+    malId: e.malId,
+    status: e.status,
+    progress: e.progress,
+    score: e.score,
+    startedOn: e.startedOn,
+    finishedOn: e.finishedOn,
+    rewatchCount: e.rewatchCount,
+    notes: e.notes,
+    tags: e.tags,
+    priority: e.priority,
+  }));
+
+describe('MAL round trip', () => {
+  it('export → import into a fresh user reproduces the list (plain and .xml.gz)', async () => {
+    const [bebop, trigun, akira, lain, naruto] = await Promise.all(
+      [1, 6, 47, 339, 20].map((m) => animeIdByMal(env.DATABASE_URL as string, m)),
+    );
+    await call('PUT', `${lib}/me/library/${bebop}`, 'm-src', {
+      status: 'completed',
+      startedOn: '2020-01-02',
+      finishedOn: '2020-02-03',
+      notes: 'Tom & Jerry ]]> <b>',
+      tags: ['space', 'jazz'],
+      priority: 2,
+    });
+    await call('PUT', `${lib}/me/library/${trigun}`, 'm-src', {
+      status: 'watching',
+      progress: 7,
+      startedOn: '2021-03-04',
+    });
+    await call('PUT', `${lib}/me/library/${akira}`, 'm-src', { status: 'plan_to_watch' });
+    await call('PUT', `${lib}/me/library/${lain}`, 'm-src', {
+      status: 'completed',
+      startedOn: '2019-01-01',
+      finishedOn: '2019-01-05',
+      rewatchCount: 2,
+    });
+    await call('PUT', `${lib}/me/library/${lain}`, 'm-src', { status: 'rewatching', progress: 4 });
+    await call('PUT', `${lib}/me/library/${naruto}`, 'm-src', {
+      status: 'dropped',
+      progress: 50,
+      startedOn: '2010-06-01',
+    });
+    const rating = (await import('../../functions/rate-anime/rate-anime.ts')).rateAnimeFromEnv;
+    const rate = await serveOnHost(
+      'rate-anime',
+      rating(trackingEnv(env, 'mal-test'), { authenticate: tokens.authenticate }),
+    );
+    closers.push(rate.close);
+    await call('PUT', `${rate.url}/anime/${bebop}/rating`, 'm-src', { score: 10 });
+    await call('PUT', `${rate.url}/anime/${naruto}/rating`, 'm-src', { score: 4 });
+
+    const xml = await exportOf('m-src');
+    expect(xml.res.headers.get('content-disposition')).toMatch(/attachment; filename="animelist_.*\.xml"/);
+    const text = xml.bytes.toString();
+    expect(text).toContain('<update_on_import>1</update_on_import>');
+    expect(text).toContain('<my_status>Plan to Watch</my_status>');
+    expect(text).toContain('<series_title><![CDATA[Cowboy Bebop]]></series_title>');
+
+    const imported = await upload('m-dst', xml.bytes);
+    expect(imported.status).toBe(200);
+    expect(JSON.parse(imported.text).totals).toEqual({ imported: 5, updated: 0, skipped: 0 });
+    expect(await comparable('m-dst')).toEqual(await comparable('m-src'));
+
+    const gz = await exportOf('m-src', 'format=mal&gzip=true');
+    expect(gunzipSync(gz.bytes).toString()).toBe(text);
+    const again = await upload('m-gz', gz.bytes);
+    expect(JSON.parse(again.text)).toMatchObject({ file: { gzipped: true }, totals: { imported: 5 } });
+    expect(await comparable('m-gz')).toEqual(await comparable('m-src'));
+  });
+
+  it('exports JSON and RFC 4180 CSV', async () => {
+    const csv = (await exportOf('m-src', 'format=csv')).bytes.toString();
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe(
+      'anime_id,mal_id,title,type,episodes,status,progress,score,rewatch_count,started_on,finished_on,priority,private,favourite,tags,notes',
+    );
+    expect(csv).toContain(',Tom & Jerry ]]> <b>\r\n');
+    expect(lines.filter(Boolean)).toHaveLength(6);
+  });
+});
+
+const row = (fields: Record<string, string>) =>
+  `<anime>${Object.entries(fields)
+    .map(([k, v]) => `<${k}>${v}</${k}>`)
+    .join('')}</anime>`;
+
+describe('dirty MAL files', () => {
+  it('imports a real-world-shaped dirty file with a correct per-row report', async () => {
+    const eva = await animeIdByMal(env.DATABASE_URL as string, 30);
+    await call('PUT', `${lib}/me/library/${eva}`, 'm-dirty', { status: 'watching', progress: 1 });
+    const xml = `<?xml version="1.0" encoding="ISO-8859-1"?>
+<myanimelist><myinfo><user_name>dirty</user_name><user_export_type>1</user_export_type></myinfo>
+${row({ series_animedb_id: '1', series_title: 'Cowboy Bebop & friends', my_watched_episodes: '26', my_start_date: '0000-00-00', my_finish_date: '2001-02-30', my_score: '0', my_status: '2', my_comments: 'Très bien', my_times_watched: '1', update_on_import: '1' })}
+${row({ series_animedb_id: '6', series_title: '<![CDATA[Trigun & co]]>', my_watched_episodes: '99', my_score: '8', my_status: 'Watching', update_on_import: '1' })}
+${row({ series_animedb_id: '19', my_watched_episodes: '3', my_score: '11', my_status: 'On-Hold', my_tags: 'a, b,,a', update_on_import: '1' })}
+${row({ series_animedb_id: '47', my_status: 'plan to watch', my_priority: 'High' })}
+${row({ series_animedb_id: '30', my_status: 'Completed', update_on_import: '0' })}
+${row({ series_animedb_id: '99999999', my_status: 'Watching' })}
+${row({ series_title: 'no id', my_status: 'Watching' })}
+${row({ series_animedb_id: '339', my_status: 'Binging' })}
+${row({ series_animedb_id: '47', my_status: 'Dropped' })}
+</myanimelist>`;
+    const bytes = iconv.encode(xml, 'latin1');
+    const res = await upload('m-dirty', bytes);
+    expect(res.status).toBe(200);
+    const report = JSON.parse(res.text);
+    expect(report.totals).toEqual({ imported: 4, updated: 0, skipped: 5 });
+    expect(report.rows.map((r: Loose) => [r.row, r.outcome, r.reason ?? ''])).toEqual([
+      [1, 'imported', ''],
+      [2, 'imported', ''],
+      [3, 'imported', ''],
+      [4, 'imported', ''],
+      [5, 'skipped', 'already on your list and update_on_import is 0'],
+      [6, 'skipped', 'MAL anime 99999999 is not in the catalogue'],
+      [7, 'skipped', 'series_animedb_id is missing or not a number'],
+      [8, 'skipped', 'unknown my_status "Binging"'],
+      [9, 'skipped', 'duplicate of an earlier row'],
+    ]);
+    const list = await comparable('m-dirty');
+    const byMal = Object.fromEntries(list.map((e: Loose) => [e.malId, e]));
+    expect(byMal[1]).toMatchObject({
+      status: 'completed',
+      progress: 26,
+      score: null,
+      startedOn: null,
+      finishedOn: null,
+      notes: 'Très bien',
+      rewatchCount: 1,
+    });
+    expect(byMal[6]).toMatchObject({ status: 'watching', progress: 26, score: 8 });
+    expect(byMal[19]).toMatchObject({ status: 'on_hold', score: null, tags: ['a', 'b'] });
+    expect(byMal[47]).toMatchObject({ status: 'plan_to_watch', priority: 2 });
+    expect(byMal[30]).toMatchObject({ status: 'watching', progress: 1 });
+  });
+
+  it.each([
+    ['truncated XML', '<myanimelist><anime><series_animedb_id>1</series_animedb_id>'],
+    ['not a MAL list', '<?xml version="1.0"?><html><body/></html>'],
+    [
+      'a manga list',
+      '<myanimelist><myinfo><user_export_type>2</user_export_type></myinfo><manga/></myanimelist>',
+    ],
+    ['corrupt gzip', Buffer.from([0x1f, 0x8b, 1, 2, 3, 4])],
+  ])('%s → 400 and nothing written', async (_name, body) => {
+    const res = await upload('m-bad', body);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text)).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: expect.stringMatching(/^\/body/) }],
+    });
+    expect((await db.query(`select 1 from library_entries where user_id = 'm-bad'`)).rowCount).toBe(0);
+  });
+
+  it('refuses an oversized file (413) and a gzip bomb (413)', async () => {
+    expect((await upload('m-big', Buffer.alloc(17 * 1024 * 1024, 32))).status).toBe(413);
+    expect((await upload('m-big', gzipSync(Buffer.alloc(70 * 1024 * 1024, 32)))).status).toBe(413);
+  });
+
+  it('streams progress as NDJSON when asked, ending with the report', async () => {
+    const rows = [
+      1, 5, 6, 19, 20, 30, 32, 33, 43, 44, 45, 47, 90, 121, 136, 164, 170, 185, 199, 202, 205, 226, 227, 232,
+      235, 237, 263, 269, 329, 339, 387, 392, 416, 431, 457, 467, 486, 512, 523, 527, 530, 552, 578, 777, 790,
+      813, 820, 849, 877, 918, 934, 966,
+    ]
+      .map((id) => row({ series_animedb_id: String(id), my_status: 'Plan to Watch' }))
+      .join('');
+    const res = await upload('m-stream', `<myanimelist>${rows}</myanimelist>`, 'application/x-ndjson');
+    const lines = res.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ file: { rows: 52 } });
+    expect(lines.filter((l) => l.progress).map((l) => l.progress.done)).toEqual([50, 52]);
+    expect(lines.at(-1).report.totals).toEqual({ imported: 52, updated: 0, skipped: 0 });
+  });
+});
