@@ -1,0 +1,93 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadOrCreateSecrets } from './keys.ts';
+import { handleLogin } from './login.ts';
+import { createProvider, KEYCLOAK_ROUTES } from './provider.ts';
+import { loadRealm, type RealmUser } from './realm.ts';
+import { createUserinfoHandler } from './userinfo.ts';
+
+export interface EmbeddedOidcOptions {
+  /** Port to listen on (0: any free port). */
+  readonly port: number;
+  readonly realmFile: string;
+  /** Dev overlay (dev users, isekai-dev-cli); optional. */
+  readonly overlayFile?: string;
+  /** Where the signing key is kept between runs (e.g. .data/oidc). */
+  readonly dataDir: string;
+  readonly host?: string;
+}
+
+export interface EmbeddedOidc {
+  /** `http://127.0.0.1:<port>/realms/<realm>`, as Keycloak names it. */
+  readonly issuer: string;
+  /** The realm's users with a password (dev accounts) and their effective realm roles. */
+  readonly devAccounts: readonly { username: string; password: string; roles: readonly string[] }[];
+  stop(): Promise<void>;
+}
+
+/**
+ * DEV ONLY: an OpenID provider (oidc-provider) shaped like the Keycloak realm — same paths under
+ * /realms/<realm>, same clients, roles and users (read from the realm export + dev overlay), and
+ * Keycloak-shaped RS256 access tokens — so `createTokenVerifier` runs unchanged against it.
+ */
+export async function startEmbeddedOidc(options: EmbeddedOidcOptions): Promise<EmbeddedOidc> {
+  const realm = await loadRealm(options.realmFile, options.overlayFile);
+  const secrets = await loadOrCreateSecrets(options.dataDir);
+  const host = options.host ?? '127.0.0.1';
+  const mountPath = `/realms/${realm.name}`;
+
+  let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.writeHead(503).end();
+  };
+  const server = createServer((req, res) => handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${host}:${port}${mountPath}`;
+
+  const provider = createProvider(issuer, realm, secrets);
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = secrets.signingKey;
+  const userinfo = createUserinfoHandler(realm, issuer, publicJwk);
+  const callback = provider.callback();
+
+  handle = (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const fail = (error: unknown) => {
+      if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(error instanceof Error ? error.message : 'bad request');
+    };
+    if (!path.startsWith(`${mountPath}/`)) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'Realm does not exist' }));
+    } else if (path.startsWith(`${mountPath}/login-actions/`)) {
+      handleLogin(provider, realm, req, res).catch(fail);
+    } else if (path === `${mountPath}${KEYCLOAK_ROUTES.userinfo}`) {
+      userinfo(req, res).catch(fail);
+    } else {
+      // oidc-provider derives its mount path from originalUrl (what Express's app.use would do).
+      Object.assign(req, { originalUrl: req.url });
+      req.url = (req.url ?? '/').slice(mountPath.length) || '/';
+      callback(req, res);
+    }
+  };
+
+  return {
+    issuer,
+    devAccounts: realm.users.filter(hasPassword).map((u) => ({
+      username: u.username,
+      password: u.password,
+      roles: u.realmRoles,
+    })),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function hasPassword(user: RealmUser): user is RealmUser & { password: string } {
+  return typeof user.password === 'string';
+}
