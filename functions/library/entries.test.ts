@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { Entry } from './entries.ts';
+import { nextEntry } from './entries.ts';
+
+const entry = (over: Partial<Entry> = {}): Entry => ({
+  animeId: 1,
+  status: 'watching',
+  progress: 5,
+  rewatchCount: 0,
+  startedOn: '2024-01-01',
+  finishedOn: null,
+  notes: null,
+  tags: [],
+  priority: 0,
+  private: false,
+  favourite: false,
+  createdAt: '',
+  updatedAt: '',
+  ...over,
+});
+
+describe('list rules', () => {
+  it.each([
+    ['a new entry defaults to plan to watch', undefined, {}, 12, { status: 'plan_to_watch', progress: 0 }],
+    ['completing fills progress', entry(), { status: 'completed' as const }, 12, { progress: 12 }],
+    [
+      'completing with unknown episodes keeps progress',
+      entry(),
+      { status: 'completed' as const },
+      null,
+      { progress: 5 },
+    ],
+    [
+      'starting a rewatch resets progress',
+      entry({ status: 'completed', progress: 12 }),
+      { status: 'rewatching' as const },
+      12,
+      { progress: 0, rewatchCount: 0 },
+    ],
+    [
+      'finishing a rewatch counts it',
+      entry({ status: 'rewatching', progress: 3, rewatchCount: 1 }),
+      { status: 'completed' as const },
+      12,
+      { rewatchCount: 2 },
+    ],
+    ['an explicit null clears a date', entry(), { startedOn: null }, 12, { startedOn: null }],
+  ])('%s', (_name, before, input, episodes, expected) => {
+    expect(nextEntry(before, input, episodes)).toMatchObject(expected);
+  });
+
+  it('a finished rewatch keeps the first watch dates', () => {
+    const before = entry({ status: 'rewatching', startedOn: '2020-01-01', finishedOn: '2020-02-01' });
+    expect(nextEntry(before, { status: 'completed' }, 12)).toMatchObject({
+      startedOn: '2020-01-01',
+      finishedOn: '2020-02-01',
+    });
+  });
+
+  it.each([
+    ['progress past the end', { progress: 13 }, '/body/progress'],
+    ['an impossible day', { startedOn: '2023-02-29' }, '/body/startedOn'],
+    ['finish before start', { finishedOn: '2023-12-31' }, '/body/finishedOn'],
+  ])('refuses %s naming %s', (_name, input, field) => {
+    expect(() => nextEntry(entry(), input, 12)).toThrowError(
+      expect.objectContaining({ code: 'validation_failed', issues: [expect.objectContaining({ field })] }),
+    );
+  });
+
+  it('imports clamp progress instead of failing', () => {
+    expect(
+      nextEntry(undefined, { status: 'watching', progress: 99 }, 12, { lenientProgress: true }).progress,
+    ).toBe(12);
+  });
+});
