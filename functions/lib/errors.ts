@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'dependency_unavailable'
+  | 'delivery_failed'
   | 'config_invalid'
   | 'internal';
 
@@ -101,6 +102,13 @@ export class DependencyUnavailable extends IsekaiError {
     super(`${dependency} is unavailable`, options);
     this.dependency = dependency;
   }
+}
+/**
+ * An event could not be delivered to its subscriber after every attempt its delivery spec allows (the
+ * broker dead-letters or drops it). Permanent: retrying is what already failed.
+ */
+export class DeliveryFailed extends IsekaiError {
+  readonly code = 'delivery_failed';
 }
 /** A setting is missing or malformed; raised once at start-up. */
 export class ConfigInvalid extends IsekaiError {

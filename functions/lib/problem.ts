@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   dependency_unavailable: 503,
+  delivery_failed: 502,
   config_invalid: 500,
   internal: 500,
 };
@@ -29,6 +30,7 @@ const TITLE: Record<ErrorCode, string> = {
   unsupported_media_type: 'Unsupported media type',
   rate_limited: 'Too many requests',
   dependency_unavailable: 'Service temporarily unavailable',
+  delivery_failed: 'Event delivery failed',
   config_invalid: 'Server misconfigured',
   internal: 'Internal error',
 };
