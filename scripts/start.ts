@@ -8,6 +8,7 @@
  * | PostgreSQL  | DATABASE_URL                       | PGlite behind pglite-socket (.data/postgres) |
  * | S3          | S3_ENDPOINT (+ keys)               | s3rver in process (.data/s3)                 |
  * | Redis       | REDIS_URL                          | none: catalog reads go to PostgreSQL         |
+ * | Identity    | OIDC_ISSUER (a Keycloak realm)     | oidc-provider shaped like the realm export   |
  *
  * Waits for every /healthz, prints the URLs, and stops everything on Ctrl-C.
  */
@@ -17,6 +18,7 @@ import { migrate } from '../functions/lib/data/migrate.ts';
 import { functionNames } from './build.ts';
 import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
 import { startEmbeddedS3 } from './stack/embedded-s3.ts';
+import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
 import { type Proc, startProcess, waitHealthy } from './stack/processes.ts';
 
@@ -74,11 +76,25 @@ try {
     env.REDIS_URL = process.env.REDIS_URL;
     lines.push(`Redis        ${env.REDIS_URL}`);
   } else lines.push('Redis        none (set REDIS_URL to cache catalog reads)');
-  for (const key of ['MONGO_URL', 'ZIPKIN_URL', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'K_SINK']) {
+  for (const key of ['MONGO_URL', 'ZIPKIN_URL', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'K_SINK']) {
     const value = process.env[key];
     if (value) env[key] = value;
   }
-  env.OIDC_ISSUER ??= `http://127.0.0.1:${PORTS.oidc}/realms/isekai`;
+  let devAccounts = '';
+  if (env.OIDC_ISSUER) lines.push(`Identity     ${env.OIDC_ISSUER} (from OIDC_ISSUER)`);
+  else {
+    const keycloak = join(root, 'knative/base/keycloak');
+    const oidc = await startEmbeddedOidc({
+      port: PORTS.oidc,
+      realmFile: join(keycloak, 'realm-isekai.json'),
+      overlayFile: join(keycloak, 'realm-isekai.dev-overlay.json'),
+      dataDir: join(data, 'oidc'),
+    });
+    stops.push(oidc.stop);
+    env.OIDC_ISSUER = oidc.issuer;
+    lines.push(`Identity     ${oidc.issuer} (embedded, Keycloak-shaped; key in .data/oidc)`);
+    devAccounts = `${describeDevAccounts(oidc)}\n\n`;
+  }
 
   const procs: Proc[] = [];
   const names = await functionNames();
@@ -115,7 +131,7 @@ try {
   );
 
   process.stdout.write(
-    `\nIsekai is running (${useFramework ? 'functions-framework' : 'lean host'}):\n  ${lines.join('\n  ')}\n\nCtrl-C stops everything.\n`,
+    `\nIsekai is running (${useFramework ? 'functions-framework' : 'lean host'}):\n  ${lines.join('\n  ')}\n\n${devAccounts}Ctrl-C stops everything.\n`,
   );
 } catch (error) {
   process.stderr.write(`[isekai] start failed: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -91,3 +91,19 @@ export async function startEmbeddedOidc(options: EmbeddedOidcOptions): Promise<E
 function hasPassword(user: RealmUser): user is RealmUser & { password: string } {
   return typeof user.password === 'string';
 }
+
+/** The start summary's dev accounts table, with a curl line for a password-grant token. */
+export function describeDevAccounts(oidc: EmbeddedOidc): string {
+  const rows = oidc.devAccounts.map(
+    (a) =>
+      `  ${a.username.padEnd(12)} ${a.password.padEnd(22)} ${a.roles.filter((r) => !r.startsWith('default-roles-') && r !== 'offline_access' && r !== 'uma_authorization').join(', ')}`,
+  );
+  return [
+    'Dev accounts (embedded identity provider, DEV ONLY):',
+    `  ${'username'.padEnd(12)} ${'password'.padEnd(22)} roles`,
+    ...rows,
+    '  service account: isekai-integrations (client credentials) → integrator',
+    'Token for curl:',
+    `  curl -s ${oidc.issuer}/protocol/openid-connect/token -d grant_type=password -d client_id=isekai-dev-cli -d username=viewer1 -d password=dev-only-viewer1`,
+  ].join('\n');
+}
