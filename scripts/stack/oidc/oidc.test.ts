@@ -273,6 +273,18 @@ describe('embedded OpenID provider shaped like the Keycloak realm', () => {
     expect(identity.username).toBe('moderator1');
     expect(identity.roles).toEqual(expect.arrayContaining(['viewer', 'moderator']));
 
+    // The refresh token (use.refresh.tokens) yields a new Keycloak-shaped access token.
+    expect(tokens.refresh_token).toBeTruthy();
+    const refreshed = await fetch(tokenUrl(), {
+      method: 'POST',
+      headers: { authorization: basic('isekai-site', 'dev-only-isekai-site-secret') },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' }),
+    });
+    expect(refreshed.status).toBe(200);
+    const again = (await refreshed.json()) as { access_token: string };
+    const verifier2 = createTokenVerifier({ issuer: oidc.issuer, audience: 'isekai-api' });
+    expect((await verifier2.verify(again.access_token)).username).toBe('moderator1');
+
     const userinfo = await fetch(`${oidc.issuer}/protocol/openid-connect/userinfo`, {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
