@@ -12,9 +12,9 @@ let rate = '';
 let tokens: TestTokens;
 let db: pg.Pool;
 const closers: (() => Promise<void>)[] = [];
-let bebop = 0;
-let trigun = 0;
-let monster = 0;
+let mushishi = 0;
+let haibane = 0;
+let ergo = 0;
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
@@ -29,8 +29,8 @@ beforeAll(async () => {
   rate = r.url;
   closers.push(c.close, r.close);
   db = new pg.Pool({ connectionString: env.DATABASE_URL });
-  const ids = await Promise.all([1, 6, 19].map((mal) => animeIdByMal(env.DATABASE_URL as string, mal)));
-  [bebop, trigun, monster] = ids as [number, number, number];
+  const ids = await Promise.all([457, 387, 790].map((mal) => animeIdByMal(env.DATABASE_URL as string, mal)));
+  [mushishi, haibane, ergo] = ids as [number, number, number];
 });
 afterAll(async () => {
   for (const close of closers) await close();
@@ -60,49 +60,49 @@ const outboxFor = async (animeId: number) =>
 
 describe('rating an anime', () => {
   it('a rating followed at once by a catalog read shows the new aggregate (cache dropped)', async () => {
-    const warm = await call('GET', `${catalog}/anime/${bebop}`);
+    const warm = await call('GET', `${catalog}/anime/${mushishi}`);
     expect(warm.body.stats.count).toBe(0);
-    const cached = await call('GET', `${catalog}/anime/${bebop}`); // now served from Redis
+    const cached = await call('GET', `${catalog}/anime/${mushishi}`); // now served from Redis
     expect(cached.body.stats.count).toBe(0);
     for (const [user, score] of [
       ['r-alice', 9],
       ['r-bob', 7],
       ['r-carol', 8],
     ] as const) {
-      const put = await call('PUT', `${rate}/anime/${bebop}/rating`, user, { score });
+      const put = await call('PUT', `${rate}/anime/${mushishi}/rating`, user, { score });
       expect(put.status).toBe(200);
-      const read = await call('GET', `${catalog}/anime/${bebop}`);
+      const read = await call('GET', `${catalog}/anime/${mushishi}`);
       expect(read.body.stats.count).toBe(put.body.aggregate.count);
       expect(read.body.stats.mean).toBe(put.body.aggregate.mean);
     }
-    const after = await call('GET', `${catalog}/anime/${bebop}`);
+    const after = await call('GET', `${catalog}/anime/${mushishi}`);
     expect(after.body.stats).toMatchObject({ count: 3, mean: 8 });
     expect(after.body.stats.distribution).toMatchObject({ 7: 1, 8: 1, 9: 1, 10: 0 });
     expect(after.body.stats.rank).toBeGreaterThanOrEqual(1);
   });
 
   it('changing and deleting a rating moves the aggregate by the difference', async () => {
-    await call('PUT', `${rate}/anime/${trigun}/rating`, 'r-dave', { score: 4 });
-    const changed = await call('PUT', `${rate}/anime/${trigun}/rating`, 'r-dave', { score: 10 });
+    await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-dave', { score: 4 });
+    const changed = await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-dave', { score: 10 });
     expect(changed.body.aggregate).toEqual({ count: 1, mean: 10 });
-    let read = await call('GET', `${catalog}/anime/${trigun}`);
+    let read = await call('GET', `${catalog}/anime/${haibane}`);
     expect(read.body.stats.distribution).toMatchObject({ 4: 0, 10: 1 });
-    expect((await call('DELETE', `${rate}/anime/${trigun}/rating`, 'r-dave')).status).toBe(204);
-    read = await call('GET', `${catalog}/anime/${trigun}`);
+    expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dave')).status).toBe(204);
+    read = await call('GET', `${catalog}/anime/${haibane}`);
     expect(read.body.stats).toMatchObject({ count: 0, mean: null });
     expect(Object.values(read.body.stats.distribution).every((n) => n === 0)).toBe(true);
-    expect((await call('GET', `${rate}/anime/${trigun}/rating`, 'r-dave')).status).toBe(404);
+    expect((await call('GET', `${rate}/anime/${haibane}/rating`, 'r-dave')).status).toBe(404);
   });
 
   it('writes rating.submitted to the outbox in the same transaction', async () => {
-    const events = await outboxFor(bebop);
+    const events = await outboxFor(mushishi);
     const submitted = events.filter((e) => e.type === 'dev.isekai.rating.submitted.v1');
     expect(submitted).toHaveLength(3);
     expect(submitted[2]).toMatchObject({
       source: '/functions/rate-anime',
-      subject: String(bebop),
+      subject: String(mushishi),
       data: {
-        animeId: String(bebop),
+        animeId: String(mushishi),
         userId: 'r-carol',
         score: 8,
         previousScore: null,
@@ -113,34 +113,34 @@ describe('rating an anime', () => {
 
   it('stores aspects and a review as text; the caller sees it in the catalog detail', async () => {
     const review = '<script>alert("x")</script> & great';
-    const put = await call('PUT', `${rate}/anime/${monster}/rating`, 'r-erin', {
+    const put = await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-erin', {
       score: 9,
       aspects: { animation: 8, music: 9, plot: 10, characters: 10 },
       review,
     });
     expect(put.body.rating).toMatchObject({ score: 9, plot: 10, review });
-    const reviews = await call('GET', `${rate}/anime/${monster}/reviews`);
+    const reviews = await call('GET', `${rate}/anime/${ergo}/reviews`);
     expect(reviews.headers.get('x-content-type-options')).toBe('nosniff');
     expect(reviews.headers.get('content-type')).toMatch(/^application\/json/);
     expect(reviews.body.items[0]).toMatchObject({ author: 'Name r-erin', review, score: 9 });
-    const mine = await call('GET', `${catalog}/anime/${monster}`, 'r-erin');
+    const mine = await call('GET', `${catalog}/anime/${ergo}`, 'r-erin');
     expect(mine.body.me.rating).toMatchObject({ score: 9, review });
     expect(mine.body.stats.aspects.plot).toEqual({ mean: 10, count: 1 });
     // a change that omits aspects keeps them
-    const again = await call('PUT', `${rate}/anime/${monster}/rating`, 'r-erin', { score: 8 });
+    const again = await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-erin', { score: 8 });
     expect(again.body.rating).toMatchObject({ score: 8, plot: 10, review: null });
   });
 
   it('rates single episodes with per-episode means', async () => {
     expect(
-      (await call('PUT', `${rate}/anime/${monster}/episodes/3/rating`, 'r-erin', { score: 6 })).status,
+      (await call('PUT', `${rate}/anime/${ergo}/episodes/3/rating`, 'r-erin', { score: 6 })).status,
     ).toBe(200);
-    await call('PUT', `${rate}/anime/${monster}/episodes/3/rating`, 'r-frank', { score: 9 });
-    await call('PUT', `${rate}/anime/${monster}/episodes/3/rating`, 'r-frank', { score: 10 });
-    const list = await call('GET', `${rate}/anime/${monster}/episodes/ratings`, 'r-erin');
+    await call('PUT', `${rate}/anime/${ergo}/episodes/3/rating`, 'r-frank', { score: 9 });
+    await call('PUT', `${rate}/anime/${ergo}/episodes/3/rating`, 'r-frank', { score: 10 });
+    const list = await call('GET', `${rate}/anime/${ergo}/episodes/ratings`, 'r-erin');
     expect(list.body.episodes).toEqual([{ episode: 3, count: 2, mean: 8, mine: 6 }]);
-    expect((await call('DELETE', `${rate}/anime/${monster}/episodes/3/rating`, 'r-frank')).status).toBe(204);
-    const after = await call('GET', `${rate}/anime/${monster}/episodes/ratings`);
+    expect((await call('DELETE', `${rate}/anime/${ergo}/episodes/3/rating`, 'r-frank')).status).toBe(204);
+    const after = await call('GET', `${rate}/anime/${ergo}/episodes/ratings`);
     expect(after.body.episodes).toEqual([{ episode: 3, count: 1, mean: 6 }]);
   });
 });
@@ -155,18 +155,18 @@ describe('bad ratings are refused whole', () => {
     ['unknown aspect', { score: 5, aspects: { voice: 3 } }, '/body/aspects'],
     ['oversized review', { score: 5, review: 'x'.repeat(10_001) }, '/body/review'],
   ])('%s → 400 naming the field, nothing written', async (_name, body, field) => {
-    const before = (await outboxFor(trigun)).length;
-    const res = await call('PUT', `${rate}/anime/${trigun}/rating`, 'r-gina', body);
+    const before = (await outboxFor(haibane)).length;
+    const res = await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-gina', body);
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors.map((e: Loose) => e.field)).toContain(field);
-    expect(await outboxFor(trigun)).toHaveLength(before);
+    expect(await outboxFor(haibane)).toHaveLength(before);
     const rows = await db.query('select 1 from ratings where user_id = $1', ['r-gina']);
     expect(rows.rowCount).toBe(0);
   });
 
   it('an episode past the last one → 400 naming /path/episode', async () => {
-    const res = await call('PUT', `${rate}/anime/${monster}/episodes/75/rating`, 'r-gina', { score: 5 });
+    const res = await call('PUT', `${rate}/anime/${ergo}/episodes/24/rating`, 'r-gina', { score: 5 });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].field).toBe('/path/episode');
   });
@@ -179,12 +179,12 @@ describe('bad ratings are refused whole', () => {
   });
 
   it('a 100 KiB body → 413; no token → 401', async () => {
-    const big = await call('PUT', `${rate}/anime/${trigun}/rating`, 'r-gina', {
+    const big = await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-gina', {
       score: 5,
       review: 'y'.repeat(100_000),
     });
     expect(big.status).toBe(413);
-    const anon = await call('PUT', `${rate}/anime/${trigun}/rating`, undefined, { score: 5 });
+    const anon = await call('PUT', `${rate}/anime/${haibane}/rating`, undefined, { score: 5 });
     expect(anon.status).toBe(401);
   });
 });
