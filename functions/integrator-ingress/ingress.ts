@@ -4,8 +4,26 @@ import { validateEvent } from '../lib/events/catalogue.ts';
 import type { EventTransport } from '../lib/events/transport.ts';
 import { decodeEvent } from '../lib/host/server.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { AnyRoute, Authenticator } from '../lib/http/types.ts';
+import type { AnyRoute, Authenticator, Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
+
+/** The realm role an integrator's service account must hold. */
+export const INTEGRATOR_ROLE = 'integrator';
+
+/** Keycloak names a client's service account `service-account-<clientId>`. */
+const SERVICE_ACCOUNT_PREFIX = 'service-account-';
+
+/**
+ * The integrator a token speaks for: the Keycloak client id (the service account's username without
+ * Keycloak's `service-account-` prefix), so `source` reads `/integrators/<client id>` as INTEGRATORS.md says.
+ * @example integratorOf({ username: 'service-account-airing-bot', … }) === 'airing-bot'
+ */
+export function integratorOf(identity: Identity): string {
+  const { username } = identity;
+  return username.startsWith(SERVICE_ACCOUNT_PREFIX)
+    ? username.slice(SERVICE_ACCOUNT_PREFIX.length)
+    : username;
+}
 
 export interface IntegratorIngressOptions {
   readonly runtime: Runtime;
@@ -17,15 +35,16 @@ export interface IntegratorIngressOptions {
 
 /**
  * The integrators' front door (events.isekai.dev): `POST /` a CloudEvent of an *inbound* catalogue type
- * (binary or structured mode) with a token carrying the `integrator` role. The event is validated (400
- * problem+json), its `source` must be `/integrators/<client>` for the caller's own client (403 otherwise),
- * then it is forwarded to the broker: 202 once the broker has confirmed it.
+ * (binary or structured mode) with a token carrying the `integrator` role (401 without a token, 403
+ * without the role). The event is validated (400 problem+json naming each field), its `source` must be
+ * `/integrators/<client id>` of the caller (403 otherwise), then it is forwarded to the broker in binary
+ * mode: 202 once the broker has confirmed it; 503 while the broker is unavailable (retry, same id).
  */
 export function createIntegratorIngress(options: IntegratorIngressOptions): HttpHandler {
   const route: AnyRoute = {
     method: 'POST',
     path: '/',
-    access: { roles: ['integrator'] },
+    access: { roles: [INTEGRATOR_ROLE] },
     raw: true,
     bodyLimit: 64 * 1024,
     handle: async (ctx) => {
@@ -33,11 +52,14 @@ export function createIntegratorIngress(options: IntegratorIngressOptions): Http
       if (eventSpec(event.type)?.direction !== 'inbound') {
         throw new Forbidden(
           `integrators may publish only inbound types; ${event.type} is published by Isekai`,
+          { issues: [{ field: '/type', message: 'is not an inbound type' }] },
         );
       }
-      const client = ctx.identity?.username ?? '';
+      const client = ctx.identity ? integratorOf(ctx.identity) : '';
       if (event.source !== `/integrators/${client}`) {
-        throw new Forbidden(`source must be /integrators/${client} for this client`);
+        throw new Forbidden(`source must be /integrators/${client} for this client`, {
+          issues: [{ field: '/source', message: `must be /integrators/${client}` }],
+        });
       }
       await options.send(event);
       ctx.log.info({ 'ce.id': event.id, 'ce.type': event.type, client }, 'integrator event accepted');

@@ -54,6 +54,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'notifications', hot: false, signature: 'http', emits: [], consumes: [] },
   // Republishes outbox rows of any type, so it emits through K_SINK but declares no type of its own.
   { name: 'outbox-relay', hot: false, signature: 'cloudevent', emits: ['*'], consumes: [] },
+  // Partners' front door (events.isekai.dev): forwards their inbound events to the Broker.
+  {
+    name: 'integrator-ingress',
+    hot: false,
+    signature: 'http',
+    emits: ['dev.isekai.episode.aired.v1'],
+    consumes: [],
+  },
   // The dead-letter sink of the Broker and of every Trigger.
   { name: 'dead-letters', hot: false, signature: 'cloudevent', emits: [], consumes: [] },
 ];

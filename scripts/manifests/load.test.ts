@@ -60,7 +60,14 @@ describe('load: the event topology as the data plane reads it from knative/base'
       sinkBindings()
         .map((s) => s.subject)
         .sort(),
-    ).toEqual(['library', 'outbox-relay', 'rate-anime', 'subtitles', 'upload-subtitle']);
+    ).toEqual([
+      'integrator-ingress',
+      'library',
+      'outbox-relay',
+      'rate-anime',
+      'subtitles',
+      'upload-subtitle',
+    ]);
     expect(sinkBindings().every((s) => s.sink.kind === 'Broker' && s.sink.name === 'default')).toBe(true);
     expect(pingSources()).toEqual([
       expect.objectContaining({

@@ -22,6 +22,7 @@ const FUNCTION_ORDER = [
   'notifications',
   'outbox-relay',
   'dead-letters',
+  'integrator-ingress',
 ];
 
 export function functionPort(name: string): number {
