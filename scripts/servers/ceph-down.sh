@@ -9,7 +9,7 @@ D=${CEPH_DIR:-$REPO/.tmp/ceph-rgw}
 
 alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
-# Same binary, same data dir: guards against a recycled pid.
+# The pid still runs a Ceph daemon: guards against a pid recycled since the pid file was written.
 ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -Eq '(ceph-mon|ceph-osd|radosgw)'; }
 
 for name in client.rgw.a osd.0 mon.a; do
