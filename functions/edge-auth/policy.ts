@@ -8,7 +8,8 @@ export type Requirement =
   | { kind: 'user' }
   | { kind: 'roles'; roles: readonly string[] };
 
-interface Rule {
+/** One access rule; exported so nginx/render.ts can key the edge's auth cache by the rule a request hits. */
+export interface Rule {
   readonly host?: 'api' | 'events';
   readonly methods?: readonly string[];
   readonly path: RegExp;
@@ -18,8 +19,8 @@ interface Rule {
 const READ = ['GET', 'HEAD', 'OPTIONS'];
 const STAFF = ['moderator', 'admin'];
 
-/** First match wins. */
-const RULES: readonly Rule[] = [
+/** First match wins (nginx/render.ts turns these into the `$auth_class` map, in the same order). */
+export const RULES: readonly Rule[] = [
   { host: 'events', path: /^\//, need: { kind: 'roles', roles: ['integrator'] } },
   { path: /^\/subtitles\/[^/]+\/moderation(\/|$)/, need: { kind: 'roles', roles: STAFF } },
   { path: /^\/subtitles\/reports(\/|$)/, methods: READ, need: { kind: 'roles', roles: STAFF } },

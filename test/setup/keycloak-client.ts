@@ -228,3 +228,43 @@ export async function rotateRealmKey(
     throw new Error(`rotateRealmKey: active RS256 key is ${after.active.RS256}, expected ${created.kid}`);
   return { kid: created.kid, previousKids };
 }
+
+/**
+ * Import an RSA private key (PKCS#8 PEM) into the realm as an `rsa` key provider, so a test holds the
+ * private half of a key the realm publishes. `active: false` publishes it in the JWKS (it verifies) without
+ * signing anything, so tokens other tests get are untouched. Returns its `kid` and component id.
+ */
+export async function addRealmKey(
+  env: Env,
+  options: { name: string; privateKeyPem: string; active: boolean; priority?: number },
+): Promise<{ kid: string; componentId: string }> {
+  const token = await adminToken(env);
+  const realm = await admin<{ id: string }>(env, token, 'GET', '');
+  const location = await admin<string>(env, token, 'POST', '/components', {
+    name: options.name,
+    providerId: 'rsa',
+    providerType: KEY_PROVIDER,
+    parentId: realm.id,
+    config: {
+      priority: [String(options.priority ?? 0)],
+      enabled: ['true'],
+      active: [String(options.active)],
+      algorithm: ['RS256'],
+      privateKey: [options.privateKeyPem],
+    },
+  });
+  const componentId = location.slice(location.lastIndexOf('/') + 1);
+  const keys = await admin<KeysMetadata>(env, token, 'GET', '/keys');
+  const key = keys.keys.find((k) => k.providerId === componentId && k.algorithm === 'RS256');
+  if (!key) throw new Error(`addRealmKey: provider ${componentId} has no RS256 key`);
+  return { kid: key.kid, componentId };
+}
+
+/** Delete key-provider components of the realm by name (e.g. a test's imported key, also stale ones). */
+export async function deleteRealmKeys(env: Env, name: string): Promise<number> {
+  const token = await adminToken(env);
+  const components = await admin<Component[]>(env, token, 'GET', `/components?type=${KEY_PROVIDER}`);
+  const matching = components.filter((c) => c.name === name);
+  for (const c of matching) await admin(env, token, 'DELETE', `/components/${c.id}`);
+  return matching.length;
+}
