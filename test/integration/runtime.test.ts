@@ -58,6 +58,8 @@ describe('Redis', () => {
     const runtime = createRuntime('runtime-test', { env: { LOG_LEVEL: 'silent' } });
     const redis = createRedis(runtime, { url: env.REDIS_URL ?? '', keyPrefix: env.REDIS_KEY_PREFIX ?? '' });
     try {
+      // No offline queue (fail fast when Redis is down): commands wait for nobody, so wait for ready.
+      if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
       await redis.set('probe', 'v', 'EX', 30);
       expect(await redis.get('probe')).toBe('v');
       expect((await runtime.readiness()).checks.redis?.ok).toBe(true);

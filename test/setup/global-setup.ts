@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { migrate } from '../../functions/lib/data/migrate.ts';
 import { startMachineServices } from './servers/machine-services.ts';
 
 declare module 'vitest' {
@@ -24,6 +25,9 @@ async function startAll(): Promise<Running> {
   const started = performance.now();
   const machine = await startMachineServices();
   const stops = [machine.stop];
+  // The run's database gets the schema once, before any test file starts (files may migrate again: a no-op).
+  const applied = await migrate(machine.env.DATABASE_URL ?? '');
+  process.stdout.write(`[harness] migrations applied: ${applied.length}\n`);
   const env: Record<string, string> = { ...machine.env };
   const servers = await Promise.allSettled(
     ['ceph-rgw', 'mongo-wire', 'zipkin', 'keycloak'].map(async (name) => {

@@ -9,6 +9,19 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../db/migrations', import.m
  * and repeatedly. Returns the names of the migrations it applied.
  */
 export async function migrate(databaseUrl: string, log?: (msg: string) => void): Promise<string[]> {
+  // node-pg-migrate refuses (rather than waits) while another process holds its advisory lock: wait.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await migrateOnce(databaseUrl, log);
+    } catch (error) {
+      if (!/Another migration is already running/.test(String(error)) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function migrateOnce(databaseUrl: string, log?: (msg: string) => void): Promise<string[]> {
   const applied = await runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,

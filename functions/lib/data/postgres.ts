@@ -1,14 +1,26 @@
 import pg from 'pg';
+import { ValidationFailed } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 
 /** SQLSTATE classes that are answers about the data, not faults of the server (22 data, 23 integrity). */
 const ANSWER_CLASSES = new Set(['22', '23', '42', 'P0']);
 
-/** Whether a pg error is a fault of the database (connection, timeout, shutdown) rather than an answer. */
+/** Connection-level failures node-postgres reports without a SQLSTATE. */
+const CONNECTION_FAILURE =
+  /connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|Query read timeout/i;
+
+/**
+ * Whether an error is a fault of the database (server errors, connection failures, timeouts) rather
+ * than an answer (a constraint violation) or the caller's own error (its validation, a bug): only faults
+ * are retried, count toward the circuit breaker and become 503.
+ */
 export function isPostgresFault(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code.length === 5) return !ANSWER_CLASSES.has(code.slice(0, 2));
-  return true;
+  if (error instanceof pg.DatabaseError && typeof code === 'string' && code.length === 5) {
+    return !ANSWER_CLASSES.has(code.slice(0, 2));
+  }
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, EPIPE…
+  return error instanceof Error && CONNECTION_FAILURE.test(error.message);
 }
 
 export interface Postgres {
@@ -51,21 +63,34 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
   runtime.onShutdown(() => pool.end());
   return {
     pool,
-    query: (text, values) => reads.run(() => pool.query(text, values)),
+    query: (text, values) => reads.run(() => pool.query(text, values)).catch(rethrowDataException),
     transaction: (work) =>
-      writes.run(async () => {
-        const client = await pool.connect();
-        try {
-          await client.query('begin');
-          const result = await work(client);
-          await client.query('commit');
-          return result;
-        } catch (error) {
-          await client.query('rollback').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-      }),
+      writes
+        .run(async () => {
+          const client = await pool.connect();
+          try {
+            await client.query('begin');
+            const result = await work(client);
+            await client.query('commit');
+            return result;
+          } catch (error) {
+            await client.query('rollback').catch(() => undefined);
+            throw error;
+          } finally {
+            client.release();
+          }
+        })
+        .catch(rethrowDataException),
   };
+}
+
+/**
+ * SQLSTATE class 22 (data exception: a NUL byte in text, a number out of range, an invalid date) means
+ * the input was not acceptable: a 400, not a server error.
+ */
+function rethrowDataException(error: unknown): never {
+  if (error instanceof pg.DatabaseError && error.code?.startsWith('22')) {
+    throw new ValidationFailed(`a value was not accepted: ${error.message}`, { cause: error });
+  }
+  throw error;
 }

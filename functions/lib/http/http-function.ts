@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
 import zipkin from 'zipkin';
-import { asIsekaiError, Forbidden, MethodNotAllowed, NotFound, Unauthenticated } from '../errors.ts';
+import {
+  asIsekaiError,
+  Forbidden,
+  MethodNotAllowed,
+  NotFound,
+  Unauthenticated,
+  ValidationFailed,
+} from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Runtime } from '../runtime.ts';
 import { extractTraceId, traceparentOf } from '../tracing/trace-headers.ts';
@@ -124,6 +131,7 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
     });
 
     async function handle(req: IncomingMessage, res: ServerResponse, url: URL, log: () => Logger) {
+      if (req.url?.includes('%00')) throw new ValidationFailed('the URL contains a NUL byte');
       const { store, params } = match(method, url.pathname);
       template = store.template;
       const route = store.route;
