@@ -1,13 +1,15 @@
 /**
- * The local broker process (part of `npm start`): `node events/broker/main.ts`.
+ * The local broker process: `node events/broker/main.ts`.
  * Reads Broker, RabbitmqBrokerConfig and Trigger manifests from KNATIVE_DIR and runs their topology on
  * the RabbitMQ at AMQP_URL; the ingress listens on BROKER_PORT (`K_SINK` = http://127.0.0.1:<port>/<ns>/<broker>).
+ * `npm start` runs the same in process (scripts/stack/broker.ts).
  */
 
 import { loadConfig, Type } from '../../functions/lib/config.ts';
 import { createRuntime } from '../../functions/lib/runtime.ts';
-import { brokers, KNATIVE_BASE, loadManifests, triggers } from '../../scripts/manifests/load.ts';
-import { queueTypeOf, startBroker, subscriberMap } from './broker.ts';
+import { KNATIVE_BASE } from '../../scripts/manifests/load.ts';
+import { subscriberMap } from './broker.ts';
+import { startBrokerFromManifests } from './from-manifests.ts';
 
 const Settings = Type.Object({
   AMQP_URL: Type.String({ pattern: '^amqps?://' }),
@@ -22,21 +24,18 @@ const Settings = Type.Object({
 
 const settings = loadConfig(Settings);
 const runtime = createRuntime('broker');
-const manifests = loadManifests(settings.KNATIVE_DIR);
-const defs = brokers(manifests);
-if (defs.length === 0) throw new Error(`no Broker in ${settings.KNATIVE_DIR}`);
-const running = await startBroker({
+const resolve = subscriberMap(settings.SUBSCRIBERS);
+const running = await startBrokerFromManifests({
   runtime,
   amqpUrl: settings.AMQP_URL,
-  brokers: defs,
-  triggers: triggers(manifests),
-  resolve: subscriberMap(settings.SUBSCRIBERS),
+  knativeDir: settings.KNATIVE_DIR,
+  subscriberUrl: (service, namespace) => resolve({ service, namespace }),
   port: settings.BROKER_PORT,
   host: settings.BROKER_HOST,
-  queueType: defs[0] ? queueTypeOf(defs[0], manifests) : 'quorum',
   timeoutMs: settings.DELIVERY_TIMEOUT_MS,
 });
-for (const b of defs) {
+for (const t of running.topologies) {
+  const b = t.broker;
   process.stdout.write(
     `${JSON.stringify({ level: 'info', msg: 'broker ingress', broker: `${b.namespace}/${b.name}`, url: running.ingressUrl(b.namespace, b.name) })}\n`,
   );
