@@ -35,6 +35,9 @@ interface RuntimeOptions {
   readonly logDestination?: Parameters<typeof createLogger>[0]['destination'];
 }
 
+/** Every runtime created in this process (the host serves their readiness and metrics, shuts them down). */
+export const runtimes = new Set<Runtime>();
+
 /**
  * Create the runtime for function `name`. Parses the base settings (fails fast with ConfigInvalid).
  * @example const runtime = createRuntime('catalog');
@@ -59,7 +62,7 @@ export function createRuntime(name: string, options: RuntimeOptions = {}): Runti
   const checks = new Map<string, Check>();
   const closers: (() => Promise<unknown> | unknown)[] = [() => tracing.flush(), () => log.flush()];
 
-  return {
+  const runtime: Runtime = {
     name,
     settings,
     log,
@@ -107,6 +110,9 @@ export function createRuntime(name: string, options: RuntimeOptions = {}): Runti
           log.warn({ err: error }, 'shutdown step failed');
         }
       }
+      runtimes.delete(runtime);
     },
   };
+  runtimes.add(runtime);
+  return runtime;
 }

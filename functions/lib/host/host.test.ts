@@ -137,6 +137,13 @@ describe('lean host specifics', () => {
     expect((await json(res)).code).toBe(code);
   });
 
+  it('answers the probes Knative sends with GET', async () => {
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${url}/elsewhere`)).status).toBe(405);
+  });
+
   it('refuses a request that is not a CloudEvent with 400 problem+json', async () => {
     const res = await fetch(url, {
       method: 'POST',

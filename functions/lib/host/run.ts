@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { IsekaiError } from '../errors.ts';
+import { runtimes } from '../runtime.ts';
 import { createHostServer } from './server.ts';
 
 export interface RunOptions {
@@ -24,7 +25,10 @@ export async function runHost(options: RunOptions): Promise<void> {
     `${JSON.stringify({ level: 'info', msg: 'serving', target: options.target, port })}\n`,
   );
   const stop = () => {
-    server.close(() => process.exit(0));
+    // Finish in-flight requests, then flush spans and close pools; Knative waits for us.
+    server.close(() => {
+      Promise.all([...runtimes].map((r) => r.shutdown())).finally(() => process.exit(0));
+    });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();
   };

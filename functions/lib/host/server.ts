@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type CloudEventV1, HTTP } from 'cloudevents';
-import { asIsekaiError, type IsekaiError, ValidationFailed } from '../errors.ts';
+import { asIsekaiError, type IsekaiError, MethodNotAllowed, ValidationFailed } from '../errors.ts';
 import { readBody } from '../http/body.ts';
 import { sendProblem } from '../http/respond.ts';
+import { runtimes } from '../runtime.ts';
 import { HostRequest, HostResponse } from './compat.ts';
 import { type Registered, registeredFunction } from './registry.ts';
 
@@ -53,11 +54,13 @@ function handlerFor(
         `${JSON.stringify({ level: 'error', code: error.code, msg: error.message, 'ce.id': event?.id, 'ce.type': event?.type })}\n`,
       ));
   return (req, res) => {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      serveProbe(req, res);
+      return;
+    }
     let event: CloudEventV1<unknown> | undefined;
     (async () => {
-      if (req.method !== 'POST') {
-        throw new ValidationFailed('CloudEvents are delivered with POST');
-      }
+      if (req.method !== 'POST') throw new MethodNotAllowed(['POST']);
       const body = await readBody(req, EVENT_BODY_LIMIT);
       event = decodeEvent(req, body);
       await fn(event);
@@ -68,6 +71,38 @@ function handlerFor(
       sendProblem(res, failure, req.url ?? '/');
     });
   };
+}
+
+/**
+ * Probes for CloudEvent functions, which functions-framework serves only on POST: Knative's readiness
+ * and liveness probes and Prometheus scrape with GET. Readiness and metrics come from the runtimes the
+ * function created.
+ */
+function serveProbe(req: HostRequest, res: HostResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  const answer = async (): Promise<[number, string, string]> => {
+    if (path === '/healthz') return [200, 'application/json', '{"status":"ok"}'];
+    if (path === '/readyz') {
+      const reports = await Promise.all([...runtimes].map((r) => r.readiness()));
+      const ready = reports.every((r) => r.ready);
+      return [
+        ready ? 200 : 503,
+        'application/json',
+        JSON.stringify({ ready, checks: Object.assign({}, ...reports.map((r) => r.checks)) }),
+      ];
+    }
+    if (path === '/metrics') {
+      const texts = await Promise.all([...runtimes].map((r) => r.metrics.registry.metrics()));
+      return [200, 'text/plain; version=0.0.4; charset=utf-8', texts.join('\n')];
+    }
+    throw new MethodNotAllowed(['POST']);
+  };
+  answer()
+    .then(([status, type, body]) => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    })
+    .catch((error: unknown) => sendProblem(res, asIsekaiError(error), path ?? '/'));
 }
 
 /** Decode a CloudEvent in binary or structured mode; a malformed event is a permanent 400. */
