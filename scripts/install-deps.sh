@@ -12,7 +12,7 @@ t_start=$(date +%s%N)
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 log() { echo "[install-deps] $*"; }
 
-PACKAGES=(ceph-mon ceph-osd radosgw ceph-common nginx libnginx-mod-http-js wrk chromium curl)
+PACKAGES=(ceph-mon ceph-osd radosgw ceph-common nginx libnginx-mod-http-js wrk chromium curl shellcheck openssl)
 command -v java >/dev/null || PACKAGES+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || PACKAGES+=(maven)
 
