@@ -46,4 +46,12 @@ fi
 t=$(date +%s%N)
 "$REPO/scripts/servers/prepare-java.sh" all >/dev/null
 log "java servers (mongo-wire jar, zipkin + CDS archive) ready: $(ms_since "$t") ms"
+
+t=$(date +%s%N)
+"$REPO/scripts/servers/keycloak-prefetch.sh" >/dev/null
+log "keycloak distribution (download, unpack, kc.sh build) ready: $(ms_since "$t") ms"
+
+# kubectl (with its built-in kustomize) renders the manifests in the tests. The machine image carries
+# it; Debian's own kubernetes-client (1.20) has a kustomize too old for components, so it is no fallback.
+command -v kubectl >/dev/null || log "WARNING: kubectl is missing: the manifest render tests will fail"
 log "done in $(ms_since "$t_start") ms"
