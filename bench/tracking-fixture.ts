@@ -10,6 +10,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { importRecords, parseDataset } from '../functions/catalog/import.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
+import { inTransaction } from '../functions/lib/data/postgres.ts';
 import { freePort, type Started, startServer } from './lib.ts';
 
 export const root = new URL('..', import.meta.url).pathname;
@@ -43,17 +44,7 @@ export async function createFixture(): Promise<Fixture> {
   await migrate(databaseUrl);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   const { records } = parseDataset(await readFile(join(root, 'functions/catalog/seed/anime.json'), 'utf8'));
-  await importRecords(async (work) => {
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } finally {
-      client.release();
-    }
-  }, records);
+  await importRecords((work) => inTransaction(pool, work), records);
   await pool.end();
 
   const { publicKey, privateKey } = await generateKeyPair('RS256');

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { importRecords, parseDataset } from '../functions/catalog/import.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
+import { inTransaction } from '../functions/lib/data/postgres.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,20 +38,7 @@ for (const r of rejected) say({ msg: 'rejected', ...r });
 say({ msg: 'read', file: values.file, records: records.length, rejected: rejected.length });
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-const transaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const result = await work(client);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-};
+const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => inTransaction(pool, work);
 try {
   const result = await importRecords(transaction, records, {
     batchSize: Number(values['batch-size']),

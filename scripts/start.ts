@@ -54,11 +54,11 @@ try {
   const importer = join(root, 'functions/catalog/import.ts');
   if (existsSync(importer)) {
     const mod = (await import(importer)) as {
-      importSeedCatalog?: (url: string) => Promise<{ total: number }>;
+      importSeedCatalog?: (url: string) => Promise<{ total: number; inserted: number; updated: number }>;
     };
     if (mod.importSeedCatalog) {
       const report = await mod.importSeedCatalog(env.DATABASE_URL);
-      say(`seed catalogue: ${report.total} anime`);
+      say(`seed catalogue: ${report.total} anime (${report.inserted} new, ${report.updated} updated)`);
     }
   }
 

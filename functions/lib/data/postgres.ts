@@ -85,6 +85,28 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
 }
 
 /**
+ * Run `work` on one pooled connection inside BEGIN/COMMIT, rolling back on any error (all-or-nothing).
+ * Unguarded: functions use `Postgres.transaction`; scripts and benchmarks use this directly.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
  * SQLSTATE class 22 (data exception: a NUL byte in text, a number out of range, an invalid date) means
  * the input was not acceptable: a 400, not a server error.
  */
