@@ -106,6 +106,8 @@ export async function load(
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** TLS server name (SNI) when the URL's host is an address. */
+    servername?: string;
   },
 ): Promise<LoadResult> {
   const script = new URL('./load-worker.ts', import.meta.url).pathname;

@@ -8,6 +8,7 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  servername?: string;
 };
 const result = await autocannon({
   url: spec.url,
@@ -17,6 +18,7 @@ const result = await autocannon({
   method: (spec.method ?? 'GET') as 'GET',
   headers: spec.headers ?? {},
   ...(spec.body !== undefined ? { body: spec.body } : {}),
+  ...(spec.servername !== undefined ? { servername: spec.servername } : {}),
 });
 process.stdout.write(
   JSON.stringify({

@@ -65,6 +65,10 @@ export interface EdgeOptions {
   readonly authFailureCacheSeconds: number;
   /** Share of requests without a client traceparent that start a sampled trace. */
   readonly traceSamplePercent: number;
+  /** Access-log write buffer (e.g. `64k`, flushed every second); none = a write per request (tests read it). */
+  readonly accessLogBuffer?: string;
+  /** Cache edge-auth's answers (default true; off only to measure what the cache buys). */
+  readonly authCache?: boolean;
 }
 
 /** Production defaults for the cloud node (k3s server): see nginx/README.md. */
@@ -99,6 +103,7 @@ export function clusterOptions(overrides: Partial<EdgeOptions> = {}): EdgeOption
     limits: { perIp: { rate: 20, burst: 60 }, perToken: { rate: 10, burst: 30 } },
     authFailureCacheSeconds: 1,
     traceSamplePercent: 10,
+    accessLogBuffer: '64k',
     ...overrides,
   };
 }
@@ -320,6 +325,13 @@ function authLocation(o: EdgeOptions, serverClass: 'api' | 'events'): string[] {
     '  proxy_set_header traceparent $edge_traceparent;',
     '  proxy_connect_timeout 1s;',
     '  proxy_read_timeout 5s;',
+    ...(o.authCache === false ? ['  proxy_cache off;'] : authCacheLines(o)),
+    '}',
+  ];
+}
+
+function authCacheLines(o: EdgeOptions): string[] {
+  return [
     '  proxy_cache auth;',
     '  proxy_cache_key "$auth_token_hash|$edge_class|$request_method|$auth_class";',
     // Positive answers live as long as edge-auth's X-Accel-Expires says (≤ 30 s, ≤ the token's life);
@@ -328,7 +340,6 @@ function authLocation(o: EdgeOptions, serverClass: 'api' | 'events'): string[] {
     '  proxy_cache_lock on;',
     '  proxy_cache_lock_timeout 2s;',
     '  proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;',
-    '}',
   ];
 }
 
@@ -364,6 +375,10 @@ function functionLocation(o: EdgeOptions, route: ApiRoute, kind: HeaderKind): st
 function authenticatedServerHead(o: EdgeOptions, serverClass: 'api' | 'events'): string[] {
   return [
     `set $edge_class ${serverClass};`,
+    // The decoded path goes to edge-auth in a header: refuse control characters (header injection).
+    'if ($uri ~ "[\\x00-\\x1f\\x7f]") {',
+    '  return 400;',
+    '}',
     `limit_req zone=per_ip burst=${o.limits.perIp.burst} nodelay;`,
     `limit_req zone=per_token burst=${o.limits.perToken.burst} nodelay;`,
     'auth_request /_edge_auth;',
@@ -484,6 +499,13 @@ function indent(text: string, spaces: number): string {
     .join('\n');
 }
 
+/** `$edge_trace_flags`: 01 (sampled) for the given share of new traces (split_clients refuses 0 % / 100 %). */
+function traceFlags(percent: number): string {
+  if (percent <= 0 || percent >= 100)
+    return `  map $request_id $edge_trace_flags {\n    default ${percent <= 0 ? '00' : '01'};\n  }`;
+  return `  split_clients $request_id $edge_trace_flags {\n    ${percent}% 01;\n    * 00;\n  }`;
+}
+
 /** Render the whole nginx.conf for one target. */
 export function renderEdgeConfig(o: EdgeOptions): string {
   const template = readFileSync(join(here, 'edge.conf.template'), 'utf8');
@@ -499,7 +521,8 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     resolver: o.keycloak.resolver ? `  resolver ${o.keycloak.resolver} valid=30s ipv6=off;` : '',
     certificate: o.tls.certificate,
     certificateKey: o.tls.key,
-    traceSamplePercent: String(o.traceSamplePercent),
+    traceFlags: traceFlags(o.traceSamplePercent),
+    accessLogBuffer: o.accessLogBuffer ? ` buffer=${o.accessLogBuffer} flush=1s` : '',
     siteOrigin: siteOrigin(o),
     perIpRate: String(o.limits.perIp.rate),
     perTokenRate: String(o.limits.perToken.rate),

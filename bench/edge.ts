@@ -1,0 +1,152 @@
+/**
+ * Edge benchmark (issue 3): what the auth cache buys. The same echo route (`GET /anime/1`, a public read)
+ * measured in one run, rounds alternating:
+ * - bare upstream: the echo function on the lean host, straight;
+ * - nginx, anonymous: TLS + auth_request (cached anonymous answer) + proxy;
+ * - nginx, authenticated (cache warm): the same with a bearer token;
+ * - nginx, authenticated, auth cache off: every request verified by edge-auth (what the cache saves).
+ * The token is RS256, verified by the real edge-auth against a JWKS served here (no Keycloak needed:
+ * after the first fetch the path is the same). nginx, edge-auth and echo share core 0; load runs on core 1.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { exportJWK, SignJWT } from 'jose';
+import { startTestEdge } from '../test/setup/servers/nginx.ts';
+import { freePort, type LoadResult, load, median, startServer } from './lib.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const ISSUER = 'https://auth.bench.invalid/realms/isekai';
+const API_HOST = 'api.isekai.localhost';
+
+export interface EdgeBenchResult {
+  throughput: Record<string, LoadResult[]>;
+  medianRps: Record<string, number>;
+  ratios: Record<string, number>;
+}
+
+export async function run(options: { quick: boolean }): Promise<EdgeBenchResult> {
+  const seconds = options.quick ? 2 : 5;
+  const rounds = options.quick ? 1 : 3;
+  const connections = 16;
+
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
+  const jwks = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+  const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
+  const iat = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({
+    typ: 'Bearer',
+    azp: 'isekai-site',
+    preferred_username: 'bench1',
+    realm_access: { roles: ['viewer'] },
+  })
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'bench' })
+    .setIssuer(ISSUER)
+    .setAudience(['isekai-api', 'account'])
+    .setSubject('00000000-0000-4000-8000-000000000001')
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 3600)
+    .sign(privateKey);
+
+  const host = join(root, 'functions/lib/host/main.ts');
+  const echo = await startServer(
+    [
+      process.execPath,
+      host,
+      `--source=${join(root, 'test/e2e/fixtures/edge-echo.ts')}`,
+      '--target=edge-echo',
+      '--host=127.0.0.1',
+    ],
+    {},
+    { cpu: 0, readyPath: '/anime/1' },
+  );
+  const edgeAuth = await startServer(
+    [
+      process.execPath,
+      host,
+      `--source=${join(root, 'functions/edge-auth/index.ts')}`,
+      '--target=edge-auth',
+      '--host=127.0.0.1',
+    ],
+    { OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: 'isekai-api', OIDC_JWKS_URL: jwksUrl },
+    { cpu: 0, readyPath: '/healthz' },
+  );
+  const port = (url: string) => Number(new URL(url).port);
+  const unlimited = {
+    perIp: { rate: 1_000_000, burst: 1_000_000 },
+    perToken: { rate: 1_000_000, burst: 1_000_000 },
+  };
+  const edges = [];
+  try {
+    for (const [id, authCache] of [
+      ['bench', true],
+      ['bench-nocache', false],
+    ] as const) {
+      edges.push(
+        await startTestEdge(id, {
+          functions: { 'edge-auth': port(edgeAuth.url) },
+          defaultPort: port(echo.url),
+          keycloakUrl: jwksUrl,
+          https: await freePort(),
+          http: await freePort(),
+          overrides: { limits: unlimited, authCache, traceSamplePercent: 0, accessLogBuffer: '64k' },
+          cpu: 0,
+        }),
+      );
+    }
+    const [cached, uncached] = edges as [(typeof edges)[0], (typeof edges)[0]];
+    const via = (edge: typeof cached, auth: boolean) => ({
+      url: `https://127.0.0.1:${edge.port}/anime/1`,
+      servername: API_HOST,
+      headers: { host: API_HOST, ...(auth ? { authorization: `Bearer ${token}` } : {}) },
+    });
+    const variants: Record<string, { url: string; servername?: string; headers?: Record<string, string> }> = {
+      'bare upstream (echo)': { url: `${echo.url}/anime/1` },
+      'nginx, anonymous': via(cached, false),
+      'nginx, authenticated (cache warm)': via(cached, true),
+      'nginx, authenticated, no auth cache': via(uncached, true),
+    };
+    // Warm up: JWKS fetched, auth answers cached, keep-alive pools open, JIT warm.
+    for (const v of Object.values(variants)) await load(v.url, { ...v, seconds: 1, connections, cpu: 1 });
+
+    const throughput: Record<string, LoadResult[]> = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, v] of Object.entries(variants)) {
+        const result = await load(v.url, { ...v, seconds, connections, cpu: 1 });
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        throughput[name] = [...(throughput[name] ?? []), result];
+        process.stdout.write(
+          `  round ${round + 1} ${name.padEnd(38)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms\n`,
+        );
+      }
+    }
+    const medianRps = Object.fromEntries(
+      Object.entries(throughput).map(([name, rs]) => [name, median(rs.map((r) => r.requestsPerSec))]),
+    );
+    const rps = (name: string) => medianRps[name] ?? Number.NaN;
+    const ratios = {
+      'authenticated (cached) / anonymous':
+        rps('nginx, authenticated (cache warm)') / rps('nginx, anonymous'),
+      'authenticated, no cache / anonymous':
+        rps('nginx, authenticated, no auth cache') / rps('nginx, anonymous'),
+      'anonymous via nginx / bare upstream': rps('nginx, anonymous') / rps('bare upstream (echo)'),
+    };
+    process.stdout.write('\nthroughput ratios (median req/s):\n');
+    for (const [name, ratio] of Object.entries(ratios))
+      process.stdout.write(`  ${name.padEnd(40)} ${(ratio * 100).toFixed(1)} %\n`);
+    const result = { throughput, medianRps, ratios };
+    process.stdout.write(`${JSON.stringify({ edge: { medianRps, ratios } })}\n`);
+    return result;
+  } finally {
+    for (const e of edges) await e.stop();
+    await edgeAuth.stop();
+    await echo.stop();
+    jwks.close();
+  }
+}
