@@ -6,7 +6,9 @@
  */
 import type { TSchema } from 'typebox';
 import { EpisodeAiredV1 } from './schemas/episode-aired.ts';
+import { EpisodeRatedV1 } from './schemas/episode-rated.ts';
 import { LibraryUpdatedV1 } from './schemas/library-updated.ts';
+import { RatingRemovedV1 } from './schemas/rating-removed.ts';
 import { RatingSubmittedV1 } from './schemas/rating-submitted.ts';
 import { SubtitleRemovedV1 } from './schemas/subtitle-removed.ts';
 import { SubtitleReportedV1 } from './schemas/subtitle-reported.ts';
@@ -14,7 +16,9 @@ import { SubtitleUploadedV1 } from './schemas/subtitle-uploaded.ts';
 
 export type {
   EpisodeAiredV1,
+  EpisodeRatedV1,
   LibraryUpdatedV1,
+  RatingRemovedV1,
   RatingSubmittedV1,
   SubtitleRemovedV1,
   SubtitleReportedV1,
@@ -54,6 +58,37 @@ export const EVENTS: readonly EventSpec[] = [
       previousScore: null,
       hasReview: true,
       aggregate: { count: 1204, mean: 8.71 },
+      ratedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.rating.removed.v1',
+    summary: 'A user deleted their rating of an anime.',
+    direction: 'outbound',
+    producer: 'rate-anime',
+    data: RatingRemovedV1,
+    example: {
+      animeId: 'cowboy-bebop',
+      userId: user,
+      previousScore: 9,
+      hadReview: false,
+      aggregate: { count: 1203, mean: 8.71 },
+      removedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.episode.rated.v1',
+    summary: 'A user rated one episode, changed that score, or removed it (score null).',
+    direction: 'outbound',
+    producer: 'rate-anime',
+    data: EpisodeRatedV1,
+    example: {
+      animeId: 'cowboy-bebop',
+      userId: user,
+      episode: 5,
+      score: 10,
+      previousScore: null,
+      aggregate: { count: 312, mean: 9.12 },
       ratedAt: at,
     },
   },

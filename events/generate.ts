@@ -12,7 +12,7 @@ import { dataSchemaUri, EVENTS, type EventSpec } from './catalogue.ts';
 export const EVENTS_DIR = dirname(fileURLToPath(import.meta.url));
 
 /** Version of the catalogue document; bump the minor on additions, the major never (types are versioned). */
-const CATALOGUE_VERSION = '1.0.0';
+const CATALOGUE_VERSION = '1.1.0';
 
 /** `data` schema as JSON (TypeBox schemas are JSON Schema; its markers are non-enumerable). */
 function plain(schema: unknown): Record<string, unknown> {

@@ -1,7 +1,10 @@
+import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import { ValidationFailed } from '../lib/errors.ts';
+import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
+import { SOURCE } from './ratings.ts';
 import { lockStats } from './stats.ts';
 
 /** Parse an episode number from the path; 400 naming `/path/episode` when it is not one. */
@@ -20,14 +23,27 @@ export function parseEpisode(raw: string | undefined, episodes: number | null): 
   return n;
 }
 
-/** Rate one episode (1–10); the per-episode aggregate moves in the same transaction. */
+export interface EpisodeWrite {
+  readonly episode: number;
+  readonly score: number | null;
+  readonly count: number;
+  readonly mean: number | null;
+  /** `episode.rated` (none when a removal found nothing to remove). */
+  readonly events: CloudEventV1<unknown>[];
+}
+
+/**
+ * Rate one episode (1–10), or remove that score (`score` null, idempotent): the per-episode aggregate
+ * moves and `episode.rated` goes to the outbox, in the caller's transaction.
+ */
 export async function rateEpisode(
   tx: pg.ClientBase,
   identity: Identity,
   animeId: number,
   rawEpisode: string | undefined,
   score: number | null,
-): Promise<{ episode: number; score: number | null; count: number; mean: number | null }> {
+  options: { traceparent?: string } = {},
+): Promise<EpisodeWrite> {
   const { episodes } = await lockStats(tx, animeId);
   const episode = parseEpisode(rawEpisode, episodes);
   if (score !== null) await ensureUser(tx, identity);
@@ -58,7 +74,23 @@ export async function rateEpisode(
   );
   const count = rows[0]?.score_count ?? 0;
   const mean = count > 0 ? Math.round((Number(rows[0]?.score_sum) / count) * 100) / 100 : null;
-  return { episode, score, count, mean };
+  if (score === null && before === null) return { episode, score, count, mean, events: [] };
+  const event = await enqueue(tx, {
+    type: 'dev.isekai.episode.rated.v1',
+    source: SOURCE,
+    subject: String(animeId),
+    data: {
+      animeId: String(animeId),
+      userId: identity.sub,
+      episode,
+      score,
+      previousScore: before,
+      aggregate: { count, mean: mean ?? 0 },
+      ratedAt: new Date().toISOString(),
+    },
+    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+  });
+  return { episode, score, count, mean, events: [event] };
 }
 
 /** Per-episode means for an anime, with the caller's own scores when signed in. */

@@ -60,7 +60,9 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
       access: 'user',
       handle: async (ctx) => {
         const animeId = animeIdOf(ctx);
-        await write(animeId, (tx) => deleteRating(tx, ctx.identity as Identity, animeId));
+        await write(animeId, (tx) =>
+          deleteRating(tx, ctx.identity as Identity, animeId, { traceparent: traceparent() }),
+        );
         return { status: 204 };
       },
     } satisfies Route,
@@ -71,9 +73,12 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
       body: EpisodeRatingInput,
       handle: async (ctx) => {
         const animeId = animeIdOf(ctx);
-        const body = await db.transaction((tx) =>
-          rateEpisode(tx, ctx.identity as Identity, animeId, ctx.params.episode, ctx.body.score),
+        const { events, ...body } = await db.transaction((tx) =>
+          rateEpisode(tx, ctx.identity as Identity, animeId, ctx.params.episode, ctx.body.score, {
+            traceparent: traceparent(),
+          }),
         );
+        await publish(events);
         return { headers: NO_STORE, body: { animeId, ...body } };
       },
     } satisfies Route<EpisodeRatingInput>,
@@ -83,9 +88,12 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
       access: 'user',
       handle: async (ctx) => {
         const animeId = animeIdOf(ctx);
-        await db.transaction((tx) =>
-          rateEpisode(tx, ctx.identity as Identity, animeId, ctx.params.episode, null),
+        const { events } = await db.transaction((tx) =>
+          rateEpisode(tx, ctx.identity as Identity, animeId, ctx.params.episode, null, {
+            traceparent: traceparent(),
+          }),
         );
+        await publish(events);
         return { status: 204 };
       },
     } satisfies Route,

@@ -94,13 +94,15 @@ export async function submitRating(
 }
 
 /**
- * Remove the caller's rating (idempotent). The event catalogue has no rating-removed type yet, so a
- * deletion emits no event (see the README).
+ * Remove the caller's rating (idempotent), in the caller's transaction: the aggregates move back and
+ * `rating.removed` goes to the outbox, all or nothing. Removing a rating that does not exist changes
+ * nothing and emits nothing.
  */
 export async function deleteRating(
   tx: pg.ClientBase,
   identity: Identity,
   animeId: number,
+  options: { traceparent?: string } = {},
 ): Promise<WriteResult> {
   await lockStats(tx, animeId);
   const removed = await tx.query(
@@ -108,10 +110,23 @@ export async function deleteRating(
     [identity.sub, animeId],
   );
   const before = removed.rows[0] ? ratingView(removed.rows[0]) : null;
-  const aggregate = before
-    ? await applyRatingChange(tx, animeId, before, null)
-    : await currentAggregate(tx, animeId);
-  return { rating: null, aggregate, events: [] };
+  if (!before) return { rating: null, aggregate: await currentAggregate(tx, animeId), events: [] };
+  const aggregate = await applyRatingChange(tx, animeId, before, null);
+  const event = await enqueue(tx, {
+    type: 'dev.isekai.rating.removed.v1',
+    source: SOURCE,
+    subject: String(animeId),
+    data: {
+      animeId: String(animeId),
+      userId: identity.sub,
+      previousScore: before.score,
+      hadReview: before.review !== null,
+      aggregate: { count: aggregate.count, mean: aggregate.mean ?? 0 },
+      removedAt: new Date().toISOString(),
+    },
+    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+  });
+  return { rating: null, aggregate, events: [event] };
 }
 
 async function currentAggregate(tx: pg.ClientBase, animeId: number) {

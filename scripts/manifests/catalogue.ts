@@ -22,7 +22,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'rate-anime',
     hot: true,
     signature: 'http',
-    emits: ['dev.isekai.rating.submitted.v1'],
+    emits: ['dev.isekai.rating.submitted.v1', 'dev.isekai.rating.removed.v1', 'dev.isekai.episode.rated.v1'],
     consumes: [],
   },
   {

@@ -94,6 +94,25 @@ describe('rating an anime', () => {
     expect((await call('GET', `${rate}/anime/${haibane}/rating`, 'r-dave')).status).toBe(404);
   });
 
+  it('writes rating.removed to the outbox with the deletion; deleting nothing emits nothing', async () => {
+    await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-dora', { score: 7, review: 'fine' });
+    expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dora')).status).toBe(204);
+    const removed = (await outboxFor(haibane)).filter(
+      (e) => e.type === 'dev.isekai.rating.removed.v1' && e.data.userId === 'r-dora',
+    );
+    expect(removed).toHaveLength(1);
+    expect(removed[0]).toMatchObject({
+      source: '/functions/rate-anime',
+      subject: String(haibane),
+      data: { animeId: String(haibane), previousScore: 7, hadReview: true, aggregate: { count: 0, mean: 0 } },
+    });
+    expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dora')).status).toBe(204);
+    const again = (await outboxFor(haibane)).filter(
+      (e) => e.type === 'dev.isekai.rating.removed.v1' && e.data.userId === 'r-dora',
+    );
+    expect(again).toHaveLength(1);
+  });
+
   it('writes rating.submitted to the outbox in the same transaction', async () => {
     const events = await outboxFor(mushishi);
     const submitted = events.filter((e) => e.type === 'dev.isekai.rating.submitted.v1');
@@ -142,6 +161,27 @@ describe('rating an anime', () => {
     expect((await call('DELETE', `${rate}/anime/${ergo}/episodes/3/rating`, 'r-frank')).status).toBe(204);
     const after = await call('GET', `${rate}/anime/${ergo}/episodes/ratings`);
     expect(after.body.episodes).toEqual([{ episode: 3, count: 1, mean: 6 }]);
+  });
+
+  it('writes episode.rated to the outbox for each episode score set, changed or removed', async () => {
+    await call('PUT', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus', { score: 4 });
+    await call('PUT', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus', { score: 7 });
+    await call('DELETE', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus');
+    await call('DELETE', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus');
+    const rated = (await outboxFor(ergo)).filter(
+      (e) => e.type === 'dev.isekai.episode.rated.v1' && e.data.userId === 'r-gus',
+    );
+    expect(rated.map((e) => [e.data.episode, e.data.previousScore, e.data.score])).toEqual([
+      [5, null, 4],
+      [5, 4, 7],
+      [5, 7, null],
+    ]);
+    expect(rated[2]).toMatchObject({ subject: String(ergo), data: { aggregate: { count: 0, mean: 0 } } });
+    // rating.submitted stays about whole anime: an episode score never appears there
+    const submitted = (await outboxFor(ergo)).filter(
+      (e) => e.type === 'dev.isekai.rating.submitted.v1' && e.data.userId === 'r-gus',
+    );
+    expect(submitted).toHaveLength(0);
   });
 });
 
