@@ -7,8 +7,18 @@ const SA_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 interface SecretOptions {
   readonly env?: NodeJS.ProcessEnv;
-  /** Called when the Vault token could not be renewed (log it; the next start logs in again). */
+  /** Called when the Vault token could not be renewed (default: one JSON line on stderr). */
   readonly onRenewError?: (error: unknown) => void;
+}
+
+/** Options of {@link loadFunctionEnv}. */
+export interface FunctionEnvOptions extends SecretOptions {
+  /** Shared secrets to read as well, `kv/data/isekai/shared/<name>` (e.g. `['redis']`). */
+  readonly shared?: readonly string[];
+  /** Settings Vault must provide in the cluster; a missing one fails the start, named (never its value). */
+  readonly required?: readonly string[];
+  /** Stops the background token renewal when aborted (tests; a clean shutdown). */
+  readonly signal?: AbortSignal;
 }
 
 /** Loaded secrets plus a way to stop the background token renewal. */
@@ -18,12 +28,50 @@ export interface Secrets<K extends string> {
   close(): void;
 }
 
+type VaultClient = ReturnType<typeof vault>;
+
+/** A logged-in Vault client that reads KV v2 values under `<VAULT_KV_MOUNT|kv>/data/`. */
+interface Session {
+  read(path: string, missing: 'empty' | 'fail'): Promise<Record<string, string>>;
+  /** Keep the login token renewed (a no-op for tokens that are not renewable); returns the stopper. */
+  keepRenewed(): Promise<() => void>;
+}
+
 /**
- * Read a function's secrets once at start-up. In the cluster (VAULT_ADDR set) it logs in to Vault with
- * the Kubernetes auth method (role = the function's name unless VAULT_ROLE says otherwise), reads KV v2
- * at `<VAULT_KV_MOUNT|kv>/data/isekai/<function>`, and keeps the token renewed. Locally the same names
- * come from the environment. Missing secrets fail fast, naming them (never their values).
- * @example const { values } = await loadSecrets('catalog', ['DATABASE_PASSWORD']);
+ * The environment a function is configured from. Locally (no VAULT_ADDR) that is the environment itself.
+ * In the cluster it logs in to Vault with the Kubernetes auth method (role = VAULT_ROLE or the function's
+ * name), reads KV v2 `kv/data/isekai/shared/<name>` for each shared secret and `kv/data/isekai/<fn>/config`,
+ * and returns `{ ...env, ...shared, ...own }` (string values only; each value is a whole setting, e.g.
+ * `DATABASE_URL=postgres://…`). The token is kept renewed in the background (timer unref'd).
+ * Fails fast naming a missing shared path or a `required` setting Vault does not hold.
+ * @example const env = await loadFunctionEnv('catalog', { shared: ['redis'], required: ['DATABASE_URL'] });
+ */
+export async function loadFunctionEnv(
+  fn: string,
+  options: FunctionEnvOptions = {},
+): Promise<NodeJS.ProcessEnv> {
+  const env = options.env ?? process.env;
+  if (!env.VAULT_ADDR) return env;
+  const session = await login(fn, env, options);
+  const shared: Record<string, string> = {};
+  for (const name of options.shared ?? []) {
+    Object.assign(shared, await session.read(`isekai/shared/${name}`, 'fail'));
+  }
+  const own = await session.read(`isekai/${fn}/config`, 'empty');
+  const merged: NodeJS.ProcessEnv = { ...env, ...shared, ...own };
+  const from = [...(options.shared ?? []).map((n) => `isekai/shared/${n}`), `isekai/${fn}/config`];
+  pick(options.required ?? [], (name) => merged[name], `Vault (${from.join(', ')})`);
+  const stop = await session.keepRenewed();
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
+  return merged;
+}
+
+/**
+ * Read named secrets once at start-up: from Vault's `kv/data/isekai/<fn>/config` in the cluster (VAULT_ADDR
+ * set; Kubernetes auth, token kept renewed), from the environment locally. Missing secrets fail fast,
+ * naming them (never their values). Prefer {@link loadFunctionEnv}, which hands whole settings to loadConfig.
+ * @example const { values } = await loadSecrets('catalog', ['DATABASE_URL']);
  */
 export async function loadSecrets<K extends string>(
   fn: string,
@@ -38,32 +86,65 @@ export async function loadSecrets<K extends string>(
       close: () => undefined,
     };
   }
-  const client = vault({
+  const session = await login(fn, env, options);
+  const data = await session.read(`isekai/${fn}/config`, 'empty');
+  const values = pick(names, (name) => data[name], 'Vault');
+  const close = await session.keepRenewed();
+  return { values, source: 'vault', close };
+}
+
+/** Kubernetes auth login (POST /v1/auth/<mount>/login) with the pod's service-account token. */
+async function login(fn: string, env: NodeJS.ProcessEnv, options: SecretOptions): Promise<Session> {
+  const client: VaultClient = vault({
     apiVersion: 'v1',
     endpoint: env.VAULT_ADDR,
     ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}),
   });
   const jwt = (await readFile(env.VAULT_K8S_TOKEN_PATH ?? SA_TOKEN_PATH, 'utf8')).trim();
-  const login = await client.kubernetesLogin({
+  const auth = await client.kubernetesLogin({
     role: env.VAULT_ROLE ?? fn,
     jwt,
     // node-vault 0.12 renders an empty mount into the path (`/auth//login`) unless one is given.
     mount_point: env.VAULT_K8S_MOUNT ?? 'kubernetes',
   });
   const mount = env.VAULT_KV_MOUNT ?? 'kv';
-  const secret = await client.read(`${mount}/data/isekai/${fn}`);
-  const data = (secret?.data?.data ?? {}) as Record<string, unknown>;
-  const values = pick(
-    names,
-    (name) => (typeof data[name] === 'string' ? (data[name] as string) : undefined),
-    'Vault',
-  );
-  const ttl = Number(login?.auth?.lease_duration ?? 0);
-  if (login?.auth?.renewable && ttl > 0) {
-    client.on('token:error:renew', (error: unknown) => options.onRenewError?.(error));
-    await client.startTokenRenewal({ ttl });
-  }
-  return { values, source: 'vault', close: () => client.stopTokenRenewal() };
+  return {
+    async read(path, missing) {
+      const secret = await client.read(`${mount}/data/${path}`).catch((error: unknown) => {
+        if (statusOf(error) !== 404) throw error;
+        if (missing === 'empty') return undefined;
+        throw new ConfigInvalid(`Vault holds no secret at ${mount}/data/${path}`, {
+          issues: [{ field: `${mount}/data/${path}`, message: 'is missing in Vault' }],
+        });
+      });
+      const data = (secret?.data?.data ?? {}) as Record<string, unknown>;
+      const out: Record<string, string> = {};
+      for (const [key, value] of Object.entries(data)) if (typeof value === 'string') out[key] = value;
+      return out;
+    },
+    async keepRenewed() {
+      const ttl = Number(auth?.auth?.lease_duration ?? 0);
+      if (!auth?.auth?.renewable || !(ttl > 0)) return () => undefined;
+      client.on('token:error:renew', options.onRenewError ?? reportRenewError);
+      await client.startTokenRenewal({ ttl });
+      return () => client.stopTokenRenewal();
+    },
+  };
+}
+
+function statusOf(error: unknown): number | undefined {
+  const response = (error as { response?: { statusCode?: unknown } } | null)?.response;
+  return typeof response?.statusCode === 'number' ? response.statusCode : undefined;
+}
+
+function reportRenewError(error: unknown): void {
+  const line = {
+    level: 'warn',
+    msg: 'vault token renewal failed',
+    err: String(error),
+    status: statusOf(error),
+  };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
 function pick<K extends string>(names: readonly K[], get: (name: K) => string | undefined, where: string) {
