@@ -1,8 +1,10 @@
 import { cloudEvent } from '@google-cloud/functions-framework';
 import type { CloudEventV1 } from 'cloudevents';
-import { deadLettersFromEnv } from './settings.ts';
+import { loadFunctionEnv } from '../lib/secrets.ts';
+import { deadLettersFromEnv, sharedSecrets, vaultSettings } from './settings.ts';
 
-const sink = deadLettersFromEnv();
+const env = await loadFunctionEnv('dead-letters', { shared: sharedSecrets, required: vaultSettings });
+const sink = deadLettersFromEnv(env);
 cloudEvent('dead-letters', async (event: CloudEventV1<unknown>) => {
   await sink(event);
 });

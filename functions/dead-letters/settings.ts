@@ -18,3 +18,10 @@ export function deadLettersFromEnv(
   const db = createPostgres(runtime, { url: settings.DATABASE_URL, max: settings.PG_POOL_MAX });
   return createDeadLetterSink({ runtime, db });
 }
+
+/** Settings schemas dead-letters parses at start-up (with BaseSettings). */
+export const settings = [DeadLettersSettings] as const;
+/** Settings Vault provides in the cluster: DATABASE_URL from kv/data/isekai/dead-letters/config. */
+export const vaultSettings: readonly string[] = ['DATABASE_URL'];
+/** Shared Vault secrets (kv/data/isekai/shared/<name>) it reads: none. */
+export const sharedSecrets: readonly string[] = [];

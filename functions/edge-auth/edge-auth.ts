@@ -1,18 +1,11 @@
 import { createTokenVerifier, type TokenVerifier } from '../lib/auth/token-verifier.ts';
-import { loadConfig, Type } from '../lib/config.ts';
+import { loadConfig } from '../lib/config.ts';
 import { Forbidden, Unauthenticated } from '../lib/errors.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { Identity, Route } from '../lib/http/types.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
 import { requirementFor } from './policy.ts';
-
-export const EdgeAuthSettings = Type.Object({
-  OIDC_ISSUER: Type.String({ format: 'uri' }),
-  OIDC_AUDIENCE: Type.String({ minLength: 1, default: 'isekai-api' }),
-  OIDC_JWKS_URL: Type.Optional(Type.String({ format: 'uri' })),
-  /** Longest time nginx may cache a positive answer (never past the token's expiry). */
-  EDGE_AUTH_CACHE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
-});
+import { EdgeAuthSettings } from './settings.ts';
 
 /** Identity headers nginx copies onto the proxied request (after deleting any the client sent). */
 function identityHeaders(identity: Identity | undefined, cacheSeconds: number): Record<string, string> {

@@ -1,4 +1,7 @@
 import { http } from '@google-cloud/functions-framework';
+import { loadFunctionEnv } from '../lib/secrets.ts';
 import { edgeAuthFromEnv } from './edge-auth.ts';
+import { sharedSecrets, vaultSettings } from './settings.ts';
 
-http('edge-auth', edgeAuthFromEnv());
+const env = await loadFunctionEnv('edge-auth', { shared: sharedSecrets, required: vaultSettings });
+http('edge-auth', edgeAuthFromEnv(env));

@@ -1,4 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
-import { integratorIngressFromEnv } from './settings.ts';
+import { loadFunctionEnv } from '../lib/secrets.ts';
+import { integratorIngressFromEnv, sharedSecrets, vaultSettings } from './settings.ts';
 
-http('integrator-ingress', integratorIngressFromEnv());
+const env = await loadFunctionEnv('integrator-ingress', { shared: sharedSecrets, required: vaultSettings });
+http('integrator-ingress', integratorIngressFromEnv(env));

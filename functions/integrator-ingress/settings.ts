@@ -45,3 +45,10 @@ export function integratorIngressFromEnv(
   });
   return createIntegratorIngress({ runtime, authenticate, send });
 }
+
+/** Settings schemas integrator-ingress parses at start-up (with BaseSettings). */
+export const settings = [IntegratorIngressSettings] as const;
+/** Settings Vault provides in the cluster: none (it verifies public-key tokens and forwards to K_SINK). */
+export const vaultSettings: readonly string[] = [];
+/** Shared Vault secrets (kv/data/isekai/shared/<name>) it reads: none. */
+export const sharedSecrets: readonly string[] = [];

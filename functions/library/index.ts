@@ -1,4 +1,7 @@
 import { http } from '@google-cloud/functions-framework';
+import { loadFunctionEnv } from '../lib/secrets.ts';
 import { libraryFromEnv } from './library.ts';
+import { sharedSecrets, vaultSettings } from './settings.ts';
 
-http('library', libraryFromEnv());
+const env = await loadFunctionEnv('library', { shared: sharedSecrets, required: vaultSettings });
+http('library', libraryFromEnv(env));

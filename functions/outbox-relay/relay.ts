@@ -6,16 +6,7 @@ import { type OutboxDeps, type RelayResult, relayOutbox } from '../lib/events/ou
 import { createHttpTransport, type EventTransport } from '../lib/events/transport.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
 import { check } from '../lib/validate.ts';
-
-export const Settings = Type.Object({
-  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
-  /** The broker ingress (a SinkBinding sets it). */
-  K_SINK: Type.String({ format: 'uri' }),
-  /** Rows locked and sent per transaction. */
-  RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  /** Rows younger than this are left to their producer's own publish. */
-  RELAY_MIN_AGE_MS: Type.Integer({ minimum: 0, default: 2_000 }),
-});
+import { RelaySettings } from './settings.ts';
 
 /** The PingSource payload (`spec.data` of 500-pingsource.yaml). */
 const Tick = Type.Object({ maxRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) });
@@ -51,7 +42,7 @@ export function createRelayHandler(deps: RelayDeps): (event: CloudEventV1<unknow
 /** Wire the relay from the environment (once, at start-up). */
 export function createOutboxRelay(env: NodeJS.ProcessEnv = process.env) {
   const runtime = createRuntime('outbox-relay', { env });
-  const settings = loadConfig(Settings, env);
+  const settings = loadConfig(RelaySettings, env);
   const db = createPostgres(runtime, { url: settings.DATABASE_URL, max: 4 });
   const send = createHttpTransport({ runtime, sink: settings.K_SINK });
   return createRelayHandler({
