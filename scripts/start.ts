@@ -12,10 +12,12 @@
  *
  * Waits for every /healthz, prints the URLs, and stops everything on Ctrl-C.
  */
-import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { importSeedCatalog } from '../functions/catalog/import.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
 import { functionNames } from './build.ts';
+import { startLocalBroker } from './stack/broker.ts';
 import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
 import { startEmbeddedS3 } from './stack/embedded-s3.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
@@ -51,16 +53,8 @@ try {
   }
   const applied = await migrate(env.DATABASE_URL);
   say(`migrations: ${applied.length === 0 ? 'up to date' : applied.join(', ')}`);
-  const importer = join(root, 'functions/catalog/import.ts');
-  if (existsSync(importer)) {
-    const mod = (await import(importer)) as {
-      importSeedCatalog?: (url: string) => Promise<{ total: number; inserted: number; updated: number }>;
-    };
-    if (mod.importSeedCatalog) {
-      const report = await mod.importSeedCatalog(env.DATABASE_URL);
-      say(`seed catalogue: ${report.total} anime (${report.inserted} new, ${report.updated} updated)`);
-    }
-  }
+  const seed = await importSeedCatalog(env.DATABASE_URL);
+  say(`seed catalogue: ${seed.total} anime (${seed.inserted} new, ${seed.updated} updated)`);
 
   if (process.env.S3_ENDPOINT) {
     for (const key of ['S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'])
@@ -96,6 +90,17 @@ try {
     devAccounts = `${describeDevAccounts(oidc)}\n\n`;
   }
 
+  // RabbitMQ: AMQP_URL, else the machine's own on its default port when one answers, else no broker
+  // (producers keep their events in the outbox; outbox-relay publishes them once a broker exists).
+  const amqpUrl =
+    process.env.AMQP_URL ?? ((await tcpOpen(5672)) ? 'amqp://guest:guest@127.0.0.1:5672' : undefined);
+  const broker = await startLocalBroker({ amqpUrl, port: PORTS.broker, functionPort });
+  stops.push(broker.stop);
+  env.K_SINK ??= broker.ingressUrl;
+  lines.push(
+    `Broker       ${broker.ingressUrl} (${broker.mode === 'rabbitmq' ? `RabbitMQ at ${redact(amqpUrl ?? '')}` : 'no RabbitMQ: set AMQP_URL; events wait in the outbox'})`,
+  );
+
   const procs: Proc[] = [];
   const names = await functionNames();
   names.forEach((name, index) => {
@@ -123,7 +128,13 @@ try {
   });
   await Promise.all(
     procs.map(async (proc) => {
-      const ms = await waitHealthy(`http://127.0.0.1:${functionPort(proc.name)}/healthz`, proc);
+      // functions-framework serves CloudEvent functions on POST only: any answer means it is up.
+      const ms = await waitHealthy(
+        `http://127.0.0.1:${functionPort(proc.name)}/healthz`,
+        proc,
+        30_000,
+        useFramework,
+      );
       lines.push(
         `${proc.name.padEnd(12)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
       );
@@ -136,6 +147,20 @@ try {
 } catch (error) {
   process.stderr.write(`[isekai] start failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   await shutdown(1);
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 300 });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 function redact(url: string): string {

@@ -40,7 +40,12 @@ export function startProcess(
 }
 
 /** Poll `url` until it answers 2xx, the process dies, or the deadline passes. */
-export async function waitHealthy(url: string, proc: Proc | undefined, deadlineMs = 30_000): Promise<number> {
+export async function waitHealthy(
+  url: string,
+  proc: Proc | undefined,
+  deadlineMs = 30_000,
+  anyAnswer = false,
+): Promise<number> {
   const started = performance.now();
   for (;;) {
     if (proc && proc.child.exitCode !== null)
@@ -48,7 +53,7 @@ export async function waitHealthy(url: string, proc: Proc | undefined, deadlineM
     try {
       const res = await fetch(url);
       await res.arrayBuffer();
-      if (res.ok) return Math.round(performance.now() - started);
+      if (res.ok || (anyAnswer && res.status < 500)) return Math.round(performance.now() - started);
     } catch {
       // not up yet
     }
