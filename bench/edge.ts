@@ -27,8 +27,8 @@ export interface EdgeBenchResult {
 }
 
 export async function run(options: { quick: boolean }): Promise<EdgeBenchResult> {
-  const seconds = options.quick ? 2 : 5;
-  const rounds = options.quick ? 1 : 3;
+  const seconds = options.quick ? 2 : 4;
+  const rounds = options.quick ? 1 : 5;
   const connections = 16;
 
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -129,15 +129,23 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
     const medianRps = Object.fromEntries(
       Object.entries(throughput).map(([name, rs]) => [name, median(rs.map((r) => r.requestsPerSec))]),
     );
-    const rps = (name: string) => medianRps[name] ?? Number.NaN;
+    // Paired per round (variants of one round ran back to back), then the median: robust to the
+    // shared machine's load drifting between rounds.
+    const paired = (a: string, b: string) =>
+      median(
+        (throughput[a] ?? []).map(
+          (r, i) => r.requestsPerSec / (throughput[b]?.[i]?.requestsPerSec ?? Number.NaN),
+        ),
+      );
     const ratios = {
-      'authenticated (cached) / anonymous':
-        rps('nginx, authenticated (cache warm)') / rps('nginx, anonymous'),
-      'authenticated, no cache / anonymous':
-        rps('nginx, authenticated, no auth cache') / rps('nginx, anonymous'),
-      'anonymous via nginx / bare upstream': rps('nginx, anonymous') / rps('bare upstream (echo)'),
+      'authenticated (cached) / anonymous': paired('nginx, authenticated (cache warm)', 'nginx, anonymous'),
+      'authenticated, no cache / anonymous': paired(
+        'nginx, authenticated, no auth cache',
+        'nginx, anonymous',
+      ),
+      'anonymous via nginx / bare upstream': paired('nginx, anonymous', 'bare upstream (echo)'),
     };
-    process.stdout.write('\nthroughput ratios (median req/s):\n');
+    process.stdout.write('\nthroughput ratios (median of per-round ratios):\n');
     for (const [name, ratio] of Object.entries(ratios))
       process.stdout.write(`  ${name.padEnd(40)} ${(ratio * 100).toFixed(1)} %\n`);
     const result = { throughput, medianRps, ratios };
