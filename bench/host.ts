@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from '../scripts/build.ts';
 import { type LoadResult, load, median, startServer } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -13,18 +14,7 @@ const out = join(root, 'dist/bench');
 /** Bundle the fixtures the way production bundles functions (one ESM file each). */
 async function bundleFixtures(): Promise<Record<string, string>> {
   await mkdir(out, { recursive: true });
-  const common = {
-    bundle: true,
-    platform: 'node' as const,
-    format: 'esm' as const,
-    target: 'node24',
-    minify: true,
-    external: ['pg-native'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'warning' as const,
-  };
+  const common = BUNDLE_OPTIONS;
   await build({
     ...common,
     entryPoints: [join(root, 'bench/fixtures/bare.ts')],

@@ -6,10 +6,38 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
 const functionsDir = join(root, 'functions');
+
+/** How every function (and every benchmark fixture) is bundled: one minified ESM file for Node 24. */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  external: [
+    // Optional native add-ons and cloud helpers the drivers probe for at run time; never used here.
+    'pg-native',
+    'kerberos',
+    'snappy',
+    '@mongodb-js/zstd',
+    'mongodb-client-encryption',
+    'gcp-metadata',
+    'socks',
+    'aws4',
+    '@aws-sdk/credential-providers',
+    // zipkin-transport-http requires node-fetch only when there is no global fetch (Node 18+ has one).
+    'node-fetch',
+  ],
+  // Bundled CommonJS still calls require(): give the ESM output one.
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: 'warning',
+} satisfies BuildOptions;
 
 /** Function folders: those with an index.ts that registers a function (lib is not one). */
 export async function functionNames(): Promise<string[]> {
@@ -34,33 +62,12 @@ export async function bundle(
     `await import(${JSON.stringify(join(functionsDir, name, 'index.ts'))}).then(() => runHost({ target: process.env.FUNCTION_TARGET ?? ${JSON.stringify(name)}, port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' })).catch(exitOnStartupError);`,
   ].join('\n');
   const result = await build({
+    ...BUNDLE_OPTIONS,
     stdin: { contents: entry, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
     outfile: file,
-    minify: true,
     sourcemap: 'linked',
     legalComments: 'linked',
     metafile: true,
-    // Optional native add-ons the drivers probe for at run time; never used here.
-    external: [
-      'pg-native',
-      'kerberos',
-      'snappy',
-      '@mongodb-js/zstd',
-      'mongodb-client-encryption',
-      'gcp-metadata',
-      'socks',
-      'aws4',
-      '@aws-sdk/credential-providers',
-    ],
-    // Bundled CommonJS still calls require(): give the ESM output one.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'warning',
   });
   const output = result.metafile.outputs[relative(root, file)];
   return { file, bytes: output?.bytes ?? 0 };
