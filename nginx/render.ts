@@ -226,7 +226,7 @@ function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
   for (const e of NGINX_ERRORS) {
     const status = e.as ?? e.status;
     const extra: string[] = [];
-    if (status === 401) extra.push('add_header WWW-Authenticate $edge_www_authenticate always;');
+    // 401: nginx's auth_request copies edge-auth's WWW-Authenticate itself (adding it would duplicate it).
     if (status === 429) extra.push('add_header Retry-After 1 always;');
     if (status === 503 || status === 502 || status === 504) extra.push('add_header Retry-After 5 always;');
     out.push(
@@ -385,7 +385,6 @@ function authenticatedServerHead(o: EdgeOptions, serverClass: 'api' | 'events'):
     'auth_request_set $auth_user_id $upstream_http_x_auth_user_id;',
     'auth_request_set $auth_user_name $upstream_http_x_auth_user_name;',
     'auth_request_set $auth_roles $upstream_http_x_auth_roles;',
-    'auth_request_set $auth_www_authenticate $upstream_http_www_authenticate;',
     'auth_request_set $auth_cache_status $upstream_cache_status;',
     'auth_request_set $auth_response_time $upstream_response_time;',
   ];

@@ -1,13 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../../bench/lib.ts';
 import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions, localOptions } from '../../../nginx/render.ts';
 import { type RunningEdge, selfSignedCert, startEdge } from '../../../nginx/run.ts';
 
 /**
  * The real nginx edge for tests: nginx/edge.conf.template rendered for the `local` target into
  * <repo>/.tmp/nginx-<id>/ (self-signed certificate for *.isekai.localhost), started on ports of our own
- * (48443 TLS / 48088 plain unless given), functions on the ports the test serves them on.
+ * (free ones unless given), functions on the ports the test serves them on.
  * Not part of global-setup: edge tests start it in beforeAll and stop it in afterAll.
  */
 
@@ -38,8 +39,10 @@ export interface TestEdge extends RunningEdge {
 export async function startTestEdge(id: string, options: TestEdgeOptions): Promise<TestEdge> {
   const prefix = join(REPO, '.tmp', `nginx-${id}`);
   const tls = await selfSignedCert(prefix, TEST_DOMAIN);
-  const https = options.https ?? 48443;
-  const http = options.http ?? 48088;
+  // Free ports unless given: fixed ones inside the ephemeral range (32768–60999) can be taken by any
+  // outgoing connection on this shared machine.
+  const https = options.https ?? (await freePort());
+  const http = options.http ?? (await freePort());
   const hostPort = (url: string) => new URL(url).host;
   const edgeOptions = localOptions({
     prefix,
