@@ -135,6 +135,25 @@ describe.each([
     expect(await json(ok)).toEqual({ bytes: 100 });
   });
 
+  it('stops reading a chunked body (no Content-Length) at the limit with 413', async () => {
+    const chunk = new Uint8Array(512).fill(120);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 64) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${base}/upload`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+      headers: { 'content-type': 'application/octet-stream', authorization: 'Bearer good' },
+    } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+
   it('converts and checks query parameters', async () => {
     expect(await json(await fetch(`${base}/anime?page=3`))).toEqual({ page: 3 });
     expect(await json(await fetch(`${base}/anime`))).toEqual({ page: 1 });
