@@ -1,13 +1,20 @@
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../catalog/settings.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
+import { backupRoutes } from './backup-routes.ts';
+import { backupStoreFromEnv } from './backup-settings.ts';
+import type { BackupStore } from './backups.ts';
 import { listRoutes } from './list-routes.ts';
 import { transferRoutes } from './transfer-routes.ts';
 
-/** The library function from its dependencies: list, history, profile, import/export. */
-export function createLibrary(deps: TrackingDeps): HttpHandler {
+/** The library function from its dependencies: list, history, profile, import/export, backups. */
+export function createLibrary(deps: TrackingDeps & { backups?: BackupStore }): HttpHandler {
   return createHttpFunction({
     runtime: deps.runtime,
-    routes: [...transferRoutes(deps), ...listRoutes(deps)],
+    routes: [
+      ...transferRoutes(deps),
+      ...listRoutes(deps),
+      ...backupRoutes({ db: deps.db, backups: deps.backups }),
+    ],
     authenticate: deps.authenticate,
   });
 }
@@ -17,5 +24,9 @@ export function libraryFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides?: WiringOverrides,
 ): HttpHandler {
-  return createLibrary(wireTracking('library', env, overrides));
+  const deps = wireTracking('library', env, overrides);
+  return createLibrary({
+    ...deps,
+    backups: backupStoreFromEnv(deps.runtime, deps.db, env, { required: false }),
+  });
 }

@@ -1,0 +1,63 @@
+import type { TrackingDeps } from '../catalog/settings.ts';
+import { ensureUser } from '../lib/data/users.ts';
+import { DependencyUnavailable, NotFound } from '../lib/errors.ts';
+import type { Identity, Route } from '../lib/http/types.ts';
+import type { BackupStore } from './backups.ts';
+import { isRealDate } from './schemas.ts';
+
+const NO_STORE = { 'cache-control': 'private, no-store' };
+
+/**
+ * The caller's weekly backups: list them, download one (gzipped MAL XML, re-importable through
+ * `POST /me/library/import`), or make this week's now. Without object storage configured: 503.
+ */
+export function backupRoutes(
+  deps: Pick<TrackingDeps, 'db'> & { backups: BackupStore | undefined },
+): Route<never, never>[] {
+  const { db } = deps;
+  const store = () => {
+    if (!deps.backups) throw new DependencyUnavailable('object storage (backups are not configured)');
+    return deps.backups;
+  };
+  const me = (ctx: { identity: Identity | undefined }) => ctx.identity as Identity;
+  const routes = [
+    {
+      method: 'GET',
+      path: '/me/backups',
+      access: 'user',
+      handle: async (ctx) => ({ headers: NO_STORE, body: { items: await store().list(me(ctx).sub) } }),
+    } satisfies Route,
+    {
+      method: 'POST',
+      path: '/me/backups',
+      access: 'user',
+      handle: async (ctx) => {
+        const backups = store();
+        const user = me(ctx);
+        await db.transaction((tx) => ensureUser(tx, user));
+        const { rows } = await db.query('select username from users where id = $1', [user.sub]);
+        const result = await backups.run({ id: user.sub, name: rows[0]?.username ?? user.username });
+        return { status: 201, headers: NO_STORE, body: result.record };
+      },
+    } satisfies Route,
+    {
+      method: 'GET',
+      path: '/me/backups/:date',
+      access: 'user',
+      handle: async (ctx) => {
+        const date = ctx.params.date ?? '';
+        if (!isRealDate(date)) throw new NotFound(`no backup of ${date}`);
+        const { record, bytes } = await store().open(me(ctx).sub, date);
+        return {
+          headers: {
+            ...NO_STORE,
+            'content-type': 'application/gzip',
+            'content-disposition': `attachment; filename="animelist_${record.date}.xml.gz"`,
+          },
+          body: bytes,
+        };
+      },
+    } satisfies Route,
+  ];
+  return routes as Route<never, never>[];
+}

@@ -1,0 +1,324 @@
+import type { Server } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { cloudEvent } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import type { CloudEventV1 } from 'cloudevents';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { wireTracking } from '../../functions/catalog/settings.ts';
+import { createPostgres, type Postgres } from '../../functions/lib/data/postgres.ts';
+import { createS3 } from '../../functions/lib/data/s3.ts';
+import { DependencyUnavailable } from '../../functions/lib/errors.ts';
+import { toBinary, toStructured } from '../../functions/lib/events/encode.ts';
+import { createHostServer } from '../../functions/lib/host/server.ts';
+import { createRuntime, type Runtime } from '../../functions/lib/runtime.ts';
+import { type BackupStore, backupKey, createBackupStore } from '../../functions/library/backups.ts';
+import { createLibrary } from '../../functions/library/library.ts';
+import { createBackupRun } from '../../functions/library-backup/run.ts';
+import { caller } from '../support/caller.ts';
+import type { Loose } from '../support/http.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
+import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { animeIdByMal, listen, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
+
+/**
+ * Scheduled backups against real Ceph RGW and PostgreSQL (a scratch database: the weekly run backs up
+ * every opted-in user of its database): the library-backup CloudEvent function over the wire in binary and
+ * structured mode on both hosts, library's /me/backups routes, the MAL round trip of a downloaded backup,
+ * retention, and all-or-nothing records.
+ */
+const env = inject('env');
+const bucket = `isekai-backups-test-${process.pid}-${Date.now().toString(36)}`;
+let scratch: ScratchDatabase;
+let db: Postgres;
+let s3: S3Client;
+let store: BackupStore;
+let tokens: TestTokens;
+let call: ReturnType<typeof caller>;
+let lib = '';
+const closers: (() => Promise<void>)[] = [];
+/** The clock of the store: tests move it between weeks. */
+let clock = new Date('2026-11-25T10:00:00Z');
+const logs = new PassThrough();
+const logLines: Loose[] = [];
+logs.on('data', (chunk: Buffer) => {
+  for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+});
+
+const quiet = (name: string): Runtime => createRuntime(name, { env: { LOG_LEVEL: 'silent' } });
+const weekStarting = (monday: string) => new Date(`${monday}T12:00:00Z`);
+
+async function keysOf(userId: string): Promise<string[]> {
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: `backups/${encodeURIComponent(userId)}/` }),
+  );
+  return (listed.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+async function rowsOf(userId: string): Promise<string[]> {
+  const { rows } = await db.query(
+    `select to_char(backup_date, 'YYYY-MM-DD') as d from backups where user_id = $1 order by 1`,
+    [userId],
+  );
+  return rows.map((r) => r.d);
+}
+
+beforeAll(async () => {
+  scratch = await createScratchDatabase(env.DATABASE_URL as string, 'backups');
+  await prepareDatabase(scratch.url);
+  const runtime = createRuntime('library-backup', { env: { LOG_LEVEL: 'info' }, logDestination: logs });
+  db = createPostgres(runtime, { url: scratch.url, max: 4 });
+  s3 = createS3({
+    endpoint: env.S3_ENDPOINT ?? '',
+    region: env.S3_REGION ?? 'us-east-1',
+    accessKeyId: env.S3_ACCESS_KEY_ID ?? '',
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? '',
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  store = createBackupStore({ runtime, db, s3, bucket, keep: 3, now: () => clock });
+  cloudEvent('library-backup', createBackupRun({ runtime, db, store }));
+
+  tokens = await createTestTokens();
+  call = caller(tokens);
+  const deps = wireTracking('library', trackingEnv({ ...env, DATABASE_URL: scratch.url }, 'backup-test'), {
+    authenticate: tokens.authenticate,
+  });
+  const l = await serveOnHost('library', createLibrary({ ...deps, backups: store }));
+  lib = l.url;
+  closers.push(l.close, () => deps.db.pool.end());
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  const listed = await s3?.send(new ListObjectsV2Command({ Bucket: bucket })).catch(() => undefined);
+  const objects = (listed?.Contents ?? []).map((o) => ({ Key: o.Key }));
+  if (objects.length > 0)
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+  await s3?.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  await db?.pool.end();
+  await scratch?.drop();
+});
+
+/** A user with a list; `optIn` turns weekly backups on through PATCH /me. */
+async function userWithList(user: string, optIn: boolean) {
+  const [bebop, trigun, akira] = await Promise.all([1, 6, 47].map((m) => animeIdByMal(scratch.url, m)));
+  await call('PUT', `${lib}/me/library/${bebop}`, user, {
+    status: 'completed',
+    startedOn: '2020-01-02',
+    finishedOn: '2020-02-03',
+    notes: 'Tom & Jerry ]]> <b>',
+    tags: ['space', 'jazz'],
+    priority: 2,
+  });
+  await call('PUT', `${lib}/me/library/${trigun}`, user, { status: 'watching', progress: 5 });
+  await call('PUT', `${lib}/me/library/${akira}`, user, { status: 'plan_to_watch', private: true });
+  if (optIn) expect((await call('PATCH', `${lib}/me`, user, { weeklyBackup: true })).status).toBe(200);
+}
+
+const modes = { binary: toBinary, structured: toStructured } as const;
+const hosts = {
+  'functions-framework': () => getTestServer('library-backup'),
+  'lean host': () => createHostServer({ target: 'library-backup', onEventError: () => undefined }),
+};
+const tick = (id: string, data: unknown): CloudEventV1<unknown> => ({
+  specversion: '1.0',
+  id,
+  type: 'dev.knative.sources.ping',
+  source: '/apis/v1/namespaces/isekai/pingsources/library-backup-weekly',
+  datacontenttype: 'application/json',
+  data,
+});
+
+describe('library-backup over the wire', () => {
+  beforeAll(async () => {
+    await userWithList('bk-weekly', true);
+    await userWithList('bk-not-opted', false);
+  });
+
+  let week = 0;
+  describe.each(Object.entries(hosts))('on %s', (host, make) => {
+    let url = '';
+    beforeAll(async () => {
+      const served = await listen(make() as Server);
+      url = served.url;
+      closers.push(served.close);
+    });
+    const lean = host === 'lean host';
+
+    describe.each(Object.keys(modes) as (keyof typeof modes)[])('%s mode', (mode) => {
+      async function deliver(event: CloudEventV1<unknown>) {
+        const { headers, body } = modes[mode](event);
+        const res = await fetch(url, { method: 'POST', headers, body });
+        return { status: res.status, body: await res.text() };
+      }
+
+      it('a tick backs up every opted-in user once per week, and only them', async () => {
+        week += 1;
+        const monday = new Date(Date.UTC(2027, 0, 4 + 7 * week)).toISOString().slice(0, 10);
+        clock = weekStarting(monday);
+        const first = await deliver(tick(`tick-${host}-${mode}-1`, {}));
+        expect(first.status).toBeGreaterThanOrEqual(200);
+        expect(first.status).toBeLessThan(300);
+        expect(await rowsOf('bk-weekly')).toContain(monday);
+        expect(await keysOf('bk-weekly')).toContain(backupKey('bk-weekly', monday));
+        expect(await rowsOf('bk-not-opted')).toEqual([]);
+        const stamp = (await db.query('select last_backup_at from users where id = $1', ['bk-weekly']))
+          .rows[0];
+        // A second tick the same week changes nothing (the week's backup exists).
+        const before = (await store.list('bk-weekly'))[0];
+        const again = await deliver(tick(`tick-${host}-${mode}-2`, { maxUsers: 100 }));
+        expect(again.status).toBeLessThan(300);
+        expect((await store.list('bk-weekly'))[0]).toEqual(before);
+        const after = (await db.query('select last_backup_at from users where id = $1', ['bk-weekly']))
+          .rows[0];
+        expect(after).toEqual(stamp);
+      });
+
+      it('a malformed tick is refused (400 on the lean host) and backs up nothing', async () => {
+        clock = weekStarting('2030-01-07');
+        const res = await deliver(tick(`bad-${host}-${mode}`, { maxUsers: 0 }));
+        expect(res.status).toBe(lean ? 400 : 500);
+        if (lean) expect(JSON.parse(res.body).code).toBe('validation_failed');
+        expect(await rowsOf('bk-weekly')).not.toContain('2030-01-07');
+      });
+    });
+  });
+
+  it('keeps the newest three (BACKUP_KEEP) and deletes older objects', async () => {
+    const rows = await rowsOf('bk-weekly');
+    expect(rows).toHaveLength(3);
+    expect(await keysOf('bk-weekly')).toEqual(rows.map((d) => backupKey('bk-weekly', d)).sort());
+  });
+});
+
+describe('/me/backups', () => {
+  it('a backup made now downloads as .xml.gz that re-imports into a fresh user, reproducing the list', async () => {
+    clock = weekStarting('2026-11-23');
+    await userWithList('bk-src', false);
+    const made = await call('POST', `${lib}/me/backups`, 'bk-src');
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({
+      date: '2026-11-23',
+      entries: 3,
+      key: backupKey('bk-src', '2026-11-23'),
+    });
+    const listed = await call('GET', `${lib}/me/backups`, 'bk-src');
+    expect(listed.body.items).toEqual([made.body]);
+
+    const res = await fetch(`${lib}/me/backups/2026-11-23`, {
+      headers: { authorization: `Bearer ${await tokens.sign('bk-src')}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/gzip');
+    const gz = Buffer.from(await res.arrayBuffer());
+    expect(gunzipSync(gz).toString()).toContain('<update_on_import>1</update_on_import>');
+
+    const imported = await fetch(`${lib}/me/library/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await tokens.sign('bk-dst')}`, 'content-type': 'application/gzip' },
+      body: gz,
+    });
+    expect(imported.status).toBe(200);
+    expect(((await imported.json()) as Loose).totals).toEqual({ imported: 3, updated: 0, skipped: 0 });
+    const comparable = async (user: string) => {
+      const exp = await fetch(`${lib}/me/library/export?format=json`, {
+        headers: { authorization: `Bearer ${await tokens.sign(user)}` },
+      });
+      return ((await exp.json()) as Loose).entries.map((e: Loose) => ({
+        malId: e.malId,
+        status: e.status,
+        progress: e.progress,
+        score: e.score,
+        startedOn: e.startedOn,
+        finishedOn: e.finishedOn,
+        notes: e.notes,
+        tags: e.tags,
+        priority: e.priority,
+      }));
+    };
+    expect(await comparable('bk-dst')).toEqual(await comparable('bk-src'));
+  });
+
+  it('running again the same week overwrites that week’s backup (one record, one object)', async () => {
+    clock = weekStarting('2026-11-23');
+    const lain = await animeIdByMal(scratch.url, 339);
+    await call('PUT', `${lib}/me/library/${lain}`, 'bk-src', { status: 'dropped' });
+    const again = await call('POST', `${lib}/me/backups`, 'bk-src');
+    expect(again.body).toMatchObject({ date: '2026-11-23', entries: 4 });
+    expect(await rowsOf('bk-src')).toEqual(['2026-11-23']);
+    expect(await keysOf('bk-src')).toEqual([backupKey('bk-src', '2026-11-23')]);
+  });
+
+  it.each([
+    ['a date with no backup', '/me/backups/2026-11-30', 'bk-src', 404],
+    ['a date that is not one', '/me/backups/2026-13-45', 'bk-src', 404],
+    ['another user’s backup', '/me/backups/2026-11-23', 'bk-nobody', 404],
+    ['no token', '/me/backups', undefined, 401],
+  ])('%s → %i', async (_name, path, user, status) => {
+    expect((await call('GET', `${lib}${path}`, user)).status).toBe(status);
+  });
+});
+
+describe('all or nothing', () => {
+  it('a failed upload leaves no record', async () => {
+    clock = weekStarting('2026-11-23');
+    await userWithList('bk-upload-fails', false);
+    const broken = createBackupStore({
+      runtime: quiet('library-backup'),
+      db,
+      s3,
+      bucket: `${bucket}-missing`,
+      now: () => clock,
+    });
+    await expect(broken.run({ id: 'bk-upload-fails', name: 'x' })).rejects.toMatchObject({
+      code: 'dependency_unavailable',
+    });
+    expect(await rowsOf('bk-upload-fails')).toEqual([]);
+    const { rows } = await db.query('select last_backup_at from users where id = $1', ['bk-upload-fails']);
+    expect(rows[0]?.last_backup_at).toBeNull();
+  });
+
+  it('a record that cannot be written deletes the object it stored', async () => {
+    clock = weekStarting('2026-11-23');
+    // No users row: the backups row's foreign key fails after the upload.
+    await expect(store.run({ id: 'bk-ghost', name: 'ghost' })).rejects.toBeTruthy();
+    expect(await rowsOf('bk-ghost')).toEqual([]);
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: backupKey('bk-ghost', '2026-11-23') })),
+    ).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  it('the weekly run goes past a failing user, logs its code and counts it', async () => {
+    clock = weekStarting('2031-03-03');
+    await userWithList('bk-fails-weekly', true);
+    const flaky: BackupStore = {
+      ...store,
+      run: (user, options) =>
+        user.id === 'bk-fails-weekly'
+          ? Promise.reject(new DependencyUnavailable('s3'))
+          : store.run(user, options),
+    };
+    const report = await createBackupRun({
+      runtime: createRuntime('library-backup', { env: { LOG_LEVEL: 'info' }, logDestination: logs }),
+      db,
+      store: flaky,
+    })(tick('direct-1', {}));
+    expect(report).toMatchObject({ week: '2031-03-03', users: 2, stored: 1, failed: 1 });
+    expect(await rowsOf('bk-weekly')).toContain('2031-03-03');
+    expect(await rowsOf('bk-fails-weekly')).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logLines).toContainEqual(
+      expect.objectContaining({
+        code: 'dependency_unavailable',
+        userId: 'bk-fails-weekly',
+        'ce.id': 'direct-1',
+      }),
+    );
+  });
+});
