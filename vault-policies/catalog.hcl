@@ -1,5 +1,7 @@
-# catalog: its own config and the shared Redis password (cache-aside reads). Read-only; nothing else in kv/ is visible to it.
-path "kv/data/isekai/catalog/*" {
+# catalog: DATABASE_URL in its config; REDIS_URL from the shared Redis secret (cache-aside reads).
+# Read once at start by functions/lib/secrets.ts (loadFunctionEnv). Read-only; nothing else in kv/ is visible
+# to it. Token renewal (auth/token/renew-self) comes with Vault's built-in `default` policy.
+path "kv/data/isekai/catalog/config" {
   capabilities = ["read"]
 }
 

@@ -1,4 +1,10 @@
-# library: its own config (PostgreSQL credentials). Read-only; nothing else in kv/ is visible to it.
-path "kv/data/isekai/library/*" {
+# library: DATABASE_URL in its config; REDIS_URL from the shared Redis secret (a write drops cached catalog objects).
+# Read once at start by functions/lib/secrets.ts (loadFunctionEnv). Read-only; nothing else in kv/ is visible
+# to it. Token renewal (auth/token/renew-self) comes with Vault's built-in `default` policy.
+path "kv/data/isekai/library/config" {
+  capabilities = ["read"]
+}
+
+path "kv/data/isekai/shared/redis" {
   capabilities = ["read"]
 }

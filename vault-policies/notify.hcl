@@ -1,4 +1,6 @@
-# notify: its own config (PostgreSQL, MongoDB credentials). Read-only; nothing else in kv/ is visible to it.
-path "kv/data/isekai/notify/*" {
+# notify: DATABASE_URL and MONGO_URL in its config.
+# Read once at start by functions/lib/secrets.ts (loadFunctionEnv). Read-only; nothing else in kv/ is visible
+# to it. Token renewal (auth/token/renew-self) comes with Vault's built-in `default` policy.
+path "kv/data/isekai/notify/config" {
   capabilities = ["read"]
 }

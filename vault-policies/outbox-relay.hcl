@@ -1,4 +1,6 @@
-# outbox-relay: its own config (PostgreSQL credentials). Read-only; nothing else in kv/ is visible to it.
-path "kv/data/isekai/outbox-relay/*" {
+# outbox-relay: DATABASE_URL in its config.
+# Read once at start by functions/lib/secrets.ts (loadFunctionEnv). Read-only; nothing else in kv/ is visible
+# to it. Token renewal (auth/token/renew-self) comes with Vault's built-in `default` policy.
+path "kv/data/isekai/outbox-relay/config" {
   capabilities = ["read"]
 }

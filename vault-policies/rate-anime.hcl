@@ -1,5 +1,7 @@
-# rate-anime: its own config and the shared Redis password (deletes cached aggregates). Read-only; nothing else in kv/ is visible to it.
-path "kv/data/isekai/rate-anime/*" {
+# rate-anime: DATABASE_URL in its config; REDIS_URL from the shared Redis secret (a rating drops the cached aggregate).
+# Read once at start by functions/lib/secrets.ts (loadFunctionEnv). Read-only; nothing else in kv/ is visible
+# to it. Token renewal (auth/token/renew-self) comes with Vault's built-in `default` policy.
+path "kv/data/isekai/rate-anime/config" {
   capabilities = ["read"]
 }
 

@@ -1,5 +1,7 @@
-# upload-subtitle: its own config and the subtitles bucket keys (uploads). Read-only; nothing else in kv/ is visible to it.
-path "kv/data/isekai/upload-subtitle/*" {
+# upload-subtitle: DATABASE_URL and MONGO_URL in its config; the subtitles bucket keys from the shared object-store secret.
+# Read once at start by functions/lib/secrets.ts (loadFunctionEnv). Read-only; nothing else in kv/ is visible
+# to it. Token renewal (auth/token/renew-self) comes with Vault's built-in `default` policy.
+path "kv/data/isekai/upload-subtitle/config" {
   capabilities = ["read"]
 }
 

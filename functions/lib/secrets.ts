@@ -2,6 +2,16 @@ import { readFile } from 'node:fs/promises';
 import vault from 'node-vault';
 import { ConfigInvalid } from './errors.ts';
 
+/** The environment variables this module reads (VAULT_ADDR switches Vault on); manifests may set them. */
+export const VAULT_CLIENT_SETTINGS = [
+  'VAULT_ADDR',
+  'VAULT_NAMESPACE',
+  'VAULT_ROLE',
+  'VAULT_K8S_MOUNT',
+  'VAULT_K8S_TOKEN_PATH',
+  'VAULT_KV_MOUNT',
+] as const;
+
 /** Where the pod's service-account token is mounted (Kubernetes' default path). */
 const SA_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

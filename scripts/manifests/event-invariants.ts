@@ -156,13 +156,68 @@ export function policyCovers(rule: string, path: string): boolean {
   return new RegExp(`^${pattern}$`).test(path);
 }
 
+/** Vault reads a function declares (functions/<name>/settings.ts, or PENDING for planned ones). */
+export interface VaultReads {
+  readonly sharedSecrets: readonly string[];
+}
+
 /**
- * Every pod with `vault.hashicorp.com/agent-inject: "true"` names a role that exists, is bound to
- * the pod's ServiceAccount and namespace, and whose policy file allows every secret path it injects.
+ * Functions (Knative Services) fetch their secrets themselves (functions/lib/secrets.ts): no Vault agent
+ * annotation on them; their role (= the function's name) exists, binds the Service's ServiceAccount and
+ * namespace, and its policy allows exactly `kv/data/isekai/<name>/config` plus the declared shared
+ * secrets. Other pods with `vault.hashicorp.com/agent-inject: "true"` (the data workloads) name a role
+ * bound to their ServiceAccount whose policy allows every path they inject.
  */
-export function checkVaultWiring(manifests: Manifest[], roles: VaultRole[]): string[] {
+export function checkVaultWiring(
+  manifests: Manifest[],
+  roles: VaultRole[],
+  declared: ReadonlyMap<string, VaultReads>,
+): string[] {
   const out: string[] = [];
+  const rulesOf = (role: VaultRole) =>
+    policyRules(readFileSync(join(REPO_ROOT, 'vault-policies', role.policyFile), 'utf8'));
+  const bindsPod = (m: Manifest, role: VaultRole, sa: unknown) => {
+    if (role.serviceAccount !== sa || role.namespace !== m.object.metadata.namespace) {
+      out.push(
+        `${where(m)}: role ${role.role} binds ${role.namespace}/${role.serviceAccount}, pod runs as ${String(sa)}`,
+      );
+    }
+  };
+  for (const [name, m] of knativeServices(manifests)) {
+    const template = json(json(m.object.spec).template);
+    const a = (json(template.metadata).annotations ?? {}) as Record<string, string>;
+    for (const key of Object.keys(a)) {
+      if (key.startsWith('vault.hashicorp.com/'))
+        out.push(`${where(m)}: ${key}: functions read Vault themselves`);
+    }
+    const role = roles.find((r) => r.role === name);
+    if (!role) {
+      out.push(`${where(m)}: no Vault role ${name} in roles.json`);
+      continue;
+    }
+    bindsPod(m, role, json(template.spec).serviceAccountName);
+    const reads = declared.get(name);
+    if (!reads) {
+      out.push(`${where(m)}: no declared Vault reads for ${name}`);
+      continue;
+    }
+    const wanted = [
+      `kv/data/isekai/${name}/config`,
+      ...reads.sharedSecrets.map((s) => `kv/data/isekai/shared/${s}`),
+    ];
+    const rules = rulesOf(role);
+    for (const path of wanted) {
+      if (!rules.some((r) => r.capabilities.includes('read') && policyCovers(r.path, path))) {
+        out.push(`${where(m)}: policy ${role.policyFile} does not allow reading ${path}`);
+      }
+    }
+    for (const rule of rules) {
+      if (!wanted.includes(rule.path))
+        out.push(`${role.policyFile}: ${rule.path} is more than ${name} reads`);
+    }
+  }
   for (const m of manifests) {
+    if (m.object.apiVersion.startsWith('serving.knative.dev/')) continue;
     const template = json(json(m.object.spec).template);
     const a = (json(template.metadata).annotations ?? {}) as Record<string, string>;
     if (a['vault.hashicorp.com/agent-inject'] !== 'true') continue;
@@ -171,13 +226,8 @@ export function checkVaultWiring(manifests: Manifest[], roles: VaultRole[]): str
       out.push(`${where(m)}: Vault role ${a['vault.hashicorp.com/role']} not in roles.json`);
       continue;
     }
-    const sa = json(template.spec).serviceAccountName;
-    if (role.serviceAccount !== sa || role.namespace !== m.object.metadata.namespace) {
-      out.push(
-        `${where(m)}: role ${role.role} binds ${role.namespace}/${role.serviceAccount}, pod runs as ${String(sa)}`,
-      );
-    }
-    const rules = policyRules(readFileSync(join(REPO_ROOT, 'vault-policies', role.policyFile), 'utf8'));
+    bindsPod(m, role, json(template.spec).serviceAccountName);
+    const rules = rulesOf(role);
     for (const [key, path] of Object.entries(a)) {
       if (!key.startsWith('vault.hashicorp.com/agent-inject-secret-')) continue;
       if (!rules.some((r) => r.capabilities.includes('read') && policyCovers(r.path, path))) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkEventing, checkVaultWiring, vaultRoles } from './event-invariants.ts';
+import { checkFunctionEnv, loadFunctionSettings } from './function-env.ts';
 import { loadManifests, type Manifest } from './load.ts';
 import {
   checkContainers,
@@ -11,6 +12,7 @@ import {
 } from './pod-invariants.ts';
 
 const base = loadManifests();
+const declared = await loadFunctionSettings();
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests mutate parsed YAML at arbitrary depth
 type Json = Record<string, any>;
@@ -24,6 +26,12 @@ function mutated(kind: string, name: string, mutate: (o: Json) => void): Manifes
 }
 const container = (o: Json): Json => o.spec.template.spec.containers[0];
 const annotations = (o: Json): Json => o.spec.template.metadata.annotations;
+/** The container's env entry `name` (throws when the manifest has none, so a mutation never misses). */
+const envEntry = (o: Json, name: string): Json => {
+  const entry = container(o).env.find((e: Json) => e.name === name);
+  if (!entry) throw new Error(`no env ${name}`);
+  return entry;
+};
 
 describe('invariants hold on knative/base as written', () => {
   it.each([
@@ -33,7 +41,11 @@ describe('invariants hold on knative/base as written', () => {
     ['hardened containers with requests, limits and probes', () => checkContainers(base)],
     ['Knative Services within the webhook field mask', () => checkKnativeServices(base)],
     ['Broker, Triggers, SinkBindings and PingSource consistent', () => checkEventing(base)],
-    ['Vault roles and policies cover every injected secret', () => checkVaultWiring(base, vaultRoles())],
+    [
+      'Vault roles and policies allow exactly what each function reads',
+      () => checkVaultWiring(base, vaultRoles(), declared),
+    ],
+    ["each function's container env passes its own settings schemas", () => checkFunctionEnv(base, declared)],
   ])('%s', (_name, check) => expect(check()).toEqual([]));
 
   it('has one Knative Service per function, each in its own 400-<name>.yaml', () => {
@@ -143,7 +155,7 @@ describe('invariants catch what they promise to catch', () => {
     [
       'a wrong FF target',
       (o: Json) => {
-        container(o).env[0].value = 'rate';
+        envEntry(o, 'FUNCTION_TARGET').value = 'rate';
       },
     ],
   ])('Knative Services: %s', (_n, mutate) => {
@@ -244,25 +256,136 @@ describe('invariants catch what they promise to catch', () => {
 
   it.each([
     [
-      'a secret outside the policy',
+      'a Vault agent annotation on a function',
+      'Service',
+      'catalog',
       (o: Json) => {
-        annotations(o)['vault.hashicorp.com/agent-inject-secret-x'] = 'kv/data/isekai/library/config';
+        annotations(o)['vault.hashicorp.com/agent-inject'] = 'true';
       },
     ],
     [
-      'an unknown role',
-      (o: Json) => {
-        annotations(o)['vault.hashicorp.com/role'] = 'admin';
-      },
-    ],
-    [
-      'another ServiceAccount',
+      'a function running as another ServiceAccount',
+      'Service',
+      'catalog',
       (o: Json) => {
         o.spec.template.spec.serviceAccountName = 'library';
       },
     ],
-  ])('vault: %s', (_n, mutate) => {
-    expect(checkVaultWiring(mutated('Service', 'catalog', mutate), vaultRoles())).not.toEqual([]);
+    [
+      'a data workload injecting a path outside its policy',
+      'StatefulSet',
+      'postgres',
+      (o: Json) => {
+        annotations(o)['vault.hashicorp.com/agent-inject-secret-x'] = 'kv/data/isekai/catalog/config';
+      },
+    ],
+    [
+      'a data workload with an unknown role',
+      'StatefulSet',
+      'postgres',
+      (o: Json) => {
+        annotations(o)['vault.hashicorp.com/role'] = 'admin';
+      },
+    ],
+  ])('vault: %s', (_n, kind, name, mutate) => {
+    expect(checkVaultWiring(mutated(kind, name, mutate), vaultRoles(), declared)).not.toEqual([]);
+  });
+
+  it('vault: a function reading a shared secret its policy does not allow', () => {
+    const catalog = declared.get('catalog');
+    if (!catalog) throw new Error('catalog has no settings');
+    const more = new Map(declared).set('catalog', { ...catalog, sharedSecrets: ['redis', 'object-store'] });
+    expect(checkVaultWiring(base, vaultRoles(), more)).toEqual([
+      expect.stringContaining('does not allow reading kv/data/isekai/shared/object-store'),
+    ]);
+  });
+
+  it('vault: a policy granting more than the function reads', () => {
+    const catalog = declared.get('catalog');
+    if (!catalog) throw new Error('catalog has no settings');
+    const fewer = new Map(declared).set('catalog', { ...catalog, sharedSecrets: [] });
+    expect(checkVaultWiring(base, vaultRoles(), fewer)).toEqual([
+      'catalog.hcl: kv/data/isekai/shared/redis is more than catalog reads',
+    ]);
+  });
+
+  it.each([
+    [
+      'a required setting missing (OIDC_ISSUER)',
+      'Service',
+      'catalog',
+      (o: Json) => {
+        container(o).env = container(o).env.filter((e: Json) => e.name !== 'OIDC_ISSUER');
+      },
+      'OIDC_ISSUER is required',
+    ],
+    [
+      'the old name of a setting (ZIPKIN_ENDPOINT for ZIPKIN_URL)',
+      'Service',
+      'edge-auth',
+      (o: Json) => {
+        envEntry(o, 'ZIPKIN_URL').name = 'ZIPKIN_ENDPOINT';
+      },
+      'env ZIPKIN_ENDPOINT is not a setting edge-auth reads',
+    ],
+    [
+      'a bad value (LOG_LEVEL verbose)',
+      'Service',
+      'dead-letters',
+      (o: Json) => {
+        envEntry(o, 'LOG_LEVEL').value = 'verbose';
+      },
+      'LOG_LEVEL',
+    ],
+    [
+      'no VAULT_ADDR, so DATABASE_URL never arrives',
+      'Service',
+      'library',
+      (o: Json) => {
+        container(o).env = container(o).env.filter((e: Json) => e.name !== 'VAULT_ADDR');
+      },
+      'DATABASE_URL is required',
+    ],
+    [
+      'a credential in the manifest (DATABASE_URL)',
+      'Service',
+      'rate-anime',
+      (o: Json) => {
+        container(o).env.push({ name: 'DATABASE_URL', value: 'postgres://isekai:pw@postgres/isekai' });
+      },
+      'env DATABASE_URL comes from Vault',
+    ],
+    [
+      'K_SINK set by hand beside its SinkBinding',
+      'Service',
+      'integrator-ingress',
+      (o: Json) => {
+        container(o).env.push({ name: 'K_SINK', value: 'http://broker' });
+      },
+      'K_SINK is injected by a SinkBinding',
+    ],
+    [
+      'a SinkBinding that no longer targets outbox-relay (K_SINK missing)',
+      'SinkBinding',
+      'outbox-relay-events',
+      (o: Json) => {
+        o.spec.subject.name = 'library';
+      },
+      'K_SINK is required',
+    ],
+    [
+      'a setting read from a secretKeyRef the test cannot resolve',
+      'Service',
+      'catalog',
+      (o: Json) => {
+        envEntry(o, 'OIDC_ISSUER').valueFrom = { secretKeyRef: { name: 'x', key: 'y' } };
+        delete envEntry(o, 'OIDC_ISSUER').value;
+      },
+      'env OIDC_ISSUER has no literal value',
+    ],
+  ])('function env: %s', (_n, kind, name, mutate, expected) => {
+    const problems = checkFunctionEnv(mutated(kind, name, mutate), declared);
+    expect(problems).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkEventing, checkVaultWiring, vaultRoles } from './event-invariants.ts';
+import { checkFunctionEnv, loadFunctionSettings, VAULT_ADDR } from './function-env.ts';
 import { kubectlVersion, renderKustomize, renderWithComponents, subsets } from './kustomize.ts';
 import { type Manifest, REPO_ROOT } from './load.ts';
 import {
@@ -10,11 +11,22 @@ import {
   checkNamespaces,
   checkScaling,
   json,
+  knativeServices,
   podSpec,
 } from './pod-invariants.ts';
 import { validateObject } from './validate.ts';
 
 const K = join(REPO_ROOT, 'knative');
+const declared = await loadFunctionSettings();
+/** Data workloads whose images read files: the Vault agent (or, without Vault, a Secret) provides them. */
+const AGENT_INJECTED = ['keycloak', 'mongodb', 'postgres', 'redis'];
+/**
+ * The Secret components/no-vault expects (its README): the local overlay generates it. Renders that stack
+ * the component elsewhere get the same Secret from outside, so the local one stands in for it.
+ */
+const LOCAL_SECRET = renderKustomize(join(K, 'overlays/local')).filter(
+  (m) => m.object.kind === 'Secret' && m.object.metadata.name === 'isekai-local-secrets',
+);
 const COMPONENTS = ['high-availability', 'no-vault', 'dev-scale'] as const;
 /** Each root with the components it already includes (not stacked a second time). */
 const ROOTS: Record<string, readonly string[]> = {
@@ -89,23 +101,49 @@ describe.each(combinations)('render: $name', (combination) => {
 
   it(
     effective.has('no-vault')
-      ? 'injects no Vault agent; /vault/secrets comes from a Secret'
-      : 'wires Vault roles and policies',
+      ? 'functions get their Vault settings from the local Secret; data files from a Secret'
+      : 'functions read Vault at VAULT_ADDR; data workloads get the Vault agent',
     () => {
-      expect(checkVaultWiring(rendered, vaultRoles())).toEqual([]);
+      expect(checkVaultWiring(rendered, vaultRoles(), declared)).toEqual([]);
       const withPods = rendered.filter((m) => podSpec(m.object));
-      const injected = withPods.filter((m) => vaultAnnotation(m) === 'true');
+      const injected = withPods
+        .filter((m) => vaultAnnotation(m) === 'true')
+        .map((m) => m.object.metadata.name);
+      for (const [name, m] of knativeServices(rendered)) {
+        const [container] = (podSpec(m.object)?.containers ?? []) as Record<string, unknown>[];
+        const env = (container?.env ?? []) as { name: string; value?: string }[];
+        const vaultAddr = env.find((e) => e.name === 'VAULT_ADDR')?.value;
+        const envFrom = JSON.stringify(container?.envFrom ?? []);
+        if (effective.has('no-vault')) {
+          expect(vaultAddr, name).toBeUndefined();
+          expect(envFrom, name).toContain('"secretRef":{"name":"isekai-local-secrets"}');
+        } else {
+          expect(vaultAddr, name).toBe(VAULT_ADDR);
+          expect(envFrom, name).not.toContain('secretRef');
+        }
+      }
       if (effective.has('no-vault')) {
         expect(injected).toEqual([]);
-        for (const m of withPods.filter((w) => vaultAnnotation(w) === 'false')) {
+        const off = withPods.filter((w) => vaultAnnotation(w) === 'false');
+        expect(off.map((m) => m.object.metadata.name).sort()).toEqual(AGENT_INJECTED);
+        for (const m of off) {
           const [container] = (podSpec(m.object)?.containers ?? []) as Record<string, unknown>[];
           expect(JSON.stringify(container?.volumeMounts), m.object.metadata.name).toContain('/vault/secrets');
         }
       } else {
-        expect(injected.length).toBeGreaterThanOrEqual(10);
+        expect(injected.sort()).toEqual(AGENT_INJECTED);
       }
     },
   );
+
+  it('gives every function the env its settings schemas accept (Vault placeholders, or the local Secret)', () => {
+    const hasSecret = rendered.some(
+      (m) => m.object.kind === 'Secret' && m.object.metadata.name === 'isekai-local-secrets',
+    );
+    const withSecret = effective.has('no-vault') && !hasSecret ? [...rendered, ...LOCAL_SECRET] : rendered;
+    expect(LOCAL_SECRET).toHaveLength(1);
+    expect(checkFunctionEnv(withSecret, declared)).toEqual([]);
+  });
 
   if (combination.root === 'overlays/production') {
     it('pins released images (no placeholder tag)', () => {

@@ -30,8 +30,12 @@ describe('vault-policies: one least-privilege policy and one role per function',
     (_n, role) => {
       const rules = policyRules(read(role.policyFile));
       expect(rules.length).toBeGreaterThan(0);
+      // Functions read one KV v2 secret of their own (functions/lib/secrets.ts); the data workloads' Vault
+      // agent renders files from their own folder.
       const own =
-        role.namespace === 'isekai' ? `kv/data/isekai/${role.role}/*` : `kv/data/isekai-data/${role.role}/*`;
+        role.namespace === 'isekai'
+          ? `kv/data/isekai/${role.role}/config`
+          : `kv/data/isekai-data/${role.role}/*`;
       for (const rule of rules) {
         expect(rule.capabilities).toEqual(['read']);
         expect(rule.path === own || /^kv\/data\/isekai\/shared\/[a-z0-9-]+$/.test(rule.path), rule.path).toBe(
@@ -62,6 +66,8 @@ describe('vault-policies: one least-privilege policy and one role per function',
 describe('policyCovers follows Vault path globbing', () => {
   it.each([
     ['kv/data/isekai/catalog/*', 'kv/data/isekai/catalog/config', true],
+    ['kv/data/isekai/catalog/config', 'kv/data/isekai/catalog/config', true],
+    ['kv/data/isekai/catalog/config', 'kv/data/isekai/catalog/other', false],
     ['kv/data/isekai/catalog/*', 'kv/data/isekai/catalog-admin/config', false],
     ['kv/data/isekai/shared/redis', 'kv/data/isekai/shared/redis', true],
     ['kv/data/isekai/shared/redis', 'kv/data/isekai/shared/redis2', false],
