@@ -62,6 +62,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     emits: ['dev.isekai.episode.aired.v1'],
     consumes: [],
   },
+  // Weekly backups of opted-in users' lists to object storage (PingSource tick).
+  { name: 'library-backup', hot: false, signature: 'cloudevent', emits: [], consumes: [] },
   // The dead-letter sink of the Broker and of every Trigger.
   { name: 'dead-letters', hot: false, signature: 'cloudevent', emits: [], consumes: [] },
 ];

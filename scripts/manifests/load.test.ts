@@ -71,6 +71,11 @@ describe('load: the event topology as the data plane reads it from knative/base'
     expect(sinkBindings().every((s) => s.sink.kind === 'Broker' && s.sink.name === 'default')).toBe(true);
     expect(pingSources()).toEqual([
       expect.objectContaining({
+        name: 'library-backup-weekly',
+        schedule: '0 3-6 * * 1',
+        sink: { service: 'library-backup', namespace: 'isekai' },
+      }),
+      expect.objectContaining({
         name: 'outbox-relay-tick',
         schedule: '* * * * *',
         sink: { service: 'outbox-relay', namespace: 'isekai' },
