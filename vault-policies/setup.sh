@@ -33,14 +33,19 @@ jq -c '.roles[]' roles.json | while read -r role; do
     token_ttl="$(jq -r '.ttl' <<<"$role")"
 done
 
-# The subtitles bucket keys are created by Rook (ObjectBucketClaim `subtitles`): copy them in.
+# The subtitles bucket keys are created by Rook (ObjectBucketClaim `subtitles`, keys AWS_*): copy them in
+# under the names the functions read (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY).
 if command -v kubectl >/dev/null && kubectl -n isekai get secret subtitles >/dev/null 2>&1; then
   vault kv put kv/isekai/shared/object-store \
-    AWS_ACCESS_KEY_ID="$(kubectl -n isekai get secret subtitles -o jsonpath='{.data.AWS_ACCESS_KEY_ID}' | base64 -d)" \
-    AWS_SECRET_ACCESS_KEY="$(kubectl -n isekai get secret subtitles -o jsonpath='{.data.AWS_SECRET_ACCESS_KEY}' | base64 -d)"
+    S3_ACCESS_KEY_ID="$(kubectl -n isekai get secret subtitles -o jsonpath='{.data.AWS_ACCESS_KEY_ID}' | base64 -d)" \
+    S3_SECRET_ACCESS_KEY="$(kubectl -n isekai get secret subtitles -o jsonpath='{.data.AWS_SECRET_ACCESS_KEY}' | base64 -d)"
 else
   echo "note: secret isekai/subtitles not found yet; re-run once the bucket claim is bound" >&2
 fi
 
+# Functions fetch their secrets themselves (functions/lib/secrets.ts): one KV v2 secret each, whole settings
+# (DATABASE_URL=postgres://…), plus the shared ones their policy names; data workloads get files from the agent.
 echo "Policies and roles written. Secrets still to put (vault kv put …), see README.md:"
 jq -r '.roles[] | if .namespace == "isekai" then "  kv/isekai/\(.role)/config" else "  kv/isekai-data/\(.role)/config" end' roles.json
+echo "  kv/isekai/shared/redis (REDIS_URL)"
+echo "  kv/isekai/shared/object-store (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY; copied from the bucket claim above)"

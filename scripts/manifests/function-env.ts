@@ -32,10 +32,14 @@ export type PendingSettings = Omit<FunctionSettings, 'settings'> & { readonly pe
  * functions/<name>/settings.ts lands (a test holds this list to the folders that exist).
  */
 export const PENDING: Readonly<Record<string, PendingSettings>> = {
-  subtitles: { pending: true, vaultSettings: ['DATABASE_URL', 'MONGO_URL'], sharedSecrets: ['object-store'] },
+  subtitles: {
+    pending: true,
+    vaultSettings: ['DATABASE_URL', 'MONGO_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
+    sharedSecrets: ['object-store'],
+  },
   'upload-subtitle': {
     pending: true,
-    vaultSettings: ['DATABASE_URL', 'MONGO_URL'],
+    vaultSettings: ['DATABASE_URL', 'MONGO_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
     sharedSecrets: ['object-store'],
   },
   notify: { pending: true, vaultSettings: ['DATABASE_URL', 'MONGO_URL'], sharedSecrets: [] },
@@ -50,8 +54,8 @@ export const VAULT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   DATABASE_URL: 'postgres://isekai:placeholder@postgres.isekai-data.svc.cluster.local:5432/isekai',
   REDIS_URL: 'redis://:placeholder@redis.isekai-data.svc.cluster.local:6379',
   MONGO_URL: 'mongodb://root:placeholder@mongodb.isekai-data.svc.cluster.local:27017/isekai?authSource=admin',
-  AWS_ACCESS_KEY_ID: 'PLACEHOLDERACCESSKEY',
-  AWS_SECRET_ACCESS_KEY: 'placeholder-secret-key',
+  S3_ACCESS_KEY_ID: 'PLACEHOLDERACCESSKEY',
+  S3_SECRET_ACCESS_KEY: 'placeholder-secret-key',
 };
 
 /**
