@@ -314,6 +314,9 @@ function authLocation(o: EdgeOptions, serverClass: 'api' | 'events'): string[] {
     `  proxy_pass http://${upstreamOf(o, 'edge-auth')}/check;`,
     '  proxy_method GET;',
     '  proxy_pass_request_body off;',
+    // Without this nginx still sends the client's Content-Length with no body: the upstream then waits
+    // for those bytes and reads the next request on the kept-alive connection as them (→ 400).
+    '  proxy_set_header Content-Length "";',
     '  proxy_pass_request_headers off;',
     '  proxy_http_version 1.1;',
     `  proxy_set_header Host ${hostHeader(o, 'edge-auth')};`,

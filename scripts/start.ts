@@ -20,6 +20,7 @@ import { functionNames } from './build.ts';
 import { startLocalBroker } from './stack/broker.ts';
 import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
 import { startEmbeddedS3 } from './stack/embedded-s3.ts';
+import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
 import { type Proc, startProcess, waitHealthy } from './stack/processes.ts';
@@ -140,6 +141,23 @@ try {
       );
     }),
   );
+
+  // The edge: nginx in front of the functions (TLS, auth_request to edge-auth, limits), when installed.
+  const edge = await startEdge({
+    functionPorts: Object.fromEntries(names.map((name) => [name, functionPort(name)])),
+    oidcUrl: env.OIDC_ISSUER,
+    port: PORTS.edge,
+  });
+  if (edge) {
+    stops.push(edge.stop);
+    lines.push(`Edge (nginx) ${edge.url} → functions; ${edge.siteUrl}; self-signed cert ${edge.certificate}`);
+    lines.push(
+      `             curl --cacert ${edge.certificate} --resolve api.isekai.localhost:${PORTS.edge}:127.0.0.1 '${edge.url}/anime?q=frieren'`,
+    );
+  } else
+    lines.push(
+      'Edge         nginx not installed (scripts/install-deps.sh installs it); call the functions directly',
+    );
 
   process.stdout.write(
     `\nIsekai is running (${useFramework ? 'functions-framework' : 'lean host'}):\n  ${lines.join('\n  ')}\n\n${devAccounts}Ctrl-C stops everything.\n`,

@@ -190,6 +190,27 @@ describe('tokens and roles at the edge', () => {
     expect(down.headers['retry-after']).toBe('5');
   });
 
+  it('writes with a body keep the edge-auth connection usable (an anonymous then an authenticated write)', async () => {
+    // Regression: nginx forwarded the client's Content-Length on the bodiless auth subrequest, so
+    // edge-auth waited for bytes that never came and read the next subrequest as them (400 → 503).
+    for (let round = 0; round < 3; round++) {
+      const anonymous = await edgeRequest(edge, 'api', {
+        method: 'PUT',
+        path: '/anime/1/rating',
+        body: '{"score":7}',
+        headers: { 'content-type': 'application/json' },
+      });
+      expectProblem(anonymous, 401, 'unauthenticated');
+      const signedIn = await edgeRequest(edge, 'api', {
+        method: 'PUT',
+        path: '/anime/1/rating',
+        body: '{"score":7}',
+        headers: { 'content-type': 'application/json', ...bearer(tokens.viewer ?? '') },
+      });
+      expect(signedIn.status).toBe(200);
+    }
+  });
+
   it('anonymous reads of public routes pass without identity headers', async () => {
     const res = await edgeRequest(edge, 'api', { path: '/anime?q=frieren' });
     expect(res.status).toBe(200);
