@@ -7,13 +7,13 @@ import type { CloudEventV1 } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RunningBroker, startBroker } from '../../events/broker/broker.ts';
 import type { EpisodeAiredV1 } from '../../events/catalogue.ts';
-import { migrate } from '../../functions/lib/data/migrate.ts';
 import { createPostgres, type Postgres } from '../../functions/lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../../functions/lib/events/consumer.ts';
 import { enqueue, publishCommitted } from '../../functions/lib/events/outbox.ts';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import { createRelayHandler } from '../../functions/outbox-relay/relay.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 import { brokerDef, quietRuntime, trigger, uid, waitFor } from './events-support.ts';
 
 /**
@@ -94,10 +94,14 @@ function relay() {
 
 const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]?.n);
 
+let scratch: ScratchDatabase | undefined;
+
 beforeAll(async () => {
-  await migrate(env.DATABASE_URL ?? '');
+  // A database of its own: the relay publishes every unpublished outbox row, and other test files
+  // (ratings, library) write the run database's outbox at the same time.
+  scratch = await createScratchDatabase(env.DATABASE_URL ?? '', 'outbox_e2e');
   const runtime = quietRuntime('effects');
-  db = createPostgres(runtime, { url: env.DATABASE_URL ?? '', max: 10 });
+  db = createPostgres(runtime, { url: scratch.url, max: 10 });
   await db.query(
     'create table if not exists e2e_effects (event_id text primary key, applied integer not null)',
   );
@@ -135,6 +139,7 @@ afterAll(async () => {
   consumerHost?.closeAllConnections();
   await new Promise((resolve) => consumerHost?.close(resolve));
   await db?.pool.end();
+  await scratch?.drop();
 });
 
 describe('transactional outbox', () => {

@@ -131,7 +131,7 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
     });
 
     async function handle(req: IncomingMessage, res: ServerResponse, url: URL, log: () => Logger) {
-      if (req.url?.includes('%00')) throw new ValidationFailed('the URL contains a NUL byte');
+      if (url.pathname.includes('%00')) throw new ValidationFailed('the URL path contains a NUL byte');
       const { store, params } = match(method, url.pathname);
       template = store.template;
       const route = store.route;
