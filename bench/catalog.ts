@@ -28,7 +28,8 @@ export async function run(options: { quick: boolean }) {
       const order = Object.entries(targets);
       for (const [name, url] of round % 2 === 0 ? order : order.reverse()) {
         const result = await load(url, { seconds, connections: 50, cpu: 1 });
-        (results[name] ??= []).push(result);
+        results[name] ??= [];
+        results[name].push(result);
         process.stdout.write(
           `  ${name.padEnd(28)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${result.p99Ms} ms  non-2xx ${result.non2xx}\n`,
         );

@@ -84,9 +84,16 @@ export async function benchHost(options: {
   } finally {
     await Promise.all(servers.map(({ server }) => server.stop()));
   }
-  const rps = (name: string) => median((throughput[name] ?? []).map((r) => r.requestsPerSec));
-  const bare = rps('bare node:http');
-  const ratios = Object.fromEntries(Object.keys(variants).map((name) => [name, rps(name) / bare]));
+  // The machine is a shared VM whose speed drifts between rounds: compare each variant with the bare
+  // server measured in the same round, then take the median of those per-round ratios.
+  const bareRuns = throughput['bare node:http'] ?? [];
+  const ratioOf = (name: string) =>
+    median(
+      (throughput[name] ?? []).map(
+        (r, round) => r.requestsPerSec / (bareRuns[round]?.requestsPerSec ?? Number.NaN),
+      ),
+    );
+  const ratios = Object.fromEntries(Object.keys(variants).map((name) => [name, ratioOf(name)]));
 
   const coldStart: HostBenchResult['coldStart'] = {};
   const cold: Record<string, string[]> = {

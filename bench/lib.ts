@@ -110,6 +110,16 @@ export async function load(
     servername?: string;
   },
 ): Promise<LoadResult> {
+  // wrk (C) drives far more load per core than autocannon (JS): use it for plain GETs when installed,
+  // so the load generator is not the ceiling of what we measure.
+  if (
+    hasWrk &&
+    (options.method ?? 'GET') === 'GET' &&
+    options.body === undefined &&
+    options.servername === undefined
+  ) {
+    return loadWithWrk(url, options);
+  }
   const script = new URL('./load-worker.ts', import.meta.url).pathname;
   const argv = [process.execPath, script, JSON.stringify({ url, ...options })];
   const full =
@@ -122,6 +132,53 @@ export async function load(
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`load worker failed (${code})`);
   return JSON.parse(out) as LoadResult;
+}
+
+/** Whether wrk is installed (scripts/install-deps.sh installs it). */
+export const hasWrk = await new Promise<boolean>((resolve) => {
+  const p = spawn('wrk', ['--version'], { stdio: 'ignore' });
+  p.on('error', () => resolve(false));
+  p.on('exit', () => resolve(true));
+});
+
+async function loadWithWrk(
+  url: string,
+  options: { seconds: number; connections: number; cpu?: number; headers?: Record<string, string> },
+): Promise<LoadResult> {
+  const headerArgs = Object.entries(options.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const argv = [
+    'wrk',
+    '-t1',
+    `-c${options.connections}`,
+    `-d${options.seconds}s`,
+    '--latency',
+    ...headerArgs,
+    url,
+  ];
+  const full =
+    hasTaskset && options.cpu !== undefined ? ['taskset', '-c', String(options.cpu), ...argv] : argv;
+  const child = spawn(full[0] ?? 'wrk', full.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`wrk failed (${code})`);
+  const ms = (label: string) => {
+    const m = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    if (!m) return Number.NaN;
+    const value = Number(m[1]);
+    return m[2] === 'us' ? value / 1000 : m[2] === 's' ? value * 1000 : value;
+  };
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    p50Ms: ms('50%'),
+    p99Ms: ms('99%'),
+    non2xx,
+    errors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+  };
 }
 
 export const median = (values: readonly number[]): number => {
