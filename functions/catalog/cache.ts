@@ -14,10 +14,13 @@ import type { Runtime } from '../lib/runtime.ts';
  * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx.
  */
 export interface CatalogCache {
-  /** The cached anime detail, else `load()` (filled into the cache when Redis answers). */
-  anime<T>(id: number, load: () => Promise<T | undefined>): Promise<T | undefined>;
-  /** A cached list/search result for this query, else `load()`. */
-  list<T>(query: Readonly<Record<string, unknown>>, load: () => Promise<T>): Promise<T>;
+  /**
+   * The anime detail as JSON text: cached, else `load()` serialised once (and filled into the cache
+   * when Redis answers). Text, so a cached read is sent as it is, never parsed and serialised again.
+   */
+  anime<T>(id: number, load: () => Promise<T | undefined>): Promise<string | undefined>;
+  /** A list/search result as JSON text: cached for this query, else `load()` serialised once. */
+  list<T>(query: Readonly<Record<string, unknown>>, load: () => Promise<T>): Promise<string>;
   /** Forget an anime's object and every list (call after the commit, before answering). */
   invalidate(animeIds: readonly number[]): Promise<void>;
 }
@@ -29,12 +32,18 @@ export interface CatalogCacheOptions {
 
 type FillingRedis = Redis & {
   fillIfCurrent(key: string, genKey: string, value: string, ttl: number, gen: string): Promise<unknown>;
+  listGet(verKey: string, listPrefix: string, hash: string): Promise<[string, string | null]>;
 };
 
 const FILL_IF_CURRENT = `
 local gen = redis.call('get', KEYS[2])
 if (gen or '') == ARGV[3] then return redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 return 0`;
+
+/** The current list version and the cached result for a query under it, in one round trip. */
+const LIST_GET = `
+local ver = redis.call('get', KEYS[1]) or '0'
+return {ver, redis.call('get', ARGV[1] .. ver .. ':' .. ARGV[2])}`;
 
 const GEN_TTL_SECONDS = 86_400;
 
@@ -57,6 +66,11 @@ export function createCatalogCache(
   if (client && typeof client.fillIfCurrent !== 'function') {
     client.defineCommand('fillIfCurrent', { numberOfKeys: 2, lua: FILL_IF_CURRENT });
   }
+  if (client && typeof client.listGet !== 'function') {
+    client.defineCommand('listGet', { numberOfKeys: 1, lua: LIST_GET });
+  }
+  // Keys built inside a script get no keyPrefix from ioredis: add it ourselves.
+  const prefix = (client?.options.keyPrefix as string | undefined) ?? '';
 
   /** Run a Redis call; on failure log (at most every 10 s) and answer undefined. */
   async function attempt<T>(what: string, call: (r: FillingRedis) => Promise<T>): Promise<T | undefined> {
@@ -81,25 +95,21 @@ export function createCatalogCache(
       const key = `catalog:anime:${id}`;
       const genKey = `catalog:anime-gen:${id}`;
       const cached = await attempt('get', (r) => r.mget(key, genKey));
-      if (cached?.[0]) return JSON.parse(cached[0]);
+      if (cached?.[0]) return cached[0];
       const value = await load();
-      if (value !== undefined && cached) {
-        await attempt('fill', (r) =>
-          r.fillIfCurrent(key, genKey, JSON.stringify(value), animeTtl, cached[1] ?? ''),
-        );
-      }
-      return value;
+      if (value === undefined) return undefined;
+      const text = JSON.stringify(value);
+      if (cached) await attempt('fill', (r) => r.fillIfCurrent(key, genKey, text, animeTtl, cached[1] ?? ''));
+      return text;
     },
 
     async list(query, load) {
-      const version = await attempt('version', (r) => r.get('catalog:ver'));
-      if (version === undefined) return load();
-      const key = `catalog:list:${version ?? '0'}:${hashQuery(query)}`;
-      const cached = await attempt('get', (r) => r.get(key));
-      if (cached) return JSON.parse(cached);
-      const value = await load();
-      await attempt('fill', (r) => r.set(key, JSON.stringify(value), 'EX', listTtl));
-      return value;
+      const hash = hashQuery(query);
+      const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
+      if (found?.[1]) return found[1];
+      const text = JSON.stringify(await load());
+      if (found) await attempt('fill', (r) => r.set(`catalog:list:${found[0]}:${hash}`, text, 'EX', listTtl));
+      return text;
     },
 
     async invalidate(animeIds) {

@@ -5,7 +5,10 @@ import { animeDetail, callerView, listAnime } from './queries.ts';
 import { ListQuery, parseAnimeId, SEASONS, SeasonQuery } from './schemas.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from './settings.ts';
 
-const CACHE_HEADERS = { 'cache-control': 'public, max-age=0, must-revalidate' };
+const CACHE_HEADERS = {
+  'cache-control': 'public, max-age=0, must-revalidate',
+  'content-type': 'application/json; charset=utf-8',
+};
 
 /** The catalog routes: list/search, seasons, detail (+ the caller's own entry with a token). */
 export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): Route<never, never>[] {
@@ -50,7 +53,7 @@ export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): Route<n
       if (id === undefined || !anime) throw new NotFound(`anime ${ctx.params.id} not found`);
       if (!ctx.identity) return { headers: CACHE_HEADERS, body: anime };
       const me = await callerView(db, ctx.identity.sub, id);
-      return { headers: { 'cache-control': 'private, no-store' }, body: { ...anime, me } };
+      return { headers: { 'cache-control': 'private, no-store' }, body: { ...JSON.parse(anime), me } };
     },
   };
   return [list, season, detail] as Route<never, never>[];
