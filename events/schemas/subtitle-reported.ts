@@ -2,11 +2,15 @@ import Type, { type Static } from 'typebox';
 import { AnimeId, Episode, SubtitleId, Timestamp, UserId } from './common.ts';
 
 /** Why a subtitle was reported. */
-export const ReportReason = Type.Union(
-  ['wrong_anime', 'wrong_episode', 'out_of_sync', 'bad_quality', 'spam', 'copyright', 'other'].map((r) =>
-    Type.Literal(r),
-  ),
-);
+export const ReportReason = Type.Union([
+  Type.Literal('wrong_anime'),
+  Type.Literal('wrong_episode'),
+  Type.Literal('out_of_sync'),
+  Type.Literal('bad_quality'),
+  Type.Literal('spam'),
+  Type.Literal('copyright'),
+  Type.Literal('other'),
+]);
 
 /** `dev.isekai.subtitle.reported.v1`: a user reported a subtitle to the moderators. */
 export const SubtitleReportedV1 = Type.Object(

@@ -2,7 +2,12 @@ import Type, { type Static } from 'typebox';
 import { AnimeId, Episode, Language, SubtitleId, Timestamp, UserId } from './common.ts';
 
 /** Subtitle file formats the database stores. */
-export const SubtitleFormat = Type.Union(['ass', 'ssa', 'srt', 'vtt'].map((f) => Type.Literal(f)));
+export const SubtitleFormat = Type.Union([
+  Type.Literal('ass'),
+  Type.Literal('ssa'),
+  Type.Literal('srt'),
+  Type.Literal('vtt'),
+]);
 
 /** `dev.isekai.subtitle.uploaded.v1`: a subtitle was stored and is downloadable. */
 export const SubtitleUploadedV1 = Type.Object(

@@ -9,10 +9,12 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'gone'
   | 'unauthenticated'
   | 'forbidden'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'unprocessable'
   | 'rate_limited'
   | 'dependency_unavailable'
   | 'delivery_failed'
@@ -66,6 +68,10 @@ export class MethodNotAllowed extends IsekaiError {
 export class Conflict extends IsekaiError {
   readonly code = 'conflict';
 }
+/** The resource existed and was taken down on purpose (a removed subtitle). */
+export class Gone extends IsekaiError {
+  readonly code = 'gone';
+}
 /** No usable credentials. `reason` becomes the RFC 6750 `error` in WWW-Authenticate. */
 export class Unauthenticated extends IsekaiError {
   readonly code = 'unauthenticated';
@@ -88,6 +94,10 @@ export class PayloadTooLarge extends IsekaiError {
 }
 export class UnsupportedMediaType extends IsekaiError {
   readonly code = 'unsupported_media_type';
+}
+/** The input has the right media type but its content cannot be used (a subtitle file that does not parse). */
+export class Unprocessable extends IsekaiError {
+  readonly code = 'unprocessable';
 }
 export class RateLimited extends IsekaiError {
   readonly code = 'rate_limited';

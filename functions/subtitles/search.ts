@@ -1,0 +1,53 @@
+import type { Filter } from 'mongodb';
+import Type, { type Static } from 'typebox';
+import { Language } from '../../events/schemas/common.ts';
+import { Gone, NotFound } from '../lib/errors.ts';
+import { objectIdOf, type SubtitleCollections, type SubtitleDoc, subtitleView } from './store.ts';
+
+/** `GET /subtitles` */
+export const SearchQuery = Type.Object(
+  {
+    anime: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+    episode: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    language: Type.Optional(Language),
+    format: Type.Optional(Type.Union(['srt', 'vtt', 'ass', 'ssa'].map((f) => Type.Literal(f)))),
+    sort: Type.Union([Type.Literal('newest'), Type.Literal('downloads')], { default: 'newest' }),
+    page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+    perPage: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+export type SearchQuery = Static<typeof SearchQuery>;
+
+/** Published subtitles matching the query, newest or most downloaded first, a page at a time. */
+export async function searchSubtitles({ subtitles }: SubtitleCollections, query: SearchQuery) {
+  const filter: Filter<SubtitleDoc> = { status: 'published' };
+  if (query.anime !== undefined) filter.animeId = query.anime;
+  if (query.episode !== undefined) filter.episode = query.episode;
+  if (query.language !== undefined) filter.language = query.language;
+  if (query.format !== undefined) filter.format = query.format as SubtitleDoc['format'];
+  const sort: Record<string, 1 | -1> =
+    query.sort === 'downloads' ? { downloads: -1, createdAt: -1, _id: -1 } : { createdAt: -1, _id: -1 };
+  const [items, total] = await Promise.all([
+    subtitles
+      .find(filter, { projection: { pendingEvents: 0 } })
+      .sort(sort)
+      .skip((query.page - 1) * query.perPage)
+      .limit(query.perPage)
+      .toArray(),
+    subtitles.countDocuments(filter),
+  ]);
+  return { items: items.map(subtitleView), page: query.page, perPage: query.perPage, total };
+}
+
+/**
+ * A subtitle that can be read: unknown or malformed id → 404; removed by moderation → 410 (the
+ * document stays for the record).
+ */
+export async function publishedSubtitle({ subtitles }: SubtitleCollections, rawId: string | undefined) {
+  const id = objectIdOf(rawId);
+  const doc = id ? await subtitles.findOne({ _id: id }, { projection: { pendingEvents: 0 } }) : null;
+  if (!doc) throw new NotFound(`subtitle ${rawId} not found`);
+  if (doc.status === 'removed') throw new Gone(`subtitle ${rawId} was removed by moderation`);
+  return doc;
+}

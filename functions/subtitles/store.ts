@@ -1,0 +1,106 @@
+import type { CloudEventV1 } from 'cloudevents';
+import { type Collection, type Db, ObjectId } from 'mongodb';
+import type { SubtitleFormat } from './formats/detect.ts';
+
+/** A subtitle's metadata (collection `subtitles`); the file is the S3 object `key`. */
+export interface SubtitleDoc {
+  _id: ObjectId;
+  animeId: number;
+  episode: number;
+  language: string;
+  format: SubtitleFormat;
+  /** The encoding the upload arrived in (stored normalised as UTF-8). */
+  encoding: string;
+  release: string | null;
+  notes: string | null;
+  fileName: string | null;
+  key: string;
+  sizeBytes: number;
+  /** sha256 of the normalised UTF-8 bytes (unique: the same file is stored once). */
+  sha256: string;
+  cues: number;
+  uploaderId: string;
+  uploaderName: string;
+  status: 'published' | 'removed';
+  downloads: number;
+  openReports: number;
+  createdAt: Date;
+  removedAt?: Date;
+  removedBy?: string;
+  removalNote?: string | null;
+  /** Outbox embedded in the document: events written with the change, pulled once published. */
+  pendingEvents: CloudEventV1<unknown>[];
+}
+
+/** A user's report of a subtitle (collection `subtitle_reports`). */
+export interface ReportDoc {
+  _id: ObjectId;
+  subtitleId: string;
+  animeId: number;
+  episode: number;
+  reporterId: string;
+  reason: string;
+  details: string | null;
+  status: 'open' | 'resolved';
+  /** `<subtitleId>:<reporterId>` while open (unique, sparse: one open report per user and subtitle). */
+  openKey?: string;
+  resolution?: 'removed' | 'kept';
+  resolvedBy?: string;
+  resolvedAt?: Date;
+  note?: string | null;
+  createdAt: Date;
+  pendingEvents: CloudEventV1<unknown>[];
+}
+
+export interface SubtitleCollections {
+  readonly subtitles: Collection<SubtitleDoc>;
+  readonly reports: Collection<ReportDoc>;
+}
+
+/** The collections, with their indexes created (idempotent; run once at start-up). */
+export async function openCollections(db: Db): Promise<SubtitleCollections> {
+  const subtitles = db.collection<SubtitleDoc>('subtitles');
+  const reports = db.collection<ReportDoc>('subtitle_reports');
+  await Promise.all([
+    subtitles.createIndex({ animeId: 1, episode: 1, language: 1 }, { name: 'anime_episode_language' }),
+    subtitles.createIndex({ sha256: 1 }, { name: 'sha256_unique', unique: true }),
+    reports.createIndex({ openKey: 1 }, { name: 'open_report_unique', unique: true, sparse: true }),
+    reports.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' }),
+  ]);
+  return { subtitles, reports };
+}
+
+/** The ObjectId of a path id, or undefined when it is not one (→ 404). */
+export function objectIdOf(raw: string | undefined): ObjectId | undefined {
+  return raw && /^[0-9a-f]{24}$/.test(raw) ? new ObjectId(raw) : undefined;
+}
+
+/** Whether a MongoDB error is a unique-index violation. */
+export const isDuplicateKey = (error: unknown): boolean =>
+  (error as { code?: number } | null)?.code === 11000;
+
+/** The public view of a subtitle. */
+export function subtitleView(doc: SubtitleDoc) {
+  return {
+    id: doc._id.toHexString(),
+    animeId: doc.animeId,
+    episode: doc.episode,
+    language: doc.language,
+    format: doc.format,
+    encoding: doc.encoding,
+    release: doc.release,
+    notes: doc.notes,
+    fileName: doc.fileName,
+    sizeBytes: doc.sizeBytes,
+    sha256: doc.sha256,
+    cues: doc.cues,
+    uploader: { id: doc.uploaderId, name: doc.uploaderName },
+    status: doc.status,
+    downloads: doc.downloads,
+    createdAt: doc.createdAt.toISOString(),
+  };
+}
+
+/** S3 key of a subtitle file: `subtitles/<animeId>/<id>.<ext>`. */
+export const subtitleKey = (animeId: number, id: string, format: SubtitleFormat): string =>
+  `subtitles/${animeId}/${id}.${format}`;

@@ -1,0 +1,139 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createS3 } from '../../functions/lib/data/s3.ts';
+import { json, type Loose } from './http.ts';
+import type { TestTokens } from './test-tokens.ts';
+import { listen } from './tracking.ts';
+
+/** The run's S3 (Ceph RGW) as a client, and a bucket of this test file's own (emptied and dropped after). */
+export async function scratchBucket(env: Record<string, string>, label: string) {
+  const s3: S3Client = createS3({
+    endpoint: env.S3_ENDPOINT ?? '',
+    region: env.S3_REGION ?? 'us-east-1',
+    accessKeyId: env.S3_ACCESS_KEY_ID ?? '',
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? '',
+  });
+  const bucket = `isekai-subtitles-${label}-${process.pid}-${Date.now().toString(36)}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const keys = async (prefix = '') =>
+    ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map(
+      (o) => o.Key ?? '',
+    );
+  return {
+    s3,
+    bucket,
+    keys,
+    async drop() {
+      const objects = (await keys()).map((Key) => ({ Key }));
+      if (objects.length > 0)
+        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+    },
+  };
+}
+
+/** Settings of both subtitle functions in a test: the run's servers, a MongoDB database and bucket of its own. */
+export function subtitleEnv(
+  env: Record<string, string>,
+  options: { database: string; bucket: string; sink?: string },
+): Record<string, string> {
+  return {
+    DATABASE_URL: env.DATABASE_URL ?? '',
+    MONGO_URL: env.MONGO_URL ?? '',
+    MONGO_DATABASE: options.database,
+    S3_ENDPOINT: env.S3_ENDPOINT ?? '',
+    S3_REGION: env.S3_REGION ?? 'us-east-1',
+    S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID ?? '',
+    S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY ?? '',
+    SUBTITLE_BUCKET: options.bucket,
+    OIDC_ISSUER: 'http://keycloak.test/realms/isekai',
+    SUBTITLE_RELAY_INTERVAL_MS: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...(options.sink ? { K_SINK: options.sink } : {}),
+  };
+}
+
+/** What a local event sink received: headers and body of each POST. */
+export interface Received {
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+/** A local event sink (binary or structured CloudEvents over HTTP); `down` makes it answer 503. */
+export async function eventSink() {
+  const received: Received[] = [];
+  const state = { down: false };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (state.down) {
+        res.writeHead(503).end('down');
+        return;
+      }
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(202).end();
+    });
+  });
+  const served = await listen(server);
+  return { url: served.url, close: served.close, received, state };
+}
+
+/** The fields of an upload besides the file. */
+export type UploadForm = Record<string, string>;
+
+/** POST /uploads as a browser would (multipart), as `user` with `roles`. */
+export function uploader(tokens: TestTokens) {
+  return async (
+    base: string,
+    user: string | undefined,
+    fields: UploadForm,
+    file: Uint8Array | undefined,
+    options: { roles?: string[]; fileName?: string } = {},
+  ): Promise<{ status: number; body: Loose }> => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.set(name, value);
+    if (file) form.set('file', new File([file], options.fileName ?? 'episode.srt'));
+    const headers: Record<string, string> = {};
+    if (user)
+      headers.authorization = `Bearer ${await tokens.sign(user, { username: user, roles: options.roles ?? ['uploader'] })}`;
+    const res = await fetch(`${base}/uploads`, { method: 'POST', headers, body: form });
+    return {
+      status: res.status,
+      body: res.headers.get('content-type')?.includes('json') ? await json(res) : await res.text(),
+    };
+  };
+}
+
+/** A JSON call signed for `user` with `roles`. */
+export function roleCaller(tokens: TestTokens) {
+  return async (method: string, url: string, user?: string, roles?: string[], body?: unknown) => {
+    const headers: Record<string, string> = {};
+    if (user)
+      headers.authorization = `Bearer ${await tokens.sign(user, { username: user, roles: roles ?? ['viewer'] })}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const type = res.headers.get('content-type') ?? '';
+    const parsed =
+      res.status === 204 ? undefined : type.includes('json') ? await json(res) : await res.text();
+    return { status: res.status, headers: res.headers, body: parsed as Loose };
+  };
+}
+
+/** An SRT of `lines` cues whose text starts with `tag` (distinct tags → distinct files). */
+export function srtOf(tag: string, lines = 2): string {
+  return Array.from(
+    { length: lines },
+    (_, i) => `${i + 1}\n00:00:0${i + 1},000 --> 00:00:0${i + 1},900\n${tag} line ${i + 1}\n`,
+  ).join('\n');
+}
