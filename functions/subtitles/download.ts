@@ -26,13 +26,14 @@ const isMissingKey = (error: unknown) => (error as { name?: string } | null)?.na
 
 /**
  * A subtitle's file: streamed from S3 as stored (UTF-8) when no other format is asked for, else read and
- * converted on the fly. Counts the download. Removed → 410, unknown → 404.
+ * converted on the fly. Counts the download (not a HEAD: `count: false`). Removed → 410, unknown → 404.
  */
 export async function downloadSubtitle(
   deps: DownloadDeps,
   collections: SubtitleCollections,
   rawId: string | undefined,
   query: DownloadQuery,
+  options: { count?: boolean } = {},
 ): Promise<Reply> {
   const doc = await publishedSubtitle(collections, rawId);
   const target: TargetFormat | undefined = query.format;
@@ -61,7 +62,8 @@ export async function downloadSubtitle(
     if (isMissingKey(error)) throw new NotFound(`the file of subtitle ${rawId} is no longer stored`);
     throw error;
   }
-  await collections.subtitles.updateOne({ _id: doc._id }, { $inc: { downloads: 1 } });
+  if (options.count !== false)
+    await collections.subtitles.updateOne({ _id: doc._id }, { $inc: { downloads: 1 } });
   const format = target ?? doc.format;
   const name = `${doc.animeId}-e${doc.episode}.${doc.language}.${format}`;
   return {

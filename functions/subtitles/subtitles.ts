@@ -80,7 +80,7 @@ export function subtitleRoutes(deps: SubtitleDeps): Route<never, never>[] {
       access: 'public',
       query: DownloadQuerySchema,
       handle: withMongo<unknown, DownloadQuery>((ctx, c) =>
-        downloadSubtitle(deps, c, ctx.params.id, ctx.query),
+        downloadSubtitle(deps, c, ctx.params.id, ctx.query, { count: ctx.req.method !== 'HEAD' }),
       ),
     } satisfies Route<unknown, DownloadQuery>,
     {

@@ -129,7 +129,8 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
         [3000, 4000, '字幕の文字コードを確認します。'],
       ]);
     }
-    expect((await call('GET', `${subs}/subtitles/${id}`)).body.downloads).toBe(4);
+    expect((await fetch(`${subs}/subtitles/${id}/download`, { method: 'HEAD' })).status).toBe(200);
+    expect((await call('GET', `${subs}/subtitles/${id}`)).body.downloads).toBe(4); // HEAD is no download
     expect((await fetch(`${subs}/subtitles/${id}/download?format=txt`)).status).toBe(400);
   });
 
