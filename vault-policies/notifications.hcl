@@ -1,6 +1,10 @@
-# notifications: MONGO_URL in its config.
+# notifications: MONGO_URL in its config; REDIS_URL from the shared Redis secret (live stream subscriber).
 # Read once at start by functions/lib/secrets.ts (loadFunctionEnv). Read-only; nothing else in kv/ is visible
 # to it. Token renewal (auth/token/renew-self) comes with Vault's built-in `default` policy.
 path "kv/data/isekai/notifications/config" {
+  capabilities = ["read"]
+}
+
+path "kv/data/isekai/shared/redis" {
   capabilities = ["read"]
 }

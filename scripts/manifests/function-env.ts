@@ -32,8 +32,16 @@ export type PendingSettings = Omit<FunctionSettings, 'settings'> & { readonly pe
  * functions/<name>/settings.ts lands (a test holds this list to the folders that exist).
  */
 export const PENDING: Readonly<Record<string, PendingSettings>> = {
-  notify: { pending: true, vaultSettings: ['DATABASE_URL', 'MONGO_URL'], sharedSecrets: [] },
-  notifications: { pending: true, vaultSettings: ['MONGO_URL'], sharedSecrets: [] },
+  subtitles: {
+    pending: true,
+    vaultSettings: ['DATABASE_URL', 'MONGO_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
+    sharedSecrets: ['object-store'],
+  },
+  'upload-subtitle': {
+    pending: true,
+    vaultSettings: ['DATABASE_URL', 'MONGO_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
+    sharedSecrets: ['object-store'],
+  },
 };
 
 /** Where functions reach Vault in the cluster (k3s/platform/vault.yaml: release `vault`, namespace `vault`). */

@@ -1,0 +1,56 @@
+import type pg from 'pg';
+import type { SubtitleRemovedV1, SubtitleUploadedV1 } from '../../events/catalogue.ts';
+import type { CheckedEvent } from '../lib/events/catalogue.ts';
+import { AIRED, REMOVED, REPORTED, UPLOADED } from './messages.ts';
+import {
+  AIRED_STATUSES,
+  type Candidate,
+  removedRecipients,
+  reportedRecipients,
+  UPLOAD_STATUSES,
+  uploadRecipients,
+} from './recipients.ts';
+
+/** Who an event notifies (inbox ids) and the anime's catalogue title, read in the consumer's transaction. */
+export interface Audience {
+  readonly inboxes: string[];
+  readonly animeTitle: string | undefined;
+}
+
+/**
+ * Read an event's recipients from PostgreSQL (library_entries × users) and apply the rules of
+ * recipients.ts. Anime ids that are not catalogue ids (integers) have no library entries.
+ */
+export async function audienceOf(tx: pg.ClientBase, event: CheckedEvent<unknown>): Promise<Audience> {
+  const animeId = /^[0-9]{1,9}$/.test(event.subject) ? Number(event.subject) : undefined;
+  const animeTitle =
+    animeId === undefined
+      ? undefined
+      : ((await tx.query<{ title: string }>('select title from anime where id = $1', [animeId])).rows[0]
+          ?.title ?? undefined);
+  const onList = async (statuses: readonly string[]): Promise<Candidate[]> => {
+    if (animeId === undefined) return [];
+    const { rows } = await tx.query<{ user_id: string; langs: string[] }>(
+      `select e.user_id, u.preferred_subtitle_languages as langs
+         from library_entries e join users u on u.id = e.user_id
+        where e.anime_id = $1 and e.status = any($2::text[])
+        order by e.user_id`,
+      [animeId, statuses],
+    );
+    return rows.map((r) => ({ userId: r.user_id, preferredLanguages: r.langs }));
+  };
+  switch (event.type) {
+    case UPLOADED: {
+      const d = event.data as SubtitleUploadedV1;
+      return { inboxes: uploadRecipients(await onList(UPLOAD_STATUSES), d), animeTitle };
+    }
+    case AIRED:
+      return { inboxes: (await onList(AIRED_STATUSES)).map((c) => c.userId), animeTitle };
+    case REPORTED:
+      return { inboxes: reportedRecipients(), animeTitle };
+    case REMOVED:
+      return { inboxes: removedRecipients(event.data as SubtitleRemovedV1), animeTitle };
+    default:
+      return { inboxes: [], animeTitle };
+  }
+}

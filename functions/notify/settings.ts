@@ -1,0 +1,56 @@
+import type { CloudEventV1 } from 'cloudevents';
+import { loadConfig, Type } from '../lib/config.ts';
+import { createMongo } from '../lib/data/mongo.ts';
+import { createPostgres } from '../lib/data/postgres.ts';
+import { createRedis } from '../lib/data/redis.ts';
+import type { ConsumerOutcome } from '../lib/events/consumer.ts';
+import { createRuntime, type Runtime } from '../lib/runtime.ts';
+import { createInbox } from '../notifications/inbox.ts';
+import { createNotify } from './notify.ts';
+
+export const NotifySettings = Type.Object({
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+  PG_POOL_MAX: Type.Integer({ minimum: 1, maximum: 20, default: 4 }),
+  /** Vault provides it in the cluster (required there); the local default keeps `npm start` running without one. */
+  MONGO_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', default: 'mongodb://127.0.0.1:27017' }),
+  /** Database of the inboxes (collection `notifications`). */
+  MONGO_DATABASE: Type.String({ minLength: 1, maxLength: 63, default: 'isekai' }),
+  /** As MONGO_URL: from Vault (shared `redis`) in the cluster, the local server by default. */
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /** Prefix of the live channels: `<prefix>notifications:<userId>` (notifications uses the same). */
+  REDIS_KEY_PREFIX: Type.String({ default: 'isekai:' }),
+  /** How long a notification stays in an inbox (MongoDB TTL index on expiresAt). */
+  NOTIFICATION_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+});
+
+/** Wire notify from the environment (once, at start-up); fails fast naming a bad setting. */
+export function wireNotify(env: NodeJS.ProcessEnv = process.env): {
+  runtime: Runtime;
+  handler: (event: CloudEventV1<unknown>) => Promise<ConsumerOutcome>;
+} {
+  const settings = loadConfig(NotifySettings, env);
+  const runtime = createRuntime('notify', { env });
+  const db = createPostgres(runtime, { url: settings.DATABASE_URL, max: settings.PG_POOL_MAX });
+  const mongo = createMongo(runtime, settings.MONGO_URL);
+  const redis = createRedis(runtime, { url: settings.REDIS_URL });
+  const inbox = createInbox(mongo.db(settings.MONGO_DATABASE));
+  const handler = createNotify({
+    runtime,
+    db,
+    inbox,
+    redis,
+    keyPrefix: settings.REDIS_KEY_PREFIX,
+    ttlDays: settings.NOTIFICATION_TTL_DAYS,
+  });
+  return { runtime, handler };
+}
+
+/** Settings schemas notify parses at start-up (with BaseSettings). */
+export const settings = [NotifySettings] as const;
+/**
+ * Settings Vault provides in the cluster (they carry credentials): DATABASE_URL and MONGO_URL from
+ * kv/data/isekai/notify/config, REDIS_URL from kv/data/isekai/shared/redis. Never set in a manifest.
+ */
+export const vaultSettings: readonly string[] = ['DATABASE_URL', 'MONGO_URL', 'REDIS_URL'];
+/** Shared Vault secrets (kv/data/isekai/shared/<name>) it reads. */
+export const sharedSecrets: readonly string[] = ['redis'];

@@ -1,0 +1,325 @@
+import type { Server } from 'node:http';
+import { cloudEvent, http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { type Collection, MongoClient, ObjectId } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createHostServer } from '../../functions/lib/host/server.ts';
+import type { Runtime } from '../../functions/lib/runtime.ts';
+import { COLLECTION, MODERATION_INBOX, type NotificationDoc } from '../../functions/notifications/inbox.ts';
+import { wireNotifications } from '../../functions/notifications/settings.ts';
+import { wireNotify } from '../../functions/notify/settings.ts';
+import { json, type Loose } from '../support/http.ts';
+import { deliver, eventOf, seedAnime } from '../support/notify-fixtures.ts';
+import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { listen } from '../support/tracking.ts';
+
+/**
+ * notifications over the wire (functions-framework's test server and the lean host) with notify feeding
+ * it, against PostgreSQL, Redis pub/sub and the MongoDB wire server. The MongoDB is the substitute
+ * (mongo-java-server): its TTL index never deletes, so expiry is checked through the reads' filter.
+ */
+const env = inject('env');
+const run = (env.TEST_RUN_ID ?? String(process.pid)).replace(/[^A-Za-z0-9]/g, '');
+const database = `isekai_notifications_${run}`.slice(0, 63);
+const user = (name: string) => `ns-${run}-${name}`;
+const [ALICE, BOB, UPLOADER] = ['alice', 'bob', 'uploader'].map(user) as [string, string, string];
+
+let animeId = '';
+let tokens: TestTokens;
+let mongo: MongoClient;
+let inbox: Collection<NotificationDoc>;
+let notifyUrl = '';
+const runtimes: Runtime[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+let episode = 0;
+const aired = () => {
+  episode += 1;
+  return eventOf('dev.isekai.episode.aired.v1', animeId, { episode, airedAt: '2026-11-23T16:00:00Z' });
+};
+
+beforeAll(async () => {
+  animeId = await seedAnime(env.DATABASE_URL as string, `Notifications Test ${run}`, [
+    { id: ALICE, status: 'watching', langs: [] },
+    { id: BOB, status: 'completed', langs: [] },
+    { id: UPLOADER, status: undefined, langs: [] },
+  ]);
+  tokens = await createTestTokens();
+  const common = {
+    MONGO_URL: env.MONGO_URL ?? '',
+    MONGO_DATABASE: database,
+    REDIS_URL: env.REDIS_URL ?? '',
+    REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX}notifications-test:`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  };
+  const notify = wireNotify({ ...common, DATABASE_URL: env.DATABASE_URL ?? '' });
+  const notifications = wireNotifications(
+    { ...common, OIDC_ISSUER: 'http://keycloak.test/realms/isekai', SSE_HEARTBEAT_MS: '200' },
+    { authenticate: tokens.authenticate },
+  );
+  runtimes.push(notify.runtime, notifications.runtime);
+  cloudEvent('notify', notify.handler);
+  http('notifications', notifications.handler);
+  const n = await listen(createHostServer({ target: 'notify', onEventError: () => undefined }));
+  notifyUrl = n.url;
+  closers.push(n.close);
+  mongo = new MongoClient(env.MONGO_URL ?? '');
+  await mongo.db(database).dropDatabase();
+  inbox = mongo.db(database).collection<NotificationDoc>(COLLECTION);
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  for (const r of runtimes) await r.shutdown();
+  await mongo?.db(database).dropDatabase();
+  await mongo?.close();
+});
+
+/** Deliver an event to notify and wait for its acknowledgement. */
+async function notifyOf(event: ReturnType<typeof aired>) {
+  const res = await deliver(notifyUrl, event, 'binary');
+  expect(res.status).toBe(204);
+  return event;
+}
+
+/** An open SSE stream read as text; `waitFor` resolves once the text received matches. */
+async function openStream(url: string, headers: Record<string, string>) {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers, signal: abort.signal });
+  let text = '';
+  const reader = res.body?.getReader();
+  const decoder = new TextDecoder();
+  let wake: (() => void) | undefined;
+  const pump = (async () => {
+    if (!reader) return;
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (chunk.done) return;
+      text += decoder.decode(chunk.value, { stream: true });
+      wake?.();
+    }
+  })();
+  const waitFor = async (pattern: RegExp, deadlineMs = 5_000): Promise<RegExpMatchArray> => {
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      const found = text.match(pattern);
+      if (found) return found;
+      const left = until - Date.now();
+      if (left <= 0) throw new Error(`stream did not show ${pattern} within ${deadlineMs} ms:\n${text}`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, left).unref();
+      });
+    }
+  };
+  return {
+    res,
+    waitFor,
+    text: () => text,
+    close: async () => {
+      abort.abort();
+      await pump;
+    },
+  };
+}
+
+const hosts = {
+  'functions-framework': () => getTestServer('notifications'),
+  'lean host': () => createHostServer({ target: 'notifications' }),
+};
+
+describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
+  let base = '';
+  beforeAll(async () => {
+    const served = await listen(make() as Server);
+    base = served.url;
+    closers.push(served.close);
+  });
+  const auth = async (sub: string, roles = ['viewer']) => ({
+    authorization: `Bearer ${await tokens.sign(sub, { roles })}`,
+  });
+  async function call(method: string, path: string, sub?: string, roles?: string[]) {
+    const headers = sub ? await auth(sub, roles) : {};
+    const res = await fetch(`${base}${path}`, { method, headers });
+    return { status: res.status, body: res.status === 204 ? undefined : ((await json(res)) as Loose) };
+  }
+  const unread = async (sub: string, roles?: string[]) =>
+    (await call('GET', '/notifications/unread-count', sub, roles)).body.unread as number;
+
+  it('an SSE client receives a notification live after notify handles the event', async () => {
+    const stream = await openStream(`${base}/notifications/stream`, await auth(ALICE));
+    try {
+      expect(stream.res.status).toBe(200);
+      expect(stream.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      await stream.waitFor(/: connected\n\n/);
+      const event = await notifyOf(aired());
+      const [, id, data] = await stream.waitFor(
+        new RegExp(
+          `id: ([0-9a-f]{24})\\nevent: notification\\ndata: (.*episode ${episode} has aired.*)\\n\\n`,
+        ),
+      );
+      const view = JSON.parse(data ?? '');
+      expect(view).toMatchObject({ id, kind: 'episode.aired', animeId, readAt: null, inbox: 'personal' });
+      expect(await inbox.countDocuments({ eventId: event.id, userId: ALICE })).toBe(1);
+      await stream.waitFor(/: heartbeat\n\n/);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('a stream resumed with Last-Event-ID first replays what the client missed', async () => {
+    const first = await notifyOf(aired());
+    await notifyOf(aired());
+    await notifyOf(aired());
+    const last = await inbox.findOne({ eventId: first.id, userId: ALICE });
+    const stream = await openStream(`${base}/notifications/stream`, {
+      ...(await auth(ALICE)),
+      'last-event-id': last?._id.toHexString() ?? '',
+    });
+    try {
+      await stream.waitFor(new RegExp(`episode ${episode} has aired`));
+      const replayed = [...stream.text().matchAll(/data: (.*)\n\n/g)].map((m) => JSON.parse(m[1] ?? ''));
+      expect(replayed.map((v) => v.data.episode)).toEqual([episode - 1, episode]);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('the inbox lists newest first, filters unread, pages; unread count and mark-read agree', async () => {
+    await call('POST', '/notifications/read-all', ALICE);
+    expect(await unread(ALICE)).toBe(0);
+    for (let i = 0; i < 3; i += 1) await notifyOf(aired());
+    expect(await unread(ALICE)).toBe(3);
+    const page1 = await call('GET', '/notifications?unread=true&limit=2', ALICE);
+    expect(page1.status).toBe(200);
+    expect(page1.body.items.map((v: Loose) => v.data.episode)).toEqual([episode, episode - 1]);
+    expect(page1.body.hasMore).toBe(true);
+    // The edge routes `/notifications/…` (with the slash): the same list.
+    const page2 = await call('GET', '/notifications/?unread=true&limit=2&page=2', ALICE);
+    expect(page2.body.items.map((v: Loose) => v.data.episode)).toEqual([episode - 2]);
+    expect(page2.body.hasMore).toBe(false);
+
+    const newest = page1.body.items[0].id as string;
+    expect((await call('POST', `/notifications/${newest}/read`, ALICE)).status).toBe(204);
+    expect((await call('POST', `/notifications/${newest}/read`, ALICE)).status).toBe(204); // idempotent
+    expect(await unread(ALICE)).toBe(2);
+    const unreadNow = await call('GET', '/notifications?unread=true', ALICE);
+    expect(unreadNow.body.items.map((v: Loose) => v.id)).not.toContain(newest);
+    const all = await call('GET', '/notifications', ALICE);
+    expect(all.body.items.find((v: Loose) => v.id === newest)?.readAt).toEqual(expect.any(String));
+
+    expect((await call('POST', '/notifications/read-all', ALICE)).body).toEqual({ marked: 2 });
+    expect(await unread(ALICE)).toBe(0);
+  });
+
+  it('another user can neither read nor mark yours (404), and a caller without a token gets 401', async () => {
+    await notifyOf(aired());
+    const mine = (await call('GET', '/notifications?unread=true&limit=1', ALICE)).body.items[0];
+    expect(mine).toBeDefined();
+    const theirs = await call('GET', '/notifications', BOB);
+    expect(theirs.body.items.map((v: Loose) => v.id)).not.toContain(mine.id);
+    const mark = await call('POST', `/notifications/${mine.id}/read`, BOB);
+    expect(mark.status).toBe(404);
+    expect(mark.body.code).toBe('not_found');
+    await call('POST', '/notifications/read-all', BOB);
+    expect((await call('GET', '/notifications?unread=true&limit=1', ALICE)).body.items[0].id).toBe(mine.id);
+    for (const path of ['/notifications', '/notifications/unread-count', '/notifications/stream']) {
+      const anonymous = await call('GET', path);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.code).toBe('unauthenticated');
+    }
+    const forged = await fetch(`${base}/notifications`, { headers: { 'x-auth-user-id': ALICE } });
+    expect(forged.status).toBe(401);
+  });
+
+  it('the stream takes the token from the Authorization header only (the edge requires it there)', async () => {
+    const token = await tokens.sign(ALICE);
+    const res = await fetch(`${base}/notifications/stream?access_token=${token}`);
+    expect(res.status).toBe(401);
+    const both = await fetch(`${base}/notifications/stream?access_token=${token}`, {
+      headers: await auth(ALICE),
+    });
+    expect(both.status).toBe(400);
+    expect(((await json(both)) as Loose).code).toBe('validation_failed');
+  });
+
+  it('moderators read the moderation inbox (reports); viewers do not see it', async () => {
+    const subtitleId = new ObjectId().toHexString();
+    const report = eventOf('dev.isekai.subtitle.reported.v1', animeId, {
+      reportId: `r-${subtitleId}`,
+      subtitleId,
+      episode: 1,
+      uploaderId: UPLOADER,
+      reporterId: ALICE,
+      reason: 'spam',
+      reportedAt: '2026-11-23T16:00:00Z',
+    });
+    await notifyOf(report);
+    const MOD = user('mod');
+    const seen = await call('GET', '/notifications', MOD, ['viewer', 'moderator']);
+    const item = seen.body.items.find((v: Loose) => v.data.reportId === `r-${subtitleId}`);
+    expect(item).toMatchObject({ kind: 'subtitle.reported', inbox: 'moderation' });
+    const viewer = await call('GET', '/notifications', ALICE);
+    expect(viewer.body.items.some((v: Loose) => v.inbox === 'moderation')).toBe(false);
+    expect((await call('POST', `/notifications/${item.id}/read`, ALICE)).status).toBe(404);
+    expect((await call('POST', `/notifications/${item.id}/read`, MOD, ['moderator'])).status).toBe(204);
+    expect(await inbox.countDocuments({ userId: MODERATION_INBOX, readAt: null, eventId: report.id })).toBe(
+      0,
+    );
+  });
+
+  it('expired notifications are neither listed nor counted (the substitute never runs the TTL index)', async () => {
+    await call('POST', '/notifications/read-all', BOB);
+    const expired = new ObjectId();
+    await inbox.insertOne({
+      _id: expired,
+      userId: BOB,
+      eventId: `expired-${expired.toHexString()}`,
+      kind: 'episode.aired',
+      animeId,
+      message: 'old news',
+      data: {},
+      createdAt: new Date(Date.now() - 100 * 86_400_000),
+      readAt: null,
+      expiresAt: new Date(Date.now() - 1_000),
+    });
+    expect(await unread(BOB)).toBe(0);
+    const listed = await call('GET', '/notifications', BOB);
+    expect(listed.body.items.map((v: Loose) => v.id)).not.toContain(expired.toHexString());
+    expect((await call('POST', `/notifications/${expired.toHexString()}/read`, BOB)).status).toBe(404);
+  });
+
+  it.each([
+    ['a page beyond the limit', '/notifications?page=0'],
+    ['an unknown parameter', '/notifications?sort=asc'],
+    ['a non-boolean unread flag', '/notifications?unread=maybe'],
+  ])('refuses %s with validation_failed', async (_name, path) => {
+    const res = await call('GET', path, ALICE);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+  });
+});
+
+describe('live signals reach only their inbox', () => {
+  it('a stream of one user does not receive another user’s notification', async () => {
+    const served = await listen(createHostServer({ target: 'notifications' }));
+    closers.push(served.close);
+    const bobStream = await openStream(`${served.url}/notifications/stream`, {
+      authorization: `Bearer ${await tokens.sign(BOB)}`,
+    });
+    const aliceStream = await openStream(`${served.url}/notifications/stream`, {
+      authorization: `Bearer ${await tokens.sign(ALICE)}`,
+    });
+    try {
+      await bobStream.waitFor(/: connected/);
+      await aliceStream.waitFor(/: connected/);
+      await notifyOf(aired());
+      await aliceStream.waitFor(new RegExp(`episode ${episode} has aired`));
+      // Bob's stream has been open the whole time: heartbeats, but no notification.
+      await bobStream.waitFor(/: heartbeat\n\n/);
+      expect(bobStream.text()).not.toContain('event: notification');
+    } finally {
+      await bobStream.close();
+      await aliceStream.close();
+    }
+  });
+});
