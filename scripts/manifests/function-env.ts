@@ -31,18 +31,7 @@ export type PendingSettings = Omit<FunctionSettings, 'settings'> & { readonly pe
  * Functions in the catalogue with manifests but no code yet. Each entry must go when
  * functions/<name>/settings.ts lands (a test holds this list to the folders that exist).
  */
-export const PENDING: Readonly<Record<string, PendingSettings>> = {
-  subtitles: {
-    pending: true,
-    vaultSettings: ['DATABASE_URL', 'MONGO_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
-    sharedSecrets: ['object-store'],
-  },
-  'upload-subtitle': {
-    pending: true,
-    vaultSettings: ['DATABASE_URL', 'MONGO_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
-    sharedSecrets: ['object-store'],
-  },
-};
+export const PENDING: Readonly<Record<string, PendingSettings>> = {};
 
 /** Where functions reach Vault in the cluster (k3s/platform/vault.yaml: release `vault`, namespace `vault`). */
 export const VAULT_ADDR = 'http://vault.vault.svc.cluster.local:8200';
