@@ -21,6 +21,8 @@ import { mongoFault, type SubtitleDeps, type SubtitleOverrides, wireSubtitles } 
 export const RelaySettings = Type.Object({
   /** How often pending events (broker down at write time) are republished; 0 turns the relay off. */
   SUBTITLE_RELAY_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
+  /** Events younger than this are left to their producer's own publish (fewer double sends). */
+  SUBTITLE_RELAY_MIN_AGE_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
 });
 
 const MODERATORS = { roles: ['moderator', 'admin'] } as const;
@@ -136,20 +138,24 @@ export function createSubtitles(deps: SubtitleDeps): HttpHandler {
  * is needed; consumers dedupe by event id, so replicas relaying the same event at once is harmless).
  * Returns a stop function, also registered as a shutdown hook.
  */
-export function startRelay(deps: SubtitleDeps, intervalMs: number): () => void {
+export function startRelay(deps: SubtitleDeps, intervalMs: number, minAgeMs = 10_000): () => void {
   if (!deps.send || intervalMs === 0) return () => undefined;
+  let running = false;
   const tick = async () => {
+    if (running) return; // a slow run (broker timing out) is not overlapped by the next
+    running = true;
     try {
       const c = await deps.collections();
-      const result = await relayPendingSubtitleEvents({
-        send: deps.send,
-        log: deps.runtime.log,
-        collections: c,
-      });
+      const result = await relayPendingSubtitleEvents(
+        { send: deps.send, log: deps.runtime.log, collections: c },
+        { minAgeMs },
+      );
       if (result.published + result.failed > 0)
         deps.runtime.log.info(result, 'pending subtitle events relayed');
     } catch (error) {
       deps.runtime.log.warn({ code: asIsekaiError(error).code, err: error }, 'subtitle event relay failed');
+    } finally {
+      running = false;
     }
   };
   const timer = setInterval(() => void tick(), intervalMs);
@@ -164,8 +170,8 @@ export function subtitlesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: SubtitleOverrides = {},
 ): HttpHandler {
-  const { SUBTITLE_RELAY_INTERVAL_MS } = loadConfig(RelaySettings, env);
+  const relay = loadConfig(RelaySettings, env);
   const deps = wireSubtitles('subtitles', env, overrides);
-  startRelay(deps, SUBTITLE_RELAY_INTERVAL_MS);
+  startRelay(deps, relay.SUBTITLE_RELAY_INTERVAL_MS, relay.SUBTITLE_RELAY_MIN_AGE_MS);
   return createSubtitles(deps);
 }

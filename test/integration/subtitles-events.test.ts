@@ -1,7 +1,7 @@
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
-import { createRuntime } from '../../functions/lib/runtime.ts';
+import { createRuntime, runtimes } from '../../functions/lib/runtime.ts';
 import { relayPendingSubtitleEvents } from '../../functions/subtitles/events.ts';
 import {
   openCollections,
@@ -178,6 +178,35 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
     expect(await pendingOf(collections.reports, report.body.id)).toEqual([]);
     expect(await relay()).toEqual({ published: 0, failed: 0 });
+  });
+
+  it('the subtitles function relays pending events on its own timer once the sink is back', async () => {
+    sink.state.down = true;
+    const res = await upload(uploads, 'ev-alice', fields(5), Buffer.from(srtOf('events five')));
+    expect(res.status).toBe(201);
+    const [pending] = await pendingOf(collections.subtitles, res.body.id);
+    expect(pending?.type).toBe('dev.isekai.subtitle.uploaded.v1');
+    sink.state.down = false;
+    const existing = new Set(runtimes);
+    const relaying = subtitlesFromEnv(
+      {
+        ...subtitleEnv(env, { database, bucket: bucket.bucket, sink: sink.url }),
+        SUBTITLE_RELAY_INTERVAL_MS: '100',
+        SUBTITLE_RELAY_MIN_AGE_MS: '0',
+      },
+      { authenticate: async () => undefined },
+    );
+    const served = await serveOnHost('subtitles-relaying', relaying);
+    // Its shutdown stops the relay timer and closes its MongoDB client.
+    const own = [...runtimes].filter((r) => !existing.has(r));
+    closers.push(served.close, async () => {
+      await Promise.all(own.map((r) => r.shutdown()));
+    });
+    const deadline = Date.now() + 10_000;
+    while (!sink.received.some((m) => m.headers['ce-id'] === pending?.id) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sink.received.filter((m) => m.headers['ce-id'] === pending?.id)).toHaveLength(1);
+    expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
   });
 
   it('a failed document insert deletes the stored object: no orphan, no document, no event', async () => {
