@@ -71,11 +71,17 @@ export function streamRoute(options: StreamOptions): Route {
       sent.clear();
       const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
       options.open.add(res);
-      res.on('close', () => {
+      let ended = false;
+      const done = () => {
+        if (ended) return;
+        ended = true;
         clearInterval(heartbeat);
         stop();
         options.open.delete(res);
-      });
+      };
+      res.on('close', done);
+      // The client may have left while we subscribed or replayed: 'close' has fired already then.
+      if (res.destroyed || ctx.req.socket.destroyed) done();
       return undefined;
     },
   };

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { Redis } from 'ioredis';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHostServer } from '../../functions/lib/host/server.ts';
@@ -9,7 +10,7 @@ import { COLLECTION, MODERATION_INBOX, type NotificationDoc } from '../../functi
 import { wireNotifications } from '../../functions/notifications/settings.ts';
 import { wireNotify } from '../../functions/notify/settings.ts';
 import { json, type Loose } from '../support/http.ts';
-import { deliver, eventOf, seedAnime } from '../support/notify-fixtures.ts';
+import { deliver, eventOf, eventually, seedAnime } from '../support/notify-fixtures.ts';
 import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
 import { listen } from '../support/tracking.ts';
 
@@ -320,6 +321,19 @@ describe('live signals reach only their inbox', () => {
     } finally {
       await bobStream.close();
       await aliceStream.close();
+    }
+    // Closed streams drop their Redis subscriptions (the shared subscriber unsubscribes the last one).
+    const redis = new Redis(env.REDIS_URL ?? '');
+    try {
+      const channels = [ALICE, BOB].map(
+        (u) => `${env.REDIS_KEY_PREFIX}notifications-test:notifications:${u}`,
+      );
+      await eventually(async () => {
+        const counts = (await redis.pubsub('NUMSUB', ...channels)) as (string | number)[];
+        return counts.filter((_, i) => i % 2 === 1).every((n) => Number(n) === 0) ? true : undefined;
+      });
+    } finally {
+      redis.disconnect();
     }
   });
 });
