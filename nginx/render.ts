@@ -154,6 +154,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { location: '= /uploads', fn: 'upload-subtitle', bodyLimit: 16 * MIB },
   { location: '/uploads/', fn: 'upload-subtitle', bodyLimit: 16 * MIB },
   { location: '= /notifications/stream', fn: 'notifications', stream: true },
+  { location: '= /notifications', fn: 'notifications' },
   { location: '/notifications/', fn: 'notifications' },
 ];
 

@@ -156,6 +156,17 @@ describe('tokens and roles at the edge', () => {
     expect(seen.authorization).toBe(`Bearer ${tokens.viewer}`);
   });
 
+  it('routes the inbox at /notifications (no trailing slash) to notifications, for signed-in users only', async () => {
+    const before = echoHits.count;
+    const path = '/notifications?unread=true';
+    expectProblem(await edgeRequest(edge, 'api', { path }), 401, 'unauthenticated');
+    expect(echoHits.count).toBe(before);
+    const res = await edgeRequest(edge, 'api', { path, headers: bearer(tokens.viewer ?? '') });
+    expect(res.status).toBe(200);
+    expect(res.json<{ url: string }>().url).toBe(path);
+    expect(echoHits.count).toBe(before + 1);
+  });
+
   it('a user without the role gets 403 problem+json, and the function is not reached', async () => {
     const before = echoHits.count;
     const path = '/subtitles/abc/moderation';
