@@ -7,7 +7,10 @@
  * |-------------|------------------------------------|----------------------------------------------|
  * | PostgreSQL  | DATABASE_URL                       | PGlite behind pglite-socket (.data/postgres) |
  * | S3          | S3_ENDPOINT (+ keys)               | s3rver in process (.data/s3)                 |
- * | Redis       | REDIS_URL                          | none: catalog reads go to PostgreSQL         |
+ * | Redis       | REDIS_URL                          | the machine's on :6379, else none            |
+ * | MongoDB     | MONGO_URL                          | mongo-java-server (wire-compatible) via Java |
+ * | RabbitMQ    | AMQP_URL                           | the machine's on :5672, else outbox only     |
+ * | identity    | OIDC_ISSUER (a real Keycloak)      | oidc-provider serving the realm export       |
  * | Identity    | OIDC_ISSUER (a Keycloak realm)     | oidc-provider shaped like the realm export   |
  *
  * Waits for every /healthz, prints the URLs, and stops everything on Ctrl-C.
@@ -16,6 +19,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { importSeedCatalog } from '../functions/catalog/import.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
+import { start as startMongoWire } from '../test/setup/servers/mongo-wire.ts';
 import { functionNames } from './build.ts';
 import { startLocalBroker } from './stack/broker.ts';
 import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
@@ -67,11 +71,35 @@ try {
     Object.assign(env, s3.env);
     lines.push(`S3           ${s3.env.S3_ENDPOINT} (embedded s3rver, data in .data/s3)`);
   }
+  // Redis: REDIS_URL, else the machine's own on its default port when one answers (keys under
+  // isekai:dev:), else none — catalog reads then go to PostgreSQL and live notifications are off.
   if (process.env.REDIS_URL) {
     env.REDIS_URL = process.env.REDIS_URL;
-    lines.push(`Redis        ${env.REDIS_URL}`);
-  } else lines.push('Redis        none (set REDIS_URL to cache catalog reads)');
-  for (const key of ['MONGO_URL', 'ZIPKIN_URL', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'K_SINK']) {
+    lines.push(`Redis        ${redact(env.REDIS_URL)} (from REDIS_URL)`);
+  } else if (await tcpOpen(6379)) {
+    env.REDIS_URL = 'redis://127.0.0.1:6379';
+    env.REDIS_KEY_PREFIX = 'isekai:dev:';
+    lines.push('Redis        redis://127.0.0.1:6379 (found on this machine; keys under isekai:dev:)');
+  } else lines.push('Redis        none (set REDIS_URL: catalog cache and live notifications are off)');
+  // MongoDB (subtitle metadata, inboxes): MONGO_URL, else the MongoDB wire-compatible server
+  // (mongo-java-server, in memory) when Java is installed — a substitute: no transactions, no TTL expiry.
+  if (process.env.MONGO_URL) {
+    env.MONGO_URL = process.env.MONGO_URL;
+    lines.push(`MongoDB      ${redact(env.MONGO_URL)} (from MONGO_URL)`);
+  } else {
+    const mongo = await startMongoWire().catch((error: unknown) => {
+      say(`MongoDB wire server not started: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+    if (mongo) {
+      stops.push(mongo.stop);
+      Object.assign(env, mongo.env);
+      lines.push(
+        `MongoDB      ${mongo.env.MONGO_URL} (mongo-java-server, in memory: a wire-compatible substitute)`,
+      );
+    } else lines.push('MongoDB      none (set MONGO_URL, or install Java: subtitles and inboxes answer 503)');
+  }
+  for (const key of ['ZIPKIN_URL', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'K_SINK']) {
     const value = process.env[key];
     if (value) env[key] = value;
   }
