@@ -1,9 +1,10 @@
 import { NotFound } from '../lib/errors.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { Route } from '../lib/http/types.ts';
+import { parseAnimeId } from '../lib/tracking/anime.ts';
+import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { animeDetail, callerView, listAnime } from './queries.ts';
-import { ListQuery, parseAnimeId, SEASONS, SeasonQuery } from './schemas.ts';
-import { type TrackingDeps, type WiringOverrides, wireTracking } from './settings.ts';
+import { ListQuery, SEASONS, SeasonQuery } from './schemas.ts';
 
 const CACHE_HEADERS = {
   'cache-control': 'public, max-age=0, must-revalidate',

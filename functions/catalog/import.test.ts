@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashQuery } from './cache.ts';
+import { hashQuery } from '../lib/tracking/catalog-cache.ts';
 import { parseDataset, toRecord } from './import.ts';
 
 const plain = {

@@ -1,8 +1,5 @@
 import Type, { type Static } from 'typebox';
-
-/** Text without NUL (PostgreSQL refuses it in text values). */
-export const SafeText = (options: { minLength?: number; maxLength: number }) =>
-  Type.String({ ...options, pattern: '^[^\\u0000]*$' });
+import { SafeText } from '../lib/tracking/anime.ts';
 
 export const SEASONS = ['winter', 'spring', 'summer', 'fall'] as const;
 export const ANIME_TYPES = ['tv', 'movie', 'ova', 'ona', 'special', 'unknown'] as const;
@@ -44,10 +41,3 @@ export const SeasonQuery = Type.Object(
   { additionalProperties: false },
 );
 export type SeasonQuery = Static<typeof SeasonQuery>;
-
-/** Parse an anime id from a path; anything that is not a positive int4 is simply not an anime. */
-export function parseAnimeId(raw: string | undefined): number | undefined {
-  if (raw === undefined || !/^[1-9]\d{0,9}$/.test(raw)) return undefined;
-  const id = Number(raw);
-  return id <= 2_147_483_647 ? id : undefined;
-}

@@ -1,7 +1,7 @@
-import type { TrackingDeps } from '../catalog/settings.ts';
 import { ensureUser } from '../lib/data/users.ts';
 import { DependencyUnavailable, NotFound } from '../lib/errors.ts';
 import type { Identity, Route } from '../lib/http/types.ts';
+import type { TrackingDeps } from '../lib/tracking/wiring.ts';
 import type { BackupStore } from './backups.ts';
 import { isRealDate } from './schemas.ts';
 

@@ -1,5 +1,5 @@
-import { type TrackingDeps, type WiringOverrides, wireTracking } from '../catalog/settings.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
+import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { backupRoutes } from './backup-routes.ts';
 import { backupStoreFromEnv } from './backup-settings.ts';
 import type { BackupStore } from './backups.ts';

@@ -1,9 +1,9 @@
-import { parseAnimeId } from '../catalog/schemas.ts';
-import type { TrackingDeps } from '../catalog/settings.ts';
 import { ensureUser } from '../lib/data/users.ts';
 import { NotFound, ValidationFailed } from '../lib/errors.ts';
 import type { Identity, RequestContext, Route } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
+import { parseAnimeId } from '../lib/tracking/anime.ts';
+import type { TrackingDeps } from '../lib/tracking/wiring.ts';
 import {
   appendHistory,
   ENTRY_SQL,

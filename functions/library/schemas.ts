@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { SafeText } from '../catalog/schemas.ts';
 import { ValidationFailed } from '../lib/errors.ts';
+import { SafeText } from '../lib/tracking/anime.ts';
 
 export const STATUSES = [
   'watching',

@@ -1,4 +1,4 @@
-import { TrackingSettings } from '../catalog/settings.ts';
+import { TrackingSettings } from '../lib/tracking/wiring.ts';
 import { BackupSettings } from './backup-settings.ts';
 
 /** Settings schemas library parses at start-up (with BaseSettings): the tracking functions' own. */

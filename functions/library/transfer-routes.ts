@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
-import type { TrackingDeps } from '../catalog/settings.ts';
 import { asIsekaiError } from '../lib/errors.ts';
 import type { Identity, Route } from '../lib/http/types.ts';
 import { toProblem } from '../lib/problem.ts';
+import type { TrackingDeps } from '../lib/tracking/wiring.ts';
 import { exportEntries, toCsv, toMalXml } from './export.ts';
 import { decodeUpload, escapeBareAmpersands } from './mal-decode.ts';
 import { applyMalRows } from './mal-import.ts';

@@ -1,9 +1,9 @@
-import { parseAnimeId } from '../catalog/schemas.ts';
-import { type TrackingDeps, type WiringOverrides, wireTracking } from '../catalog/settings.ts';
 import { NotFound } from '../lib/errors.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { Identity, RequestContext, Route } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
+import { parseAnimeId } from '../lib/tracking/anime.ts';
+import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { episodeRatings, rateEpisode } from './episodes.ts';
 import { deleteRating, readRating, submitRating, type WriteResult } from './ratings.ts';
 import { EpisodeRatingInput, RatingInput, ReviewsQuery } from './schemas.ts';

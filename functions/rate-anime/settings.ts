@@ -1,4 +1,4 @@
-import { TrackingSettings } from '../catalog/settings.ts';
+import { TrackingSettings } from '../lib/tracking/wiring.ts';
 
 /** Settings schemas rate-anime parses at start-up (with BaseSettings): the tracking functions' own. */
 export const settings = [TrackingSettings] as const;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Runtime } from '../lib/runtime.ts';
+import type { Runtime } from '../runtime.ts';
 
 /**
  * Cache-aside for catalog reads, shared by the functions that change what the catalog shows.
