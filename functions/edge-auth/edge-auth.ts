@@ -1,4 +1,4 @@
-import { createTokenVerifier, type TokenVerifier } from '../lib/auth/token-verifier.ts';
+import { type TokenVerifier, verifierFromSettings } from '../lib/auth/token-verifier.ts';
 import { loadConfig } from '../lib/config.ts';
 import { Forbidden, Unauthenticated } from '../lib/errors.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
@@ -55,10 +55,6 @@ export function createEdgeAuth(runtime: Runtime, verifier: TokenVerifier, cacheS
 export function edgeAuthFromEnv(env: NodeJS.ProcessEnv = process.env): HttpHandler {
   const runtime = createRuntime('edge-auth', { env });
   const settings = loadConfig(EdgeAuthSettings, env);
-  const verifier = createTokenVerifier({
-    issuer: settings.OIDC_ISSUER,
-    audience: settings.OIDC_AUDIENCE,
-    ...(settings.OIDC_JWKS_URL ? { jwksUrl: settings.OIDC_JWKS_URL } : {}),
-  });
+  const verifier = verifierFromSettings(settings);
   return createEdgeAuth(runtime, verifier, settings.EDGE_AUTH_CACHE_SECONDS);
 }

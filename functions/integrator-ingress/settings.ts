@@ -1,4 +1,4 @@
-import { createTokenVerifier } from '../lib/auth/token-verifier.ts';
+import { verifierFromSettings } from '../lib/auth/token-verifier.ts';
 import { loadConfig, Type } from '../lib/config.ts';
 import { createHttpTransport } from '../lib/events/transport.ts';
 import type { HttpHandler } from '../lib/http/http-function.ts';
@@ -30,13 +30,7 @@ export function integratorIngressFromEnv(
 ): HttpHandler {
   const settings = loadConfig(IntegratorIngressSettings, env);
   const runtime = createRuntime('integrator-ingress', { env });
-  const authenticate =
-    overrides.authenticate ??
-    createTokenVerifier({
-      issuer: settings.OIDC_ISSUER,
-      audience: settings.OIDC_AUDIENCE,
-      ...(settings.OIDC_JWKS_URL ? { jwksUrl: settings.OIDC_JWKS_URL } : {}),
-    }).authenticate;
+  const authenticate = overrides.authenticate ?? verifierFromSettings(settings).authenticate;
   const send = createHttpTransport({
     runtime,
     sink: settings.K_SINK,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { createTokenVerifier } from '../lib/auth/token-verifier.ts';
+import { verifierFromSettings } from '../lib/auth/token-verifier.ts';
 import { loadConfig, Type } from '../lib/config.ts';
 import { createMongo } from '../lib/data/mongo.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
@@ -46,13 +46,7 @@ export function wireNotifications(
   runtime.onShutdown(() => {
     for (const res of open) res.end();
   });
-  const authenticate =
-    overrides.authenticate ??
-    createTokenVerifier({
-      issuer: settings.OIDC_ISSUER,
-      audience: settings.OIDC_AUDIENCE,
-      jwksUrl: settings.OIDC_JWKS_URL,
-    }).authenticate;
+  const authenticate = overrides.authenticate ?? verifierFromSettings(settings).authenticate;
   const stream = streamRoute({
     inbox,
     hub,

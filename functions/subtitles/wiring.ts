@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import type { Static } from 'typebox';
-import { createTokenVerifier } from '../lib/auth/token-verifier.ts';
+import { verifierFromSettings } from '../lib/auth/token-verifier.ts';
 import { loadConfig, Type } from '../lib/config.ts';
 import { createMongo } from '../lib/data/mongo.ts';
 import { createS3 } from '../lib/data/s3.ts';
@@ -85,13 +85,7 @@ export function wireSubtitles(
     accessKeyId: settings.S3_ACCESS_KEY_ID,
     secretAccessKey: settings.S3_SECRET_ACCESS_KEY,
   });
-  const authenticate =
-    overrides.authenticate ??
-    createTokenVerifier({
-      issuer: settings.OIDC_ISSUER,
-      audience: settings.OIDC_AUDIENCE,
-      jwksUrl: settings.OIDC_JWKS_URL,
-    }).authenticate;
+  const authenticate = overrides.authenticate ?? verifierFromSettings(settings).authenticate;
   const send = settings.K_SINK ? createHttpTransport({ runtime, sink: settings.K_SINK }) : undefined;
   return { settings, runtime, collections, s3, bucket: settings.SUBTITLE_BUCKET, authenticate, send };
 }

@@ -108,3 +108,19 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 function isFetchFailure(error: unknown): boolean {
   return error instanceof TypeError && /fetch failed/i.test(error.message);
 }
+
+/** The OIDC settings every function that checks tokens reads (names as in the manifests). */
+export interface OidcSettings {
+  readonly OIDC_ISSUER: string;
+  readonly OIDC_AUDIENCE: string;
+  readonly OIDC_JWKS_URL?: string | undefined;
+}
+
+/** The verifier for a function's parsed OIDC settings. */
+export function verifierFromSettings(settings: OidcSettings): TokenVerifier {
+  return createTokenVerifier({
+    issuer: settings.OIDC_ISSUER,
+    audience: settings.OIDC_AUDIENCE,
+    ...(settings.OIDC_JWKS_URL ? { jwksUrl: settings.OIDC_JWKS_URL } : {}),
+  });
+}

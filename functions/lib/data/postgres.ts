@@ -64,23 +64,7 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
   return {
     pool,
     query: (text, values) => reads.run(() => pool.query(text, values)).catch(rethrowDataException),
-    transaction: (work) =>
-      writes
-        .run(async () => {
-          const client = await pool.connect();
-          try {
-            await client.query('begin');
-            const result = await work(client);
-            await client.query('commit');
-            return result;
-          } catch (error) {
-            await client.query('rollback').catch(() => undefined);
-            throw error;
-          } finally {
-            client.release();
-          }
-        })
-        .catch(rethrowDataException),
+    transaction: (work) => writes.run(() => inTransaction(pool, work)).catch(rethrowDataException),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type { Redis } from 'ioredis';
-import { createTokenVerifier } from '../auth/token-verifier.ts';
+import { verifierFromSettings } from '../auth/token-verifier.ts';
 import { loadConfig, Type } from '../config.ts';
 import { createPostgres, type Postgres } from '../data/postgres.ts';
 import { createRedis } from '../data/redis.ts';
@@ -70,13 +70,7 @@ export function wireTracking(
     animeTtlSeconds: settings.CACHE_TTL_SECONDS,
     listTtlSeconds: settings.LIST_CACHE_TTL_SECONDS,
   });
-  const authenticate =
-    overrides.authenticate ??
-    createTokenVerifier({
-      issuer: settings.OIDC_ISSUER,
-      audience: settings.OIDC_AUDIENCE,
-      jwksUrl: settings.OIDC_JWKS_URL,
-    }).authenticate;
+  const authenticate = overrides.authenticate ?? verifierFromSettings(settings).authenticate;
   const sink = settings.K_SINK;
   const send = sink ? createHttpTransport({ runtime, sink }) : undefined;
   const publish = async (events: readonly CloudEventV1<unknown>[]) => {
