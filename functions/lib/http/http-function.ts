@@ -97,7 +97,14 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
         tracer.recordAnnotation(new Annotation.ServerRecv());
       }
       res.setHeader('traceparent', traceparentOf(traceId));
-      const url = new URL(req.url ?? '/', 'http://function.local');
+      // The path and query by string split: a WHATWG URL per request is measurable on the hot path, and
+      // the raw path (no dot-segment resolution) is what the router should see anyway.
+      const target = req.url ?? '/';
+      const mark = target.indexOf('?');
+      const url = {
+        pathname: mark === -1 ? target : target.slice(0, mark),
+        search: mark === -1 ? '' : target.slice(mark),
+      };
       // A child logger per request only when something is logged (most requests log nothing).
       let child: Logger | undefined;
       const log = () => {
@@ -130,7 +137,12 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
         });
     });
 
-    async function handle(req: IncomingMessage, res: ServerResponse, url: URL, log: () => Logger) {
+    async function handle(
+      req: IncomingMessage,
+      res: ServerResponse,
+      url: { pathname: string; search: string },
+      log: () => Logger,
+    ) {
       if (url.pathname.includes('%00')) throw new ValidationFailed('the URL path contains a NUL byte');
       const { store, params } = match(method, url.pathname);
       template = store.template;
@@ -146,12 +158,14 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
         if (route.raw) raw = bytes;
         else if (route.body) body = check(route.body, parseJsonBody(req, bytes), '/body');
       }
-      const rawQuery = url.search === '' ? {} : Object.fromEntries(url.searchParams);
+      const rawQuery = url.search === '' ? {} : Object.fromEntries(new URLSearchParams(url.search));
       const query = route.query ? convertAndCheck(route.query, rawQuery, '/query') : rawQuery;
       const ctx: RequestContext<never, never> = {
         req,
         res,
-        url,
+        get url() {
+          return new URL(req.url ?? '/', 'http://function.local');
+        },
         params,
         query: query as never,
         body: body as never,
