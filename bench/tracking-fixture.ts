@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { importRecords, parseDataset } from '../functions/catalog/import.ts';
@@ -97,6 +98,16 @@ export async function createFixture(): Promise<Fixture> {
       await Promise.all(started.map((s) => s.stop()));
       jwksServer.close();
       await admin(`drop database if exists ${name} with (force)`);
+      // The run's cache keys go with its database.
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `isekai:bench:${name}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
     },
   };
 }
