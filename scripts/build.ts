@@ -3,8 +3,9 @@
  * the lean host together, so a container starts one file with no node_modules (fast cold start).
  *   node scripts/build.ts            # every function
  *   node scripts/build.ts catalog    # some
+ *   node scripts/build.ts schema-migrate   # the migration Job: dist/schema-migrate/{index.mjs,migrations/}
  */
-import { readdir, stat } from 'node:fs/promises';
+import { cp, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 
@@ -73,12 +74,39 @@ export async function bundle(
   return { file, bytes: output?.bytes ?? 0 };
 }
 
+/** The migration Job's name: its image, ServiceAccount, Vault role and dist/ folder. */
+export const SCHEMA_MIGRATE = 'schema-migrate';
+
+/**
+ * Bundle the schema-migrate CLI (scripts/migrate.ts) like a function, and copy the SQL migrations beside it
+ * (`<outdir>/migrations`): the bundle cannot find them relative to functions/lib/data/ any more, so it is run
+ * with `MIGRATIONS_DIR=<outdir>/migrations` (Containerfile.migrate sets it).
+ */
+export async function bundleMigrate(
+  outdir = join(root, 'dist', SCHEMA_MIGRATE),
+): Promise<{ file: string; bytes: number; migrations: string }> {
+  const file = join(outdir, 'index.mjs');
+  const migrations = join(outdir, 'migrations');
+  const result = await build({
+    ...BUNDLE_OPTIONS,
+    entryPoints: [join(root, 'scripts', 'migrate.ts')],
+    outfile: file,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    metafile: true,
+  });
+  await rm(migrations, { recursive: true, force: true });
+  await cp(join(functionsDir, 'lib', 'db', 'migrations'), migrations, { recursive: true });
+  const output = result.metafile.outputs[relative(root, file)];
+  return { file, bytes: output?.bytes ?? 0, migrations };
+}
+
 if (import.meta.main) {
   const wanted = process.argv.slice(2);
   const names = wanted.length > 0 ? wanted : await functionNames();
   for (const name of names) {
     const started = performance.now();
-    const { file, bytes } = await bundle(name);
+    const { file, bytes } = name === SCHEMA_MIGRATE ? await bundleMigrate() : await bundle(name);
     process.stdout.write(
       `${name.padEnd(16)} ${(bytes / 1024).toFixed(0).padStart(6)} KiB  ${Math.round(performance.now() - started)} ms  ${relative(root, file)}\n`,
     );

@@ -49,3 +49,4 @@ echo "Policies and roles written. Secrets still to put (vault kv put …), see R
 jq -r '.roles[] | if .namespace == "isekai" then "  kv/isekai/\(.role)/config" else "  kv/isekai-data/\(.role)/config" end' roles.json
 echo "  kv/isekai/shared/redis (REDIS_URL)"
 echo "  kv/isekai/shared/object-store (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY; copied from the bucket claim above)"
+echo "  (kv/isekai/schema-migrate/config: the schema owner's DATABASE_URL; functions' DATABASE_URLs: a DML-only role)"

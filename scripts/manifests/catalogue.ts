@@ -72,3 +72,27 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 export const WRITABLE_ROOT_ALLOWED: Readonly<Record<string, string>> = {
   keycloak: 'non-optimized start re-augments Quarkus into /opt/keycloak/lib',
 };
+
+/**
+ * Run-to-completion Jobs in `isekai` that read Vault themselves like the functions (functions/lib/secrets.ts):
+ * one name for the Job, its ServiceAccount, image (<registry>/isekai/<name>), Vault role and <name>.hcl.
+ */
+export interface JobSpec {
+  name: string;
+  /** The manifest file holding it. */
+  file: string;
+  /** Settings Vault provides in the cluster (the local Secret without Vault); never set in the manifest. */
+  vaultSettings: string[];
+  /** Shared Vault secrets read (`kv/data/isekai/shared/<name>`). */
+  sharedSecrets: string[];
+}
+
+export const JOBS: readonly JobSpec[] = [
+  // Applies the SQL migrations once per release (scripts/migrate.ts) with the schema owner's DATABASE_URL.
+  {
+    name: 'schema-migrate',
+    file: 'knative/base/250-schema-migrate.yaml',
+    vaultSettings: ['DATABASE_URL'],
+    sharedSecrets: [],
+  },
+];

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FUNCTIONS } from './catalogue.ts';
+import { FUNCTIONS, JOBS } from './catalogue.ts';
 import {
   brokers,
   type Delivery,
@@ -162,8 +162,8 @@ export interface VaultReads {
 }
 
 /**
- * Functions (Knative Services) fetch their secrets themselves (functions/lib/secrets.ts): no Vault agent
- * annotation on them; their role (= the function's name) exists, binds the Service's ServiceAccount and
+ * Functions (Knative Services) and the catalogued Jobs (schema-migrate) fetch their secrets themselves
+ * (functions/lib/secrets.ts): no Vault agent annotation on them; their role (= the function's name) exists, binds the Service's ServiceAccount and
  * namespace, and its policy allows exactly `kv/data/isekai/<name>/config` plus the declared shared
  * secrets. Other pods with `vault.hashicorp.com/agent-inject: "true"` (the data workloads) name a role
  * bound to their ServiceAccount whose policy allows every path they inject.
@@ -183,12 +183,25 @@ export function checkVaultWiring(
       );
     }
   };
-  for (const [name, m] of knativeServices(manifests)) {
+  // Functions (Knative Services) and the catalogued Jobs (scripts/manifests/catalogue.ts JOBS) both log in
+  // as the role named like them and read their own config plus the shared secrets they declare.
+  const selfReading: [string, Manifest, VaultReads | undefined][] = [
+    ...[...knativeServices(manifests)].map(([name, m]): [string, Manifest, VaultReads | undefined] => [
+      name,
+      m,
+      declared.get(name),
+    ]),
+    ...ofKind(manifests, 'Job', 'batch').map((m): [string, Manifest, VaultReads | undefined] => {
+      const name = m.object.metadata.name;
+      return [name, m, JOBS.find((j) => j.name === name)];
+    }),
+  ];
+  for (const [name, m, reads] of selfReading) {
     const template = json(json(m.object.spec).template);
     const a = (json(template.metadata).annotations ?? {}) as Record<string, string>;
     for (const key of Object.keys(a)) {
       if (key.startsWith('vault.hashicorp.com/'))
-        out.push(`${where(m)}: ${key}: functions read Vault themselves`);
+        out.push(`${where(m)}: ${key}: functions and Jobs read Vault themselves`);
     }
     const role = roles.find((r) => r.role === name);
     if (!role) {
@@ -196,7 +209,6 @@ export function checkVaultWiring(
       continue;
     }
     bindsPod(m, role, json(template.spec).serviceAccountName);
-    const reads = declared.get(name);
     if (!reads) {
       out.push(`${where(m)}: no declared Vault reads for ${name}`);
       continue;
@@ -217,7 +229,7 @@ export function checkVaultWiring(
     }
   }
   for (const m of manifests) {
-    if (m.object.apiVersion.startsWith('serving.knative.dev/')) continue;
+    if (m.object.apiVersion.startsWith('serving.knative.dev/') || m.object.kind === 'Job') continue;
     const template = json(json(m.object.spec).template);
     const a = (json(template.metadata).annotations ?? {}) as Record<string, string>;
     if (a['vault.hashicorp.com/agent-inject'] !== 'true') continue;

@@ -10,7 +10,7 @@ import type { TObject } from 'typebox';
 import { BaseSettings, loadConfig } from '../../functions/lib/config.ts';
 import { ConfigInvalid } from '../../functions/lib/errors.ts';
 import { VAULT_CLIENT_SETTINGS } from '../../functions/lib/secrets.ts';
-import { FUNCTIONS } from './catalogue.ts';
+import { FUNCTIONS, JOBS } from './catalogue.ts';
 import { type Manifest, ofKind, REPO_ROOT, sinkBindings } from './load.ts';
 import { json, knativeServices, podSpec, where } from './pod-invariants.ts';
 
@@ -184,6 +184,35 @@ export function checkFunctionEnv(
         if (!(error instanceof ConfigInvalid)) throw error;
         out.push(...error.issues.map((i) => `${where(m)}: ${i.field} ${i.message}`));
       }
+    }
+  }
+  return out;
+}
+
+/** What a catalogued Job's manifest may set in `env`: Vault client settings, NODE_ENV, LOG_LEVEL. */
+const JOB_ENV = new Set<string>(['NODE_ENV', 'LOG_LEVEL', ...VAULT_CLIENT_SETTINGS]);
+
+/**
+ * Every catalogued Job (JOBS): its container would start with each of its Vault settings, from Vault
+ * (VAULT_ADDR set: a placeholder stands in) or from an envFrom Secret found in the manifests (no-vault);
+ * its `env` sets only JOB_ENV names, never a Vault setting; every envFrom source resolves.
+ */
+export function checkJobEnv(manifests: Manifest[]): string[] {
+  const out: string[] = [];
+  for (const m of ofKind(manifests, 'Job', 'batch')) {
+    const job = JOBS.find((j) => j.name === m.object.metadata.name);
+    if (!job) continue; // checkJobs reports it
+    const container = ((podSpec(m.object)?.containers ?? []) as Record<string, unknown>[])[0] ?? {};
+    for (const e of (container.env ?? []) as Record<string, unknown>[]) {
+      const key = String(e.name);
+      if (job.vaultSettings.includes(key))
+        out.push(`${where(m)}: env ${key} comes from Vault, never from the manifest`);
+      else if (!JOB_ENV.has(key)) out.push(`${where(m)}: env ${key} is not a setting ${job.name} reads`);
+    }
+    const { env, problems } = containerEnv(manifests, m, job);
+    out.push(...problems);
+    for (const setting of job.vaultSettings) {
+      if (!env[setting]) out.push(`${where(m)}: ${setting} is required (from Vault or the local Secret)`);
     }
   }
   return out;

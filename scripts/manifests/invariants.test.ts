@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { checkEventing, checkVaultWiring, vaultRoles } from './event-invariants.ts';
-import { checkFunctionEnv, loadFunctionSettings } from './function-env.ts';
+import { checkFunctionEnv, checkJobEnv, loadFunctionSettings } from './function-env.ts';
 import { loadManifests, type Manifest } from './load.ts';
 import {
   checkContainers,
+  checkJobs,
   checkKnativeServices,
   checkNames,
   checkNamespaces,
   checkScaling,
   knativeServices,
+  podSpec,
 } from './pod-invariants.ts';
 
 const base = loadManifests();
@@ -46,7 +48,15 @@ describe('invariants hold on knative/base as written', () => {
       () => checkVaultWiring(base, vaultRoles(), declared),
     ],
     ["each function's container env passes its own settings schemas", () => checkFunctionEnv(base, declared)],
+    ['Jobs bounded, cleaned up, with their own image and ServiceAccount', () => checkJobs(base)],
+    ["each Job's container gets its Vault settings and sets nothing else", () => checkJobEnv(base)],
   ])('%s', (_name, check) => expect(check()).toEqual([]));
+
+  it('checks the schema-migrate Job as a workload (pod spec found, probes not required)', () => {
+    const job = base.find((m) => m.object.kind === 'Job' && m.object.metadata.name === 'schema-migrate');
+    expect(job?.file).toBe('knative/base/250-schema-migrate.yaml');
+    expect(job && podSpec(job.object)).toBeDefined();
+  });
 
   it('has one Knative Service per function, each in its own 400-<name>.yaml', () => {
     for (const [name, m] of knativeServices(base)) expect(m.file).toBe(`knative/base/400-${name}.yaml`);
@@ -386,6 +396,120 @@ describe('invariants catch what they promise to catch', () => {
   ])('function env: %s', (_n, kind, name, mutate, expected) => {
     const problems = checkFunctionEnv(mutated(kind, name, mutate), declared);
     expect(problems).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
+  });
+
+  it.each([
+    [
+      'root allowed',
+      (o: Json) => {
+        container(o).securityContext.runAsNonRoot = false;
+      },
+      checkContainers,
+    ],
+    [
+      'writable root',
+      (o: Json) => {
+        container(o).securityContext.readOnlyRootFilesystem = false;
+      },
+      checkContainers,
+    ],
+    [
+      'no CPU request',
+      (o: Json) => {
+        delete container(o).resources.requests.cpu;
+      },
+      checkContainers,
+    ],
+    [
+      'a readiness probe (nothing routes to a Job)',
+      (o: Json) => {
+        container(o).readinessProbe = { exec: { command: ['true'] } };
+      },
+      checkContainers,
+    ],
+    [
+      'no backoffLimit',
+      (o: Json) => {
+        delete o.spec.backoffLimit;
+      },
+      checkJobs,
+    ],
+    [
+      'no ttlSecondsAfterFinished',
+      (o: Json) => {
+        delete o.spec.ttlSecondsAfterFinished;
+      },
+      checkJobs,
+    ],
+    [
+      'restartPolicy Always',
+      (o: Json) => {
+        o.spec.template.spec.restartPolicy = 'Always';
+      },
+      checkJobs,
+    ],
+    [
+      "a function's image",
+      (o: Json) => {
+        container(o).image = 'ghcr.io/isekai/catalog:1';
+      },
+      checkJobs,
+    ],
+    [
+      "a function's ServiceAccount",
+      (o: Json) => {
+        o.spec.template.spec.serviceAccountName = 'catalog';
+      },
+      checkJobs,
+    ],
+    [
+      'a Job not in the catalogue',
+      (o: Json) => {
+        o.metadata.name = 'seed-data';
+      },
+      checkJobs,
+    ],
+    [
+      'running as a ServiceAccount its Vault role does not bind',
+      (o: Json) => {
+        o.spec.template.spec.serviceAccountName = 'library';
+      },
+      (m: Manifest[]) => checkVaultWiring(m, vaultRoles(), declared),
+    ],
+    [
+      'a Vault agent annotation',
+      (o: Json) => {
+        o.spec.template.metadata.annotations = { 'vault.hashicorp.com/agent-inject': 'true' };
+      },
+      (m: Manifest[]) => checkVaultWiring(m, vaultRoles(), declared),
+    ],
+    [
+      'no VAULT_ADDR, so DATABASE_URL never arrives',
+      (o: Json) => {
+        container(o).env = container(o).env.filter((e: Json) => e.name !== 'VAULT_ADDR');
+      },
+      checkJobEnv,
+    ],
+    [
+      'a credential in the manifest (DATABASE_URL)',
+      (o: Json) => {
+        container(o).env.push({ name: 'DATABASE_URL', value: 'postgres://owner:pw@postgres/isekai' });
+      },
+      checkJobEnv,
+    ],
+  ])('Job schema-migrate: %s', (_n, mutate, check) => {
+    expect(check(mutated('Job', 'schema-migrate', mutate))).not.toEqual([]);
+  });
+
+  it('vault: a Job whose role has no policy rule for its config', () => {
+    const roles = vaultRoles().map((r) =>
+      r.role === 'schema-migrate' ? { ...r, policyFile: 'outbox-relay.hcl' } : r,
+    );
+    expect(checkVaultWiring(base, roles, declared)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('does not allow reading kv/data/isekai/schema-migrate/config'),
+      ]),
+    );
   });
 
   it.each([

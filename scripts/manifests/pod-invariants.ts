@@ -2,7 +2,7 @@
  * Invariants on objects and pod templates. Each check returns human-readable violations
  * (`<file>#<doc> <Kind>/<name>: <what>`); an empty list means the rule holds.
  */
-import { FUNCTIONS, WRITABLE_ROOT_ALLOWED } from './catalogue.ts';
+import { FUNCTIONS, JOBS, WRITABLE_ROOT_ALLOWED } from './catalogue.ts';
 import { type KubeObject, type Manifest, ofKind } from './load.ts';
 
 type Json = Record<string, unknown>;
@@ -118,10 +118,14 @@ export function podSpec(object: KubeObject): Json | undefined {
   return Array.isArray(spec.containers) ? spec : undefined;
 }
 
+/** Workloads that run to completion: probes do not apply to them (their exit code is their status). */
+const RUN_TO_COMPLETION = new Set(['Job']);
+
 /**
  * Every container: non-root, no privilege escalation, ALL capabilities dropped, RuntimeDefault
  * seccomp (container or pod), read-only root (or listed in WRITABLE_ROOT_ALLOWED), CPU and memory
- * requests and limits, readiness and liveness probes. Functions probe /readyz and /healthz.
+ * requests and limits. Long-running ones: readiness and liveness probes (functions probe /readyz and
+ * /healthz); Jobs: no readiness probe (nothing routes to them), liveness optional.
  */
 export function checkContainers(manifests: Manifest[]): string[] {
   const out: string[] = [];
@@ -146,7 +150,12 @@ export function checkContainers(manifests: Manifest[]): string[] {
       for (const kind of ['requests', 'limits']) {
         for (const r of ['cpu', 'memory']) if (!json(res[kind])[r]) out.push(`${at}: no ${kind}.${r}`);
       }
-      for (const probe of ['readinessProbe', 'livenessProbe']) if (!c[probe]) out.push(`${at}: no ${probe}`);
+      if (RUN_TO_COMPLETION.has(m.object.kind)) {
+        if (c.readinessProbe) out.push(`${at}: a ${m.object.kind} serves nothing: no readinessProbe`);
+      } else {
+        for (const probe of ['readinessProbe', 'livenessProbe'])
+          if (!c[probe]) out.push(`${at}: no ${probe}`);
+      }
       if (m.object.apiVersion.startsWith('serving.knative.dev/')) {
         const path = (p: unknown) => json(json(p).httpGet).path;
         if (path(c.readinessProbe) !== '/readyz') out.push(`${at}: readiness probe must GET /readyz`);
@@ -194,6 +203,54 @@ export function checkKnativeServices(manifests: Manifest[]): string[] {
       (s) => s.object.metadata.name === name && s.object.metadata.namespace === m.object.metadata.namespace,
     );
     if (!sa) out.push(`${where(m)}: ServiceAccount ${name} missing`);
+  }
+  return out;
+}
+
+/**
+ * Jobs (batch/v1): exactly the catalogued ones (JOBS), each in its file and namespace isekai; bounded
+ * (backoffLimit, activeDeadlineSeconds) and cleaned up (ttlSecondsAfterFinished); restartPolicy OnFailure
+ * or Never; one container with the Job's own image (<registry>/isekai/<name>:<tag> or @<digest>); running
+ * as its own ServiceAccount, which exists and keeps its token (the Job logs in to Vault with it).
+ */
+export function checkJobs(manifests: Manifest[]): string[] {
+  const out: string[] = [];
+  const jobs = ofKind(manifests, 'Job', 'batch');
+  for (const spec of JOBS) {
+    if (!jobs.some((m) => m.object.metadata.name === spec.name)) out.push(`job ${spec.name}: no Job`);
+  }
+  for (const m of jobs) {
+    const name = m.object.metadata.name;
+    const spec = JOBS.find((j) => j.name === name);
+    if (!spec) {
+      out.push(`${where(m)}: not in the Job catalogue (scripts/manifests/catalogue.ts)`);
+      continue;
+    }
+    if (m.object.metadata.namespace !== 'isekai') out.push(`${where(m)}: namespace must be isekai`);
+    if (m.file.startsWith('knative/base/') && m.file !== spec.file)
+      out.push(`${where(m)}: belongs in ${spec.file}`);
+    const jobSpec = json(m.object.spec);
+    for (const k of ['backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished']) {
+      const v = jobSpec[k];
+      if (!Number.isInteger(v) || (v as number) < (k === 'backoffLimit' ? 0 : 1))
+        out.push(`${where(m)}: no ${k}`);
+    }
+    const pod = podSpec(m.object) ?? {};
+    if (!['OnFailure', 'Never'].includes(String(pod.restartPolicy)))
+      out.push(`${where(m)}: restartPolicy must be OnFailure or Never`);
+    const containers = (pod.containers ?? []) as Json[];
+    if (containers.length !== 1) out.push(`${where(m)}: exactly one container expected`);
+    const image = String(containers[0]?.image);
+    if (!new RegExp(`^[^:@]+/isekai/${name}[:@]`).test(image)) {
+      out.push(`${where(m)}: image must be <registry>/isekai/${name}:<tag> or @<digest>, is ${image}`);
+    }
+    if (pod.serviceAccountName !== name) out.push(`${where(m)}: serviceAccountName must be ${name}`);
+    const sa = ofKind(manifests, 'ServiceAccount').find(
+      (s) => s.object.metadata.name === name && s.object.metadata.namespace === m.object.metadata.namespace,
+    );
+    if (!sa) out.push(`${where(m)}: ServiceAccount ${name} missing`);
+    else if (sa.object.automountServiceAccountToken === false || pod.automountServiceAccountToken === false)
+      out.push(`${where(m)}: its ServiceAccount token must be mounted (Vault Kubernetes auth)`);
   }
   return out;
 }

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkEventing, checkVaultWiring, vaultRoles } from './event-invariants.ts';
-import { checkFunctionEnv, loadFunctionSettings, VAULT_ADDR } from './function-env.ts';
+import { checkFunctionEnv, checkJobEnv, loadFunctionSettings, VAULT_ADDR } from './function-env.ts';
 import { kubectlVersion, renderKustomize, renderWithComponents, subsets } from './kustomize.ts';
 import { type Manifest, REPO_ROOT } from './load.ts';
 import {
   checkContainers,
+  checkJobs,
   checkKnativeServices,
   checkNames,
   checkNamespaces,
@@ -91,6 +92,7 @@ describe.each(combinations)('render: $name', (combination) => {
       ...checkNames(rendered),
       ...checkContainers(rendered),
       ...checkKnativeServices(rendered),
+      ...checkJobs(rendered),
       ...checkEventing(rendered),
     ]).toEqual([]);
   });
@@ -101,15 +103,22 @@ describe.each(combinations)('render: $name', (combination) => {
 
   it(
     effective.has('no-vault')
-      ? 'functions get their Vault settings from the local Secret; data files from a Secret'
-      : 'functions read Vault at VAULT_ADDR; data workloads get the Vault agent',
+      ? 'functions and Jobs get their Vault settings from the local Secret; data files from a Secret'
+      : 'functions and Jobs read Vault at VAULT_ADDR; data workloads get the Vault agent',
     () => {
       expect(checkVaultWiring(rendered, vaultRoles(), declared)).toEqual([]);
       const withPods = rendered.filter((m) => podSpec(m.object));
       const injected = withPods
         .filter((m) => vaultAnnotation(m) === 'true')
         .map((m) => m.object.metadata.name);
-      for (const [name, m] of knativeServices(rendered)) {
+      const selfReading: [string, Manifest][] = [
+        ...knativeServices(rendered),
+        ...rendered
+          .filter((m) => m.object.kind === 'Job')
+          .map((m): [string, Manifest] => [m.object.metadata.name, m]),
+      ];
+      expect(selfReading.map(([name]) => name)).toContain('schema-migrate');
+      for (const [name, m] of selfReading) {
         const [container] = (podSpec(m.object)?.containers ?? []) as Record<string, unknown>[];
         const env = (container?.env ?? []) as { name: string; value?: string }[];
         const vaultAddr = env.find((e) => e.name === 'VAULT_ADDR')?.value;
@@ -136,13 +145,14 @@ describe.each(combinations)('render: $name', (combination) => {
     },
   );
 
-  it('gives every function the env its settings schemas accept (Vault placeholders, or the local Secret)', () => {
+  it('gives every function and Job the env its settings need (Vault placeholders, or the local Secret)', () => {
     const hasSecret = rendered.some(
       (m) => m.object.kind === 'Secret' && m.object.metadata.name === 'isekai-local-secrets',
     );
     const withSecret = effective.has('no-vault') && !hasSecret ? [...rendered, ...LOCAL_SECRET] : rendered;
     expect(LOCAL_SECRET).toHaveLength(1);
     expect(checkFunctionEnv(withSecret, declared)).toEqual([]);
+    expect(checkJobEnv(withSecret)).toEqual([]);
   });
 
   if (combination.root === 'overlays/production') {

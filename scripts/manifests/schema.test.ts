@@ -79,6 +79,15 @@ describe('schema: the validators catch broken objects', () => {
         spec: { storageClassName: 's' },
       },
     ],
+    [
+      'a Job with a string backoffLimit',
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'x', namespace: 'isekai' },
+        spec: { backoffLimit: 'three', template: { spec: { containers: [{ name: 'x', image: 'i' }] } } },
+      },
+    ],
     ['an unknown kind', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } }],
   ] as [string, KubeObject][])('rejects %s', async (_name, object) => {
     expect((await validateObject(object)).length).toBeGreaterThan(0);

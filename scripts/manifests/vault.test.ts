@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS } from './catalogue.ts';
+import { FUNCTIONS, JOBS } from './catalogue.ts';
 import { policyCovers, policyRules, vaultRoles } from './event-invariants.ts';
 import { REPO_ROOT } from './load.ts';
 
@@ -21,6 +21,22 @@ describe('vault-policies: one least-privilege policy and one role per function',
         policy: name,
         policyFile: `${name}.hcl`,
         ttl: '1h',
+      });
+    },
+  );
+
+  it.each(JOBS.map((j) => j.name))(
+    'Job %s has <name>.hcl and a short-lived role for ServiceAccount isekai/<name>',
+    (name) => {
+      expect(existsSync(join(DIR, `${name}.hcl`))).toBe(true);
+      expect(roles.find((r) => r.role === name)).toEqual({
+        role: name,
+        serviceAccount: name,
+        namespace: 'isekai',
+        policy: name,
+        policyFile: `${name}.hcl`,
+        // A Job runs for minutes (activeDeadlineSeconds 900): its token need not outlive it.
+        ttl: '15m',
       });
     },
   );

@@ -5,6 +5,15 @@ import { runner } from 'node-pg-migrate';
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../db/migrations', import.meta.url));
 
 /**
+ * The folder migrations are read from: `MIGRATIONS_DIR` from the environment when set (a bundle, e.g.
+ * dist/schema-migrate/index.mjs in the schema-migrate image, ships the SQL files beside itself, where the
+ * source-relative path above does not exist), the source tree's otherwise. Read per call, not at load.
+ */
+export function migrationsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MIGRATIONS_DIR || MIGRATIONS_DIR;
+}
+
+/**
  * Bring the database schema up to date; safe to run concurrently (node-pg-migrate takes an advisory lock)
  * and repeatedly. Returns the names of the migrations it applied.
  */
@@ -24,7 +33,7 @@ export async function migrate(databaseUrl: string, log?: (msg: string) => void):
 async function migrateOnce(databaseUrl: string, log?: (msg: string) => void): Promise<string[]> {
   const applied = await runner({
     databaseUrl,
-    dir: MIGRATIONS_DIR,
+    dir: migrationsDir(),
     direction: 'up',
     migrationsTable: 'pgmigrations',
     checkOrder: true,
