@@ -97,6 +97,18 @@ describe.each(combinations)('render: $name', (combination) => {
     ]).toEqual([]);
   });
 
+  // Only overlays set images (base keeps the placeholders on purpose), so only they get this test.
+  if (combination.root.startsWith('overlays/')) {
+    it('sets a real image for every workload (no placeholder tag left)', () => {
+      const placeholders = rendered.flatMap((m) =>
+        [...JSON.stringify(m.object).matchAll(/"image":"([^"]*placeholder[^"]*)"/g)].map(
+          (hit) => `${m.object.kind}/${m.object.metadata.name}: ${hit[1]}`,
+        ),
+      );
+      expect(placeholders).toEqual([]);
+    });
+  }
+
   it(`keeps hot paths at min-scale >= ${effective.has('dev-scale') ? 1 : 3} and the rest at 0`, () => {
     expect(checkScaling(rendered, effective.has('dev-scale') ? 1 : 3)).toEqual([]);
   });
