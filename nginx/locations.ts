@@ -1,0 +1,178 @@
+/** The routes nginx serves and the locations that proxy them: auth_request, function upstreams, streams. */
+import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions } from './options.ts';
+import { type HeaderKind, securityHeaders } from './problems.ts';
+import { indent } from './text.ts';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+export interface ApiRoute {
+  /** nginx location argument. */
+  readonly location: string;
+  readonly fn: EdgeFunction;
+  readonly bodyLimit?: number;
+  /** Long-lived responses (SSE / WebSocket): no buffering, long read timeout, Upgrade passed on. */
+  readonly stream?: boolean;
+}
+
+/** api.<domain>: public paths → functions (paths are passed on unchanged). */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { location: '~ ^/anime/[^/]+/(rating|episodes|reviews)(/|$)', fn: 'rate-anime' },
+  { location: '= /anime', fn: 'catalog' },
+  { location: '/anime/', fn: 'catalog' },
+  { location: '/seasons/', fn: 'catalog' },
+  { location: '/library/', fn: 'library' },
+  { location: '= /subtitles', fn: 'subtitles' },
+  { location: '/subtitles/', fn: 'subtitles' },
+  { location: '= /uploads', fn: 'upload-subtitle', bodyLimit: 16 * MIB },
+  { location: '/uploads/', fn: 'upload-subtitle', bodyLimit: 16 * MIB },
+  { location: '= /notifications/stream', fn: 'notifications', stream: true },
+  { location: '= /notifications', fn: 'notifications' },
+  { location: '/notifications/', fn: 'notifications' },
+];
+
+/** Errors nginx itself answers, as problem+json with the codes of functions/lib/errors.ts. */
+
+export const upstreamName = (fn: string) => `fn_${fn.replaceAll('-', '_')}`;
+
+export function upstreams(o: EdgeOptions): string {
+  const blocks = new Map<string, string>();
+  for (const fn of EDGE_FUNCTIONS) {
+    const { address } = o.functions[fn];
+    const name = o.target === 'cluster' ? 'kourier' : upstreamName(fn);
+    if (!blocks.has(name))
+      blocks.set(
+        name,
+        [
+          `upstream ${name} {`,
+          `  server ${address};`,
+          '  keepalive 64;',
+          '  keepalive_timeout 60s;',
+          '}',
+        ].join('\n'),
+      );
+  }
+  if (!o.keycloak.resolver)
+    blocks.set('keycloak', `upstream keycloak {\n  server ${o.keycloak.address};\n  keepalive 16;\n}`);
+  return indent([...blocks.values()].join('\n'), 2);
+}
+
+export function upstreamOf(o: EdgeOptions, fn: EdgeFunction): string {
+  return o.target === 'cluster' ? 'kourier' : upstreamName(fn);
+}
+
+export function hostHeader(o: EdgeOptions, fn: EdgeFunction): string {
+  return o.functions[fn].host ?? '$proxy_host';
+}
+
+/** The headers every proxied function request gets; client-sent identity headers are replaced. */
+export function proxyHeaders(o: EdgeOptions, fn: EdgeFunction, stream = false): string[] {
+  return [
+    'proxy_http_version 1.1;',
+    `proxy_set_header Host ${hostHeader(o, fn)};`,
+    `proxy_set_header Connection ${stream ? '$connection_upgrade' : '""'};`,
+    ...(stream ? ['proxy_set_header Upgrade $http_upgrade;'] : []),
+    'proxy_set_header X-Forwarded-For $remote_addr;',
+    'proxy_set_header X-Forwarded-Proto https;',
+    'proxy_set_header X-Forwarded-Host $host;',
+    'proxy_set_header X-Request-Id $request_id;',
+    'proxy_set_header traceparent $edge_traceparent;',
+    // Set from edge-auth's answer; an empty value drops the header, and a client's copy never passes.
+    'proxy_set_header X-Auth-User-Id $auth_user_id;',
+    'proxy_set_header X-Auth-User-Name $auth_user_name;',
+    'proxy_set_header X-Auth-Roles $auth_roles;',
+    'proxy_set_header X-Original-Method "";',
+    'proxy_set_header X-Original-URI "";',
+    'proxy_set_header X-Original-Host "";',
+  ];
+}
+
+/** The auth_request target, with its result cache. */
+export function authLocation(o: EdgeOptions, serverClass: 'api' | 'events'): string[] {
+  return [
+    'location = /_edge_auth {',
+    '  internal;',
+    '  auth_request off;',
+    // The main request's location enforces the body limit; the subrequest inherits its Content-Length.
+    '  client_max_body_size 0;',
+    `  proxy_pass http://${upstreamOf(o, 'edge-auth')}/check;`,
+    '  proxy_method GET;',
+    '  proxy_pass_request_body off;',
+    // Without this nginx still sends the client's Content-Length with no body: the upstream then waits
+    // for those bytes and reads the next request on the kept-alive connection as them (→ 400).
+    '  proxy_set_header Content-Length "";',
+    '  proxy_pass_request_headers off;',
+    '  proxy_http_version 1.1;',
+    `  proxy_set_header Host ${hostHeader(o, 'edge-auth')};`,
+    '  proxy_set_header Connection "";',
+    '  proxy_set_header Authorization $http_authorization;',
+    '  proxy_set_header X-Original-Method $request_method;',
+    '  proxy_set_header X-Original-URI $edge_uri;',
+    `  proxy_set_header X-Original-Host ${serverClass}.${o.domain};`,
+    '  proxy_set_header traceparent $edge_traceparent;',
+    '  proxy_connect_timeout 1s;',
+    '  proxy_read_timeout 5s;',
+    ...(o.authCache === false ? ['  proxy_cache off;'] : authCacheLines(o)),
+    '}',
+  ];
+}
+
+export function authCacheLines(o: EdgeOptions): string[] {
+  return [
+    '  proxy_cache auth;',
+    '  proxy_cache_key "$auth_token_hash|$edge_class|$request_method|$auth_class";',
+    // Positive answers live as long as edge-auth's X-Accel-Expires says (≤ 30 s, ≤ the token's life);
+    // a 200 without it is not cached. Failures: briefly, or not at all.
+    ...(o.authFailureCacheSeconds > 0 ? [`  proxy_cache_valid 401 403 ${o.authFailureCacheSeconds}s;`] : []),
+    '  proxy_cache_lock on;',
+    '  proxy_cache_lock_timeout 2s;',
+    '  proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;',
+  ];
+}
+
+export function functionLocation(o: EdgeOptions, route: ApiRoute, kind: HeaderKind): string[] {
+  const lines = [
+    `location ${route.location} {`,
+    '  set $edge_uri $uri;',
+    ...(route.bodyLimit ? [`  client_max_body_size ${route.bodyLimit};`] : []),
+    `  proxy_pass http://${upstreamOf(o, route.fn)};`,
+    ...proxyHeaders(o, route.fn, route.stream).map((l) => `  ${l}`),
+    ...securityHeaders(kind, o).map((l) => `  ${l}`),
+  ];
+  if (route.stream) {
+    lines.push(
+      '  proxy_buffering off;',
+      '  proxy_cache off;',
+      '  gzip off;',
+      '  proxy_read_timeout 1h;',
+      '  proxy_send_timeout 1h;',
+    );
+  } else {
+    lines.push('  proxy_connect_timeout 2s;', '  proxy_read_timeout 60s;');
+  }
+  lines.push('}');
+  return lines;
+}
+
+/**
+ * Shared head of the api and events servers: limits, auth, identity from the auth answer.
+ * `$edge_uri` (the normalised path edge-auth and the cache key judge) is set in each proxying location,
+ * never at server level: the auth subrequest reruns server-level `set`s and would overwrite it.
+ */
+export function authenticatedServerHead(o: EdgeOptions, serverClass: 'api' | 'events'): string[] {
+  return [
+    `set $edge_class ${serverClass};`,
+    // The decoded path goes to edge-auth in a header: refuse control characters (header injection).
+    'if ($uri ~ "[\\x00-\\x1f\\x7f]") {',
+    '  return 400;',
+    '}',
+    `limit_req zone=per_ip burst=${o.limits.perIp.burst} nodelay;`,
+    `limit_req zone=per_token burst=${o.limits.perToken.burst} nodelay;`,
+    'auth_request /_edge_auth;',
+    'auth_request_set $auth_user_id $upstream_http_x_auth_user_id;',
+    'auth_request_set $auth_user_name $upstream_http_x_auth_user_name;',
+    'auth_request_set $auth_roles $upstream_http_x_auth_roles;',
+    'auth_request_set $auth_cache_status $upstream_cache_status;',
+    'auth_request_set $auth_response_time $upstream_response_time;',
+  ];
+}
