@@ -2,8 +2,9 @@
 # Installs what the integration tests need on a fresh Debian 12 machine (run as root), then builds
 # or fetches the Java test servers into ~/.cache/isekai. Idempotent: with everything present it
 # only checks (well under 5 s) and runs no apt-get at all.
-#   Debian packages: Ceph (mon, osd, radosgw, CLI) for S3, nginx + njs for the edge, wrk for load,
-#   chromium for browser tests; curl, a JDK 17 and Maven when missing.
+#   Debian packages: Ceph (mon, osd, radosgw, CLI) for S3, nginx + njs for the edge, wrk for the
+#   benchmarks, shellcheck and openssl for the tests; curl, a JDK 17 and Maven when missing. (No browser
+#   yet: chromium comes with the site's browser tests.)
 #   Maven Central: the mongo-wire server (built from scripts/servers/mongo-wire) and the Zipkin server.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ t_start=$(date +%s%N)
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 log() { echo "[install-deps] $*"; }
 
-PACKAGES=(ceph-mon ceph-osd radosgw ceph-common nginx libnginx-mod-http-js wrk chromium curl shellcheck openssl)
+PACKAGES=(ceph-mon ceph-osd radosgw ceph-common nginx libnginx-mod-http-js wrk curl shellcheck openssl)
 command -v java >/dev/null || PACKAGES+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || PACKAGES+=(maven)
 
