@@ -2,7 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
-import { json, type Loose } from '../support/http.ts';
+import { caller } from '../support/caller.ts';
+import type { Loose } from '../support/http.ts';
 import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
@@ -37,22 +38,8 @@ afterAll(async () => {
   await db?.end();
 });
 
-async function call(method: string, url: string, user?: string, body?: unknown) {
-  const headers: Record<string, string> = {};
-  if (user)
-    headers.authorization = `Bearer ${await tokens.sign(user, { username: user, name: `Name ${user}` })}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: res.status === 204 ? undefined : ((await json(res)) as Loose),
-  };
-}
+/** The shared JSON client (test/support/caller.ts), signing with this file's tokens. */
+const call: ReturnType<typeof caller> = (...args) => caller(tokens)(...args);
 const outboxFor = async (animeId: number) =>
   (
     await db.query(`select event from outbox where subject = $1 order by created_at`, [String(animeId)])
