@@ -8,11 +8,11 @@ export interface Answer {
 }
 
 /** A tiny JSON client: `call('PUT', url, 'alice', body)` signs a token for `alice` when a user is given. */
-export function caller(tokens: TestTokens) {
+export function caller(tokens: TestTokens, claims?: (user: string) => Parameters<TestTokens['sign']>[1]) {
+  const claimsOf = claims ?? ((user: string) => ({ username: user, name: `Name ${user}` }));
   return async (method: string, url: string, user?: string, body?: unknown): Promise<Answer> => {
     const headers: Record<string, string> = {};
-    if (user)
-      headers.authorization = `Bearer ${await tokens.sign(user, { username: user, name: `Name ${user}` })}`;
+    if (user) headers.authorization = `Bearer ${await tokens.sign(user, claimsOf(user))}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(url, {
       method,

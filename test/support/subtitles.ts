@@ -7,6 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createS3 } from '../../functions/lib/data/s3.ts';
+import { caller } from './caller.ts';
 import { json, type Loose } from './http.ts';
 import type { TestTokens } from './test-tokens.ts';
 import { listen } from './tracking.ts';
@@ -111,23 +112,10 @@ export function uploader(tokens: TestTokens) {
   };
 }
 
-/** A JSON call signed for `user` with `roles`. */
+/** A JSON call signed for `user` with `roles` (the shared client, test/support/caller.ts). */
 export function roleCaller(tokens: TestTokens) {
-  return async (method: string, url: string, user?: string, roles?: string[], body?: unknown) => {
-    const headers: Record<string, string> = {};
-    if (user)
-      headers.authorization = `Bearer ${await tokens.sign(user, { username: user, roles: roles ?? ['viewer'] })}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const type = res.headers.get('content-type') ?? '';
-    const parsed =
-      res.status === 204 ? undefined : type.includes('json') ? await json(res) : await res.text();
-    return { status: res.status, headers: res.headers, body: parsed as Loose };
-  };
+  return (method: string, url: string, user?: string, roles?: string[], body?: unknown) =>
+    caller(tokens, (name) => ({ username: name, roles: roles ?? ['viewer'] }))(method, url, user, body);
 }
 
 /** An SRT of `lines` cues whose text starts with `tag` (distinct tags → distinct files). */
