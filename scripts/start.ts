@@ -17,7 +17,7 @@
  */
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { importSeedCatalog } from '../functions/catalog/import.ts';
+import { importSeedCatalog } from '../functions/catalog/seed.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
 import { start as startMongoWire } from '../test/setup/servers/mongo-wire.ts';
 import { functionNames } from './build.ts';
