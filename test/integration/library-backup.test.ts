@@ -286,12 +286,44 @@ describe('all or nothing', () => {
 
   it('a record that cannot be written deletes the object it stored', async () => {
     clock = weekStarting('2026-11-23');
+    // Every object call of this store is recorded, and answered by the real RGW.
+    const sent: { command: string; key: string | undefined; ok: boolean }[] = [];
+    const recording = {
+      send: async (command: { constructor: { name: string }; input: Loose }, options?: unknown) => {
+        const key = command.input.Key ?? command.input.Delete?.Objects?.[0]?.Key;
+        try {
+          const answer = await (s3.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+          sent.push({ command: command.constructor.name, key, ok: true });
+          return answer;
+        } catch (error) {
+          sent.push({ command: command.constructor.name, key, ok: false });
+          throw error;
+        }
+      },
+    } as unknown as S3Client;
+    const recorded = createBackupStore({
+      runtime: quiet('library-backup'),
+      db,
+      s3: recording,
+      bucket,
+      now: () => clock,
+    });
     // No users row: the backups row's foreign key fails after the upload.
-    await expect(store.run({ id: 'bk-ghost', name: 'ghost' })).rejects.toBeTruthy();
+    const key = backupKey('bk-ghost', '2026-11-23');
+    const error = await recorded.run({ id: 'bk-ghost', name: 'ghost' }).then(
+      () => undefined,
+      (e: unknown) => e as Loose,
+    );
+    // It failed for the stated reason (the record), not before: the upload had succeeded.
+    expect(error).toMatchObject({ code: '23503', constraint: 'backups_user_id_fkey' });
+    expect(sent).toEqual([
+      { command: 'PutObjectCommand', key, ok: true },
+      { command: 'DeleteObjectsCommand', key, ok: true },
+    ]);
     expect(await rowsOf('bk-ghost')).toEqual([]);
-    await expect(
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: backupKey('bk-ghost', '2026-11-23') })),
-    ).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
   });
 
   it('the weekly run goes past a failing user, logs its code and counts it', async () => {
