@@ -8,6 +8,7 @@ import { EVENTS } from './catalogue.ts';
 import { EVENTS_DIR, render } from './generate.ts';
 
 describe('generated catalogue files', () => {
+  expect([...render()], 'generated files').toHaveLength(9);
   it.each([...render()].map(([path, content]) => [path, content]))(
     '%s is up to date (run `node events/generate.ts`)',
     (path, content) => {
@@ -30,6 +31,7 @@ describe('generated catalogue files', () => {
     expect(names?.sort()).toEqual(EVENTS.map((e) => e.type).sort());
   });
 
+  expect(EVENTS, 'event types').toHaveLength(8);
   it.each(EVENTS.map((e) => [e.type, e]))(
     'the JSON Schema of %s accepts its example and rejects junk',
     (type) => {
