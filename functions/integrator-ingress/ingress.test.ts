@@ -34,9 +34,9 @@ function event(overrides: Record<string, unknown> = {}) {
     id: `aired-${Math.random().toString(36).slice(2)}`,
     type: 'dev.isekai.episode.aired.v1',
     source: '/integrators/airing-bot',
-    subject: 'cowboy-bebop',
+    subject: '1',
     datacontenttype: 'application/json',
-    data: { animeId: 'cowboy-bebop', episode: 6, airedAt: '2026-11-23T16:00:00Z' },
+    data: { animeId: 1, episode: 6, airedAt: '2026-11-23T16:00:00Z' },
     ...overrides,
   };
 }
@@ -132,7 +132,7 @@ describe.each(Object.entries(hosts))('integrator-ingress on %s', (_host, make) =
       'ce-id': ev.id,
       'ce-type': ev.type,
       'ce-source': '/integrators/airing-bot',
-      'ce-subject': 'cowboy-bebop',
+      'ce-subject': '1',
       'ce-partner': 'abc',
     });
     expect(JSON.parse(got?.body ?? '')).toEqual(ev.data);
@@ -192,7 +192,7 @@ describe.each(Object.entries(hosts))('integrator-ingress on %s', (_host, make) =
 
   it.each([
     ['an episode number out of range', { data: { ...event().data, episode: 0 } }, '/data/episode'],
-    ['a missing airedAt', { data: { animeId: 'cowboy-bebop', episode: 6 } }, '/data'],
+    ['a missing airedAt', { data: { animeId: 1, episode: 6 } }, '/data'],
     ['a subject that is not the anime', { subject: 'trigun' }, '/subject'],
     ['an extension name over 20 characters', { partnerreferencenumber: 'x' }, '/partnerreferencenumber'],
   ])('answers 400 problem+json naming the field for %s', async (_name, change, field) => {

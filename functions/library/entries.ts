@@ -196,7 +196,7 @@ export async function saveEntry(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       change,
       status: entry.status,
@@ -231,7 +231,7 @@ export async function removeEntry(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       change: 'removed',
       status: null,

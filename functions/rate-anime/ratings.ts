@@ -80,7 +80,7 @@ export async function submitRating(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       score: rating.score,
       previousScore: before?.score ?? null,
@@ -117,7 +117,7 @@ export async function deleteRating(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       previousScore: before.score,
       hadReview: before.review !== null,

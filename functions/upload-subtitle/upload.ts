@@ -126,7 +126,7 @@ export async function storeUpload(
   const createdAt = options.now ?? new Date();
   const data: SubtitleUploadedV1 = {
     subtitleId: id.toHexString(),
-    animeId: fields.animeId,
+    animeId: fields.animeIdNumber,
     episode: fields.episode,
     language: fields.language,
     format: upload.format,

@@ -74,7 +74,7 @@ describe('integrator-ingress with a real Keycloak token and the real broker', ()
       'content-type': 'application/json',
       'ce-type': 'dev.isekai.episode.aired.v1',
       'ce-source': '/integrators/isekai-integrations',
-      'ce-subject': 'cowboy-bebop',
+      'ce-subject': '1',
     });
     expect(JSON.parse(got[0]?.body ?? '')).toEqual(event.data);
   });

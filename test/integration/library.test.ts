@@ -58,7 +58,7 @@ describe('list entries', () => {
       [String(ids.eva)],
     );
     expect(rows.map((r) => r.event.data)).toEqual([
-      expect.objectContaining({ change: 'added', status: 'watching', progress: 3, animeId: String(ids.eva) }),
+      expect.objectContaining({ change: 'added', status: 'watching', progress: 3, animeId: ids.eva }),
     ]);
   });
 

@@ -37,7 +37,7 @@ const [UPLOADER, ALICE, BOB, CAROL, DAVE, ERIN, FRANK] = [
   'frank',
 ].map(user) as [string, string, string, string, string, string, string];
 
-let animeId = '';
+let animeId = 0;
 let mongo: MongoClient;
 let notifications: Collection<NotificationDoc>;
 let listener: Redis;

@@ -91,7 +91,7 @@ describe('rating an anime', () => {
     expect(removed[0]).toMatchObject({
       source: '/functions/rate-anime',
       subject: String(haibane),
-      data: { animeId: String(haibane), previousScore: 7, hadReview: true, aggregate: { count: 0, mean: 0 } },
+      data: { animeId: haibane, previousScore: 7, hadReview: true, aggregate: { count: 0, mean: 0 } },
     });
     expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dora')).status).toBe(204);
     const again = (await outboxFor(haibane)).filter(
@@ -108,7 +108,7 @@ describe('rating an anime', () => {
       source: '/functions/rate-anime',
       subject: String(mushishi),
       data: {
-        animeId: String(mushishi),
+        animeId: mushishi,
         userId: 'r-carol',
         score: 8,
         previousScore: null,
