@@ -8,7 +8,8 @@ export const MAX_ANIME_ID = 2_147_483_647;
  * @example parseAnimeId('42') === 42; parseAnimeId(42) === 42; parseAnimeId('cowboy-bebop') === undefined
  */
 export function parseAnimeId(raw: unknown): number | undefined {
-  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 1 && raw <= MAX_ANIME_ID ? raw : undefined;
+  if (typeof raw === 'number')
+    return Number.isInteger(raw) && raw >= 1 && raw <= MAX_ANIME_ID ? raw : undefined;
   if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) return undefined;
   const id = Number(raw);
   return id <= MAX_ANIME_ID ? id : undefined;

@@ -45,7 +45,11 @@ describe('validateEvent', () => {
       '/subject',
     ],
     ['a slug for an anime id', { data: { ...fixture.data, animeId: 'cowboy-bebop' } }, '/data/animeId'],
-    ['a timestamp with an offset', { data: { ...fixture.data, airedAt: '2026-11-23T16:00:00+00:00' } }, '/data/airedAt'],
+    [
+      'a timestamp with an offset',
+      { data: { ...fixture.data, airedAt: '2026-11-23T16:00:00+00:00' } },
+      '/data/airedAt',
+    ],
     ['a wrong specversion', { specversion: '0.3' }, '/specversion'],
     ['a data field out of range', { data: { ...fixture.data, episode: 0 } }, '/data/episode'],
     ['an unexpected data field', { data: { ...fixture.data, extra: 1 } }, '/data'],

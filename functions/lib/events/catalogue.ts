@@ -69,7 +69,9 @@ export function validateEvent<T = unknown>(event: unknown): CheckedEvent<T> {
   const media = parseMediaType(attrs.datacontenttype as string | undefined);
   if (attrs.datacontenttype !== undefined && media?.essence !== 'application/json') {
     throw new ValidationFailed(`datacontenttype ${String(attrs.datacontenttype)} is not JSON`, {
-      issues: [{ field: '/datacontenttype', message: 'must be application/json', allowed: ['application/json'] }],
+      issues: [
+        { field: '/datacontenttype', message: 'must be application/json', allowed: ['application/json'] },
+      ],
     });
   }
   const spec = eventSpec(String(attrs.type));
