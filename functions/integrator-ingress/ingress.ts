@@ -108,7 +108,7 @@ export function createIntegratorIngress(options: IntegratorIngressOptions): Http
     path: '/',
     access: { roles: [INTEGRATOR_ROLE] },
     raw: true,
-    bodyLimit: 256 * 1024,
+    bodyLimit: 64 * 1024,
     handle: async (ctx) => {
       const { mode, events } = decodeHttpMessage(ctx.req.headers, ctx.raw ?? Buffer.alloc(0));
       const batch = mode === 'batch';
