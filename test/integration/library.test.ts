@@ -101,6 +101,30 @@ describe('list entries', () => {
     });
   });
 
+  it('never logs the same episode of a pass twice: marked by hand, then completed', async () => {
+    await entry('l-dee', ids.lain as number, { status: 'watching', progress: 5 });
+    const marked = await call('POST', `${lib}/me/library/${ids.lain}/history`, 'l-dee', { episode: 6 });
+    expect(marked.status).toBe(201);
+    const again = await call('POST', `${lib}/me/library/${ids.lain}/history`, 'l-dee', { episode: 6 });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(marked.body);
+    const done = await entry('l-dee', ids.lain as number, { status: 'completed' });
+    const history = (await call('GET', `${lib}/me/library/${ids.lain}/history`, 'l-dee')).body
+      .items as Loose[];
+    const logged = history.map((h) => `${h.pass}:${h.episode}`);
+    expect(logged).toHaveLength(new Set(logged).size);
+    expect(history.map((h) => h.episode).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: done.body.progress }, (_, i) => i + 1),
+    );
+    expect(history.find((h) => h.episode === 6)).toMatchObject({ origin: 'manual', pass: 0 });
+    await expect(
+      db.query(
+        `insert into watch_history (user_id, anime_id, episode, pass, origin) values ('l-dee', $1, 6, 0, 'manual')`,
+        [ids.lain],
+      ),
+    ).rejects.toThrow(/watch_history_once/);
+  });
+
   it('keeps notes, tags, priority, favourites; favourites count in the catalog', async () => {
     const fav = await entry('l-ben', ids.flcl as number, {
       status: 'plan_to_watch',
@@ -115,6 +139,10 @@ describe('list entries', () => {
     );
     const mine = await call('GET', `${catalog}/anime/${ids.flcl}`, 'l-ben');
     expect(mine.body.me.entry).toMatchObject({ status: 'plan_to_watch', favourite: true });
+    // one shape for an entry: the catalog's `me.entry` is the library's entry, camelCase, UTC `Z`
+    const own = await call('GET', `${lib}/me/library/${ids.flcl}`, 'l-ben');
+    expect(mine.body.me.entry).toEqual(own.body);
+    expect(mine.body.me.entry.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
   });
 
   it("shows other users' lists without private entries", async () => {
