@@ -33,7 +33,8 @@ describe('generated catalogue files', () => {
       .all()
       .map((m) => m.name());
     expect(names?.sort()).toEqual(EVENTS.map((e) => e.type).sort());
-  });
+    // the AsyncAPI parser alone takes 2–7 s on a busy 2-core machine
+  }, 30_000);
 
   it.each(EVENTS.map((e) => [e.type, e]))(
     'the JSON Schema of %s accepts its example and rejects junk',
@@ -62,6 +63,22 @@ describe('generated catalogue files', () => {
       expect(headers?.properties['ce-subject']?.description).toMatch(required ? /^Required/ : /^Optional/);
     },
   );
+
+  it('one JSON style: camelCase fields, integer anime ids, UTC Z timestamps in every data schema', () => {
+    const walk = (schema: Record<string, unknown>, path: string, out: string[]) => {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      for (const [name, property] of Object.entries(properties)) {
+        if (!/^[a-z][a-zA-Z0-9]*$/.test(name)) out.push(`${path}/${name} is not camelCase`);
+        if (name === 'animeId' && property.type !== 'integer') out.push(`${path}/animeId is not an integer`);
+        if (property.format === 'date-time' && !String(property.pattern).endsWith('Z$'))
+          out.push(`${path}/${name} allows offsets other than Z`);
+        walk(property, `${path}/${name}`, out);
+      }
+    };
+    const problems: string[] = [];
+    for (const spec of EVENTS) walk(JSON.parse(JSON.stringify(spec.data)), spec.type, problems);
+    expect(problems).toEqual([]);
+  });
 
   it('every timestamp in every example ends in Z', () => {
     for (const spec of EVENTS) {
