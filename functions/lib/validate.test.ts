@@ -51,6 +51,14 @@ describe('validation issues name the field once and list the allowed values', ()
     expect(issues[0]?.message).toMatch(/<= 10.*null/);
   });
 
+  it('names each unknown field once', () => {
+    const issues = issuesOf(() => check(RatingInput, { score: 5, stars: 3, mood: 'x' }, '/body'));
+    expect(issues).toEqual([
+      { field: '/body/stars', message: 'is not an allowed field' },
+      { field: '/body/mood', message: 'is not an allowed field' },
+    ]);
+  });
+
   it('names each missing property as its own field', () => {
     const issues = issuesOf(() => check(RatingInput, {}, '/body'));
     expect(issues.map((i) => i.field)).toEqual(['/body/score']);

@@ -81,6 +81,13 @@ function issuesOf(errors: readonly SchemaError[], where: string): FieldIssue[] {
       });
       continue;
     }
+    if (e.keyword === 'additionalProperties') {
+      for (const name of (e.params.additionalProperties as string[] | undefined) ?? [])
+        issues.push({ field: `${where}${e.instancePath}/${name}`, message: 'is not an allowed field' });
+      continue;
+    }
+    // the per-property face of `additionalProperties: false`, named once above
+    if (e.keyword === 'boolean' && e.schemaPath.endsWith('/additionalProperties')) continue;
     const missing = (e.params as { requiredProperties?: string[] }).requiredProperties;
     if (missing?.length) {
       for (const name of missing)

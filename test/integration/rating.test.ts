@@ -207,7 +207,7 @@ describe('bad ratings are refused whole', () => {
     ['score 7.5', { score: 7.5 }, '/body/score'],
     ['missing score', {}, '/body/score'],
     ['aspect out of range', { score: 5, aspects: { music: 12 } }, '/body/aspects/music'],
-    ['unknown aspect', { score: 5, aspects: { voice: 3 } }, '/body/aspects'],
+    ['unknown aspect', { score: 5, aspects: { voice: 3 } }, '/body/aspects/voice'],
     ['oversized review', { score: 5, review: 'x'.repeat(10_001) }, '/body/review'],
   ])('%s → 400 naming the field, nothing written', async (_name, body, field) => {
     const before = (await outboxFor(haibane)).length;

@@ -175,7 +175,7 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
     ['no language', { animeId: '1', episode: '1' }, 400, '/body/language'],
     ['a bad language tag', { animeId: '1', episode: '1', language: 'English!' }, 400, '/body/language'],
     ['episode zero', { animeId: '1', episode: '0', language: 'en' }, 400, '/body/episode'],
-    ['an unknown field', { animeId: '1', episode: '1', language: 'en', title: 'x' }, 400, '/body'],
+    ['an unknown field', { animeId: '1', episode: '1', language: 'en', title: 'x' }, 400, '/body/title'],
   ])('refuses %s as 400 naming the field', async (_name, fields, status, field) => {
     const res = await upload(uploads, 'up-carol', fields, Buffer.from(srtOf('fields')));
     expect(res.status).toBe(status);
