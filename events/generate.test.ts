@@ -56,8 +56,7 @@ describe('generated catalogue files', () => {
   it.each(EVENTS.map((e) => [e.type, e.subjectRequired]))(
     'the AsyncAPI headers of %s require ce-subject only where the type needs it (%s)',
     (type, required) => {
-      const messages = (asyncApi().components as { messages: Record<string, { headers: Headers }> })
-        .messages;
+      const messages = (asyncApi().components as { messages: Record<string, { headers: Headers }> }).messages;
       const headers = messages[keyOf(type)]?.headers;
       expect(headers?.required.includes('ce-subject')).toBe(required);
       expect(headers?.properties['ce-subject']?.description).toMatch(required ? /^Required/ : /^Optional/);

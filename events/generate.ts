@@ -74,7 +74,8 @@ function ceHeaders(spec: EventSpec): Record<string, unknown> {
       'ce-time': {
         type: 'string',
         format: 'date-time',
-        description: 'When the producer says it happened. Never added in transit: absent when the producer left it out.',
+        description:
+          'When the producer says it happened. Never added in transit: absent when the producer left it out.',
       },
       'ce-dataschema': { type: 'string', const: dataSchemaUri(spec.type) },
       'ce-traceparent': {
@@ -84,7 +85,8 @@ function ceHeaders(spec: EventSpec): Record<string, unknown> {
       'content-type': {
         type: 'string',
         pattern: '^[Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn]/[Jj][Ss][Oo][Nn]\\s*(;.*)?$',
-        description: 'application/json; media types and their parameters compare case-insensitively (RFC 9110).',
+        description:
+          'application/json; media types and their parameters compare case-insensitively (RFC 9110).',
       },
     },
   };

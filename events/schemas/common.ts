@@ -7,7 +7,8 @@ import Type from 'typebox';
 export const AnimeId = Type.Integer({
   minimum: 1,
   maximum: 2_147_483_647,
-  description: 'Catalogue id of the anime (a positive integer; the CloudEvent subject is its decimal string).',
+  description:
+    'Catalogue id of the anime (a positive integer; the CloudEvent subject is its decimal string).',
   examples: [1],
 });
 

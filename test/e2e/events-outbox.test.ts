@@ -62,9 +62,7 @@ function producer() {
       const out: CloudEventV1<EpisodeAiredV1>[] = [];
       for (const episode of episodes) {
         const data = { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' };
-        out.push(
-          await enqueue(tx, { type: TYPE, source: '/functions/library', subject: '1', data }),
-        );
+        out.push(await enqueue(tx, { type: TYPE, source: '/functions/library', subject: '1', data }));
       }
       return out;
     });

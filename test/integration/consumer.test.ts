@@ -76,11 +76,7 @@ describe('createConsumer', () => {
   });
 
   it.each([
-    [
-      'an invalid event',
-      { ...aired('perm-1'), data: { animeId: 1, episode: 0 } },
-      'validation_failed',
-    ],
+    ['an invalid event', { ...aired('perm-1'), data: { animeId: 1, episode: 0 } }, 'validation_failed'],
     [
       'a type it does not consume',
       { ...aired('perm-2'), type: 'dev.isekai.subtitle.removed.v1' },
