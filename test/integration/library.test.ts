@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
+import { STATUSES } from '../../functions/lib/tracking/entry.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
@@ -187,6 +188,16 @@ describe('bad list input writes nothing', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors.map((e: Loose) => e.field).some((f: string) => f.startsWith(field))).toBe(true);
+    if (field === '/body/status') {
+      // an enumeration: one issue for the field, listing the statuses once
+      expect(res.body.errors).toEqual([
+        {
+          field,
+          message: `must be one of: ${STATUSES.join(', ')}`,
+          allowed: [...STATUSES],
+        },
+      ]);
+    }
     expect((await db.query(`select 1 from library_entries where user_id = 'l-eve'`)).rowCount).toBe(0);
     expect((await db.query(`select 1 from outbox where event->'data'->>'userId' = 'l-eve'`)).rowCount).toBe(
       0,
