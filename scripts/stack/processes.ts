@@ -12,12 +12,14 @@ export interface Proc {
 /** Why a function did not become healthy: its name, the last lines of its log and the likely cause. */
 export class StartFailure extends Error {
   override readonly name = 'StartFailure';
-  constructor(
-    readonly functionName: string,
-    readonly reason: string,
-    readonly logTail: readonly string[],
-  ) {
+  readonly functionName: string;
+  readonly reason: string;
+  readonly logTail: readonly string[];
+  constructor(functionName: string, reason: string, logTail: readonly string[]) {
     super(`${functionName}: ${reason}`);
+    this.functionName = functionName;
+    this.reason = reason;
+    this.logTail = logTail;
   }
 
   /** A multi-line report for the terminal. */
