@@ -173,7 +173,7 @@ try {
         useFramework,
       );
       lines.push(
-        `${proc.name.padEnd(12)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
+        `${proc.name.padEnd(18)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
       );
     }),
   );

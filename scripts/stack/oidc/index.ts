@@ -87,7 +87,7 @@ export async function startEmbeddedOidc(options: EmbeddedOidcOptions): Promise<E
       .map((c) => ({
         clientId: c.clientId,
         secret: c.secret ?? '',
-        roles: realm.userByName(`service-account-${c.clientId}`)?.realmRoles ?? [],
+        roles: realm.serviceAccount(c.clientId)?.realmRoles ?? [],
       })),
     stop: () =>
       new Promise<void>((resolve) => {
