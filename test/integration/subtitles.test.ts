@@ -133,7 +133,7 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
     expect((await call('GET', `${subs}/subtitles/${id}`)).body.downloads).toBe(4); // HEAD is no download
     const txt = await fetch(`${subs}/subtitles/${id}/download?format=txt`);
     expect(txt.status).toBe(400);
-    expect((await txt.json()).errors).toEqual([
+    expect(((await txt.json()) as { errors: unknown }).errors).toEqual([
       { field: '/query/format', message: 'must be one of: srt, vtt, ass', allowed: ['srt', 'vtt', 'ass'] },
     ]);
   });
