@@ -177,6 +177,13 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
 
   it.each([
     ['no language', { animeId: '1', episode: '1' }, 400, '/body/language'],
+    [
+      'a slug for the anime id',
+      { animeId: 'cowboy-bebop', episode: '1', language: 'en' },
+      400,
+      '/body/animeId',
+    ],
+    ['a zero-padded anime id', { animeId: '007', episode: '1', language: 'en' }, 400, '/body/animeId'],
     ['a bad language tag', { animeId: '1', episode: '1', language: 'English!' }, 400, '/body/language'],
     ['episode zero', { animeId: '1', episode: '0', language: 'en' }, 400, '/body/episode'],
     ['an unknown field', { animeId: '1', episode: '1', language: 'en', title: 'x' }, 400, '/body/title'],
