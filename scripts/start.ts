@@ -15,8 +15,10 @@
  *
  * Waits for every /healthz, prints the URLs, and stops everything on Ctrl-C.
  */
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { importSeedCatalog } from '../functions/catalog/seed.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
 import { start as startMongoWire } from '../test/setup/servers/mongo-wire.ts';
@@ -27,11 +29,19 @@ import { startEmbeddedS3 } from './stack/embedded-s3.ts';
 import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
-import { type Proc, startProcess, waitHealthy } from './stack/processes.ts';
+import { type Proc, StartFailure, startProcess, waitHealthy } from './stack/processes.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const data = join(root, '.data');
 const useFramework = process.env.ISEKAI_FUNCTION_HOST === 'framework';
+/** How long each function may take to answer /healthz (a busy 2-core machine needs far more than 30 s). */
+const startTimeoutS = Number(process.env.ISEKAI_START_TIMEOUT_S ?? 180);
+if (!Number.isFinite(startTimeoutS) || startTimeoutS <= 0) {
+  process.stderr.write(
+    `[isekai] ISEKAI_START_TIMEOUT_S must be a positive number of seconds, got "${process.env.ISEKAI_START_TIMEOUT_S}"\n`,
+  );
+  process.exit(78);
+}
 const stops: (() => Promise<unknown>)[] = [];
 const lines: string[] = [];
 const say = (line: string) => process.stdout.write(`[isekai] ${line}\n`);
@@ -78,8 +88,10 @@ try {
     lines.push(`Redis        ${redact(env.REDIS_URL)} (from REDIS_URL)`);
   } else if (await tcpOpen(6379)) {
     env.REDIS_URL = 'redis://127.0.0.1:6379';
-    env.REDIS_KEY_PREFIX = 'isekai:dev:';
-    lines.push('Redis        redis://127.0.0.1:6379 (found on this machine; keys under isekai:dev:)');
+    env.REDIS_KEY_PREFIX = `isekai:dev:${PORTS.edge}:`;
+    lines.push(
+      `Redis        redis://127.0.0.1:6379 (found on this machine; keys under ${env.REDIS_KEY_PREFIX})`,
+    );
   } else lines.push('Redis        none (set REDIS_URL: catalog cache and live notifications are off)');
   // MongoDB (subtitle metadata, inboxes): MONGO_URL, else the MongoDB wire-compatible server
   // (mongo-java-server, in memory) when Java is installed — a substitute: no transactions, no TTL expiry.
@@ -121,8 +133,7 @@ try {
 
   // RabbitMQ: AMQP_URL, else the machine's own on its default port when one answers, else no broker
   // (producers keep their events in the outbox; outbox-relay publishes them once a broker exists).
-  const amqpUrl =
-    process.env.AMQP_URL ?? ((await tcpOpen(5672)) ? 'amqp://guest:guest@127.0.0.1:5672' : undefined);
+  const amqpUrl = process.env.AMQP_URL ?? ((await tcpOpen(5672)) ? await machineRabbitVhost() : undefined);
   const broker = await startLocalBroker({ amqpUrl, port: PORTS.broker, functionPort });
   stops.push(broker.stop);
   env.K_SINK ??= broker.ingressUrl;
@@ -161,11 +172,11 @@ try {
       const ms = await waitHealthy(
         `http://127.0.0.1:${functionPort(proc.name)}/healthz`,
         proc,
-        30_000,
+        startTimeoutS * 1000,
         useFramework,
       );
       lines.push(
-        `${proc.name.padEnd(12)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
+        `${proc.name.padEnd(18)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
       );
     }),
   );
@@ -191,7 +202,9 @@ try {
     `\nIsekai is running (${useFramework ? 'functions-framework' : 'lean host'}):\n  ${lines.join('\n  ')}\n\n${devAccounts}Ctrl-C stops everything.\n`,
   );
 } catch (error) {
-  process.stderr.write(`[isekai] start failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  const report =
+    error instanceof StartFailure ? error.describe() : error instanceof Error ? error.stack : String(error);
+  process.stderr.write(`\n[isekai] start failed: ${report}\n`);
   await shutdown(1);
 }
 
@@ -207,6 +220,26 @@ function tcpOpen(port: number): Promise<boolean> {
     socket.once('error', () => done(false));
     socket.once('timeout', () => done(false));
   });
+}
+
+/**
+ * The machine's RabbitMQ, on a vhost of this stack's own (`isekai-dev-<edge port>`), so two stacks on other
+ * ISEKAI_PORT_BASEs never take each other's events from same-named queues. Creating a vhost needs
+ * rabbitmqctl (root or the rabbitmq user); without it the default vhost is shared.
+ */
+async function machineRabbitVhost(): Promise<string> {
+  const vhost = `isekai-dev-${PORTS.edge}`;
+  const run = promisify(execFile);
+  try {
+    await run('rabbitmqctl', ['-q', 'add_vhost', vhost]).catch((error: { stderr?: string }) => {
+      if (!/already exists|vhost_already_exists/.test(String(error.stderr))) throw error;
+    });
+    await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+    return `amqp://guest:guest@127.0.0.1:5672/${vhost}`;
+  } catch {
+    say(`rabbitmqctl could not create vhost ${vhost}: using the default vhost (shared with other stacks)`);
+    return 'amqp://guest:guest@127.0.0.1:5672';
+  }
 }
 
 function redact(url: string): string {

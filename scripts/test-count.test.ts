@@ -20,7 +20,12 @@ describe('test count check', () => {
     ['the same count passes', run(500, 300, 100), 'catalog: faster search', true],
     ['more tests pass', run(510, 300, 100), 'catalog: more tests', true],
     ['one test fewer fails', run(499, 300, 100), 'catalog: tidy tests', false],
-    ['one test fewer with a Tests-Removed trailer passes', run(499, 300, 100), 'tidy\n\nTests-Removed: duplicate of x', true],
+    [
+      'one test fewer with a Tests-Removed trailer passes',
+      run(499, 300, 100),
+      'tidy\n\nTests-Removed: duplicate of x',
+      true,
+    ],
     ['an empty trailer is no note', run(499, 300, 100), 'tidy\n\nTests-Removed:', false],
     ['a project that did not run fails even when the total holds', run(700, 300), 'unit: more', false],
     ['moving tests between projects passes', run(450, 350, 100), 'move tests', true],

@@ -101,7 +101,8 @@ export function judge(recorded: Recorded, summary: Summary, commitMessage: strin
 function readSummary(): Summary {
   const summary = JSON.parse(readFileSync(SUMMARY, 'utf8')) as Summary;
   const age = Date.now() - statSync(SUMMARY).mtimeMs;
-  if (age > 6 * 3600_000) throw new Error(`${SUMMARY} is ${Math.round(age / 3600_000)} h old: run npm test first`);
+  if (age > 6 * 3600_000)
+    throw new Error(`${SUMMARY} is ${Math.round(age / 3600_000)} h old: run npm test first`);
   return summary;
 }
 

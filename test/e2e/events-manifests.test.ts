@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EVENTS } from '../../events/catalogue.ts';
 import { triggers } from '../../scripts/manifests/load.ts';
-import { post, type Subscriber, staysTrue, startSubscriber, waitFor } from './events-support.ts';
+import { post, type Subscriber, startSubscriber, staysTrue, waitFor } from './events-support.ts';
 
 /**
  * The broker process exactly as the local stack runs it (`node events/broker/main.ts`), with the topology

@@ -25,7 +25,7 @@ const database = `isekai_notifications_${run}`.slice(0, 63);
 const user = (name: string) => `ns-${run}-${name}`;
 const [ALICE, BOB, UPLOADER] = ['alice', 'bob', 'uploader'].map(user) as [string, string, string];
 
-let animeId = '';
+let animeId = 0;
 let tokens: TestTokens;
 let mongo: MongoClient;
 let inbox: Collection<NotificationDoc>;
@@ -315,7 +315,9 @@ describe('live signals reach only their inbox', () => {
       authorization: `Bearer ${await tokens.sign(ALICE)}`,
     });
     const notified = (text: string) =>
-      [...text.matchAll(/event: notification\ndata: (.*)\n\n/g)].map((m) => JSON.parse(m[1] ?? '').animeId);
+      [...text.matchAll(/event: notification\ndata: (.*)\n\n/g)].map((m) =>
+        String(JSON.parse(m[1] ?? '').animeId),
+      );
     try {
       await bobStream.waitFor(/: connected/);
       await aliceStream.waitFor(/: connected/);
@@ -326,10 +328,10 @@ describe('live signals reach only their inbox', () => {
         eventOf('dev.isekai.episode.aired.v1', bobsAnime, { episode: 1, airedAt: '2026-11-23T16:00:00Z' }),
       );
       await notifyOf(aired());
-      await bobStream.waitFor(new RegExp(`"animeId":"${bobsAnime}"`));
+      await bobStream.waitFor(new RegExp(`"animeId":"?${bobsAnime}\\b`));
       await aliceStream.waitFor(new RegExp(`episode ${episode} has aired`));
-      expect(notified(bobStream.text())).toEqual([bobsAnime]);
-      expect(notified(aliceStream.text())).toEqual([animeId, animeId]);
+      expect(notified(bobStream.text())).toEqual([String(bobsAnime)]);
+      expect(notified(aliceStream.text())).toEqual([String(animeId), String(animeId)]);
     } finally {
       await bobStream.close();
       await aliceStream.close();
