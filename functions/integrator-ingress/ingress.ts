@@ -3,12 +3,12 @@ import { Forbidden } from '../lib/errors.ts';
 import { validateEvent } from '../lib/events/catalogue.ts';
 import type { EventTransport } from '../lib/events/transport.ts';
 import { decodeEvent } from '../lib/host/server.ts';
+import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { AnyRoute, Authenticator, Identity } from '../lib/http/types.ts';
+import type { Authenticator, Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
+import { IntegratorIngressApi } from './api.ts';
 
-/** The realm role an integrator's service account must hold. */
-export const INTEGRATOR_ROLE = 'integrator';
 
 /** Keycloak names a client's service account `service-account-<clientId>`. */
 const SERVICE_ACCOUNT_PREFIX = 'service-account-';
@@ -41,13 +41,8 @@ export interface IntegratorIngressOptions {
  * mode: 202 once the broker has confirmed it; 503 while the broker is unavailable (retry, same id).
  */
 export function createIntegratorIngress(options: IntegratorIngressOptions): HttpHandler {
-  const route: AnyRoute = {
-    method: 'POST',
-    path: '/',
-    access: { roles: [INTEGRATOR_ROLE] },
-    raw: true,
-    bodyLimit: 64 * 1024,
-    handle: async (ctx) => {
+  const routes = implement(IntegratorIngressApi, {
+    publishEvent: async (ctx) => {
       const event = validateEvent(decodeEvent(ctx.req, ctx.raw ?? Buffer.alloc(0)));
       if (eventSpec(event.type)?.direction !== 'inbound') {
         throw new Forbidden(
@@ -55,7 +50,7 @@ export function createIntegratorIngress(options: IntegratorIngressOptions): Http
           { issues: [{ field: '/type', message: 'is not an inbound type' }] },
         );
       }
-      const client = ctx.identity ? integratorOf(ctx.identity) : '';
+      const client = integratorOf(ctx.identity);
       if (event.source !== `/integrators/${client}`) {
         throw new Forbidden(`source must be /integrators/${client} for this client`, {
           issues: [{ field: '/source', message: `must be /integrators/${client}` }],
@@ -65,10 +60,10 @@ export function createIntegratorIngress(options: IntegratorIngressOptions): Http
       ctx.log.info({ 'ce.id': event.id, 'ce.type': event.type, client }, 'integrator event accepted');
       return { status: 202 };
     },
-  } as AnyRoute;
+  });
   return createHttpFunction({
     runtime: options.runtime,
-    routes: [route],
+    routes,
     authenticate: options.authenticate,
   });
 }

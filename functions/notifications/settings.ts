@@ -54,7 +54,7 @@ export function wireNotifications(
     replayLimit: settings.SSE_REPLAY_LIMIT,
     open,
   });
-  const routes = [stream, ...inboxRoutes(inbox)] as never[];
+  const routes = [stream, ...inboxRoutes(inbox)];
   return { runtime, handler: createHttpFunction({ runtime, routes, authenticate }) };
 }
 

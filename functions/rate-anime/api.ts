@@ -1,0 +1,55 @@
+import { defineApi } from '../lib/http/contract.ts';
+import { EpisodeRatingInput, RatingInput, ReviewsQuery } from './schemas.ts';
+
+/** rate-anime's routes (the table the edge, edge-auth's rules and the OpenAPI document are generated from). */
+export const RateAnimeApi = defineApi({
+  getRating: {
+    method: 'GET',
+    path: '/anime/:id/rating',
+    access: 'user',
+    summary: "The caller's rating of an anime (score, aspects, review)",
+  },
+  putRating: {
+    method: 'PUT',
+    path: '/anime/:id/rating',
+    access: 'user',
+    summary: "Rate an anime (score 1–10, optional aspects and review); answers the anime's new aggregate",
+    body: RatingInput,
+    example: { score: 9, aspects: { animation: 10, music: 9 }, review: 'A quiet, lovely journey.' },
+  },
+  deleteRating: {
+    method: 'DELETE',
+    path: '/anime/:id/rating',
+    access: 'user',
+    summary: "Remove the caller's rating",
+    status: 204,
+  },
+  putEpisodeRating: {
+    method: 'PUT',
+    path: '/anime/:id/episodes/:episode/rating',
+    access: 'user',
+    summary: 'Rate one episode (score 1–10)',
+    body: EpisodeRatingInput,
+    example: { score: 8 },
+  },
+  deleteEpisodeRating: {
+    method: 'DELETE',
+    path: '/anime/:id/episodes/:episode/rating',
+    access: 'user',
+    summary: "Remove the caller's rating of one episode",
+    status: 204,
+  },
+  listEpisodeRatings: {
+    method: 'GET',
+    path: '/anime/:id/episodes/ratings',
+    access: 'optional',
+    summary: "Per-episode averages; with a token, also the caller's own scores",
+  },
+  listReviews: {
+    method: 'GET',
+    path: '/anime/:id/reviews',
+    access: 'public',
+    summary: 'Public reviews of an anime, newest first',
+    query: ReviewsQuery,
+  },
+});
