@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '../functions/edge-auth/policy.ts';
+import { docsLocations } from './docs.ts';
 import {
   API_ROUTES,
   authenticatedServerHead,
@@ -55,6 +56,7 @@ function servers(o: EdgeOptions): string {
     '  add_header Access-Control-Max-Age 600 always;',
     '  return 204;',
     '}',
+    ...docsLocations(o),
     ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
     'location / {',
     '  return 404;',

@@ -9,7 +9,6 @@ import type { Authenticator, Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { IntegratorIngressApi } from './api.ts';
 
-
 /** Keycloak names a client's service account `service-account-<clientId>`. */
 const SERVICE_ACCOUNT_PREFIX = 'service-account-';
 

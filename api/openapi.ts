@@ -1,0 +1,272 @@
+/**
+ * The OpenAPI 3.1 document of the public API, generated from the route table: paths and operations,
+ * components from the routes' own TypeBox schemas (TypeBox emits JSON Schema 2020-12, OpenAPI 3.1's
+ * dialect), problem+json errors (RFC 9457, the shape functions/lib/problem.ts writes), and the Keycloak
+ * bearer token. `node api/render.ts` writes api/openapi.json; the edge serves it at /openapi.json.
+ */
+import type { TSchema } from 'typebox';
+import { PROBLEM_BASE } from '../functions/lib/problem.ts';
+import { type DeclaredRoute, declaredRoutes } from './routes.ts';
+
+type Json = Record<string, unknown>;
+
+/** Plain JSON Schema of a TypeBox schema (its non-enumerable markers dropped). */
+const plain = (schema: TSchema): Json => JSON.parse(JSON.stringify(schema));
+const pascal = (id: string) => id.charAt(0).toUpperCase() + id.slice(1);
+
+/** Path parameters whose type the route's handler parses (everything else is a string). */
+const PARAM_SCHEMAS: Record<string, Json> = {
+  animeId: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+  episode: { type: 'integer', minimum: 1 },
+  year: { type: 'integer', minimum: 1900, maximum: 2200 },
+  season: { enum: ['winter', 'spring', 'summer', 'fall'] },
+  date: { type: 'string', format: 'date' },
+};
+
+const ERRORS: Record<string, { status: number; code: string; description: string; detail: string }> = {
+  BadRequest: {
+    status: 400,
+    code: 'validation_failed',
+    description: 'The request is invalid; `errors` names each bad field as a JSON pointer',
+    detail: 'invalid body: /body/score must be <= 10',
+  },
+  Unauthorized: {
+    status: 401,
+    code: 'unauthenticated',
+    description: 'No bearer token, or one that is expired, forged or for another audience',
+    detail: 'a bearer token is required for this route',
+  },
+  Forbidden: {
+    status: 403,
+    code: 'forbidden',
+    description: 'The token lacks the role this route needs',
+    detail: 'this route needs one of the roles: moderator, admin',
+  },
+  NotFound: {
+    status: 404,
+    code: 'not_found',
+    description: 'No such resource (or route)',
+    detail: 'anime 999999 not found',
+  },
+  PayloadTooLarge: {
+    status: 413,
+    code: 'payload_too_large',
+    description: "The body is larger than the route's limit",
+    detail: 'the request body is larger than 65536 bytes',
+  },
+  UnsupportedMediaType: {
+    status: 415,
+    code: 'unsupported_media_type',
+    description: 'The body is not of a media type this route reads',
+    detail: 'the request body must be application/json',
+  },
+  TooManyRequests: {
+    status: 429,
+    code: 'rate_limited',
+    description: 'Too many requests from this address or token; retry after `Retry-After` seconds',
+    detail: 'too many requests',
+  },
+  ServiceUnavailable: {
+    status: 503,
+    code: 'dependency_unavailable',
+    description: 'A dependency is down; retry after `Retry-After` seconds',
+    detail: 'PostgreSQL is unavailable',
+  },
+};
+
+function problemResponse(name: string): Json {
+  const e = ERRORS[name] as (typeof ERRORS)[string];
+  const headers: Json = {};
+  if (e.status === 401)
+    headers['WWW-Authenticate'] = {
+      description: 'The bearer challenge (RFC 6750)',
+      schema: { type: 'string', examples: ['Bearer realm="isekai", error="invalid_token"'] },
+    };
+  if (e.status === 429 || e.status === 503)
+    headers['Retry-After'] = { description: 'Seconds to wait', schema: { type: 'integer' } };
+  return {
+    description: e.description,
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    content: {
+      'application/problem+json': {
+        schema: { $ref: '#/components/schemas/Problem' },
+        example: {
+          type: `${PROBLEM_BASE}${e.code}`,
+          title: e.description.split(';')[0],
+          status: e.status,
+          code: e.code,
+          detail: e.detail,
+          ...(e.status === 400 ? { errors: [{ field: '/body/score', message: 'must be <= 10' }] } : {}),
+        },
+      },
+    },
+  };
+}
+
+const PROBLEM_SCHEMA: Json = {
+  type: 'object',
+  description: 'RFC 9457 problem details; `code` is stable (clients match on it, never on `detail`)',
+  required: ['type', 'title', 'status', 'code'],
+  properties: {
+    type: { type: 'string', format: 'uri', examples: [`${PROBLEM_BASE}not_found`] },
+    title: { type: 'string' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    code: { type: 'string', examples: ['not_found'] },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['field', 'message'],
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+};
+
+function parameters(route: DeclaredRoute): Json[] {
+  const path = [...route.path.matchAll(/:(\w+)/g)].map(([, name = '']) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: PARAM_SCHEMAS[name] ??
+      (name === 'id' && route.path.startsWith('/anime/') ? PARAM_SCHEMAS.animeId : undefined) ?? {
+        type: 'string',
+      },
+  }));
+  const query = route.query ? plain(route.query) : undefined;
+  const required = new Set((query?.required as string[] | undefined) ?? []);
+  const properties = (query?.properties ?? {}) as Record<string, Json>;
+  return [
+    ...path,
+    ...Object.entries(properties).map(([name, schema]) => ({
+      name,
+      in: 'query',
+      required: required.has(name) && schema.default === undefined,
+      schema,
+    })),
+  ];
+}
+
+function security(route: DeclaredRoute): Json[] {
+  if (route.access === 'public') return [];
+  if (route.access === 'optional') return [{}, { bearer: [] }];
+  if (route.access === 'user') return [{ bearer: [] }];
+  // OpenAPI 3.1: for schemes other than OAuth2 the list names the roles the operation needs (any of).
+  return [{ bearer: [...route.access.roles] }];
+}
+
+function success(route: DeclaredRoute): Json {
+  const status = route.status ?? 200;
+  if (status === 204) return { [status]: { description: 'Done (no content)' } };
+  if (status === 202) return { [status]: { description: 'Accepted (forwarded to the broker)' } };
+  const media = route.produces ?? ['application/json'];
+  const content = Object.fromEntries(
+    media.map((type) => [
+      type,
+      { schema: type === 'application/json' ? { type: 'object' } : { type: 'string' } },
+    ]),
+  );
+  return { [status]: { description: route.summary, content } };
+}
+
+function operation(route: DeclaredRoute, components: Json): Json {
+  const errors: string[] = [];
+  const hasInput = route.body || route.query || route.path.includes(':') || route.consumes;
+  if (hasInput) errors.push('BadRequest');
+  if (route.access !== 'public') errors.push('Unauthorized');
+  if (typeof route.access === 'object') errors.push('Forbidden');
+  if (route.path.includes(':')) errors.push('NotFound');
+  if (route.body || route.consumes) errors.push('PayloadTooLarge', 'UnsupportedMediaType');
+  errors.push('TooManyRequests', 'ServiceUnavailable');
+  const statusOf = (name: string) => String(ERRORS[name]?.status);
+  let requestBody: Json | undefined;
+  if (route.body) {
+    const name = `${pascal(route.id)}Request`;
+    components[name] = plain(route.body);
+    requestBody = {
+      required: true,
+      content: {
+        'application/json': {
+          schema: { $ref: `#/components/schemas/${name}` },
+          ...(route.example === undefined ? {} : { example: route.example }),
+        },
+      },
+    };
+  } else if (route.consumes) {
+    requestBody = {
+      required: true,
+      content: Object.fromEntries(route.consumes.map((type) => [type, { schema: {} }])),
+    };
+  }
+  return {
+    operationId: route.id,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    tags: [route.fn],
+    ...(route.host === 'events' ? { servers: [{ url: 'https://events.isekai.dev' }] } : {}),
+    security: security(route),
+    ...(parameters(route).length > 0 ? { parameters: parameters(route) } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses: {
+      ...success(route),
+      ...Object.fromEntries(
+        errors.map((name) => [statusOf(name), { $ref: `#/components/responses/${name}` }]),
+      ),
+      default: { $ref: '#/components/responses/Problem' },
+    },
+    ...(route.bodyLimit ? { 'x-body-limit': route.bodyLimit } : {}),
+    ...(route.stream ? { 'x-stream': true } : {}),
+  };
+}
+
+/** The document, from the declared routes. */
+export function openApiDocument(routes: readonly DeclaredRoute[] = declaredRoutes()): Json {
+  const schemas: Json = { Problem: PROBLEM_SCHEMA };
+  const paths: Record<string, Json> = {};
+  for (const route of routes) {
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route, schemas) };
+  }
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'Isekai API',
+      version: '1.0.0',
+      summary: 'Track, rate and subtitle anime',
+      description:
+        'Every error is `application/problem+json` (RFC 9457) with a stable `code`. Tokens are Keycloak ' +
+        'access tokens (realm `isekai`, audience `isekai-api`) sent as `Authorization: Bearer …`, never in ' +
+        'the URL. Integrators publish CloudEvents on the events host (see events/INTEGRATORS.md).',
+    },
+    servers: [{ url: 'https://api.isekai.dev', description: 'production' }],
+    tags: [...new Set(routes.map((r) => r.fn))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas,
+      responses: {
+        ...Object.fromEntries(Object.keys(ERRORS).map((name) => [name, problemResponse(name)])),
+        Problem: {
+          description: 'Any other error, as problem+json',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+      },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'A Keycloak access token of realm `isekai` (https://auth.isekai.dev/realms/isekai), audience ' +
+            '`isekai-api`; roles are realm roles (viewer, uploader, moderator, admin, integrator).',
+        },
+      },
+    },
+  };
+}
+
+/** api/openapi.json, as text. */
+export function renderOpenApi(routes: readonly DeclaredRoute[] = declaredRoutes()): string {
+  return `${JSON.stringify(openApiDocument(routes), null, 2)}\n`;
+}
