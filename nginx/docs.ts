@@ -38,8 +38,8 @@ const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/** One file, its media type from its extension (the template's `types`). */
-function staticFile(o: EdgeOptions, path: string, file: string, csp?: string): string[] {
+/** One file with its media type (nginx would take it from the URI's extension, and `/docs` has none). */
+function staticFile(o: EdgeOptions, path: string, file: string, type: string, csp?: string): string[] {
   const headers = securityHeaders('api', o).filter(
     (l) => csp === undefined || !l.includes('Content-Security-Policy'),
   );
@@ -49,6 +49,9 @@ function staticFile(o: EdgeOptions, path: string, file: string, csp?: string): s
     '  limit_except GET {',
     '    deny all;',
     '  }',
+    '  types {',
+    '  }',
+    `  default_type "${type}";`,
     `  alias ${file};`,
     ...headers.map((l) => `  ${l}`),
     ...(csp ? [`  add_header Content-Security-Policy "${csp}" always;`] : []),
@@ -61,8 +64,8 @@ function staticFile(o: EdgeOptions, path: string, file: string, csp?: string): s
 export function docsLocations(o: EdgeOptions): string[] {
   const files = apiDocsFiles(o);
   return [
-    ...staticFile(o, '/openapi.json', files.openapi),
-    ...staticFile(o, '/docs', files.page, DOCS_CSP),
-    ...staticFile(o, '/docs/scalar.js', files.script, DOCS_CSP),
+    ...staticFile(o, '/openapi.json', files.openapi, 'application/json'),
+    ...staticFile(o, '/docs', files.page, 'text/html; charset=utf-8', DOCS_CSP),
+    ...staticFile(o, '/docs/scalar.js', files.script, 'text/javascript', DOCS_CSP),
   ];
 }
