@@ -87,7 +87,7 @@ function bodyOf(route: DeclaredRoute): { body?: string; headers: Record<string, 
 /** One request through the edge; streams answer once their headers arrive (then the stream is closed). */
 function send(route: DeclaredRoute, token: string | undefined): Promise<EdgeResponse> {
   const { body, headers } = bodyOf(route);
-  const auth = token ? { authorization: `Bearer ${token}` } : {};
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const init = { method: route.method, path: sample(route), headers: { ...headers, ...auth }, body };
   const sub = route.host === 'events' ? 'events' : 'api';
   if (!route.stream) return edgeRequest(edge, sub, init);
