@@ -157,16 +157,25 @@ function security(route: DeclaredRoute): Json[] {
   return [{ bearer: [...route.access.roles] }];
 }
 
-function success(route: DeclaredRoute): Json {
+/** A response schema as a component: named by its `title`, else after the operation (one per schema). */
+function responseRef(route: DeclaredRoute, schema: TSchema, components: Json): Json {
+  const name = (schema as { title?: string }).title ?? `${pascal(route.id)}Response`;
+  const existing = components[name];
+  const body = plain(schema);
+  if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(body))
+    throw new Error(`two different response schemas are named ${name}`);
+  components[name] = body;
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+function success(route: DeclaredRoute, components: Json): Json {
   const status = route.status ?? 200;
   if (status === 204) return { [status]: { description: 'Done (no content)' } };
   if (status === 202) return { [status]: { description: 'Accepted (forwarded to the broker)' } };
   const media = route.produces ?? ['application/json'];
+  const json = route.response ? responseRef(route, route.response, components) : { type: 'object' };
   const content = Object.fromEntries(
-    media.map((type) => [
-      type,
-      { schema: type === 'application/json' ? { type: 'object' } : { type: 'string' } },
-    ]),
+    media.map((type) => [type, { schema: type === 'application/json' ? json : { type: 'string' } }]),
   );
   return { [status]: { description: route.summary, content } };
 }
@@ -210,7 +219,7 @@ function operation(route: DeclaredRoute, components: Json): Json {
     ...(parameters(route).length > 0 ? { parameters: parameters(route) } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses: {
-      ...success(route),
+      ...success(route, components),
       ...Object.fromEntries(
         errors.map((name) => [statusOf(name), { $ref: `#/components/responses/${name}` }]),
       ),

@@ -1,8 +1,84 @@
+import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
-import { EntryInput, ExportQuery, HistoryInput, ListQuery, ProfileInput } from './schemas.ts';
+import { EntryInput, ExportQuery, HistoryInput, ListQuery, ProfileInput, STATUSES } from './schemas.ts';
 
 /** Largest MAL import accepted (compressed or not); nginx allows the same on the route. */
 export const IMPORT_LIMIT = 16 * 1024 * 1024;
+
+const Timestamp = Type.String({ format: 'date-time' });
+const Day = Type.Union([Type.String({ format: 'date' }), Type.Null()]);
+
+/** One list entry as the library answers it. */
+export const Entry = Type.Object(
+  {
+    animeId: Type.Integer({ minimum: 1 }),
+    status: Type.Enum([...STATUSES]),
+    progress: Type.Integer({ minimum: 0 }),
+    rewatchCount: Type.Integer({ minimum: 0 }),
+    startedOn: Day,
+    finishedOn: Day,
+    notes: Type.Union([Type.String(), Type.Null()]),
+    tags: Type.Array(Type.String()),
+    priority: Type.Integer(),
+    private: Type.Boolean(),
+    favourite: Type.Boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { title: 'Entry' },
+);
+
+/** A page of a list (the caller's, or another user's public entries with `user`). */
+const ListPage = Type.Object(
+  {
+    // Entries (without notes and privacy on someone else's list) with their anime and the owner's score.
+    items: Type.Array(
+      Type.Object({
+        ...Type.Omit(Entry, ['notes', 'private']).properties,
+        anime: Type.Object({ title: Type.String(), episodes: Type.Union([Type.Integer(), Type.Null()]) }),
+        score: Type.Union([Type.Integer({ minimum: 1, maximum: 10 }), Type.Null()]),
+      }),
+    ),
+    page: Type.Integer({ minimum: 1 }),
+    perPage: Type.Integer({ minimum: 1 }),
+    total: Type.Integer({ minimum: 0 }),
+  },
+  { title: 'LibraryPage' },
+);
+
+const HistoryItem = Type.Object(
+  {
+    id: Type.String(),
+    episode: Type.Integer({ minimum: 1 }),
+    pass: Type.Integer({ minimum: 0 }),
+    watchedAt: Timestamp,
+    origin: Type.String(),
+  },
+  { title: 'HistoryItem' },
+);
+
+const Profile = Type.Object(
+  {
+    id: Type.String(),
+    username: Type.String(),
+    displayName: Type.Union([Type.String(), Type.Null()]),
+    preferredSubtitleLanguages: Type.Array(Type.String()),
+    weeklyBackup: Type.Boolean(),
+    lastBackupAt: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+  },
+  { title: 'Profile' },
+);
+
+const Backup = Type.Object(
+  {
+    date: Type.String({ format: 'date' }),
+    sizeBytes: Type.Integer({ minimum: 0 }),
+    entries: Type.Integer({ minimum: 0 }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    createdAt: Timestamp,
+  },
+  { title: 'Backup' },
+);
 
 /** The caller's list, watch history and profile, and other users' public lists. */
 export const LibraryListApi = defineApi({
@@ -12,6 +88,7 @@ export const LibraryListApi = defineApi({
     access: 'user',
     summary: "The caller's list (filters, sort, pages)",
     query: ListQuery,
+    response: ListPage,
   },
   listUserLibrary: {
     method: 'GET',
@@ -19,12 +96,21 @@ export const LibraryListApi = defineApi({
     access: 'public',
     summary: "Another user's public entries (by id or username)",
     query: ListQuery,
+    response: Type.Object({
+      user: Type.Object({
+        id: Type.String(),
+        username: Type.String(),
+        displayName: Type.Union([Type.String(), Type.Null()]),
+      }),
+      ...ListPage.properties,
+    }),
   },
   getEntry: {
     method: 'GET',
     path: '/me/library/:animeId',
     access: 'user',
     summary: 'One entry of the caller’s list',
+    response: Entry,
   },
   putEntry: {
     method: 'PUT',
@@ -33,6 +119,7 @@ export const LibraryListApi = defineApi({
     summary: 'Add or change an entry (201 when added)',
     body: EntryInput,
     example: { status: 'watching', progress: 3 },
+    response: Entry,
   },
   deleteEntry: {
     method: 'DELETE',
@@ -46,6 +133,7 @@ export const LibraryListApi = defineApi({
     path: '/me/library/:animeId/history',
     access: 'user',
     summary: 'The watch history of one anime',
+    response: Type.Object({ items: Type.Array(HistoryItem) }),
   },
   addHistory: {
     method: 'POST',
@@ -55,12 +143,14 @@ export const LibraryListApi = defineApi({
     body: HistoryInput,
     status: 201,
     example: { episode: 4 },
+    response: HistoryItem,
   },
   getProfile: {
     method: 'GET',
     path: '/me',
     access: 'user',
     summary: "The caller's profile",
+    response: Profile,
   },
   patchProfile: {
     method: 'PATCH',
@@ -69,6 +159,7 @@ export const LibraryListApi = defineApi({
     summary: 'Change the display name, subtitle languages or weekly backups',
     body: ProfileInput,
     example: { displayName: 'Viewer One', weeklyBackup: true },
+    response: Profile,
   },
 });
 
@@ -100,6 +191,7 @@ export const LibraryBackupApi = defineApi({
     path: '/me/backups',
     access: 'user',
     summary: "The caller's backups",
+    response: Type.Object({ items: Type.Array(Backup) }),
   },
   runBackup: {
     method: 'POST',
@@ -107,6 +199,7 @@ export const LibraryBackupApi = defineApi({
     access: 'user',
     summary: "Make this week's backup now",
     status: 201,
+    response: Backup,
   },
   getBackup: {
     method: 'GET',

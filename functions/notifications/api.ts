@@ -13,6 +13,19 @@ export const InboxQuery = Type.Object(
 /** No query parameters (a token in `?access_token=` is refused: tokens travel in Authorization only). */
 export const NoQuery = Type.Object({}, { additionalProperties: false });
 
+/** A notification (its `data` depends on `kind`). */
+const Notification = Type.Object(
+  {
+    id: Type.String({ pattern: '^[0-9a-f]{24}$' }),
+    kind: Type.String(),
+    message: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    readAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    inbox: Type.Union([Type.Literal('personal'), Type.Literal('moderation')]),
+  },
+  { title: 'Notification' },
+);
+
 /** The inbox: the signed-in caller's notifications only (another user's notification is a 404). */
 export const InboxApi = defineApi({
   listNotifications: {
@@ -21,6 +34,12 @@ export const InboxApi = defineApi({
     access: 'user',
     summary: "The caller's notifications, newest first",
     query: InboxQuery,
+    response: Type.Object({
+      items: Type.Array(Notification),
+      page: Type.Integer({ minimum: 1 }),
+      limit: Type.Integer({ minimum: 1 }),
+      hasMore: Type.Boolean(),
+    }),
   },
   unreadCount: {
     method: 'GET',
@@ -28,6 +47,7 @@ export const InboxApi = defineApi({
     access: 'user',
     summary: 'How many notifications are unread',
     query: NoQuery,
+    response: Type.Object({ unread: Type.Integer({ minimum: 0 }) }),
   },
   markRead: {
     method: 'POST',
@@ -43,6 +63,7 @@ export const InboxApi = defineApi({
     access: 'user',
     summary: 'Mark every notification read',
     query: NoQuery,
+    response: Type.Object({ marked: Type.Integer({ minimum: 0 }) }),
   },
 });
 

@@ -1,5 +1,12 @@
+import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
 import { EpisodeRatingInput, RatingInput, ReviewsQuery } from './schemas.ts';
+
+const Page = {
+  page: Type.Integer({ minimum: 1 }),
+  perPage: Type.Integer({ minimum: 1 }),
+  total: Type.Integer({ minimum: 0 }),
+};
 
 /** rate-anime's routes (the table the edge, edge-auth's rules and the OpenAPI document are generated from). */
 export const RateAnimeApi = defineApi({
@@ -44,6 +51,17 @@ export const RateAnimeApi = defineApi({
     path: '/anime/:id/episodes/ratings',
     access: 'optional',
     summary: "Per-episode averages; with a token, also the caller's own scores",
+    response: Type.Object({
+      animeId: Type.Integer({ minimum: 1 }),
+      episodes: Type.Array(
+        Type.Object({
+          episode: Type.Integer({ minimum: 1 }),
+          count: Type.Integer({ minimum: 1 }),
+          mean: Type.Number({ minimum: 1, maximum: 10 }),
+          mine: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 10 }), Type.Null()])),
+        }),
+      ),
+    }),
   },
   listReviews: {
     method: 'GET',
@@ -51,5 +69,18 @@ export const RateAnimeApi = defineApi({
     access: 'public',
     summary: 'Public reviews of an anime, newest first',
     query: ReviewsQuery,
+    response: Type.Object({
+      animeId: Type.Integer({ minimum: 1 }),
+      items: Type.Array(
+        Type.Object({
+          userId: Type.String(),
+          author: Type.String(),
+          score: Type.Integer({ minimum: 1, maximum: 10 }),
+          review: Type.String(),
+          updatedAt: Type.String({ format: 'date-time' }),
+        }),
+      ),
+      ...Page,
+    }),
   },
 });

@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { http } from '@google-cloud/functions-framework';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OPENAPI_FILE } from '../../api/render.ts';
@@ -46,8 +48,12 @@ interface Outcome {
   readonly allowed: number;
   readonly wrongRole?: number;
   readonly reached: boolean;
+  /** The success body was checked against the route's declared response schema. */
+  readonly responseChecked: boolean;
 }
 const outcomes: Outcome[] = [];
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
 
 async function serve(name: string, handler: HttpHandler): Promise<void> {
   http(name, handler);
@@ -210,10 +216,10 @@ afterAll(async () => {
   const reached = outcomes.filter((o) => o.reached).length;
   const lines = outcomes.map(
     (o) =>
-      `  ${o.route}: anonymous ${o.anonymous}, allowed ${o.allowed}${o.wrongRole ? `, wrong role ${o.wrongRole}` : ''}`,
+      `  ${o.route}: anonymous ${o.anonymous}, allowed ${o.allowed}${o.wrongRole ? `, wrong role ${o.wrongRole}` : ''}${o.responseChecked ? ', response schema ok' : ''}`,
   );
   process.stdout.write(
-    `[routes] declared ${routes.length}, requested ${outcomes.length}, reached ${reached} through the edge\n${lines.join('\n')}\n`,
+    `[routes] declared ${routes.length}, requested ${outcomes.length}, reached ${reached} through the edge, ${outcomes.filter((o) => o.responseChecked).length} answers checked against their response schema\n${lines.join('\n')}\n`,
   );
   await edge?.stop();
   for (const server of servers) {
@@ -250,6 +256,12 @@ describe('every declared route, through real nginx to the real function', () => 
       expect(ok.status, ok.body).toBeLessThan(500);
       // Exactly this function counted exactly these calls on this route template, and nothing else moved:
       // the refused calls never left the edge.
+      // A declared response schema (the one the OpenAPI document publishes) holds for the real answer.
+      const checkResponse = route.response !== undefined && ok.status < 300;
+      if (checkResponse) {
+        const validate = ajv.compile(JSON.parse(JSON.stringify(route.response)));
+        expect(validate(ok.json()), ajv.errorsText(validate.errors)).toBe(true);
+      }
       const key = `${route.fn} ${route.method} ${route.path}`;
       await expect
         .poll(async () => grown(before, await counted()), { timeout: 3_000 })
@@ -260,16 +272,19 @@ describe('every declared route, through real nginx to the real function', () => 
         allowed: ok.status,
         ...(wrongRole ? { wrongRole: wrongRole.status } : {}),
         reached: true,
+        responseChecked: checkResponse,
       });
     },
   );
 
-  it('reached all 37 declared routes with the expected access results', () => {
+  it('reached all 37 declared routes with the expected access results, and checked the declared answers', () => {
     expect(routes).toHaveLength(37);
     expect(outcomes.filter((o) => o.reached)).toHaveLength(routes.length);
     expect(outcomes.filter((o) => o.wrongRole === 403).length).toBe(
       routes.filter((r) => typeof r.access === 'object').length,
     );
+    // Every route with a response schema that answered 2xx was checked (14 with today's data).
+    expect(outcomes.filter((o) => o.responseChecked).length).toBeGreaterThanOrEqual(14);
   });
 });
 

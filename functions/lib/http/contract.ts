@@ -26,6 +26,8 @@ export interface RouteSpec {
   readonly bodyLimit?: number;
   /** Success status (default 200; 204 = no body). */
   readonly status?: number;
+  /** Schema of the success body (JSON); documented in OpenAPI and checked by the e2e route test. */
+  readonly response?: TSchema;
   /** Success body media types when not JSON (files, streams). */
   readonly produces?: readonly string[];
   /** Long-lived response (Server-Sent Events): the edge does not buffer it. */
