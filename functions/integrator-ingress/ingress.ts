@@ -5,7 +5,7 @@ import type { EventTransport } from '../lib/events/transport.ts';
 import { decodeEvent } from '../lib/host/server.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Authenticator, Identity } from '../lib/http/types.ts';
+import type { AnyRoute, Authenticator, Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { IntegratorIngressApi } from './api.ts';
 
@@ -40,7 +40,16 @@ export interface IntegratorIngressOptions {
  * mode: 202 once the broker has confirmed it; 503 while the broker is unavailable (retry, same id).
  */
 export function createIntegratorIngress(options: IntegratorIngressOptions): HttpHandler {
-  const routes = implement(IntegratorIngressApi, {
+  return createHttpFunction({
+    runtime: options.runtime,
+    routes: ingressRoutes(options),
+    authenticate: options.authenticate,
+  });
+}
+
+/** The ingress route (the whole of `IntegratorIngressApi`). */
+export function ingressRoutes(options: Pick<IntegratorIngressOptions, 'send'>): AnyRoute[] {
+  return implement(IntegratorIngressApi, {
     publishEvent: async (ctx) => {
       const event = validateEvent(decodeEvent(ctx.req, ctx.raw ?? Buffer.alloc(0)));
       if (eventSpec(event.type)?.direction !== 'inbound') {
@@ -59,10 +68,5 @@ export function createIntegratorIngress(options: IntegratorIngressOptions): Http
       ctx.log.info({ 'ce.id': event.id, 'ce.type': event.type, client }, 'integrator event accepted');
       return { status: 202 };
     },
-  });
-  return createHttpFunction({
-    runtime: options.runtime,
-    routes,
-    authenticate: options.authenticate,
   });
 }
