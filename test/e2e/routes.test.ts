@@ -1,29 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { http } from '@google-cloud/functions-framework';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OPENAPI_FILE } from '../../api/render.ts';
 import { type DeclaredRoute, declaredRoutes } from '../../api/routes.ts';
 import { freePort } from '../../bench/lib.ts';
-import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
-import { edgeAuthFromEnv } from '../../functions/edge-auth/edge-auth.ts';
-import { integratorIngressFromEnv } from '../../functions/integrator-ingress/settings.ts';
-import { createHostServer } from '../../functions/lib/host/server.ts';
-import type { HttpHandler } from '../../functions/lib/http/http-function.ts';
-import { libraryFromEnv } from '../../functions/library/library.ts';
-import { wireNotifications } from '../../functions/notifications/settings.ts';
-import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
-import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
 import { clientCredentialsToken, DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
 import { type EdgeResponse, edgeRequest, startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
-import { scratchBucket } from '../support/subtitles.ts';
-import { prepareDatabase } from '../support/tracking.ts';
+import { type RealFunctions, startRealFunctions } from '../support/real-functions.ts';
 
 /**
  * Issue 10 / 18: the real system behind the edge. Every HTTP function runs on the lean host with the
@@ -35,12 +20,9 @@ import { prepareDatabase } from '../support/tracking.ts';
 
 const env = inject('env');
 const routes = declaredRoutes();
-const servers: Server[] = [];
-const ports: Record<string, number> = {};
 const tokens: Record<string, string> = {};
 let edge: TestEdge;
-let bucket: Awaited<ReturnType<typeof scratchBucket>>;
-const mongoDatabase = `isekai_${env.TEST_RUN_ID}_routes`;
+let functions: RealFunctions;
 
 interface Outcome {
   readonly route: string;
@@ -54,14 +36,6 @@ interface Outcome {
 const outcomes: Outcome[] = [];
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
-
-async function serve(name: string, handler: HttpHandler): Promise<void> {
-  http(name, handler);
-  const server = createHostServer({ target: name });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  ports[name] = (server.address() as AddressInfo).port;
-}
 
 /** A concrete path for a template (parameters that exist where it matters: a seeded anime, a user). */
 function sample(route: DeclaredRoute): string {
@@ -119,27 +93,6 @@ function send(route: DeclaredRoute, token: string | undefined): Promise<EdgeResp
   });
 }
 
-/** Requests each function counted, by `<fn> <METHOD> <route template>` (its own metrics, read directly). */
-async function counted(): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  await Promise.all(
-    Object.entries(ports)
-      .filter(([fn]) => fn !== 'edge-auth')
-      .map(async ([fn, port]) => {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        for (const line of text.split('\n')) {
-          const m = /^http_requests_total\{route="([^"]*)",method="([^"]*)",status="\d+"[^}]*\} (\d+)/.exec(
-            line,
-          );
-          if (!m || m[1] === '/metrics') continue;
-          const key = `${fn} ${m[2]} ${m[1]}`;
-          counts.set(key, (counts.get(key) ?? 0) + Number(m[3]));
-        }
-      }),
-  );
-  return counts;
-}
-
 /** What changed between two counts (keys whose count grew, with the growth). */
 function grown(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -158,37 +111,7 @@ function callers(route: DeclaredRoute): { allowed: string; wrong?: string } {
 }
 
 beforeAll(async () => {
-  await prepareDatabase(env.DATABASE_URL ?? '');
-  bucket = await scratchBucket(env, 'routes');
-  const fnEnv: Record<string, string> = {
-    DATABASE_URL: env.DATABASE_URL ?? '',
-    REDIS_URL: env.REDIS_URL ?? '',
-    REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}routes:`,
-    MONGO_URL: env.MONGO_URL ?? '',
-    MONGO_DATABASE: mongoDatabase,
-    S3_ENDPOINT: env.S3_ENDPOINT ?? '',
-    S3_REGION: env.S3_REGION ?? 'us-east-1',
-    S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID ?? '',
-    S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY ?? '',
-    SUBTITLE_BUCKET: bucket.bucket,
-    BACKUP_BUCKET: bucket.bucket,
-    SUBTITLE_RELAY_INTERVAL_MS: '0',
-    // The real Keycloak: every function fetches its JWKS and verifies tokens itself, as in production.
-    OIDC_ISSUER: env.OIDC_ISSUER ?? '',
-    OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
-    // Nothing listens: accepted integrator events would be refused by the broker (503), never faked.
-    K_SINK: `http://127.0.0.1:${await freePort()}/`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-  };
-  await serve('edge-auth', edgeAuthFromEnv(fnEnv));
-  await serve('catalog', catalogFromEnv(fnEnv));
-  await serve('rate-anime', rateAnimeFromEnv(fnEnv));
-  await serve('library', libraryFromEnv(fnEnv));
-  await serve('subtitles', subtitlesFromEnv(fnEnv));
-  await serve('upload-subtitle', uploadSubtitleFromEnv(fnEnv));
-  await serve('notifications', wireNotifications(fnEnv).handler);
-  await serve('integrator-ingress', integratorIngressFromEnv(fnEnv));
-
+  functions = await startRealFunctions(env, 'routes');
   const [viewer, uploader, moderator, integrator] = await Promise.all([
     passwordToken(env, 'viewer1', DEV_USERS.viewer1.password),
     passwordToken(env, 'uploader1', DEV_USERS.uploader1.password),
@@ -205,7 +128,7 @@ beforeAll(async () => {
   tokens.integrator = integrator.access_token;
 
   edge = await startTestEdge('routes', {
-    functions: ports,
+    functions: functions.ports,
     defaultPort: await freePort(),
     keycloakUrl: env.KEYCLOAK_URL ?? '',
     overrides: { limits: { perIp: { rate: 1000, burst: 1000 }, perToken: { rate: 1000, burst: 1000 } } },
@@ -222,17 +145,7 @@ afterAll(async () => {
     `[routes] declared ${routes.length}, requested ${outcomes.length}, reached ${reached} through the edge, ${outcomes.filter((o) => o.responseChecked).length} answers checked against their response schema\n${lines.join('\n')}\n`,
   );
   await edge?.stop();
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  await bucket?.drop();
-  const client = new MongoClient(env.MONGO_URL ?? '');
-  await client
-    .db(mongoDatabase)
-    .dropDatabase()
-    .catch(() => undefined);
-  await client.close();
+  await functions?.stop();
 });
 
 describe('every declared route, through real nginx to the real function', () => {
@@ -240,7 +153,7 @@ describe('every declared route, through real nginx to the real function', () => 
     '%s',
     async (_name, route) => {
       const needsUser = route.access === 'user' || typeof route.access === 'object';
-      const before = await counted();
+      const before = await functions.served();
       const anonymous = await send(route, undefined);
       if (needsUser) {
         expect(anonymous.status).toBe(401);
@@ -264,7 +177,7 @@ describe('every declared route, through real nginx to the real function', () => 
       }
       const key = `${route.fn} ${route.method} ${route.path}`;
       await expect
-        .poll(async () => grown(before, await counted()), { timeout: 3_000 })
+        .poll(async () => grown(before, await functions.served()), { timeout: 3_000 })
         .toEqual({ [key]: calls });
       outcomes.push({
         route: key,
