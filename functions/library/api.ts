@@ -158,7 +158,7 @@ export const LibraryListApi = defineApi({
     access: 'user',
     summary: 'Change the display name, subtitle languages or weekly backups',
     body: ProfileInput,
-    example: { displayName: 'Viewer One', weeklyBackup: true },
+    example: { displayName: 'Viewer One', preferredSubtitleLanguages: ['en', 'ja'] },
     response: Profile,
   },
 });

@@ -14,6 +14,7 @@ import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
 import type { EdgeFunction } from '../../nginx/options.ts';
+import { createScratchDatabase } from './scratch-db.ts';
 import { scratchBucket } from './subtitles.ts';
 import { prepareDatabase } from './tracking.ts';
 
@@ -28,16 +29,19 @@ export interface RealFunctions {
 /**
  * Every HTTP function behind the edge, on the lean host (`createHostServer`, as production runs them)
  * with the production wiring (`<fn>FromEnv`, what each index.ts registers) on the run's real servers:
- * PostgreSQL (seed catalogue loaded), Redis, the MongoDB wire server, Ceph RGW (a bucket of its own), and
+ * PostgreSQL (a database of its own, seed catalogue loaded), Redis, the MongoDB wire server, Ceph RGW (a bucket of its own), and
  * the real Keycloak (every function fetches the realm's JWKS and verifies tokens itself).
  * `K_SINK` points where nothing listens: an accepted integrator event would be refused (503), never faked.
  */
 export async function startRealFunctions(env: Record<string, string>, label: string): Promise<RealFunctions> {
-  await prepareDatabase(env.DATABASE_URL ?? '');
+  // Databases, buckets and key prefixes of its own: the writes these functions make (lists, ratings, unsent
+  // outbox rows) never meet other test files' assertions.
+  const database = await createScratchDatabase(env.DATABASE_URL ?? '', label);
+  await prepareDatabase(database.url);
   const bucket = await scratchBucket(env, label);
   const mongoDatabase = `isekai_${env.TEST_RUN_ID}_${label}`;
   const fnEnv: Record<string, string> = {
-    DATABASE_URL: env.DATABASE_URL ?? '',
+    DATABASE_URL: database.url,
     REDIS_URL: env.REDIS_URL ?? '',
     REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}${label}:`,
     MONGO_URL: env.MONGO_URL ?? '',
@@ -98,6 +102,7 @@ export async function startRealFunctions(env: Record<string, string>, label: str
         await new Promise((resolve) => server.close(resolve));
       }
       await bucket.drop();
+      await database.drop();
       const client = new MongoClient(env.MONGO_URL ?? '');
       await client
         .db(mongoDatabase)
