@@ -51,9 +51,10 @@ describe('the route table', () => {
       expect(requirementFor(route.host, route.method, path)).toEqual(needOf(route.access));
       if (route.method === 'GET')
         expect(requirementFor(route.host, 'HEAD', path)).toEqual(needOf(route.access));
-      if (route.host !== 'api') return;
       // nginx picks the first matching regex location: it must be this route's function, with its limits.
-      const location = apiRoutes().find((l) => new RegExp(l.location.replace(/^~ /, '')).test(path));
+      const location = apiRoutes(routes, route.host).find((l) =>
+        new RegExp(l.location.replace(/^~ /, '')).test(path),
+      );
       expect(location?.fn).toBe(route.fn);
       expect(location?.bodyLimit ?? 64 * 1024).toBeGreaterThanOrEqual(route.bodyLimit ?? 64 * 1024);
       expect(location?.stream ?? false).toBe(route.stream ?? false);
@@ -62,6 +63,14 @@ describe('the route table', () => {
 
   it('nginx has no location no route declares', () => {
     const declared = routes.filter((r) => r.host === 'api').map((r) => sample(r.path));
+    const events = routes.filter((r) => r.host === 'events').map((r) => sample(r.path));
+    for (const location of apiRoutes(routes, 'events')) {
+      const pattern = new RegExp(location.location.replace(/^~ /, ''));
+      expect(
+        events.some((p) => pattern.test(p)),
+        location.location,
+      ).toBe(true);
+    }
     for (const location of apiRoutes()) {
       const pattern = new RegExp(location.location.replace(/^~ /, ''));
       expect(

@@ -1,5 +1,11 @@
 /** The routes nginx serves and the locations that proxy them: auth_request, function upstreams, streams. */
-import { bySpecificity, type DeclaredRoute, declaredRoutes, pathPattern } from '../api/routes.ts';
+import {
+  bySpecificity,
+  type DeclaredRoute,
+  declaredRoutes,
+  type HostClass,
+  pathPattern,
+} from '../api/routes.ts';
 import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions } from './options.ts';
 import { type HeaderKind, securityHeaders } from './problems.ts';
 import { indent } from './text.ts';
@@ -19,10 +25,13 @@ export interface ApiRoute {
  * of the path's methods applies (64 KiB, the server's, when none is declared); paths are passed on
  * unchanged.
  */
-export function apiRoutes(routes: readonly DeclaredRoute[] = declaredRoutes()): ApiRoute[] {
+export function apiRoutes(
+  routes: readonly DeclaredRoute[] = declaredRoutes(),
+  host: HostClass = 'api',
+): ApiRoute[] {
   const byPath = new Map<string, { fn: EdgeFunction; path: string; bodyLimit?: number; stream?: boolean }>();
   for (const route of routes) {
-    if (route.host !== 'api') continue;
+    if (route.host !== host) continue;
     if (!(EDGE_FUNCTIONS as readonly string[]).includes(route.fn))
       throw new Error(`nginx: ${route.fn} serves ${route.path} but is not in EDGE_FUNCTIONS`);
     const fn = route.fn as EdgeFunction;
@@ -43,6 +52,8 @@ export function apiRoutes(routes: readonly DeclaredRoute[] = declaredRoutes()): 
 
 /** The api server's locations, from the route table. */
 export const API_ROUTES: readonly ApiRoute[] = apiRoutes();
+/** The events server's locations (integrators), from the route table. */
+export const EVENTS_ROUTES: readonly ApiRoute[] = apiRoutes(declaredRoutes(), 'events');
 
 /** Errors nginx itself answers, as problem+json with the codes of functions/lib/errors.ts. */
 

@@ -11,9 +11,8 @@ import {
   API_ROUTES,
   authenticatedServerHead,
   authLocation,
+  EVENTS_ROUTES,
   functionLocation,
-  proxyHeaders,
-  upstreamOf,
   upstreams,
 } from './locations.ts';
 import { clusterOptions, type EdgeOptions } from './options.ts';
@@ -66,13 +65,9 @@ function servers(o: EdgeOptions): string {
     ...authenticatedServerHead(o, 'events'),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
+    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
     'location / {',
-    '  set $edge_uri $uri;',
-    `  proxy_pass http://${upstreamOf(o, 'integrator-ingress')};`,
-    ...proxyHeaders(o, 'integrator-ingress').map((l) => `  ${l}`),
-    ...securityHeaders('api', o).map((l) => `  ${l}`),
-    '  proxy_connect_timeout 2s;',
-    '  proxy_read_timeout 30s;',
+    '  return 404;',
     '}',
   ]);
   const keycloakPass = o.keycloak.resolver
