@@ -9,8 +9,9 @@ export const IntegratorIngressApi = defineApi({
     method: 'POST',
     path: '/',
     access: { roles: [INTEGRATOR_ROLE] },
-    summary: 'Publish a CloudEvent of an inbound type (binary or structured mode); see events/INTEGRATORS.md',
-    consumes: ['application/cloudevents+json', 'application/json'],
+    summary:
+      'Publish a CloudEvent of an inbound type (binary or structured mode) or a batch (all or nothing); see events/INTEGRATORS.md',
+    consumes: ['application/cloudevents+json', 'application/cloudevents-batch+json', 'application/json'],
     raw: true,
     bodyLimit: 64 * 1024,
     status: 202,

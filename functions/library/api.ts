@@ -139,7 +139,7 @@ export const LibraryListApi = defineApi({
     method: 'POST',
     path: '/me/library/:animeId/history',
     access: 'user',
-    summary: 'Log a watched episode',
+    summary: 'Log a watched episode (201; an episode already logged in this pass answers 200 with its row)',
     body: HistoryInput,
     status: 201,
     example: { episode: 4 },

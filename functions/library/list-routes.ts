@@ -125,10 +125,10 @@ export function listRoutes(deps: Deps): AnyRoute[] {
           issues: [{ field: '/body/watchedAt', message: 'must be a past RFC 3339 date-time' }],
         });
       }
-      const item = await db.transaction((tx) =>
+      const { item, created } = await db.transaction((tx) =>
         appendHistory(tx, ctx.identity, animeId, ctx.body.episode, at),
       );
-      return { status: 201, headers: NO_STORE, body: item };
+      return { status: created ? 201 : 200, headers: NO_STORE, body: item };
     },
     getProfile: async (ctx) => {
       const { rows } = await db.query(

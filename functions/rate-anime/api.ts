@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
-import { EpisodeRatingInput, RatingInput, ReviewsQuery } from './schemas.ts';
+import { EpisodeRatingInput, RatingInput, RatingPatch, ReviewsQuery } from './schemas.ts';
 
 const Page = {
   page: Type.Integer({ minimum: 1 }),
@@ -23,6 +23,15 @@ export const RateAnimeApi = defineApi({
     summary: "Rate an anime (score 1–10, optional aspects and review); answers the anime's new aggregate",
     body: RatingInput,
     example: { score: 9, aspects: { animation: 10, music: 9 }, review: 'A quiet, lovely journey.' },
+  },
+  patchRating: {
+    method: 'PATCH',
+    path: '/anime/:id/rating',
+    access: 'user',
+    summary:
+      'Change part of a rating: a field left out keeps its value, `null` clears it (aspects merge one by one)',
+    body: RatingPatch,
+    example: { review: null, aspects: { music: 10 } },
   },
   deleteRating: {
     method: 'DELETE',

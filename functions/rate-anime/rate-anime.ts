@@ -44,6 +44,13 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
       );
       return { headers: NO_STORE, body: { animeId, rating, aggregate } };
     },
+    patchRating: async (ctx) => {
+      const animeId = animeIdOf(ctx);
+      const { rating, aggregate } = await write(animeId, (tx) =>
+        submitRating(tx, ctx.identity, animeId, ctx.body, { traceparent: traceparent(), mode: 'merge' }),
+      );
+      return { headers: NO_STORE, body: { animeId, rating, aggregate } };
+    },
     deleteRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
       await write(animeId, (tx) => deleteRating(tx, ctx.identity, animeId, { traceparent: traceparent() }));
