@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
-import { EntryInput, ExportQuery, HistoryInput, ListQuery, ProfileInput, STATUSES } from './schemas.ts';
+import { EntrySchema } from '../lib/tracking/entry.ts';
+import { EntryInput, ExportQuery, HistoryInput, ListQuery, ProfileInput } from './schemas.ts';
 
 /** Largest MAL import accepted (compressed or not); nginx allows the same on the route. */
 export const IMPORT_LIMIT = 16 * 1024 * 1024;
@@ -8,25 +9,8 @@ export const IMPORT_LIMIT = 16 * 1024 * 1024;
 const Timestamp = Type.String({ format: 'date-time' });
 const Day = Type.Union([Type.String({ format: 'date' }), Type.Null()]);
 
-/** One list entry as the library answers it. */
-export const Entry = Type.Object(
-  {
-    animeId: Type.Integer({ minimum: 1 }),
-    status: Type.Enum([...STATUSES]),
-    progress: Type.Integer({ minimum: 0 }),
-    rewatchCount: Type.Integer({ minimum: 0 }),
-    startedOn: Day,
-    finishedOn: Day,
-    notes: Type.Union([Type.String(), Type.Null()]),
-    tags: Type.Array(Type.String()),
-    priority: Type.Integer(),
-    private: Type.Boolean(),
-    favourite: Type.Boolean(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-  },
-  { title: 'Entry' },
-);
+/** One list entry as the library answers it (the shape shared with the catalog's `me.entry`). */
+export const Entry = EntrySchema;
 
 /** A page of a list (the caller's, or another user's public entries with `user`). */
 const ListPage = Type.Object(

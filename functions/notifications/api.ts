@@ -18,6 +18,7 @@ const Notification = Type.Object(
   {
     id: Type.String({ pattern: '^[0-9a-f]{24}$' }),
     kind: Type.String(),
+    animeId: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
     message: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
     readAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
