@@ -1,7 +1,17 @@
 // njs helpers for the Isekai edge (nginx/render.ts loads this with js_import). Keep it tiny: it runs on
-// every request.
+// every request. njs 0.7 (Debian 12): no shared dicts, synchronous js_set handlers only.
 // biome-ignore lint/style/useNodejsImportProtocol: njs (not Node) runs this file; its module is 'crypto'.
 import crypto from 'crypto';
+
+const HEX = '0123456789ABCDEF';
+
+/**
+ * Query parameter names that carry credentials. The API refuses them (a token in a URL ends up in logs,
+ * browser history and Referer headers) and every access-log line redacts their values. No API parameter
+ * may use such a name.
+ */
+const CREDENTIAL_NAME =
+  /token|secret|passw|api[-_]?key|signature|credential|jwt|^code$|_code$|^key$|^sig$|^auth(orization)?$|^bearer$/;
 
 /**
  * `$auth_token_hash`: SHA-256 of the Authorization header (base64url), '' without one. Keys the auth
@@ -13,9 +23,85 @@ function tokenHash(r) {
   return crypto.createHash('sha256').update(header).digest('base64url');
 }
 
-/** `$problem_instance`: the request URI as a JSON string (problem+json `instance`). */
-function problemInstance(r) {
-  return JSON.stringify(r.variables.request_uri || '/');
+/** Whether a byte may not appear raw in a request target (RFC 3986; node's parser refuses the rest). */
+function unsafe(b) {
+  return (
+    b <= 0x20 ||
+    b >= 0x7f ||
+    b === 0x22 || // "
+    b === 0x23 || // #
+    b === 0x3c || // <
+    b === 0x3e || // >
+    b === 0x5c || // \
+    b === 0x5e || // ^
+    b === 0x60 || // `
+    b === 0x7b || // {
+    b === 0x7c || // |
+    b === 0x7d // }
+  );
 }
 
-export default { tokenHash, problemInstance };
+/** A raw request target (bytes) as ASCII: bytes that may not appear raw are percent-encoded. */
+function encodeTarget(bytes) {
+  if (!bytes) return '';
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    out += unsafe(b) ? `%${HEX[b >> 4]}${HEX[b & 15]}` : String.fromCharCode(b);
+  }
+  return out;
+}
+
+/** A query parameter name as the functions see it (URLSearchParams: `+` is a space, %XX decoded). */
+function paramName(raw) {
+  const name = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(name).toLowerCase();
+  } catch (_e) {
+    return name.toLowerCase();
+  }
+}
+
+function isCredential(pair) {
+  const eq = pair.indexOf('=');
+  return CREDENTIAL_NAME.test(paramName(eq < 0 ? pair : pair.slice(0, eq)));
+}
+
+/**
+ * `$edge_upstream_uri`: the request target as the client sent it, with raw non-ASCII bytes (a browser's
+ * `?q=進撃の巨人`) and other bytes node refuses percent-encoded, so the function decodes them.
+ */
+function upstreamUri(r) {
+  return encodeTarget(r.rawVariables.request_uri) || '/';
+}
+
+/** `$edge_query_credential`: '1' when a query parameter's name is credential-like, else ''. */
+function queryCredential(r) {
+  const args = r.variables.args;
+  if (!args) return '';
+  return args.split('&').some(isCredential) ? '1' : '';
+}
+
+/** `$edge_log_uri`: the request target for the access log: ASCII, credential-like values redacted. */
+function logUri(r) {
+  const target = encodeTarget(r.rawVariables.request_uri);
+  const q = target.indexOf('?');
+  if (q < 0) return target;
+  const pairs = target
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => (isCredential(pair) ? `${pair.split('=')[0]}=REDACTED` : pair));
+  return `${target.slice(0, q)}?${pairs.join('&')}`;
+}
+
+/**
+ * `$problem_instance`: the request path (never the query: it may hold credentials) as a JSON string
+ * (problem+json `instance`), ASCII only.
+ */
+function problemInstance(r) {
+  const target = encodeTarget(r.rawVariables.request_uri);
+  const q = target.indexOf('?');
+  return JSON.stringify((q < 0 ? target : target.slice(0, q)) || '/');
+}
+
+export default { tokenHash, upstreamUri, queryCredential, logUri, problemInstance };

@@ -16,7 +16,14 @@ import {
   upstreams,
 } from './locations.ts';
 import { clusterOptions, type EdgeOptions } from './options.ts';
-import { portSuffix, problemLocations, securityHeaders, siteOrigin } from './problems.ts';
+import {
+  portSuffix,
+  problemLocations,
+  rateLimitPolicy,
+  refuseQueryCredentials,
+  securityHeaders,
+  siteOrigin,
+} from './problems.ts';
 import { indent } from './text.ts';
 
 export { API_ROUTES } from './locations.ts';
@@ -41,6 +48,7 @@ function servers(o: EdgeOptions): string {
   const d = o.domain;
   const api = server(o, `api.${d}`, [
     ...authenticatedServerHead(o, 'api'),
+    ...refuseQueryCredentials(),
     // CORS preflights are answered here, before auth (`return` runs in the rewrite phase).
     'error_page 418 = @preflight;',
     'if ($request_method = OPTIONS) {',
@@ -62,11 +70,12 @@ function servers(o: EdgeOptions): string {
   ]);
   const events = server(o, `events.${d}`, [
     ...authenticatedServerHead(o, 'events'),
+    ...refuseQueryCredentials(),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
     'location / {',
     '  set $edge_uri $uri;',
-    `  proxy_pass http://${upstreamOf(o, 'integrator-ingress')};`,
+    `  proxy_pass http://${upstreamOf(o, 'integrator-ingress')}$edge_upstream_uri;`,
     ...proxyHeaders(o, 'integrator-ingress').map((l) => `  ${l}`),
     ...securityHeaders('api', o).map((l) => `  ${l}`),
     '  proxy_connect_timeout 2s;',
@@ -158,6 +167,9 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     httpsPortSuffix: portSuffix(o),
     acmeRoot: o.acmeRoot,
     servers: servers(o),
+    rateLimitAnonymous: rateLimitPolicy(o).anonymous,
+    rateLimitWithToken: rateLimitPolicy(o).withToken,
+    bareProblems: indent(problemLocations('bare', o).join('\n'), 4),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => {
     const value = values[key];
