@@ -95,6 +95,22 @@ function logUri(r) {
 }
 
 /**
+ * `$edge_bad_header`: '1' when a header value holds a control character (RFC 9110 allows none but
+ * HTAB). nginx passes them on; node refuses them (edge-auth's 400 would become a 503 at the edge).
+ */
+function badHeader(r) {
+  const headers = r.rawHeadersIn;
+  for (let h = 0; h < headers.length; h++) {
+    const value = headers[h][1];
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return '1';
+    }
+  }
+  return '';
+}
+
+/**
  * `$problem_instance`: the request path (never the query: it may hold credentials) as a JSON string
  * (problem+json `instance`), ASCII only.
  */
@@ -104,4 +120,4 @@ function problemInstance(r) {
   return JSON.stringify((q < 0 ? target : target.slice(0, q)) || '/');
 }
 
-export default { tokenHash, upstreamUri, queryCredential, logUri, problemInstance };
+export default { tokenHash, upstreamUri, queryCredential, badHeader, logUri, problemInstance };

@@ -13,8 +13,8 @@ export type EdgeOnlyCode =
   | 'length_required'
   | 'uri_too_long'
   | 'header_too_large'
-  | 'not_implemented'
-  | 'http_version_not_supported';
+  | 'transfer_encoding_unsupported'
+  | 'http_version_unsupported';
 export type EdgeCode = ErrorCode | EdgeOnlyCode;
 
 const EDGE_TITLES: Record<EdgeOnlyCode, string> = {
@@ -23,8 +23,8 @@ const EDGE_TITLES: Record<EdgeOnlyCode, string> = {
   length_required: 'Length required',
   uri_too_long: 'URI too long',
   header_too_large: 'Request header fields too large',
-  not_implemented: 'Not implemented',
-  http_version_not_supported: 'HTTP version not supported',
+  transfer_encoding_unsupported: 'Transfer-Encoding not supported',
+  http_version_unsupported: 'HTTP version not supported',
 };
 
 export interface EdgeProblemPage {
@@ -63,20 +63,38 @@ export const NGINX_ERRORS: readonly EdgeProblemPage[] = [
   page(497, 'https_required', 'this port speaks HTTPS only: use https://', 400),
   // nginx answers 500 when the auth subrequest fails (edge-auth down or erroring): a dependency.
   page(500, 'dependency_unavailable', 'identity check unavailable', 503),
-  page(501, 'not_implemented', 'this Transfer-Encoding is not supported'),
+  // 501 / 505 are what RFC 9112 suggests, but both are a client sending what it should not: a 5xx would
+  // page whoever watches the error rate, and retrying cannot help. Answered 400 with their own codes.
+  page(501, 'transfer_encoding_unsupported', 'only the chunked Transfer-Encoding is supported', 400),
   page(502, 'dependency_unavailable', 'the upstream function is unavailable'),
   page(503, 'dependency_unavailable', 'the upstream function is unavailable'),
   page(504, 'dependency_unavailable', 'the upstream function timed out'),
-  page(505, 'http_version_not_supported', 'this HTTP version is not supported'),
+  page(
+    505,
+    'http_version_unsupported',
+    'only HTTP/1.0, HTTP/1.1 and HTTP/2 (negotiated by ALPN) are served',
+    400,
+  ),
 ];
 
-/** Requests the API refuses on purpose in its server rewrite phase (`rewrite ^ /_problem/<name> last`). */
-export const QUERY_CREDENTIALS: EdgeProblemPage = {
-  name: 'query_credentials',
-  status: 400,
-  code: 'validation_failed',
-  detail: 'credentials are not accepted in the query string: send them in the Authorization header',
-};
+/**
+ * Requests the API refuses on purpose in its server rewrite phase (`rewrite ^ /_problem/<name>? last`:
+ * a rewrite, not `return 400`, because the 400 page reruns that phase and would be refused again).
+ */
+export const REFUSALS = {
+  queryCredentials: {
+    name: 'query_credentials',
+    status: 400,
+    code: 'validation_failed',
+    detail: 'credentials are not accepted in the query string: send them in the Authorization header',
+  },
+  headerControl: {
+    name: 'header_control',
+    status: 400,
+    code: 'validation_failed',
+    detail: 'a header value contains a control character',
+  },
+} as const satisfies Record<string, EdgeProblemPage>;
 
 /** A stand-in error so titles come from functions/lib/problem.ts (one source for every problem). */
 class EdgeProblem extends IsekaiError {
@@ -166,10 +184,12 @@ export function rateLimitPolicy(o: EdgeOptions): { anonymous: string; withToken:
  * on `$status` (edge.conf.template): empty, and so not sent, for the other statuses.
  */
 export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
-  const pages = kind === 'api' ? [...NGINX_ERRORS, QUERY_CREDENTIALS] : NGINX_ERRORS;
+  const pages = kind === 'api' ? [...NGINX_ERRORS, ...Object.values(REFUSALS)] : NGINX_ERRORS;
   return [
     ...NGINX_ERRORS.map(
-      (p) => `error_page ${p.from} ${p.status !== p.from ? `=${p.status} ` : ''}/_problem/${p.name};`,
+      // `=`: the status is the page's own, never the one that led there. The server rewrite phase reruns
+      // for the page, and may refuse it instead (a 405 with a bad header is answered as that 400).
+      (p) => `error_page ${p.from} = /_problem/${p.name};`,
     ),
     'location ^~ /_problem/ {',
     '  internal;',
@@ -191,9 +211,20 @@ export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
   ];
 }
 
-/** API server head: refuse credential-like query parameters before limits, auth and logs see them. */
-export function refuseQueryCredentials(): string[] {
-  return ['if ($edge_query_credential) {', `  rewrite ^ /_problem/${QUERY_CREDENTIALS.name}? last;`, '}'];
+/**
+ * API server head (rewrite phase, before limits, auth and functions): refuse credential-like query
+ * parameters, and header values with control characters.
+ */
+export function refuseBadInput(): string[] {
+  const refuse = (variable: string, page: EdgeProblemPage) => [
+    `if (${variable}) {`,
+    `  rewrite ^ /_problem/${page.name}? last;`,
+    '}',
+  ];
+  return [
+    ...refuse('$edge_query_credential', REFUSALS.queryCredentials),
+    ...refuse('$edge_bad_header', REFUSALS.headerControl),
+  ];
 }
 
 export function portSuffix(o: EdgeOptions): string {

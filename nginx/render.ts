@@ -20,7 +20,7 @@ import {
   portSuffix,
   problemLocations,
   rateLimitPolicy,
-  refuseQueryCredentials,
+  refuseBadInput,
   securityHeaders,
   siteOrigin,
 } from './problems.ts';
@@ -48,7 +48,7 @@ function servers(o: EdgeOptions): string {
   const d = o.domain;
   const api = server(o, `api.${d}`, [
     ...authenticatedServerHead(o, 'api'),
-    ...refuseQueryCredentials(),
+    ...refuseBadInput(),
     // CORS preflights are answered here, before auth (`return` runs in the rewrite phase).
     'error_page 418 = @preflight;',
     'if ($request_method = OPTIONS) {',
@@ -70,7 +70,7 @@ function servers(o: EdgeOptions): string {
   ]);
   const events = server(o, `events.${d}`, [
     ...authenticatedServerHead(o, 'events'),
-    ...refuseQueryCredentials(),
+    ...refuseBadInput(),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
     'location / {',
@@ -113,8 +113,9 @@ function servers(o: EdgeOptions): string {
     ...problemLocations('site', o),
     `root ${o.siteRoot};`,
     'location / {',
-    '  limit_except GET {',
-    '    deny all;',
+    // Not `limit_except … deny all`: that logs each refusal with its request line (and query) at error level.
+    '  if ($request_method !~ ^(GET|HEAD)$) {',
+    '    return 405;',
     '  }',
     '  try_files $uri $uri/index.html =404;',
     ...securityHeaders('site', o).map((l) => `  ${l}`),
