@@ -27,11 +27,19 @@ import { startEmbeddedS3 } from './stack/embedded-s3.ts';
 import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
-import { type Proc, startProcess, waitHealthy } from './stack/processes.ts';
+import { type Proc, StartFailure, startProcess, waitHealthy } from './stack/processes.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const data = join(root, '.data');
 const useFramework = process.env.ISEKAI_FUNCTION_HOST === 'framework';
+/** How long each function may take to answer /healthz (a busy 2-core machine needs far more than 30 s). */
+const startTimeoutS = Number(process.env.ISEKAI_START_TIMEOUT_S ?? 180);
+if (!Number.isFinite(startTimeoutS) || startTimeoutS <= 0) {
+  process.stderr.write(
+    `[isekai] ISEKAI_START_TIMEOUT_S must be a positive number of seconds, got "${process.env.ISEKAI_START_TIMEOUT_S}"\n`,
+  );
+  process.exit(78);
+}
 const stops: (() => Promise<unknown>)[] = [];
 const lines: string[] = [];
 const say = (line: string) => process.stdout.write(`[isekai] ${line}\n`);
@@ -161,11 +169,11 @@ try {
       const ms = await waitHealthy(
         `http://127.0.0.1:${functionPort(proc.name)}/healthz`,
         proc,
-        30_000,
+        startTimeoutS * 1000,
         useFramework,
       );
       lines.push(
-        `${proc.name.padEnd(12)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
+        `${proc.name.padEnd(18)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
       );
     }),
   );
@@ -191,7 +199,9 @@ try {
     `\nIsekai is running (${useFramework ? 'functions-framework' : 'lean host'}):\n  ${lines.join('\n  ')}\n\n${devAccounts}Ctrl-C stops everything.\n`,
   );
 } catch (error) {
-  process.stderr.write(`[isekai] start failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  const report =
+    error instanceof StartFailure ? error.describe() : error instanceof Error ? error.stack : String(error);
+  process.stderr.write(`\n[isekai] start failed: ${report}\n`);
   await shutdown(1);
 }
 
