@@ -13,6 +13,12 @@ const HEX = '0123456789ABCDEF';
 const CREDENTIAL_NAME =
   /token|secret|passw|api[-_]?key|signature|credential|jwt|^code$|_code$|^key$|^sig$|^auth(orization)?$|^bearer$/;
 
+/** A JSON Web Token (what Keycloak issues) wherever it is, whatever it is called. */
+const JWT = /eyJ[\w-]{4,}\.eyJ[\w-]*(\.[\w-]*)?/g;
+
+/** Names whose values the access log redacts: looser (a name garbled around `code` is still redacted). */
+const REDACTED_NAME = /token|secret|passw|key|sig|credential|jwt|code|auth|bearer|session/;
+
 /**
  * `$auth_token_hash`: SHA-256 of the Authorization header (base64url), '' without one. Keys the auth
  * cache and the per-token rate limit, so a bearer token is never written to disk or shared memory.
@@ -62,9 +68,9 @@ function paramName(raw) {
   }
 }
 
-function isCredential(pair) {
+function nameMatches(pair, pattern) {
   const eq = pair.indexOf('=');
-  return CREDENTIAL_NAME.test(paramName(eq < 0 ? pair : pair.slice(0, eq)));
+  return pattern.test(paramName(eq < 0 ? pair : pair.slice(0, eq)));
 }
 
 /**
@@ -75,38 +81,52 @@ function upstreamUri(r) {
   return encodeTarget(r.rawVariables.request_uri) || '/';
 }
 
-/** `$edge_query_credential`: '1' when a query parameter's name is credential-like, else ''. */
+/** Whether a query parameter's name is credential-like, or a JWT is anywhere in the query. */
 function queryCredential(r) {
-  const args = r.variables.args;
-  if (!args) return '';
-  return args.split('&').some(isCredential) ? '1' : '';
+  const args = encodeTarget(r.rawVariables.args);
+  if (!args) return false;
+  return args.split('&').some((pair) => nameMatches(pair, CREDENTIAL_NAME)) || /eyJ[\w-]{4,}\.eyJ/.test(args);
 }
 
 /** `$edge_log_uri`: the request target for the access log: ASCII, credential-like values redacted. */
 function logUri(r) {
-  const target = encodeTarget(r.rawVariables.request_uri);
+  const target = encodeTarget(r.rawVariables.request_uri).replace(JWT, 'REDACTED');
   const q = target.indexOf('?');
   if (q < 0) return target;
   const pairs = target
     .slice(q + 1)
     .split('&')
-    .map((pair) => (isCredential(pair) ? `${pair.split('=')[0]}=REDACTED` : pair));
+    .map((pair) => (nameMatches(pair, REDACTED_NAME) ? `${pair.split('=')[0]}=REDACTED` : pair));
   return `${target.slice(0, q)}?${pairs.join('&')}`;
 }
 
-/**
- * `$edge_bad_header`: '1' when a header value holds a control character (RFC 9110 allows none but
- * HTAB). nginx passes them on; node refuses them (edge-auth's 400 would become a 503 at the edge).
- */
+/** Whether a header value holds a control character (RFC 9110 allows none but HTAB). */
 function badHeader(r) {
   const headers = r.rawHeadersIn;
   for (let h = 0; h < headers.length; h++) {
     const value = headers[h][1];
     for (let i = 0; i < value.length; i++) {
       const c = value.charCodeAt(i);
-      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return '1';
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
     }
   }
+  return false;
+}
+
+/**
+ * `$edge_refusal`: the problem page (`/_problem/<name>`, nginx/problems.ts REFUSALS) for a request the API
+ * refuses before limits, auth and functions, or ''.
+ * - `header_control`: a control character in a header value: nginx passes it on, node refuses it (edge-auth's
+ *   400 became a 503).
+ * - `fragment`: a raw `#` in the request target: nginx ends the path there and ignores the query after it, a
+ *   function would not, so edge-auth and the function would judge different requests.
+ * - `query_credentials`: a credential-like query parameter, or a JWT in the query.
+ */
+function refusal(r) {
+  if (badHeader(r)) return 'header_control';
+  const target = r.rawVariables.request_uri;
+  if (target && target.indexOf(0x23) >= 0) return 'fragment';
+  if (queryCredential(r)) return 'query_credentials';
   return '';
 }
 
@@ -115,9 +135,9 @@ function badHeader(r) {
  * (problem+json `instance`), ASCII only.
  */
 function problemInstance(r) {
-  const target = encodeTarget(r.rawVariables.request_uri);
+  const target = encodeTarget(r.rawVariables.request_uri).replace(JWT, 'REDACTED');
   const q = target.indexOf('?');
   return JSON.stringify((q < 0 ? target : target.slice(0, q)) || '/');
 }
 
-export default { tokenHash, upstreamUri, queryCredential, badHeader, logUri, problemInstance };
+export default { tokenHash, upstreamUri, refusal, logUri, problemInstance };

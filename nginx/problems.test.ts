@@ -71,10 +71,11 @@ describe('problem pages in the rendered edge config', () => {
     },
   );
 
-  it('the API refuses credential-like query parameters and control characters in headers before auth', () => {
+  it('the API refuses what edge.js names before auth, each with its own page', () => {
     for (const block of apiServers) {
-      expect(block).toContain(`rewrite ^ /_problem/${REFUSALS.queryCredentials.name}? last;`);
-      expect(block).toContain(`rewrite ^ /_problem/${REFUSALS.headerControl.name}? last;`);
+      expect(block).toContain('rewrite ^ /_problem/$edge_refusal? last;');
+      for (const refusal of Object.values(REFUSALS))
+        expect(block).toContain(`location = /_problem/${refusal.name} {`);
     }
   });
 

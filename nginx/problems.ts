@@ -94,6 +94,12 @@ export const REFUSALS = {
     code: 'validation_failed',
     detail: 'a header value contains a control character',
   },
+  fragment: {
+    name: 'fragment',
+    status: 400,
+    code: 'validation_failed',
+    detail: 'a request target cannot contain a raw # (a fragment stays in the client)',
+  },
 } as const satisfies Record<string, EdgeProblemPage>;
 
 /** A stand-in error so titles come from functions/lib/problem.ts (one source for every problem). */
@@ -124,6 +130,7 @@ export function problemBody(status: number, code: EdgeCode, detail: string): str
  */
 export type HeaderKind = 'api' | 'site' | 'auth' | 'bare';
 
+/** The headers the edge adds to every answer of a location of this kind (and hides from its upstream). */
 export function securityHeaders(kind: HeaderKind, o: EdgeOptions): string[] {
   const lines = [
     'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;',
@@ -212,25 +219,19 @@ export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
 }
 
 /**
- * API server head (rewrite phase, before limits, auth and functions): refuse credential-like query
- * parameters, and header values with control characters.
+ * API server head (rewrite phase, before limits, auth and functions): refuse what nginx/edge.js `refusal`
+ * names (control characters in headers, a raw `#`, credentials in the query) with its REFUSALS page.
  */
 export function refuseBadInput(): string[] {
-  const refuse = (variable: string, page: EdgeProblemPage) => [
-    `if (${variable}) {`,
-    `  rewrite ^ /_problem/${page.name}? last;`,
-    '}',
-  ];
-  return [
-    ...refuse('$edge_query_credential', REFUSALS.queryCredentials),
-    ...refuse('$edge_bad_header', REFUSALS.headerControl),
-  ];
+  return ['if ($edge_refusal) {', '  rewrite ^ /_problem/$edge_refusal? last;', '}'];
 }
 
+/** `:<port>` in public URLs, or nothing on 443. */
 export function portSuffix(o: EdgeOptions): string {
   return o.publicHttpsPort === 443 ? '' : `:${o.publicHttpsPort}`;
 }
 
+/** The static site's origin (CORS, CSP). */
 export function siteOrigin(o: EdgeOptions): string {
   return `https://${o.domain}${portSuffix(o)}`;
 }

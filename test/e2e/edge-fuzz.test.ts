@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -97,19 +99,45 @@ const path = fc
     ]),
   );
 
-const CREDENTIAL_NAMES = ['access_token', 'token', 'id_token', 'api_key', 'Access_Token', 'access%5Ftoken'];
+/** Values of credential-like parameters start with this: no response and no log line may contain it. */
+const MARKER = 'SECRETMARK';
+const CREDENTIAL_NAMES = [
+  'access_token',
+  'token',
+  'id_token',
+  'api_key',
+  'Access_Token',
+  'access%5Ftoken',
+  'code',
+];
 const queryPart = fc.oneof(word, percentByte, trickyEscape, unicode, rawBytes, fc.constant(Buffer.alloc(0)));
 const queryName = fc.oneof(
-  { weight: 6, arbitrary: queryPart },
-  { weight: 1, arbitrary: fc.constantFrom(...CREDENTIAL_NAMES).map((s) => Buffer.from(s)) },
+  { weight: 2, arbitrary: queryPart },
   {
-    weight: 3,
+    weight: 1,
     arbitrary: fc.constantFrom('q', 'page', 'perPage', 'format', 'gzip', 'status').map((s) => Buffer.from(s)),
   },
 );
+const ordinaryPair = fc.tuple(queryName, fc.option(queryPart, { nil: undefined }));
+const credentialPair = fc.tuple(
+  fc.constantFrom(...CREDENTIAL_NAMES).map((s) => Buffer.from(s)),
+  fc.stringMatching(/^[A-Za-z0-9._-]{8,40}$/).map((s) => Buffer.from(`${MARKER}${s}`)),
+);
+/** A bearer token (a JWT) under any name. */
+const jwtPair = fc.tuple(
+  queryName,
+  fc
+    .stringMatching(/^[A-Za-z0-9_-]{8,40}$/)
+    .map((s) => Buffer.from(`eyJhbGciOiJSUzI1NiJ9.eyJ${MARKER}${s}.c2ln`)),
+);
+const queryPair = fc.oneof(
+  { weight: 20, arbitrary: ordinaryPair },
+  { weight: 2, arbitrary: credentialPair },
+  { weight: 1, arbitrary: jwtPair },
+);
 const query = fc.option(
   fc
-    .array(fc.tuple(queryName, fc.option(queryPart, { nil: undefined })), { maxLength: 5 })
+    .array(queryPair, { maxLength: 5 })
     .map((pairs) =>
       Buffer.concat([
         Buffer.from('?'),
@@ -267,6 +295,7 @@ function fault(res: RawResponse | Error): string | undefined {
     header(res, 'content-encoding') === 'gzip' && res.body.length > 0 ? gunzipSync(res.body) : res.body
   ).toString('utf8');
   if (/html/i.test(type) || /^\s*</.test(text)) return `HTML (${type})`;
+  if (text.includes(MARKER)) return 'a credential echoed';
   if (res.body.length === 0) return undefined; // HEAD, 204 preflights
   if (type !== 'application/json' && type !== 'application/problem+json') return `content type "${type}"`;
   try {
@@ -319,5 +348,10 @@ describe('edge fuzzing', () => {
     expect(faults.slice(0, 10), `seed ${SEED} (FUZZ_SEED=${SEED} replays it)`).toEqual([]);
     expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(RUNS);
     expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
-  }, 180_000);
+    const logs = await Promise.all(
+      ['access.log', 'error.log'].map((f) => readFile(join(stack.edge.prefix, 'logs', f), 'utf8')),
+    );
+    const leaks = logs.flatMap((text) => text.split('\n').filter((l) => l.includes(MARKER)));
+    expect(leaks.slice(0, 5)).toEqual([]);
+  }, 300_000);
 });
