@@ -58,16 +58,18 @@ function encodeTarget(bytes) {
   return out;
 }
 
-/** A query parameter name as the functions see it (URLSearchParams: `+` is a space, %XX decoded). */
+/**
+ * A query parameter name as the functions see it, for matching: `+` is a space and every valid %XX is
+ * decoded, leniently like URLSearchParams (a malformed escape elsewhere does not stop the others).
+ */
 function paramName(raw) {
-  const name = raw.replace(/\+/g, ' ');
-  try {
-    return decodeURIComponent(name).toLowerCase();
-  } catch (_e) {
-    return name.toLowerCase();
-  }
+  return raw
+    .replace(/\+/g, ' ')
+    .replace(/%([0-9a-fA-F]{2})/g, (_m, hex) => String.fromCharCode(Number.parseInt(hex, 16)))
+    .toLowerCase();
 }
 
+/** Whether the name of a `name=value` pair matches a pattern. */
 function nameMatches(pair, pattern) {
   const eq = pair.indexOf('=');
   return pattern.test(paramName(eq < 0 ? pair : pair.slice(0, eq)));

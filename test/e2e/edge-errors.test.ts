@@ -188,6 +188,7 @@ describe('credentials never come back in a response nor land in a log line', () 
     ['?access_token= on the stream', '/notifications/stream', `access_token=${secret}`],
     ['?access_token= next to other parameters', '/anime', `q=x&access_token=${secret}&page=2`],
     ['an escaped name (access%5Ftoken)', '/anime', `access%5Ftoken=${secret}`],
+    ['an escaped name with a bad escape too (access_t%6Fken%zz)', '/anime', `access_t%6Fken%zz=${secret}`],
     ['?token= on the events host', '/', `token=${secret}`],
     ['a JWT under any name', '/anime', `q=${viewerToken}`],
   ];

@@ -108,6 +108,7 @@ const CREDENTIAL_NAMES = [
   'api_key',
   'Access_Token',
   'access%5Ftoken',
+  'access_t%6Fken%zz',
   'code',
 ];
 const queryPart = fc.oneof(word, percentByte, trickyEscape, unicode, rawBytes, fc.constant(Buffer.alloc(0)));
