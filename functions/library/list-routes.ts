@@ -159,8 +159,10 @@ export function listRoutes(deps: Deps): Route<never, never>[] {
             issues: [{ field: '/body/watchedAt', message: 'must be a past RFC 3339 date-time' }],
           });
         }
-        const item = await db.transaction((tx) => appendHistory(tx, me(ctx), animeId, ctx.body.episode, at));
-        return { status: 201, headers: NO_STORE, body: item };
+        const { item, created } = await db.transaction((tx) =>
+          appendHistory(tx, me(ctx), animeId, ctx.body.episode, at),
+        );
+        return { status: created ? 201 : 200, headers: NO_STORE, body: item };
       },
     } satisfies Route<HistoryInput>,
     {

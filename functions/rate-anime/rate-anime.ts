@@ -6,7 +6,7 @@ import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { episodeRatings, rateEpisode } from './episodes.ts';
 import { deleteRating, readRating, submitRating, type WriteResult } from './ratings.ts';
-import { EpisodeRatingInput, RatingInput, ReviewsQuery } from './schemas.ts';
+import { EpisodeRatingInput, RatingInput, RatingPatch, ReviewsQuery } from './schemas.ts';
 
 const NO_STORE = { 'cache-control': 'private, no-store' };
 
@@ -54,6 +54,20 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
         return { headers: NO_STORE, body: { animeId, rating, aggregate } };
       },
     } satisfies Route<RatingInput>,
+    {
+      method: 'PATCH',
+      path: '/anime/:id/rating',
+      access: 'user',
+      body: RatingPatch,
+      handle: async (ctx) => {
+        const animeId = animeIdOf(ctx);
+        const identity = ctx.identity as Identity;
+        const { rating, aggregate } = await write(animeId, (tx) =>
+          submitRating(tx, identity, animeId, ctx.body, { traceparent: traceparent(), mode: 'merge' }),
+        );
+        return { headers: NO_STORE, body: { animeId, rating, aggregate } };
+      },
+    } satisfies Route<RatingPatch>,
     {
       method: 'DELETE',
       path: '/anime/:id/rating',
