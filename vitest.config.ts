@@ -18,6 +18,7 @@ export default defineConfig({
           include: [
             'functions/**/*.test.ts',
             'api/**/*.test.ts',
+            'nginx/**/*.test.ts',
             'events/**/*.test.ts',
             'scripts/**/*.test.ts',
             'test/setup/**/*.test.ts',

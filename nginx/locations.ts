@@ -159,7 +159,8 @@ export function functionLocation(o: EdgeOptions, route: ApiRoute, kind: HeaderKi
     `location ${route.location} {`,
     '  set $edge_uri $uri;',
     ...(route.bodyLimit ? [`  client_max_body_size ${route.bodyLimit};`] : []),
-    `  proxy_pass http://${upstreamOf(o, route.fn)};`,
+    // The client's request target, non-ASCII bytes percent-encoded (node refuses them raw).
+    `  proxy_pass http://${upstreamOf(o, route.fn)}$edge_upstream_uri;`,
     ...proxyHeaders(o, route.fn, route.stream).map((l) => `  ${l}`),
     ...securityHeaders(kind, o).map((l) => `  ${l}`),
   ];

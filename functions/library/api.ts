@@ -7,7 +7,6 @@ import { EntryInput, ExportQuery, HistoryInput, ListQuery, ProfileInput } from '
 export const IMPORT_LIMIT = 16 * 1024 * 1024;
 
 const Timestamp = Type.String({ format: 'date-time' });
-const Day = Type.Union([Type.String({ format: 'date' }), Type.Null()]);
 
 /** One list entry as the library answers it (the shape shared with the catalog's `me.entry`). */
 export const Entry = EntrySchema;
