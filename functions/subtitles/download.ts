@@ -1,17 +1,32 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Type, { type Static } from 'typebox';
-import { NotFound } from '../lib/errors.ts';
+import { NotFound, ValidationFailed } from '../lib/errors.ts';
 import type { Reply } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
+import { attachment, downloadFileName } from './file-name.ts';
 import { convertSubtitle } from './formats/convert.ts';
 import { MEDIA_TYPES, TARGET_FORMATS, type TargetFormat } from './formats/detect.ts';
+import type { Retiming } from './formats/timecode.ts';
 import { publishedSubtitle } from './search.ts';
 import type { SubtitleCollections } from './store.ts';
 
 /** `GET /subtitles/:id/download` */
+const FRAME_RATES = { '23.976': 24000 / 1001, '24': 24, '25': 25, '29.97': 30000 / 1001, '30': 30 } as const;
+const FrameRate = Type.Union(Object.keys(FRAME_RATES).map((f) => Type.Literal(f)));
 export const DownloadQuery = Type.Object(
-  { format: Type.Optional(Type.Union(TARGET_FORMATS.map((f) => Type.Literal(f)))) },
+  {
+    format: Type.Optional(Type.Union(TARGET_FORMATS.map((f) => Type.Literal(f)))),
+    /** Move every cue by this many milliseconds (negative: earlier; cues moved before 0 are dropped). */
+    shift: Type.Optional(Type.Integer({ minimum: -36_000_000, maximum: 36_000_000 })),
+    /** Frame-rate conversion: the rate the subtitle is timed to, and the video's (both or neither). */
+    fromFps: Type.Optional(FrameRate),
+    toFps: Type.Optional(FrameRate),
+    /** Start the file with a UTF-8 BOM (some players and editors want one). */
+    bom: Type.Optional(Type.Boolean()),
+    /** Line endings (default LF). */
+    eol: Type.Optional(Type.Union([Type.Literal('lf'), Type.Literal('crlf')])),
+  },
   { additionalProperties: false },
 );
 export type DownloadQuery = Static<typeof DownloadQuery>;
@@ -25,8 +40,8 @@ export interface DownloadDeps {
 const isMissingKey = (error: unknown) => (error as { name?: string } | null)?.name === 'NoSuchKey';
 
 /**
- * A subtitle's file: streamed from S3 as stored (UTF-8) when no other format is asked for, else read and
- * converted on the fly. Counts the download (not a HEAD: `count: false`). Removed → 410, unknown → 404.
+ * A subtitle's file: streamed from S3 as stored (UTF-8) when nothing else is asked for, else read and
+ * converted on the fly (format, timeshift, frame rate, BOM, CRLF). Counts the download (not a HEAD: `count: false`). Removed → 410, unknown → 404.
  */
 export async function downloadSubtitle(
   deps: DownloadDeps,
@@ -35,8 +50,28 @@ export async function downloadSubtitle(
   query: DownloadQuery,
   options: { count?: boolean } = {},
 ): Promise<Reply> {
+  if ((query.fromFps === undefined) !== (query.toFps === undefined)) {
+    const missing = query.fromFps === undefined ? 'fromFps' : 'toFps';
+    throw new ValidationFailed('fromFps and toFps go together', {
+      issues: [{ field: `/query/${missing}`, message: 'is required with the other frame rate' }],
+    });
+  }
   const doc = await publishedSubtitle(collections, rawId);
   const target: TargetFormat | undefined = query.format;
+  const timing: Retiming = {
+    shiftMs: query.shift ?? 0,
+    ratio:
+      query.fromFps && query.toFps
+        ? FRAME_RATES[query.fromFps as keyof typeof FRAME_RATES] /
+          FRAME_RATES[query.toFps as keyof typeof FRAME_RATES]
+        : 1,
+  };
+  const asStored =
+    (target === undefined || target === doc.format) &&
+    timing.shiftMs === 0 &&
+    timing.ratio === 1 &&
+    !query.bom &&
+    query.eol !== 'crlf';
   const guard = deps.runtime.guard('s3', {
     attempts: 2,
     timeoutMs: 15_000,
@@ -51,12 +86,14 @@ export async function downloadSubtitle(
       deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: doc.key })),
     );
     const stream = answer.Body as Readable;
-    if (target === undefined || target === doc.format) {
+    if (asStored) {
       body = stream;
       length = answer.ContentLength;
     } else {
       const text = Buffer.from((await answer.Body?.transformToByteArray()) ?? []).toString('utf8');
-      body = convertSubtitle(text, doc.format, target);
+      const converted = convertSubtitle(text, doc.format, target ?? doc.format, { timing });
+      body = `${query.bom ? '\uFEFF' : ''}${query.eol === 'crlf' ? converted.replace(/\n/g, '\r\n') : converted}`;
+      length = Buffer.byteLength(body);
     }
   } catch (error) {
     if (isMissingKey(error)) throw new NotFound(`the file of subtitle ${rawId} is no longer stored`);
@@ -65,11 +102,11 @@ export async function downloadSubtitle(
   if (options.count !== false)
     await collections.subtitles.updateOne({ _id: doc._id }, { $inc: { downloads: 1 } });
   const format = target ?? doc.format;
-  const name = `${doc.animeId}-e${doc.episode}.${doc.language}.${format}`;
+
   return {
     headers: {
       'content-type': MEDIA_TYPES[format],
-      'content-disposition': `attachment; filename="${name}"`,
+      'content-disposition': attachment(downloadFileName(doc, format)),
       'x-content-type-options': 'nosniff',
       'cache-control': 'public, max-age=300',
       ...(length !== undefined ? { 'content-length': String(length) } : {}),

@@ -6,6 +6,8 @@ import type { SubtitleFormat } from './formats/detect.ts';
 export interface SubtitleDoc {
   _id: ObjectId;
   animeId: number;
+  /** The catalogue title at upload time (download file names). */
+  animeTitle?: string;
   episode: number;
   language: string;
   format: SubtitleFormat;

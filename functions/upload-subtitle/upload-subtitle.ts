@@ -59,7 +59,12 @@ export function uploadSubtitleFromEnv(
   const { DATABASE_URL } = loadConfig(UploadSettings, env);
   const deps = wireSubtitles('upload-subtitle', env, overrides);
   const db = createPostgres(deps.runtime, { url: DATABASE_URL, max: 4 });
-  const animeExists = async (animeId: number) =>
-    ((await db.query('select 1 from anime where id = $1', [animeId])).rowCount ?? 0) > 0;
-  return createUploadSubtitle({ ...deps, animeExists });
+  const findAnime = async (animeId: number) =>
+    (
+      await db.query<{ title: string; episodes: number | null }>(
+        'select title, episodes from anime where id = $1',
+        [animeId],
+      )
+    ).rows[0];
+  return createUploadSubtitle({ ...deps, findAnime });
 }

@@ -11,7 +11,7 @@ import type { Runtime } from '../lib/runtime.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { convertAndCheck } from '../lib/validate.ts';
 import { publishPending, subtitleEvent } from '../subtitles/events.ts';
-import { parseCues } from '../subtitles/formats/convert.ts';
+import { readSubtitle } from '../subtitles/formats/convert.ts';
 import { detectFormat, MEDIA_TYPES } from '../subtitles/formats/detect.ts';
 import { decodeSubtitle } from '../subtitles/formats/encoding.ts';
 import {
@@ -41,15 +41,21 @@ export const UploadFields = Type.Object(
 );
 export type UploadFields = Static<typeof UploadFields>;
 
-/** Whether an anime is in the catalogue (PostgreSQL, read only). */
-export type AnimeExists = (animeId: number) => Promise<boolean>;
+/** An anime of the catalogue as an upload needs it: its title (file names) and episode count (null: unknown). */
+export interface CatalogueAnime {
+  readonly title: string;
+  readonly episodes: number | null;
+}
+
+/** An anime from the catalogue (PostgreSQL, read only), or undefined when there is none. */
+export type FindAnime = (animeId: number) => Promise<CatalogueAnime | undefined>;
 
 export interface UploadDeps {
   readonly runtime: Runtime;
   readonly collections: () => Promise<SubtitleCollections>;
   readonly s3: S3Client;
   readonly bucket: string;
-  readonly animeExists: AnimeExists;
+  readonly findAnime: FindAnime;
   readonly send: EventTransport | undefined;
 }
 
@@ -62,6 +68,8 @@ export interface NormalisedSubtitle {
   readonly sha256: string;
   readonly cues: number;
   readonly fileName: string | null;
+  /** What was skipped reading the file (padding, junk blocks): reported to the uploader, not fatal. */
+  readonly warnings: string[];
 }
 
 /**
@@ -86,13 +94,16 @@ export function normaliseUpload(form: MultipartForm): NormalisedSubtitle {
       issues: [{ field: '/body/file', message: 'is empty' }],
     });
   }
-  const { text, encoding } = decodeSubtitle(form.file.bytes);
+  const decoded = decodeSubtitle(form.file.bytes, fields.language);
+  const { text, encoding } = decoded;
   const format = detectFormat(text);
-  const cues = parseCues(text, format).length;
+  const parsed = readSubtitle(text, format);
+  const cues = parsed.cues.length;
+  const warnings = [...decoded.warnings, ...parsed.warnings];
   const bytes = Buffer.from(text, 'utf8');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const fileName = form.file.fileName?.replace(/[^\p{L}\p{N} ._()[\]-]/gu, '_').slice(0, 200) || null;
-  return { fields: { ...fields, animeIdNumber }, bytes, format, encoding, sha256, cues, fileName };
+  return { fields: { ...fields, animeIdNumber }, bytes, format, encoding, sha256, cues, fileName, warnings };
 }
 
 const duplicate = (id: string) =>
@@ -116,9 +127,15 @@ export async function storeUpload(
   const { fields } = upload;
   const existing = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
   if (existing) throw duplicate(existing._id.toHexString());
-  if (!(await deps.animeExists(fields.animeIdNumber))) {
+  const anime = await deps.findAnime(fields.animeIdNumber);
+  if (!anime) {
     throw new NotFound(`anime ${fields.animeId} not found`, {
       issues: [{ field: '/body/animeId', message: 'no such anime in the catalogue' }],
+    });
+  }
+  if (anime.episodes !== null && fields.episode > anime.episodes) {
+    throw new ValidationFailed(`episode ${fields.episode} is past the last episode (${anime.episodes})`, {
+      issues: [{ field: '/body/episode', message: `must be at most ${anime.episodes}` }],
     });
   }
   const id = new ObjectId();
@@ -153,6 +170,7 @@ export async function storeUpload(
   const doc: SubtitleDoc = {
     _id: id,
     animeId: fields.animeIdNumber,
+    animeTitle: anime.title,
     episode: fields.episode,
     language: fields.language,
     format: upload.format,
@@ -192,5 +210,5 @@ export async function storeUpload(
     throw error;
   }
   await publishPending({ send: deps.send, log: deps.runtime.log }, subtitles, id, [event]);
-  return subtitleView({ ...doc, pendingEvents: [] });
+  return { ...subtitleView({ ...doc, pendingEvents: [] }), warnings: upload.warnings };
 }
