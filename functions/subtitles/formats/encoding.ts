@@ -114,8 +114,11 @@ export function sniffUtf16(bytes: Uint8Array): 'UTF-16LE' | 'UTF-16BE' | undefin
   return undefined;
 }
 
+/** U+FFFD (a byte the encoding lacks) or a C1 control (a code page's unused slot): text decoded wrongly. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: C1 controls are the mark of a wrong code page
+const GARBLED = /[\uFFFD\u0080-\u009F]/;
 const decodes = (bytes: Uint8Array, encoding: string) =>
-  !iconv.decode(Buffer.from(bytes), encoding).includes('\uFFFD');
+  !GARBLED.test(iconv.decode(Buffer.from(bytes), encoding));
 
 /**
  * Which encoding the bytes are in: a BOM; else UTF-16 by its NUL pattern; else strict UTF-8; else the
@@ -154,7 +157,7 @@ export function detectEncoding(
 /**
  * Decode an uploaded subtitle to normalised UTF-8 text (BOM dropped, CRLF/CR → LF). NUL (or DOS EOF)
  * padding after the end is dropped with a warning. Binary data (control characters within the text) or a
- * decoding that garbles the text (U+FFFD) → UnsupportedMediaType naming `/body/file`: garbled text is
+ * decoding that garbles the text (U+FFFD, C1 controls) → UnsupportedMediaType naming `/body/file`: garbled text is
  * never stored.
  */
 export function decodeSubtitle(bytes: Uint8Array, language?: string): DecodedText {
@@ -174,7 +177,7 @@ export function decodeSubtitle(bytes: Uint8Array, language?: string): DecodedTex
     );
   }
   if (hasControlCharacters(text)) throw notText();
-  if (text.includes('\uFFFD'))
+  if (GARBLED.test(text))
     throw notText(`does not decode cleanly as ${encoding} (characters would be lost); save it as UTF-8`);
   return { text, encoding, warnings };
 }
