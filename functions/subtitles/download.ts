@@ -7,21 +7,20 @@ import type { Runtime } from '../lib/runtime.ts';
 import { attachment, downloadFileName } from './file-name.ts';
 import { convertSubtitle } from './formats/convert.ts';
 import { MEDIA_TYPES, TARGET_FORMATS, type TargetFormat } from './formats/detect.ts';
+import { FrameRateSchema, fpsRatio } from './formats/frame-rate.ts';
 import type { Retiming } from './formats/timecode.ts';
 import { publishedSubtitle } from './search.ts';
 import type { SubtitleCollections } from './store.ts';
 
 /** `GET /subtitles/:id/download` */
-const FRAME_RATES = { '23.976': 24000 / 1001, '24': 24, '25': 25, '29.97': 30000 / 1001, '30': 30 } as const;
-const FrameRate = Type.Union(Object.keys(FRAME_RATES).map((f) => Type.Literal(f)));
 export const DownloadQuery = Type.Object(
   {
     format: Type.Optional(Type.Union(TARGET_FORMATS.map((f) => Type.Literal(f)))),
     /** Move every cue by this many milliseconds (negative: earlier; cues moved before 0 are dropped). */
     shift: Type.Optional(Type.Integer({ minimum: -36_000_000, maximum: 36_000_000 })),
-    /** Frame-rate conversion: the rate the subtitle is timed to, and the video's (both or neither). */
-    fromFps: Type.Optional(FrameRate),
-    toFps: Type.Optional(FrameRate),
+    /** Frame-rate conversion: the rate the subtitle is timed to (default: the one given at upload), and the video's. */
+    fromFps: Type.Optional(FrameRateSchema),
+    toFps: Type.Optional(FrameRateSchema),
     /** Start the file with a UTF-8 BOM (some players and editors want one). */
     bom: Type.Optional(Type.Boolean()),
     /** Line endings (default LF). */
@@ -50,21 +49,18 @@ export async function downloadSubtitle(
   query: DownloadQuery,
   options: { count?: boolean } = {},
 ): Promise<Reply> {
-  if ((query.fromFps === undefined) !== (query.toFps === undefined)) {
-    const missing = query.fromFps === undefined ? 'fromFps' : 'toFps';
-    throw new ValidationFailed('fromFps and toFps go together', {
+  const doc = await publishedSubtitle(collections, rawId);
+  const target: TargetFormat | undefined = query.format;
+  const fromFps = query.fromFps ?? (query.toFps ? (doc.fps ?? undefined) : undefined);
+  if ((fromFps === undefined) !== (query.toFps === undefined)) {
+    const missing = fromFps === undefined ? 'fromFps' : 'toFps';
+    throw new ValidationFailed('a frame-rate conversion needs both rates', {
       issues: [{ field: `/query/${missing}`, message: 'is required with the other frame rate' }],
     });
   }
-  const doc = await publishedSubtitle(collections, rawId);
-  const target: TargetFormat | undefined = query.format;
   const timing: Retiming = {
     shiftMs: query.shift ?? 0,
-    ratio:
-      query.fromFps && query.toFps
-        ? FRAME_RATES[query.fromFps as keyof typeof FRAME_RATES] /
-          FRAME_RATES[query.toFps as keyof typeof FRAME_RATES]
-        : 1,
+    ratio: fromFps && query.toFps ? fpsRatio(fromFps, query.toFps) : 1,
   };
   const asStored =
     (target === undefined || target === doc.format) &&

@@ -1,6 +1,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import type { SubtitleFormat } from './formats/detect.ts';
+import type { FrameRate } from './formats/frame-rate.ts';
 
 /** A subtitle's metadata (collection `subtitles`); the file is the S3 object `key`. */
 export interface SubtitleDoc {
@@ -15,6 +16,12 @@ export interface SubtitleDoc {
   encoding: string;
   release: string | null;
   notes: string | null;
+  /** The frame rate of the video it is timed to, when the uploader said. */
+  fps?: FrameRate | null;
+  /** Hearing impaired (sound descriptions), foreign parts only (signs and foreign dialogue), machine translated. */
+  flags?: SubtitleFlags;
+  /** The release's video it is timed to, by OpenSubtitles hash (oshash.ts) and size in bytes. */
+  video?: { hash: string; size: number | null } | null;
   fileName: string | null;
   key: string;
   sizeBytes: number;
@@ -25,6 +32,8 @@ export interface SubtitleDoc {
   uploaderName: string;
   status: 'published' | 'removed';
   downloads: number;
+  /** Tally of `subtitle_votes` (recounted after every vote; absent until the first). */
+  votes?: VoteTally;
   openReports: number;
   createdAt: Date;
   removedAt?: Date;
@@ -54,22 +63,53 @@ export interface ReportDoc {
   pendingEvents: CloudEventV1<unknown>[];
 }
 
+/** What a subtitle is, besides its language. */
+export interface SubtitleFlags {
+  hearingImpaired: boolean;
+  foreignPartsOnly: boolean;
+  machineTranslated: boolean;
+}
+
+/** Up and down votes of a subtitle and their difference (the `votes` sort). */
+export interface VoteTally {
+  up: number;
+  down: number;
+  score: number;
+}
+
+/** One user's vote on a subtitle (collection `subtitle_votes`; unique per subtitle and user). */
+export interface VoteDoc {
+  _id: ObjectId;
+  subtitleId: ObjectId;
+  userId: string;
+  value: 1 | -1;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 export interface SubtitleCollections {
   readonly subtitles: Collection<SubtitleDoc>;
   readonly reports: Collection<ReportDoc>;
+  readonly votes: Collection<VoteDoc>;
 }
 
 /** The collections, with their indexes created (idempotent; run once at start-up). */
 export async function openCollections(db: Db): Promise<SubtitleCollections> {
   const subtitles = db.collection<SubtitleDoc>('subtitles');
   const reports = db.collection<ReportDoc>('subtitle_reports');
+  const votes = db.collection<VoteDoc>('subtitle_votes');
   await Promise.all([
+    subtitles.createIndex({ status: 1, 'votes.score': -1, createdAt: -1 }, { name: 'status_votes' }),
+    subtitles.createIndex({ status: 1, downloads: -1, createdAt: -1 }, { name: 'status_downloads' }),
+    subtitles.createIndex({ 'video.hash': 1 }, { name: 'video_hash', sparse: true }),
+    votes.createIndex({ subtitleId: 1, userId: 1 }, { name: 'vote_unique', unique: true }),
+    votes.createIndex({ subtitleId: 1, value: 1 }, { name: 'subtitle_value' }),
     subtitles.createIndex({ animeId: 1, episode: 1, language: 1 }, { name: 'anime_episode_language' }),
     subtitles.createIndex({ sha256: 1 }, { name: 'sha256_unique', unique: true }),
     reports.createIndex({ openKey: 1 }, { name: 'open_report_unique', unique: true, sparse: true }),
     reports.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' }),
   ]);
-  return { subtitles, reports };
+  return { subtitles, reports, votes };
 }
 
 /** The ObjectId of a path id, or undefined when it is not one (→ 404). */
@@ -92,6 +132,9 @@ export function subtitleView(doc: SubtitleDoc) {
     encoding: doc.encoding,
     release: doc.release,
     notes: doc.notes,
+    fps: doc.fps ?? null,
+    flags: doc.flags ?? { hearingImpaired: false, foreignPartsOnly: false, machineTranslated: false },
+    video: doc.video ?? null,
     fileName: doc.fileName,
     sizeBytes: doc.sizeBytes,
     sha256: doc.sha256,
@@ -99,6 +142,7 @@ export function subtitleView(doc: SubtitleDoc) {
     uploader: { id: doc.uploaderId, name: doc.uploaderName },
     status: doc.status,
     downloads: doc.downloads,
+    votes: doc.votes ?? { up: 0, down: 0, score: 0 },
     createdAt: doc.createdAt.toISOString(),
   };
 }

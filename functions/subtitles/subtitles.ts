@@ -15,6 +15,7 @@ import {
 } from './moderation.ts';
 import { publishedSubtitle, SearchQuery, searchSubtitles } from './search.ts';
 import { subtitleView } from './store.ts';
+import { VoteInput, voteSubtitle } from './votes.ts';
 import { mongoFault, type SubtitleDeps, type SubtitleOverrides, wireSubtitles } from './wiring.ts';
 
 /** What subtitles reads besides the shared subtitle settings. */
@@ -103,6 +104,25 @@ export function subtitleRoutes(deps: SubtitleDeps): Route<never, never>[] {
         ),
       })),
     } satisfies Route<ReportInput, unknown>,
+    {
+      method: 'PUT',
+      path: '/subtitles/:id/vote',
+      access: 'user',
+      body: VoteInput,
+      handle: withMongo<VoteInput, unknown>(async (ctx, c) => ({
+        headers: NO_STORE,
+        body: await voteSubtitle(c, ctx.identity as Identity, ctx.params.id, ctx.body.value),
+      })),
+    } satisfies Route<VoteInput, unknown>,
+    {
+      method: 'DELETE',
+      path: '/subtitles/:id/vote',
+      access: 'user',
+      handle: withMongo(async (ctx, c) => ({
+        headers: NO_STORE,
+        body: await voteSubtitle(c, ctx.identity as Identity, ctx.params.id, null),
+      })),
+    } satisfies Route,
     {
       method: 'POST',
       path: '/subtitles/:id/moderation',

@@ -14,6 +14,7 @@ import { publishPending, subtitleEvent } from '../subtitles/events.ts';
 import { readSubtitle } from '../subtitles/formats/convert.ts';
 import { detectFormat, MEDIA_TYPES } from '../subtitles/formats/detect.ts';
 import { decodeSubtitle } from '../subtitles/formats/encoding.ts';
+import { FrameRateSchema } from '../subtitles/formats/frame-rate.ts';
 import {
   isDuplicateKey,
   type SubtitleCollections,
@@ -36,6 +37,14 @@ export const UploadFields = Type.Object(
     language: Language,
     release: Type.Optional(Text(200)),
     notes: Type.Optional(Text(1024)),
+    /** The frame rate of the video it is timed to. */
+    fps: Type.Optional(FrameRateSchema),
+    hearingImpaired: Type.Optional(Type.Boolean()),
+    foreignPartsOnly: Type.Optional(Type.Boolean()),
+    machineTranslated: Type.Optional(Type.Boolean()),
+    /** OpenSubtitles hash of the video file it is timed to (16 hex digits) and the file's size. */
+    videoHash: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{16}$' })),
+    videoSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 })),
   },
   { additionalProperties: false },
 );
@@ -177,6 +186,13 @@ export async function storeUpload(
     encoding: upload.encoding,
     release: fields.release ?? null,
     notes: fields.notes ?? null,
+    fps: fields.fps ?? null,
+    flags: {
+      hearingImpaired: fields.hearingImpaired ?? false,
+      foreignPartsOnly: fields.foreignPartsOnly ?? false,
+      machineTranslated: fields.machineTranslated ?? false,
+    },
+    video: fields.videoHash ? { hash: fields.videoHash.toLowerCase(), size: fields.videoSize ?? null } : null,
     fileName: upload.fileName,
     key,
     sizeBytes: upload.bytes.length,
