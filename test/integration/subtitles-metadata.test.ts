@@ -1,0 +1,159 @@
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readSubtitle } from '../../functions/subtitles/formats/convert.ts';
+import { osHashOfBytes } from '../../functions/subtitles/oshash.ts';
+import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
+import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
+import { roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
+import { createTestTokens } from '../support/test-tokens.ts';
+import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+
+/**
+ * Votes, download counts, release metadata (fps, flags) and lookup by video hash, over HTTP on the lean
+ * host: real Ceph RGW, PostgreSQL, and mongo-java-server (the MongoDB wire-compatible substitute).
+ */
+const env = inject('env');
+const database = `isekai_${env.TEST_RUN_ID}_subtitle_metadata`;
+let bucket: Awaited<ReturnType<typeof scratchBucket>>;
+let upload: ReturnType<typeof uploader>;
+let call: ReturnType<typeof roleCaller>;
+let uploads = '';
+let subs = '';
+let animeId = 0;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  await prepareDatabase(env.DATABASE_URL as string);
+  animeId = await animeIdByMal(env.DATABASE_URL as string, 6);
+  bucket = await scratchBucket(env, 'metadata');
+  const tokens = await createTestTokens();
+  upload = uploader(tokens);
+  call = roleCaller(tokens);
+  const settings = subtitleEnv(env, { database, bucket: bucket.bucket });
+  const auth = { authenticate: tokens.authenticate };
+  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings, auth));
+  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings, auth));
+  uploads = u.url;
+  subs = s.url;
+  closers.push(u.close, s.close);
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  await bucket?.drop();
+  const client = new MongoClient(env.MONGO_URL ?? '');
+  await client.db(database).dropDatabase();
+  await client.close();
+});
+
+const put = (tag: string, fields: Record<string, string> = {}) =>
+  upload(
+    uploads,
+    'up-meta',
+    { animeId: String(animeId), episode: '2', language: 'en', ...fields },
+    Buffer.from(srtOf(tag)),
+  );
+const ids = (body: { items: { id: string }[] }) => body.items.map((s) => s.id);
+
+describe('votes and download counts', () => {
+  let a = '';
+  let b = '';
+  beforeAll(async () => {
+    a = (await put('vote-a')).body.id;
+    b = (await put('vote-b')).body.id;
+  });
+
+  it('one vote per user, changeable and withdrawable; the tally is on the subtitle', async () => {
+    const vote = (user: string, value: number) =>
+      call('PUT', `${subs}/subtitles/${a}/vote`, user, undefined, { value });
+    expect((await vote('v-ann', 1)).body).toEqual({
+      subtitleId: a,
+      value: 1,
+      votes: { up: 1, down: 0, score: 1 },
+    });
+    expect((await vote('v-ann', 1)).body.votes).toEqual({ up: 1, down: 0, score: 1 }); // the same vote again
+    expect((await vote('v-ben', 1)).body.votes).toEqual({ up: 2, down: 0, score: 2 });
+    expect((await vote('v-ann', -1)).body.votes).toEqual({ up: 1, down: 1, score: 0 }); // changed
+    const withdrawn = await call('DELETE', `${subs}/subtitles/${a}/vote`, 'v-ann');
+    expect(withdrawn.body).toEqual({ subtitleId: a, value: null, votes: { up: 1, down: 0, score: 1 } });
+    expect((await call('GET', `${subs}/subtitles/${a}`)).body.votes).toEqual({ up: 1, down: 0, score: 1 });
+  });
+
+  it('refuses a vote without a token (401), with a bad value (400), on an unknown subtitle (404)', async () => {
+    expect(
+      (await call('PUT', `${subs}/subtitles/${a}/vote`, undefined, undefined, { value: 1 })).status,
+    ).toBe(401);
+    const bad = await call('PUT', `${subs}/subtitles/${a}/vote`, 'v-cat', undefined, { value: 5 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toMatch(/^\/body/);
+    expect(
+      (await call('PUT', `${subs}/subtitles/${'0'.repeat(24)}/vote`, 'v-cat', undefined, { value: 1 }))
+        .status,
+    ).toBe(404);
+  });
+
+  it('sorts by votes, and by downloads as they are counted', async () => {
+    await call('PUT', `${subs}/subtitles/${b}/vote`, 'v-ann', undefined, { value: 1 });
+    await call('PUT', `${subs}/subtitles/${b}/vote`, 'v-cat', undefined, { value: 1 });
+    const byVotes = await call('GET', `${subs}/subtitles?anime=${animeId}&episode=2&sort=votes`);
+    expect(ids(byVotes.body).slice(0, 2)).toEqual([b, a]);
+    for (let i = 0; i < 3; i++) expect((await fetch(`${subs}/subtitles/${a}/download`)).status).toBe(200);
+    const byDownloads = await call('GET', `${subs}/subtitles?anime=${animeId}&episode=2&sort=downloads`);
+    expect(ids(byDownloads.body).slice(0, 2)).toEqual([a, b]);
+    expect(byDownloads.body.items[0].downloads).toBe(3);
+  });
+});
+
+describe('release metadata and video hash', () => {
+  const video = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 31) & 0xff);
+  const hash = osHashOfBytes(video);
+  let id = '';
+
+  it('stores release name, fps, flags and the video hash given at upload', async () => {
+    const res = await put('meta', {
+      release: '[Isekai] Trigun - 02 (BD 1080p)',
+      fps: '23.976',
+      hearingImpaired: 'true',
+      foreignPartsOnly: 'false',
+      machineTranslated: 'true',
+      videoHash: hash.toUpperCase(),
+      videoSize: String(video.length),
+    });
+    expect(res.status).toBe(201);
+    id = res.body.id;
+    expect(res.body).toMatchObject({
+      release: '[Isekai] Trigun - 02 (BD 1080p)',
+      fps: '23.976',
+      flags: { hearingImpaired: true, foreignPartsOnly: false, machineTranslated: true },
+      video: { hash, size: video.length },
+    });
+  });
+
+  it.each([
+    ['a frame rate we do not know', { fps: '12' }, '/body/fps'],
+    ['a video hash that is not 16 hex digits', { videoHash: 'xyz' }, '/body/videoHash'],
+  ])('refuses %s (400 naming the field)', async (_name, fields, field) => {
+    const res = await put(`bad-${field}`, fields);
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+  });
+
+  it('finds it by the video hash a player computed, and by release text and flags', async () => {
+    expect(ids((await call('GET', `${subs}/subtitles?videoHash=${hash}`)).body)).toEqual([id]);
+    expect((await call('GET', `${subs}/subtitles?videoHash=${'0'.repeat(16)}`)).body.total).toBe(0);
+    expect(ids((await call('GET', `${subs}/subtitles?anime=${animeId}&release=bd%201080P`)).body)).toEqual([
+      id,
+    ]);
+    expect(ids((await call('GET', `${subs}/subtitles?anime=${animeId}&hearingImpaired=true`)).body)).toEqual([
+      id,
+    ]);
+    expect(
+      ids((await call('GET', `${subs}/subtitles?anime=${animeId}&machineTranslated=false`)).body),
+    ).not.toContain(id);
+  });
+
+  it('converts from the uploaded frame rate when only the video’s is given', async () => {
+    const res = await fetch(`${subs}/subtitles/${id}/download?toFps=25`);
+    const cues = readSubtitle(await res.text(), 'srt').cues;
+    expect(cues[0]?.start).toBe(Math.round(1000 * (24000 / 1001 / 25)));
+  });
+});
