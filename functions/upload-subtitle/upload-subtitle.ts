@@ -1,11 +1,13 @@
 import { loadConfig, Type } from '../lib/config.ts';
 import { createPostgres } from '../lib/data/postgres.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Authenticator, Identity, Route } from '../lib/http/types.ts';
+import type { Authenticator, Identity, Reply, Route } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { mongoFault, type SubtitleOverrides, wireSubtitles } from '../subtitles/wiring.ts';
 import { readMultipart } from './multipart.ts';
 import { normaliseUpload, storeUpload, type UploadDeps } from './upload.ts';
+import { isZip } from './zip.ts';
+import { uploadZip } from './zip-upload.ts';
 
 /** Largest subtitle file accepted (Jimaku's tested cap; nginx allows the same on /uploads). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -24,11 +26,24 @@ export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
     access: { roles: ['uploader', 'moderator', 'admin'] },
     handle: async (ctx) => {
       const form = await readMultipart(ctx.req, { fileBytes: MAX_FILE_BYTES });
+      const traceparent = traceparentOf(deps.runtime.tracing.tracer.id);
+      if (form.file && isZip(form.file.bytes)) {
+        try {
+          const result = await uploadZip(
+            deps,
+            ctx.identity as Identity,
+            { ...form, file: form.file },
+            { traceparent },
+          );
+          const reply: Reply = { status: 207, headers: { 'cache-control': 'no-store' }, body: result };
+          return reply;
+        } catch (error) {
+          throw mongoFault(error);
+        }
+      }
       const upload = normaliseUpload(form);
       try {
-        const subtitle = await storeUpload(deps, ctx.identity as Identity, upload, {
-          traceparent: traceparentOf(deps.runtime.tracing.tracer.id),
-        });
+        const subtitle = await storeUpload(deps, ctx.identity as Identity, upload, { traceparent });
         return {
           status: 201,
           headers: { location: `/subtitles/${subtitle.id}`, 'cache-control': 'no-store' },

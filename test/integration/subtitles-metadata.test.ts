@@ -7,6 +7,7 @@ import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-su
 import { roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { makeZip } from '../support/zip.ts';
 
 /**
  * Votes, download counts, release metadata (fps, flags) and lookup by video hash, over HTTP on the lean
@@ -155,5 +156,70 @@ describe('release metadata and video hash', () => {
     const res = await fetch(`${subs}/subtitles/${id}/download?toFps=25`);
     const cues = readSubtitle(await res.text(), 'srt').cues;
     expect(cues[0]?.start).toBe(Math.round(1000 * (24000 / 1001 / 25)));
+  });
+});
+
+describe('zip uploads', () => {
+  const zipUpload = (zip: Buffer, fields: Record<string, string> = {}) =>
+    upload(uploads, 'up-zip', { animeId: String(animeId), language: 'en', ...fields }, zip, {
+      fileName: 'batch.zip',
+    });
+
+  it('stores each file with its own verdict (207), the episode from each file name', async () => {
+    const before = await bucket.keys(`subtitles/${animeId}/`);
+    const zip = makeZip([
+      { name: 'Trigun/[Isekai] Trigun - 03 (BD).srt', data: srtOf('zip three'), deflate: true },
+      { name: 'Trigun/Trigun S01E04.en.vtt', data: 'WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nzip four\n' },
+      { name: '../../evil - 05.srt', data: srtOf('zip evil') },
+      { name: 'Trigun/notes.srt', data: srtOf('zip no episode') },
+      { name: 'Trigun/bomb - 06.srt', data: new Uint8Array(4 * 1024 * 1024), deflate: true },
+    ]);
+    const res = await zipUpload(zip);
+    expect(res.status).toBe(207);
+    expect(res.body.stored).toBe(2);
+    expect(res.body.files.map((f: { name: string; status: number }) => [f.name, f.status])).toEqual([
+      ['Trigun/[Isekai] Trigun - 03 (BD).srt', 201],
+      ['Trigun/Trigun S01E04.en.vtt', 201],
+      ['../../evil - 05.srt', 400],
+      ['Trigun/notes.srt', 400],
+      ['Trigun/bomb - 06.srt', 400],
+    ]);
+    const [three, four] = res.body.files;
+    expect(three.subtitle).toMatchObject({
+      episode: 3,
+      format: 'srt',
+      fileName: '[Isekai] Trigun - 03 (BD).srt',
+    });
+    expect(four.subtitle).toMatchObject({ episode: 4, format: 'vtt' });
+    expect(res.body.files[3].problem.errors[0].field).toBe('/body/episode');
+    const after = await bucket.keys(`subtitles/${animeId}/`);
+    expect(after.filter((k) => !before.includes(k)).sort()).toEqual(
+      [
+        `subtitles/${animeId}/${three.subtitle.id}.srt`,
+        `subtitles/${animeId}/${four.subtitle.id}.vtt`,
+      ].sort(),
+    );
+  });
+
+  it('takes the episode from the form for every file, and reports duplicates of stored files per file', async () => {
+    const zip = makeZip([
+      { name: 'a.srt', data: srtOf('zip three') }, // stored above: 409
+      { name: 'b.srt', data: srtOf('zip ten') },
+    ]);
+    const res = await zipUpload(zip, { episode: '10' });
+    expect(res.body.files.map((f: { status: number }) => f.status)).toEqual([409, 201]);
+    expect(res.body.files[1].subtitle.episode).toBe(10);
+  });
+
+  it('refuses a zip whose entries share their data (422) and stores nothing', async () => {
+    const before = await bucket.keys(`subtitles/${animeId}/`);
+    const zip = makeZip([
+      { name: 'x - 11.srt', data: srtOf('overlap'), deflate: true },
+      { name: 'y - 12.srt', data: srtOf('overlap'), deflate: true, sameDataAs: 0 },
+    ]);
+    const res = await zipUpload(zip);
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].field).toBe('/body/file');
+    expect(await bucket.keys(`subtitles/${animeId}/`)).toEqual(before);
   });
 });
