@@ -23,7 +23,11 @@ const pattern = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i
 describe('OSHash', () => {
   it.each([
     ['128 KiB of zeros: just the size', new Uint8Array(131_072), '0000000000020000'],
-    ['all 0xFF: 16384 words of −1 wrap at 2^64 (size − 0x4000)', new Uint8Array(131_072).fill(0xff), '000000000001c000'],
+    [
+      'all 0xFF: 16384 words of −1 wrap at 2^64 (size − 0x4000)',
+      new Uint8Array(131_072).fill(0xff),
+      '000000000001c000',
+    ],
   ])('%s', (_name, bytes, hash) => {
     expect(osHashOfBytes(bytes)).toBe(hash);
   });

@@ -46,7 +46,7 @@ const READS: readonly [string, string, Cue[]][] = [
   ['a drawing (\\p1) is no text', ass(line('{\\p1}m 0 0 l 100 0 100 100{\\p0}')), []],
   [
     'Comment lines ignored',
-    ass('Comment: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,note\n' + line('said')),
+    ass(`Comment: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,note\n${line('said')}`),
     [cue(1000, 2000, 'said')],
   ],
   [

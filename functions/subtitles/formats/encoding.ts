@@ -115,7 +115,6 @@ export function sniffUtf16(bytes: Uint8Array): 'UTF-16LE' | 'UTF-16BE' | undefin
 }
 
 /** U+FFFD (a byte the encoding lacks) or a C1 control (a code page's unused slot): text decoded wrongly. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: C1 controls are the mark of a wrong code page
 const GARBLED = /[\uFFFD\u0080-\u009F]/;
 const decodes = (bytes: Uint8Array, encoding: string) =>
   !GARBLED.test(iconv.decode(Buffer.from(bytes), encoding));
