@@ -59,10 +59,16 @@ const READS: readonly [string, string, Cue[]][] = [
     '1\n00:00:01,000 --> 00:00:02,000\na\nb\n\n2\n00:00:03,000 --> 00:00:04,000\nc\nd\n',
     [cue(1000, 2000, 'a\nb'), cue(3000, 4000, 'c\nd')],
   ],
+  [
+    'cues without blank lines between them',
+    '1\n00:00:01,000 --> 00:00:02,000\na\n2\n00:00:03,000 --> 00:00:04,000\nb\n',
+    [cue(1000, 2000, 'a'), cue(3000, 4000, 'b')],
+  ],
+  ['a number as the text of a cue', '1\n00:00:01,000 --> 00:00:02,000\n1999\n', [cue(1000, 2000, '1999')]],
 ];
 
 describe('parseSrt', () => {
-  it('covers every behaviour in the table', () => expect(READS).toHaveLength(16));
+  it('covers every behaviour in the table', () => expect(READS).toHaveLength(18));
 
   it.each(READS)('reads %s', (_name, text, cues) => {
     const parsed = parseSrt(text);

@@ -38,7 +38,7 @@ export function srtText(raw: string): { text: string; align?: Numpad } {
 
 /**
  * Read SubRip as real players do: a cue is a timing line (optionally after its number) and the text lines
- * up to the next blank line. Anything else (a bad timing line and its text, junk after the last cue) is
+ * up to the next blank line or the next cue. Anything else (a bad timing line and its text, junk after the last cue) is
  * skipped and reported in `warnings`.
  */
 export function parseSrt(text: string): ParsedSubtitle {
@@ -68,7 +68,12 @@ export function parseSrt(text: string): ParsedSubtitle {
     const n = timing.slice(1).map(Number) as [number, number, number, number, number, number, number, number];
     const body: string[] = [];
     i++;
-    while (i < lines.length && (lines[i] ?? '').trim() !== '') body.push(lines[i++] ?? '');
+    // The text runs to a blank line — or, in files that lost their blank lines, to the next cue's number
+    // and timing line (where ffmpeg starts the next cue too).
+    const nextCue = (at: number) =>
+      TIMING.test(lines[at] ?? '') ||
+      (/^\s*\d+\s*$/.test(lines[at] ?? '') && TIMING.test(lines[at + 1] ?? ''));
+    while (i < lines.length && (lines[i] ?? '').trim() !== '' && !nextCue(i)) body.push(lines[i++] ?? '');
     cues.push({
       start: toMs(n[0], n[1], n[2], n[3]),
       end: toMs(n[4], n[5], n[6], n[7]),

@@ -46,10 +46,12 @@ const READS: readonly [string, string, Cue[]][] = [
     'WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA\n00:00:03.000 --> 00:00:04.000\nB\n',
     [cue(1000, 2000, 'A'), cue(3000, 4000, 'B')],
   ],
+  ['a cue right after the WEBVTT line', 'WEBVTT\n00:00:01.000 --> 00:00:02.000\nX\n', [cue(1000, 2000, 'X')]],
+  ['hours of one digit', 'WEBVTT\n\n1:00:00.000 --> 1:00:01.000\nX\n', [cue(3_600_000, 3_601_000, 'X')]],
 ];
 
 describe('parseVtt', () => {
-  it('covers every behaviour in the table', () => expect(READS).toHaveLength(11));
+  it('covers every behaviour in the table', () => expect(READS).toHaveLength(13));
 
   it.each(READS)('reads %s', (_name, text, cues) => {
     const parsed = parseVtt(text);

@@ -146,8 +146,8 @@ export function parseVtt(text: string): ParsedSubtitle {
   const warnings: string[] = [];
   if (!isHeader(lines[0] ?? '')) return { cues, warnings: ['the file does not start with WEBVTT'] };
   let i = 1;
-  // The header block (lines right after WEBVTT): never cues.
-  while (i < lines.length && (lines[i] ?? '') !== '') i++;
+  // The header block (lines right after WEBVTT) is never a cue; a line with "-->" ends it and starts a block.
+  while (i < lines.length && (lines[i] ?? '') !== '' && !(lines[i] ?? '').includes('-->')) i++;
   while (i < lines.length) {
     while (i < lines.length && (lines[i] ?? '') === '') i++;
     if (i >= lines.length) break;
