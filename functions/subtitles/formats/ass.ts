@@ -29,9 +29,13 @@ interface Style {
 function scan(text: string) {
   const lines = text.split('\n');
   let section = '';
-  let ssa = /^ScriptType:\s*v4\.00\s*$/im.test(text) && !/^\[V4\+ Styles\]/im.test(text);
-  if (/^\[V4 Styles\]/im.test(text)) ssa = true;
-  const wrapStyle = Number(/^WrapStyle:\s*(\d)/im.exec(text)?.[1] ?? 0);
+  // Script type and WrapStyle live before the events: search only there (multiline regexes over a
+  // megabyte of dialogue cost more than the parse).
+  const events = text.search(/^\s*\[Events\]/im);
+  const head = events >= 0 ? text.slice(0, events) : text;
+  let ssa = /^ScriptType:\s*v4\.00\s*$/im.test(head) && !/^\[V4\+ Styles\]/im.test(head);
+  if (/^\[V4 Styles\]/im.test(head)) ssa = true;
+  const wrapStyle = Number(/^WrapStyle:\s*(\d)/im.exec(head)?.[1] ?? 0);
   return {
     lines,
     ssa,

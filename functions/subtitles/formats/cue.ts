@@ -39,6 +39,7 @@ export function legacyToNumpad(legacy: number): Numpad | undefined {
 
 /** Close formatting tags left open at the end of a cue's text, in reverse order of opening. */
 export function balanceTags(text: string): string {
+  if (!text.includes('<')) return text;
   const open: string[] = [];
   for (const [tag] of text.matchAll(FORMAT_TAG)) {
     const name = tag.replace(/[</>]/g, '');

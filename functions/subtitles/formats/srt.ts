@@ -9,8 +9,8 @@ import { srtTime, toMs } from './timecode.ts';
 const TIMING =
   /^\s*(\d+):(\d{1,2}):(\d{1,2})[,.](\d{1,3})\s*-->\s*(\d+):(\d{1,2}):(\d{1,2})[,.](\d{1,3})(?:\s.*)?$/;
 
-/** Whether a line is an SRT timing line. */
-export const isSrtTiming = (line: string): boolean => TIMING.test(line);
+/** Whether a line is an SRT timing line (the cheap `-->` test first: most lines are text). */
+export const isSrtTiming = (line: string): boolean => line.includes('-->') && TIMING.test(line);
 
 const SRT_TAG = /<\/?(i|b|u|s|font)(?:\s[^<>]*)?>/gi;
 
@@ -20,6 +20,7 @@ const SRT_TAG = /<\/?(i|b|u|s|font)(?:\s[^<>]*)?>/gi;
  * other `<`, `>` and `&` is literal text.
  */
 export function srtText(raw: string): { text: string; align?: Numpad } {
+  if (!raw.includes('{') && !raw.includes('<')) return { text: raw.trim() };
   let align: Numpad | undefined;
   const text = raw
     .replace(/\{\\[^}]*\}/g, (block) => {
@@ -56,10 +57,10 @@ export function parseSrt(text: string): ParsedSubtitle {
   let i = 0;
   while (i < lines.length) {
     const line = lines[i] ?? '';
-    const timing = TIMING.exec(line);
+    const timing = line.includes('-->') ? TIMING.exec(line) : null;
     if (!timing) {
       // A cue number directly before its timing line is not junk; blank lines never are.
-      const numberOfNext = /^\s*\d+\s*$/.test(line) && TIMING.test(lines[i + 1] ?? '');
+      const numberOfNext = /^\s*\d+\s*$/.test(line) && isSrtTiming(lines[i + 1] ?? '');
       if (line.trim() !== '' && !numberOfNext) junk.push(i);
       i++;
       continue;
