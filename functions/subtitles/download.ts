@@ -40,7 +40,8 @@ const isMissingKey = (error: unknown) => (error as { name?: string } | null)?.na
 
 /**
  * A subtitle's file: streamed from S3 as stored (UTF-8) when nothing else is asked for, else read and
- * converted on the fly (format, timeshift, frame rate, BOM, CRLF). Counts the download (not a HEAD: `count: false`). Removed → 410, unknown → 404.
+ * converted on the fly (format, timeshift, frame rate, BOM, CRLF). Counts the download (not a HEAD:
+ * `count: false`). Removed → 410, unknown → 404.
  */
 export async function downloadSubtitle(
   deps: DownloadDeps,

@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readSubtitle } from '../../functions/subtitles/formats/convert.ts';
+import { readSubtitle, retimeCues } from '../../functions/subtitles/formats/convert.ts';
 import { osHashOfBytes } from '../../functions/subtitles/oshash.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
@@ -221,5 +221,60 @@ describe('zip uploads', () => {
     expect(res.status).toBe(422);
     expect(res.body.errors[0].field).toBe('/body/file');
     expect(await bucket.keys(`subtitles/${animeId}/`)).toEqual(before);
+  });
+});
+
+describe('round trip', () => {
+  it('zip upload → search → hash lookup → download (each format, shifted, fps-converted) → re-upload: the same cues', async () => {
+    const video = Uint8Array.from({ length: 150_000 }, (_, i) => (i * 131) & 0xff);
+    const videoHash = osHashOfBytes(video);
+    const ass =
+      '[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:01.00,0:00:02.50,Default,,0,0,0,,{\\an8}Round {\\i1}trip{\\i0}\\Nsecond line\nDialogue: 0,0:01:03.25,0:01:05.00,Default,,0,0,0,,a < b & c\n';
+    const zip = makeZip([
+      { name: 'Trigun - 20.ass', data: ass, deflate: true },
+      { name: 'Trigun - 21.srt', data: srtOf('round trip 21'), deflate: true },
+    ]);
+    const up = await upload(
+      uploads,
+      'up-round',
+      { animeId: String(animeId), language: 'en', fps: '23.976', videoHash, videoSize: String(video.length) },
+      zip,
+      { fileName: 'round.zip' },
+    );
+    expect(up.body.files.map((f: { status: number }) => f.status)).toEqual([201, 201]);
+    const found = await call('GET', `${subs}/subtitles?anime=${animeId}&episode=20&format=ass`);
+    const id = found.body.items[0].id;
+    expect(ids((await call('GET', `${subs}/subtitles?videoHash=${videoHash}`)).body).sort()).toEqual(
+      up.body.files.map((f: { subtitle: { id: string } }) => f.subtitle.id).sort(),
+    );
+    const original = readSubtitle(ass, 'ass').cues;
+    const timing = { shiftMs: -400, ratio: 24000 / 1001 / 25 };
+    const expected = retimeCues(original, timing).map((c) => [
+      Math.round(c.start / 10),
+      Math.round(c.end / 10),
+      c.text,
+    ]);
+    for (const format of ['srt', 'vtt', 'ass'] as const) {
+      const res = await fetch(`${subs}/subtitles/${id}/download?format=${format}&shift=-400&toFps=25`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      const again = await upload(
+        uploads,
+        'up-round',
+        { animeId: String(animeId), episode: '22', language: 'en' },
+        Buffer.from(text),
+        { fileName: `again.${format}` },
+      );
+      expect(again.status).toBe(201);
+      const stored = await (await fetch(`${subs}/subtitles/${again.body.id}/download`)).text();
+      // Times to the centisecond (ASS keeps no more), text with its formatting and literal <, &.
+      expect(
+        readSubtitle(stored, format).cues.map((c) => [
+          Math.round(c.start / 10),
+          Math.round(c.end / 10),
+          c.text,
+        ]),
+      ).toEqual(expected);
+    }
   });
 });
