@@ -45,12 +45,13 @@ export async function searchSubtitles({ subtitles }: SubtitleCollections, query:
     // Documents from before flags existed count as false.
     if (wanted !== undefined) filter[`flags.${flag}`] = wanted ? true : { $ne: true };
   }
+  // Trusted uploaders' subtitles first, then the asked order.
   const sort: Record<string, 1 | -1> =
     query.sort === 'downloads'
-      ? { downloads: -1, createdAt: -1, _id: -1 }
+      ? { trusted: -1, downloads: -1, createdAt: -1, _id: -1 }
       : query.sort === 'votes'
-        ? { 'votes.score': -1, downloads: -1, createdAt: -1, _id: -1 }
-        : { createdAt: -1, _id: -1 };
+        ? { trusted: -1, 'votes.score': -1, downloads: -1, createdAt: -1, _id: -1 }
+        : { trusted: -1, createdAt: -1, _id: -1 };
   const [items, total] = await Promise.all([
     subtitles
       .find(filter, { projection: { pendingEvents: 0 } })

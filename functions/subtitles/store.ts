@@ -30,6 +30,8 @@ export interface SubtitleDoc {
   cues: number;
   uploaderId: string;
   uploaderName: string;
+  /** The uploader is trusted (set by admins): marked, and sorted first. */
+  trusted?: boolean;
   status: 'published' | 'removed';
   downloads: number;
   /** Tally of `subtitle_votes` (recounted after every vote; absent until the first). */
@@ -87,10 +89,19 @@ export interface VoteDoc {
   updatedAt: Date;
 }
 
+/** An uploader admins marked trusted (collection `subtitle_uploaders`, `_id` = user id). */
+export interface UploaderDoc {
+  _id: string;
+  trusted: boolean;
+  updatedBy: string;
+  updatedAt: Date;
+}
+
 export interface SubtitleCollections {
   readonly subtitles: Collection<SubtitleDoc>;
   readonly reports: Collection<ReportDoc>;
   readonly votes: Collection<VoteDoc>;
+  readonly uploaders: Collection<UploaderDoc>;
 }
 
 /** The collections, with their indexes created (idempotent; run once at start-up). */
@@ -98,8 +109,13 @@ export async function openCollections(db: Db): Promise<SubtitleCollections> {
   const subtitles = db.collection<SubtitleDoc>('subtitles');
   const reports = db.collection<ReportDoc>('subtitle_reports');
   const votes = db.collection<VoteDoc>('subtitle_votes');
+  const uploaders = db.collection<UploaderDoc>('subtitle_uploaders');
   await Promise.all([
-    subtitles.createIndex({ status: 1, 'votes.score': -1, createdAt: -1 }, { name: 'status_votes' }),
+    subtitles.createIndex(
+      { status: 1, trusted: -1, 'votes.score': -1, createdAt: -1 },
+      { name: 'status_votes' },
+    ),
+    subtitles.createIndex({ uploaderId: 1 }, { name: 'uploader' }),
     subtitles.createIndex({ status: 1, downloads: -1, createdAt: -1 }, { name: 'status_downloads' }),
     subtitles.createIndex({ 'video.hash': 1 }, { name: 'video_hash', sparse: true }),
     votes.createIndex({ subtitleId: 1, userId: 1 }, { name: 'vote_unique', unique: true }),
@@ -109,7 +125,7 @@ export async function openCollections(db: Db): Promise<SubtitleCollections> {
     reports.createIndex({ openKey: 1 }, { name: 'open_report_unique', unique: true, sparse: true }),
     reports.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' }),
   ]);
-  return { subtitles, reports, votes };
+  return { subtitles, reports, votes, uploaders };
 }
 
 /** The ObjectId of a path id, or undefined when it is not one (→ 404). */
@@ -139,7 +155,7 @@ export function subtitleView(doc: SubtitleDoc) {
     sizeBytes: doc.sizeBytes,
     sha256: doc.sha256,
     cues: doc.cues,
-    uploader: { id: doc.uploaderId, name: doc.uploaderName },
+    uploader: { id: doc.uploaderId, name: doc.uploaderName, trusted: doc.trusted ?? false },
     status: doc.status,
     downloads: doc.downloads,
     votes: doc.votes ?? { up: 0, down: 0, score: 0 },

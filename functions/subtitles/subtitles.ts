@@ -15,6 +15,7 @@ import {
 } from './moderation.ts';
 import { publishedSubtitle, SearchQuery, searchSubtitles } from './search.ts';
 import { subtitleView } from './store.ts';
+import { setTrust, TrustInput } from './uploaders.ts';
 import { VoteInput, voteSubtitle } from './votes.ts';
 import { mongoFault, type SubtitleDeps, type SubtitleOverrides, wireSubtitles } from './wiring.ts';
 
@@ -104,6 +105,16 @@ export function subtitleRoutes(deps: SubtitleDeps): Route<never, never>[] {
         ),
       })),
     } satisfies Route<ReportInput, unknown>,
+    {
+      method: 'PUT',
+      path: '/subtitles/uploaders/:userId',
+      access: { roles: ['admin'] },
+      body: TrustInput,
+      handle: withMongo<TrustInput, unknown>(async (ctx, c) => ({
+        headers: NO_STORE,
+        body: await setTrust(c, ctx.identity as Identity, ctx.params.userId, ctx.body),
+      })),
+    } satisfies Route<TrustInput, unknown>,
     {
       method: 'PUT',
       path: '/subtitles/:id/vote',

@@ -22,6 +22,7 @@ import {
   subtitleKey,
   subtitleView,
 } from '../subtitles/store.ts';
+import { isTrusted } from '../subtitles/uploaders.ts';
 import type { MultipartForm } from './multipart.ts';
 
 export const SOURCE = '/functions/upload-subtitle';
@@ -136,6 +137,7 @@ export async function storeUpload(
   const { fields } = upload;
   const existing = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
   if (existing) throw duplicate(existing._id.toHexString());
+  const trusted = await isTrusted(await deps.collections(), identity);
   const anime = await deps.findAnime(fields.animeIdNumber);
   if (!anime) {
     throw new NotFound(`anime ${fields.animeId} not found`, {
@@ -200,6 +202,7 @@ export async function storeUpload(
     cues: upload.cues,
     uploaderId: identity.sub,
     uploaderName: identity.name ?? identity.username,
+    trusted,
     status: 'published',
     downloads: 0,
     openReports: 0,

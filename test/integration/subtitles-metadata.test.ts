@@ -278,3 +278,40 @@ describe('round trip', () => {
     }
   });
 });
+
+describe('trusted uploaders', () => {
+  const putAs = (user: string, tag: string, roles?: string[]) =>
+    upload(
+      uploads,
+      user,
+      { animeId: String(animeId), episode: '23', language: 'en' },
+      Buffer.from(srtOf(tag)),
+      roles ? { roles } : {},
+    );
+
+  it('admins mark an uploader trusted: their uploads, old and new, are marked and sort first', async () => {
+    const before = (await putAs('up-trust', 'trust old')).body.id;
+    const other = (await putAs('up-plain', 'plain')).body.id;
+    expect((await call('GET', `${subs}/subtitles/${before}`)).body.uploader.trusted).toBe(false);
+    const denied = await call('PUT', `${subs}/subtitles/uploaders/up-trust`, 'mod-x', ['moderator'], {
+      trusted: true,
+    });
+    expect(denied.status).toBe(403);
+    const set = await call('PUT', `${subs}/subtitles/uploaders/up-trust`, 'admin-x', ['admin'], {
+      trusted: true,
+    });
+    expect(set.body).toEqual({ userId: 'up-trust', trusted: true, subtitles: 1 });
+    const after = (await putAs('up-trust', 'trust new')).body;
+    expect(after.uploader.trusted).toBe(true);
+    const newest = ids((await call('GET', `${subs}/subtitles?anime=${animeId}&episode=23`)).body);
+    expect(newest.slice(0, 2).sort()).toEqual([before, after.id].sort());
+    expect(newest[2]).toBe(other);
+    await call('PUT', `${subs}/subtitles/uploaders/up-trust`, 'admin-x', ['admin'], { trusted: false });
+    expect((await call('GET', `${subs}/subtitles/${before}`)).body.uploader.trusted).toBe(false);
+  });
+
+  it('the trusted-uploader role marks uploads too', async () => {
+    const res = await putAs('up-role', 'role trusted', ['uploader', 'trusted-uploader']);
+    expect(res.body.uploader.trusted).toBe(true);
+  });
+});
