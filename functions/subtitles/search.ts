@@ -73,5 +73,6 @@ export async function publishedSubtitle({ subtitles }: SubtitleCollections, rawI
   const doc = id ? await subtitles.findOne({ _id: id }, { projection: { pendingEvents: 0 } }) : null;
   if (!doc) throw new NotFound(`subtitle ${rawId} not found`);
   if (doc.status === 'removed') throw new Gone(`subtitle ${rawId} was removed by moderation`);
+  if (doc.status === 'hidden') throw new Gone(`subtitle ${rawId} is hidden by moderation`);
   return doc;
 }

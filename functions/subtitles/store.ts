@@ -32,7 +32,8 @@ export interface SubtitleDoc {
   uploaderName: string;
   /** The uploader is trusted (set by admins): marked, and sorted first. */
   trusted?: boolean;
-  status: 'published' | 'removed';
+  /** `hidden` is reversible (restore); `removed` is final. Only `published` is searched and served. */
+  status: 'published' | 'hidden' | 'removed';
   downloads: number;
   /** Tally of `subtitle_votes` (recounted after every vote; absent until the first). */
   votes?: VoteTally;
@@ -57,7 +58,7 @@ export interface ReportDoc {
   status: 'open' | 'resolved';
   /** `<subtitleId>:<reporterId>` while open (unique, sparse: one open report per user and subtitle). */
   openKey?: string;
-  resolution?: 'removed' | 'kept';
+  resolution?: 'removed' | 'hidden' | 'kept';
   resolvedBy?: string;
   resolvedAt?: Date;
   note?: string | null;
@@ -89,6 +90,20 @@ export interface VoteDoc {
   updatedAt: Date;
 }
 
+/** One moderator action (collection `subtitle_audit`): who, when, what, why. Append-only. */
+export interface AuditDoc {
+  _id: ObjectId;
+  subtitleId: ObjectId;
+  uploaderId: string;
+  action: 'remove' | 'hide' | 'restore' | 'keep';
+  moderatorId: string;
+  note: string | null;
+  from: SubtitleDoc['status'];
+  to: SubtitleDoc['status'];
+  resolvedReports: number;
+  at: Date;
+}
+
 /** An uploader admins marked trusted (collection `subtitle_uploaders`, `_id` = user id). */
 export interface UploaderDoc {
   _id: string;
@@ -102,6 +117,7 @@ export interface SubtitleCollections {
   readonly reports: Collection<ReportDoc>;
   readonly votes: Collection<VoteDoc>;
   readonly uploaders: Collection<UploaderDoc>;
+  readonly audit: Collection<AuditDoc>;
 }
 
 /** The collections, with their indexes created (idempotent; run once at start-up). */
@@ -110,6 +126,7 @@ export async function openCollections(db: Db): Promise<SubtitleCollections> {
   const reports = db.collection<ReportDoc>('subtitle_reports');
   const votes = db.collection<VoteDoc>('subtitle_votes');
   const uploaders = db.collection<UploaderDoc>('subtitle_uploaders');
+  const audit = db.collection<AuditDoc>('subtitle_audit');
   await Promise.all([
     subtitles.createIndex(
       { status: 1, trusted: -1, 'votes.score': -1, createdAt: -1 },
@@ -118,6 +135,8 @@ export async function openCollections(db: Db): Promise<SubtitleCollections> {
     subtitles.createIndex({ uploaderId: 1 }, { name: 'uploader' }),
     subtitles.createIndex({ status: 1, downloads: -1, createdAt: -1 }, { name: 'status_downloads' }),
     subtitles.createIndex({ 'video.hash': 1 }, { name: 'video_hash', sparse: true }),
+    audit.createIndex({ subtitleId: 1, at: -1 }, { name: 'subtitle_at' }),
+    audit.createIndex({ uploaderId: 1, at: -1 }, { name: 'uploader_at' }),
     votes.createIndex({ subtitleId: 1, userId: 1 }, { name: 'vote_unique', unique: true }),
     votes.createIndex({ subtitleId: 1, value: 1 }, { name: 'subtitle_value' }),
     subtitles.createIndex({ animeId: 1, episode: 1, language: 1 }, { name: 'anime_episode_language' }),
@@ -125,7 +144,7 @@ export async function openCollections(db: Db): Promise<SubtitleCollections> {
     reports.createIndex({ openKey: 1 }, { name: 'open_report_unique', unique: true, sparse: true }),
     reports.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' }),
   ]);
-  return { subtitles, reports, votes, uploaders };
+  return { subtitles, reports, votes, uploaders, audit };
 }
 
 /** The ObjectId of a path id, or undefined when it is not one (→ 404). */

@@ -6,9 +6,12 @@ import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { type DownloadQuery, DownloadQuery as DownloadQuerySchema, downloadSubtitle } from './download.ts';
 import { relayPendingSubtitleEvents } from './events.ts';
 import {
+  auditLog,
   listReports,
+  MineQuery,
   ModerationInput,
   moderateSubtitle,
+  mySubtitles,
   ReportInput,
   ReportsQuery,
   reportSubtitle,
@@ -70,6 +73,22 @@ export function subtitleRoutes(deps: SubtitleDeps): Route<never, never>[] {
         body: await listReports(c, ctx.query),
       })),
     } satisfies Route<unknown, ReportsQuery>,
+    {
+      method: 'GET',
+      path: '/subtitles/mine',
+      access: 'user',
+      query: MineQuery,
+      handle: withMongo<unknown, MineQuery>(async (ctx, c) => ({
+        headers: NO_STORE,
+        body: await mySubtitles(c, ctx.identity as Identity, ctx.query),
+      })),
+    } satisfies Route<unknown, MineQuery>,
+    {
+      method: 'GET',
+      path: '/subtitles/:id/audit',
+      access: MODERATORS,
+      handle: withMongo(async (ctx, c) => ({ headers: NO_STORE, body: await auditLog(c, ctx.params.id) })),
+    } satisfies Route,
     {
       method: 'GET',
       path: '/subtitles/:id',

@@ -315,3 +315,61 @@ describe('trusted uploaders', () => {
     expect(res.body.uploader.trusted).toBe(true);
   });
 });
+
+describe('moderation: hide, restore, audit log', () => {
+  const MOD = ['moderator'];
+  const moderate = (id: string, action: string, note?: string) =>
+    call('POST', `${subs}/subtitles/${id}/moderation`, 'mod-audit', MOD, {
+      action,
+      ...(note ? { note } : {}),
+    });
+
+  it('hides (410, out of search) and restores; every action is in the audit log; the uploader sees the decision', async () => {
+    const id = (
+      await upload(
+        uploads,
+        'up-audit',
+        { animeId: String(animeId), episode: '24', language: 'en' },
+        Buffer.from(srtOf('audit')),
+      )
+    ).body.id;
+    await call('POST', `${subs}/subtitles/${id}/reports`, 'rep-audit', undefined, { reason: 'spam' });
+    expect((await moderate(id, 'hide', 'looks like spam, checking')).body).toEqual({
+      subtitleId: id,
+      action: 'hide',
+      status: 'hidden',
+      resolvedReports: 1,
+    });
+    expect((await fetch(`${subs}/subtitles/${id}/download`)).status).toBe(410);
+    expect((await call('GET', `${subs}/subtitles/${id}`)).status).toBe(410);
+    expect((await call('GET', `${subs}/subtitles?anime=${animeId}&episode=24`)).body.total).toBe(0);
+    expect((await moderate(id, 'hide')).status).toBe(409);
+    const mine = await call('GET', `${subs}/subtitles/mine`, 'up-audit');
+    expect(mine.body.items).toEqual([
+      expect.objectContaining({
+        id,
+        status: 'hidden',
+        moderation: { action: 'hide', note: 'looks like spam, checking', at: expect.any(String) },
+      }),
+    ]);
+    expect((await moderate(id, 'restore', 'false alarm')).body.status).toBe('published');
+    expect((await fetch(`${subs}/subtitles/${id}/download`)).status).toBe(200);
+    expect((await moderate(id, 'restore')).status).toBe(409);
+    expect((await call('GET', `${subs}/subtitles/${id}/audit`, 'rep-audit')).status).toBe(403);
+    const log = await call('GET', `${subs}/subtitles/${id}/audit`, 'mod-audit', MOD);
+    expect(
+      log.body.items.map((a: { action: string; note: string; from: string; to: string }) => [
+        a.action,
+        a.note,
+        a.from,
+        a.to,
+      ]),
+    ).toEqual([
+      ['restore', 'false alarm', 'hidden', 'published'],
+      ['hide', 'looks like spam, checking', 'published', 'hidden'],
+    ]);
+    expect(log.body.items[1]).toMatchObject({ moderatorId: 'mod-audit', resolvedReports: 1 });
+    expect((await moderate(id, 'remove', 'confirmed spam')).body.status).toBe('removed');
+    expect((await moderate(id, 'restore')).status).toBe(410);
+  });
+});
