@@ -41,6 +41,12 @@ describe('download file names', () => {
     expect(downloadFileName(d, ext)).toBe(name);
   });
 
+  it('names a bulk download by its episode range', () => {
+    expect(downloadFileName({ ...doc, release: null, uploaderName: '' }, 'zip', '01-12')).toBe(
+      'Cowboy Bebop - 01-12.en.zip',
+    );
+  });
+
   it('writes an RFC 6266 header: an ASCII filename and the exact UTF-8 filename*', () => {
     expect(attachment('Shingeki no Kyojin – 進撃 - 05 [Ä].ja.srt')).toBe(
       `attachment; filename="Shingeki no Kyojin _ __ - 05 [A].ja.srt"; filename*=UTF-8''Shingeki%20no%20Kyojin%20%E2%80%93%20%E9%80%B2%E6%92%83%20-%2005%20%5B%C3%84%5D.ja.srt`,

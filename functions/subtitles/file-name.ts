@@ -11,12 +11,14 @@ const UNSAFE = /[\u0000-\u001f\u007f"*/:<>?\\|]+/g;
 export function downloadFileName(
   doc: Pick<SubtitleDoc, 'animeId' | 'animeTitle' | 'episode' | 'language' | 'release' | 'uploaderName'>,
   extension: string,
+  /** Instead of the episode: a range (`01-12`) for a bulk download. */
+  episodes?: string,
 ): string {
   const title = (doc.animeTitle ?? `anime ${doc.animeId}`).replace(UNSAFE, ' ').trim();
   const group = (/^\s*\[([^\]]+)\]/.exec(doc.release ?? '')?.[1] ?? doc.uploaderName)
     .replace(UNSAFE, ' ')
     .trim();
-  const episode = String(doc.episode).padStart(2, '0');
+  const episode = episodes ?? String(doc.episode).padStart(2, '0');
   return `${title} - ${episode}${group ? ` [${group}]` : ''}.${doc.language}.${extension}`.replace(
     /\s+/g,
     ' ',

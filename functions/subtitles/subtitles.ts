@@ -3,6 +3,7 @@ import { asIsekaiError } from '../lib/errors.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { Identity, RequestContext, Route } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
+import { BulkQuery, bulkDownload } from './bulk.ts';
 import { type DownloadQuery, DownloadQuery as DownloadQuerySchema, downloadSubtitle } from './download.ts';
 import { relayPendingSubtitleEvents } from './events.ts';
 import {
@@ -73,6 +74,13 @@ export function subtitleRoutes(deps: SubtitleDeps): Route<never, never>[] {
         body: await listReports(c, ctx.query),
       })),
     } satisfies Route<unknown, ReportsQuery>,
+    {
+      method: 'GET',
+      path: '/subtitles/bulk',
+      access: 'public',
+      query: BulkQuery,
+      handle: withMongo<unknown, BulkQuery>((ctx, c) => bulkDownload(deps, c, ctx.query)),
+    } satisfies Route<unknown, BulkQuery>,
     {
       method: 'GET',
       path: '/subtitles/mine',

@@ -4,6 +4,7 @@ import { readSubtitle, retimeCues } from '../../functions/subtitles/formats/conv
 import { osHashOfBytes } from '../../functions/subtitles/oshash.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
+import { readZip } from '../../functions/upload-subtitle/zip.ts';
 import { roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
@@ -371,5 +372,32 @@ describe('moderation: hide, restore, audit log', () => {
     expect(log.body.items[1]).toMatchObject({ moderatorId: 'mod-audit', resolvedReports: 1 });
     expect((await moderate(id, 'remove', 'confirmed spam')).body.status).toBe('removed');
     expect((await moderate(id, 'restore')).status).toBe(410);
+  });
+});
+
+describe('bulk download', () => {
+  it('streams a zip of the best subtitle of each episode in a range, converted on request', async () => {
+    for (const episode of [13, 14, 15]) {
+      const res = await upload(
+        uploads,
+        'up-bulk',
+        { animeId: String(animeId), episode: String(episode), language: 'de' },
+        Buffer.from(srtOf(`bulk ${episode}`)),
+      );
+      expect(res.status).toBe(201);
+    }
+    const res = await fetch(`${subs}/subtitles/bulk?anime=${animeId}&language=de&from=13&to=14&format=vtt`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    expect(res.headers.get('content-disposition')).toMatch(/ - 13-14\.de\.zip"/);
+    const members = await readZip(Buffer.from(await res.arrayBuffer()));
+    expect(members.map((m) => m.name)).toEqual([
+      expect.stringMatching(/ - 13 \[up-bulk\]\.de\.vtt$/),
+      expect.stringMatching(/ - 14 \[up-bulk\]\.de\.vtt$/),
+    ]);
+    const first = members[0] as { bytes: Buffer };
+    expect(readSubtitle(first.bytes.toString(), 'vtt').cues[0]?.text).toBe('bulk 13 line 1');
+    expect((await fetch(`${subs}/subtitles/bulk?anime=${animeId}&language=fr`)).status).toBe(404);
+    expect((await fetch(`${subs}/subtitles/bulk?anime=${animeId}&language=de&from=5&to=2`)).status).toBe(400);
   });
 });
