@@ -14,6 +14,7 @@ import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-su
 import { eventSink, roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { makeZip } from '../support/zip.ts';
 
 /**
  * Subtitle events and all-or-nothing writes on the MongoDB wire-compatible substitute (mongo-java-server:
@@ -219,5 +220,20 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(keys.sort()).toEqual(docs.map((d: SubtitleDoc) => d.key).sort());
     expect(docs.some((d) => d.episode === 4)).toBe(false);
     expect(sink.received.length).toBe(before);
+  });
+
+  it('a zip whose document inserts fail leaves no orphan either (the fault stops the zip: 500)', async () => {
+    const zip = makeZip([
+      { name: 'x - 5.srt', data: srtOf('events zip five'), deflate: true },
+      { name: 'x - 6.srt', data: srtOf('events zip six'), deflate: true },
+    ]);
+    const res = await upload(failing, 'ev-alice', { animeId: String(animeId), language: 'en' }, zip, {
+      fileName: 'batch.zip',
+    });
+    expect(res.status).toBe(500);
+    const keys = await bucket.keys(`subtitles/${animeId}/`);
+    const docs = await collections.subtitles.find({ animeId }).toArray();
+    expect(keys.sort()).toEqual(docs.map((d: SubtitleDoc) => d.key).sort());
+    expect(docs.some((d) => d.fileName?.startsWith('x - '))).toBe(false);
   });
 });
