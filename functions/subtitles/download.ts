@@ -8,7 +8,7 @@ import { attachment, downloadFileName } from './file-name.ts';
 import { convertSubtitle } from './formats/convert.ts';
 import { MEDIA_TYPES, TARGET_FORMATS, type TargetFormat } from './formats/detect.ts';
 import { FrameRateSchema, fpsRatio } from './formats/frame-rate.ts';
-import type { Retiming } from './formats/timecode.ts';
+import { fromTwoPoints, type Retiming } from './formats/timecode.ts';
 import { publishedSubtitle } from './search.ts';
 import type { SubtitleCollections } from './store.ts';
 
@@ -21,6 +21,11 @@ export const DownloadQuery = Type.Object(
     /** Frame-rate conversion: the rate the subtitle is timed to (default: the one given at upload), and the video's. */
     fromFps: Type.Optional(FrameRateSchema),
     toFps: Type.Optional(FrameRateSchema),
+    /**
+     * Sync by two reference points `s1:v1,s2:v2` (ms): subtitle times s1 and s2 land on video times v1
+     * and v2, everything between stretched linearly. Not with shift or frame rates.
+     */
+    points: Type.Optional(Type.String({ pattern: '^\\d{1,9}:\\d{1,9},\\d{1,9}:\\d{1,9}$' })),
     /** Start the file with a UTF-8 BOM (some players and editors want one). */
     bom: Type.Optional(Type.Boolean()),
     /** Line endings (default LF). */
@@ -37,6 +42,25 @@ export interface DownloadDeps {
 }
 
 const isMissingKey = (error: unknown) => (error as { name?: string } | null)?.name === 'NoSuchKey';
+
+/** The retiming of `points=s1:v1,s2:v2`; 400 naming `/query/points` when it defines none. */
+function syncPoints(points: string, combined: boolean): Retiming {
+  const [a = 0, b = 0, c = 0, d = 0] = points.split(/[:,]/).map(Number);
+  const timing = combined ? undefined : fromTwoPoints([a, b], [c, d]);
+  if (!timing) {
+    throw new ValidationFailed('the two points do not define a retiming', {
+      issues: [
+        {
+          field: '/query/points',
+          message: combined
+            ? 'cannot be combined with shift or frame rates'
+            : 'needs two different subtitle times, in the same order on the video',
+        },
+      ],
+    });
+  }
+  return timing;
+}
 
 /**
  * A subtitle's file: streamed from S3 as stored (UTF-8) when nothing else is asked for, else read and
@@ -59,10 +83,9 @@ export async function downloadSubtitle(
       issues: [{ field: `/query/${missing}`, message: 'is required with the other frame rate' }],
     });
   }
-  const timing: Retiming = {
-    shiftMs: query.shift ?? 0,
-    ratio: fromFps && query.toFps ? fpsRatio(fromFps, query.toFps) : 1,
-  };
+  const timing: Retiming = query.points
+    ? syncPoints(query.points, query.shift !== undefined || query.toFps !== undefined)
+    : { shiftMs: query.shift ?? 0, ratio: fromFps && query.toFps ? fpsRatio(fromFps, query.toFps) : 1 };
   const asStored =
     (target === undefined || target === doc.format) &&
     timing.shiftMs === 0 &&

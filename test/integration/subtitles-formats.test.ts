@@ -235,6 +235,14 @@ describe('downloads', () => {
     expect((await download(id, '?fromFps=23.976')).status).toBe(400);
   });
 
+  it('syncs by two reference points (first and last line as heard on the video)', async () => {
+    const res = await download(id, '?points=1000:1200,63250:64450');
+    expect(times(readSubtitle(await res.text(), 'srt').cues).map((c) => c[0])).toEqual([1200, 64_450]);
+    const mixed = await download(id, '?points=1000:1200,63250:64450&shift=5');
+    expect(mixed.status).toBe(400);
+    expect(((await mixed.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe('/query/points');
+  });
+
   it('adds a BOM and CRLF when asked', async () => {
     const res = await download(id, '?format=vtt&bom=true&eol=crlf');
     const bytes = Buffer.from(await res.arrayBuffer());

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { IsekaiError } from '../../lib/errors.ts';
 import { convertSubtitle, parseCues, readSubtitle, renderCues, retimeCues } from './convert.ts';
 import { detectFormat, sniffFormat } from './detect.ts';
+import { fromTwoPoints } from './timecode.ts';
 
 const SRT =
   '1\n00:00:01,000 --> 00:00:02,500\nHello <i>there</i>\nsecond line\n\n2\n00:01:03,250 --> 00:01:05,000\nBye\n';
@@ -226,4 +227,20 @@ describe('retiming', () => {
       }
     },
   );
+});
+
+describe('sync by two reference points', () => {
+  it('puts both subtitle times exactly on their video times', () => {
+    const timing = fromTwoPoints([1000, 3000], [63_250, 67_500]);
+    expect(timing).toBeDefined();
+    const moved = retimeCues(parseCues(SRT, 'srt'), timing ?? { shiftMs: 0, ratio: 1 });
+    expect(moved.map((c) => c.start)).toEqual([3000, 67_500]);
+  });
+
+  it.each([
+    ['the same subtitle time twice', [1000, 2000], [1000, 3000]],
+    ['video times in the reverse order', [1000, 5000], [2000, 4000]],
+  ] as const)('defines no retiming from %s', (_name, a, b) => {
+    expect(fromTwoPoints(a, b)).toBeUndefined();
+  });
 });

@@ -47,3 +47,18 @@ export interface Retiming {
 
 /** Apply a retiming to one time (never below zero). */
 export const retime = (ms: number, r: Retiming): number => Math.max(0, Math.round(ms * r.ratio) + r.shiftMs);
+
+/**
+ * The retiming that maps two subtitle times onto two video times (sync by two reference points: the
+ * first and last line as heard), or undefined when the points cannot define one (same subtitle time).
+ * @example fromTwoPoints([1000, 1500], [600_000, 601_200]) // ratio ≈ 1.0012, shift ≈ 499
+ */
+export function fromTwoPoints(
+  [s1, v1]: readonly [number, number],
+  [s2, v2]: readonly [number, number],
+): Retiming | undefined {
+  if (s1 === s2) return undefined;
+  const ratio = (v2 - v1) / (s2 - s1);
+  if (!(ratio > 0)) return undefined;
+  return { ratio, shiftMs: Math.round(v1 - s1 * ratio) };
+}
