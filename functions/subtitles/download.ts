@@ -26,6 +26,8 @@ export const DownloadQuery = Type.Object(
      * and v2, everything between stretched linearly. Not with shift or frame rates.
      */
     points: Type.Optional(Type.String({ pattern: '^\\d{1,9}:\\d{1,9},\\d{1,9}:\\d{1,9}$' })),
+    /** The bytes exactly as uploaded (their own encoding); not with any other option. */
+    original: Type.Optional(Type.Boolean()),
     /** Start the file with a UTF-8 BOM (some players and editors want one). */
     bom: Type.Optional(Type.Boolean()),
     /** Line endings (default LF). */
@@ -74,6 +76,11 @@ export async function downloadSubtitle(
   query: DownloadQuery,
   options: { count?: boolean } = {},
 ): Promise<Reply> {
+  if (query.original && Object.keys(query).some((k) => k !== 'original')) {
+    throw new ValidationFailed('the original bytes come as uploaded, without conversion', {
+      issues: [{ field: '/query/original', message: 'cannot be combined with other options' }],
+    });
+  }
   const doc = await publishedSubtitle(collections, rawId);
   const target: TargetFormat | undefined = query.format;
   const fromFps = query.fromFps ?? (query.toFps ? (doc.fps ?? undefined) : undefined);
@@ -103,7 +110,9 @@ export async function downloadSubtitle(
     // The object is opened inside the guard (headers received) and streamed outside it: no abort signal,
     // which the guard fires when its call returns.
     const answer = await guard.run(() =>
-      deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: doc.key })),
+      deps.s3.send(
+        new GetObjectCommand({ Bucket: deps.bucket, Key: (query.original && doc.originalKey) || doc.key }),
+      ),
     );
     const stream = answer.Body as Readable;
     if (asStored) {
@@ -125,7 +134,9 @@ export async function downloadSubtitle(
 
   return {
     headers: {
-      'content-type': MEDIA_TYPES[format],
+      'content-type': query.original
+        ? MEDIA_TYPES[format].replace('utf-8', doc.encoding.toLowerCase())
+        : MEDIA_TYPES[format],
       'content-disposition': attachment(downloadFileName(doc, format)),
       'x-content-type-options': 'nosniff',
       'cache-control': 'public, max-age=300',

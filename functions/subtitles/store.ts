@@ -24,6 +24,8 @@ export interface SubtitleDoc {
   video?: { hash: string; size: number | null } | null;
   fileName: string | null;
   key: string;
+  /** The bytes as uploaded (`<id>.original`), when normalising changed them; else `key` is the original. */
+  originalKey?: string | null;
   sizeBytes: number;
   /** sha256 of the normalised UTF-8 bytes (unique: the same file is stored once). */
   sha256: string;

@@ -73,6 +73,8 @@ export interface UploadDeps {
 export interface NormalisedSubtitle {
   readonly fields: UploadFields & { animeIdNumber: number };
   readonly bytes: Buffer;
+  /** The bytes as uploaded (kept beside the normalised copy when they differ). */
+  readonly original: Buffer;
   readonly format: SubtitleDoc['format'];
   readonly encoding: string;
   readonly sha256: string;
@@ -113,7 +115,17 @@ export function normaliseUpload(form: MultipartForm): NormalisedSubtitle {
   const bytes = Buffer.from(text, 'utf8');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const fileName = form.file.fileName?.replace(/[^\p{L}\p{N} ._()[\]-]/gu, '_').slice(0, 200) || null;
-  return { fields: { ...fields, animeIdNumber }, bytes, format, encoding, sha256, cues, fileName, warnings };
+  return {
+    fields: { ...fields, animeIdNumber },
+    bytes,
+    original: form.file.bytes,
+    format,
+    encoding,
+    sha256,
+    cues,
+    fileName,
+    warnings,
+  };
 }
 
 const duplicate = (id: string) =>
@@ -122,8 +134,9 @@ const duplicate = (id: string) =>
   });
 
 /**
- * Store an upload all or nothing: refuse a duplicate (409 naming the stored id) and an unknown anime
- * (404), put the object, then insert the document with its `uploaded` event in `pendingEvents` (one
+ * Store an upload all or nothing: refuse a duplicate (409 naming the stored id), an unknown anime (404)
+ * and an episode past its count (400); put the objects (the bytes as uploaded when normalising changed
+ * them, then the normalised copy), then insert the document with its `uploaded` event in `pendingEvents` (one
  * single-document write). A failed insert deletes the object (no orphan). Then publish and pull the event;
  * what fails to publish stays pending for the relay.
  */
@@ -165,19 +178,46 @@ export async function storeUpload(
   };
   const event = subtitleEvent('dev.isekai.subtitle.uploaded.v1', SOURCE, data, options.traceparent);
   const guard = deps.runtime.guard('s3', { attempts: 2, timeoutMs: 30_000 });
-  await guard.run((abortSignal) =>
-    deps.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.bucket,
-        Key: key,
-        Body: upload.bytes,
-        ContentLength: upload.bytes.length,
-        ContentType: MEDIA_TYPES[upload.format],
-        Metadata: { sha256: upload.sha256, 'anime-id': fields.animeId },
-      }),
-      { abortSignal },
-    ),
-  );
+  // The bytes as uploaded, when normalising changed them (encoding, BOM, line endings, padding).
+  const originalKey = upload.original.equals(upload.bytes)
+    ? null
+    : `${key.replace(/\.[a-z]+$/, '')}.original`;
+  const put = (Key: string, Body: Buffer, ContentType: string) =>
+    guard.run((abortSignal) =>
+      deps.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.bucket,
+          Key,
+          Body,
+          ContentLength: Body.length,
+          ContentType,
+          Metadata: { sha256: upload.sha256, 'anime-id': fields.animeId },
+        }),
+        { abortSignal },
+      ),
+    );
+  const removeObjects = (keys: readonly string[]) =>
+    Promise.all(
+      keys.map((Key) =>
+        guard
+          .run((abortSignal) =>
+            deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key }), { abortSignal }),
+          )
+          .catch((cleanup: unknown) =>
+            deps.runtime.log.error(
+              { code: asIsekaiError(cleanup).code, err: cleanup, key: Key },
+              'could not delete a subtitle object whose document failed',
+            ),
+          ),
+      ),
+    );
+  if (originalKey) await put(originalKey, upload.original, 'application/octet-stream');
+  try {
+    await put(key, upload.bytes, MEDIA_TYPES[upload.format]);
+  } catch (error) {
+    if (originalKey) await removeObjects([originalKey]);
+    throw error;
+  }
   const doc: SubtitleDoc = {
     _id: id,
     animeId: fields.animeIdNumber,
@@ -197,6 +237,7 @@ export async function storeUpload(
     video: fields.videoHash ? { hash: fields.videoHash.toLowerCase(), size: fields.videoSize ?? null } : null,
     fileName: upload.fileName,
     key,
+    originalKey,
     sizeBytes: upload.bytes.length,
     sha256: upload.sha256,
     cues: upload.cues,
@@ -212,16 +253,7 @@ export async function storeUpload(
   try {
     await subtitles.insertOne(doc);
   } catch (error) {
-    await guard
-      .run((abortSignal) =>
-        deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal }),
-      )
-      .catch((cleanup: unknown) =>
-        deps.runtime.log.error(
-          { code: asIsekaiError(cleanup).code, err: cleanup, key },
-          'could not delete a subtitle object whose document failed',
-        ),
-      );
+    await removeObjects(originalKey ? [key, originalKey] : [key]);
     if (isDuplicateKey(error)) {
       const winner = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
       if (winner) throw duplicate(winner._id.toHexString());

@@ -86,7 +86,15 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
       sizeBytes: Buffer.byteLength(JAPANESE),
     });
     id = res.body.id;
-    expect(await bucket.keys(`subtitles/${bebop}/`)).toEqual([`subtitles/${bebop}/${id}.srt`]);
+    // The normalised copy, and the bytes as uploaded (normalising changed them).
+    expect((await bucket.keys(`subtitles/${bebop}/`)).sort()).toEqual([
+      `subtitles/${bebop}/${id}.original`,
+      `subtitles/${bebop}/${id}.srt`,
+    ]);
+    const original = await fetch(`${subs}/subtitles/${id}/download?original=true`);
+    expect(original.headers.get('content-type')).toBe('application/x-subrip; charset=shift_jis');
+    expect(Buffer.from(await original.arrayBuffer()).equals(sjis)).toBe(true);
+    expect((await fetch(`${subs}/subtitles/${id}/download?original=true&format=vtt`)).status).toBe(400);
   });
 
   it('the same text in another encoding is a duplicate: 409 naming the stored id', async () => {
@@ -130,7 +138,7 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
       ]);
     }
     expect((await fetch(`${subs}/subtitles/${id}/download`, { method: 'HEAD' })).status).toBe(200);
-    expect((await call('GET', `${subs}/subtitles/${id}`)).body.downloads).toBe(4); // HEAD is no download
+    expect((await call('GET', `${subs}/subtitles/${id}`)).body.downloads).toBe(5); // the original bytes once, the stored copy, three formats; HEAD is no download
     expect((await fetch(`${subs}/subtitles/${id}/download?format=txt`)).status).toBe(400);
   });
 
