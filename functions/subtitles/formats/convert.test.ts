@@ -40,6 +40,9 @@ describe('format detection', () => {
     ['ASS', ASS, 'ass'],
     ['SSA', SSA, 'ssa'],
     ['SRT after blank lines', `\n\n${SRT}`, 'srt'],
+    ['SRT after a credit line', `Subtitles by Isekai\n\n${SRT}`, 'srt'],
+    ['SRT without cue numbers', '00:00:01,000 --> 00:00:02,000\nHi\n', 'srt'],
+    ['prose mentioning an arrow', 'see --> there\n', undefined],
     ['prose', 'Once upon a time\nthere was a file', undefined],
     ['JSON', '{"cues": []}', undefined],
   ])('%s → %s', (_name, text, format) => {

@@ -23,9 +23,9 @@ export function sniffFormat(text: string): SubtitleFormat | undefined {
     if (/^\[V4\+ Styles\]/im.test(text) || /^ScriptType:\s*v4\.00\+/im.test(text)) return 'ass';
     return 'ssa';
   }
-  // SRT: the first cue's number and timing line, or the timing line alone (players accept both).
-  const [first = '', second = ''] = head.split('\n', 2);
-  if (isSrtTiming(first) || (/^\d+\s*$/.test(first) && isSrtTiming(second))) return 'srt';
+  // SRT: a timing line among the first lines (players skip a title or credit line before the first cue,
+  // and accept a cue without its number); the parser reports what it skipped.
+  if (head.split('\n', 30).some(isSrtTiming)) return 'srt';
   return undefined;
 }
 
