@@ -9,7 +9,10 @@ const UNSAFE = /[\u0000-\u001f\u007f"*/:<>?\\|]+/g;
  * uploader; title from the catalogue at upload time).
  */
 export function downloadFileName(
-  doc: Pick<SubtitleDoc, 'animeId' | 'animeTitle' | 'episode' | 'language' | 'release' | 'uploaderName'>,
+  doc: Pick<
+    SubtitleDoc,
+    'animeId' | 'animeTitle' | 'episode' | 'episodeTo' | 'language' | 'release' | 'uploaderName'
+  >,
   extension: string,
   /** Instead of the episode: a range (`01-12`) for a bulk download. */
   episodes?: string,
@@ -18,7 +21,12 @@ export function downloadFileName(
   const group = (/^\s*\[([^\]]+)\]/.exec(doc.release ?? '')?.[1] ?? doc.uploaderName)
     .replace(UNSAFE, ' ')
     .trim();
-  const episode = episodes ?? String(doc.episode).padStart(2, '0');
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const episode =
+    episodes ??
+    (doc.episodeTo && doc.episodeTo > doc.episode
+      ? `${pad(doc.episode)}-${pad(doc.episodeTo)}`
+      : pad(doc.episode));
   return `${title} - ${episode}${group ? ` [${group}]` : ''}.${doc.language}.${extension}`.replace(
     /\s+/g,
     ' ',

@@ -33,7 +33,12 @@ export type SearchQuery = Static<typeof SearchQuery>;
 export async function searchSubtitles({ subtitles }: SubtitleCollections, query: SearchQuery) {
   const filter: Filter<SubtitleDoc> = { status: 'published' };
   if (query.anime !== undefined) filter.animeId = query.anime;
-  if (query.episode !== undefined) filter.episode = query.episode;
+  // A file covering several episodes (episode–episodeTo) is found by each of them.
+  if (query.episode !== undefined)
+    filter.$or = [
+      { episode: query.episode },
+      { episode: { $lte: query.episode }, episodeTo: { $gte: query.episode } },
+    ];
   if (query.language !== undefined) filter.language = query.language;
   if (query.format !== undefined) filter.format = query.format as SubtitleDoc['format'];
   if (query.videoHash !== undefined) filter['video.hash'] = query.videoHash.toLowerCase();

@@ -10,6 +10,8 @@ export interface SubtitleDoc {
   /** The catalogue title at upload time (download file names). */
   animeTitle?: string;
   episode: number;
+  /** The last episode of a file that covers several (null: just `episode`). */
+  episodeTo?: number | null;
   language: string;
   format: SubtitleFormat;
   /** The encoding the upload arrived in (stored normalised as UTF-8). */
@@ -164,6 +166,7 @@ export function subtitleView(doc: SubtitleDoc) {
     id: doc._id.toHexString(),
     animeId: doc.animeId,
     episode: doc.episode,
+    episodeTo: doc.episodeTo ?? null,
     language: doc.language,
     format: doc.format,
     encoding: doc.encoding,

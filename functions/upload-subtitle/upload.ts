@@ -35,6 +35,8 @@ export const UploadFields = Type.Object(
   {
     animeId: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }),
     episode: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    /** The last episode when one file covers several (a double episode, a recap): `episode`–`episodeTo`. */
+    episodeTo: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     language: Language,
     release: Type.Optional(Text(200)),
     notes: Type.Optional(Text(1024)),
@@ -94,6 +96,11 @@ export function normaliseUpload(form: MultipartForm): NormalisedSubtitle {
   if (animeIdNumber === undefined) {
     throw new ValidationFailed('animeId is not a catalogue id', {
       issues: [{ field: '/body/animeId', message: 'must be a catalogue id' }],
+    });
+  }
+  if (fields.episodeTo !== undefined && fields.episodeTo < fields.episode) {
+    throw new ValidationFailed('episodeTo is before episode', {
+      issues: [{ field: '/body/episodeTo', message: 'must be at least episode' }],
     });
   }
   if (form.file?.field !== 'file') {
@@ -157,10 +164,13 @@ export async function storeUpload(
       issues: [{ field: '/body/animeId', message: 'no such anime in the catalogue' }],
     });
   }
-  if (anime.episodes !== null && fields.episode > anime.episodes) {
-    throw new ValidationFailed(`episode ${fields.episode} is past the last episode (${anime.episodes})`, {
-      issues: [{ field: '/body/episode', message: `must be at most ${anime.episodes}` }],
-    });
+  for (const field of ['episode', 'episodeTo'] as const) {
+    const n = fields[field];
+    if (anime.episodes !== null && n !== undefined && n > anime.episodes) {
+      throw new ValidationFailed(`episode ${n} is past the last episode (${anime.episodes})`, {
+        issues: [{ field: `/body/${field}`, message: `must be at most ${anime.episodes}` }],
+      });
+    }
   }
   const id = new ObjectId();
   const key = subtitleKey(fields.animeIdNumber, id.toHexString(), upload.format);
@@ -223,6 +233,7 @@ export async function storeUpload(
     animeId: fields.animeIdNumber,
     animeTitle: anime.title,
     episode: fields.episode,
+    episodeTo: fields.episodeTo ?? null,
     language: fields.language,
     format: upload.format,
     encoding: upload.encoding,

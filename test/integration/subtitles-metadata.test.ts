@@ -401,3 +401,40 @@ describe('bulk download', () => {
     expect((await fetch(`${subs}/subtitles/bulk?anime=${animeId}&language=de&from=5&to=2`)).status).toBe(400);
   });
 });
+
+describe('a file covering several episodes', () => {
+  it('is found by each episode of its range and named by the range; a range past the count or backwards is 400', async () => {
+    const res = await upload(
+      uploads,
+      'up-range',
+      { animeId: String(animeId), episode: '25', episodeTo: '26', language: 'it' },
+      Buffer.from(srtOf('double episode')),
+    );
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ episode: 25, episodeTo: 26 });
+    for (const episode of [25, 26])
+      expect(
+        ids((await call('GET', `${subs}/subtitles?anime=${animeId}&episode=${episode}&language=it`)).body),
+      ).toEqual([res.body.id]);
+    expect((await call('GET', `${subs}/subtitles?anime=${animeId}&episode=24&language=it`)).body.total).toBe(
+      0,
+    );
+    const file = await fetch(`${subs}/subtitles/${res.body.id}/download`);
+    expect(file.headers.get('content-disposition')).toContain(' - 25-26 [up-range].it.srt');
+    const backwards = await upload(
+      uploads,
+      'up-range',
+      { animeId: String(animeId), episode: '5', episodeTo: '4', language: 'it' },
+      Buffer.from(srtOf('backwards')),
+    );
+    expect(backwards.body.errors[0].field).toBe('/body/episodeTo');
+    const past = await upload(
+      uploads,
+      'up-range',
+      { animeId: String(animeId), episode: '5', episodeTo: '999', language: 'it' },
+      Buffer.from(srtOf('past')),
+    );
+    expect(past.status).toBe(400);
+    expect(past.body.errors[0].field).toBe('/body/episodeTo');
+  });
+});
