@@ -1,16 +1,15 @@
 import { loadConfig, Type } from '../lib/config.ts';
 import { createPostgres } from '../lib/data/postgres.ts';
+import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Authenticator, Identity, Reply, Route } from '../lib/http/types.ts';
+import type { AnyRoute, Authenticator, Reply } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { mongoFault, type SubtitleOverrides, wireSubtitles } from '../subtitles/wiring.ts';
+import { MAX_FILE_BYTES, UploadSubtitleApi } from './api.ts';
 import { readMultipart } from './multipart.ts';
 import { normaliseUpload, storeUpload, type UploadDeps } from './upload.ts';
 import { isZip } from './zip.ts';
 import { uploadZip } from './zip-upload.ts';
-
-/** Largest subtitle file accepted (Jimaku's tested cap; nginx allows the same on /uploads). */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /** What upload-subtitle reads besides the shared subtitle settings. */
 export const UploadSettings = Type.Object({
@@ -18,23 +17,16 @@ export const UploadSettings = Type.Object({
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
 });
 
-/** upload-subtitle's one route: `POST /uploads` (multipart: `file` + animeId, episode, language, release?, notes?). */
-export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
-  const route = {
-    method: 'POST',
-    path: '/uploads',
-    access: { roles: ['uploader', 'moderator', 'admin'] },
-    handle: async (ctx) => {
+/** upload-subtitle's one route: `POST /uploads` (multipart: `file` — a subtitle or a zip of them — and its fields). */
+export function uploadRoutes(deps: UploadDeps): AnyRoute[] {
+  return implement(UploadSubtitleApi, {
+    uploadSubtitle: async (ctx) => {
       const form = await readMultipart(ctx.req, { fileBytes: MAX_FILE_BYTES });
       const traceparent = traceparentOf(deps.runtime.tracing.tracer.id);
       if (form.file && isZip(form.file.bytes)) {
+        // A zip: each file stored with its own verdict (207).
         try {
-          const result = await uploadZip(
-            deps,
-            ctx.identity as Identity,
-            { ...form, file: form.file },
-            { traceparent },
-          );
+          const result = await uploadZip(deps, ctx.identity, { ...form, file: form.file }, { traceparent });
           const reply: Reply = { status: 207, headers: { 'cache-control': 'no-store' }, body: result };
           return reply;
         } catch (error) {
@@ -43,7 +35,7 @@ export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
       }
       const upload = normaliseUpload(form);
       try {
-        const subtitle = await storeUpload(deps, ctx.identity as Identity, upload, { traceparent });
+        const subtitle = await storeUpload(deps, ctx.identity, upload, { traceparent });
         return {
           status: 201,
           headers: { location: `/subtitles/${subtitle.id}`, 'cache-control': 'no-store' },
@@ -53,8 +45,7 @@ export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
         throw mongoFault(error);
       }
     },
-  } satisfies Route;
-  return [route] as Route<never, never>[];
+  });
 }
 
 /** The upload-subtitle function from its dependencies. */
