@@ -1,7 +1,10 @@
+import type { CloudEventV1 } from 'cloudevents';
 import { ObjectId } from 'mongodb';
 import Type, { type Static } from 'typebox';
+import type { SubtitleHiddenV1 } from '../../events/schemas/subtitle-hidden.ts';
 import type { SubtitleRemovedV1 } from '../../events/schemas/subtitle-removed.ts';
 import { ReportReason, type SubtitleReportedV1 } from '../../events/schemas/subtitle-reported.ts';
+import type { SubtitleRestoredV1 } from '../../events/schemas/subtitle-restored.ts';
 import { Conflict, Gone, NotFound } from '../lib/errors.ts';
 import type { Identity } from '../lib/http/types.ts';
 import { type PublishDeps, publishPending, subtitleEvent } from './events.ts';
@@ -157,7 +160,8 @@ const TRANSITIONS: Record<
 /**
  * A moderator's decision on a subtitle. `remove` (final): status → removed (the object is kept for the
  * record and any appeal; downloads answer 410, search hides it) with the `removed` event in the same
- * document write. `hide` (reversible): status → hidden (410, out of search) until `restore`. `keep`:
+ * document write. `hide` (reversible): status → hidden (410, out of search) until `restore`; each with
+ * its `hidden`/`restored` event the same way. `keep`:
  * only the open reports change. Every action resolves the open reports and is written to the audit log
  * (who, when, what, why), which moderators read and the uploader sees as the decision on their subtitle.
  * An action the status does not allow → 409 (410 once removed).
@@ -181,19 +185,31 @@ export async function moderateSubtitle(
   const now = new Date();
   const note = input.note ?? null;
   const to = rule.to ?? current.status;
-  let event: ReturnType<typeof subtitleEvent<SubtitleRemovedV1>> | undefined;
+  const about = {
+    subtitleId: id.toHexString(),
+    animeId: current.animeId,
+    episode: current.episode,
+    uploaderId: current.uploaderId,
+  };
+  const at = now.toISOString();
+  const withNote = note ? { note } : {};
+  // The status change and its event are one document write (the outbox embedded in the subtitle).
+  let event: CloudEventV1<{ animeId: number }> | undefined;
   if (input.action === 'remove') {
     const data: SubtitleRemovedV1 = {
-      subtitleId: id.toHexString(),
-      animeId: current.animeId,
-      episode: current.episode,
-      uploaderId: current.uploaderId,
+      ...about,
       removedBy: identity.sub,
       reason: 'moderation',
-      ...(note ? { note } : {}),
-      removedAt: now.toISOString(),
+      ...withNote,
+      removedAt: at,
     };
     event = subtitleEvent('dev.isekai.subtitle.removed.v1', SOURCE, data, traceparent);
+  } else if (input.action === 'hide') {
+    const data: SubtitleHiddenV1 = { ...about, hiddenBy: identity.sub, ...withNote, hiddenAt: at };
+    event = subtitleEvent('dev.isekai.subtitle.hidden.v1', SOURCE, data, traceparent);
+  } else if (input.action === 'restore') {
+    const data: SubtitleRestoredV1 = { ...about, restoredBy: identity.sub, ...withNote, restoredAt: at };
+    event = subtitleEvent('dev.isekai.subtitle.restored.v1', SOURCE, data, traceparent);
   }
   if (to !== current.status) {
     // Conditional on the status read: two moderators at once cannot both move it.

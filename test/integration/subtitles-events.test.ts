@@ -145,6 +145,31 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(await pendingOf(collections.reports, report.body.id)).toEqual([]);
   });
 
+  it('hide and restore publish hidden.v1 and restored.v1 and pull them from the document', async () => {
+    const res = await upload(uploads, 'ev-alice', fields(7), Buffer.from(srtOf('events seven')));
+    const moderate = (action: string, note?: string) =>
+      call('POST', `${subs}/subtitles/${res.body.id}/moderation`, 'ev-mod', ['moderator'], {
+        action,
+        ...(note ? { note } : {}),
+      });
+    expect((await moderate('hide', 'checking')).status).toBe(200);
+    expect((await moderate('restore')).status).toBe(200);
+    const hidden = ofType('dev.isekai.subtitle.hidden.v1').map((m) => JSON.parse(m.body));
+    const restored = ofType('dev.isekai.subtitle.restored.v1').map((m) => JSON.parse(m.body));
+    expect(hidden).toEqual([
+      expect.objectContaining({
+        subtitleId: res.body.id,
+        animeId,
+        uploaderId: 'ev-alice',
+        hiddenBy: 'ev-mod',
+        note: 'checking',
+      }),
+    ]);
+    expect(restored).toEqual([expect.objectContaining({ subtitleId: res.body.id, restoredBy: 'ev-mod' })]);
+    expect(restored[0]).not.toHaveProperty('note');
+    expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
+  });
+
   it('with the sink down the writes succeed and their events stay pending until the relay publishes them', async () => {
     sink.state.down = true;
     const before = sink.received.length;
