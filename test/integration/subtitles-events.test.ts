@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
@@ -10,7 +11,11 @@ import {
   type SubtitleDoc,
 } from '../../functions/subtitles/store.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
+import { wireSubtitles } from '../../functions/subtitles/wiring.ts';
+import {
+  createUploadSubtitle,
+  uploadSubtitleFromEnv,
+} from '../../functions/upload-subtitle/upload-subtitle.ts';
 import { eventSink, roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
@@ -32,6 +37,9 @@ let mongo: MongoClient;
 let collections: SubtitleCollections;
 let uploads = '';
 let failing = '';
+let rgwFailing = '';
+/** Keys the RGW-failing function put successfully (the bytes as uploaded). */
+const putBeforeFailure: string[] = [];
 let subs = '';
 let animeId = 0;
 const closers: (() => Promise<void>)[] = [];
@@ -72,10 +80,32 @@ beforeAll(async () => {
     'upload-subtitle-failing',
     uploadSubtitleFromEnv(settings, { ...auth, collections: async () => broken }),
   );
+  // The same function whose RGW refuses the normalised copy (after the bytes as uploaded were stored).
+  const wired = wireSubtitles('upload-subtitle-rgw-failing', settings, auth);
+  const s3 = new Proxy(wired.s3, {
+    get(target, property) {
+      if (property === 'send')
+        return (command: unknown, options?: unknown) => {
+          if (command instanceof PutObjectCommand && command.input.Key?.endsWith('.srt'))
+            return Promise.reject(
+              Object.assign(new Error('injected RGW failure'), { name: 'ServiceUnavailable' }),
+            );
+          if (command instanceof PutObjectCommand) putBeforeFailure.push(command.input.Key ?? '');
+          return target.send(command as never, options as never);
+        };
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const r = await serveOnHost(
+    'upload-subtitle-rgw-failing',
+    createUploadSubtitle({ ...wired, s3, findAnime: async () => ({ title: 'Test', episodes: null }) }),
+  );
   uploads = u.url;
   subs = s.url;
   failing = f.url;
-  closers.push(u.close, s.close, f.close, sink.close);
+  rgwFailing = r.url;
+  closers.push(u.close, s.close, f.close, r.close, sink.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
@@ -260,5 +290,18 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     const docs = await collections.subtitles.find({ animeId }).toArray();
     expect(keys.sort()).toEqual(docs.map((d: SubtitleDoc) => d.key).sort());
     expect(docs.some((d) => d.fileName?.startsWith('x - '))).toBe(false);
+  });
+
+  it('RGW failing on the normalised copy deletes the bytes as uploaded: no orphan in either store', async () => {
+    const crlf = Buffer.from(srtOf('events rgw').replace(/\n/g, '\r\n')); // normalising changes it: two objects
+    const res = await upload(rgwFailing, 'ev-alice', fields(8), crlf, { fileName: 'rgw.srt' });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(putBeforeFailure).toEqual([expect.stringMatching(/\.original$/)]);
+    const keys = await bucket.keys(`subtitles/${animeId}/`);
+    const docs = await collections.subtitles.find({ animeId }).toArray();
+    expect(keys.sort()).toEqual(
+      docs.flatMap((d: SubtitleDoc) => [d.key, ...(d.originalKey ? [d.originalKey] : [])]).sort(),
+    );
+    expect(docs.some((d) => d.fileName === 'rgw.srt')).toBe(false);
   });
 });
