@@ -116,12 +116,16 @@ afterAll(async () => {
 
 const fields = (episode: number) => ({ animeId: String(animeId), episode: String(episode), language: 'en' });
 const ofType = (type: string) => sink.received.filter((r) => r.headers['ce-type'] === type);
+/** The events of `type` about one subtitle: other tests' events reach the same sink. */
+const about = (type: string, subtitleId: string) =>
+  ofType(type).filter((r) => JSON.parse(r.body).subtitleId === subtitleId);
 
 describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-server)', () => {
   it('an upload publishes dev.isekai.subtitle.uploaded.v1 in binary mode and pulls it from the document', async () => {
     const res = await upload(uploads, 'ev-alice', fields(1), Buffer.from(srtOf('events one')));
     expect(res.status).toBe(201);
-    const [message] = ofType('dev.isekai.subtitle.uploaded.v1');
+    const [message, ...more] = about('dev.isekai.subtitle.uploaded.v1', res.body.id);
+    expect(more).toEqual([]);
     expect(message?.headers).toMatchObject({
       'ce-specversion': '1.0',
       'ce-source': '/functions/upload-subtitle',
@@ -152,7 +156,7 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       action: 'remove',
       note: 'wrong episode',
     });
-    const reported = ofType('dev.isekai.subtitle.reported.v1').map((m) => JSON.parse(m.body));
+    const reported = about('dev.isekai.subtitle.reported.v1', res.body.id).map((m) => JSON.parse(m.body));
     expect(reported).toEqual([
       expect.objectContaining({
         reportId: report.body.id,
@@ -163,7 +167,8 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
         comment: 'this is episode 3',
       }),
     ]);
-    const removed = ofType('dev.isekai.subtitle.removed.v1');
+    const removed = about('dev.isekai.subtitle.removed.v1', res.body.id);
+    expect(removed).toHaveLength(1);
     expect(removed[0]?.headers['ce-source']).toBe('/functions/subtitles');
     expect(JSON.parse(removed[0]?.body ?? '{}')).toMatchObject({
       subtitleId: res.body.id,
@@ -253,16 +258,23 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       { authenticate: async () => undefined },
     );
     const served = await serveOnHost('subtitles-relaying', relaying);
-    // Its shutdown stops the relay timer and closes its MongoDB client.
+    // Its shutdown stops the relay timer and closes its MongoDB client: at the end of this test, so that
+    // its timer never relays another test's pending events.
     const own = [...runtimes].filter((r) => !existing.has(r));
-    closers.push(served.close, async () => {
+    try {
+      // Sent, then pulled from the document: wait for both (the sink sees it before the pull is written).
+      const deadline = Date.now() + 10_000;
+      const relayed = async () =>
+        sink.received.some((m) => m.headers['ce-id'] === pending?.id) &&
+        (await pendingOf(collections.subtitles, res.body.id)).length === 0;
+      while (!(await relayed()) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(sink.received.filter((m) => m.headers['ce-id'] === pending?.id)).toHaveLength(1);
+      expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
+    } finally {
+      await served.close();
       await Promise.all(own.map((r) => r.shutdown()));
-    });
-    const deadline = Date.now() + 10_000;
-    while (!sink.received.some((m) => m.headers['ce-id'] === pending?.id) && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sink.received.filter((m) => m.headers['ce-id'] === pending?.id)).toHaveLength(1);
-    expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
+    }
   });
 
   it('a failed document insert deletes the stored object: no orphan, no document, no event', async () => {
