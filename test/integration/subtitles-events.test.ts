@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
@@ -10,10 +11,15 @@ import {
   type SubtitleDoc,
 } from '../../functions/subtitles/store.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
+import { wireSubtitles } from '../../functions/subtitles/wiring.ts';
+import {
+  createUploadSubtitle,
+  uploadSubtitleFromEnv,
+} from '../../functions/upload-subtitle/upload-subtitle.ts';
 import { eventSink, roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { makeZip } from '../support/zip.ts';
 
 /**
  * Subtitle events and all-or-nothing writes on the MongoDB wire-compatible substitute (mongo-java-server:
@@ -31,6 +37,9 @@ let mongo: MongoClient;
 let collections: SubtitleCollections;
 let uploads = '';
 let failing = '';
+let rgwFailing = '';
+/** Keys the RGW-failing function put successfully (the bytes as uploaded). */
+const putBeforeFailure: string[] = [];
 let subs = '';
 let animeId = 0;
 const closers: (() => Promise<void>)[] = [];
@@ -71,10 +80,32 @@ beforeAll(async () => {
     'upload-subtitle-failing',
     uploadSubtitleFromEnv(settings, { ...auth, collections: async () => broken }),
   );
+  // The same function whose RGW refuses the normalised copy (after the bytes as uploaded were stored).
+  const wired = wireSubtitles('upload-subtitle-rgw-failing', settings, auth);
+  const s3 = new Proxy(wired.s3, {
+    get(target, property) {
+      if (property === 'send')
+        return (command: unknown, options?: unknown) => {
+          if (command instanceof PutObjectCommand && command.input.Key?.endsWith('.srt'))
+            return Promise.reject(
+              Object.assign(new Error('injected RGW failure'), { name: 'ServiceUnavailable' }),
+            );
+          if (command instanceof PutObjectCommand) putBeforeFailure.push(command.input.Key ?? '');
+          return target.send(command as never, options as never);
+        };
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const r = await serveOnHost(
+    'upload-subtitle-rgw-failing',
+    createUploadSubtitle({ ...wired, s3, findAnime: async () => ({ title: 'Test', episodes: null }) }),
+  );
   uploads = u.url;
   subs = s.url;
   failing = f.url;
-  closers.push(u.close, s.close, f.close, sink.close);
+  rgwFailing = r.url;
+  closers.push(u.close, s.close, f.close, r.close, sink.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
@@ -147,6 +178,31 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     });
     expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
     expect(await pendingOf(collections.reports, report.body.id)).toEqual([]);
+  });
+
+  it('hide and restore publish hidden.v1 and restored.v1 and pull them from the document', async () => {
+    const res = await upload(uploads, 'ev-alice', fields(7), Buffer.from(srtOf('events seven')));
+    const moderate = (action: string, note?: string) =>
+      call('POST', `${subs}/subtitles/${res.body.id}/moderation`, 'ev-mod', ['moderator'], {
+        action,
+        ...(note ? { note } : {}),
+      });
+    expect((await moderate('hide', 'checking')).status).toBe(200);
+    expect((await moderate('restore')).status).toBe(200);
+    const hidden = ofType('dev.isekai.subtitle.hidden.v1').map((m) => JSON.parse(m.body));
+    const restored = ofType('dev.isekai.subtitle.restored.v1').map((m) => JSON.parse(m.body));
+    expect(hidden).toEqual([
+      expect.objectContaining({
+        subtitleId: res.body.id,
+        animeId,
+        uploaderId: 'ev-alice',
+        hiddenBy: 'ev-mod',
+        note: 'checking',
+      }),
+    ]);
+    expect(restored).toEqual([expect.objectContaining({ subtitleId: res.body.id, restoredBy: 'ev-mod' })]);
+    expect(restored[0]).not.toHaveProperty('note');
+    expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
   });
 
   it('with the sink down the writes succeed and their events stay pending until the relay publishes them', async () => {
@@ -231,5 +287,33 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(keys.sort()).toEqual(docs.map((d: SubtitleDoc) => d.key).sort());
     expect(docs.some((d) => d.episode === 4)).toBe(false);
     expect(sink.received.length).toBe(before);
+  });
+
+  it('a zip whose document inserts fail leaves no orphan either (the fault stops the zip: 500)', async () => {
+    const zip = makeZip([
+      { name: 'x - 5.srt', data: srtOf('events zip five'), deflate: true },
+      { name: 'x - 6.srt', data: srtOf('events zip six'), deflate: true },
+    ]);
+    const res = await upload(failing, 'ev-alice', { animeId: String(animeId), language: 'en' }, zip, {
+      fileName: 'batch.zip',
+    });
+    expect(res.status).toBe(500);
+    const keys = await bucket.keys(`subtitles/${animeId}/`);
+    const docs = await collections.subtitles.find({ animeId }).toArray();
+    expect(keys.sort()).toEqual(docs.map((d: SubtitleDoc) => d.key).sort());
+    expect(docs.some((d) => d.fileName?.startsWith('x - '))).toBe(false);
+  });
+
+  it('RGW failing on the normalised copy deletes the bytes as uploaded: no orphan in either store', async () => {
+    const crlf = Buffer.from(srtOf('events rgw').replace(/\n/g, '\r\n')); // normalising changes it: two objects
+    const res = await upload(rgwFailing, 'ev-alice', fields(8), crlf, { fileName: 'rgw.srt' });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(putBeforeFailure).toEqual([expect.stringMatching(/\.original$/)]);
+    const keys = await bucket.keys(`subtitles/${animeId}/`);
+    const docs = await collections.subtitles.find({ animeId }).toArray();
+    expect(keys.sort()).toEqual(
+      docs.flatMap((d: SubtitleDoc) => [d.key, ...(d.originalKey ? [d.originalKey] : [])]).sort(),
+    );
+    expect(docs.some((d) => d.fileName === 'rgw.srt')).toBe(false);
   });
 });

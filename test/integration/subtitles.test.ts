@@ -96,7 +96,16 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
       uploader: { id: 'up-alice' },
       sizeBytes: Buffer.byteLength(text),
     });
-    expect(await bucket.keys(`subtitles/${anime}/`)).toEqual([`subtitles/${anime}/${id}.srt`]);
+    // The normalised copy, and the bytes as uploaded (normalising changed them).
+    expect((await bucket.keys(`subtitles/${anime}/`)).sort()).toEqual([
+      `subtitles/${anime}/${id}.original`,
+      `subtitles/${anime}/${id}.srt`,
+    ]);
+    const original = await fetch(`${subs}/subtitles/${id}/download?original=true`);
+    expect(original.headers.get('content-type')).toBe('application/x-subrip; charset=shift_jis');
+    const sjis = iconv.encode(text.replace(/\n/g, '\r\n'), 'Shift_JIS');
+    expect(Buffer.from(await original.arrayBuffer()).equals(sjis)).toBe(true);
+    expect((await fetch(`${subs}/subtitles/${id}/download?original=true&format=vtt`)).status).toBe(400);
   });
 
   it('the same text in another encoding is a duplicate: 409 naming the stored id', async () => {
