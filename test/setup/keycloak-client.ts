@@ -328,3 +328,50 @@ export async function createServiceClient(
       }),
   };
 }
+
+/** A realm user created for one test file, deleted by `remove`. */
+export interface RealmUser {
+  readonly username: string;
+  readonly password: string;
+  /** Keycloak's id: the `sub` of the user's tokens. */
+  readonly id: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Create a user with a password and `realmRoles` (e.g. `['viewer', 'uploader']`), so a test does not share
+ * the dev users, which other tests may lock out (the realm is brute-force protected) or change. Get its
+ * tokens with `passwordToken(env, user.username, user.password)`; delete it with `remove()`.
+ */
+export async function createUser(
+  env: Env,
+  username: string,
+  realmRoles: readonly string[],
+): Promise<RealmUser> {
+  const token = await adminToken(env);
+  const password = `dev-only-${Math.random().toString(36).slice(2)}`;
+  const location = await admin<string>(env, token, 'POST', '/users', {
+    username,
+    enabled: true,
+    email: `${username}@isekai.localhost`,
+    emailVerified: true,
+    firstName: username,
+    lastName: 'Test',
+    requiredActions: [],
+    credentials: [{ type: 'password', value: password, temporary: false }],
+  });
+  const id = location.slice(location.lastIndexOf('/') + 1);
+  const remove = async () => {
+    await admin<void>(env, await adminToken(env), 'DELETE', `/users/${id}`);
+  };
+  try {
+    const roles = await Promise.all(
+      realmRoles.map((name) => admin<{ id: string; name: string }>(env, token, 'GET', `/roles/${name}`)),
+    );
+    await admin(env, token, 'POST', `/users/${id}/role-mappings/realm`, roles);
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return { username, password, id, remove };
+}

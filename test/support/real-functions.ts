@@ -1,15 +1,18 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { http } from '@google-cloud/functions-framework';
+import { cloudEvent, http } from '@google-cloud/functions-framework';
+import type { CloudEventV1 } from 'cloudevents';
 import { MongoClient } from 'mongodb';
 import { freePort } from '../../bench/lib.ts';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
+import { deadLettersFromEnv } from '../../functions/dead-letters/settings.ts';
 import { edgeAuthFromEnv } from '../../functions/edge-auth/edge-auth.ts';
 import { integratorIngressFromEnv } from '../../functions/integrator-ingress/settings.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import type { HttpHandler } from '../../functions/lib/http/http-function.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
+import { wireNotify } from '../../functions/notify/settings.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
@@ -18,9 +21,21 @@ import { createScratchDatabase } from './scratch-db.ts';
 import { scratchBucket } from './subtitles.ts';
 import { prepareDatabase } from './tracking.ts';
 
+/** The CloudEvent functions the broker delivers to (the subscribers of knative/base's Triggers and dead letters). */
+export type EventFunction = 'notify' | 'dead-letters';
+
+export interface RealFunctionsOptions {
+  /** `K_SINK` of the producers: a broker ingress (default: a port where nothing listens). */
+  readonly sink?: string;
+}
+
 export interface RealFunctions {
   /** Where each function behind the edge listens (127.0.0.1). */
   readonly ports: Record<EdgeFunction, number>;
+  /** Base URL of each CloudEvent function (`http://127.0.0.1:<port>/`): the broker's subscribers. */
+  readonly subscribers: Record<EventFunction, string>;
+  /** The scratch PostgreSQL database every function uses (catalogue, lists, outbox, processed events). */
+  readonly databaseUrl: string;
   /** Requests each business function counted, by `<fn> <METHOD> <route template>` (its own metrics). */
   served(): Promise<Map<string, number>>;
   stop(): Promise<void>;
@@ -31,9 +46,15 @@ export interface RealFunctions {
  * with the production wiring (`<fn>FromEnv`, what each index.ts registers) on the run's real servers:
  * PostgreSQL (a database of its own, seed catalogue loaded), Redis, the MongoDB wire server, Ceph RGW (a bucket of its own), and
  * the real Keycloak (every function fetches the realm's JWKS and verifies tokens itself).
- * `K_SINK` points where nothing listens: an accepted integrator event would be refused (503), never faked.
+ * The CloudEvent functions the broker delivers to (notify, dead-letters) run beside them on the same stores.
+ * `K_SINK` is `options.sink` (a broker ingress), else a port where nothing listens: an accepted integrator
+ * event is then refused (503), never faked.
  */
-export async function startRealFunctions(env: Record<string, string>, label: string): Promise<RealFunctions> {
+export async function startRealFunctions(
+  env: Record<string, string>,
+  label: string,
+  options: RealFunctionsOptions = {},
+): Promise<RealFunctions> {
   // Databases, buckets and key prefixes of its own: the writes these functions make (lists, ratings, unsent
   // outbox rows) never meet other test files' assertions.
   const database = await createScratchDatabase(env.DATABASE_URL ?? '', label);
@@ -55,7 +76,7 @@ export async function startRealFunctions(env: Record<string, string>, label: str
     SUBTITLE_RELAY_INTERVAL_MS: '0',
     OIDC_ISSUER: env.OIDC_ISSUER ?? '',
     OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
-    K_SINK: `http://127.0.0.1:${await freePort()}/`,
+    K_SINK: options.sink ?? `http://127.0.0.1:${await freePort()}/`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
   const servers: Server[] = [];
@@ -75,9 +96,27 @@ export async function startRealFunctions(env: Record<string, string>, label: str
   await serve('upload-subtitle', uploadSubtitleFromEnv(fnEnv));
   await serve('notifications', wireNotifications(fnEnv).handler);
   await serve('integrator-ingress', integratorIngressFromEnv(fnEnv));
+  // The broker's subscribers, registered as their index.ts does (`cloudEvent(name, …)`), on the lean host.
+  const subscribers: Partial<Record<EventFunction, string>> = {};
+  const subscribe = async (
+    name: EventFunction,
+    handle: (event: CloudEventV1<unknown>) => Promise<unknown>,
+  ) => {
+    cloudEvent(name, async (event: CloudEventV1<unknown>) => {
+      await handle(event);
+    });
+    const server = createHostServer({ target: name });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    subscribers[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  };
+  await subscribe('notify', wireNotify(fnEnv).handler);
+  await subscribe('dead-letters', deadLettersFromEnv(fnEnv));
 
   return {
     ports: ports as Record<EdgeFunction, number>,
+    subscribers: subscribers as Record<EventFunction, string>,
+    databaseUrl: database.url,
     async served() {
       const counts = new Map<string, number>();
       await Promise.all(
