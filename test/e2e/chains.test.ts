@@ -263,9 +263,11 @@ describe('the user’s chains through the edge, the broker on RabbitMQ and the r
   it('integrator: a client-credentials event on the events host → broker → notify → the inbox of the user watching that anime', async () => {
     const anime = await ownAnime(stack.functions.databaseUrl, 'chains aired');
     const [viewer, moderator] = await Promise.all([tokenOf('viewer'), tokenOf('moderator')]);
-    // Aired episodes are for those watching; the moderator only plans to.
+    const other = await ownAnime(stack.functions.databaseUrl, 'chains aired other');
+    // Aired episodes are for those watching; the moderator only plans to (and watches another one).
     await putOnList(viewer, anime, 'watching');
     await putOnList(moderator, anime, 'plan_to_watch');
+    await putOnList(moderator, other, 'watching');
 
     expect(await publishAired(anime, 3)).toBe(202);
 
