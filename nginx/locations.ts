@@ -22,6 +22,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { location: '/anime/', fn: 'catalog' },
   { location: '/seasons/', fn: 'catalog' },
   { location: '/library/', fn: 'library' },
+  // The library serves /me, /me/library…, /users/…/library (minimal locations until the route table lands).
+  { location: '= /me', fn: 'library' },
+  { location: '= /me/library/import', fn: 'library', bodyLimit: 16 * MIB },
+  { location: '/me/', fn: 'library' },
+  { location: '/users/', fn: 'library' },
   { location: '= /subtitles', fn: 'subtitles' },
   { location: '/subtitles/', fn: 'subtitles' },
   { location: '= /uploads', fn: 'upload-subtitle', bodyLimit: 16 * MIB },
@@ -52,6 +57,8 @@ export function upstreams(o: EdgeOptions): string {
         ].join('\n'),
       );
   }
+  if (o.site && o.target !== 'cluster')
+    blocks.set('site', `upstream site {\n  server ${o.site.address};\n  keepalive 32;\n}`);
   if (!o.keycloak.resolver)
     blocks.set('keycloak', `upstream keycloak {\n  server ${o.keycloak.address};\n  keepalive 16;\n}`);
   return indent([...blocks.values()].join('\n'), 2);

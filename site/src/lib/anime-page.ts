@@ -1,0 +1,80 @@
+/**
+ * The anime page's data and writes, apart from its markup: read the detail, the viewer's entry and rating
+ * (through the edge, with the viewer's token), and apply one of the page's forms.
+ */
+import type { Api } from './api.ts';
+import { ApiProblem } from './api.ts';
+import type { AnimeDetail, Entry, RatingView } from './catalog.ts';
+import { describeProblem, entryForm, type FormState, ratingForm } from './forms.ts';
+
+export interface AnimeView {
+  anime: AnimeDetail;
+  entry: Entry | null;
+  rating: RatingView | null;
+}
+
+/** undefined when the anime does not exist. */
+export async function loadAnime(api: Api, id: string, token: string | undefined): Promise<AnimeView | undefined> {
+  const orNull = <T>(p: Promise<T>) =>
+    p.catch((error: unknown) => {
+      if (error instanceof ApiProblem && error.status === 404) return null;
+      throw error;
+    });
+  const [anime, entry, rating] = await Promise.all([
+    orNull(api.json<AnimeDetail>({ path: `/anime/${id}`, token })),
+    token ? orNull(api.json<Entry>({ path: `/me/library/${id}`, token })) : null,
+    token ? orNull(api.json<RatingView>({ path: `/anime/${id}/rating`, token })) : null,
+  ]);
+  return anime ? { anime, entry, rating } : undefined;
+}
+
+export type FormName = 'entry' | 'rating' | 'progress';
+
+export type WriteResult =
+  | { ok: true; message: string }
+  | { ok: false; form: FormName; state: FormState; message: string; status: number };
+
+/** Apply the posted form (`action` = entry | progress | rating). */
+export async function applyAnimeForm(api: Api, id: string, token: string, form: FormData): Promise<WriteResult> {
+  const action = form.get('action');
+  const fail = (name: FormName, state: FormState, error: unknown): WriteResult => {
+    const { message, errors } = describeProblem(error);
+    return {
+      ok: false,
+      form: name,
+      state: { values: state.values, errors: { ...state.errors, ...errors } },
+      message,
+      status: error instanceof ApiProblem ? error.status : 502,
+    };
+  };
+  if (action === 'progress') {
+    const next = Number(form.get('next'));
+    const state = { values: {}, errors: {} };
+    if (!Number.isInteger(next) || next < 1) return { ok: false, form: 'progress', state, message: 'Reload the page and try again.', status: 400 };
+    const body = form.get('add') === '1' ? { status: 'watching', progress: next } : { progress: next };
+    try {
+      await api.json({ method: 'PUT', path: `/me/library/${id}`, token, json: body });
+      return { ok: true, message: `Episode ${next} marked as watched.` };
+    } catch (error) {
+      return fail('progress', state, error);
+    }
+  }
+  if (action === 'rating') {
+    const parsed = ratingForm(form);
+    if (!parsed.ok) return { ok: false, form: 'rating', state: parsed.state, message: 'Please check the highlighted fields.', status: 400 };
+    try {
+      await api.json({ method: 'PUT', path: `/anime/${id}/rating`, token, json: parsed.value });
+      return { ok: true, message: `Your rating (${parsed.value.score}/10) is saved.` };
+    } catch (error) {
+      return fail('rating', parsed.state, error);
+    }
+  }
+  const parsed = entryForm(form);
+  if (!parsed.ok) return { ok: false, form: 'entry', state: parsed.state, message: 'Please check the highlighted fields.', status: 400 };
+  try {
+    await api.json({ method: 'PUT', path: `/me/library/${id}`, token, json: parsed.value });
+    return { ok: true, message: 'Your list entry is saved.' };
+  } catch (error) {
+    return fail('entry', parsed.state, error);
+  }
+}

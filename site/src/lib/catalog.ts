@@ -1,0 +1,74 @@
+/**
+ * Catalog reads for pages: query strings cleaned against the catalog's own ListQuery schema (a bad filter
+ * in a shared URL is dropped, not an error page), and the current airing season.
+ */
+import Value from 'typebox/value';
+import type { AnimeDetail, AnimeSummary, Page } from '../../../functions/catalog/queries.ts';
+import { ListQuery, SEASONS } from '../../../functions/catalog/schemas.ts';
+import type { Entry } from '../../../functions/library/entries.ts';
+import type { RatingView } from '../../../functions/rate-anime/ratings.ts';
+
+export type { AnimeDetail, AnimeSummary, Entry, Page, RatingView };
+export { ANIME_STATUSES, ANIME_TYPES, SEASONS, SORTS } from '../../../functions/catalog/schemas.ts';
+export { STATUSES } from '../../../functions/library/schemas.ts';
+
+/** A library list row as GET /me/library answers it (an Entry plus the anime's basics and the score). */
+export type ListItem = Entry & {
+  anime: { title: string; episodes: number | null; type: string; malId: number | null };
+  score: number | null;
+};
+export type ListPage = Omit<Page<ListItem>, 'totalPages'>;
+
+type SearchKey = keyof typeof ListQuery.properties;
+const KEYS = Object.keys(ListQuery.properties) as SearchKey[];
+
+/** The valid search parameters of a page URL, as the catalog takes them (invalid ones dropped). */
+export function searchParams(params: URLSearchParams): Partial<Record<SearchKey, string | number>> {
+  const out: Partial<Record<SearchKey, string | number>> = {};
+  for (const key of KEYS) {
+    const raw = params.get(key)?.trim();
+    if (!raw) continue;
+    const schema = ListQuery.properties[key];
+    const value = Value.Convert(schema, raw);
+    if (Value.Check(schema, value)) out[key] = value as string | number;
+  }
+  return out;
+}
+
+/** The airing season of a date (winter = Jan–Mar, spring = Apr–Jun, …), as the catalog names it. */
+export function seasonOf(date: Date): { season: (typeof SEASONS)[number]; year: number } {
+  const season = SEASONS[Math.floor(date.getUTCMonth() / 3)] ?? 'winter';
+  return { season, year: date.getUTCFullYear() };
+}
+
+export const STATUS_LABEL: Record<string, string> = {
+  watching: 'Watching',
+  completed: 'Completed',
+  on_hold: 'On hold',
+  dropped: 'Dropped',
+  plan_to_watch: 'Plan to watch',
+  rewatching: 'Rewatching',
+};
+
+export const TYPE_LABEL: Record<string, string> = {
+  tv: 'TV',
+  movie: 'Movie',
+  ova: 'OVA',
+  ona: 'ONA',
+  special: 'Special',
+  unknown: 'Unknown',
+};
+
+/** "Fall 2024" */
+export const seasonLabel = (season: string | null, year: number | null) =>
+  season && year ? `${season[0]?.toUpperCase()}${season.slice(1)} ${year}` : year ? String(year) : '—';
+
+/** Distribution as rows 10 → 1 with counts and shares (for the chart and its table). */
+export function distributionRows(distribution: Record<string, number>): { score: number; count: number; share: number }[] {
+  const rows = Array.from({ length: 10 }, (_, i) => {
+    const score = 10 - i;
+    return { score, count: distribution[String(score)] ?? 0 };
+  });
+  const total = rows.reduce((sum, r) => sum + r.count, 0);
+  return rows.map((r) => ({ ...r, share: total === 0 ? 0 : r.count / total }));
+}
