@@ -34,6 +34,8 @@ import { buildSiteIfNeeded, startSite } from './stack/site.ts';
 const root = new URL('..', import.meta.url).pathname;
 const data = join(root, '.data');
 const useFramework = process.env.ISEKAI_FUNCTION_HOST === 'framework';
+/** How long each process may take to answer /healthz (a loaded 2-core machine needs more than 30 s for all). */
+const startDeadlineMs = Number(process.env.ISEKAI_START_DEADLINE_MS ?? 30_000);
 const stops: (() => Promise<unknown>)[] = [];
 const lines: string[] = [];
 const say = (line: string) => process.stdout.write(`[isekai] ${line}\n`);
@@ -164,7 +166,7 @@ try {
       const ms = await waitHealthy(
         `http://127.0.0.1:${functionPort(proc.name)}/healthz`,
         proc,
-        30_000,
+        startDeadlineMs,
         useFramework,
       );
       lines.push(
