@@ -18,7 +18,8 @@ const headers = defineMiddleware(async (context, next) => {
   h.set('x-frame-options', 'DENY');
   h.set('permissions-policy', 'camera=(), microphone=(), geolocation=()');
   if (!h.has('cache-control')) {
-    const personal = context.locals.session?.exists || context.request.method !== 'GET' || response.status >= 300;
+    const personal =
+      context.locals.session?.exists || context.request.method !== 'GET' || response.status >= 300;
     h.set('cache-control', personal ? 'private, no-store' : 'public, max-age=30');
   }
   h.append('vary', 'Cookie');
@@ -42,7 +43,10 @@ const session = defineMiddleware(async (context, next) => {
   const response = await next();
   const action = await current.commit();
   if (action) {
-    const value = 'set' in action ? sessionCookie(settings.SESSION_COOKIE, action.set) : sessionCookie(settings.SESSION_COOKIE, undefined);
+    const value =
+      'set' in action
+        ? sessionCookie(settings.SESSION_COOKIE, action.set)
+        : sessionCookie(settings.SESSION_COOKIE, undefined);
     response.headers.append('set-cookie', value);
   }
   return response;

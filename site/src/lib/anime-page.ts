@@ -14,7 +14,11 @@ export interface AnimeView {
 }
 
 /** undefined when the anime does not exist. */
-export async function loadAnime(api: Api, id: string, token: string | undefined): Promise<AnimeView | undefined> {
+export async function loadAnime(
+  api: Api,
+  id: string,
+  token: string | undefined,
+): Promise<AnimeView | undefined> {
   const orNull = <T>(p: Promise<T>) =>
     p.catch((error: unknown) => {
       if (error instanceof ApiProblem && error.status === 404) return null;
@@ -35,7 +39,12 @@ export type WriteResult =
   | { ok: false; form: FormName; state: FormState; message: string; status: number };
 
 /** Apply the posted form (`action` = entry | progress | rating). */
-export async function applyAnimeForm(api: Api, id: string, token: string, form: FormData): Promise<WriteResult> {
+export async function applyAnimeForm(
+  api: Api,
+  id: string,
+  token: string,
+  form: FormData,
+): Promise<WriteResult> {
   const action = form.get('action');
   const fail = (name: FormName, state: FormState, error: unknown): WriteResult => {
     const { message, errors } = describeProblem(error);
@@ -50,7 +59,8 @@ export async function applyAnimeForm(api: Api, id: string, token: string, form: 
   if (action === 'progress') {
     const next = Number(form.get('next'));
     const state = { values: {}, errors: {} };
-    if (!Number.isInteger(next) || next < 1) return { ok: false, form: 'progress', state, message: 'Reload the page and try again.', status: 400 };
+    if (!Number.isInteger(next) || next < 1)
+      return { ok: false, form: 'progress', state, message: 'Reload the page and try again.', status: 400 };
     const body = form.get('add') === '1' ? { status: 'watching', progress: next } : { progress: next };
     try {
       await api.json({ method: 'PUT', path: `/me/library/${id}`, token, json: body });
@@ -61,7 +71,14 @@ export async function applyAnimeForm(api: Api, id: string, token: string, form: 
   }
   if (action === 'rating') {
     const parsed = ratingForm(form);
-    if (!parsed.ok) return { ok: false, form: 'rating', state: parsed.state, message: 'Please check the highlighted fields.', status: 400 };
+    if (!parsed.ok)
+      return {
+        ok: false,
+        form: 'rating',
+        state: parsed.state,
+        message: 'Please check the highlighted fields.',
+        status: 400,
+      };
     try {
       await api.json({ method: 'PUT', path: `/anime/${id}/rating`, token, json: parsed.value });
       return { ok: true, message: `Your rating (${parsed.value.score}/10) is saved.` };
@@ -70,7 +87,14 @@ export async function applyAnimeForm(api: Api, id: string, token: string, form: 
     }
   }
   const parsed = entryForm(form);
-  if (!parsed.ok) return { ok: false, form: 'entry', state: parsed.state, message: 'Please check the highlighted fields.', status: 400 };
+  if (!parsed.ok)
+    return {
+      ok: false,
+      form: 'entry',
+      state: parsed.state,
+      message: 'Please check the highlighted fields.',
+      status: 400,
+    };
   try {
     await api.json({ method: 'PUT', path: `/me/library/${id}`, token, json: parsed.value });
     return { ok: true, message: 'Your list entry is saved.' };

@@ -3,9 +3,10 @@
  * with the viewer's access token in the Authorization header. Problems (RFC 9457) become `ApiProblem`s
  * carrying the API's stable code and field errors, which pages turn into friendly messages.
  */
+
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { Problem } from '../../../functions/lib/problem.ts';
 
@@ -55,7 +56,8 @@ export interface Api {
 export const loopbackLookup: LookupFunction = (hostname, options, callback) => {
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) {
     const address: LookupAddress = { address: '127.0.0.1', family: 4 };
-    if ((options as { all?: boolean }).all) (callback as (e: null, a: LookupAddress[]) => void)(null, [address]);
+    if ((options as { all?: boolean }).all)
+      (callback as (e: null, a: LookupAddress[]) => void)(null, [address]);
     else callback(null, address.address, address.family);
     return;
   }
@@ -78,7 +80,8 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     if (req.token) headers.authorization = `Bearer ${req.token}`;
     if (req.traceparent) headers.traceparent = req.traceparent;
     if (body) {
-      headers['content-type'] = req.json === undefined ? (req.contentType ?? 'application/octet-stream') : 'application/json';
+      headers['content-type'] =
+        req.json === undefined ? (req.contentType ?? 'application/octet-stream') : 'application/json';
       headers['content-length'] = String(body.length);
     }
     const call = secure ? httpsRequest : httpRequest;
@@ -86,10 +89,14 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
       const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', reject);
       });
-      outgoing.on('timeout', () => outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)));
+      outgoing.on('timeout', () =>
+        outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+      );
       outgoing.on('error', reject);
       outgoing.end(body);
     });
@@ -99,7 +106,8 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     send,
     async json<T>(req: ApiRequest): Promise<T> {
       const res = await send(req);
-      if (res.status >= 200 && res.status < 300) return (res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined) as T;
+      if (res.status >= 200 && res.status < 300)
+        return (res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined) as T;
       throw problemOf(res);
     },
   };

@@ -8,9 +8,9 @@ import { ListQuery, SEASONS } from '../../../functions/catalog/schemas.ts';
 import type { Entry } from '../../../functions/library/entries.ts';
 import type { RatingView } from '../../../functions/rate-anime/ratings.ts';
 
-export type { AnimeDetail, AnimeSummary, Entry, Page, RatingView };
 export { ANIME_STATUSES, ANIME_TYPES, SEASONS, SORTS } from '../../../functions/catalog/schemas.ts';
 export { STATUSES } from '../../../functions/library/schemas.ts';
+export type { AnimeDetail, AnimeSummary, Entry, Page, RatingView };
 
 /** A library list row as GET /me/library answers it (an Entry plus the anime's basics and the score). */
 export type ListItem = Entry & {
@@ -64,7 +64,9 @@ export const seasonLabel = (season: string | null, year: number | null) =>
   season && year ? `${season[0]?.toUpperCase()}${season.slice(1)} ${year}` : year ? String(year) : '—';
 
 /** Distribution as rows 10 → 1 with counts and shares (for the chart and its table). */
-export function distributionRows(distribution: Record<string, number>): { score: number; count: number; share: number }[] {
+export function distributionRows(
+  distribution: Record<string, number>,
+): { score: number; count: number; share: number }[] {
   const rows = Array.from({ length: 10 }, (_, i) => {
     const score = 10 - i;
     return { score, count: distribution[String(score)] ?? 0 };

@@ -37,8 +37,13 @@ describe('CSRF token', () => {
     const form = new FormData();
     form.set(CSRF_FIELD, 'multi');
     form.set('file', new Blob(['<myanimelist/>']), 'list.xml');
-    expect(await sentCsrf(new Request('https://isekai.localhost/x', { method: 'POST', body: form }))).toBe('multi');
-    const header = new Request('https://isekai.localhost/x', { method: 'POST', headers: { 'x-csrf-token': 'h' } });
+    expect(await sentCsrf(new Request('https://isekai.localhost/x', { method: 'POST', body: form }))).toBe(
+      'multi',
+    );
+    const header = new Request('https://isekai.localhost/x', {
+      method: 'POST',
+      headers: { 'x-csrf-token': 'h' },
+    });
     expect(await sentCsrf(header)).toBe('h');
   });
 

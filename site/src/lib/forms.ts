@@ -54,18 +54,32 @@ function issuesToErrors(issues: readonly { field: string; message: string }[]): 
   return errors;
 }
 
-function validate<T>(schema: Parameters<typeof check>[0], value: unknown, values: Record<string, string>): Parsed<T> {
+function validate<T>(
+  schema: Parameters<typeof check>[0],
+  value: unknown,
+  values: Record<string, string>,
+): Parsed<T> {
   try {
     return { ok: true, value: check<T>(schema, value, '/body'), state: { values, errors: {} } };
   } catch (error) {
-    if (error instanceof ValidationFailed) return { ok: false, state: { values, errors: issuesToErrors(error.issues) } };
+    if (error instanceof ValidationFailed)
+      return { ok: false, state: { values, errors: issuesToErrors(error.issues) } };
     throw error;
   }
 }
 
 /** The list-entry form (status, progress, rewatches, dates, notes, private, favourite). */
 export function entryForm(form: FormData): Parsed<EntryInput> {
-  const names = ['status', 'progress', 'rewatchCount', 'startedOn', 'finishedOn', 'notes', 'private', 'favourite'];
+  const names = [
+    'status',
+    'progress',
+    'rewatchCount',
+    'startedOn',
+    'finishedOn',
+    'notes',
+    'private',
+    'favourite',
+  ];
   const values = Object.fromEntries(names.map((n) => [n, text(form, n)]));
   const body: Record<string, unknown> = {};
   if (values.status) body.status = values.status;
@@ -96,7 +110,8 @@ export function ratingForm(form: FormData): Parsed<RatingInput> {
 
 /** A friendly sentence for an API problem, and field errors when the API named fields. */
 export function describeProblem(error: unknown): { message: string; errors: Record<string, string> } {
-  if (!(error instanceof ApiProblem)) return { message: 'Something went wrong on our side. Please try again.', errors: {} };
+  if (!(error instanceof ApiProblem))
+    return { message: 'Something went wrong on our side. Please try again.', errors: {} };
   const errors = issuesToErrors(error.errors);
   const message =
     {
@@ -110,5 +125,13 @@ export function describeProblem(error: unknown): { message: string; errors: Reco
       unsupported_media_type: 'That file type is not supported.',
       dependency_unavailable: 'The service is busy right now. Please try again in a few seconds.',
     }[error.code] ?? `The request failed: ${error.message}`;
-  return { message: Object.keys(errors).length && error.code === 'validation_failed' ? message : error.code === 'validation_failed' ? `Please check your input: ${error.message}` : message, errors };
+  return {
+    message:
+      Object.keys(errors).length && error.code === 'validation_failed'
+        ? message
+        : error.code === 'validation_failed'
+          ? `Please check your input: ${error.message}`
+          : message,
+    errors,
+  };
 }

@@ -35,7 +35,11 @@ export async function loadList(
 }
 
 /** Apply one row's inline edit: the entry (status, progress) and, when given, the score. */
-export async function applyRowEdit(api: Api, token: string, form: FormData): Promise<{ ok: boolean; message: string }> {
+export async function applyRowEdit(
+  api: Api,
+  token: string,
+  form: FormData,
+): Promise<{ ok: boolean; message: string }> {
   const animeId = String(form.get('animeId') ?? '');
   if (!/^[1-9]\d{0,9}$/.test(animeId)) return { ok: false, message: 'Reload the page and try again.' };
   const parsed = entryForm(form);
@@ -46,7 +50,8 @@ export async function applyRowEdit(api: Api, token: string, form: FormData): Pro
     await api.json({ method: 'PUT', path: `/me/library/${animeId}`, token, json: parsed.value });
     if (score && score !== previous) {
       const n = Number(score);
-      if (!Number.isInteger(n) || n < 1 || n > 10) return { ok: false, message: 'Choose a score from 1 to 10.' };
+      if (!Number.isInteger(n) || n < 1 || n > 10)
+        return { ok: false, message: 'Choose a score from 1 to 10.' };
       await api.json({ method: 'PUT', path: `/anime/${animeId}/rating`, token, json: { score: n } });
     }
     return { ok: true, message: `${String(form.get('title') ?? 'Entry')} updated.` };

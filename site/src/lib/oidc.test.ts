@@ -36,12 +36,16 @@ async function browse(start: string, login: { username: string; password: string
     const res = await fetch(url, {
       method: isLogin ? 'POST' : 'GET',
       redirect: 'manual',
-      headers: { cookie: cookie(), ...(isLogin ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: {
+        cookie: cookie(),
+        ...(isLogin ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
       ...(isLogin ? { body: new URLSearchParams(login).toString() } : {}),
     });
     remember(res);
     const location = res.headers.get('location');
-    if (!location) throw new Error(`no redirect from ${url}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    if (!location)
+      throw new Error(`no redirect from ${url}: ${res.status} ${(await res.text()).slice(0, 200)}`);
     url = new URL(location, url).href;
   }
   throw new Error('too many redirects');

@@ -55,7 +55,10 @@ export function createOidc(s: OidcSettings, now: () => number = Date.now): Oidc 
   };
   const redirectUri = callbackUrl(s.siteOrigin);
 
-  const toTokens = (t: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, previous?: Tokens): Tokens => ({
+  const toTokens = (
+    t: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+    previous?: Tokens,
+  ): Tokens => ({
     access: t.access_token,
     refresh: t.refresh_token ?? previous?.refresh,
     idToken: t.id_token ?? previous?.idToken,
@@ -126,7 +129,10 @@ export function createOidc(s: OidcSettings, now: () => number = Date.now): Oidc 
  * The claims of an access token we just received from the token endpoint (read for display: roles,
  * username). Not a verification — the API verifies every token it is sent.
  */
-export function accessClaims(token: string): { preferred_username?: string; realm_access?: { roles?: string[] } } {
+export function accessClaims(token: string): {
+  preferred_username?: string;
+  realm_access?: { roles?: string[] };
+} {
   try {
     const payload = token.split('.')[1] ?? '';
     return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {

@@ -6,7 +6,10 @@ export function safeReturnTo(raw: string | null | undefined, fallback = '/'): st
   if (!raw || raw.length > 2_000) return fallback;
   if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return fallback;
   // Control characters and backslashes can be read as other URLs by browsers.
-  if (/[\u0000-\u001f\u007f\\]/.test(raw)) return fallback;
+  for (const ch of raw) {
+    const code = ch.charCodeAt(0);
+    if (code < 0x20 || code === 0x7f || ch === '\\') return fallback;
+  }
   const url = new URL(raw, 'https://site.invalid');
   if (url.origin !== 'https://site.invalid') return fallback;
   if (url.pathname.startsWith('/auth/')) return fallback;

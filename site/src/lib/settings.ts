@@ -4,8 +4,8 @@
  * locally and from Vault in the cluster, like the functions'.
  */
 import { readFileSync } from 'node:fs';
-import { loadConfig, Type } from '../../../functions/lib/config.ts';
 import type { Static } from 'typebox';
+import { loadConfig, Type } from '../../../functions/lib/config.ts';
 
 export const SiteSettings = Type.Object({
   /** The site's public origin as browsers see it (OIDC redirect URIs and absolute links are built from it). */

@@ -13,7 +13,11 @@ export class SignInRequired extends Error {
 }
 
 /** The viewer's access token, refreshed if needed; undefined for anonymous visitors. */
-export async function accessToken(session: Session, oidc: Oidc, now = Date.now()): Promise<string | undefined> {
+export async function accessToken(
+  session: Session,
+  oidc: Oidc,
+  now = Date.now(),
+): Promise<string | undefined> {
   const tokens = session.data?.tokens;
   if (!tokens || !session.data?.user) return undefined;
   if (!needsRefresh(tokens, now)) return tokens.access;

@@ -24,7 +24,9 @@ export const GET: APIRoute = async ({ url, locals }) => {
   return new Response(new Uint8Array(res.body), {
     headers: {
       'content-type': String(res.headers['content-type'] ?? 'application/octet-stream'),
-      'content-disposition': String(res.headers['content-disposition'] ?? `attachment; filename="animelist.${format}"`),
+      'content-disposition': String(
+        res.headers['content-disposition'] ?? `attachment; filename="animelist.${format}"`,
+      ),
       'cache-control': 'private, no-store',
     },
   });
