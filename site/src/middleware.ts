@@ -5,9 +5,9 @@
 import { defineMiddleware, sequence } from 'astro:middleware';
 import { csrfMatches, needsCsrf, sentCsrf } from './lib/csrf.ts';
 import { readCookie, Session, sessionCookie } from './lib/session.ts';
-import { site } from './lib/wiring.ts';
+import { site, siteReady } from './lib/wiring.ts';
 
-const NO_SESSION = /^\/(healthz|favicon\.ico)$/;
+const NO_SESSION = /^\/(healthz|readyz|favicon\.ico)$/;
 
 /** Headers every page gets; personal pages are never cached, public ones briefly (by the edge too). */
 const headers = defineMiddleware(async (context, next) => {
@@ -28,6 +28,7 @@ const headers = defineMiddleware(async (context, next) => {
 
 /** Load the session from its cookie; save it after the page and set or clear the cookie. */
 const session = defineMiddleware(async (context, next) => {
+  await siteReady();
   if (NO_SESSION.test(context.url.pathname)) return next();
   const { settings, sessions } = site();
   const id = readCookie(context.request.headers.get('cookie'), settings.SESSION_COOKIE);

@@ -6,8 +6,11 @@
 import { readFileSync } from 'node:fs';
 import type { Static } from 'typebox';
 import { loadConfig, Type } from '../../../functions/lib/config.ts';
+import { loadFunctionEnv } from '../../../functions/lib/secrets.ts';
 
 export const SiteSettings = Type.Object({
+  /** Address the server listens on (read by @astrojs/node standalone itself; PORT comes from BaseSettings). */
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   /** The site's public origin as browsers see it (OIDC redirect URIs and absolute links are built from it). */
   SITE_ORIGIN: Type.String({ format: 'uri', default: 'https://isekai.localhost' }),
   /** The API through the edge, like any client: https://api.isekai.dev. */
@@ -29,11 +32,22 @@ export const SiteSettings = Type.Object({
 });
 export type SiteSettings = Static<typeof SiteSettings>;
 
-let loaded: SiteSettings | undefined;
+/** The schemas parsed at start (scripts/manifests checks the Knative Service's env against them). */
+export const settings = [SiteSettings] as const;
+/** Settings Vault provides in the cluster (kv/data/isekai/site/config + the shared Redis secret). */
+export const vaultSettings: readonly string[] = ['OIDC_CLIENT_SECRET', 'REDIS_URL'];
+export const sharedSecrets: readonly string[] = ['redis'];
 
-/** The settings of this process (parsed on first use; throws ConfigInvalid naming what is wrong). */
-export function settings(): SiteSettings {
-  loaded ??= loadConfig(SiteSettings);
+let loaded: Promise<SiteSettings> | undefined;
+
+/**
+ * The settings of this process, read once: from the environment locally, plus Vault in the cluster
+ * (functions/lib/secrets.ts, role `site`). Rejects with ConfigInvalid naming what is missing or wrong.
+ */
+export function loadSiteSettings(): Promise<SiteSettings> {
+  loaded ??= loadFunctionEnv('site', { shared: sharedSecrets, required: vaultSettings }).then((env) =>
+    loadConfig(SiteSettings, env),
+  );
   return loaded;
 }
 

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { type Api, createApi } from './api.ts';
 import { createOidc, type Oidc } from './oidc.ts';
 import { redisStore, type SessionStore } from './session.ts';
-import { apiCa, type SiteSettings, settings } from './settings.ts';
+import { apiCa, loadSiteSettings, type SiteSettings } from './settings.ts';
 
 export interface Site {
   readonly settings: SiteSettings;
@@ -16,10 +16,22 @@ export interface Site {
 }
 
 let wired: Site | undefined;
+let starting: Promise<Site> | undefined;
 
+/** The wiring, once its settings are loaded (the middleware awaits this before any page runs). */
+export function siteReady(): Promise<Site> {
+  starting ??= loadSiteSettings().then(wire);
+  return starting;
+}
+
+/** The wiring (after siteReady, which the middleware awaits on every request). */
 export function site(): Site {
+  if (!wired) throw new Error('site() before siteReady()');
+  return wired;
+}
+
+function wire(s: SiteSettings): Site {
   if (wired) return wired;
-  const s = settings();
   const redis = new Redis(s.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis.on('error', (error: Error) => {
     process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'redis error', err: error.message })}\n`);
