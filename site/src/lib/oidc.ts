@@ -95,7 +95,8 @@ export function createOidc(s: OidcSettings, now: () => number = Date.now): Oidc 
         expectedNonce: pending.nonce,
         idTokenExpected: true,
       });
-      const claims = tokens.claims() ?? { sub: '' };
+      const claims = tokens.claims();
+      if (!claims) throw new Error('the provider sent no ID token');
       const access = accessClaims(tokens.access_token);
       const username = String(claims.preferred_username ?? access.preferred_username ?? claims.sub);
       return {
