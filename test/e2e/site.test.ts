@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import axe from 'axe-core';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEV_USERS } from '../setup/keycloak-client.ts';
@@ -191,6 +192,44 @@ describe.each([
     // The provider's session is gone too: signing in asks for the password again.
     await page.getByRole('link', { name: 'Sign in' }).click();
     await page.locator('input[name="password"]').waitFor();
+  });
+});
+
+describe('accessibility (axe-core, WCAG 2.1 A/AA)', () => {
+  // axe is injected as a script: this context lets it past the site's CSP (script-src 'self'). The
+  // flows above run with the CSP enforced.
+  it('finds no violations on the home, search, anime, list, import and 404 pages', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    try {
+      await page.goto(`${stack.siteUrl}/`);
+      await signIn(page, 'moderator1');
+      const found: Record<string, string[]> = {};
+      for (const path of [
+        '/',
+        '/search?q=trigun',
+        '/anime/1',
+        '/me/list',
+        '/me/import',
+        '/anime/999999999',
+      ]) {
+        await page.goto(`${stack.siteUrl}${path}`);
+        await page.addScriptTag({ content: axe.source });
+        const result = await page.evaluate(() =>
+          (globalThis as unknown as { axe: typeof axe }).axe.run(
+            (globalThis as unknown as { document: axe.ElementContext }).document,
+            {
+              runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+            },
+          ),
+        );
+        found[path] = result.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+      }
+      expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
+    } finally {
+      await context.close();
+    }
   });
 });
 
