@@ -28,14 +28,20 @@ import { startEmbeddedS3 } from './stack/embedded-s3.ts';
 import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
-import { type Proc, startProcess, waitHealthy } from './stack/processes.ts';
+import { type Proc, StartFailure, startProcess, waitHealthy } from './stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from './stack/site.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const data = join(root, '.data');
 const useFramework = process.env.ISEKAI_FUNCTION_HOST === 'framework';
-/** How long each process may take to answer /healthz (a loaded 2-core machine needs more than 30 s for all). */
-const startDeadlineMs = Number(process.env.ISEKAI_START_DEADLINE_MS ?? 30_000);
+/** How long each function may take to answer /healthz (a busy 2-core machine needs far more than 30 s). */
+const startTimeoutS = Number(process.env.ISEKAI_START_TIMEOUT_S ?? 180);
+if (!Number.isFinite(startTimeoutS) || startTimeoutS <= 0) {
+  process.stderr.write(
+    `[isekai] ISEKAI_START_TIMEOUT_S must be a positive number of seconds, got "${process.env.ISEKAI_START_TIMEOUT_S}"\n`,
+  );
+  process.exit(78);
+}
 const stops: (() => Promise<unknown>)[] = [];
 const lines: string[] = [];
 const say = (line: string) => process.stdout.write(`[isekai] ${line}\n`);
@@ -166,11 +172,11 @@ try {
       const ms = await waitHealthy(
         `http://127.0.0.1:${functionPort(proc.name)}/healthz`,
         proc,
-        startDeadlineMs,
+        startTimeoutS * 1000,
         useFramework,
       );
       lines.push(
-        `${proc.name.padEnd(12)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
+        `${proc.name.padEnd(18)} http://127.0.0.1:${functionPort(proc.name)}  (healthy in ${ms} ms)`,
       );
     }),
   );
@@ -192,15 +198,19 @@ try {
       `             curl --cacert ${edge.certificate} --resolve api.isekai.localhost:${PORTS.edge}:127.0.0.1 '${edge.url}/anime?q=frieren'`,
     );
     // The site: a client of the API through the edge, signing in with the realm's isekai-site client.
-    const site = await startSite(PORTS.site, {
-      SITE_ORIGIN: edge.siteUrl,
-      API_BASE_URL: edge.url,
-      API_CA_FILE: edge.certificate,
-      OIDC_ISSUER: env.OIDC_ISSUER,
-      OIDC_CLIENT_SECRET: process.env.KC_ISEKAI_SITE_SECRET ?? 'dev-only-isekai-site-secret',
-      REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      SESSION_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}site:session:`,
-    });
+    const site = await startSite(
+      PORTS.site,
+      {
+        SITE_ORIGIN: edge.siteUrl,
+        API_BASE_URL: edge.url,
+        API_CA_FILE: edge.certificate,
+        OIDC_ISSUER: env.OIDC_ISSUER,
+        OIDC_CLIENT_SECRET: process.env.KC_ISEKAI_SITE_SECRET ?? 'dev-only-isekai-site-secret',
+        REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        SESSION_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}site:session:`,
+      },
+      { deadlineMs: startTimeoutS * 1000 },
+    );
     stops.push(site.stop);
     lines.push(
       `Site         ${edge.siteUrl}/  (Astro on http://127.0.0.1:${PORTS.site}, healthy in ${site.ms} ms; sign in as viewer1)`,
@@ -214,7 +224,9 @@ try {
     `\nIsekai is running (${useFramework ? 'functions-framework' : 'lean host'}):\n  ${lines.join('\n  ')}\n\n${devAccounts}Ctrl-C stops everything.\n`,
   );
 } catch (error) {
-  process.stderr.write(`[isekai] start failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  const report =
+    error instanceof StartFailure ? error.describe() : error instanceof Error ? error.stack : String(error);
+  process.stderr.write(`\n[isekai] start failed: ${report}\n`);
   await shutdown(1);
 }
 

@@ -59,7 +59,11 @@ export interface SiteEnv {
 }
 
 /** Start the built site on 127.0.0.1:`port` and wait for its /healthz. */
-export async function startSite(port: number, env: SiteEnv, index = 12): Promise<Proc & { ms: number }> {
+export async function startSite(
+  port: number,
+  env: SiteEnv,
+  options: { deadlineMs?: number; index?: number } = {},
+): Promise<Proc & { ms: number }> {
   const proc = startProcess(
     'site',
     [process.execPath, SITE_ENTRY],
@@ -69,10 +73,10 @@ export async function startSite(port: number, env: SiteEnv, index = 12): Promise
       PORT: String(port),
       OIDC_ALLOW_HTTP: env.OIDC_ISSUER.startsWith('http:') ? 'true' : 'false',
     } as Record<string, string>,
-    index,
+    options.index ?? 12,
   );
   try {
-    const ms = await waitHealthy(`http://127.0.0.1:${port}/healthz`, proc, 30_000);
+    const ms = await waitHealthy(`http://127.0.0.1:${port}/healthz`, proc, options.deadlineMs ?? 60_000);
     return Object.assign(proc, { ms });
   } catch (error) {
     await proc.stop();

@@ -27,6 +27,8 @@ export interface EmbeddedOidc {
   readonly issuer: string;
   /** The realm's users with a password (dev accounts) and their effective realm roles. */
   readonly devAccounts: readonly { username: string; password: string; roles: readonly string[] }[];
+  /** Confidential clients with a service account (client credentials grant), their secret and roles. */
+  readonly serviceClients: readonly { clientId: string; secret: string; roles: readonly string[] }[];
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,13 @@ export async function startEmbeddedOidc(options: EmbeddedOidcOptions): Promise<E
       password: u.password,
       roles: u.realmRoles,
     })),
+    serviceClients: realm.clients
+      .filter((c) => c.serviceAccounts && typeof c.secret === 'string')
+      .map((c) => ({
+        clientId: c.clientId,
+        secret: c.secret ?? '',
+        roles: realm.serviceAccount(c.clientId)?.realmRoles ?? [],
+      })),
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -114,16 +123,30 @@ function hasPassword(user: RealmUser): user is RealmUser & { password: string } 
 
 /** The start summary's dev accounts table, with a curl line for a password-grant token. */
 export function describeDevAccounts(oidc: EmbeddedOidc): string {
+  const token = `${oidc.issuer}/protocol/openid-connect/token`;
   const rows = oidc.devAccounts.map(
-    (a) =>
-      `  ${a.username.padEnd(12)} ${a.password.padEnd(22)} ${a.roles.filter((r) => !r.startsWith('default-roles-') && r !== 'offline_access' && r !== 'uma_authorization').join(', ')}`,
+    (a) => `  ${a.username.padEnd(12)} ${a.password.padEnd(22)} ${a.roles.filter(isShownRole).join(', ')}`,
   );
   return [
     'Dev accounts (embedded identity provider, DEV ONLY):',
     `  ${'username'.padEnd(12)} ${'password'.padEnd(22)} roles`,
     ...rows,
-    '  service account: isekai-integrations (client credentials) → integrator',
-    'Token for curl:',
-    `  curl -s ${oidc.issuer}/protocol/openid-connect/token -d grant_type=password -d client_id=isekai-dev-cli -d username=viewer1 -d password=dev-only-viewer1`,
+    ...oidc.serviceClients.map(
+      (c) =>
+        `  client ${c.clientId} / secret ${c.secret} (client credentials) → ${c.roles.filter(isShownRole).join(', ') || 'no roles'}`,
+    ),
+    'Token for curl (the answer carries a refresh_token too):',
+    `  curl -s ${token} -d grant_type=password -d client_id=isekai-dev-cli -d username=viewer1 -d password=dev-only-viewer1`,
+    'Refresh it (jq picks the field):',
+    `  curl -s ${token} -d grant_type=refresh_token -d client_id=isekai-dev-cli -d refresh_token=$REFRESH_TOKEN`,
+    ...oidc.serviceClients.map(
+      (c) =>
+        `Integrator token:\n  curl -s ${token} -u ${c.clientId}:${c.secret} -d grant_type=client_credentials`,
+    ),
   ].join('\n');
+}
+
+/** Roles worth showing in the start summary (not Keycloak's defaults every user has). */
+function isShownRole(role: string): boolean {
+  return !role.startsWith('default-roles-') && role !== 'offline_access' && role !== 'uma_authorization';
 }

@@ -81,6 +81,39 @@ describe('embedded OpenID provider shaped like the Keycloak realm', () => {
     ).toBe(payload?.sub);
   });
 
+  it('password grant returns a refresh token; refreshing gives a new access token for the same user', async () => {
+    const { status, body } = await passwordGrant('viewer1', 'dev-only-viewer1');
+    expect(status).toBe(200);
+    expect(body.refresh_token).toEqual(expect.any(String));
+    expect(body.refresh_expires_in).toBeGreaterThan(0);
+    const refreshed = await fetch(`${oidc.issuer}/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: 'isekai-dev-cli',
+        refresh_token: body.refresh_token as string,
+      }),
+    });
+    const next = (await refreshed.json()) as Record<string, unknown>;
+    expect(refreshed.status).toBe(200);
+    expect(next.access_token).not.toBe(body.access_token);
+    const verify = createTokenVerifier({ issuer: oidc.issuer, audience: 'isekai-api' });
+    const identity = await verify.verify(next.access_token as string);
+    expect(identity.username).toBe('viewer1');
+    expect(identity.roles).toContain('viewer');
+    // A made-up refresh token is refused.
+    const bogus = await fetch(`${oidc.issuer}/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: 'isekai-dev-cli',
+        refresh_token: 'nope',
+      }),
+    });
+    expect(bogus.status).toBe(400);
+    expect(((await bogus.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
   it('password grant gives each dev user its roles', async () => {
     const verifier = createTokenVerifier({ issuer: oidc.issuer, audience: 'isekai-api' });
     for (const [user, role] of [

@@ -49,11 +49,30 @@ export function registerPasswordGrant(
       token.resourceServer = new provider.ResourceServer(resource, resourceServer);
       ctx.oidc.entity('AccessToken', token);
       const value = await token.save();
+      // Keycloak answers a direct access grant with a refresh token too (client setting "use refresh
+      // tokens", on by default); oidc-provider's own refresh_token grant then serves the refresh.
+      let refreshToken: string | undefined;
+      if (client.grantTypeAllowed('refresh_token')) {
+        const refresh = new provider.RefreshToken({
+          accountId: user.sub,
+          client,
+          grantId,
+          gty: 'password',
+          scope,
+          resource,
+          rotations: 0,
+        });
+        ctx.oidc.entity('RefreshToken', refresh);
+        refreshToken = await refresh.save();
+      }
       ctx.body = {
         access_token: value,
         expires_in: token.expiration,
         token_type: 'Bearer',
         scope: tokenScope(realmClient, scope),
+        ...(refreshToken
+          ? { refresh_token: refreshToken, refresh_expires_in: realm.ssoSessionIdleTimeout }
+          : {}),
       };
     },
     ['username', 'password', 'scope'],

@@ -27,7 +27,7 @@ const SCOPES = ['openid', 'profile', 'email', 'offline_access', 'roles', 'web-or
 function clientMetadata(client: RealmClient): ClientMetadata {
   const grantTypes = [
     ...(client.standardFlow ? ['authorization_code'] : []),
-    ...(client.standardFlow && client.refreshTokens ? ['refresh_token'] : []),
+    ...((client.standardFlow || client.directAccessGrants) && client.refreshTokens ? ['refresh_token'] : []),
     ...(client.serviceAccounts ? ['client_credentials'] : []),
     ...(client.directAccessGrants ? ['password'] : []),
   ];
