@@ -131,6 +131,10 @@ describe.each([
     expect(await page.getByLabel('Review (optional)').inputValue()).toBe(
       'Great soundtrack; the <b>tags</b> stay text.',
     );
+    // The public review renders the user's text as text.
+    expect(await text(page.locator('.review-text', { hasText: 'Great soundtrack' }))).toBe(
+      'Great soundtrack; the <b>tags</b> stay text.',
+    );
     await shot(page, `${tag}-anime`);
   });
 
@@ -230,6 +234,25 @@ describe('accessibility (axe-core, WCAG 2.1 A/AA)', () => {
     } finally {
       await context.close();
     }
+  });
+});
+
+describe('public pages', () => {
+  it('the seasons browser lists a season with links to the previous and next', async () => {
+    const res = await edgeRequest(stack.edge, '', { path: '/seasons/1998/spring' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('<title>Spring 1998 anime — Isekai</title>');
+    expect(res.body).toContain('>Cowboy Bebop</a>');
+    expect(res.body).toContain('href="/seasons/1998/winter" rel="prev"');
+    expect(res.body).toContain('href="/seasons/1998/summer" rel="next"');
+    expect((await edgeRequest(stack.edge, '', { path: '/seasons/1998/monsoon' })).status).toBe(404);
+  });
+
+  it("a viewer's public list shows their entries; an unknown user is a 404", async () => {
+    const res = await edgeRequest(stack.edge, '', { path: '/u/viewer1' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('>Cowboy Bebop</a>');
+    expect((await edgeRequest(stack.edge, '', { path: '/u/nobody-by-that-name' })).status).toBe(404);
   });
 });
 

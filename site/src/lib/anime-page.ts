@@ -4,13 +4,15 @@
  */
 import type { Api } from './api.ts';
 import { ApiProblem } from './api.ts';
-import type { AnimeDetail, Entry, RatingView } from './catalog.ts';
+import type { AnimeDetail, Entry, RatingView, Review } from './catalog.ts';
 import { describeProblem, entryForm, type FormState, ratingForm } from './forms.ts';
 
 export interface AnimeView {
   anime: AnimeDetail;
   entry: Entry | null;
   rating: RatingView | null;
+  /** The newest public reviews (undefined when they could not be loaded: the page still renders). */
+  reviews: { items: Review[]; total: number } | undefined;
 }
 
 /** undefined when the anime does not exist. */
@@ -24,12 +26,15 @@ export async function loadAnime(
       if (error instanceof ApiProblem && error.status === 404) return null;
       throw error;
     });
-  const [anime, entry, rating] = await Promise.all([
+  const [anime, entry, rating, reviews] = await Promise.all([
     orNull(api.json<AnimeDetail>({ path: `/anime/${id}`, token })),
     token ? orNull(api.json<Entry>({ path: `/me/library/${id}`, token })) : null,
     token ? orNull(api.json<RatingView>({ path: `/anime/${id}/rating`, token })) : null,
+    api
+      .json<{ items: Review[]; total: number }>({ path: `/anime/${id}/reviews?perPage=10` })
+      .catch(() => undefined),
   ]);
-  return anime ? { anime, entry, rating } : undefined;
+  return anime ? { anime, entry, rating, reviews } : undefined;
 }
 
 export type FormName = 'entry' | 'rating' | 'progress';

@@ -35,6 +35,25 @@ export function searchParams(params: URLSearchParams): Partial<Record<SearchKey,
   return out;
 }
 
+/** The season before and after (fall 2024 → summer 2024, winter 2025). */
+export function neighbourSeasons(season: (typeof SEASONS)[number], year: number) {
+  const i = SEASONS.indexOf(season);
+  const prev =
+    i === 0 ? { season: SEASONS[3] ?? 'fall', year: year - 1 } : { season: SEASONS[i - 1] ?? 'winter', year };
+  const next =
+    i === 3 ? { season: SEASONS[0] ?? 'winter', year: year + 1 } : { season: SEASONS[i + 1] ?? 'fall', year };
+  return { prev, next };
+}
+
+/** A public review as GET /anime/{id}/reviews lists it (rate-anime declares no type for it yet). */
+export interface Review {
+  userId: string;
+  author: string;
+  score: number;
+  review: string;
+  updatedAt: string;
+}
+
 /** The airing season of a date (winter = Jan–Mar, spring = Apr–Jun, …), as the catalog names it. */
 export function seasonOf(date: Date): { season: (typeof SEASONS)[number]; year: number } {
   const season = SEASONS[Math.floor(date.getUTCMonth() / 3)] ?? 'winter';
