@@ -4,7 +4,7 @@
  */
 import { ValidationFailed } from '../../../functions/lib/errors.ts';
 import { check } from '../../../functions/lib/validate.ts';
-import { EntryInput } from '../../../functions/library/schemas.ts';
+import { EntryInput, isRealDate } from '../../../functions/library/schemas.ts';
 import { RatingInput } from '../../../functions/rate-anime/schemas.ts';
 import { ApiProblem } from './api.ts';
 
@@ -93,7 +93,13 @@ export function entryForm(form: FormData): Parsed<EntryInput> {
     body.private = values.private === 'on';
     body.favourite = values.favourite === 'on';
   }
-  return validate<EntryInput>(EntryInput, body, values);
+  const parsed = validate<EntryInput>(EntryInput, body, values);
+  // The library's own rule for dates (a real day), so the viewer hears it before the API does.
+  for (const n of ['startedOn', 'finishedOn'] as const) {
+    const v = body[n];
+    if (typeof v === 'string' && !isRealDate(v)) parsed.state.errors[n] ??= FRIENDLY[n] ?? n;
+  }
+  return Object.keys(parsed.state.errors).length > 0 ? { ok: false, state: parsed.state } : parsed;
 }
 
 /** The rating form: score, aspect scores (empty = none), review (empty = none). */
