@@ -11,7 +11,8 @@ const hosts = (process.env.SITE_ALLOWED_HOSTS ?? 'isekai.localhost,isekai.dev,ww
 
 export default defineConfig({
   output: 'server',
-  adapter: node({ mode: 'standalone' }),
+  // Bodies: the MAL import is the largest (the library takes 16 MiB); the edge enforces the same limit.
+  adapter: node({ mode: 'standalone', bodySizeLimit: 17 * 1024 * 1024 }),
   // No client framework: pages are HTML + one stylesheet (external, so the edge's CSP needs no 'unsafe-inline').
   build: { inlineStylesheets: 'never' },
   security: {
