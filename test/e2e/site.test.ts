@@ -121,6 +121,8 @@ describe.each([
       await submit(page, page.getByRole('button', { name: `+1 episode (watched episode ${n})` }));
       expect(await text(page.getByTestId('progress'))).toMatch(new RegExp(`^Watching · ${n} /`));
     }
+    // Each +1 is one episode of the viewer's watch history.
+    expect(await text(page.locator('#h-history + details summary'))).toBe('3 episodes watched');
     const before = Number(await scoreCell(page, 8).textContent());
     await page.getByLabel('Score', { exact: true }).selectOption('8');
     await page.getByLabel('Music').selectOption('10');

@@ -4,7 +4,7 @@
  */
 import type { Api } from './api.ts';
 import { ApiProblem } from './api.ts';
-import type { AnimeDetail, Entry, RatingView, Review } from './catalog.ts';
+import type { AnimeDetail, Entry, RatingView, Review, WatchedEpisode } from './catalog.ts';
 import { describeProblem, entryForm, type FormState, ratingForm } from './forms.ts';
 
 export interface AnimeView {
@@ -13,6 +13,8 @@ export interface AnimeView {
   rating: RatingView | null;
   /** The newest public reviews (undefined when they could not be loaded: the page still renders). */
   reviews: { items: Review[]; total: number } | undefined;
+  /** The viewer's watch history of this anime, newest first (empty when signed out or none). */
+  history: WatchedEpisode[];
 }
 
 /** undefined when the anime does not exist. */
@@ -26,15 +28,21 @@ export async function loadAnime(
       if (error instanceof ApiProblem && error.status === 404) return null;
       throw error;
     });
-  const [anime, entry, rating, reviews] = await Promise.all([
+  const [anime, entry, rating, reviews, history] = await Promise.all([
     orNull(api.json<AnimeDetail>({ path: `/anime/${id}`, token })),
     token ? orNull(api.json<Entry>({ path: `/me/library/${id}`, token })) : null,
     token ? orNull(api.json<RatingView>({ path: `/anime/${id}/rating`, token })) : null,
     api
       .json<{ items: Review[]; total: number }>({ path: `/anime/${id}/reviews?perPage=10` })
       .catch(() => undefined),
+    token
+      ? api
+          .json<{ items: WatchedEpisode[] }>({ path: `/me/library/${id}/history`, token })
+          .then((h) => h.items)
+          .catch(() => [])
+      : [],
   ]);
-  return anime ? { anime, entry, rating, reviews } : undefined;
+  return anime ? { anime, entry, rating, reviews, history } : undefined;
 }
 
 export type FormName = 'entry' | 'rating' | 'progress';

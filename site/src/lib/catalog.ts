@@ -10,7 +10,12 @@ import type { RatingView } from '../../../functions/rate-anime/ratings.ts';
 
 export { ANIME_STATUSES, ANIME_TYPES, SEASONS, SORTS } from '../../../functions/catalog/schemas.ts';
 export { STATUSES } from '../../../functions/library/schemas.ts';
+
+import type { historyView } from '../../../functions/library/entries.ts';
+
 export type { AnimeDetail, AnimeSummary, Entry, Page, RatingView };
+/** One watched episode of the viewer's history (GET /me/library/{id}/history). */
+export type WatchedEpisode = ReturnType<typeof historyView>;
 
 /** A library list row as GET /me/library answers it (an Entry plus the anime's basics and the score). */
 export type ListItem = Entry & {
