@@ -40,6 +40,8 @@ export async function startSiteStack(env: Record<string, string>): Promise<SiteS
       OIDC_ISSUER: env.OIDC_ISSUER ?? '',
       OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
       LOG_LEVEL: 'warn',
+      // The harness's Ceph RGW, for the library's stored backups.
+      ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('S3_'))),
     };
     const procs: Proc[] = FUNCTIONS.map((name, i) => {
       const port = String(ports[name]);

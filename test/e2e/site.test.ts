@@ -190,6 +190,15 @@ describe.each([
     expect(body).toContain(title);
   });
 
+  it('turns weekly backups on', async () => {
+    await page.goto(`${stack.siteUrl}/me/import`);
+    expect(await text(page.getByTestId('backup-state'))).toMatch(/^Weekly backups are off\./);
+    await page.getByLabel(/Back up my list every week/).check();
+    await submit(page, page.locator('#backups').getByRole('button', { name: 'Save' }));
+    expect(await text(page.locator('.flash'))).toBe('Weekly backups are on.');
+    expect(await text(page.getByTestId('backup-state'))).toMatch(/^Weekly backups are on\./);
+  });
+
   it('signs out of the site and of the identity provider', async () => {
     await page.goto(`${stack.siteUrl}/`);
     await submit(page, page.getByRole('button', { name: 'Sign out' }));
