@@ -137,6 +137,11 @@ describe.each([
     expect(await text(page.locator('.review-text', { hasText: 'Great soundtrack' }))).toBe(
       'Great soundtrack; the <b>tags</b> stay text.',
     );
+    await page.getByLabel('Episode', { exact: true }).fill('2');
+    await page.locator('#episodeScore').selectOption('7');
+    await submit(page, page.getByRole('button', { name: 'Rate episode' }));
+    expect(await text(page.locator('.flash'))).toBe('Episode 2: your score 7/10 is saved.');
+    expect(await text(page.locator('tr[data-episode="2"]'))).toMatch(/^2\s*7\.00\s*1\s*7$/);
     await shot(page, `${tag}-anime`);
   });
 

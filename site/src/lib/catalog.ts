@@ -50,6 +50,14 @@ export function neighbourSeasons(season: (typeof SEASONS)[number], year: number)
   return { prev, next };
 }
 
+/** One episode's score as GET /anime/{id}/episodes/ratings lists it (rate-anime declares no type for it). */
+export interface EpisodeScore {
+  episode: number;
+  count: number;
+  mean: number;
+  mine?: number | null;
+}
+
 /** A public review as GET /anime/{id}/reviews lists it (rate-anime declares no type for it yet). */
 export interface Review {
   userId: string;
