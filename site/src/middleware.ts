@@ -56,6 +56,9 @@ const session = defineMiddleware(async (context, next) => {
 /** Every state-changing request carries the session's CSRF token. */
 const csrf = defineMiddleware(async (context, next) => {
   if (!needsCsrf(context.request.method) || NO_SESSION.test(context.url.pathname)) return next();
+  // Signing out with no session left (it expired) has nothing to protect: just go home.
+  if (context.url.pathname === '/auth/logout' && !context.locals.session?.exists)
+    return new Response(null, { status: 303, headers: { location: '/' } });
   const expected = context.locals.session?.data?.csrf;
   if (!csrfMatches(expected, await sentCsrf(context.request))) {
     return new Response(
