@@ -25,6 +25,8 @@ export default defineConfig({
   devToolbar: { enabled: false },
   vite: {
     server: { fs: { allow: ['..'] } },
+    // Scripts and assets as files, never inlined: the edge's CSP allows only script-src 'self'.
+    build: { assetsInlineLimit: 0 },
     // Astro's own copies of these (astro/node_modules) differ from the repository root's (express' cookie
     // 0.7): bundle them, so the server entry never resolves the root's at run time.
     ssr: { noExternal: ['cookie', 'unstorage'] },
