@@ -37,6 +37,11 @@ export interface EventSpec {
   /** The producing function (`source` is `/functions/<producer>`), or `integrator`. */
   readonly producer: string;
   readonly data: TSchema;
+  /**
+   * Whether `subject` (the anime id, as a string) must be present. CloudEvents 1.0 makes it optional:
+   * Isekai's own events always carry it; integrators may leave it out (it is derived from data.animeId).
+   */
+  readonly subjectRequired: boolean;
   readonly example: Readonly<Record<string, unknown>>;
 }
 
@@ -51,8 +56,9 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'outbound',
     producer: 'rate-anime',
     data: RatingSubmittedV1,
+    subjectRequired: true,
     example: {
-      animeId: 'cowboy-bebop',
+      animeId: 1,
       userId: user,
       score: 9,
       previousScore: null,
@@ -67,8 +73,9 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'outbound',
     producer: 'rate-anime',
     data: RatingRemovedV1,
+    subjectRequired: true,
     example: {
-      animeId: 'cowboy-bebop',
+      animeId: 1,
       userId: user,
       previousScore: 9,
       hadReview: false,
@@ -82,8 +89,9 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'outbound',
     producer: 'rate-anime',
     data: EpisodeRatedV1,
+    subjectRequired: true,
     example: {
-      animeId: 'cowboy-bebop',
+      animeId: 1,
       userId: user,
       episode: 5,
       score: 10,
@@ -98,8 +106,9 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'outbound',
     producer: 'library',
     data: LibraryUpdatedV1,
+    subjectRequired: true,
     example: {
-      animeId: 'cowboy-bebop',
+      animeId: 1,
       userId: user,
       change: 'updated',
       status: 'watching',
@@ -114,9 +123,10 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'outbound',
     producer: 'upload-subtitle',
     data: SubtitleUploadedV1,
+    subjectRequired: true,
     example: {
       subtitleId: '6745f0c2a1b2c3d4e5f60718',
-      animeId: 'cowboy-bebop',
+      animeId: 1,
       episode: 5,
       language: 'en',
       format: 'ass',
@@ -132,10 +142,11 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'outbound',
     producer: 'subtitles',
     data: SubtitleReportedV1,
+    subjectRequired: true,
     example: {
       reportId: 'r-81f2',
       subtitleId: '6745f0c2a1b2c3d4e5f60718',
-      animeId: 'cowboy-bebop',
+      animeId: 1,
       episode: 5,
       uploaderId: user,
       reporterId: 'a1d4c3e2-0000-4000-8000-000000000001',
@@ -149,9 +160,10 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'outbound',
     producer: 'subtitles',
     data: SubtitleRemovedV1,
+    subjectRequired: true,
     example: {
       subtitleId: '6745f0c2a1b2c3d4e5f60718',
-      animeId: 'cowboy-bebop',
+      animeId: 1,
       episode: 5,
       uploaderId: user,
       removedBy: 'a1d4c3e2-0000-4000-8000-000000000002',
@@ -165,7 +177,8 @@ export const EVENTS: readonly EventSpec[] = [
     direction: 'inbound',
     producer: 'integrator',
     data: EpisodeAiredV1,
-    example: { animeId: 'cowboy-bebop', episode: 6, airedAt: at, broadcaster: 'Tokyo MX' },
+    subjectRequired: false,
+    example: { animeId: 1, episode: 6, airedAt: at, broadcaster: 'Tokyo MX' },
   },
 ];
 

@@ -5,7 +5,12 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { EVENTS } from './catalogue.ts';
-import { EVENTS_DIR, render } from './generate.ts';
+import { asyncApi, EVENTS_DIR, keyOf, render } from './generate.ts';
+
+interface Headers {
+  required: string[];
+  properties: Record<string, { description?: string }>;
+}
 
 describe('generated catalogue files', () => {
   it.each([...render()].map(([path, content]) => [path, content]))(
@@ -41,6 +46,43 @@ describe('generated catalogue files', () => {
       const validate = ajv.compile(schema);
       for (const example of schema.examples) expect(validate(example)).toBe(true);
       expect(validate({ animeId: 'x', unexpected: true })).toBe(false);
+      const [example] = schema.examples;
+      expect(validate({ ...example, animeId: 'cowboy-bebop' }), 'a slug is not an anime id').toBe(false);
+      expect(validate({ ...example, animeId: '1' }), 'nor is a numeric string').toBe(false);
     },
   );
+
+  it.each(EVENTS.map((e) => [e.type, e.subjectRequired]))(
+    'the AsyncAPI headers of %s require ce-subject only where the type needs it (%s)',
+    (type, required) => {
+      const messages = (asyncApi().components as { messages: Record<string, { headers: Headers }> }).messages;
+      const headers = messages[keyOf(type)]?.headers;
+      expect(headers?.required.includes('ce-subject')).toBe(required);
+      expect(headers?.properties['ce-subject']?.description).toMatch(required ? /^Required/ : /^Optional/);
+    },
+  );
+
+  it('one JSON style: camelCase fields, integer anime ids, UTC Z timestamps in every data schema', () => {
+    const walk = (schema: Record<string, unknown>, path: string, out: string[]) => {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      for (const [name, property] of Object.entries(properties)) {
+        if (!/^[a-z][a-zA-Z0-9]*$/.test(name)) out.push(`${path}/${name} is not camelCase`);
+        if (name === 'animeId' && property.type !== 'integer') out.push(`${path}/animeId is not an integer`);
+        if (property.format === 'date-time' && !String(property.pattern).endsWith('Z$'))
+          out.push(`${path}/${name} allows offsets other than Z`);
+        walk(property, `${path}/${name}`, out);
+      }
+    };
+    const problems: string[] = [];
+    for (const spec of EVENTS) walk(JSON.parse(JSON.stringify(spec.data)), spec.type, problems);
+    expect(problems).toEqual([]);
+  });
+
+  it('every timestamp in every example ends in Z', () => {
+    for (const spec of EVENTS) {
+      for (const [name, value] of Object.entries(spec.example)) {
+        if (/At$/.test(name)) expect(value, `${spec.type} ${name}`).toMatch(/Z$/);
+      }
+    }
+  });
 });

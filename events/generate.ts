@@ -11,8 +11,11 @@ import { dataSchemaUri, EVENTS, type EventSpec } from './catalogue.ts';
 
 export const EVENTS_DIR = dirname(fileURLToPath(import.meta.url));
 
-/** Version of the catalogue document; bump the minor on additions, the major never (types are versioned). */
-const CATALOGUE_VERSION = '1.1.0';
+/**
+ * Version of the catalogue document; bump the minor on additions. 2.0.0: anime ids became integers and
+ * timestamps UTC `Z` in every type, changed in place (issue 10) rather than as …v2 types.
+ */
+const CATALOGUE_VERSION = '2.0.0';
 
 /** `data` schema as JSON (TypeBox schemas are JSON Schema; its markers are non-enumerable). */
 function plain(schema: unknown): Record<string, unknown> {
@@ -48,20 +51,43 @@ function ceHeaders(spec: EventSpec): Record<string, unknown> {
       : { type: 'string', const: `/functions/${spec.producer}` };
   return {
     type: 'object',
-    required: ['ce-specversion', 'ce-id', 'ce-type', 'ce-source', 'ce-subject', 'content-type'],
+    required: [
+      'ce-specversion',
+      'ce-id',
+      'ce-type',
+      'ce-source',
+      ...(spec.subjectRequired ? ['ce-subject'] : []),
+      'content-type',
+    ],
     properties: {
       'ce-specversion': { type: 'string', const: '1.0' },
       'ce-id': { type: 'string', minLength: 1, description: 'Unique per source; consumers dedupe by it.' },
       'ce-type': { type: 'string', const: spec.type },
       'ce-source': source,
-      'ce-subject': { type: 'string', description: 'The anime id (same as data.animeId).' },
-      'ce-time': { type: 'string', format: 'date-time' },
+      'ce-subject': {
+        type: 'string',
+        pattern: '^[1-9][0-9]{0,9}$',
+        description: spec.subjectRequired
+          ? 'Required for this type: the anime id, data.animeId as a decimal string.'
+          : 'Optional for this type (CloudEvents 1.0): when present it must be data.animeId as a decimal string.',
+      },
+      'ce-time': {
+        type: 'string',
+        format: 'date-time',
+        description:
+          'When the producer says it happened. Never added in transit: absent when the producer left it out.',
+      },
       'ce-dataschema': { type: 'string', const: dataSchemaUri(spec.type) },
       'ce-traceparent': {
         type: 'string',
         description: 'W3C trace context (CloudEvents distributed tracing).',
       },
-      'content-type': { type: 'string', const: 'application/json' },
+      'content-type': {
+        type: 'string',
+        pattern: '^[Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn]/[Jj][Ss][Oo][Nn]\\s*(;.*)?$',
+        description:
+          'application/json; media types and their parameters compare case-insensitively (RFC 9110).',
+      },
     },
   };
 }
@@ -124,8 +150,9 @@ export function asyncApi(): Record<string, unknown> {
       version: CATALOGUE_VERSION,
       description:
         'CloudEvents 1.0 that Isekai publishes and accepts, delivered in HTTP binary mode through a Knative ' +
-        'Eventing broker backed by RabbitMQ. `subject` is the anime id; extension attributes are lowercase ' +
-        'alphanumeric. Generated from events/catalogue.ts — do not edit by hand. See events/INTEGRATORS.md.',
+        'Eventing broker backed by RabbitMQ. `subject` is the anime id as a decimal string (required where a ' +
+        "message's headers say so); anime ids in data are integers; timestamps are RFC 3339 UTC ending in Z; " +
+        'extension attributes are lowercase alphanumeric. Generated from events/catalogue.ts — do not edit by hand. See events/INTEGRATORS.md.',
     },
     defaultContentType: 'application/json',
     servers: {
@@ -133,7 +160,9 @@ export function asyncApi(): Record<string, unknown> {
         host: 'events.isekai.dev',
         protocol: 'https',
         description:
-          'Integrators POST inbound events here with a client-credentials token (role integrator).',
+          'Integrators POST inbound events here with a client-credentials token (role integrator): one event ' +
+          'in binary or structured mode, or a batch (application/cloudevents-batch+json, at most 100), all ' +
+          'accepted or all refused. `source` is /integrators/<client id> (the token azp).',
         security: [{ $ref: '#/components/securitySchemes/keycloak' }],
       },
       broker: {

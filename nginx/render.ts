@@ -6,17 +6,24 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '../functions/edge-auth/policy.ts';
+import { docsLocations } from './docs.ts';
 import {
   API_ROUTES,
   authenticatedServerHead,
   authLocation,
+  EVENTS_ROUTES,
   functionLocation,
-  proxyHeaders,
-  upstreamOf,
   upstreams,
 } from './locations.ts';
 import { clusterOptions, type EdgeOptions } from './options.ts';
-import { portSuffix, problemLocations, securityHeaders, siteOrigin } from './problems.ts';
+import {
+  portSuffix,
+  problemLocations,
+  rateLimitPolicy,
+  refuseBadInput,
+  securityHeaders,
+  siteOrigin,
+} from './problems.ts';
 import { indent } from './text.ts';
 
 export { API_ROUTES } from './locations.ts';
@@ -41,6 +48,7 @@ function servers(o: EdgeOptions): string {
   const d = o.domain;
   const api = server(o, `api.${d}`, [
     ...authenticatedServerHead(o, 'api'),
+    ...refuseBadInput(),
     // CORS preflights are answered here, before auth (`return` runs in the rewrite phase).
     'error_page 418 = @preflight;',
     'if ($request_method = OPTIONS) {',
@@ -55,6 +63,7 @@ function servers(o: EdgeOptions): string {
     '  add_header Access-Control-Max-Age 600 always;',
     '  return 204;',
     '}',
+    ...docsLocations(o),
     ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
     'location / {',
     '  return 404;',
@@ -62,15 +71,12 @@ function servers(o: EdgeOptions): string {
   ]);
   const events = server(o, `events.${d}`, [
     ...authenticatedServerHead(o, 'events'),
+    ...refuseBadInput(),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
+    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
     'location / {',
-    '  set $edge_uri $uri;',
-    `  proxy_pass http://${upstreamOf(o, 'integrator-ingress')};`,
-    ...proxyHeaders(o, 'integrator-ingress').map((l) => `  ${l}`),
-    ...securityHeaders('api', o).map((l) => `  ${l}`),
-    '  proxy_connect_timeout 2s;',
-    '  proxy_read_timeout 30s;',
+    '  return 404;',
     '}',
   ]);
   const keycloakPass = o.keycloak.resolver
@@ -142,8 +148,9 @@ function siteStatic(o: EdgeOptions): string[] {
   return [
     `root ${o.siteRoot};`,
     'location / {',
-    '  limit_except GET {',
-    '    deny all;',
+    // Not `limit_except … deny all`: that logs each refusal with its request line (and query) at error level.
+    '  if ($request_method !~ ^(GET|HEAD)$) {',
+    '    return 405;',
     '  }',
     '  try_files $uri $uri/index.html =404;',
     ...securityHeaders('site', o).map((l) => `  ${l}`),
@@ -195,6 +202,9 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     httpsPortSuffix: portSuffix(o),
     acmeRoot: o.acmeRoot,
     servers: servers(o),
+    rateLimitAnonymous: rateLimitPolicy(o).anonymous,
+    rateLimitWithToken: rateLimitPolicy(o).withToken,
+    bareProblems: indent(problemLocations('bare', o).join('\n'), 4),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => {
     const value = values[key];

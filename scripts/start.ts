@@ -15,8 +15,10 @@
  *
  * Waits for every /healthz, prints the URLs, and stops everything on Ctrl-C.
  */
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { importSeedCatalog } from '../functions/catalog/seed.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
 import { nginxInstalled as edgeAvailable } from '../nginx/run.ts';
@@ -88,8 +90,10 @@ try {
     lines.push(`Redis        ${redact(env.REDIS_URL)} (from REDIS_URL)`);
   } else if (await tcpOpen(6379)) {
     env.REDIS_URL = 'redis://127.0.0.1:6379';
-    env.REDIS_KEY_PREFIX = 'isekai:dev:';
-    lines.push('Redis        redis://127.0.0.1:6379 (found on this machine; keys under isekai:dev:)');
+    env.REDIS_KEY_PREFIX = `isekai:dev:${PORTS.edge}:`;
+    lines.push(
+      `Redis        redis://127.0.0.1:6379 (found on this machine; keys under ${env.REDIS_KEY_PREFIX})`,
+    );
   } else lines.push('Redis        none (set REDIS_URL: catalog cache and live notifications are off)');
   // MongoDB (subtitle metadata, inboxes): MONGO_URL, else the MongoDB wire-compatible server
   // (mongo-java-server, in memory) when Java is installed — a substitute: no transactions, no TTL expiry.
@@ -132,8 +136,7 @@ try {
 
   // RabbitMQ: AMQP_URL, else the machine's own on its default port when one answers, else no broker
   // (producers keep their events in the outbox; outbox-relay publishes them once a broker exists).
-  const amqpUrl =
-    process.env.AMQP_URL ?? ((await tcpOpen(5672)) ? 'amqp://guest:guest@127.0.0.1:5672' : undefined);
+  const amqpUrl = process.env.AMQP_URL ?? ((await tcpOpen(5672)) ? await machineRabbitVhost() : undefined);
   const broker = await startLocalBroker({ amqpUrl, port: PORTS.broker, functionPort });
   stops.push(broker.stop);
   env.K_SINK ??= broker.ingressUrl;
@@ -242,6 +245,26 @@ function tcpOpen(port: number): Promise<boolean> {
     socket.once('error', () => done(false));
     socket.once('timeout', () => done(false));
   });
+}
+
+/**
+ * The machine's RabbitMQ, on a vhost of this stack's own (`isekai-dev-<edge port>`), so two stacks on other
+ * ISEKAI_PORT_BASEs never take each other's events from same-named queues. Creating a vhost needs
+ * rabbitmqctl (root or the rabbitmq user); without it the default vhost is shared.
+ */
+async function machineRabbitVhost(): Promise<string> {
+  const vhost = `isekai-dev-${PORTS.edge}`;
+  const run = promisify(execFile);
+  try {
+    await run('rabbitmqctl', ['-q', 'add_vhost', vhost]).catch((error: { stderr?: string }) => {
+      if (!/already exists|vhost_already_exists/.test(String(error.stderr))) throw error;
+    });
+    await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+    return `amqp://guest:guest@127.0.0.1:5672/${vhost}`;
+  } catch {
+    say(`rabbitmqctl could not create vhost ${vhost}: using the default vhost (shared with other stacks)`);
+    return 'amqp://guest:guest@127.0.0.1:5672';
+  }
 }
 
 function redact(url: string): string {

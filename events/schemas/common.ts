@@ -1,10 +1,15 @@
 import Type from 'typebox';
 
-/** An anime's id in the catalogue; also the CloudEvent `subject` of every Isekai event. */
-export const AnimeId = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
-  description: 'Catalogue id of the anime (also the CloudEvent subject).',
-  examples: ['cowboy-bebop'],
+/**
+ * An anime's id in the catalogue: a positive integer, as in every API (`GET /anime/1`). The CloudEvent
+ * `subject`, where present, is this id as a string.
+ */
+export const AnimeId = Type.Integer({
+  minimum: 1,
+  maximum: 2_147_483_647,
+  description:
+    'Catalogue id of the anime (a positive integer; the CloudEvent subject is its decimal string).',
+  examples: [1],
 });
 
 /** A user's id: the Keycloak `sub` of their token. */
@@ -15,8 +20,13 @@ export const UserId = Type.String({
   examples: ['5f0c1b7e-8c55-4f4b-9f4e-2b8a9a4d6c10'],
 });
 
-/** An RFC 3339 timestamp. */
-export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-23T16:00:00Z'] });
+/** An RFC 3339 timestamp in UTC, ending in `Z` (the one timestamp style of every Isekai API and event). */
+export const Timestamp = Type.String({
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',
+  description: 'RFC 3339 date-time in UTC, ending in Z.',
+  examples: ['2026-11-23T16:00:00Z'],
+});
 
 /** Episode number within the anime (1-based). */
 export const Episode = Type.Integer({ minimum: 1, maximum: 10000 });

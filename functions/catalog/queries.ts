@@ -1,4 +1,6 @@
 import type { Postgres } from '../lib/data/postgres.ts';
+import { ENTRY_SQL, type Entry, entryView } from '../lib/tracking/entry.ts';
+import { type RatingView, ratingView } from '../lib/tracking/rating-view.ts';
 import type { ListQuery } from './schemas.ts';
 
 export interface AnimeSummary {
@@ -193,16 +195,29 @@ export async function animeDetail(db: Postgres, id: number): Promise<AnimeDetail
   };
 }
 
-/** The caller's own list entry and rating for an anime (never cached). */
-export async function callerView(db: Postgres, userId: string, animeId: number) {
+/**
+ * The caller's own list entry and rating for an anime (never cached), in the same shapes as the library
+ * and rate-anime APIs (`entryView`, `ratingView`): one round trip.
+ */
+export async function callerView(
+  db: Postgres,
+  userId: string,
+  animeId: number,
+): Promise<{ entry: Entry | null; rating: RatingView | null }> {
   const { rows } = await db.query(
-    `select
-       (select to_jsonb(e) - 'user_id' - 'anime_id' from library_entries e
-         where e.user_id = $1 and e.anime_id = $2) as entry,
-       (select jsonb_build_object('score', r.score, 'animation', r.animation, 'music', r.music,
-          'plot', r.plot, 'characters', r.characters, 'review', r.review, 'updatedAt', r.updated_at)
-         from ratings r where r.user_id = $1 and r.anime_id = $2) as rating`,
+    `select ${ENTRY_SQL}, r.score, r.animation, r.music, r.plot, r.characters, r.review,
+       r.created_at as rating_created_at, r.updated_at as rating_updated_at
+     from (select $1::text as user_id, $2::int as anime_id) k
+     left join library_entries e on e.user_id = k.user_id and e.anime_id = k.anime_id
+     left join ratings r on r.user_id = k.user_id and r.anime_id = k.anime_id`,
     [userId, animeId],
   );
-  return { entry: rows[0]?.entry ?? null, rating: rows[0]?.rating ?? null };
+  const row = rows[0] ?? {};
+  return {
+    entry: row.status == null ? null : entryView(row),
+    rating:
+      row.score == null
+        ? null
+        : ratingView({ ...row, created_at: row.rating_created_at, updated_at: row.rating_updated_at }),
+  };
 }

@@ -36,9 +36,11 @@ export function createEdgeAuth(runtime: Runtime, verifier: TokenVerifier, cacheS
     path: '/check',
     handle: async (ctx) => {
       const method = String(ctx.req.headers['x-original-method'] ?? 'GET');
-      const uri = String(ctx.req.headers['x-original-uri'] ?? '/');
+      // nginx's decoded, normalised `$uri` (a path, never a query), judged exactly as nginx keyed its auth
+      // cache. `new URL()` here resolved `\..\` and `%2e%2e` once more (a path nginx routes to one rule,
+      // judged and cached as another's) and threw on `/\/` (→ 503).
+      const path = String(ctx.req.headers['x-original-uri'] ?? '/');
       const host = String(ctx.req.headers['x-original-host'] ?? '').startsWith('events.') ? 'events' : 'api';
-      const path = new URL(uri, 'http://edge.local').pathname;
       const need = requirementFor(host, method, path);
       const identity = await verifier.authenticate(ctx.req);
       if (need.kind !== 'anonymous' && !identity) throw new Unauthenticated('a bearer token is required');

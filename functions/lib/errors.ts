@@ -25,6 +25,8 @@ export type ErrorCode =
 export interface FieldIssue {
   readonly field: string;
   readonly message: string;
+  /** The values the field may take, when it is an enumeration (statuses, reasons, formats). */
+  readonly allowed?: readonly unknown[];
 }
 
 interface IsekaiErrorOptions {

@@ -47,7 +47,7 @@ export interface Problem {
   detail?: string;
   instance?: string;
   code: ErrorCode;
-  errors?: { field: string; message: string }[];
+  errors?: { field: string; message: string; allowed?: readonly unknown[] }[];
 }
 
 /** The HTTP status for an error code. */
@@ -70,7 +70,11 @@ export function toProblem(error: IsekaiError, instance?: string): Problem {
   if (status < 500 || error.code === 'dependency_unavailable') problem.detail = error.message;
   if (instance !== undefined) problem.instance = instance;
   if (error.issues.length > 0)
-    problem.errors = error.issues.map((i) => ({ field: i.field, message: i.message }));
+    problem.errors = error.issues.map((i) => ({
+      field: i.field,
+      message: i.message,
+      ...(i.allowed ? { allowed: i.allowed } : {}),
+    }));
   return problem;
 }
 

@@ -4,49 +4,13 @@ import { ensureUser } from '../lib/data/users.ts';
 import { NotFound, ValidationFailed } from '../lib/errors.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
+import { ENTRY_SQL, type Entry, entryView } from '../lib/tracking/entry.ts';
 import { lockStats } from '../rate-anime/stats.ts';
 import { checkDates, type EntryInput, type Status } from './schemas.ts';
 
 export const SOURCE = '/functions/library';
 
-/** A list entry as the API shows it. */
-export interface Entry {
-  animeId: number;
-  status: Status;
-  progress: number;
-  rewatchCount: number;
-  startedOn: string | null;
-  finishedOn: string | null;
-  notes: string | null;
-  tags: string[];
-  priority: number;
-  private: boolean;
-  favourite: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** SQL selecting an entry's columns in API shape (dates as text, no time zone games). */
-export const ENTRY_SQL = `e.anime_id, e.status, e.progress, e.rewatch_count, e.started_on::text, e.finished_on::text,
-  e.notes, e.tags, e.priority, e.private, e.favourite, e.created_at, e.updated_at`;
-
-export function entryView(row: Record<string, unknown>): Entry {
-  return {
-    animeId: row.anime_id as number,
-    status: row.status as Status,
-    progress: row.progress as number,
-    rewatchCount: row.rewatch_count as number,
-    startedOn: (row.started_on as string | null) ?? null,
-    finishedOn: (row.finished_on as string | null) ?? null,
-    notes: (row.notes as string | null) ?? null,
-    tags: (row.tags as string[]) ?? [],
-    priority: row.priority as number,
-    private: row.private as boolean,
-    favourite: row.favourite as boolean,
-    createdAt: (row.created_at as Date).toISOString(),
-    updatedAt: (row.updated_at as Date).toISOString(),
-  };
-}
+export { ENTRY_SQL, type Entry, entryView } from '../lib/tracking/entry.ts';
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -174,7 +138,8 @@ export async function saveEntry(
       [animeId, memberDelta, favouriteDelta],
     );
   }
-  // Newly watched episodes of the current pass go to the append-only history.
+  // Newly watched episodes of the current pass go to the append-only history, each (episode, pass) once:
+  // one already marked by hand is not logged again.
   const wasRewatching = before?.status === 'rewatching';
   const pass =
     entry.status === 'rewatching'
@@ -186,7 +151,8 @@ export async function saveEntry(
   if (entry.progress > from && options.origin !== 'import') {
     await tx.query(
       `insert into watch_history (user_id, anime_id, episode, pass, origin)
-       select $1, $2, n, $3, 'progress' from generate_series($4::int, $5::int) n`,
+       select $1, $2, n, $3, 'progress' from generate_series($4::int, $5::int) n
+       on conflict (user_id, anime_id, pass, episode) do nothing`,
       [identity.sub, animeId, pass, from + 1, entry.progress],
     );
   }
@@ -196,7 +162,7 @@ export async function saveEntry(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       change,
       status: entry.status,
@@ -231,7 +197,7 @@ export async function removeEntry(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       change: 'removed',
       status: null,
@@ -243,7 +209,10 @@ export async function removeEntry(
   return { entry: null, change: 'removed', catalogChanged: true, events: [event] };
 }
 
-/** Append one watched episode to the history (pass follows the entry's rewatch state). */
+/**
+ * Append one watched episode to the history (pass follows the entry's rewatch state). An episode already
+ * logged in this pass is not logged twice: its existing row comes back with `created: false`.
+ */
 export async function appendHistory(
   tx: pg.ClientBase,
   identity: Identity,
@@ -262,10 +231,18 @@ export async function appendHistory(
   const pass = entry?.status === 'rewatching' ? entry.rewatchCount + 1 : 0;
   const { rows } = await tx.query(
     `insert into watch_history (user_id, anime_id, episode, pass, watched_at, origin)
-     values ($1, $2, $3, $4, coalesce($5::timestamptz, now()), 'manual') returning id, episode, pass, watched_at, origin`,
+     values ($1, $2, $3, $4, coalesce($5::timestamptz, now()), 'manual')
+     on conflict (user_id, anime_id, pass, episode) do nothing
+     returning id, episode, pass, watched_at, origin`,
     [identity.sub, animeId, episode, pass, watchedAt ?? null],
   );
-  return historyView(rows[0] ?? {});
+  if (rows[0]) return { item: historyView(rows[0]), created: true };
+  const existing = await tx.query(
+    `select id, episode, pass, watched_at, origin from watch_history
+      where user_id = $1 and anime_id = $2 and pass = $3 and episode = $4`,
+    [identity.sub, animeId, pass, episode],
+  );
+  return { item: historyView(existing.rows[0] ?? {}), created: false };
 }
 
 export function historyView(row: Record<string, unknown>) {

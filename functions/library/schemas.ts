@@ -2,15 +2,9 @@ import Type, { type Static } from 'typebox';
 import { ValidationFailed } from '../lib/errors.ts';
 import { SafeText } from '../lib/tracking/anime.ts';
 
-export const STATUSES = [
-  'watching',
-  'completed',
-  'on_hold',
-  'dropped',
-  'plan_to_watch',
-  'rewatching',
-] as const;
-export type Status = (typeof STATUSES)[number];
+import { STATUSES } from '../lib/tracking/entry.ts';
+
+export { STATUSES, type Status } from '../lib/tracking/entry.ts';
 
 /** A calendar date, YYYY-MM-DD (checked for being a real day by `checkDates`). */
 const DateText = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });

@@ -1,4 +1,5 @@
 import { type Collection, type Db, MongoBulkWriteError, ObjectId } from 'mongodb';
+import { parseAnimeId } from '../lib/anime-id.ts';
 import { DependencyUnavailable, NotFound } from '../lib/errors.ts';
 import type { Identity } from '../lib/http/types.ts';
 
@@ -21,7 +22,8 @@ export interface NotificationDoc {
   userId: string;
   eventId: string;
   kind: NotificationKind;
-  animeId: string;
+  /** Catalogue id (integer). Documents written before ids were integers hold its decimal string. */
+  animeId: number | string;
   message: string;
   data: Record<string, unknown>;
   createdAt: Date;
@@ -34,7 +36,8 @@ export interface NotificationDoc {
 export interface NotificationView {
   readonly id: string;
   readonly kind: NotificationKind;
-  readonly animeId: string;
+  /** Catalogue id of the anime (an integer, as everywhere in the API). */
+  readonly animeId: number | null;
   readonly message: string;
   readonly data: Record<string, unknown>;
   readonly createdAt: string;
@@ -56,7 +59,7 @@ export function toView(doc: NotificationDoc): NotificationView {
   return {
     id: doc._id.toHexString(),
     kind: doc.kind,
-    animeId: doc.animeId,
+    animeId: parseAnimeId(doc.animeId) ?? null,
     message: doc.message,
     data: doc.data,
     createdAt: doc.createdAt.toISOString(),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { SubtitleRemovedV1, SubtitleUploadedV1 } from '../../events/catalogue.ts';
+import { parseAnimeId } from '../lib/anime-id.ts';
 import type { CheckedEvent } from '../lib/events/catalogue.ts';
 import { AIRED, REMOVED, REPORTED, UPLOADED } from './messages.ts';
 import {
@@ -17,12 +18,17 @@ export interface Audience {
   readonly animeTitle: string | undefined;
 }
 
+/** The anime an event is about: `data.animeId` (an integer in every catalogue type). */
+export function animeIdOf(event: CheckedEvent<unknown>): number | undefined {
+  return parseAnimeId((event.data as { animeId?: unknown } | undefined)?.animeId);
+}
+
 /**
  * Read an event's recipients from PostgreSQL (library_entries × users) and apply the rules of
- * recipients.ts. Anime ids that are not catalogue ids (integers) have no library entries.
+ * recipients.ts. The anime is `data.animeId`, validated as a catalogue id by the event schema.
  */
 export async function audienceOf(tx: pg.ClientBase, event: CheckedEvent<unknown>): Promise<Audience> {
-  const animeId = /^[0-9]{1,9}$/.test(event.subject) ? Number(event.subject) : undefined;
+  const animeId = animeIdOf(event);
   const animeTitle =
     animeId === undefined
       ? undefined

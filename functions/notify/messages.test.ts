@@ -10,7 +10,7 @@ const event = (type: string, data: Record<string, unknown>) =>
     source: '/t',
     type,
     subject: '7',
-    data: { animeId: '7', ...data },
+    data: { animeId: 7, ...data },
   }) as CheckedEvent<unknown>;
 
 describe('draftFor', () => {

@@ -27,7 +27,7 @@ export interface Draft {
  * @example draftFor(uploadedEvent, 'Mushishi').message === 'New EN subtitles for Mushishi episode 3'
  */
 export function draftFor(event: CheckedEvent<unknown>, animeTitle: string | undefined): Draft {
-  const anime = animeTitle ?? `anime ${event.subject}`;
+  const anime = animeTitle ?? `anime ${String((event.data as { animeId?: unknown }).animeId)}`;
   switch (event.type) {
     case UPLOADED: {
       const d = event.data as SubtitleUploadedV1;

@@ -6,7 +6,7 @@ import type { Postgres } from '../lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../lib/events/consumer.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { channelOf, type Inbox, type NotificationDoc, toView } from '../notifications/inbox.ts';
-import { audienceOf } from './audience.ts';
+import { animeIdOf, audienceOf } from './audience.ts';
 import { draftFor, NOTIFY_TYPES } from './messages.ts';
 
 export interface NotifyDeps {
@@ -39,7 +39,8 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
     types: NOTIFY_TYPES,
     handle: async (tx, event) => {
       const { inboxes, animeTitle } = await audienceOf(tx, event);
-      if (inboxes.length === 0) return;
+      const animeId = animeIdOf(event);
+      if (inboxes.length === 0 || animeId === undefined) return;
       const draft = draftFor(event, animeTitle);
       const createdAt = now();
       const expiresAt = new Date(createdAt.getTime() + deps.ttlDays * 86_400_000);
@@ -48,7 +49,7 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
         userId,
         eventId: event.id,
         kind: draft.kind,
-        animeId: event.subject,
+        animeId,
         message: draft.message,
         data: draft.data,
         createdAt,

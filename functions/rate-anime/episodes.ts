@@ -80,7 +80,7 @@ export async function rateEpisode(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       episode,
       score,

@@ -1,33 +1,16 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
+import { NotFound } from '../lib/errors.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
-import type { RatingInput } from './schemas.ts';
+import { RATING_COLUMNS, type RatingView, ratingView } from '../lib/tracking/rating-view.ts';
+import type { RatingInput, RatingPatch } from './schemas.ts';
 import { applyRatingChange, lockStats, type Scored } from './stats.ts';
 
 export const SOURCE = '/functions/rate-anime';
 
-export interface RatingView extends Scored {
-  review: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-const RATING_COLUMNS = `score, animation, music, plot, characters, review, created_at, updated_at`;
-
-export function ratingView(row: Record<string, unknown>): RatingView {
-  return {
-    score: row.score as number,
-    animation: (row.animation as number | null) ?? null,
-    music: (row.music as number | null) ?? null,
-    plot: (row.plot as number | null) ?? null,
-    characters: (row.characters as number | null) ?? null,
-    review: (row.review as string | null) ?? null,
-    createdAt: (row.created_at as Date).toISOString(),
-    updatedAt: (row.updated_at as Date).toISOString(),
-  };
-}
+export { RATING_COLUMNS, type RatingView, ratingView } from '../lib/tracking/rating-view.ts';
 
 export interface WriteResult {
   readonly rating: RatingView | null;
@@ -35,16 +18,48 @@ export interface WriteResult {
   readonly events: CloudEventV1<unknown>[];
 }
 
+type Aspect = 'animation' | 'music' | 'plot' | 'characters';
+const blank = (review: string | null | undefined) => (review?.trim() ? review : null);
+
 /**
- * Create or change the caller's rating, in the caller's transaction: the aggregates move by the
- * difference and `rating.submitted` goes to the outbox, all or nothing.
+ * The rating a write leaves (pure). `replace` (PUT): the input is the whole rating — aspects and review
+ * left out are cleared. `merge` (PATCH): a field left out keeps its value, `null` clears it, aspects
+ * merge one by one. Undefined when a merge has no score to keep (nothing rated yet).
+ */
+export function nextRating(
+  before: (Scored & { review: string | null }) | null,
+  input: RatingPatch,
+  mode: 'replace' | 'merge',
+): (Scored & { review: string | null }) | undefined {
+  const score = input.score ?? (mode === 'merge' ? before?.score : undefined);
+  if (score === undefined) return undefined;
+  const aspect = (name: Aspect) => {
+    const given = input.aspects?.[name];
+    if (given !== undefined) return given;
+    return mode === 'merge' ? (before?.[name] ?? null) : null;
+  };
+  return {
+    score,
+    animation: aspect('animation'),
+    music: aspect('music'),
+    plot: aspect('plot'),
+    characters: aspect('characters'),
+    review:
+      input.review !== undefined ? blank(input.review) : mode === 'merge' ? (before?.review ?? null) : null,
+  };
+}
+
+/**
+ * Create or change the caller's rating, in the caller's transaction: PUT replaces it whole, PATCH
+ * merges into it (see `nextRating`); the aggregates move by the difference and `rating.submitted` goes
+ * to the outbox, all or nothing. A PATCH without a score of an anime not rated yet is 404.
  */
 export async function submitRating(
   tx: pg.ClientBase,
   identity: Identity,
   animeId: number,
-  input: RatingInput,
-  options: { traceparent?: string; origin?: string } = {},
+  input: RatingInput | RatingPatch,
+  options: { traceparent?: string; origin?: string; mode?: 'replace' | 'merge' } = {},
 ): Promise<WriteResult> {
   await ensureUser(tx, identity);
   await lockStats(tx, animeId);
@@ -53,25 +68,18 @@ export async function submitRating(
     [identity.sub, animeId],
   );
   const before = previous.rows[0] ? ratingView(previous.rows[0]) : null;
-  const review = input.review?.trim() ? input.review : null;
-  const aspect = (name: 'animation' | 'music' | 'plot' | 'characters') =>
-    input.aspects === undefined ? (before?.[name] ?? null) : (input.aspects[name] ?? null);
+  const next = nextRating(before, input, options.mode ?? 'replace');
+  if (!next)
+    throw new NotFound('you have not rated this anime: send a score first', {
+      issues: [{ field: '/body/score', message: 'is required: there is no rating to change yet' }],
+    });
   const saved = await tx.query(
     `insert into ratings (user_id, anime_id, score, animation, music, plot, characters, review)
      values ($1, $2, $3, $4, $5, $6, $7, $8)
      on conflict (user_id, anime_id) do update set score = $3, animation = $4, music = $5, plot = $6,
        characters = $7, review = $8, updated_at = now()
      returning ${RATING_COLUMNS}`,
-    [
-      identity.sub,
-      animeId,
-      input.score,
-      aspect('animation'),
-      aspect('music'),
-      aspect('plot'),
-      aspect('characters'),
-      review,
-    ],
+    [identity.sub, animeId, next.score, next.animation, next.music, next.plot, next.characters, next.review],
   );
   const rating = ratingView(saved.rows[0] ?? {});
   const aggregate = await applyRatingChange(tx, animeId, before, rating);
@@ -80,7 +88,7 @@ export async function submitRating(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       score: rating.score,
       previousScore: before?.score ?? null,
@@ -117,7 +125,7 @@ export async function deleteRating(
     source: SOURCE,
     subject: String(animeId),
     data: {
-      animeId: String(animeId),
+      animeId,
       userId: identity.sub,
       previousScore: before.score,
       hadReview: before.review !== null,

@@ -18,7 +18,7 @@ interface WithPending {
  * A CloudEvent about a subtitle, validated against the catalogue (an invalid event throws before anything
  * is written). `subject` is the anime id.
  */
-export function subtitleEvent<T extends { animeId: string }>(
+export function subtitleEvent<T extends { animeId: number }>(
   type: string,
   source: string,
   data: T,
@@ -29,7 +29,7 @@ export function subtitleEvent<T extends { animeId: string }>(
     id: randomUUID(),
     type,
     source,
-    subject: data.animeId,
+    subject: String(data.animeId),
     time: new Date().toISOString(),
     datacontenttype: 'application/json',
     dataschema: dataSchemaUri(type),

@@ -77,7 +77,7 @@ export async function reportSubtitle(
   const data: SubtitleReportedV1 = {
     reportId: id.toHexString(),
     subtitleId,
-    animeId: String(subtitle.animeId),
+    animeId: subtitle.animeId,
     episode: subtitle.episode,
     uploaderId: subtitle.uploaderId,
     reporterId: identity.sub,
@@ -157,7 +157,7 @@ export async function moderateSubtitle(
   if (input.action === 'remove') {
     const data: SubtitleRemovedV1 = {
       subtitleId: id.toHexString(),
-      animeId: String(current.animeId),
+      animeId: current.animeId,
       episode: current.episode,
       uploaderId: current.uploaderId,
       removedBy: identity.sub,

@@ -1,14 +1,13 @@
 import { loadConfig, Type } from '../lib/config.ts';
 import { createPostgres } from '../lib/data/postgres.ts';
+import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Authenticator, Identity, Route } from '../lib/http/types.ts';
+import type { AnyRoute, Authenticator } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { mongoFault, type SubtitleOverrides, wireSubtitles } from '../subtitles/wiring.ts';
+import { MAX_FILE_BYTES, UploadSubtitleApi } from './api.ts';
 import { readMultipart } from './multipart.ts';
 import { normaliseUpload, storeUpload, type UploadDeps } from './upload.ts';
-
-/** Largest subtitle file accepted (Jimaku's tested cap; nginx allows the same on /uploads). */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /** What upload-subtitle reads besides the shared subtitle settings. */
 export const UploadSettings = Type.Object({
@@ -17,16 +16,13 @@ export const UploadSettings = Type.Object({
 });
 
 /** upload-subtitle's one route: `POST /uploads` (multipart: `file` + animeId, episode, language, release?, notes?). */
-export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
-  const route = {
-    method: 'POST',
-    path: '/uploads',
-    access: { roles: ['uploader', 'moderator', 'admin'] },
-    handle: async (ctx) => {
+export function uploadRoutes(deps: UploadDeps): AnyRoute[] {
+  return implement(UploadSubtitleApi, {
+    uploadSubtitle: async (ctx) => {
       const form = await readMultipart(ctx.req, { fileBytes: MAX_FILE_BYTES });
       const upload = normaliseUpload(form);
       try {
-        const subtitle = await storeUpload(deps, ctx.identity as Identity, upload, {
+        const subtitle = await storeUpload(deps, ctx.identity, upload, {
           traceparent: traceparentOf(deps.runtime.tracing.tracer.id),
         });
         return {
@@ -38,8 +34,7 @@ export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
         throw mongoFault(error);
       }
     },
-  } satisfies Route;
-  return [route] as Route<never, never>[];
+  });
 }
 
 /** The upload-subtitle function from its dependencies. */

@@ -31,7 +31,8 @@ const Text = (maxLength: number) =>
 /** The text fields of `POST /uploads`. */
 export const UploadFields = Type.Object(
   {
-    animeId: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }),
+    /** A catalogue id, checked by the one anime-id parser (`parseAnimeId`). */
+    animeId: Type.String({ minLength: 1, maxLength: 10 }),
     episode: Type.Integer({ minimum: 1, maximum: 10_000 }),
     language: Language,
     release: Type.Optional(Text(200)),
@@ -73,7 +74,7 @@ export function normaliseUpload(form: MultipartForm): NormalisedSubtitle {
   const animeIdNumber = parseAnimeId(fields.animeId);
   if (animeIdNumber === undefined) {
     throw new ValidationFailed('animeId is not a catalogue id', {
-      issues: [{ field: '/body/animeId', message: 'must be a catalogue id' }],
+      issues: [{ field: '/body/animeId', message: 'must be a catalogue id (a positive integer)' }],
     });
   }
   if (form.file?.field !== 'file') {
@@ -126,7 +127,7 @@ export async function storeUpload(
   const createdAt = options.now ?? new Date();
   const data: SubtitleUploadedV1 = {
     subtitleId: id.toHexString(),
-    animeId: fields.animeId,
+    animeId: fields.animeIdNumber,
     episode: fields.episode,
     language: fields.language,
     format: upload.format,

@@ -18,8 +18,8 @@ describe('startLocalBroker without AMQP_URL', () => {
         id: 'local-1',
         type: 'dev.isekai.episode.aired.v1',
         source: '/functions/library',
-        subject: 'cowboy-bebop',
-        data: { animeId: 'cowboy-bebop', episode: 1, airedAt: '2026-11-23T16:00:00Z' },
+        subject: '1',
+        data: { animeId: 1, episode: 1, airedAt: '2026-11-23T16:00:00Z' },
       }).catch((e: { code: string; transient: boolean }) => e);
       expect(error).toMatchObject({ code: 'dependency_unavailable', transient: true });
     } finally {

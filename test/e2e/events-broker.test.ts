@@ -31,7 +31,7 @@ function ratingEvent(id: string) {
     id,
     type: 'dev.isekai.rating.submitted.v1',
     source: '/functions/rate-anime',
-    subject: 'cowboy-bebop',
+    subject: '1',
     datacontenttype: 'application/json',
     data: rating?.example,
   };
@@ -144,7 +144,7 @@ describe('ingress validation', () => {
             'ce-id': 'x1',
             'ce-source': '/t',
             'ce-type': 'dev.isekai.nope.v1',
-            'ce-subject': 'cowboy-bebop',
+            'ce-subject': '1',
           },
           body: '{}',
         },
@@ -158,9 +158,9 @@ describe('ingress validation', () => {
             'ce-id': 'x2',
             'ce-source': '/t',
             'ce-type': 'dev.isekai.episode.aired.v1',
-            'ce-subject': 'cowboy-bebop',
+            'ce-subject': '1',
           },
-          body: '{"animeId":"cowboy-bebop","episode":-1}',
+          body: '{"animeId":1,"episode":-1}',
         },
       ],
       ['not a CloudEvent', { headers: { 'content-type': 'application/json' }, body: '{}' }],
@@ -173,7 +173,7 @@ describe('ingress validation', () => {
             'ce-id': 'x3',
             'ce-source': '/t',
             'ce-type': 'dev.isekai.episode.aired.v1',
-            'ce-subject': 'cowboy-bebop',
+            'ce-subject': '1',
             'ce-Bad_Ext': 'x',
           },
           body: JSON.stringify(aired(1).data),
@@ -310,7 +310,7 @@ describe('ordering and replies', () => {
         'ce-id': 'reply-1',
         'ce-type': 'dev.isekai.rating.submitted.v1',
         'ce-source': '/functions/rate-anime',
-        'ce-subject': 'cowboy-bebop',
+        'ce-subject': '1',
       });
       res.end(JSON.stringify(rating?.example));
     };

@@ -61,10 +61,8 @@ function producer() {
     const events = await db.transaction(async (tx) => {
       const out: CloudEventV1<EpisodeAiredV1>[] = [];
       for (const episode of episodes) {
-        const data = { animeId: 'cowboy-bebop', episode, airedAt: '2026-11-23T16:00:00Z' };
-        out.push(
-          await enqueue(tx, { type: TYPE, source: '/functions/library', subject: 'cowboy-bebop', data }),
-        );
+        const data = { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' };
+        out.push(await enqueue(tx, { type: TYPE, source: '/functions/library', subject: '1', data }));
       }
       return out;
     });

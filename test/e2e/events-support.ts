@@ -79,9 +79,9 @@ export function aired(episode: number, extra: Record<string, string> = {}): Clou
     id: `aired-${process.pid}-${serial}-${episode}`,
     type: 'dev.isekai.episode.aired.v1',
     source: '/integrators/e2e',
-    subject: 'cowboy-bebop',
+    subject: '1',
     datacontenttype: 'application/json',
-    data: { animeId: 'cowboy-bebop', episode, airedAt: '2026-11-23T16:00:00Z' },
+    data: { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' },
     ...extra,
   };
 }

@@ -22,9 +22,9 @@ const aired = (id: string, episode = 1): CloudEventV1<unknown> => ({
   id,
   type: 'dev.isekai.episode.aired.v1',
   source: '/integrators/test',
-  subject: 'cowboy-bebop',
+  subject: '1',
   datacontenttype: 'application/json',
-  data: { animeId: 'cowboy-bebop', episode, airedAt: '2026-11-23T16:00:00Z' },
+  data: { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' },
 });
 const effects = async (id: string) =>
   (await db.query('select count(*)::int as n from effects where event_id = $1', [id])).rows[0]?.n;
@@ -76,11 +76,7 @@ describe('createConsumer', () => {
   });
 
   it.each([
-    [
-      'an invalid event',
-      { ...aired('perm-1'), data: { animeId: 'cowboy-bebop', episode: 0 } },
-      'validation_failed',
-    ],
+    ['an invalid event', { ...aired('perm-1'), data: { animeId: 1, episode: 0 } }, 'validation_failed'],
     [
       'a type it does not consume',
       { ...aired('perm-2'), type: 'dev.isekai.subtitle.removed.v1' },

@@ -49,9 +49,9 @@ function aired(extra: Record<string, unknown> = {}): CloudEventV1<unknown> {
     id: `wire-${process.pid}-${Date.now()}-${serial}`,
     type: TYPE,
     source: '/integrators/wire',
-    subject: 'cowboy-bebop',
+    subject: '1',
     datacontenttype: 'application/json',
-    data: { animeId: 'cowboy-bebop', episode: 1 + (serial % 50), airedAt: '2026-11-23T16:00:00Z' },
+    data: { animeId: 1, episode: 1 + (serial % 50), airedAt: '2026-11-23T16:00:00Z' },
     ...extra,
   };
 }
@@ -138,8 +138,8 @@ describe.each(Object.entries(hosts))('on %s', (host, make) => {
         enqueue(tx, {
           type: TYPE,
           source: '/functions/library',
-          subject: 'cowboy-bebop',
-          data: { animeId: 'cowboy-bebop', episode: 7, airedAt: '2026-11-23T16:00:00Z' },
+          subject: '1',
+          data: { animeId: 1, episode: 7, airedAt: '2026-11-23T16:00:00Z' },
         }),
       );
       const tick = {
@@ -217,7 +217,7 @@ describe.each(Object.entries(hosts))('on %s', (host, make) => {
 
     it('consumer: a transient failure answers 5xx (retried) and records nothing', async () => {
       const event = aired({
-        data: { animeId: 'cowboy-bebop', episode: 13, airedAt: '2026-11-23T16:00:00Z' },
+        data: { animeId: 1, episode: 13, airedAt: '2026-11-23T16:00:00Z' },
       });
       const res = await deliver(url['consumer-fixture'] ?? '', event, mode);
       expect(res.status).toBeGreaterThanOrEqual(500);

@@ -118,9 +118,22 @@ describe('MAL round trip', () => {
 
     const gz = await exportOf('m-src', 'format=mal&gzip=true');
     expect(gunzipSync(gz.bytes).toString()).toBe(text);
+    // a bare flag, as the README writes it, is true
+    const bare = await exportOf('m-src', 'format=mal&gzip');
+    expect(bare.res.status).toBe(200);
+    expect(gunzipSync(bare.bytes).toString()).toBe(text);
     const again = await upload('m-gz', gz.bytes);
     expect(JSON.parse(again.text)).toMatchObject({ file: { gzipped: true }, totals: { imported: 5 } });
     expect(await comparable('m-gz')).toEqual(await comparable('m-src'));
+  });
+
+  it('an unknown export format → 400 naming the field once, with the allowed formats', async () => {
+    const { res, bytes } = await exportOf('m-src', 'format=xlsx');
+    expect(res.status).toBe(400);
+    const problem = JSON.parse(bytes.toString());
+    expect(problem.errors).toEqual([
+      { field: '/query/format', message: 'must be one of: mal, json, csv', allowed: ['mal', 'json', 'csv'] },
+    ]);
   });
 
   it('exports JSON and RFC 4180 CSV', async () => {

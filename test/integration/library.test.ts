@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
+import { STATUSES } from '../../functions/lib/tracking/entry.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
@@ -58,7 +59,7 @@ describe('list entries', () => {
       [String(ids.eva)],
     );
     expect(rows.map((r) => r.event.data)).toEqual([
-      expect.objectContaining({ change: 'added', status: 'watching', progress: 3, animeId: String(ids.eva) }),
+      expect.objectContaining({ change: 'added', status: 'watching', progress: 3, animeId: ids.eva }),
     ]);
   });
 
@@ -101,6 +102,30 @@ describe('list entries', () => {
     });
   });
 
+  it('never logs the same episode of a pass twice: marked by hand, then completed', async () => {
+    await entry('l-dee', ids.lain as number, { status: 'watching', progress: 5 });
+    const marked = await call('POST', `${lib}/me/library/${ids.lain}/history`, 'l-dee', { episode: 6 });
+    expect(marked.status).toBe(201);
+    const again = await call('POST', `${lib}/me/library/${ids.lain}/history`, 'l-dee', { episode: 6 });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(marked.body);
+    const done = await entry('l-dee', ids.lain as number, { status: 'completed' });
+    const history = (await call('GET', `${lib}/me/library/${ids.lain}/history`, 'l-dee')).body
+      .items as Loose[];
+    const logged = history.map((h) => `${h.pass}:${h.episode}`);
+    expect(logged).toHaveLength(new Set(logged).size);
+    expect(history.map((h) => h.episode).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: done.body.progress }, (_, i) => i + 1),
+    );
+    expect(history.find((h) => h.episode === 6)).toMatchObject({ origin: 'manual', pass: 0 });
+    await expect(
+      db.query(
+        `insert into watch_history (user_id, anime_id, episode, pass, origin) values ('l-dee', $1, 6, 0, 'manual')`,
+        [ids.lain],
+      ),
+    ).rejects.toThrow(/watch_history_once/);
+  });
+
   it('keeps notes, tags, priority, favourites; favourites count in the catalog', async () => {
     const fav = await entry('l-ben', ids.flcl as number, {
       status: 'plan_to_watch',
@@ -115,6 +140,10 @@ describe('list entries', () => {
     );
     const mine = await call('GET', `${catalog}/anime/${ids.flcl}`, 'l-ben');
     expect(mine.body.me.entry).toMatchObject({ status: 'plan_to_watch', favourite: true });
+    // one shape for an entry: the catalog's `me.entry` is the library's entry, camelCase, UTC `Z`
+    const own = await call('GET', `${lib}/me/library/${ids.flcl}`, 'l-ben');
+    expect(mine.body.me.entry).toEqual(own.body);
+    expect(mine.body.me.entry.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
   });
 
   it("shows other users' lists without private entries", async () => {
@@ -159,6 +188,16 @@ describe('bad list input writes nothing', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors.map((e: Loose) => e.field).some((f: string) => f.startsWith(field))).toBe(true);
+    if (field === '/body/status') {
+      // an enumeration: one issue for the field, listing the statuses once
+      expect(res.body.errors).toEqual([
+        {
+          field,
+          message: `must be one of: ${STATUSES.join(', ')}`,
+          allowed: [...STATUSES],
+        },
+      ]);
+    }
     expect((await db.query(`select 1 from library_entries where user_id = 'l-eve'`)).rowCount).toBe(0);
     expect((await db.query(`select 1 from outbox where event->'data'->>'userId' = 'l-eve'`)).rowCount).toBe(
       0,

@@ -25,7 +25,7 @@ const database = `isekai_notifications_${run}`.slice(0, 63);
 const user = (name: string) => `ns-${run}-${name}`;
 const [ALICE, BOB, UPLOADER] = ['alice', 'bob', 'uploader'].map(user) as [string, string, string];
 
-let animeId = '';
+let animeId = 0;
 let tokens: TestTokens;
 let mongo: MongoClient;
 let inbox: Collection<NotificationDoc>;

@@ -37,7 +37,7 @@ const [UPLOADER, ALICE, BOB, CAROL, DAVE, ERIN, FRANK] = [
   'frank',
 ].map(user) as [string, string, string, string, string, string, string];
 
-let animeId = '';
+let animeId = 0;
 let mongo: MongoClient;
 let notifications: Collection<NotificationDoc>;
 let listener: Redis;
@@ -200,13 +200,30 @@ describe.each(Object.entries(hosts))('notify on %s', (host, make) => {
       expect(await inboxesOf(byUploader.id)).toEqual([]);
     });
 
-    it('an invalid event is refused (400 on the lean host: dead-lettered, not retried) and stores nothing', async () => {
-      const event = { ...upload('en'), data: { animeId, episode: 0 } };
-      const res = await deliver(url, event, mode);
-      expect(res.status).toBe(lean ? 400 : 500);
-      if (lean) expect(JSON.parse(res.body).code).toBe('validation_failed');
-      expect(await inboxesOf(event.id)).toEqual([]);
-    });
+    it.each([
+      [
+        'an episode out of range',
+        (e: ReturnType<typeof upload>) => ({ ...e, data: { animeId, episode: 0 } }),
+      ],
+      [
+        // once accepted and silently delivered to nobody; now refused loudly (dead-lettered)
+        'a slug for the anime id',
+        (e: ReturnType<typeof upload>) => ({
+          ...e,
+          subject: 'cowboy-bebop',
+          data: { ...(e.data as Record<string, unknown>), animeId: 'cowboy-bebop' },
+        }),
+      ],
+    ])(
+      'an invalid event (%s) is refused (400 on the lean host: dead-lettered, not retried) and stores nothing',
+      async (_name, breakIt) => {
+        const event = breakIt(upload('en'));
+        const res = await deliver(url, event, mode);
+        expect(res.status).toBe(lean ? 400 : 500);
+        if (lean) expect(JSON.parse(res.body).code).toBe('validation_failed');
+        expect(await inboxesOf(event.id)).toEqual([]);
+      },
+    );
   });
 });
 

@@ -29,8 +29,8 @@ const deps = (): OutboxDeps => ({
 const aired = (episode: number) => ({
   type: 'dev.isekai.episode.aired.v1',
   source: '/functions/library',
-  subject: 'cowboy-bebop',
-  data: { animeId: 'cowboy-bebop', episode, airedAt: '2026-11-23T16:00:00Z' },
+  subject: '1',
+  data: { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' },
 });
 const row = async (id: string) =>
   (await db.query('select published_at, attempts, last_error from outbox where id = $1', [id])).rows[0];
@@ -51,7 +51,7 @@ beforeEach(() => {
 describe('enqueue', () => {
   it('writes the event in the caller’s transaction, with id, time and dataschema filled in', async () => {
     const event = await db.transaction((tx) => enqueue(tx, aired(1)));
-    expect(event).toMatchObject({ specversion: '1.0', type: aired(1).type, subject: 'cowboy-bebop' });
+    expect(event).toMatchObject({ specversion: '1.0', type: aired(1).type, subject: '1' });
     expect(event.dataschema).toMatch(/dev\.isekai\.episode\.aired\.v1\.schema\.json$/);
     expect((await row(event.id))?.published_at).toBeNull();
   });

@@ -91,7 +91,7 @@ describe('rating an anime', () => {
     expect(removed[0]).toMatchObject({
       source: '/functions/rate-anime',
       subject: String(haibane),
-      data: { animeId: String(haibane), previousScore: 7, hadReview: true, aggregate: { count: 0, mean: 0 } },
+      data: { animeId: haibane, previousScore: 7, hadReview: true, aggregate: { count: 0, mean: 0 } },
     });
     expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dora')).status).toBe(204);
     const again = (await outboxFor(haibane)).filter(
@@ -108,7 +108,7 @@ describe('rating an anime', () => {
       source: '/functions/rate-anime',
       subject: String(mushishi),
       data: {
-        animeId: String(mushishi),
+        animeId: mushishi,
         userId: 'r-carol',
         score: 8,
         previousScore: null,
@@ -132,9 +132,37 @@ describe('rating an anime', () => {
     const mine = await call('GET', `${catalog}/anime/${ergo}`, 'r-erin');
     expect(mine.body.me.rating).toMatchObject({ score: 9, review });
     expect(mine.body.stats.aspects.plot).toEqual({ mean: 10, count: 1 });
-    // a change that omits aspects keeps them
-    const again = await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-erin', { score: 8 });
-    expect(again.body.rating).toMatchObject({ score: 8, plot: 10, review: null });
+  });
+
+  it('PUT replaces the whole rating (review and aspects left out are cleared); PATCH merges', async () => {
+    const full = { score: 9, aspects: { animation: 8, music: 9, plot: 10, characters: 10 }, review: 'good' };
+    await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-ivy', full);
+    const patched = await call('PATCH', `${rate}/anime/${ergo}/rating`, 'r-ivy', { score: 7 });
+    expect(patched.status).toBe(200);
+    expect(patched.body.rating).toMatchObject({ score: 7, plot: 10, music: 9, review: 'good' });
+    const cleared = await call('PATCH', `${rate}/anime/${ergo}/rating`, 'r-ivy', {
+      review: null,
+      aspects: { music: null },
+    });
+    expect(cleared.body.rating).toMatchObject({ score: 7, plot: 10, music: null, review: null });
+    const replaced = await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-ivy', { score: 8 });
+    expect(replaced.body.rating).toMatchObject({
+      score: 8,
+      animation: null,
+      music: null,
+      plot: null,
+      characters: null,
+      review: null,
+    });
+    // the aspect aggregates follow: r-ivy's plot 10 is gone again
+    const detail = await call('GET', `${catalog}/anime/${ergo}`);
+    expect(detail.body.stats.aspects.plot).toEqual({ mean: 10, count: 1 });
+  });
+
+  it('PATCH of an anime the caller has not rated, without a score → 404, nothing written', async () => {
+    const res = await call('PATCH', `${rate}/anime/${ergo}/rating`, 'r-jane', { review: 'hm' });
+    expect(res.status).toBe(404);
+    expect((await db.query('select 1 from ratings where user_id = $1', ['r-jane'])).rowCount).toBe(0);
   });
 
   it('rates single episodes with per-episode means', async () => {
@@ -179,7 +207,7 @@ describe('bad ratings are refused whole', () => {
     ['score 7.5', { score: 7.5 }, '/body/score'],
     ['missing score', {}, '/body/score'],
     ['aspect out of range', { score: 5, aspects: { music: 12 } }, '/body/aspects/music'],
-    ['unknown aspect', { score: 5, aspects: { voice: 3 } }, '/body/aspects'],
+    ['unknown aspect', { score: 5, aspects: { voice: 3 } }, '/body/aspects/voice'],
     ['oversized review', { score: 5, review: 'x'.repeat(10_001) }, '/body/review'],
   ])('%s → 400 naming the field, nothing written', async (_name, body, field) => {
     const before = (await outboxFor(haibane)).length;

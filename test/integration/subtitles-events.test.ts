@@ -100,7 +100,7 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(message?.headers['ce-traceparent']).toMatch(/^00-[0-9a-f]{32}-/);
     expect(JSON.parse(message?.body ?? '{}')).toMatchObject({
       subtitleId: res.body.id,
-      animeId: String(animeId),
+      animeId,
       episode: 1,
       language: 'en',
       format: 'srt',

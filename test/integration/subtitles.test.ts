@@ -131,7 +131,11 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
     }
     expect((await fetch(`${subs}/subtitles/${id}/download`, { method: 'HEAD' })).status).toBe(200);
     expect((await call('GET', `${subs}/subtitles/${id}`)).body.downloads).toBe(4); // HEAD is no download
-    expect((await fetch(`${subs}/subtitles/${id}/download?format=txt`)).status).toBe(400);
+    const txt = await fetch(`${subs}/subtitles/${id}/download?format=txt`);
+    expect(txt.status).toBe(400);
+    expect(((await txt.json()) as { errors: unknown }).errors).toEqual([
+      { field: '/query/format', message: 'must be one of: srt, vtt, ass', allowed: ['srt', 'vtt', 'ass'] },
+    ]);
   });
 
   it('sorts by downloads or newest', async () => {
@@ -173,9 +177,16 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
 
   it.each([
     ['no language', { animeId: '1', episode: '1' }, 400, '/body/language'],
+    [
+      'a slug for the anime id',
+      { animeId: 'cowboy-bebop', episode: '1', language: 'en' },
+      400,
+      '/body/animeId',
+    ],
+    ['a zero-padded anime id', { animeId: '007', episode: '1', language: 'en' }, 400, '/body/animeId'],
     ['a bad language tag', { animeId: '1', episode: '1', language: 'English!' }, 400, '/body/language'],
     ['episode zero', { animeId: '1', episode: '0', language: 'en' }, 400, '/body/episode'],
-    ['an unknown field', { animeId: '1', episode: '1', language: 'en', title: 'x' }, 400, '/body'],
+    ['an unknown field', { animeId: '1', episode: '1', language: 'en', title: 'x' }, 400, '/body/title'],
   ])('refuses %s as 400 naming the field', async (_name, fields, status, field) => {
     const res = await upload(uploads, 'up-carol', fields, Buffer.from(srtOf('fields')));
     expect(res.status).toBe(status);
@@ -227,10 +238,17 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
       (await call('POST', `${subs}/subtitles/${id}/reports`, undefined, undefined, { reason: 'spam' }))
         .status,
     ).toBe(401);
-    expect(
-      (await call('POST', `${subs}/subtitles/${id}/reports`, 'rep-fay', undefined, { reason: 'nope' }))
-        .status,
-    ).toBe(400);
+    const nope = await call('POST', `${subs}/subtitles/${id}/reports`, 'rep-fay', undefined, {
+      reason: 'nope',
+    });
+    expect(nope.status).toBe(400);
+    // one issue for the field, the seven reasons listed once (not seven "must be equal to constant")
+    expect(nope.body.errors).toHaveLength(1);
+    expect(nope.body.errors[0]).toMatchObject({
+      field: '/body/reason',
+      allowed: expect.arrayContaining(['spam', 'other']),
+    });
+    expect(nope.body.errors[0].allowed).toHaveLength(7);
     expect((await call('GET', `${subs}/subtitles/reports`, 'rep-erin')).status).toBe(403);
     const queue = await call('GET', `${subs}/subtitles/reports`, 'mod-gren', MOD);
     expect(queue.status).toBe(200);

@@ -316,3 +316,63 @@ export async function addSiteOrigin(
       };
     });
 }
+
+/** A confidential client with a service account, created for one test and deleted by `remove`. */
+export interface ServiceClient {
+  readonly clientId: string;
+  readonly secret: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Create a client-credentials client in the realm (e.g. an integrator spelled `Airing-Bot-…`, mixed
+ * case on purpose) whose service account holds `realmRoles`, with the `isekai-api` audience the API
+ * verifies. Delete it with `remove()`.
+ */
+export async function createServiceClient(
+  env: Env,
+  clientId: string,
+  realmRoles: readonly string[],
+): Promise<ServiceClient> {
+  const token = await adminToken(env);
+  const secret = `dev-only-${Math.random().toString(36).slice(2)}`;
+  const location = await admin<string>(env, token, 'POST', '/clients', {
+    clientId,
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: false,
+    secret,
+    standardFlowEnabled: false,
+    directAccessGrantsEnabled: false,
+    serviceAccountsEnabled: true,
+    protocolMappers: [
+      {
+        name: 'audience-isekai-api',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-audience-mapper',
+        config: { 'included.client.audience': 'isekai-api', 'access.token.claim': 'true' },
+      },
+    ],
+  });
+  const id = location.slice(location.lastIndexOf('/') + 1);
+  const remove = () => admin<void>(env, token, 'DELETE', `/clients/${id}`);
+  try {
+    const account = await admin<{ id: string }>(env, token, 'GET', `/clients/${id}/service-account-user`);
+    const roles = await Promise.all(
+      realmRoles.map((name) => admin<{ id: string; name: string }>(env, token, 'GET', `/roles/${name}`)),
+    );
+    await admin(env, token, 'POST', `/users/${account.id}/role-mappings/realm`, roles);
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return {
+    clientId,
+    secret,
+    remove: async () =>
+      remove().catch(async () => {
+        // the admin token may have expired during a long test: fetch a new one
+        await admin<void>(env, await adminToken(env), 'DELETE', `/clients/${id}`);
+      }),
+  };
+}

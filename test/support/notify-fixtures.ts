@@ -12,13 +12,13 @@ export interface Member {
 
 /**
  * Migrate the run's database and create an anime of its own (so other files' users never share its
- * list) with these users and library entries. Returns the anime id (as the events' subject).
+ * list) with these users and library entries. Returns the anime id (an integer, as in events' data).
  */
 export async function seedAnime(
   databaseUrl: string,
   title: string,
   members: readonly Member[],
-): Promise<string> {
+): Promise<number> {
   await migrate(databaseUrl);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -42,7 +42,7 @@ export async function seedAnime(
           m.status,
         ]);
     }
-    return String(animeId);
+    return animeId as number;
   } finally {
     await client.end();
   }
@@ -50,14 +50,14 @@ export async function seedAnime(
 
 let serial = 0;
 /** A catalogue-valid event of `type` about `animeId` with a fresh id. */
-export function eventOf(type: string, animeId: string, data: Record<string, unknown>): CloudEventV1<unknown> {
+export function eventOf(type: string, animeId: number, data: Record<string, unknown>): CloudEventV1<unknown> {
   serial += 1;
   return {
     specversion: '1.0',
     id: `notify-${process.pid}-${Date.now()}-${serial}`,
     type,
     source: '/functions/test',
-    subject: animeId,
+    subject: String(animeId),
     datacontenttype: 'application/json',
     data: { animeId, ...data },
   };

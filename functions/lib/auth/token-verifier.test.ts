@@ -51,6 +51,18 @@ describe('token verification', () => {
     expect(identity).toMatchObject({ username: 'viewer1', roles: ['viewer'] });
   });
 
+  it.each([
+    [
+      'azp, as registered (Keycloak)',
+      { azp: 'Airing-Bot', preferred_username: 'service-account-airing-bot' },
+      'Airing-Bot',
+    ],
+    ['client_id (RFC 9068) when there is no azp', { client_id: 'Airing-Bot' }, 'Airing-Bot'],
+    ['nothing for a token naming no client', {}, undefined],
+  ])('reads the client id from %s', async (_name, extra, clientId) => {
+    expect((await verifier.verify(await sign(extra))).clientId).toBe(clientId);
+  });
+
   it('allows up to 30 s of clock skew', async () => {
     await expect(verifier.verify(await sign({ exp: now() - 10 }))).resolves.toBeTruthy();
   });

@@ -26,6 +26,8 @@ export interface TokenVerifier {
 interface KeycloakClaims extends JWTPayload {
   typ?: string;
   preferred_username?: string;
+  azp?: string;
+  client_id?: string;
   name?: string;
   email?: string;
   realm_access?: { roles?: unknown };
@@ -86,6 +88,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       name: payload.name,
       email: payload.email,
       roles,
+      clientId: payload.azp ?? payload.client_id,
       exp: payload.exp as number,
     };
   }

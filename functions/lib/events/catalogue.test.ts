@@ -10,10 +10,10 @@ const fixture = {
   id: 'b46cf653-d48a-4b90-8dfa-355c01061361',
   type: 'dev.isekai.episode.aired.v1',
   source: '/integrators/airing-bot',
-  subject: 'cowboy-bebop',
+  subject: '1',
   time: '2026-11-23T16:00:00Z',
   datacontenttype: 'application/json',
-  data: { animeId: 'cowboy-bebop', episode: 6, airedAt: '2026-11-23T16:00:00Z' },
+  data: { animeId: 1, episode: 6, airedAt: '2026-11-23T16:00:00Z' },
 };
 
 function codeOf(work: () => unknown): { code: string; fields: string[] } | undefined {
@@ -35,11 +35,25 @@ describe('validateEvent', () => {
 
   it.each([
     ['an unknown type', { type: 'dev.isekai.unknown.v1' }, '/type'],
-    ['a missing subject', { subject: undefined }, '/subject'],
+    [
+      'a missing subject where the type needs one',
+      {
+        type: 'dev.isekai.rating.submitted.v1',
+        subject: undefined,
+        data: EVENTS.find((e) => e.type === 'dev.isekai.rating.submitted.v1')?.example,
+      },
+      '/subject',
+    ],
+    ['a slug for an anime id', { data: { ...fixture.data, animeId: 'cowboy-bebop' } }, '/data/animeId'],
+    [
+      'a timestamp with an offset',
+      { data: { ...fixture.data, airedAt: '2026-11-23T16:00:00+00:00' } },
+      '/data/airedAt',
+    ],
     ['a wrong specversion', { specversion: '0.3' }, '/specversion'],
     ['a data field out of range', { data: { ...fixture.data, episode: 0 } }, '/data/episode'],
     ['an unexpected data field', { data: { ...fixture.data, extra: 1 } }, '/data'],
-    ['a subject that is not the anime', { subject: 'another-anime' }, '/subject'],
+    ['a subject that is not the anime', { subject: '2' }, '/subject'],
     ['an extension with upper case', { badExt: 'x' }, '/badExt'],
     ['an extension with a hyphen', { 'my-ext': 'x' }, '/my-ext'],
     ['a non-JSON content type', { datacontenttype: 'text/plain' }, '/datacontenttype'],
@@ -48,6 +62,18 @@ describe('validateEvent', () => {
     expect(failure?.code).toBe('validation_failed');
     expect(failure?.fields.some((f) => f.startsWith(field))).toBe(true);
   });
+
+  it('accepts an event without subject where the type does not need one (CloudEvents 1.0)', () => {
+    const { subject: _, ...withoutSubject } = fixture;
+    expect(validateEvent(withoutSubject)).toBe(withoutSubject);
+  });
+
+  it.each(['application/json;charset=UTF-8', 'application/json; charset=utf-8', 'Application/JSON'])(
+    'accepts datacontenttype %s (media types compare case-insensitively)',
+    (datacontenttype) => {
+      expect(validateEvent({ ...fixture, datacontenttype })).toBeTruthy();
+    },
+  );
 
   it('accepts lowercase alphanumeric extensions', () => {
     expect(

@@ -3,16 +3,20 @@ import Type from 'typebox';
 import { eventSpec } from '../../../events/catalogue.ts';
 import { type FieldIssue, ValidationFailed } from '../errors.ts';
 import { check } from '../validate.ts';
+import { parseMediaType } from './media-type.ts';
 
-/** The CloudEvents 1.0 context attributes of an Isekai event (every type has a subject: the anime id). */
+/**
+ * The CloudEvents 1.0 context attributes of an Isekai event. `subject` and `time` are optional, as in
+ * the spec; a type whose catalogue entry says `subjectRequired` needs a subject (checked below).
+ */
 const Attributes = Type.Object({
   specversion: Type.Literal('1.0'),
   id: Type.String({ minLength: 1, maxLength: 128 }),
   source: Type.String({ minLength: 1, maxLength: 512 }),
   type: Type.String({ minLength: 1 }),
-  subject: Type.String({ minLength: 1, maxLength: 64 }),
+  subject: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   time: Type.Optional(Type.String({ format: 'date-time' })),
-  datacontenttype: Type.Optional(Type.String({ pattern: '^application/json(\\s*;.*)?$' })),
+  datacontenttype: Type.Optional(Type.String({ minLength: 1 })),
   dataschema: Type.Optional(Type.String({ minLength: 1 })),
 });
 
@@ -32,7 +36,7 @@ const CORE = new Set([
 export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 
 /** An Isekai CloudEvent whose attributes and data have been checked against the catalogue. */
-export type CheckedEvent<T = unknown> = CloudEventV1<T> & { readonly subject: string; readonly data: T };
+export type CheckedEvent<T = unknown> = CloudEventV1<T> & { readonly data: T };
 
 /**
  * Validate a CloudEvent against the catalogue: attributes, extension names and values, a known `type`,
@@ -62,6 +66,14 @@ export function validateEvent<T = unknown>(event: unknown): CheckedEvent<T> {
   if (issues.length > 0)
     throw new ValidationFailed(`invalid event: ${issues.map((i) => i.field).join(', ')}`, { issues });
   check(Attributes, picked, '');
+  const media = parseMediaType(attrs.datacontenttype as string | undefined);
+  if (attrs.datacontenttype !== undefined && media?.essence !== 'application/json') {
+    throw new ValidationFailed(`datacontenttype ${String(attrs.datacontenttype)} is not JSON`, {
+      issues: [
+        { field: '/datacontenttype', message: 'must be application/json', allowed: ['application/json'] },
+      ],
+    });
+  }
   const spec = eventSpec(String(attrs.type));
   if (!spec) {
     throw new ValidationFailed(`unknown event type ${String(attrs.type)}`, {
@@ -70,7 +82,12 @@ export function validateEvent<T = unknown>(event: unknown): CheckedEvent<T> {
   }
   check(spec.data, attrs.data, '/data');
   const animeId = (attrs.data as { animeId?: unknown }).animeId;
-  if (animeId !== undefined && animeId !== attrs.subject) {
+  if (attrs.subject === undefined && spec.subjectRequired) {
+    throw new ValidationFailed(`${spec.type} needs a subject (the anime id)`, {
+      issues: [{ field: '/subject', message: `is required for ${spec.type}: the anime id` }],
+    });
+  }
+  if (animeId !== undefined && attrs.subject !== undefined && attrs.subject !== String(animeId)) {
     throw new ValidationFailed('subject must be the anime id of data.animeId', {
       issues: [{ field: '/subject', message: `must equal data.animeId (${String(animeId)})` }],
     });

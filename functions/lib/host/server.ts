@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type CloudEventV1, HTTP } from 'cloudevents';
+import type { CloudEventV1 } from 'cloudevents';
 import { asIsekaiError, type IsekaiError, MethodNotAllowed, ValidationFailed } from '../errors.ts';
+import { decodeHttpMessage } from '../events/decode.ts';
 import { readBody } from '../http/body.ts';
 import { sendProblem } from '../http/respond.ts';
 import { runtimes } from '../runtime.ts';
@@ -105,24 +106,20 @@ function serveProbe(req: HostRequest, res: HostResponse): void {
     .catch((error: unknown) => sendProblem(res, asIsekaiError(error), path ?? '/'));
 }
 
-/** Decode a CloudEvent in binary or structured mode; a malformed event is a permanent 400. */
+/**
+ * Decode one CloudEvent in binary or structured mode (media types compared case-insensitively; nothing
+ * added: an event without `time` stays without). A malformed event, or a batch (a CloudEvent function
+ * takes one event), is a permanent 400.
+ */
 export function decodeEvent(req: IncomingMessage, body: Buffer): CloudEventV1<unknown> {
-  try {
-    const decoded = HTTP.toEvent({
-      headers: req.headers,
-      body: body.length > 0 ? body.toString('utf8') : undefined,
+  const { mode, events } = decodeHttpMessage(req.headers, body);
+  const [event] = events;
+  if (mode === 'batch' || !event) {
+    throw new ValidationFailed('one CloudEvent per request here: batches are not accepted', {
+      issues: [{ field: '/', message: 'must be a single event (binary or structured mode)' }],
     });
-    const event = Array.isArray(decoded) ? decoded[0] : decoded;
-    if (!event) throw new Error('empty batch');
-    return event as CloudEventV1<unknown>;
-  } catch (error) {
-    throw new ValidationFailed(
-      `not a valid CloudEvent: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        cause: error,
-      },
-    );
   }
+  return event as unknown as CloudEventV1<unknown>;
 }
 
 function failHttp(res: ServerResponse, error: unknown, url: string | undefined): void {

@@ -12,6 +12,8 @@ export interface Identity {
   readonly name?: string | undefined;
   readonly email?: string | undefined;
   readonly roles: readonly string[];
+  /** The OAuth client the token was issued to (`azp`, else RFC 9068 `client_id`), spelled as registered. */
+  readonly clientId?: string | undefined;
   /** Seconds since epoch when the token expires. */
   readonly exp: number;
 }

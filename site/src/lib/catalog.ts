@@ -5,8 +5,8 @@
 import Value from 'typebox/value';
 import type { AnimeDetail, AnimeSummary, Page } from '../../../functions/catalog/queries.ts';
 import { ListQuery, SEASONS } from '../../../functions/catalog/schemas.ts';
-import type { Entry } from '../../../functions/library/entries.ts';
-import type { RatingView } from '../../../functions/rate-anime/ratings.ts';
+import type { Entry } from '../../../functions/lib/tracking/entry.ts';
+import type { RatingView } from '../../../functions/lib/tracking/rating-view.ts';
 
 export { ANIME_STATUSES, ANIME_TYPES, SEASONS, SORTS } from '../../../functions/catalog/schemas.ts';
 export { STATUSES } from '../../../functions/library/schemas.ts';
