@@ -135,10 +135,6 @@ function siteProxy(o: EdgeOptions): string[] {
     '  proxy_set_header X-Auth-Roles "";',
     '  proxy_connect_timeout 2s;',
     '  proxy_read_timeout 60s;',
-    // The edge sets these for every site answer (below); the site's own copies would be duplicates.
-    '  proxy_hide_header X-Frame-Options;',
-    '  proxy_hide_header X-Content-Type-Options;',
-    '  proxy_hide_header Referrer-Policy;',
     ...securityHeaders('site', o).map((l) => `  ${l}`),
     '}',
   ];
