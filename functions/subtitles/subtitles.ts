@@ -5,11 +5,14 @@ import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.
 import type { AnyRoute } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { SubtitlesApi } from './api.ts';
+import { bulkDownload } from './bulk.ts';
 import { downloadSubtitle } from './download.ts';
 import { relayPendingSubtitleEvents } from './events.ts';
-import { listReports, moderateSubtitle, reportSubtitle } from './moderation.ts';
+import { auditLog, listReports, moderateSubtitle, mySubtitles, reportSubtitle } from './moderation.ts';
 import { publishedSubtitle, searchSubtitles } from './search.ts';
 import { subtitleView } from './store.ts';
+import { setTrust } from './uploaders.ts';
+import { voteSubtitle } from './votes.ts';
 import { mongoFault, type SubtitleDeps, type SubtitleOverrides, wireSubtitles } from './wiring.ts';
 
 /** What subtitles reads besides the shared subtitle settings. */
@@ -22,7 +25,10 @@ export const RelaySettings = Type.Object({
 
 const NO_STORE = { 'cache-control': 'private, no-store' };
 
-/** subtitles' routes: public search/detail/download, user reports, the moderators' queue and decisions. */
+/**
+ * subtitles' routes: public search/detail/download/bulk, user votes, reports and own uploads, the
+ * moderators' queue, decisions and audit log, admins' trusted uploaders.
+ */
 export function subtitleRoutes(deps: SubtitleDeps): AnyRoute[] {
   const publish = { send: deps.send, log: deps.runtime.log };
   const traceparent = () => traceparentOf(deps.runtime.tracing.tracer.id);
@@ -41,6 +47,25 @@ export function subtitleRoutes(deps: SubtitleDeps): AnyRoute[] {
         body: await searchSubtitles(c, ctx.query),
       })),
     listReports: (ctx) => mongo(async (c) => ({ headers: NO_STORE, body: await listReports(c, ctx.query) })),
+    bulkDownload: (ctx) => mongo((c) => bulkDownload(deps, c, ctx.query)),
+    mySubtitles: (ctx) =>
+      mongo(async (c) => ({ headers: NO_STORE, body: await mySubtitles(c, ctx.identity, ctx.query) })),
+    setUploaderTrust: (ctx) =>
+      mongo(async (c) => ({
+        headers: NO_STORE,
+        body: await setTrust(c, ctx.identity, ctx.params.userId, ctx.body),
+      })),
+    voteSubtitle: (ctx) =>
+      mongo(async (c) => ({
+        headers: NO_STORE,
+        body: await voteSubtitle(c, ctx.identity, ctx.params.id, ctx.body.value),
+      })),
+    withdrawVote: (ctx) =>
+      mongo(async (c) => ({
+        headers: NO_STORE,
+        body: await voteSubtitle(c, ctx.identity, ctx.params.id, null),
+      })),
+    auditLog: (ctx) => mongo(async (c) => ({ headers: NO_STORE, body: await auditLog(c, ctx.params.id) })),
     getSubtitle: (ctx) =>
       mongo(async (c) => ({
         body: subtitleView({ ...(await publishedSubtitle(c, ctx.params.id)), pendingEvents: [] }),

@@ -9,7 +9,8 @@ export const UploadSubtitleApi = defineApi({
     method: 'POST',
     path: '/uploads',
     access: { roles: ['uploader', 'moderator', 'admin'] },
-    summary: 'Upload a subtitle file (multipart: `file` + animeId, episode, language, release?, notes?)',
+    summary:
+      'Upload a subtitle file or a zip of them (multipart: `file` + animeId, episode, language and optional metadata; a zip answers 207 with a verdict per file)',
     consumes: ['multipart/form-data'],
     // The handler streams the form itself (busboy); the edge refuses bodies past the file limit.
     bodyLimit: MAX_FILE_BYTES,

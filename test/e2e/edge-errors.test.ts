@@ -224,6 +224,15 @@ describe('credentials never come back in a response nor land in a log line', () 
     ).toEqual([]);
   });
 
+  it('a credential after a second `?` inside another value is redacted in the access log too (fuzz seed 742172697)', async () => {
+    const hidden = `${secret}-in-value`;
+    await rawExchange(stack.tls(), get(`/anime?q=x?Access_Token=${hidden}`));
+    const access = await logLines('access.log');
+    const line = access.find((l) => l.includes('/anime?q=x?'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ uri: '/anime?q=x?Access_Token=REDACTED' });
+    expect(access.filter((l) => l.includes(hidden))).toEqual([]);
+  });
+
   it('a problem instance is the path only: a 401 never echoes the query', async () => {
     const res = await rawExchange(stack.tls(), get('/notifications?unread=true&x=y'));
     expect(expectProblem(res, 401, 'unauthenticated').instance).toBe('/notifications');
