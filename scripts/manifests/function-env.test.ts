@@ -36,7 +36,7 @@ describe('function settings: one declared source per function', () => {
     expect(fn && !isPending(fn) && fn.settings.length).toBeGreaterThan(0);
   });
 
-  expect(FUNCTIONS, 'catalogue functions').toHaveLength(12);
+  expect(FUNCTIONS, 'catalogue functions').toHaveLength(13);
   it.each(FUNCTIONS.map((f) => f.name))(
     '%s: its Knative Service reaches Vault and gets every Vault setting',
     (name) => {
