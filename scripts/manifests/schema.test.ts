@@ -23,7 +23,7 @@ describe('schema: every manifest document parses and validates', () => {
     }
   });
 
-  expect(manifests, 'manifest documents').toHaveLength(78);
+  expect(manifests, 'manifest documents').toHaveLength(80);
   it.each(
     manifests.map(
       (m) => [`${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name}`, m.object] as const,
