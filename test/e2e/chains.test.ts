@@ -258,7 +258,7 @@ describe('the user’s chains through the edge, the broker on RabbitMQ and the r
       () => mine.notifications().length === 1,
       QUIET_MS,
     );
-  });
+  }, 240_000); // four waits of up to DEADLINE_MS each (the streams, the upload, the control event)
 
   it('integrator: a client-credentials event on the events host → broker → notify → the inbox of the user watching that anime', async () => {
     const anime = await ownAnime(stack.functions.databaseUrl, 'chains aired');
