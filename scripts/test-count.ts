@@ -113,6 +113,15 @@ function main(command: string | undefined): number {
       process.stderr.write(`test-count: the last run had ${summary.failed} failures; not recording it\n`);
       return 1;
     }
+    // A partial run (`vitest run some.test.ts` also leaves a summary) must not become the record.
+    const previous = parseRecord(readFileSync(RECORD, 'utf8'));
+    const missing = Object.keys(previous.projects).filter((p) => !(p in summary.projects));
+    if (missing.length > 0 && !process.argv.includes('--force')) {
+      process.stderr.write(
+        `test-count: the last run did not run ${missing.join(', ')}: not a full run, not recording it (--force to record anyway)\n`,
+      );
+      return 1;
+    }
     writeFileSync(RECORD, formatRecord(summary));
     process.stdout.write(`test-count: recorded ${summary.passed} passing tests in .ci/test-count\n`);
     return 0;
