@@ -11,8 +11,8 @@
  * Environment: FAKE_STATE, FAKE_LOG, FAKE_FAIL, REAL_KUBECTL (for `kubectl kustomize`).
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 export interface FakeState {
   namespaces: string[];
@@ -167,7 +167,16 @@ class Refused extends Error {
 const stateFile = process.env.FAKE_STATE ?? '';
 const load = (): FakeState =>
   existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as FakeState) : initialState();
-const save = (s: FakeState) => writeFileSync(stateFile, JSON.stringify(s));
+/**
+ * Writes the state back only when this call changed it, atomically (a port-forward runs beside the
+ * script's own calls: a reader must never see half a file, nor a read-only call undo another's change).
+ */
+const save = (s: FakeState, before: string) => {
+  const text = JSON.stringify(s);
+  if (text === before) return;
+  writeFileSync(`${stateFile}.${process.pid}`, text);
+  renameSync(`${stateFile}.${process.pid}`, stateFile);
+};
 const flag = (args: string[], name: string): string | undefined => {
   const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
   if (i < 0) return undefined;
@@ -296,6 +305,8 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
       else if (file === '-') text = stdin();
       else if (file) text = readFileSync(file, 'utf8');
       else throw new Refused('fake: apply needs -f or -k');
+      // Loaded only here: most calls need no YAML, and each call is a new process.
+      const { parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
       const objects = parseAllDocuments(text)
         .map((d) => d.toJSON() as Obj | null)
         .filter((o): o is Obj => !!o?.kind)
@@ -450,6 +461,7 @@ function vault(args: string[], s: FakeState, stdin: () => string): string {
 function main() {
   const [tool = '', ...args] = process.argv.slice(2);
   const s = load();
+  const before = JSON.stringify(s);
   let input: string | undefined;
   const stdin = () => {
     input ??= readFileSync(0, 'utf8');
@@ -462,7 +474,7 @@ function main() {
     );
   try {
     const out = tool === 'vault' ? vault(args, s, stdin) : kubectl(args, s, stdin);
-    save(s);
+    save(s, before);
     record(0);
     process.stdout.write(out);
     // A port-forward lasts until it is killed, like the real one.
@@ -472,7 +484,7 @@ function main() {
     }
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
-    save(s);
+    save(s, before);
     record(e.exit, e.message);
     if (e.stdout) process.stdout.write(e.stdout);
     else process.stderr.write(`${e.message}\n`);

@@ -37,6 +37,26 @@ describe('install scripts (not runnable here: no cluster)', () => {
   });
 });
 
+describe('install scripts never mask a failed wait', () => {
+  const k3s = readdirSync(join(REPO_ROOT, 'k3s')).filter((f) => f.endsWith('.sh'));
+  it.each(k3s)(
+    '%s: waits go through kwait/krollout (which demand a timeout) and nothing follows them with ||',
+    (file) => {
+      const text = readFileSync(join(REPO_ROOT, 'k3s', file), 'utf8');
+      const lines = text.split('\n').filter((l) => !l.trim().startsWith('#'));
+      if (file !== 'lib.sh') {
+        expect(lines.filter((l) => /kubectl .*\b(wait|rollout status)\b/.test(l))).toEqual([]);
+      }
+      // `wait … || log …` was how a Vault that never became Ready slipped through.
+      expect(
+        lines.filter((l) =>
+          /\b(kwait|krollout|wait_rollouts|wait_crd|rollout status|kubectl wait)\b.*\|\|/.test(l),
+        ),
+      ).toEqual([]);
+    },
+  );
+});
+
 describe('k3s/versions.env pins every component', () => {
   it.each([
     'K3S_VERSION',
