@@ -71,6 +71,7 @@ step "Knative Eventing ${KNATIVE_EVENTING_VERSION}"
 apply_url "$EVENTING_CRDS_URL"
 kwait crd -l knative.dev/crd-install=true --for=condition=Established --timeout=120s
 apply_url "$EVENTING_CORE_URL"
+apply_file platform/knative-eventing-config.yaml
 wait_rollouts knative-eventing
 
 step "RabbitMQ cluster operator ${RABBITMQ_CLUSTER_OPERATOR_VERSION} and messaging topology operator ${RABBITMQ_TOPOLOGY_OPERATOR_VERSION}"

@@ -5,7 +5,7 @@
 #   install-deps.sh start  nginx + njs (the edge), openssl, a JDK and Maven (the mongo-wire server),
 #                          /etc/hosts names for *.isekai.localhost
 #   install-deps.sh test   (the default) all of that, plus Ceph (mon, osd, radosgw, CLI) for S3, wrk for
-#                          the benchmarks, shellcheck, the Zipkin server and Keycloak
+#                          the benchmarks, shellcheck, promtool, the Zipkin server and Keycloak
 set -euo pipefail
 PROFILE=${1:-test}
 case "$PROFILE" in start | test) ;; *) echo "usage: install-deps.sh [start|test]" >&2; exit 64 ;; esac
@@ -16,7 +16,8 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 log() { echo "[install-deps] $*"; }
 
 PACKAGES=(nginx libnginx-mod-http-js curl openssl)
-[ "$PROFILE" = test ] && PACKAGES+=(ceph-mon ceph-osd radosgw ceph-common wrk shellcheck)
+# prometheus: for promtool (checks and unit-tests k3s/observability; Debian ships it only in this package).
+[ "$PROFILE" = test ] && PACKAGES+=(ceph-mon ceph-osd radosgw ceph-common wrk shellcheck prometheus)
 command -v java >/dev/null || PACKAGES+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || PACKAGES+=(maven)
 

@@ -24,6 +24,7 @@ const OUTSIDE: Record<string, Pod> = {
   rgw: { name: 'rgw', namespace: 'rook-ceph', labels: { app: 'rook-ceph-rgw' } },
   vault: { name: 'vault-0', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' } },
   dns: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
+  prometheus: { name: 'prometheus', namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } },
 };
 const STORES: [string, number, string][] = [
   ['postgres', 5432, 'DATABASE_URL'],
@@ -96,6 +97,16 @@ describe.each(roots)('network policies of %s', (root) => {
     expect(s3.sort()).toEqual(['library', 'library-backup', 'subtitles', 'upload-subtitle']);
     for (const f of functions)
       expect(canReach(rendered, f, OUTSIDE.rgw as Pod, 8080), f.name).toBe(s3.includes(f.name));
+  });
+
+  it('lets Prometheus scrape functions (8080, queue-proxy 9091) and RabbitMQ (15692), and nothing else', () => {
+    const prom = OUTSIDE.prometheus as Pod;
+    for (const f of functions) {
+      expect(canReach(rendered, prom, f, 8080), f.name).toBe(true);
+      expect(canReach(rendered, prom, f, 9091), f.name).toBe(true);
+    }
+    expect(canReach(rendered, prom, pod('rabbitmq'), 15692)).toBe(true);
+    expect(canReach(rendered, prom, pod('postgres'), 5432)).toBe(false);
   });
 
   it('lets the Trigger dispatchers consume RabbitMQ, and Keycloak use PostgreSQL', () => {
