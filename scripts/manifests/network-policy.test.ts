@@ -24,7 +24,11 @@ const OUTSIDE: Record<string, Pod> = {
   rgw: { name: 'rgw', namespace: 'rook-ceph', labels: { app: 'rook-ceph-rgw' } },
   vault: { name: 'vault-0', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' } },
   dns: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
-  prometheus: { name: 'prometheus', namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } },
+  prometheus: {
+    name: 'prometheus',
+    namespace: 'monitoring',
+    labels: { 'app.kubernetes.io/name': 'prometheus' },
+  },
 };
 const STORES: [string, number, string][] = [
   ['postgres', 5432, 'DATABASE_URL'],
