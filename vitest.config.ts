@@ -17,6 +17,7 @@ export default defineConfig({
           name: 'unit',
           include: [
             'functions/**/*.test.ts',
+            'api/**/*.test.ts',
             'nginx/**/*.test.ts',
             'events/**/*.test.ts',
             'scripts/**/*.test.ts',

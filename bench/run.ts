@@ -1,7 +1,8 @@
 /**
  * `npm run bench [suite…]`: runs the benchmark suites and writes bench/results/<time>.json plus a table.
  * Every number is reported beside a floor measured in the same run (ratios), never asserted in tests.
- * Suites: host (default), and any bench/<suite>.ts exporting `run(options)`.
+ * Suites: host (default), and any bench/<suite>.ts exporting `run(options)` (catalog, rating, edge,
+ * subtitles).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -10,8 +10,10 @@ import { EpisodeRatedV1 } from './schemas/episode-rated.ts';
 import { LibraryUpdatedV1 } from './schemas/library-updated.ts';
 import { RatingRemovedV1 } from './schemas/rating-removed.ts';
 import { RatingSubmittedV1 } from './schemas/rating-submitted.ts';
+import { SubtitleHiddenV1 } from './schemas/subtitle-hidden.ts';
 import { SubtitleRemovedV1 } from './schemas/subtitle-removed.ts';
 import { SubtitleReportedV1 } from './schemas/subtitle-reported.ts';
+import { SubtitleRestoredV1 } from './schemas/subtitle-restored.ts';
 import { SubtitleUploadedV1 } from './schemas/subtitle-uploaded.ts';
 
 export type {
@@ -169,6 +171,39 @@ export const EVENTS: readonly EventSpec[] = [
       removedBy: 'a1d4c3e2-0000-4000-8000-000000000002',
       reason: 'moderation',
       removedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.subtitle.hidden.v1',
+    summary: 'A moderator hid a subtitle: out of search and downloads until restored.',
+    direction: 'outbound',
+    producer: 'subtitles',
+    data: SubtitleHiddenV1,
+    subjectRequired: true,
+    example: {
+      subtitleId: '6745f0c2a1b2c3d4e5f60718',
+      animeId: 1,
+      episode: 5,
+      uploaderId: user,
+      hiddenBy: 'a1d4c3e2-0000-4000-8000-000000000002',
+      note: 'Checking the reports.',
+      hiddenAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.subtitle.restored.v1',
+    summary: 'A moderator restored a hidden subtitle: searchable and downloadable again.',
+    direction: 'outbound',
+    producer: 'subtitles',
+    data: SubtitleRestoredV1,
+    subjectRequired: true,
+    example: {
+      subtitleId: '6745f0c2a1b2c3d4e5f60718',
+      animeId: 1,
+      episode: 5,
+      uploaderId: user,
+      restoredBy: 'a1d4c3e2-0000-4000-8000-000000000002',
+      restoredAt: at,
     },
   },
   {

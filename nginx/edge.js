@@ -95,11 +95,15 @@ function logUri(r) {
   const target = encodeTarget(r.rawVariables.request_uri).replace(JWT, 'REDACTED');
   const q = target.indexOf('?');
   if (q < 0) return target;
-  const pairs = target
+  // Split on `?` and `;` too: `?a=x?access_token=…` is one parameter `a` to URLSearchParams, but a log
+  // reader (and a lenient parser) sees a token; redacting more than needed is the safe side.
+  const parts = target
     .slice(q + 1)
-    .split('&')
-    .map((pair) => (nameMatches(pair, REDACTED_NAME) ? `${pair.split('=')[0]}=REDACTED` : pair));
-  return `${target.slice(0, q)}?${pairs.join('&')}`;
+    .split(/([&?;])/)
+    .map((part) =>
+      part.length > 1 && nameMatches(part, REDACTED_NAME) ? `${part.split('=')[0]}=REDACTED` : part,
+    );
+  return `${target.slice(0, q)}?${parts.join('')}`;
 }
 
 /** Whether a header value holds a control character (RFC 9110 allows none but HTAB). */

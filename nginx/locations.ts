@@ -1,10 +1,14 @@
 /** The routes nginx serves and the locations that proxy them: auth_request, function upstreams, streams. */
+import {
+  bySpecificity,
+  type DeclaredRoute,
+  declaredRoutes,
+  type HostClass,
+  pathPattern,
+} from '../api/routes.ts';
 import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions } from './options.ts';
 import { type HeaderKind, securityHeaders } from './problems.ts';
 import { indent } from './text.ts';
-
-const KIB = 1024;
-const MIB = 1024 * KIB;
 
 export interface ApiRoute {
   /** nginx location argument. */
@@ -15,21 +19,41 @@ export interface ApiRoute {
   readonly stream?: boolean;
 }
 
-/** api.<domain>: public paths → functions (paths are passed on unchanged). */
-export const API_ROUTES: readonly ApiRoute[] = [
-  { location: '~ ^/anime/[^/]+/(rating|episodes|reviews)(/|$)', fn: 'rate-anime' },
-  { location: '= /anime', fn: 'catalog' },
-  { location: '/anime/', fn: 'catalog' },
-  { location: '/seasons/', fn: 'catalog' },
-  { location: '/library/', fn: 'library' },
-  { location: '= /subtitles', fn: 'subtitles' },
-  { location: '/subtitles/', fn: 'subtitles' },
-  { location: '= /uploads', fn: 'upload-subtitle', bodyLimit: 16 * MIB },
-  { location: '/uploads/', fn: 'upload-subtitle', bodyLimit: 16 * MIB },
-  { location: '= /notifications/stream', fn: 'notifications', stream: true },
-  { location: '= /notifications', fn: 'notifications' },
-  { location: '/notifications/', fn: 'notifications' },
-];
+/**
+ * api.<domain>: one regex location per declared path (api/routes.ts, the functions' own tables), most
+ * specific first, so nginx answers 404 itself for anything no function declares. The largest body limit
+ * of the path's methods applies (64 KiB, the server's, when none is declared); paths are passed on
+ * unchanged.
+ */
+export function apiRoutes(
+  routes: readonly DeclaredRoute[] = declaredRoutes(),
+  host: HostClass = 'api',
+): ApiRoute[] {
+  const byPath = new Map<string, { fn: EdgeFunction; path: string; bodyLimit?: number; stream?: boolean }>();
+  for (const route of routes) {
+    if (route.host !== host) continue;
+    if (!(EDGE_FUNCTIONS as readonly string[]).includes(route.fn))
+      throw new Error(`nginx: ${route.fn} serves ${route.path} but is not in EDGE_FUNCTIONS`);
+    const fn = route.fn as EdgeFunction;
+    const seen = byPath.get(route.path);
+    if (seen && seen.fn !== fn) throw new Error(`nginx: ${route.path} is declared by ${seen.fn} and ${fn}`);
+    const limits = [seen?.bodyLimit, route.bodyLimit].filter((n): n is number => n !== undefined);
+    byPath.set(route.path, {
+      fn,
+      path: route.path,
+      ...(limits.length > 0 ? { bodyLimit: Math.max(...limits) } : {}),
+      ...(seen?.stream || route.stream ? { stream: true } : {}),
+    });
+  }
+  return [...byPath.values()]
+    .sort((a, b) => bySpecificity(a.path, b.path))
+    .map(({ path, ...rest }) => ({ location: `~ ${pathPattern(path)}`, ...rest }));
+}
+
+/** The api server's locations, from the route table. */
+export const API_ROUTES: readonly ApiRoute[] = apiRoutes();
+/** The events server's locations (integrators), from the route table. */
+export const EVENTS_ROUTES: readonly ApiRoute[] = apiRoutes(declaredRoutes(), 'events');
 
 /** Errors nginx itself answers, as problem+json with the codes of functions/lib/errors.ts. */
 

@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '../functions/edge-auth/policy.ts';
+import { docsLocations } from './docs.ts';
 import {
   API_ROUTES,
   authenticatedServerHead,
   authLocation,
+  EVENTS_ROUTES,
   functionLocation,
-  proxyHeaders,
-  upstreamOf,
   upstreams,
 } from './locations.ts';
 import { clusterOptions, type EdgeOptions } from './options.ts';
@@ -63,6 +63,7 @@ function servers(o: EdgeOptions): string {
     '  add_header Access-Control-Max-Age 600 always;',
     '  return 204;',
     '}',
+    ...docsLocations(o),
     ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
     'location / {',
     '  return 404;',
@@ -73,13 +74,9 @@ function servers(o: EdgeOptions): string {
     ...refuseBadInput(),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
+    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
     'location / {',
-    '  set $edge_uri $uri;',
-    `  proxy_pass http://${upstreamOf(o, 'integrator-ingress')}$edge_upstream_uri;`,
-    ...proxyHeaders(o, 'integrator-ingress').map((l) => `  ${l}`),
-    ...securityHeaders('api', o).map((l) => `  ${l}`),
-    '  proxy_connect_timeout 2s;',
-    '  proxy_read_timeout 30s;',
+    '  return 404;',
     '}',
   ]);
   const keycloakPass = o.keycloak.resolver

@@ -1,10 +1,12 @@
 import { NotFound } from '../lib/errors.ts';
+import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Route } from '../lib/http/types.ts';
+import type { AnyRoute } from '../lib/http/types.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
+import { CatalogApi } from './api.ts';
 import { animeDetail, callerView, listAnime } from './queries.ts';
-import { ListQuery, SEASONS, SeasonQuery } from './schemas.ts';
+import { SEASONS } from './schemas.ts';
 
 const CACHE_HEADERS = {
   'cache-control': 'public, max-age=0, must-revalidate',
@@ -12,27 +14,17 @@ const CACHE_HEADERS = {
 };
 
 /** The catalog routes: list/search, seasons, detail (+ the caller's own entry with a token). */
-export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): Route<never, never>[] {
+export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): AnyRoute[] {
   const { db, cache } = deps;
-  const list: Route<unknown, ListQuery> = {
-    method: 'GET',
-    path: '/anime',
-    query: ListQuery,
-    access: 'public',
-    handle: async (ctx) => ({
+  return implement(CatalogApi, {
+    listAnime: async (ctx) => ({
       headers: CACHE_HEADERS,
       body: await cache.list({ route: 'anime', ...ctx.query }, () => listAnime(db, ctx.query)),
     }),
-  };
-  const season: Route<unknown, SeasonQuery> = {
-    method: 'GET',
-    path: '/seasons/:year/:season',
-    query: SeasonQuery,
-    access: 'public',
-    handle: async (ctx) => {
+    listSeason: async (ctx) => {
       const year = Number(ctx.params.year);
       const name = ctx.params.season as (typeof SEASONS)[number];
-      if (!/^\d{4}$/.test(ctx.params.year ?? '') || year < 1900 || year > 2200 || !SEASONS.includes(name)) {
+      if (!/^\d{4}$/.test(ctx.params.year) || year < 1900 || year > 2200 || !SEASONS.includes(name)) {
         throw new NotFound(
           `no season ${ctx.params.year}/${ctx.params.season} (seasons: ${SEASONS.join(', ')})`,
         );
@@ -43,12 +35,7 @@ export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): Route<n
         body: await cache.list({ route: 'anime', ...query }, () => listAnime(db, query)),
       };
     },
-  };
-  const detail: Route = {
-    method: 'GET',
-    path: '/anime/:id',
-    access: 'optional',
-    handle: async (ctx) => {
+    getAnime: async (ctx) => {
       const id = parseAnimeId(ctx.params.id);
       const anime = id === undefined ? undefined : await cache.anime(id, () => animeDetail(db, id));
       if (id === undefined || !anime) throw new NotFound(`anime ${ctx.params.id} not found`);
@@ -56,8 +43,7 @@ export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): Route<n
       const me = await callerView(db, ctx.identity.sub, id);
       return { headers: { 'cache-control': 'private, no-store' }, body: { ...JSON.parse(anime), me } };
     },
-  };
-  return [list, season, detail] as Route<never, never>[];
+  });
 }
 
 /** The catalog function from its dependencies. */

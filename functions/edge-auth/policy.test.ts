@@ -1,17 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { requirementFor } from './policy.ts';
 
+/** Spot checks of the generated rules (api/api.test.ts checks every declared route against its table). */
 describe('edge access policy', () => {
   it.each([
-    ['public catalog read', 'api', 'GET', '/catalog/anime?q=frieren', 'anonymous'],
+    ['public catalog search', 'api', 'GET', '/anime?q=frieren', 'anonymous'],
+    ['catalog detail (optional identity)', 'api', 'GET', '/anime/5114', 'anonymous'],
     ['public subtitle search', 'api', 'GET', '/subtitles?anime=5114', 'anonymous'],
-    ['rating write', 'api', 'PUT', '/ratings/anime/5114', 'user'],
-    ['library write', 'api', 'POST', '/library/entries', 'user'],
-    ['own list read', 'api', 'GET', '/library/me', 'user'],
+    ['rating write', 'api', 'PUT', '/anime/5114/rating', 'user'],
+    ['own rating read', 'api', 'GET', '/anime/5114/rating', 'user'],
+    ['library write', 'api', 'PUT', '/me/library/5114', 'user'],
+    ['own list read', 'api', 'GET', '/me/library', 'user'],
+    ['own list read, trailing slash', 'api', 'GET', '/me/library/', 'user'],
+    ['list export (static beats :animeId)', 'api', 'GET', '/me/library/export', 'user'],
+    ['profile', 'api', 'PATCH', '/me', 'user'],
+    ["someone else's public list", 'api', 'GET', '/users/viewer1/library', 'anonymous'],
     ['notifications stream', 'api', 'GET', '/notifications/stream', 'user'],
     ['subtitle upload', 'api', 'POST', '/uploads', 'uploader,moderator,admin'],
     ['moderation decision', 'api', 'POST', '/subtitles/abc/moderation', 'moderator,admin'],
-    ['report queue', 'api', 'GET', '/subtitles/reports', 'moderator,admin'],
+    ['report queue (static beats :id)', 'api', 'GET', '/subtitles/reports', 'moderator,admin'],
+    ['a subtitle (public)', 'api', 'GET', '/subtitles/abc', 'anonymous'],
+    ['an undeclared read (nginx answers 404)', 'api', 'GET', '/no/such/route', 'anonymous'],
+    ['an undeclared write', 'api', 'DELETE', '/anime', 'user'],
     ['integrator publish', 'events', 'POST', '/', 'integrator'],
     ['integrator read', 'events', 'GET', '/', 'integrator'],
   ])('%s', (_name, host, method, path, expected) => {

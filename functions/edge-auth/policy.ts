@@ -2,7 +2,12 @@
  * Coarse access rules the edge applies before a request reaches a function. Functions still verify the
  * token and apply their own fine-grained rules (whose list, whose upload); the edge only keeps anonymous
  * and under-privileged traffic away from what it cannot use.
+ *
+ * The rules of declared routes are generated from the route table (`node api/render.ts` writes
+ * rules.json; `api/api.test.ts` fails when it is stale); a short tail covers what no route declares.
  */
+import generated from './rules.json' with { type: 'json' };
+
 export type Requirement =
   | { kind: 'anonymous' }
   | { kind: 'user' }
@@ -17,21 +22,20 @@ export interface Rule {
 }
 
 const READ = ['GET', 'HEAD', 'OPTIONS'];
-const STAFF = ['moderator', 'admin'];
 
-/** First match wins (nginx/render.ts turns these into the `$auth_class` map, in the same order). */
+/** The declared routes' rules (most specific path first). */
+export const ROUTE_RULES: readonly Rule[] = (
+  generated as { host: 'api' | 'events'; methods: string[]; path: string; need: Requirement }[]
+).map((rule) => ({ ...rule, path: new RegExp(rule.path) }));
+
+/**
+ * First match wins (nginx/render.ts turns these into the `$auth_class` map, in the same order). After the
+ * declared routes: anything else on the events host needs the integrator role; elsewhere an undeclared
+ * read passes (nginx or the function answers 404/405) and an undeclared write needs a user.
+ */
 export const RULES: readonly Rule[] = [
+  ...ROUTE_RULES,
   { host: 'events', path: /^\//, need: { kind: 'roles', roles: ['integrator'] } },
-  { path: /^\/subtitles\/[^/]+\/moderation(\/|$)/, need: { kind: 'roles', roles: STAFF } },
-  { path: /^\/subtitles\/reports(\/|$)/, methods: READ, need: { kind: 'roles', roles: STAFF } },
-  {
-    path: /^\/uploads(\/|$)/,
-    methods: ['POST', 'PUT'],
-    need: { kind: 'roles', roles: ['uploader', ...STAFF] },
-  },
-  { path: /^\/admin(\/|$)/, need: { kind: 'roles', roles: ['admin'] } },
-  { path: /^\/(notifications|me)(\/|$)/, need: { kind: 'user' } },
-  { path: /^\/library\/me(\/|$)/, need: { kind: 'user' } },
   { methods: READ, path: /^\//, need: { kind: 'anonymous' } },
   { path: /^\//, need: { kind: 'user' } },
 ];

@@ -4,12 +4,13 @@ import { type FieldIssue, Forbidden, IsekaiError, ValidationFailed } from '../li
 import { type CheckedEvent, validateEvent } from '../lib/events/catalogue.ts';
 import { decodeHttpMessage } from '../lib/events/decode.ts';
 import type { EventTransport } from '../lib/events/transport.ts';
+import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute, Authenticator, Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
+import { IntegratorIngressApi } from './api.ts';
 
-/** The realm role an integrator's service account must hold. */
-export const INTEGRATOR_ROLE = 'integrator';
+export { INTEGRATOR_ROLE } from './api.ts';
 
 /**
  * The integrator a token speaks for: its Keycloak client id (`azp`, else `client_id`), exactly as the
@@ -103,27 +104,26 @@ function forwarded(event: CheckedEvent): CloudEventV1<unknown> {
  * consumers dedupe by id).
  */
 export function createIntegratorIngress(options: IntegratorIngressOptions): HttpHandler {
-  const route: AnyRoute = {
-    method: 'POST',
-    path: '/',
-    access: { roles: [INTEGRATOR_ROLE] },
-    raw: true,
-    bodyLimit: 64 * 1024,
-    handle: async (ctx) => {
+  return createHttpFunction({
+    runtime: options.runtime,
+    routes: ingressRoutes(options),
+    authenticate: options.authenticate,
+  });
+}
+
+/** The ingress route (the whole of `IntegratorIngressApi`). */
+export function ingressRoutes(options: Pick<IntegratorIngressOptions, 'send'>): AnyRoute[] {
+  return implement(IntegratorIngressApi, {
+    publishEvent: async (ctx) => {
       const { mode, events } = decodeHttpMessage(ctx.req.headers, ctx.raw ?? Buffer.alloc(0));
       const batch = mode === 'batch';
       const checked = validateAll(events, batch);
-      const client = ctx.identity ? integratorOf(ctx.identity) : undefined;
+      const client = integratorOf(ctx.identity);
       authorizeAll(checked, client, batch);
       for (const event of checked) await options.send(forwarded(event));
       for (const event of checked)
         ctx.log.info({ 'ce.id': event.id, 'ce.type': event.type, client, mode }, 'integrator event accepted');
       return batch ? { status: 202, body: { accepted: checked.length } } : { status: 202 };
     },
-  } as AnyRoute;
-  return createHttpFunction({
-    runtime: options.runtime,
-    routes: [route],
-    authenticate: options.authenticate,
   });
 }

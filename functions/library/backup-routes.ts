@@ -1,7 +1,9 @@
 import { ensureUser } from '../lib/data/users.ts';
 import { DependencyUnavailable, NotFound } from '../lib/errors.ts';
-import type { Identity, Route } from '../lib/http/types.ts';
+import { implement } from '../lib/http/contract.ts';
+import type { AnyRoute } from '../lib/http/types.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
+import { LibraryBackupApi } from './api.ts';
 import type { BackupStore } from './backups.ts';
 import { isRealDate } from './schemas.ts';
 
@@ -13,51 +15,37 @@ const NO_STORE = { 'cache-control': 'private, no-store' };
  */
 export function backupRoutes(
   deps: Pick<TrackingDeps, 'db'> & { backups: BackupStore | undefined },
-): Route<never, never>[] {
+): AnyRoute[] {
   const { db } = deps;
   const store = () => {
     if (!deps.backups) throw new DependencyUnavailable('object storage (backups are not configured)');
     return deps.backups;
   };
-  const me = (ctx: { identity: Identity | undefined }) => ctx.identity as Identity;
-  const routes = [
-    {
-      method: 'GET',
-      path: '/me/backups',
-      access: 'user',
-      handle: async (ctx) => ({ headers: NO_STORE, body: { items: await store().list(me(ctx).sub) } }),
-    } satisfies Route,
-    {
-      method: 'POST',
-      path: '/me/backups',
-      access: 'user',
-      handle: async (ctx) => {
-        const backups = store();
-        const user = me(ctx);
-        await db.transaction((tx) => ensureUser(tx, user));
-        const { rows } = await db.query('select username from users where id = $1', [user.sub]);
-        const result = await backups.run({ id: user.sub, name: rows[0]?.username ?? user.username });
-        return { status: 201, headers: NO_STORE, body: result.record };
-      },
-    } satisfies Route,
-    {
-      method: 'GET',
-      path: '/me/backups/:date',
-      access: 'user',
-      handle: async (ctx) => {
-        const date = ctx.params.date ?? '';
-        if (!isRealDate(date)) throw new NotFound(`no backup of ${date}`);
-        const { record, bytes } = await store().open(me(ctx).sub, date);
-        return {
-          headers: {
-            ...NO_STORE,
-            'content-type': 'application/gzip',
-            'content-disposition': `attachment; filename="animelist_${record.date}.xml.gz"`,
-          },
-          body: bytes,
-        };
-      },
-    } satisfies Route,
-  ];
-  return routes as Route<never, never>[];
+  return implement(LibraryBackupApi, {
+    listBackups: async (ctx) => ({
+      headers: NO_STORE,
+      body: { items: await store().list(ctx.identity.sub) },
+    }),
+    runBackup: async (ctx) => {
+      const backups = store();
+      const user = ctx.identity;
+      await db.transaction((tx) => ensureUser(tx, user));
+      const { rows } = await db.query('select username from users where id = $1', [user.sub]);
+      const result = await backups.run({ id: user.sub, name: rows[0]?.username ?? user.username });
+      return { status: 201, headers: NO_STORE, body: result.record };
+    },
+    getBackup: async (ctx) => {
+      const date = ctx.params.date;
+      if (!isRealDate(date)) throw new NotFound(`no backup of ${date}`);
+      const { record, bytes } = await store().open(ctx.identity.sub, date);
+      return {
+        headers: {
+          ...NO_STORE,
+          'content-type': 'application/gzip',
+          'content-disposition': `attachment; filename="animelist_${record.date}.xml.gz"`,
+        },
+        body: bytes,
+      };
+    },
+  });
 }

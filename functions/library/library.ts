@@ -1,4 +1,5 @@
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
+import type { AnyRoute } from '../lib/http/types.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { backupRoutes } from './backup-routes.ts';
 import { backupStoreFromEnv } from './backup-settings.ts';
@@ -6,15 +7,20 @@ import type { BackupStore } from './backups.ts';
 import { listRoutes } from './list-routes.ts';
 import { transferRoutes } from './transfer-routes.ts';
 
+/** Every library route (the whole of `LibraryApi`): import/export, list, history, profile, backups. */
+export function libraryRoutes(deps: TrackingDeps & { backups?: BackupStore | undefined }): AnyRoute[] {
+  return [
+    ...transferRoutes(deps),
+    ...listRoutes(deps),
+    ...backupRoutes({ db: deps.db, backups: deps.backups }),
+  ];
+}
+
 /** The library function from its dependencies: list, history, profile, import/export, backups. */
 export function createLibrary(deps: TrackingDeps & { backups?: BackupStore }): HttpHandler {
   return createHttpFunction({
     runtime: deps.runtime,
-    routes: [
-      ...transferRoutes(deps),
-      ...listRoutes(deps),
-      ...backupRoutes({ db: deps.db, backups: deps.backups }),
-    ],
+    routes: libraryRoutes(deps),
     authenticate: deps.authenticate,
   });
 }

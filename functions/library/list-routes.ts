@@ -1,9 +1,11 @@
 import { ensureUser } from '../lib/data/users.ts';
 import { NotFound, ValidationFailed } from '../lib/errors.ts';
-import type { Identity, RequestContext, Route } from '../lib/http/types.ts';
+import { implement } from '../lib/http/contract.ts';
+import type { AnyRoute } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
+import { LibraryListApi } from './api.ts';
 import {
   appendHistory,
   ENTRY_SQL,
@@ -13,14 +15,14 @@ import {
   removeEntry,
   saveEntry,
 } from './entries.ts';
-import { EntryInput, HistoryInput, ListQuery, ProfileInput } from './schemas.ts';
+import type { ListQuery } from './schemas.ts';
 
 const NO_STORE = { 'cache-control': 'private, no-store' };
 type Deps = Pick<TrackingDeps, 'db' | 'cache' | 'runtime' | 'publish'>;
 
-export function animeIdOf(ctx: RequestContext<unknown, unknown>, param = 'animeId'): number {
-  const id = parseAnimeId(ctx.params[param]);
-  if (id === undefined) throw new NotFound(`anime ${ctx.params[param]} not found`);
+export function animeIdOf(ctx: { readonly params: { readonly animeId: string } }): number {
+  const id = parseAnimeId(ctx.params.animeId);
+  if (id === undefined) throw new NotFound(`anime ${ctx.params.animeId} not found`);
   return id;
 }
 
@@ -60,7 +62,7 @@ async function listPage(db: Deps['db'], userId: string, query: ListQuery, public
 }
 
 /** The list routes: the caller's entries, history, profile, and other users' public lists. */
-export function listRoutes(deps: Deps): Route<never, never>[] {
+export function listRoutes(deps: Deps): AnyRoute[] {
   const { db, cache, runtime, publish } = deps;
   const traceparent = () => traceparentOf(runtime.tracing.tracer.id);
   /** Commit; drop cached catalog objects whose members moved (before answering); publish. */
@@ -70,160 +72,111 @@ export function listRoutes(deps: Deps): Route<never, never>[] {
     await publish(result.events);
     return result;
   }
-  const me = (ctx: { identity: Identity | undefined }) => ctx.identity as Identity;
 
-  const routes = [
-    {
-      method: 'GET',
-      path: '/me/library',
-      access: 'user',
-      query: ListQuery,
-      handle: async (ctx) => ({ headers: NO_STORE, body: await listPage(db, me(ctx).sub, ctx.query, false) }),
-    } satisfies Route<unknown, ListQuery>,
-    {
-      method: 'GET',
-      path: '/users/:user/library',
-      access: 'public',
-      query: ListQuery,
-      handle: async (ctx) => {
-        const found = await db.query(
-          'select id, username, display_name from users where id = $1 or lower(username) = lower($1) limit 1',
-          [ctx.params.user ?? ''],
-        );
-        const user = found.rows[0];
-        if (!user) throw new NotFound(`no user ${ctx.params.user}`);
-        const page = await listPage(db, user.id, ctx.query, true);
-        return {
-          body: { user: { id: user.id, username: user.username, displayName: user.display_name }, ...page },
-        };
-      },
-    } satisfies Route<unknown, ListQuery>,
-    {
-      method: 'GET',
-      path: '/me/library/:animeId',
-      access: 'user',
-      handle: async (ctx) => {
-        const { rows } = await db.query(
-          `select ${ENTRY_SQL} from library_entries e where user_id = $1 and anime_id = $2`,
-          [me(ctx).sub, animeIdOf(ctx)],
-        );
-        if (!rows[0]) throw new NotFound('this anime is not on your list');
-        return { headers: NO_STORE, body: entryView(rows[0]) };
-      },
-    } satisfies Route,
-    {
-      method: 'PUT',
-      path: '/me/library/:animeId',
-      access: 'user',
-      body: EntryInput,
-      handle: async (ctx) => {
-        const animeId = animeIdOf(ctx);
-        const result = await write(animeId, (tx) =>
-          saveEntry(tx, me(ctx), animeId, ctx.body, { traceparent: traceparent() }),
-        );
-        return { status: result.change === 'added' ? 201 : 200, headers: NO_STORE, body: result.entry };
-      },
-    } satisfies Route<EntryInput>,
-    {
-      method: 'DELETE',
-      path: '/me/library/:animeId',
-      access: 'user',
-      handle: async (ctx) => {
-        const animeId = animeIdOf(ctx);
-        await write(animeId, (tx) => removeEntry(tx, me(ctx), animeId));
-        return { status: 204 };
-      },
-    } satisfies Route,
-    {
-      method: 'GET',
-      path: '/me/library/:animeId/history',
-      access: 'user',
-      handle: async (ctx) => {
-        const { rows } = await db.query(
-          `select id, episode, pass, watched_at, origin from watch_history where user_id = $1 and anime_id = $2 order by id`,
-          [me(ctx).sub, animeIdOf(ctx)],
-        );
-        return { headers: NO_STORE, body: { items: rows.map(historyView) } };
-      },
-    } satisfies Route,
-    {
-      method: 'POST',
-      path: '/me/library/:animeId/history',
-      access: 'user',
-      body: HistoryInput,
-      handle: async (ctx) => {
-        const animeId = animeIdOf(ctx);
-        const at = ctx.body.watchedAt;
-        if (at !== undefined && (Number.isNaN(Date.parse(at)) || Date.parse(at) > Date.now() + 86_400_000)) {
-          throw new ValidationFailed('watchedAt must be a past RFC 3339 time', {
-            issues: [{ field: '/body/watchedAt', message: 'must be a past RFC 3339 date-time' }],
-          });
-        }
-        const { item, created } = await db.transaction((tx) =>
-          appendHistory(tx, me(ctx), animeId, ctx.body.episode, at),
-        );
-        return { status: created ? 201 : 200, headers: NO_STORE, body: item };
-      },
-    } satisfies Route<HistoryInput>,
-    {
-      method: 'GET',
-      path: '/me',
-      access: 'user',
-      handle: async (ctx) => {
-        const { rows } = await db.query(
-          'select username, display_name, preferred_subtitle_languages, weekly_backup, last_backup_at from users where id = $1',
-          [me(ctx).sub],
-        );
-        const row = rows[0];
-        return {
-          headers: NO_STORE,
-          body: {
-            id: me(ctx).sub,
-            username: row?.username ?? me(ctx).username,
-            displayName: row ? row.display_name : (me(ctx).name ?? null),
-            preferredSubtitleLanguages: row?.preferred_subtitle_languages ?? [],
-            weeklyBackup: row?.weekly_backup ?? false,
-            lastBackupAt: row?.last_backup_at?.toISOString() ?? null,
-          },
-        };
-      },
-    } satisfies Route,
-    {
-      method: 'PATCH',
-      path: '/me',
-      access: 'user',
-      body: ProfileInput,
-      handle: async (ctx) => {
-        const { displayName, preferredSubtitleLanguages, weeklyBackup } = ctx.body;
-        const { rows } = await db.transaction(async (tx) => {
-          await ensureUser(tx, me(ctx));
-          return tx.query(
-            `update users set display_name = case when $2 then $3 else display_name end,
+  return implement(LibraryListApi, {
+    listMyLibrary: async (ctx) => ({
+      headers: NO_STORE,
+      body: await listPage(db, ctx.identity.sub, ctx.query, false),
+    }),
+    listUserLibrary: async (ctx) => {
+      const found = await db.query(
+        'select id, username, display_name from users where id = $1 or lower(username) = lower($1) limit 1',
+        [ctx.params.user],
+      );
+      const user = found.rows[0];
+      if (!user) throw new NotFound(`no user ${ctx.params.user}`);
+      const page = await listPage(db, user.id, ctx.query, true);
+      return {
+        body: { user: { id: user.id, username: user.username, displayName: user.display_name }, ...page },
+      };
+    },
+    getEntry: async (ctx) => {
+      const { rows } = await db.query(
+        `select ${ENTRY_SQL} from library_entries e where user_id = $1 and anime_id = $2`,
+        [ctx.identity.sub, animeIdOf(ctx)],
+      );
+      if (!rows[0]) throw new NotFound('this anime is not on your list');
+      return { headers: NO_STORE, body: entryView(rows[0]) };
+    },
+    putEntry: async (ctx) => {
+      const animeId = animeIdOf(ctx);
+      const result = await write(animeId, (tx) =>
+        saveEntry(tx, ctx.identity, animeId, ctx.body, { traceparent: traceparent() }),
+      );
+      return { status: result.change === 'added' ? 201 : 200, headers: NO_STORE, body: result.entry };
+    },
+    deleteEntry: async (ctx) => {
+      const animeId = animeIdOf(ctx);
+      await write(animeId, (tx) => removeEntry(tx, ctx.identity, animeId));
+      return { status: 204 };
+    },
+    listHistory: async (ctx) => {
+      const { rows } = await db.query(
+        `select id, episode, pass, watched_at, origin from watch_history where user_id = $1 and anime_id = $2 order by id`,
+        [ctx.identity.sub, animeIdOf(ctx)],
+      );
+      return { headers: NO_STORE, body: { items: rows.map(historyView) } };
+    },
+    addHistory: async (ctx) => {
+      const animeId = animeIdOf(ctx);
+      const at = ctx.body.watchedAt;
+      if (at !== undefined && (Number.isNaN(Date.parse(at)) || Date.parse(at) > Date.now() + 86_400_000)) {
+        throw new ValidationFailed('watchedAt must be a past RFC 3339 time', {
+          issues: [{ field: '/body/watchedAt', message: 'must be a past RFC 3339 date-time' }],
+        });
+      }
+      const { item, created } = await db.transaction((tx) =>
+        appendHistory(tx, ctx.identity, animeId, ctx.body.episode, at),
+      );
+      return { status: created ? 201 : 200, headers: NO_STORE, body: item };
+    },
+    getProfile: async (ctx) => {
+      const { rows } = await db.query(
+        'select username, display_name, preferred_subtitle_languages, weekly_backup, last_backup_at from users where id = $1',
+        [ctx.identity.sub],
+      );
+      const row = rows[0];
+      return {
+        headers: NO_STORE,
+        body: {
+          id: ctx.identity.sub,
+          username: row?.username ?? ctx.identity.username,
+          displayName: row ? row.display_name : (ctx.identity.name ?? null),
+          preferredSubtitleLanguages: row?.preferred_subtitle_languages ?? [],
+          weeklyBackup: row?.weekly_backup ?? false,
+          lastBackupAt: row?.last_backup_at?.toISOString() ?? null,
+        },
+      };
+    },
+    patchProfile: async (ctx) => {
+      const { displayName, preferredSubtitleLanguages, weeklyBackup } = ctx.body;
+      const { rows } = await db.transaction(async (tx) => {
+        await ensureUser(tx, ctx.identity);
+        return tx.query(
+          `update users set display_name = case when $2 then $3 else display_name end,
                preferred_subtitle_languages = coalesce($4, preferred_subtitle_languages),
                weekly_backup = coalesce($5, weekly_backup), updated_at = now()
              where id = $1 returning username, display_name, preferred_subtitle_languages, weekly_backup`,
-            [
-              me(ctx).sub,
-              displayName !== undefined,
-              displayName ?? null,
-              preferredSubtitleLanguages ?? null,
-              weeklyBackup ?? null,
-            ],
-          );
-        });
-        const row = rows[0];
-        return {
-          headers: NO_STORE,
-          body: {
-            id: me(ctx).sub,
-            username: row.username,
-            displayName: row.display_name,
-            preferredSubtitleLanguages: row.preferred_subtitle_languages,
-            weeklyBackup: row.weekly_backup,
-          },
-        };
-      },
-    } satisfies Route<ProfileInput>,
-  ];
-  return routes as Route<never, never>[];
+          [
+            ctx.identity.sub,
+            displayName !== undefined,
+            displayName ?? null,
+            preferredSubtitleLanguages ?? null,
+            weeklyBackup ?? null,
+          ],
+        );
+      });
+      const row = rows[0];
+      return {
+        headers: NO_STORE,
+        body: {
+          id: ctx.identity.sub,
+          username: row.username,
+          displayName: row.display_name,
+          preferredSubtitleLanguages: row.preferred_subtitle_languages,
+          weeklyBackup: row.weekly_backup,
+        },
+      };
+    },
+  });
 }

@@ -1,18 +1,17 @@
 import { gzipSync } from 'node:zlib';
 import { asIsekaiError } from '../lib/errors.ts';
-import type { Identity, Route } from '../lib/http/types.ts';
+import { implement } from '../lib/http/contract.ts';
+import type { AnyRoute } from '../lib/http/types.ts';
 import { toProblem } from '../lib/problem.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
+import { LibraryTransferApi } from './api.ts';
 import { exportEntries, toCsv, toMalXml } from './export.ts';
 import { decodeUpload, escapeBareAmpersands } from './mal-decode.ts';
 import { applyMalRows } from './mal-import.ts';
 import { parseMalXml } from './mal-rows.ts';
-import { ExportQuery } from './schemas.ts';
+import type { ExportQuery } from './schemas.ts';
 
 type Deps = Pick<TrackingDeps, 'db' | 'cache' | 'runtime' | 'publish'>;
-
-/** Largest upload accepted (compressed or not). */
-export const IMPORT_LIMIT = 16 * 1024 * 1024;
 
 /** Build one export file of a user's list. */
 export async function buildExport(db: Deps['db'], user: { id: string; name: string }, query: ExportQuery) {
@@ -34,68 +33,54 @@ export async function buildExport(db: Deps['db'], user: { id: string; name: stri
 }
 
 /** Export (MAL XML / JSON / CSV, optionally gzipped) and MAL XML import. */
-export function transferRoutes(deps: Deps): Route<never, never>[] {
+export function transferRoutes(deps: Deps): AnyRoute[] {
   const { db, cache, publish } = deps;
-  const routes = [
-    {
-      method: 'GET',
-      path: '/me/library/export',
-      access: 'user',
-      query: ExportQuery,
-      handle: async (ctx) => {
-        const me = ctx.identity as Identity;
-        const file = await buildExport(db, { id: me.sub, name: me.username }, ctx.query);
-        return {
-          headers: {
-            'content-type': file.type,
-            'content-disposition': `attachment; filename="${file.name}"`,
-            'cache-control': 'private, no-store',
-          },
-          body: file.bytes,
-        };
-      },
-    } satisfies Route<unknown, ExportQuery>,
-    {
-      method: 'POST',
-      path: '/me/library/import',
-      access: 'user',
-      raw: true,
-      bodyLimit: IMPORT_LIMIT,
-      handle: async (ctx) => {
-        const me = ctx.identity as Identity;
-        const decoded = decodeUpload(ctx.raw ?? Buffer.alloc(0));
-        const { rows } = parseMalXml(escapeBareAmpersands(decoded.text));
-        const file = { encoding: decoded.encoding, gzipped: decoded.gzipped, rows: rows.length };
-        const streaming = /application\/x-ndjson/.test(String(ctx.req.headers.accept ?? ''));
-        if (!streaming) {
-          const result = await db.transaction((tx) => applyMalRows(tx, me, rows));
-          await cache.invalidate(result.changedAnime);
-          await publish(result.events);
-          return { headers: { 'cache-control': 'no-store' }, body: { file, ...result.report } };
-        }
-        // Progress as NDJSON lines; the last line is the report, or the problem (nothing was written).
-        const { res } = ctx;
-        res.writeHead(200, {
-          'content-type': 'application/x-ndjson; charset=utf-8',
-          'cache-control': 'no-store',
-        });
-        const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
-        line({ file });
-        try {
-          const result = await db.transaction((tx) =>
-            applyMalRows(tx, me, rows, (done, total) => line({ progress: { done, total } })),
-          );
-          await cache.invalidate(result.changedAnime);
-          await publish(result.events);
-          line({ report: result.report });
-        } catch (error) {
-          ctx.log.warn({ err: error, code: asIsekaiError(error).code }, 'import failed; nothing written');
-          line({ problem: toProblem(asIsekaiError(error), ctx.url.pathname) });
-        }
-        res.end();
-        return undefined;
-      },
-    } satisfies Route,
-  ];
-  return routes as Route<never, never>[];
+  return implement(LibraryTransferApi, {
+    exportLibrary: async (ctx) => {
+      const me = ctx.identity;
+      const file = await buildExport(db, { id: me.sub, name: me.username }, ctx.query);
+      return {
+        headers: {
+          'content-type': file.type,
+          'content-disposition': `attachment; filename="${file.name}"`,
+          'cache-control': 'private, no-store',
+        },
+        body: file.bytes,
+      };
+    },
+    importLibrary: async (ctx) => {
+      const me = ctx.identity;
+      const decoded = decodeUpload(ctx.raw ?? Buffer.alloc(0));
+      const { rows } = parseMalXml(escapeBareAmpersands(decoded.text));
+      const file = { encoding: decoded.encoding, gzipped: decoded.gzipped, rows: rows.length };
+      const streaming = /application\/x-ndjson/.test(String(ctx.req.headers.accept ?? ''));
+      if (!streaming) {
+        const result = await db.transaction((tx) => applyMalRows(tx, me, rows));
+        await cache.invalidate(result.changedAnime);
+        await publish(result.events);
+        return { headers: { 'cache-control': 'no-store' }, body: { file, ...result.report } };
+      }
+      // Progress as NDJSON lines; the last line is the report, or the problem (nothing was written).
+      const { res } = ctx;
+      res.writeHead(200, {
+        'content-type': 'application/x-ndjson; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
+      line({ file });
+      try {
+        const result = await db.transaction((tx) =>
+          applyMalRows(tx, me, rows, (done, total) => line({ progress: { done, total } })),
+        );
+        await cache.invalidate(result.changedAnime);
+        await publish(result.events);
+        line({ report: result.report });
+      } catch (error) {
+        ctx.log.warn({ err: error, code: asIsekaiError(error).code }, 'import failed; nothing written');
+        line({ problem: toProblem(asIsekaiError(error), ctx.url.pathname) });
+      }
+      res.end();
+      return undefined;
+    },
+  });
 }

@@ -3,12 +3,12 @@ import { verifierFromSettings } from '../lib/auth/token-verifier.ts';
 import { loadConfig, Type } from '../lib/config.ts';
 import { createMongo } from '../lib/data/mongo.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Authenticator } from '../lib/http/types.ts';
+import type { AnyRoute, Authenticator } from '../lib/http/types.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
 import { createInbox } from './inbox.ts';
 import { createLiveHub } from './live.ts';
 import { inboxRoutes } from './routes.ts';
-import { streamRoute } from './stream.ts';
+import { type StreamOptions, streamRoute } from './stream.ts';
 
 export const NotificationsSettings = Type.Object({
   /** Vault provides it in the cluster (required there); the local default keeps `npm start` running without one. */
@@ -47,15 +47,19 @@ export function wireNotifications(
     for (const res of open) res.end();
   });
   const authenticate = overrides.authenticate ?? verifierFromSettings(settings).authenticate;
-  const stream = streamRoute({
+  const routes = notificationRoutes({
     inbox,
     hub,
     heartbeatMs: settings.SSE_HEARTBEAT_MS,
     replayLimit: settings.SSE_REPLAY_LIMIT,
     open,
   });
-  const routes = [stream, ...inboxRoutes(inbox)] as never[];
   return { runtime, handler: createHttpFunction({ runtime, routes, authenticate }) };
+}
+
+/** Every notifications route (the whole of `NotificationsApi`): the live stream and the inbox. */
+export function notificationRoutes(options: StreamOptions): AnyRoute[] {
+  return [streamRoute(options), ...inboxRoutes(options.inbox)];
 }
 
 /** Settings schemas notifications parses at start-up (with BaseSettings). */

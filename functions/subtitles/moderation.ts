@@ -1,16 +1,21 @@
+import type { CloudEventV1 } from 'cloudevents';
 import { ObjectId } from 'mongodb';
 import Type, { type Static } from 'typebox';
+import type { SubtitleHiddenV1 } from '../../events/schemas/subtitle-hidden.ts';
 import type { SubtitleRemovedV1 } from '../../events/schemas/subtitle-removed.ts';
 import { ReportReason, type SubtitleReportedV1 } from '../../events/schemas/subtitle-reported.ts';
+import type { SubtitleRestoredV1 } from '../../events/schemas/subtitle-restored.ts';
 import { Conflict, Gone, NotFound } from '../lib/errors.ts';
 import type { Identity } from '../lib/http/types.ts';
 import { type PublishDeps, publishPending, subtitleEvent } from './events.ts';
 import { publishedSubtitle } from './search.ts';
 import {
+  type AuditDoc,
   isDuplicateKey,
   objectIdOf,
   type ReportDoc,
   type SubtitleCollections,
+  type SubtitleDoc,
   subtitleView,
 } from './store.ts';
 
@@ -27,7 +32,15 @@ export type ReportInput = Static<typeof ReportInput>;
 
 /** `POST /subtitles/:id/moderation` */
 export const ModerationInput = Type.Object(
-  { action: Type.Union([Type.Literal('remove'), Type.Literal('keep')]), note: Type.Optional(Note) },
+  {
+    action: Type.Union([
+      Type.Literal('remove'),
+      Type.Literal('hide'),
+      Type.Literal('restore'),
+      Type.Literal('keep'),
+    ]),
+    note: Type.Optional(Note),
+  },
   { additionalProperties: false },
 );
 export type ModerationInput = Static<typeof ModerationInput>;
@@ -133,10 +146,25 @@ export async function listReports({ reports, subtitles }: SubtitleCollections, q
   };
 }
 
+/** The status each action leads to, from the statuses it may start from. */
+const TRANSITIONS: Record<
+  ModerationInput['action'],
+  { from: readonly SubtitleDoc['status'][]; to?: SubtitleDoc['status'] }
+> = {
+  remove: { from: ['published', 'hidden'], to: 'removed' },
+  hide: { from: ['published'], to: 'hidden' },
+  restore: { from: ['hidden'], to: 'published' },
+  keep: { from: ['published', 'hidden'] },
+};
+
 /**
- * A moderator's decision on a subtitle. `remove`: status → removed (the object is kept for the record and
- * any appeal; downloads answer 410, search hides it) with the `removed` event in the same document write;
- * `keep`: nothing changes but the open reports. Either way its open reports are resolved.
+ * A moderator's decision on a subtitle. `remove` (final): status → removed (the object is kept for the
+ * record and any appeal; downloads answer 410, search hides it) with the `removed` event in the same
+ * document write. `hide` (reversible): status → hidden (410, out of search) until `restore`; each with
+ * its `hidden`/`restored` event the same way. `keep`:
+ * only the open reports change. Every action resolves the open reports and is written to the audit log
+ * (who, when, what, why), which moderators read and the uploader sees as the decision on their subtitle.
+ * An action the status does not allow → 409 (410 once removed).
  */
 export async function moderateSubtitle(
   deps: PublishDeps,
@@ -146,41 +174,63 @@ export async function moderateSubtitle(
   input: ModerationInput,
   traceparent?: string,
 ) {
-  const { subtitles, reports } = collections;
+  const { subtitles, reports, audit } = collections;
   const id = objectIdOf(rawId);
   const current = id ? await subtitles.findOne({ _id: id }, { projection: { pendingEvents: 0 } }) : null;
   if (!id || !current) throw new NotFound(`subtitle ${rawId} not found`);
   if (current.status === 'removed') throw new Gone(`subtitle ${rawId} was already removed`);
+  const rule = TRANSITIONS[input.action];
+  if (!rule.from.includes(current.status))
+    throw new Conflict(`cannot ${input.action} a subtitle that is ${current.status}`);
   const now = new Date();
   const note = input.note ?? null;
-  let event: ReturnType<typeof subtitleEvent<SubtitleRemovedV1>> | undefined;
+  const to = rule.to ?? current.status;
+  const about = {
+    subtitleId: id.toHexString(),
+    animeId: current.animeId,
+    episode: current.episode,
+    uploaderId: current.uploaderId,
+  };
+  const at = now.toISOString();
+  const withNote = note ? { note } : {};
+  // The status change and its event are one document write (the outbox embedded in the subtitle).
+  let event: CloudEventV1<{ animeId: number }> | undefined;
   if (input.action === 'remove') {
     const data: SubtitleRemovedV1 = {
-      subtitleId: id.toHexString(),
-      animeId: current.animeId,
-      episode: current.episode,
-      uploaderId: current.uploaderId,
+      ...about,
       removedBy: identity.sub,
       reason: 'moderation',
-      ...(note ? { note } : {}),
-      removedAt: now.toISOString(),
+      ...withNote,
+      removedAt: at,
     };
     event = subtitleEvent('dev.isekai.subtitle.removed.v1', SOURCE, data, traceparent);
+  } else if (input.action === 'hide') {
+    const data: SubtitleHiddenV1 = { ...about, hiddenBy: identity.sub, ...withNote, hiddenAt: at };
+    event = subtitleEvent('dev.isekai.subtitle.hidden.v1', SOURCE, data, traceparent);
+  } else if (input.action === 'restore') {
+    const data: SubtitleRestoredV1 = { ...about, restoredBy: identity.sub, ...withNote, restoredAt: at };
+    event = subtitleEvent('dev.isekai.subtitle.restored.v1', SOURCE, data, traceparent);
+  }
+  if (to !== current.status) {
+    // Conditional on the status read: two moderators at once cannot both move it.
     const changed = await subtitles.updateOne(
-      { _id: id, status: 'published' },
+      { _id: id, status: current.status },
       {
-        $set: { status: 'removed', removedAt: now, removedBy: identity.sub, removalNote: note },
-        $push: { pendingEvents: event },
+        $set: {
+          status: to,
+          ...(to === 'removed' ? { removedAt: now, removedBy: identity.sub, removalNote: note } : {}),
+        },
+        ...(event ? { $push: { pendingEvents: event } } : {}),
       },
     );
-    if (changed.matchedCount === 0) throw new Gone(`subtitle ${rawId} was already removed`);
+    if (changed.matchedCount === 0) throw new Conflict(`subtitle ${rawId} was changed by another moderator`);
   }
   const resolved = await reports.updateMany(
     { subtitleId: id.toHexString(), status: 'open' },
     {
       $set: {
         status: 'resolved',
-        resolution: input.action === 'remove' ? 'removed' : 'kept',
+        resolution: input.action === 'remove' ? 'removed' : input.action === 'hide' ? 'hidden' : 'kept',
         resolvedBy: identity.sub,
         resolvedAt: now,
         note,
@@ -189,11 +239,94 @@ export async function moderateSubtitle(
     },
   );
   await subtitles.updateOne({ _id: id }, { $set: { openReports: 0 } });
+  await audit.insertOne({
+    _id: new ObjectId(),
+    subtitleId: id,
+    uploaderId: current.uploaderId,
+    action: input.action,
+    moderatorId: identity.sub,
+    note,
+    from: current.status,
+    to,
+    resolvedReports: resolved.modifiedCount,
+    at: now,
+  });
   if (event) await publishPending(deps, subtitles, id, [event]);
   return {
     subtitleId: id.toHexString(),
     action: input.action,
-    status: input.action === 'remove' ? 'removed' : current.status,
+    status: to,
     resolvedReports: resolved.modifiedCount,
+  };
+}
+
+const auditView = (a: AuditDoc) => ({
+  subtitleId: a.subtitleId.toHexString(),
+  action: a.action,
+  moderatorId: a.moderatorId,
+  note: a.note,
+  from: a.from,
+  to: a.to,
+  resolvedReports: a.resolvedReports,
+  at: a.at.toISOString(),
+});
+
+/** A subtitle's audit log, newest first (moderators). */
+export async function auditLog({ audit }: SubtitleCollections, rawId: string | undefined) {
+  const id = objectIdOf(rawId);
+  if (!id) throw new NotFound(`subtitle ${rawId} not found`);
+  const items = await audit.find({ subtitleId: id }).sort({ at: -1, _id: -1 }).limit(200).toArray();
+  return { items: items.map(auditView) };
+}
+
+/** `GET /subtitles/mine` */
+export const MineQuery = Type.Object(
+  {
+    page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+    perPage: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+export type MineQuery = Static<typeof MineQuery>;
+
+/**
+ * The caller's own uploads in every status, newest first, each with the last moderator decision on it
+ * (action, note, when; not who): how an uploader learns why a subtitle was hidden or removed.
+ */
+export async function mySubtitles(
+  { subtitles, audit }: SubtitleCollections,
+  identity: Identity,
+  query: MineQuery,
+) {
+  const filter = { uploaderId: identity.sub };
+  const [docs, total] = await Promise.all([
+    subtitles
+      .find(filter, { projection: { pendingEvents: 0 } })
+      .sort({ createdAt: -1, _id: -1 })
+      .skip((query.page - 1) * query.perPage)
+      .limit(query.perPage)
+      .toArray(),
+    subtitles.countDocuments(filter),
+  ]);
+  const decisions = await audit
+    .find({ subtitleId: { $in: docs.map((d) => d._id) } })
+    .sort({ at: -1, _id: -1 })
+    .toArray();
+  const last = new Map<string, AuditDoc>();
+  for (const d of decisions)
+    if (!last.has(d.subtitleId.toHexString())) last.set(d.subtitleId.toHexString(), d);
+  return {
+    items: docs.map((d) => {
+      const decision = last.get(d._id.toHexString());
+      return {
+        ...subtitleView({ ...d, pendingEvents: [] }),
+        moderation: decision
+          ? { action: decision.action, note: decision.note, at: decision.at.toISOString() }
+          : null,
+      };
+    }),
+    page: query.page,
+    perPage: query.perPage,
+    total,
   };
 }

@@ -11,7 +11,17 @@ export const SearchQuery = Type.Object(
     episode: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     language: Type.Optional(Language),
     format: Type.Optional(Type.Union(['srt', 'vtt', 'ass', 'ssa'].map((f) => Type.Literal(f)))),
-    sort: Type.Union([Type.Literal('newest'), Type.Literal('downloads')], { default: 'newest' }),
+    /** Subtitles timed to this video (its OpenSubtitles hash). */
+    videoHash: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{16}$' })),
+    /** Release name contains (case-insensitive). */
+    release: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    hearingImpaired: Type.Optional(Type.Boolean()),
+    foreignPartsOnly: Type.Optional(Type.Boolean()),
+    machineTranslated: Type.Optional(Type.Boolean()),
+    uploader: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    sort: Type.Union([Type.Literal('newest'), Type.Literal('downloads'), Type.Literal('votes')], {
+      default: 'newest',
+    }),
     page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
     perPage: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   },
@@ -23,11 +33,30 @@ export type SearchQuery = Static<typeof SearchQuery>;
 export async function searchSubtitles({ subtitles }: SubtitleCollections, query: SearchQuery) {
   const filter: Filter<SubtitleDoc> = { status: 'published' };
   if (query.anime !== undefined) filter.animeId = query.anime;
-  if (query.episode !== undefined) filter.episode = query.episode;
+  // A file covering several episodes (episode–episodeTo) is found by each of them.
+  if (query.episode !== undefined)
+    filter.$or = [
+      { episode: query.episode },
+      { episode: { $lte: query.episode }, episodeTo: { $gte: query.episode } },
+    ];
   if (query.language !== undefined) filter.language = query.language;
   if (query.format !== undefined) filter.format = query.format as SubtitleDoc['format'];
+  if (query.videoHash !== undefined) filter['video.hash'] = query.videoHash.toLowerCase();
+  if (query.release !== undefined)
+    filter.release = { $regex: query.release.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), $options: 'i' };
+  if (query.uploader !== undefined) filter.uploaderId = query.uploader;
+  for (const flag of ['hearingImpaired', 'foreignPartsOnly', 'machineTranslated'] as const) {
+    const wanted = query[flag];
+    // Documents from before flags existed count as false.
+    if (wanted !== undefined) filter[`flags.${flag}`] = wanted ? true : { $ne: true };
+  }
+  // Trusted uploaders' subtitles first, then the asked order.
   const sort: Record<string, 1 | -1> =
-    query.sort === 'downloads' ? { downloads: -1, createdAt: -1, _id: -1 } : { createdAt: -1, _id: -1 };
+    query.sort === 'downloads'
+      ? { trusted: -1, downloads: -1, createdAt: -1, _id: -1 }
+      : query.sort === 'votes'
+        ? { trusted: -1, 'votes.score': -1, downloads: -1, createdAt: -1, _id: -1 }
+        : { trusted: -1, createdAt: -1, _id: -1 };
   const [items, total] = await Promise.all([
     subtitles
       .find(filter, { projection: { pendingEvents: 0 } })
@@ -49,5 +78,6 @@ export async function publishedSubtitle({ subtitles }: SubtitleCollections, rawI
   const doc = id ? await subtitles.findOne({ _id: id }, { projection: { pendingEvents: 0 } }) : null;
   if (!doc) throw new NotFound(`subtitle ${rawId} not found`);
   if (doc.status === 'removed') throw new Gone(`subtitle ${rawId} was removed by moderation`);
+  if (doc.status === 'hidden') throw new Gone(`subtitle ${rawId} is hidden by moderation`);
   return doc;
 }

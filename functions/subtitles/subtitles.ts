@@ -1,20 +1,18 @@
 import { loadConfig, Type } from '../lib/config.ts';
 import { asIsekaiError } from '../lib/errors.ts';
+import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Identity, RequestContext, Route } from '../lib/http/types.ts';
+import type { AnyRoute } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
-import { type DownloadQuery, DownloadQuery as DownloadQuerySchema, downloadSubtitle } from './download.ts';
+import { SubtitlesApi } from './api.ts';
+import { bulkDownload } from './bulk.ts';
+import { downloadSubtitle } from './download.ts';
 import { relayPendingSubtitleEvents } from './events.ts';
-import {
-  listReports,
-  ModerationInput,
-  moderateSubtitle,
-  ReportInput,
-  ReportsQuery,
-  reportSubtitle,
-} from './moderation.ts';
-import { publishedSubtitle, SearchQuery, searchSubtitles } from './search.ts';
+import { auditLog, listReports, moderateSubtitle, mySubtitles, reportSubtitle } from './moderation.ts';
+import { publishedSubtitle, searchSubtitles } from './search.ts';
 import { subtitleView } from './store.ts';
+import { setTrust } from './uploaders.ts';
+import { voteSubtitle } from './votes.ts';
 import { mongoFault, type SubtitleDeps, type SubtitleOverrides, wireSubtitles } from './wiring.ts';
 
 /** What subtitles reads besides the shared subtitle settings. */
@@ -25,103 +23,67 @@ export const RelaySettings = Type.Object({
   SUBTITLE_RELAY_MIN_AGE_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
 });
 
-const MODERATORS = { roles: ['moderator', 'admin'] } as const;
 const NO_STORE = { 'cache-control': 'private, no-store' };
 
-/** subtitles' routes: public search/detail/download, user reports, the moderators' queue and decisions. */
-export function subtitleRoutes(deps: SubtitleDeps): Route<never, never>[] {
+/**
+ * subtitles' routes: public search/detail/download/bulk, user votes, reports and own uploads, the
+ * moderators' queue, decisions and audit log, admins' trusted uploaders.
+ */
+export function subtitleRoutes(deps: SubtitleDeps): AnyRoute[] {
   const publish = { send: deps.send, log: deps.runtime.log };
   const traceparent = () => traceparentOf(deps.runtime.tracing.tracer.id);
   /** Run with the collections; a MongoDB outage answers 503. */
-  const withMongo =
-    <B, Q>(
-      work: (
-        ctx: RequestContext<B, Q>,
-        c: Awaited<ReturnType<SubtitleDeps['collections']>>,
-      ) => Promise<unknown>,
-    ) =>
-    async (ctx: RequestContext<B, Q>) => {
-      try {
-        return (await work(ctx, await deps.collections())) as never;
-      } catch (error) {
-        throw mongoFault(error);
-      }
-    };
-  const routes = [
-    {
-      method: 'GET',
-      path: '/subtitles',
-      access: 'public',
-      query: SearchQuery,
-      handle: withMongo<unknown, SearchQuery>(async (ctx, c) => ({
+  const mongo = async <T>(work: (c: Awaited<ReturnType<SubtitleDeps['collections']>>) => Promise<T>) => {
+    try {
+      return await work(await deps.collections());
+    } catch (error) {
+      throw mongoFault(error);
+    }
+  };
+  return implement(SubtitlesApi, {
+    searchSubtitles: (ctx) =>
+      mongo(async (c) => ({
         headers: { 'cache-control': 'public, max-age=30' },
         body: await searchSubtitles(c, ctx.query),
       })),
-    } satisfies Route<unknown, SearchQuery>,
-    {
-      method: 'GET',
-      path: '/subtitles/reports',
-      access: MODERATORS,
-      query: ReportsQuery,
-      handle: withMongo<unknown, ReportsQuery>(async (ctx, c) => ({
+    listReports: (ctx) => mongo(async (c) => ({ headers: NO_STORE, body: await listReports(c, ctx.query) })),
+    bulkDownload: (ctx) => mongo((c) => bulkDownload(deps, c, ctx.query)),
+    mySubtitles: (ctx) =>
+      mongo(async (c) => ({ headers: NO_STORE, body: await mySubtitles(c, ctx.identity, ctx.query) })),
+    setUploaderTrust: (ctx) =>
+      mongo(async (c) => ({
         headers: NO_STORE,
-        body: await listReports(c, ctx.query),
+        body: await setTrust(c, ctx.identity, ctx.params.userId, ctx.body),
       })),
-    } satisfies Route<unknown, ReportsQuery>,
-    {
-      method: 'GET',
-      path: '/subtitles/:id',
-      access: 'public',
-      handle: withMongo(async (ctx, c) => ({
+    voteSubtitle: (ctx) =>
+      mongo(async (c) => ({
+        headers: NO_STORE,
+        body: await voteSubtitle(c, ctx.identity, ctx.params.id, ctx.body.value),
+      })),
+    withdrawVote: (ctx) =>
+      mongo(async (c) => ({
+        headers: NO_STORE,
+        body: await voteSubtitle(c, ctx.identity, ctx.params.id, null),
+      })),
+    auditLog: (ctx) => mongo(async (c) => ({ headers: NO_STORE, body: await auditLog(c, ctx.params.id) })),
+    getSubtitle: (ctx) =>
+      mongo(async (c) => ({
         body: subtitleView({ ...(await publishedSubtitle(c, ctx.params.id)), pendingEvents: [] }),
       })),
-    } satisfies Route,
-    {
-      method: 'GET',
-      path: '/subtitles/:id/download',
-      access: 'public',
-      query: DownloadQuerySchema,
-      handle: withMongo<unknown, DownloadQuery>((ctx, c) =>
-        downloadSubtitle(deps, c, ctx.params.id, ctx.query, { count: ctx.req.method !== 'HEAD' }),
-      ),
-    } satisfies Route<unknown, DownloadQuery>,
-    {
-      method: 'POST',
-      path: '/subtitles/:id/reports',
-      access: 'user',
-      body: ReportInput,
-      handle: withMongo<ReportInput, unknown>(async (ctx, c) => ({
+    downloadSubtitle: (ctx) =>
+      mongo((c) => downloadSubtitle(deps, c, ctx.params.id, ctx.query, { count: ctx.req.method !== 'HEAD' })),
+    reportSubtitle: (ctx) =>
+      mongo(async (c) => ({
         status: 201,
         headers: NO_STORE,
-        body: await reportSubtitle(
-          publish,
-          c,
-          ctx.identity as Identity,
-          ctx.params.id,
-          ctx.body,
-          traceparent(),
-        ),
+        body: await reportSubtitle(publish, c, ctx.identity, ctx.params.id, ctx.body, traceparent()),
       })),
-    } satisfies Route<ReportInput, unknown>,
-    {
-      method: 'POST',
-      path: '/subtitles/:id/moderation',
-      access: MODERATORS,
-      body: ModerationInput,
-      handle: withMongo<ModerationInput, unknown>(async (ctx, c) => ({
+    moderateSubtitle: (ctx) =>
+      mongo(async (c) => ({
         headers: NO_STORE,
-        body: await moderateSubtitle(
-          publish,
-          c,
-          ctx.identity as Identity,
-          ctx.params.id,
-          ctx.body,
-          traceparent(),
-        ),
+        body: await moderateSubtitle(publish, c, ctx.identity, ctx.params.id, ctx.body, traceparent()),
       })),
-    } satisfies Route<ModerationInput, unknown>,
-  ];
-  return routes as Route<never, never>[];
+  });
 }
 
 /** The subtitles function from its dependencies. */

@@ -1,14 +1,15 @@
 import { loadConfig, Type } from '../lib/config.ts';
 import { createPostgres } from '../lib/data/postgres.ts';
+import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
-import type { Authenticator, Identity, Route } from '../lib/http/types.ts';
+import type { AnyRoute, Authenticator, Reply } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { mongoFault, type SubtitleOverrides, wireSubtitles } from '../subtitles/wiring.ts';
+import { MAX_FILE_BYTES, UploadSubtitleApi } from './api.ts';
 import { readMultipart } from './multipart.ts';
 import { normaliseUpload, storeUpload, type UploadDeps } from './upload.ts';
-
-/** Largest subtitle file accepted (Jimaku's tested cap; nginx allows the same on /uploads). */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+import { isZip } from './zip.ts';
+import { uploadZip } from './zip-upload.ts';
 
 /** What upload-subtitle reads besides the shared subtitle settings. */
 export const UploadSettings = Type.Object({
@@ -16,19 +17,25 @@ export const UploadSettings = Type.Object({
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
 });
 
-/** upload-subtitle's one route: `POST /uploads` (multipart: `file` + animeId, episode, language, release?, notes?). */
-export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
-  const route = {
-    method: 'POST',
-    path: '/uploads',
-    access: { roles: ['uploader', 'moderator', 'admin'] },
-    handle: async (ctx) => {
+/** upload-subtitle's one route: `POST /uploads` (multipart: `file` — a subtitle or a zip of them — and its fields). */
+export function uploadRoutes(deps: UploadDeps): AnyRoute[] {
+  return implement(UploadSubtitleApi, {
+    uploadSubtitle: async (ctx) => {
       const form = await readMultipart(ctx.req, { fileBytes: MAX_FILE_BYTES });
+      const traceparent = traceparentOf(deps.runtime.tracing.tracer.id);
+      if (form.file && isZip(form.file.bytes)) {
+        // A zip: each file stored with its own verdict (207).
+        try {
+          const result = await uploadZip(deps, ctx.identity, { ...form, file: form.file }, { traceparent });
+          const reply: Reply = { status: 207, headers: { 'cache-control': 'no-store' }, body: result };
+          return reply;
+        } catch (error) {
+          throw mongoFault(error);
+        }
+      }
       const upload = normaliseUpload(form);
       try {
-        const subtitle = await storeUpload(deps, ctx.identity as Identity, upload, {
-          traceparent: traceparentOf(deps.runtime.tracing.tracer.id),
-        });
+        const subtitle = await storeUpload(deps, ctx.identity, upload, { traceparent });
         return {
           status: 201,
           headers: { location: `/subtitles/${subtitle.id}`, 'cache-control': 'no-store' },
@@ -38,8 +45,7 @@ export function uploadRoutes(deps: UploadDeps): Route<never, never>[] {
         throw mongoFault(error);
       }
     },
-  } satisfies Route;
-  return [route] as Route<never, never>[];
+  });
 }
 
 /** The upload-subtitle function from its dependencies. */
@@ -59,7 +65,12 @@ export function uploadSubtitleFromEnv(
   const { DATABASE_URL } = loadConfig(UploadSettings, env);
   const deps = wireSubtitles('upload-subtitle', env, overrides);
   const db = createPostgres(deps.runtime, { url: DATABASE_URL, max: 4 });
-  const animeExists = async (animeId: number) =>
-    ((await db.query('select 1 from anime where id = $1', [animeId])).rowCount ?? 0) > 0;
-  return createUploadSubtitle({ ...deps, animeExists });
+  const findAnime = async (animeId: number) =>
+    (
+      await db.query<{ title: string; episodes: number | null }>(
+        'select title, episodes from anime where id = $1',
+        [animeId],
+      )
+    ).rows[0];
+  return createUploadSubtitle({ ...deps, findAnime });
 }

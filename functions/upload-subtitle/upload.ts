@@ -11,9 +11,10 @@ import type { Runtime } from '../lib/runtime.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { convertAndCheck } from '../lib/validate.ts';
 import { publishPending, subtitleEvent } from '../subtitles/events.ts';
-import { parseCues } from '../subtitles/formats/convert.ts';
+import { readSubtitle } from '../subtitles/formats/convert.ts';
 import { detectFormat, MEDIA_TYPES } from '../subtitles/formats/detect.ts';
 import { decodeSubtitle } from '../subtitles/formats/encoding.ts';
+import { FrameRateSchema } from '../subtitles/formats/frame-rate.ts';
 import {
   isDuplicateKey,
   type SubtitleCollections,
@@ -21,6 +22,7 @@ import {
   subtitleKey,
   subtitleView,
 } from '../subtitles/store.ts';
+import { isTrusted } from '../subtitles/uploaders.ts';
 import type { MultipartForm } from './multipart.ts';
 
 export const SOURCE = '/functions/upload-subtitle';
@@ -34,23 +36,39 @@ export const UploadFields = Type.Object(
     /** A catalogue id, checked by the one anime-id parser (`parseAnimeId`). */
     animeId: Type.String({ minLength: 1, maxLength: 10 }),
     episode: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    /** The last episode when one file covers several (a double episode, a recap): `episode`–`episodeTo`. */
+    episodeTo: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     language: Language,
     release: Type.Optional(Text(200)),
     notes: Type.Optional(Text(1024)),
+    /** The frame rate of the video it is timed to. */
+    fps: Type.Optional(FrameRateSchema),
+    hearingImpaired: Type.Optional(Type.Boolean()),
+    foreignPartsOnly: Type.Optional(Type.Boolean()),
+    machineTranslated: Type.Optional(Type.Boolean()),
+    /** OpenSubtitles hash of the video file it is timed to (16 hex digits) and the file's size. */
+    videoHash: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{16}$' })),
+    videoSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 })),
   },
   { additionalProperties: false },
 );
 export type UploadFields = Static<typeof UploadFields>;
 
-/** Whether an anime is in the catalogue (PostgreSQL, read only). */
-export type AnimeExists = (animeId: number) => Promise<boolean>;
+/** An anime of the catalogue as an upload needs it: its title (file names) and episode count (null: unknown). */
+export interface CatalogueAnime {
+  readonly title: string;
+  readonly episodes: number | null;
+}
+
+/** An anime from the catalogue (PostgreSQL, read only), or undefined when there is none. */
+export type FindAnime = (animeId: number) => Promise<CatalogueAnime | undefined>;
 
 export interface UploadDeps {
   readonly runtime: Runtime;
   readonly collections: () => Promise<SubtitleCollections>;
   readonly s3: S3Client;
   readonly bucket: string;
-  readonly animeExists: AnimeExists;
+  readonly findAnime: FindAnime;
   readonly send: EventTransport | undefined;
 }
 
@@ -58,11 +76,15 @@ export interface UploadDeps {
 export interface NormalisedSubtitle {
   readonly fields: UploadFields & { animeIdNumber: number };
   readonly bytes: Buffer;
+  /** The bytes as uploaded (kept beside the normalised copy when they differ). */
+  readonly original: Buffer;
   readonly format: SubtitleDoc['format'];
   readonly encoding: string;
   readonly sha256: string;
   readonly cues: number;
   readonly fileName: string | null;
+  /** What was skipped reading the file (padding, junk blocks): reported to the uploader, not fatal. */
+  readonly warnings: string[];
 }
 
 /**
@@ -77,6 +99,11 @@ export function normaliseUpload(form: MultipartForm): NormalisedSubtitle {
       issues: [{ field: '/body/animeId', message: 'must be a catalogue id (a positive integer)' }],
     });
   }
+  if (fields.episodeTo !== undefined && fields.episodeTo < fields.episode) {
+    throw new ValidationFailed('episodeTo is before episode', {
+      issues: [{ field: '/body/episodeTo', message: 'must be at least episode' }],
+    });
+  }
   if (form.file?.field !== 'file') {
     throw new ValidationFailed('the form needs one file, in the field `file`', {
       issues: [{ field: '/body/file', message: 'required' }],
@@ -87,13 +114,26 @@ export function normaliseUpload(form: MultipartForm): NormalisedSubtitle {
       issues: [{ field: '/body/file', message: 'is empty' }],
     });
   }
-  const { text, encoding } = decodeSubtitle(form.file.bytes);
+  const decoded = decodeSubtitle(form.file.bytes, fields.language);
+  const { text, encoding } = decoded;
   const format = detectFormat(text);
-  const cues = parseCues(text, format).length;
+  const parsed = readSubtitle(text, format);
+  const cues = parsed.cues.length;
+  const warnings = [...decoded.warnings, ...parsed.warnings];
   const bytes = Buffer.from(text, 'utf8');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const fileName = form.file.fileName?.replace(/[^\p{L}\p{N} ._()[\]-]/gu, '_').slice(0, 200) || null;
-  return { fields: { ...fields, animeIdNumber }, bytes, format, encoding, sha256, cues, fileName };
+  return {
+    fields: { ...fields, animeIdNumber },
+    bytes,
+    original: form.file.bytes,
+    format,
+    encoding,
+    sha256,
+    cues,
+    fileName,
+    warnings,
+  };
 }
 
 const duplicate = (id: string) =>
@@ -102,8 +142,9 @@ const duplicate = (id: string) =>
   });
 
 /**
- * Store an upload all or nothing: refuse a duplicate (409 naming the stored id) and an unknown anime
- * (404), put the object, then insert the document with its `uploaded` event in `pendingEvents` (one
+ * Store an upload all or nothing: refuse a duplicate (409 naming the stored id), an unknown anime (404)
+ * and an episode past its count (400); put the objects (the bytes as uploaded when normalising changed
+ * them, then the normalised copy), then insert the document with its `uploaded` event in `pendingEvents` (one
  * single-document write). A failed insert deletes the object (no orphan). Then publish and pull the event;
  * what fails to publish stays pending for the relay.
  */
@@ -117,10 +158,20 @@ export async function storeUpload(
   const { fields } = upload;
   const existing = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
   if (existing) throw duplicate(existing._id.toHexString());
-  if (!(await deps.animeExists(fields.animeIdNumber))) {
+  const trusted = await isTrusted(await deps.collections(), identity);
+  const anime = await deps.findAnime(fields.animeIdNumber);
+  if (!anime) {
     throw new NotFound(`anime ${fields.animeId} not found`, {
       issues: [{ field: '/body/animeId', message: 'no such anime in the catalogue' }],
     });
+  }
+  for (const field of ['episode', 'episodeTo'] as const) {
+    const n = fields[field];
+    if (anime.episodes !== null && n !== undefined && n > anime.episodes) {
+      throw new ValidationFailed(`episode ${n} is past the last episode (${anime.episodes})`, {
+        issues: [{ field: `/body/${field}`, message: `must be at most ${anime.episodes}` }],
+      });
+    }
   }
   const id = new ObjectId();
   const key = subtitleKey(fields.animeIdNumber, id.toHexString(), upload.format);
@@ -138,35 +189,73 @@ export async function storeUpload(
   };
   const event = subtitleEvent('dev.isekai.subtitle.uploaded.v1', SOURCE, data, options.traceparent);
   const guard = deps.runtime.guard('s3', { attempts: 2, timeoutMs: 30_000 });
-  await guard.run((abortSignal) =>
-    deps.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.bucket,
-        Key: key,
-        Body: upload.bytes,
-        ContentLength: upload.bytes.length,
-        ContentType: MEDIA_TYPES[upload.format],
-        Metadata: { sha256: upload.sha256, 'anime-id': fields.animeId },
-      }),
-      { abortSignal },
-    ),
-  );
+  // The bytes as uploaded, when normalising changed them (encoding, BOM, line endings, padding).
+  const originalKey = upload.original.equals(upload.bytes)
+    ? null
+    : `${key.replace(/\.[a-z]+$/, '')}.original`;
+  const put = (Key: string, Body: Buffer, ContentType: string) =>
+    guard.run((abortSignal) =>
+      deps.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.bucket,
+          Key,
+          Body,
+          ContentLength: Body.length,
+          ContentType,
+          Metadata: { sha256: upload.sha256, 'anime-id': fields.animeId },
+        }),
+        { abortSignal },
+      ),
+    );
+  const removeObjects = (keys: readonly string[]) =>
+    Promise.all(
+      keys.map((Key) =>
+        guard
+          .run((abortSignal) =>
+            deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key }), { abortSignal }),
+          )
+          .catch((cleanup: unknown) =>
+            deps.runtime.log.error(
+              { code: asIsekaiError(cleanup).code, err: cleanup, key: Key },
+              'could not delete a subtitle object whose document failed',
+            ),
+          ),
+      ),
+    );
+  if (originalKey) await put(originalKey, upload.original, 'application/octet-stream');
+  try {
+    await put(key, upload.bytes, MEDIA_TYPES[upload.format]);
+  } catch (error) {
+    if (originalKey) await removeObjects([originalKey]);
+    throw error;
+  }
   const doc: SubtitleDoc = {
     _id: id,
     animeId: fields.animeIdNumber,
+    animeTitle: anime.title,
     episode: fields.episode,
+    episodeTo: fields.episodeTo ?? null,
     language: fields.language,
     format: upload.format,
     encoding: upload.encoding,
     release: fields.release ?? null,
     notes: fields.notes ?? null,
+    fps: fields.fps ?? null,
+    flags: {
+      hearingImpaired: fields.hearingImpaired ?? false,
+      foreignPartsOnly: fields.foreignPartsOnly ?? false,
+      machineTranslated: fields.machineTranslated ?? false,
+    },
+    video: fields.videoHash ? { hash: fields.videoHash.toLowerCase(), size: fields.videoSize ?? null } : null,
     fileName: upload.fileName,
     key,
+    originalKey,
     sizeBytes: upload.bytes.length,
     sha256: upload.sha256,
     cues: upload.cues,
     uploaderId: identity.sub,
     uploaderName: identity.name ?? identity.username,
+    trusted,
     status: 'published',
     downloads: 0,
     openReports: 0,
@@ -176,16 +265,7 @@ export async function storeUpload(
   try {
     await subtitles.insertOne(doc);
   } catch (error) {
-    await guard
-      .run((abortSignal) =>
-        deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal }),
-      )
-      .catch((cleanup: unknown) =>
-        deps.runtime.log.error(
-          { code: asIsekaiError(cleanup).code, err: cleanup, key },
-          'could not delete a subtitle object whose document failed',
-        ),
-      );
+    await removeObjects(originalKey ? [key, originalKey] : [key]);
     if (isDuplicateKey(error)) {
       const winner = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
       if (winner) throw duplicate(winner._id.toHexString());
@@ -193,5 +273,5 @@ export async function storeUpload(
     throw error;
   }
   await publishPending({ send: deps.send, log: deps.runtime.log }, subtitles, id, [event]);
-  return subtitleView({ ...doc, pendingEvents: [] });
+  return { ...subtitleView({ ...doc, pendingEvents: [] }), warnings: upload.warnings };
 }

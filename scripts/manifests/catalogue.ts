@@ -29,7 +29,12 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'subtitles',
     hot: true,
     signature: 'http',
-    emits: ['dev.isekai.subtitle.reported.v1', 'dev.isekai.subtitle.removed.v1'],
+    emits: [
+      'dev.isekai.subtitle.reported.v1',
+      'dev.isekai.subtitle.removed.v1',
+      'dev.isekai.subtitle.hidden.v1',
+      'dev.isekai.subtitle.restored.v1',
+    ],
     consumes: [],
   },
   {

@@ -13,6 +13,7 @@ describe('schema: every manifest document parses and validates', () => {
     expect(manifests.length).toBeGreaterThan(50);
   });
 
+  expect(DIRS, 'manifest folders').toHaveLength(3);
   it.each(DIRS)('every YAML file under %s/ parses, kustomizations and patches included', (dir) => {
     const files = readdirYaml(join(REPO_ROOT, dir));
     expect(files.length).toBeGreaterThan(0);
@@ -22,6 +23,7 @@ describe('schema: every manifest document parses and validates', () => {
     }
   });
 
+  expect(manifests, 'manifest documents').toHaveLength(78);
   it.each(
     manifests.map(
       (m) => [`${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name}`, m.object] as const,

@@ -24,6 +24,7 @@ const chartVersion = (file: string) =>
 describe('install scripts (not runnable here: no cluster)', () => {
   it('finds the scripts', () => expect(SCRIPTS.length).toBeGreaterThanOrEqual(5));
 
+  expect(SCRIPTS, 'install scripts').toHaveLength(6);
   it.each(SCRIPTS)('%s parses with bash -n', (file) => {
     expect(() => execFileSync('bash', ['-n', join(REPO_ROOT, file)])).not.toThrow();
   });

@@ -10,6 +10,7 @@ const roles = vaultRoles();
 const read = (file: string) => readFileSync(join(DIR, file), 'utf8');
 
 describe('vault-policies: one least-privilege policy and one role per function', () => {
+  expect(FUNCTIONS, 'functions').toHaveLength(12);
   it.each(FUNCTIONS.map((f) => f.name))(
     '%s has <name>.hcl and a role for ServiceAccount isekai/<name>',
     (name) => {
@@ -25,6 +26,7 @@ describe('vault-policies: one least-privilege policy and one role per function',
     },
   );
 
+  expect(JOBS, 'jobs').toHaveLength(1);
   it.each(JOBS.map((j) => j.name))(
     'Job %s has <name>.hcl and a short-lived role for ServiceAccount isekai/<name>',
     (name) => {
@@ -41,6 +43,7 @@ describe('vault-policies: one least-privilege policy and one role per function',
     },
   );
 
+  expect(roles, 'vault roles').toHaveLength(17);
   it.each(roles.map((r) => [r.role, r] as const))(
     '%s: read-only, its own paths and named shared secrets only',
     (_n, role) => {

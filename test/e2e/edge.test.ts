@@ -27,7 +27,9 @@ import { echoHits } from './fixtures/edge-echo.ts';
 /**
  * Issue 3 "Done when", through real nginx (nginx/render.ts, local target), real Keycloak and real
  * functions (edge-auth and an echo function on the lean host): tokens, roles, the JWT attack suite,
- * identity-header spoofing, limits, streaming, key rotation.
+ * identity-header spoofing, limits, streaming, key rotation. The echo stays here because the edge itself is
+ * the point (it reflects the headers nginx forwards and counts what got past the edge); the real functions
+ * behind the edge, one request per declared route, are test/e2e/routes.test.ts.
  *
  * Forging validly-signed-but-bad tokens: we import an RSA key we generated into the real `isekai` realm as
  * a *passive* key provider. Keycloak publishes it in the realm's JWKS (so edge-auth trusts its signatures)
@@ -309,8 +311,8 @@ describe('identity headers, limits and errors', () => {
   it('bodies over the route limit get 413 problem+json at the edge (64 KiB default, 16 MiB uploads)', async () => {
     const before = echoHits.count;
     const small = await edgeRequest(edge, 'api', {
-      method: 'POST',
-      path: '/library/entries',
+      method: 'PUT',
+      path: '/me/library/1',
       headers: { ...bearer(tokens.viewer ?? ''), 'content-type': 'application/json' },
       body: Buffer.alloc(100 * 1024, 0x20),
     });

@@ -50,6 +50,21 @@ async function subscriber(): Promise<Subscriber> {
   return s;
 }
 
+/**
+ * The gaps between a subscriber's successive deliveries are the expected backoffs: never shorter (5 ms
+ * of timer slack), and less than 400 ms longer: a delivery's own round trip on this loaded machine took up
+ * to 330 ms, and 400 ms stays below the next policy's step (delay × 2ⁿ doubles the first 500 ms gap).
+ */
+function expectGaps(s: Subscriber, expected: number[]): void {
+  const gaps = s.received.slice(1).map((r, i) => Math.round(r.at - (s.received[i]?.at ?? 0)));
+  expect(gaps).toHaveLength(expected.length);
+  gaps.forEach((gap, i) => {
+    const want = expected[i] ?? 0;
+    expect(gap, `gap ${i + 1} of ${JSON.stringify(gaps)}`).toBeGreaterThanOrEqual(want - 5);
+    expect(gap, `gap ${i + 1} of ${JSON.stringify(gaps)}`).toBeLessThan(want + 400);
+  });
+}
+
 /** Start an in-process broker; `urls` maps subscriber service names to URLs. */
 async function broker(
   label: string,
@@ -207,7 +222,7 @@ describe('retries and dead letters', () => {
     const delivery = {
       retry: 3,
       backoffPolicy: 'linear' as const,
-      backoffDelay: 'PT0.1S',
+      backoffDelay: 'PT0.5S',
       deadLetterSink: { service: 'dls', namespace: 'isekai' },
     };
     const type = 'dev.isekai.episode.aired.v1';
@@ -227,9 +242,8 @@ describe('retries and dead letters', () => {
     await waitFor('both dead letters', () => dls.received.length === 2);
 
     expect(flaky.received).toHaveLength(4);
-    const gaps = flaky.received.slice(1).map((r, i) => r.at - (flaky.received[i]?.at ?? 0));
-    for (const [i, expected] of [100, 200, 300].entries())
-      expect(gaps[i]).toBeGreaterThanOrEqual(expected - 5);
+    // Linear: 500, 1000, 1500 ms (exponential would wait 2000 ms before the third retry).
+    expectGaps(flaky, [500, 1000, 1500]);
     expect(refusing.received).toHaveLength(1); // 400 is not retried
     const byId = new Map(dls.received.map((r) => [r.headers['ce-id'], r.headers]));
     expect(byId.get(failing.id)).toMatchObject({
@@ -250,7 +264,7 @@ describe('retries and dead letters', () => {
     const type = 'dev.isekai.episode.aired.v1';
     const withDelivery = await broker(
       'expo',
-      brokerDef({ retry: 2, backoffPolicy: 'exponential', backoffDelay: 'PT0.1S' }),
+      brokerDef({ retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.5S' }),
       [trigger('inherits', { type }, 'inherits')],
       { inherits: inherits.url },
     );
@@ -259,10 +273,10 @@ describe('retries and dead letters', () => {
     });
     await post(withDelivery.url, aired(1));
     await post(without.url, aired(2));
-    await waitFor('three attempts', () => inherits.received.length === 3);
-    const [t0, t1, t2] = inherits.received.map((r) => r.at) as [number, number, number];
-    expect(t1 - t0).toBeGreaterThanOrEqual(95);
-    expect(t2 - t1).toBeGreaterThanOrEqual(195);
+    await waitFor('four attempts', () => inherits.received.length === 4);
+    // Exponential: 500, 1000, 2000 ms. Linear (500, 1000, 1500) fails the third lower bound; delay × 2ⁿ
+    // (1000, 2000, 4000) or × 3ⁿ⁻¹ (500, 1500, 4500) fail an upper bound.
+    expectGaps(inherits, [500, 1000, 2000]);
     const connection = await connect(env.AMQP_URL ?? '');
     try {
       const channel = await connection.createChannel();

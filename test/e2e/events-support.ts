@@ -60,6 +60,23 @@ export async function waitFor(
   }
 }
 
+/**
+ * Check `probe` for `forMs` and fail naming `what` the first time it is false: the quiet period after the
+ * last expected delivery, during which an unexpected one would show.
+ */
+export async function staysTrue(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  forMs: number,
+): Promise<void> {
+  const until = Date.now() + forMs;
+  while (Date.now() < until) {
+    if (!(await probe())) throw new Error(`${what}: broken during the quiet period`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!(await probe())) throw new Error(`${what}: broken at the end of the quiet period`);
+}
+
 /** POST an event to an ingress in binary mode. */
 export function post(
   url: string,

@@ -189,30 +189,38 @@ describe('library-backup over the wire', () => {
       });
     });
   });
+});
 
+describe('retention', () => {
   it('keeps the newest three (BACKUP_KEEP) and deletes older objects', async () => {
-    const rows = await rowsOf('bk-weekly');
-    expect(rows).toHaveLength(3);
-    expect(await keysOf('bk-weekly')).toEqual(rows.map((d) => backupKey('bk-weekly', d)).sort());
+    await userWithList('bk-keep', false);
+    const weeks = ['2028-01-03', '2028-01-10', '2028-01-17', '2028-01-24'];
+    for (const monday of weeks) {
+      clock = weekStarting(monday);
+      expect((await store.run({ id: 'bk-keep', name: 'keep' })).outcome).toBe('stored');
+    }
+    const kept = weeks.slice(1);
+    expect(await rowsOf('bk-keep')).toEqual(kept);
+    expect(await keysOf('bk-keep')).toEqual(kept.map((d) => backupKey('bk-keep', d)).sort());
   });
 });
 
 describe('/me/backups', () => {
   it('a backup made now downloads as .xml.gz that re-imports into a fresh user, reproducing the list', async () => {
     clock = weekStarting('2026-11-23');
-    await userWithList('bk-src', false);
-    const made = await call('POST', `${lib}/me/backups`, 'bk-src');
+    await userWithList('bk-now-src', false);
+    const made = await call('POST', `${lib}/me/backups`, 'bk-now-src');
     expect(made.status).toBe(201);
     expect(made.body).toMatchObject({
       date: '2026-11-23',
       entries: 3,
-      key: backupKey('bk-src', '2026-11-23'),
+      key: backupKey('bk-now-src', '2026-11-23'),
     });
-    const listed = await call('GET', `${lib}/me/backups`, 'bk-src');
+    const listed = await call('GET', `${lib}/me/backups`, 'bk-now-src');
     expect(listed.body.items).toEqual([made.body]);
 
     const res = await fetch(`${lib}/me/backups/2026-11-23`, {
-      headers: { authorization: `Bearer ${await tokens.sign('bk-src')}` },
+      headers: { authorization: `Bearer ${await tokens.sign('bk-now-src')}` },
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/gzip');
@@ -221,7 +229,10 @@ describe('/me/backups', () => {
 
     const imported = await fetch(`${lib}/me/library/import`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await tokens.sign('bk-dst')}`, 'content-type': 'application/gzip' },
+      headers: {
+        authorization: `Bearer ${await tokens.sign('bk-now-dst')}`,
+        'content-type': 'application/gzip',
+      },
       body: gz,
     });
     expect(imported.status).toBe(200);
@@ -242,25 +253,33 @@ describe('/me/backups', () => {
         priority: e.priority,
       }));
     };
-    expect(await comparable('bk-dst')).toEqual(await comparable('bk-src'));
+    expect(await comparable('bk-now-dst')).toEqual(await comparable('bk-now-src'));
   });
 
   it('running again the same week overwrites that week’s backup (one record, one object)', async () => {
     clock = weekStarting('2026-11-23');
+    await userWithList('bk-again', false);
+    expect((await call('POST', `${lib}/me/backups`, 'bk-again')).body).toMatchObject({ entries: 3 });
     const lain = await animeIdByMal(scratch.url, 339);
-    await call('PUT', `${lib}/me/library/${lain}`, 'bk-src', { status: 'dropped' });
-    const again = await call('POST', `${lib}/me/backups`, 'bk-src');
+    await call('PUT', `${lib}/me/library/${lain}`, 'bk-again', { status: 'dropped' });
+    const again = await call('POST', `${lib}/me/backups`, 'bk-again');
     expect(again.body).toMatchObject({ date: '2026-11-23', entries: 4 });
-    expect(await rowsOf('bk-src')).toEqual(['2026-11-23']);
-    expect(await keysOf('bk-src')).toEqual([backupKey('bk-src', '2026-11-23')]);
+    expect(await rowsOf('bk-again')).toEqual(['2026-11-23']);
+    expect(await keysOf('bk-again')).toEqual([backupKey('bk-again', '2026-11-23')]);
   });
 
-  it.each([
-    ['a date with no backup', '/me/backups/2026-11-30', 'bk-src', 404],
-    ['a date that is not one', '/me/backups/2026-13-45', 'bk-src', 404],
+  const refused: [string, string, string | undefined, number][] = [
+    ['a date with no backup', '/me/backups/2026-11-30', 'bk-owner', 404],
+    ['a date that is not one', '/me/backups/2026-13-45', 'bk-owner', 404],
     ['another user’s backup', '/me/backups/2026-11-23', 'bk-nobody', 404],
     ['no token', '/me/backups', undefined, 401],
-  ])('%s → %i', async (_name, path, user, status) => {
+  ];
+  expect(refused, 'refused reads').toHaveLength(4);
+  it.each(refused)('%s → %i', async (_name, path, user, status) => {
+    // bk-owner has a backup of 2026-11-23 (the week another user asks for).
+    clock = weekStarting('2026-11-23');
+    await userWithList('bk-owner', false);
+    expect((await call('POST', `${lib}/me/backups`, 'bk-owner')).status).toBe(201);
     expect((await call('GET', `${lib}${path}`, user)).status).toBe(status);
   });
 });
@@ -286,17 +305,52 @@ describe('all or nothing', () => {
 
   it('a record that cannot be written deletes the object it stored', async () => {
     clock = weekStarting('2026-11-23');
+    // Every object call of this store is recorded, and answered by the real RGW.
+    const sent: { command: string; key: string | undefined; ok: boolean }[] = [];
+    const recording = {
+      send: async (command: { constructor: { name: string }; input: Loose }, options?: unknown) => {
+        const key = command.input.Key ?? command.input.Delete?.Objects?.[0]?.Key;
+        try {
+          const answer = await (s3.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+          sent.push({ command: command.constructor.name, key, ok: true });
+          return answer;
+        } catch (error) {
+          sent.push({ command: command.constructor.name, key, ok: false });
+          throw error;
+        }
+      },
+    } as unknown as S3Client;
+    const recorded = createBackupStore({
+      runtime: quiet('library-backup'),
+      db,
+      s3: recording,
+      bucket,
+      now: () => clock,
+    });
     // No users row: the backups row's foreign key fails after the upload.
-    await expect(store.run({ id: 'bk-ghost', name: 'ghost' })).rejects.toBeTruthy();
+    const key = backupKey('bk-ghost', '2026-11-23');
+    const error = await recorded.run({ id: 'bk-ghost', name: 'ghost' }).then(
+      () => undefined,
+      (e: unknown) => e as Loose,
+    );
+    // It failed for the stated reason (the record), not before: the upload had succeeded.
+    expect(error).toMatchObject({ code: '23503', constraint: 'backups_user_id_fkey' });
+    expect(sent).toEqual([
+      { command: 'PutObjectCommand', key, ok: true },
+      { command: 'DeleteObjectsCommand', key, ok: true },
+    ]);
     expect(await rowsOf('bk-ghost')).toEqual([]);
-    await expect(
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: backupKey('bk-ghost', '2026-11-23') })),
-    ).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
   });
 
   it('the weekly run goes past a failing user, logs its code and counts it', async () => {
     clock = weekStarting('2031-03-03');
+    await userWithList('bk-weekly-ok', true);
     await userWithList('bk-fails-weekly', true);
+    // Other tests' opted-in users (if they ran first) are backed up too: count them.
+    const { rows: opted } = await db.query('select count(*)::int n from users where weekly_backup');
     const flaky: BackupStore = {
       ...store,
       run: (user, options) =>
@@ -309,8 +363,10 @@ describe('all or nothing', () => {
       db,
       store: flaky,
     })(tick('direct-1', {}));
-    expect(report).toMatchObject({ week: '2031-03-03', users: 2, stored: 1, failed: 1 });
-    expect(await rowsOf('bk-weekly')).toContain('2031-03-03');
+    const users = opted[0]?.n as number;
+    expect(users).toBeGreaterThanOrEqual(2);
+    expect(report).toMatchObject({ week: '2031-03-03', users, stored: users - 1, failed: 1 });
+    expect(await rowsOf('bk-weekly-ok')).toContain('2031-03-03');
     expect(await rowsOf('bk-fails-weekly')).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(logLines).toContainEqual(

@@ -6,7 +6,7 @@ import { libraryFromEnv } from '../../functions/library/library.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
 import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
-import { animeIdByMal, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
+import { animeIdByMal, ownAnime, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 const env = inject('env');
 let lib = '';
@@ -128,7 +128,7 @@ describe('MAL round trip', () => {
   });
 
   it('an unknown export format → 400 naming the field once, with the allowed formats', async () => {
-    const { res, bytes } = await exportOf('m-src', 'format=xlsx');
+    const { res, bytes } = await exportOf('m-format', 'format=xlsx');
     expect(res.status).toBe(400);
     const problem = JSON.parse(bytes.toString());
     expect(problem.errors).toEqual([
@@ -136,16 +136,79 @@ describe('MAL round trip', () => {
     ]);
   });
 
-  it('exports JSON and RFC 4180 CSV', async () => {
-    const csv = (await exportOf('m-src', 'format=csv')).bytes.toString();
-    const lines = csv.split('\r\n');
-    expect(lines[0]).toBe(
+  it('exports RFC 4180 CSV: fields with a comma, a quote or a line break are quoted, quotes doubled', async () => {
+    const anime = await ownAnime(env.DATABASE_URL as string, 'Csv "Quoted" Title', 12);
+    // Each field needs quoting for one reason only: a quote (title), a comma (tags), line breaks (notes).
+    const notes = 'line one\r\nline two\nline three';
+    const put = await call('PUT', `${lib}/me/library/${anime}`, 'm-csv', {
+      status: 'watching',
+      progress: 2,
+      notes,
+      tags: ['space', 'jazz'],
+    });
+    expect(put.status).toBe(201);
+    const csv = (await exportOf('m-csv', 'format=csv')).bytes.toString();
+    expect(csv.endsWith('\r\n')).toBe(true);
+    expect(csv.split('\r\n')[0]).toBe(
       'anime_id,mal_id,title,type,episodes,status,progress,score,rewatch_count,started_on,finished_on,priority,private,favourite,tags,notes',
     );
-    expect(csv).toContain(',Tom & Jerry ]]> <b>\r\n');
-    expect(lines.filter(Boolean)).toHaveLength(6);
+    // Quoted on the wire: inner quotes doubled, line breaks kept inside the quotes.
+    expect(csv).toContain(',"line one\r\nline two\nline three"\r\n');
+    expect(csv).toMatch(/,"Csv ""Quoted"" Title [^",\r\n]+",/);
+    expect(csv).toContain(',"space, jazz",');
+    const [header, ...rows] = parseCsv(csv);
+    expect(rows).toHaveLength(1);
+    const record = Object.fromEntries((header ?? []).map((name, k) => [name, rows[0]?.[k]]));
+    expect(record).toMatchObject({
+      anime_id: String(anime),
+      title: expect.stringMatching(/^Csv "Quoted" Title /),
+      status: 'watching',
+      progress: '2',
+      tags: 'space, jazz',
+      notes,
+    });
   });
 });
+
+/** A strict RFC 4180 reader (CRLF records, quoted fields with doubled quotes); throws on a stray quote. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let fields: string[] = [];
+  let k = 0;
+  while (k < text.length) {
+    let field = '';
+    if (text[k] === '"') {
+      k += 1;
+      for (;;) {
+        const quote = text.indexOf('"', k);
+        if (quote < 0) throw new Error('unterminated quoted field');
+        field += text.slice(k, quote);
+        if (text[quote + 1] === '"') {
+          field += '"';
+          k = quote + 2;
+        } else {
+          k = quote + 1;
+          break;
+        }
+      }
+    } else {
+      const end = text.slice(k).search(/,|\r\n/);
+      field = end < 0 ? text.slice(k) : text.slice(k, k + end);
+      if (field.includes('"') || /[\r\n]/.test(field))
+        throw new Error(`unquoted field needs quoting: ${field}`);
+      k += field.length;
+    }
+    fields.push(field);
+    if (text[k] === ',') k += 1;
+    else if (text.startsWith('\r\n', k)) {
+      records.push(fields);
+      fields = [];
+      k += 2;
+    } else if (k < text.length) throw new Error(`garbage after a field at ${k}`);
+  }
+  if (fields.length > 0) records.push(fields);
+  return records;
+}
 
 const row = (fields: Record<string, string>) =>
   `<anime>${Object.entries(fields)
@@ -201,7 +264,7 @@ ${row({ series_animedb_id: '47', my_status: 'Dropped' })}
     expect(byMal[30]).toMatchObject({ status: 'watching', progress: 1 });
   });
 
-  it.each([
+  const broken: [string, string | Buffer][] = [
     ['truncated XML', '<myanimelist><anime><series_animedb_id>1</series_animedb_id>'],
     ['not a MAL list', '<?xml version="1.0"?><html><body/></html>'],
     [
@@ -209,7 +272,9 @@ ${row({ series_animedb_id: '47', my_status: 'Dropped' })}
       '<myanimelist><myinfo><user_export_type>2</user_export_type></myinfo><manga/></myanimelist>',
     ],
     ['corrupt gzip', Buffer.from([0x1f, 0x8b, 1, 2, 3, 4])],
-  ])('%s → 400 and nothing written', async (_name, body) => {
+  ];
+  expect(broken, 'broken files').toHaveLength(4);
+  it.each(broken)('%s → 400 and nothing written', async (_name, body) => {
     const res = await upload('m-bad', body);
     expect(res.status).toBe(400);
     expect(JSON.parse(res.text)).toMatchObject({

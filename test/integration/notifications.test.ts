@@ -302,6 +302,10 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
 
 describe('live signals reach only their inbox', () => {
   it('a stream of one user does not receive another user’s notification', async () => {
+    // An anime only Bob watches, beside the file's anime that only Alice watches.
+    const bobsAnime = await seedAnime(env.DATABASE_URL as string, `Notifications Bob ${run}`, [
+      { id: BOB, status: 'watching', langs: [] },
+    ]);
     const served = await listen(createHostServer({ target: 'notifications' }));
     closers.push(served.close);
     const bobStream = await openStream(`${served.url}/notifications/stream`, {
@@ -310,14 +314,24 @@ describe('live signals reach only their inbox', () => {
     const aliceStream = await openStream(`${served.url}/notifications/stream`, {
       authorization: `Bearer ${await tokens.sign(ALICE)}`,
     });
+    const notified = (text: string) =>
+      [...text.matchAll(/event: notification\ndata: (.*)\n\n/g)].map((m) =>
+        String(JSON.parse(m[1] ?? '').animeId),
+      );
     try {
       await bobStream.waitFor(/: connected/);
       await aliceStream.waitFor(/: connected/);
+      // Alice's, then Bob's, then Alice's again: each user's own later notification is the marker that
+      // anything leaked from the other's earlier one would already have arrived (one ordered signal stream).
       await notifyOf(aired());
+      await notifyOf(
+        eventOf('dev.isekai.episode.aired.v1', bobsAnime, { episode: 1, airedAt: '2026-11-23T16:00:00Z' }),
+      );
+      await notifyOf(aired());
+      await bobStream.waitFor(new RegExp(`"animeId":"?${bobsAnime}\\b`));
       await aliceStream.waitFor(new RegExp(`episode ${episode} has aired`));
-      // Bob's stream has been open the whole time: heartbeats, but no notification.
-      await bobStream.waitFor(/: heartbeat\n\n/);
-      expect(bobStream.text()).not.toContain('event: notification');
+      expect(notified(bobStream.text())).toEqual([String(bobsAnime)]);
+      expect(notified(aliceStream.text())).toEqual([String(animeId), String(animeId)]);
     } finally {
       await bobStream.close();
       await aliceStream.close();

@@ -5,7 +5,7 @@ import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
 import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
-import { animeIdByMal, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
+import { ownAnime, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 const env = inject('env');
 let catalog = '';
@@ -13,9 +13,6 @@ let rate = '';
 let tokens: TestTokens;
 let db: pg.Pool;
 const closers: (() => Promise<void>)[] = [];
-let mushishi = 0;
-let haibane = 0;
-let ergo = 0;
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
@@ -30,8 +27,6 @@ beforeAll(async () => {
   rate = r.url;
   closers.push(c.close, r.close);
   db = new pg.Pool({ connectionString: env.DATABASE_URL });
-  const ids = await Promise.all([457, 387, 790].map((mal) => animeIdByMal(env.DATABASE_URL as string, mal)));
-  [mushishi, haibane, ergo] = ids as [number, number, number];
 });
 afterAll(async () => {
   for (const close of closers) await close();
@@ -44,9 +39,12 @@ const outboxFor = async (animeId: number) =>
   (
     await db.query(`select event from outbox where subject = $1 order by created_at`, [String(animeId)])
   ).rows.map((r) => r.event);
+/** An anime of the calling test's own (23 episodes): no other test moves its aggregate. */
+const fresh = (label: string) => ownAnime(env.DATABASE_URL as string, `Rating ${label}`, 23);
 
 describe('rating an anime', () => {
   it('a rating followed at once by a catalog read shows the new aggregate (cache dropped)', async () => {
+    const mushishi = await fresh('cache');
     const warm = await call('GET', `${catalog}/anime/${mushishi}`);
     expect(warm.body.stats.count).toBe(0);
     const cached = await call('GET', `${catalog}/anime/${mushishi}`); // now served from Redis
@@ -69,6 +67,7 @@ describe('rating an anime', () => {
   });
 
   it('changing and deleting a rating moves the aggregate by the difference', async () => {
+    const haibane = await fresh('change');
     await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-dave', { score: 4 });
     const changed = await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-dave', { score: 10 });
     expect(changed.body.aggregate).toEqual({ count: 1, mean: 10 });
@@ -82,6 +81,7 @@ describe('rating an anime', () => {
   });
 
   it('writes rating.removed to the outbox with the deletion; deleting nothing emits nothing', async () => {
+    const haibane = await fresh('removed');
     await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-dora', { score: 7, review: 'fine' });
     expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dora')).status).toBe(204);
     const removed = (await outboxFor(haibane)).filter(
@@ -101,23 +101,37 @@ describe('rating an anime', () => {
   });
 
   it('writes rating.submitted to the outbox in the same transaction', async () => {
-    const events = await outboxFor(mushishi);
-    const submitted = events.filter((e) => e.type === 'dev.isekai.rating.submitted.v1');
-    expect(submitted).toHaveLength(3);
-    expect(submitted[2]).toMatchObject({
+    const anime = await fresh('same-tx');
+    await call('PUT', `${rate}/anime/${anime}/rating`, 'r-tx-first', { score: 6 });
+    const put = await call('PUT', `${rate}/anime/${anime}/rating`, 'r-tx', { score: 8 });
+    expect(put.status).toBe(200);
+    const submitted = (await outboxFor(anime)).filter((e) => e.type === 'dev.isekai.rating.submitted.v1');
+    expect(submitted.map((e) => e.data.userId)).toEqual(['r-tx-first', 'r-tx']);
+    expect(submitted[1]).toMatchObject({
       source: '/functions/rate-anime',
-      subject: String(mushishi),
+      subject: String(anime),
       data: {
-        animeId: mushishi,
-        userId: 'r-carol',
+        animeId: anime,
+        userId: 'r-tx',
         score: 8,
         previousScore: null,
-        aggregate: { count: 3, mean: 8 },
+        aggregate: { count: 2, mean: 7 },
       },
     });
+    // The rating, the aggregate it moved and its outbox row carry one transaction id (xmin): one commit.
+    const xmin = async (sql: string) => (await db.query(sql, [String(anime), 'r-tx'])).rows.map((r) => r.x);
+    const [rating, stats, outbox] = await Promise.all([
+      xmin('select xmin::text x from ratings where anime_id = $1::int and user_id = $2'),
+      xmin("select xmin::text x from anime_stats where anime_id = $1::int and $2 <> ''"),
+      xmin(`select xmin::text x from outbox where subject = $1 and event->'data'->>'userId' = $2`),
+    ]);
+    expect(rating).toHaveLength(1);
+    expect(stats).toEqual(rating);
+    expect(outbox).toEqual(rating);
   });
 
   it('stores aspects and a review as text; the caller sees it in the catalog detail', async () => {
+    const ergo = await fresh('review');
     const review = '<script>alert("x")</script> & great';
     const put = await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-erin', {
       score: 9,
@@ -135,6 +149,9 @@ describe('rating an anime', () => {
   });
 
   it('PUT replaces the whole rating (review and aspects left out are cleared); PATCH merges', async () => {
+    const ergo = await fresh('put-patch');
+    // Another rater's plot 10 stays in the aspect aggregate throughout.
+    await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-ivy-peer', { score: 9, aspects: { plot: 10 } });
     const full = { score: 9, aspects: { animation: 8, music: 9, plot: 10, characters: 10 }, review: 'good' };
     await call('PUT', `${rate}/anime/${ergo}/rating`, 'r-ivy', full);
     const patched = await call('PATCH', `${rate}/anime/${ergo}/rating`, 'r-ivy', { score: 7 });
@@ -160,12 +177,14 @@ describe('rating an anime', () => {
   });
 
   it('PATCH of an anime the caller has not rated, without a score → 404, nothing written', async () => {
+    const ergo = await fresh('patch-unrated');
     const res = await call('PATCH', `${rate}/anime/${ergo}/rating`, 'r-jane', { review: 'hm' });
     expect(res.status).toBe(404);
     expect((await db.query('select 1 from ratings where user_id = $1', ['r-jane'])).rowCount).toBe(0);
   });
 
   it('rates single episodes with per-episode means', async () => {
+    const ergo = await fresh('episodes');
     expect(
       (await call('PUT', `${rate}/anime/${ergo}/episodes/3/rating`, 'r-erin', { score: 6 })).status,
     ).toBe(200);
@@ -179,6 +198,7 @@ describe('rating an anime', () => {
   });
 
   it('writes episode.rated to the outbox for each episode score set, changed or removed', async () => {
+    const ergo = await fresh('episode-rated');
     await call('PUT', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus', { score: 4 });
     await call('PUT', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus', { score: 7 });
     await call('DELETE', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus');
@@ -201,7 +221,7 @@ describe('rating an anime', () => {
 });
 
 describe('bad ratings are refused whole', () => {
-  it.each([
+  const refused: [string, Loose, string][] = [
     ['score 11', { score: 11 }, '/body/score'],
     ['score 0', { score: 0 }, '/body/score'],
     ['score 7.5', { score: 7.5 }, '/body/score'],
@@ -209,7 +229,10 @@ describe('bad ratings are refused whole', () => {
     ['aspect out of range', { score: 5, aspects: { music: 12 } }, '/body/aspects/music'],
     ['unknown aspect', { score: 5, aspects: { voice: 3 } }, '/body/aspects/voice'],
     ['oversized review', { score: 5, review: 'x'.repeat(10_001) }, '/body/review'],
-  ])('%s → 400 naming the field, nothing written', async (_name, body, field) => {
+  ];
+  expect(refused, 'refused bodies').toHaveLength(7);
+  it.each(refused)('%s → 400 naming the field, nothing written', async (_name, body, field) => {
+    const haibane = await fresh('refused');
     const before = (await outboxFor(haibane)).length;
     const res = await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-gina', body);
     expect(res.status).toBe(400);
@@ -221,6 +244,7 @@ describe('bad ratings are refused whole', () => {
   });
 
   it('an episode past the last one → 400 naming /path/episode', async () => {
+    const ergo = await fresh('past-last');
     const res = await call('PUT', `${rate}/anime/${ergo}/episodes/24/rating`, 'r-gina', { score: 5 });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].field).toBe('/path/episode');
@@ -234,6 +258,7 @@ describe('bad ratings are refused whole', () => {
   });
 
   it('a 100 KiB body → 413; no token → 401', async () => {
+    const haibane = await fresh('limits');
     const big = await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-gina', {
       score: 5,
       review: 'y'.repeat(100_000),
@@ -246,9 +271,11 @@ describe('bad ratings are refused whole', () => {
 
 describe('users', () => {
   it('are created on first authenticated use from the token claims', async () => {
+    const anime = await fresh('users');
+    expect((await call('PUT', `${rate}/anime/${anime}/rating`, 'r-newcomer', { score: 5 })).status).toBe(200);
     const { rows } = await db.query('select id, username, display_name from users where id = $1', [
-      'r-alice',
+      'r-newcomer',
     ]);
-    expect(rows[0]).toEqual({ id: 'r-alice', username: 'r-alice', display_name: 'Name r-alice' });
+    expect(rows[0]).toEqual({ id: 'r-newcomer', username: 'r-newcomer', display_name: 'Name r-newcomer' });
   });
 });

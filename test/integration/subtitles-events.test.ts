@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
@@ -10,10 +11,15 @@ import {
   type SubtitleDoc,
 } from '../../functions/subtitles/store.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
+import { wireSubtitles } from '../../functions/subtitles/wiring.ts';
+import {
+  createUploadSubtitle,
+  uploadSubtitleFromEnv,
+} from '../../functions/upload-subtitle/upload-subtitle.ts';
 import { eventSink, roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { makeZip } from '../support/zip.ts';
 
 /**
  * Subtitle events and all-or-nothing writes on the MongoDB wire-compatible substitute (mongo-java-server:
@@ -31,6 +37,9 @@ let mongo: MongoClient;
 let collections: SubtitleCollections;
 let uploads = '';
 let failing = '';
+let rgwFailing = '';
+/** Keys the RGW-failing function put successfully (the bytes as uploaded). */
+const putBeforeFailure: string[] = [];
 let subs = '';
 let animeId = 0;
 const closers: (() => Promise<void>)[] = [];
@@ -71,10 +80,32 @@ beforeAll(async () => {
     'upload-subtitle-failing',
     uploadSubtitleFromEnv(settings, { ...auth, collections: async () => broken }),
   );
+  // The same function whose RGW refuses the normalised copy (after the bytes as uploaded were stored).
+  const wired = wireSubtitles('upload-subtitle-rgw-failing', settings, auth);
+  const s3 = new Proxy(wired.s3, {
+    get(target, property) {
+      if (property === 'send')
+        return (command: unknown, options?: unknown) => {
+          if (command instanceof PutObjectCommand && command.input.Key?.endsWith('.srt'))
+            return Promise.reject(
+              Object.assign(new Error('injected RGW failure'), { name: 'ServiceUnavailable' }),
+            );
+          if (command instanceof PutObjectCommand) putBeforeFailure.push(command.input.Key ?? '');
+          return target.send(command as never, options as never);
+        };
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const r = await serveOnHost(
+    'upload-subtitle-rgw-failing',
+    createUploadSubtitle({ ...wired, s3, findAnime: async () => ({ title: 'Test', episodes: null }) }),
+  );
   uploads = u.url;
   subs = s.url;
   failing = f.url;
-  closers.push(u.close, s.close, f.close, sink.close);
+  rgwFailing = r.url;
+  closers.push(u.close, s.close, f.close, r.close, sink.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
@@ -85,12 +116,16 @@ afterAll(async () => {
 
 const fields = (episode: number) => ({ animeId: String(animeId), episode: String(episode), language: 'en' });
 const ofType = (type: string) => sink.received.filter((r) => r.headers['ce-type'] === type);
+/** The events of `type` about one subtitle: other tests' events reach the same sink. */
+const about = (type: string, subtitleId: string) =>
+  ofType(type).filter((r) => JSON.parse(r.body).subtitleId === subtitleId);
 
 describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-server)', () => {
   it('an upload publishes dev.isekai.subtitle.uploaded.v1 in binary mode and pulls it from the document', async () => {
     const res = await upload(uploads, 'ev-alice', fields(1), Buffer.from(srtOf('events one')));
     expect(res.status).toBe(201);
-    const [message] = ofType('dev.isekai.subtitle.uploaded.v1');
+    const [message, ...more] = about('dev.isekai.subtitle.uploaded.v1', res.body.id);
+    expect(more).toEqual([]);
     expect(message?.headers).toMatchObject({
       'ce-specversion': '1.0',
       'ce-source': '/functions/upload-subtitle',
@@ -121,7 +156,7 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       action: 'remove',
       note: 'wrong episode',
     });
-    const reported = ofType('dev.isekai.subtitle.reported.v1').map((m) => JSON.parse(m.body));
+    const reported = about('dev.isekai.subtitle.reported.v1', res.body.id).map((m) => JSON.parse(m.body));
     expect(reported).toEqual([
       expect.objectContaining({
         reportId: report.body.id,
@@ -132,7 +167,8 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
         comment: 'this is episode 3',
       }),
     ]);
-    const removed = ofType('dev.isekai.subtitle.removed.v1');
+    const removed = about('dev.isekai.subtitle.removed.v1', res.body.id);
+    expect(removed).toHaveLength(1);
     expect(removed[0]?.headers['ce-source']).toBe('/functions/subtitles');
     expect(JSON.parse(removed[0]?.body ?? '{}')).toMatchObject({
       subtitleId: res.body.id,
@@ -142,6 +178,31 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     });
     expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
     expect(await pendingOf(collections.reports, report.body.id)).toEqual([]);
+  });
+
+  it('hide and restore publish hidden.v1 and restored.v1 and pull them from the document', async () => {
+    const res = await upload(uploads, 'ev-alice', fields(7), Buffer.from(srtOf('events seven')));
+    const moderate = (action: string, note?: string) =>
+      call('POST', `${subs}/subtitles/${res.body.id}/moderation`, 'ev-mod', ['moderator'], {
+        action,
+        ...(note ? { note } : {}),
+      });
+    expect((await moderate('hide', 'checking')).status).toBe(200);
+    expect((await moderate('restore')).status).toBe(200);
+    const hidden = ofType('dev.isekai.subtitle.hidden.v1').map((m) => JSON.parse(m.body));
+    const restored = ofType('dev.isekai.subtitle.restored.v1').map((m) => JSON.parse(m.body));
+    expect(hidden).toEqual([
+      expect.objectContaining({
+        subtitleId: res.body.id,
+        animeId,
+        uploaderId: 'ev-alice',
+        hiddenBy: 'ev-mod',
+        note: 'checking',
+      }),
+    ]);
+    expect(restored).toEqual([expect.objectContaining({ subtitleId: res.body.id, restoredBy: 'ev-mod' })]);
+    expect(restored[0]).not.toHaveProperty('note');
+    expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
   });
 
   it('with the sink down the writes succeed and their events stay pending until the relay publishes them', async () => {
@@ -197,16 +258,23 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       { authenticate: async () => undefined },
     );
     const served = await serveOnHost('subtitles-relaying', relaying);
-    // Its shutdown stops the relay timer and closes its MongoDB client.
+    // Its shutdown stops the relay timer and closes its MongoDB client: at the end of this test, so that
+    // its timer never relays another test's pending events.
     const own = [...runtimes].filter((r) => !existing.has(r));
-    closers.push(served.close, async () => {
+    try {
+      // Sent, then pulled from the document: wait for both (the sink sees it before the pull is written).
+      const deadline = Date.now() + 10_000;
+      const relayed = async () =>
+        sink.received.some((m) => m.headers['ce-id'] === pending?.id) &&
+        (await pendingOf(collections.subtitles, res.body.id)).length === 0;
+      while (!(await relayed()) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(sink.received.filter((m) => m.headers['ce-id'] === pending?.id)).toHaveLength(1);
+      expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
+    } finally {
+      await served.close();
       await Promise.all(own.map((r) => r.shutdown()));
-    });
-    const deadline = Date.now() + 10_000;
-    while (!sink.received.some((m) => m.headers['ce-id'] === pending?.id) && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sink.received.filter((m) => m.headers['ce-id'] === pending?.id)).toHaveLength(1);
-    expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
+    }
   });
 
   it('a failed document insert deletes the stored object: no orphan, no document, no event', async () => {
@@ -219,5 +287,33 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(keys.sort()).toEqual(docs.map((d: SubtitleDoc) => d.key).sort());
     expect(docs.some((d) => d.episode === 4)).toBe(false);
     expect(sink.received.length).toBe(before);
+  });
+
+  it('a zip whose document inserts fail leaves no orphan either (the fault stops the zip: 500)', async () => {
+    const zip = makeZip([
+      { name: 'x - 5.srt', data: srtOf('events zip five'), deflate: true },
+      { name: 'x - 6.srt', data: srtOf('events zip six'), deflate: true },
+    ]);
+    const res = await upload(failing, 'ev-alice', { animeId: String(animeId), language: 'en' }, zip, {
+      fileName: 'batch.zip',
+    });
+    expect(res.status).toBe(500);
+    const keys = await bucket.keys(`subtitles/${animeId}/`);
+    const docs = await collections.subtitles.find({ animeId }).toArray();
+    expect(keys.sort()).toEqual(docs.map((d: SubtitleDoc) => d.key).sort());
+    expect(docs.some((d) => d.fileName?.startsWith('x - '))).toBe(false);
+  });
+
+  it('RGW failing on the normalised copy deletes the bytes as uploaded: no orphan in either store', async () => {
+    const crlf = Buffer.from(srtOf('events rgw').replace(/\n/g, '\r\n')); // normalising changes it: two objects
+    const res = await upload(rgwFailing, 'ev-alice', fields(8), crlf, { fileName: 'rgw.srt' });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(putBeforeFailure).toEqual([expect.stringMatching(/\.original$/)]);
+    const keys = await bucket.keys(`subtitles/${animeId}/`);
+    const docs = await collections.subtitles.find({ animeId }).toArray();
+    expect(keys.sort()).toEqual(
+      docs.flatMap((d: SubtitleDoc) => [d.key, ...(d.originalKey ? [d.originalKey] : [])]).sort(),
+    );
+    expect(docs.some((d) => d.fileName === 'rgw.srt')).toBe(false);
   });
 });

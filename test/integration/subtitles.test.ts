@@ -9,7 +9,7 @@ import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
 import { roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
-import { animeIdByMal, listen, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { animeIdByMal, listen, ownAnime, prepareDatabase, serveOnHost } from '../support/tracking.ts';
 
 /**
  * The community subtitle database end to end over HTTP on the lean host (and one functions-framework
@@ -23,7 +23,6 @@ let upload: ReturnType<typeof uploader>;
 let call: ReturnType<typeof roleCaller>;
 let uploads = '';
 let subs = '';
-let bebop = 0;
 let trigun = 0;
 const closers: (() => Promise<void>)[] = [];
 const MOD = ['moderator'];
@@ -32,9 +31,7 @@ const JAPANESE = `1\n00:00:01,000 --> 00:00:02,500\nこんにちは、世界。\
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  [bebop, trigun] = (await Promise.all(
-    [1, 6].map((mal) => animeIdByMal(env.DATABASE_URL as string, mal)),
-  )) as [number, number];
+  trigun = await animeIdByMal(env.DATABASE_URL as string, 6);
   bucket = await scratchBucket(env, 'main');
   const tokens = await createTestTokens();
   upload = uploader(tokens);
@@ -57,44 +54,67 @@ afterAll(async () => {
   await client.close();
 });
 
-describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server), RGW and PostgreSQL', () => {
-  let id = '';
+/** The Japanese file with a last cue of its own, so that every test's upload is new (uploads dedupe by sha256). */
+const japanese = (label: string) => `${JAPANESE}\n3\n00:00:05,000 --> 00:00:06,000\n${label}\n`;
+const cuesOf = (label: string) => [
+  [1000, 2500, 'こんにちは、世界。\n今日はいい天気ですね。'],
+  [3000, 4000, '字幕の文字コードを確認します。'],
+  [5000, 6000, label],
+];
+let serial = 0;
 
+/** An anime of the test's own with a Shift_JIS SRT uploaded for episode 1 in Japanese. */
+async function uploadedJapanese(what: string) {
+  serial += 1;
+  const label = `${what} ${process.pid}-${Date.now().toString(36)}-${serial}`;
+  const anime = await ownAnime(env.DATABASE_URL as string, `Subtitles ${what}`, 26);
+  const text = japanese(label);
+  const res = await upload(
+    uploads,
+    'up-alice',
+    { animeId: String(anime), episode: '1', language: 'ja', release: 'BD 1080p' },
+    iconv.encode(text.replace(/\n/g, '\r\n'), 'Shift_JIS'),
+    { fileName: 'bebop 01.srt' },
+  );
+  expect(res.status).toBe(201);
+  return { anime, label, text, id: res.body.id as string, body: res.body };
+}
+
+describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server), RGW and PostgreSQL', () => {
   it('uploads a Shift_JIS SRT: normalised to UTF-8, stored under subtitles/<animeId>/<id>.srt', async () => {
-    const sjis = iconv.encode(JAPANESE.replace(/\n/g, '\r\n'), 'Shift_JIS');
-    const res = await upload(
-      uploads,
-      'up-alice',
-      { animeId: String(bebop), episode: '1', language: 'ja', release: 'BD 1080p' },
-      sjis,
-      {
-        fileName: 'bebop 01.srt',
-      },
-    );
-    expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({
-      animeId: bebop,
+    const { anime, text, id, body } = await uploadedJapanese('upload');
+    expect(body).toMatchObject({
+      animeId: anime,
       episode: 1,
       language: 'ja',
       format: 'srt',
       encoding: 'Shift_JIS',
       release: 'BD 1080p',
-      cues: 2,
+      cues: 3,
       status: 'published',
       downloads: 0,
       uploader: { id: 'up-alice' },
-      sizeBytes: Buffer.byteLength(JAPANESE),
+      sizeBytes: Buffer.byteLength(text),
     });
-    id = res.body.id;
-    expect(await bucket.keys(`subtitles/${bebop}/`)).toEqual([`subtitles/${bebop}/${id}.srt`]);
+    // The normalised copy, and the bytes as uploaded (normalising changed them).
+    expect((await bucket.keys(`subtitles/${anime}/`)).sort()).toEqual([
+      `subtitles/${anime}/${id}.original`,
+      `subtitles/${anime}/${id}.srt`,
+    ]);
+    const original = await fetch(`${subs}/subtitles/${id}/download?original=true`);
+    expect(original.headers.get('content-type')).toBe('application/x-subrip; charset=shift_jis');
+    const sjis = iconv.encode(text.replace(/\n/g, '\r\n'), 'Shift_JIS');
+    expect(Buffer.from(await original.arrayBuffer()).equals(sjis)).toBe(true);
+    expect((await fetch(`${subs}/subtitles/${id}/download?original=true&format=vtt`)).status).toBe(400);
   });
 
   it('the same text in another encoding is a duplicate: 409 naming the stored id', async () => {
+    const { anime, text, id } = await uploadedJapanese('duplicate');
     const res = await upload(
       uploads,
       'up-bob',
-      { animeId: String(bebop), episode: '1', language: 'ja' },
-      Buffer.from(JAPANESE),
+      { animeId: String(anime), episode: '1', language: 'ja' },
+      Buffer.from(text),
     );
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('conflict');
@@ -103,10 +123,11 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
   });
 
   it('search finds it by anime, episode and language; detail shows it', async () => {
-    const found = await call('GET', `${subs}/subtitles?anime=${bebop}&episode=1&language=ja`);
+    const { anime, id } = await uploadedJapanese('search');
+    const found = await call('GET', `${subs}/subtitles?anime=${anime}&episode=1&language=ja`);
     expect(found.status).toBe(200);
     expect(found.body.items.map((s: { id: string }) => s.id)).toEqual([id]);
-    expect((await call('GET', `${subs}/subtitles?anime=${bebop}&language=en`)).body.total).toBe(0);
+    expect((await call('GET', `${subs}/subtitles?anime=${anime}&language=en`)).body.total).toBe(0);
     const detail = await call('GET', `${subs}/subtitles/${id}`);
     expect(detail.body).toMatchObject({ id, fileName: 'bebop 01.srt' });
     expect((await call('GET', `${subs}/subtitles/${'0'.repeat(24)}`)).status).toBe(404);
@@ -114,20 +135,18 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
   });
 
   it('downloads in all three formats (UTF-8, converted on the fly) and counts each download', async () => {
+    const { label, text, id } = await uploadedJapanese('download');
     const original = await fetch(`${subs}/subtitles/${id}/download`);
     expect(original.headers.get('content-type')).toContain('application/x-subrip');
-    expect(await original.text()).toBe(JAPANESE);
+    expect(await original.text()).toBe(text);
     for (const format of ['srt', 'vtt', 'ass'] as const) {
       const res = await fetch(`${subs}/subtitles/${id}/download?format=${format}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-disposition')).toContain(`.ja.${format}`);
-      const text = await res.text();
-      expect(sniffFormat(text)).toBe(format);
-      const cues = parseCues(text, format);
-      expect(cues.map((c) => [c.start, c.end, c.text])).toEqual([
-        [1000, 2500, 'こんにちは、世界。\n今日はいい天気ですね。'],
-        [3000, 4000, '字幕の文字コードを確認します。'],
-      ]);
+      const converted = await res.text();
+      expect(sniffFormat(converted)).toBe(format);
+      const cues = parseCues(converted, format);
+      expect(cues.map((c) => [c.start, c.end, c.text])).toEqual(cuesOf(label));
     }
     expect((await fetch(`${subs}/subtitles/${id}/download`, { method: 'HEAD' })).status).toBe(200);
     expect((await call('GET', `${subs}/subtitles/${id}`)).body.downloads).toBe(4); // HEAD is no download
@@ -139,15 +158,17 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
   });
 
   it('sorts by downloads or newest', async () => {
+    const { anime, id } = await uploadedJapanese('sort');
+    expect((await fetch(`${subs}/subtitles/${id}/download`)).status).toBe(200);
     const second = await upload(
       uploads,
       'up-alice',
-      { animeId: String(bebop), episode: '2', language: 'ja' },
-      Buffer.from(srtOf('ep2')),
+      { animeId: String(anime), episode: '2', language: 'ja' },
+      Buffer.from(srtOf(`ep2 ${anime}`)),
     );
     expect(second.status).toBe(201);
     const ids = async (sort: string) =>
-      (await call('GET', `${subs}/subtitles?anime=${bebop}&sort=${sort}`)).body.items.map(
+      (await call('GET', `${subs}/subtitles?anime=${anime}&sort=${sort}`)).body.items.map(
         (s: { id: string }) => s.id,
       );
     expect(await ids('downloads')).toEqual([id, second.body.id]);
@@ -225,6 +246,12 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
   });
 
   it('report → moderators queue → remove: gone from search, 410 on detail and download', async () => {
+    const { anime, text, id } = await uploadedJapanese('report');
+    /** The open reports of this subtitle in the moderators' queue (other tests report theirs). */
+    const queueOf = async () =>
+      (await call('GET', `${subs}/subtitles/reports`, 'mod-gren', MOD)).body.items.filter(
+        (r: { subtitle: { id: string } }) => r.subtitle.id === id,
+      );
     const reported = await call('POST', `${subs}/subtitles/${id}/reports`, 'rep-erin', undefined, {
       reason: 'out_of_sync',
       details: 'two seconds late from episode start',
@@ -250,9 +277,8 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
     });
     expect(nope.body.errors[0].allowed).toHaveLength(7);
     expect((await call('GET', `${subs}/subtitles/reports`, 'rep-erin')).status).toBe(403);
-    const queue = await call('GET', `${subs}/subtitles/reports`, 'mod-gren', MOD);
-    expect(queue.status).toBe(200);
-    expect(queue.body.items).toEqual([
+    expect((await call('GET', `${subs}/subtitles/reports`, 'mod-gren', MOD)).status).toBe(200);
+    expect(await queueOf()).toEqual([
       expect.objectContaining({
         id: reported.body.id,
         reason: 'out_of_sync',
@@ -272,19 +298,19 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
     const download = await fetch(`${subs}/subtitles/${id}/download?format=vtt`);
     expect(download.status).toBe(410);
     expect(((await download.json()) as { code: string }).code).toBe('gone');
-    const search = await call('GET', `${subs}/subtitles?anime=${bebop}&episode=1`);
+    const search = await call('GET', `${subs}/subtitles?anime=${anime}&episode=1`);
     expect(search.body.items).toEqual([]);
     expect(
       (await call('POST', `${subs}/subtitles/${id}/reports`, 'rep-fay', undefined, { reason: 'spam' }))
         .status,
     ).toBe(410);
-    expect((await call('GET', `${subs}/subtitles/reports`, 'mod-gren', MOD)).body.items).toEqual([]);
+    expect(await queueOf()).toEqual([]);
     // The same file again is still a duplicate of the removed subtitle: a takedown is not undone by re-uploading.
     const reupload = await upload(
       uploads,
       'up-alice',
-      { animeId: String(bebop), episode: '1', language: 'ja' },
-      Buffer.from(JAPANESE),
+      { animeId: String(anime), episode: '1', language: 'ja' },
+      Buffer.from(text),
     );
     expect(reupload.status).toBe(409);
   });

@@ -79,3 +79,32 @@ export async function animeIdByMal(databaseUrl: string, malId: number): Promise<
     await client.end();
   }
 }
+
+let ownSerial = 0;
+/**
+ * A catalogue anime of the calling test's own (with its aggregate row), so that no other test or file
+ * moves its counts: returns its id. `episodes` null means an unknown count.
+ */
+export async function ownAnime(
+  databaseUrl: string,
+  label: string,
+  episodes: number | null = 12,
+): Promise<number> {
+  ownSerial += 1;
+  const title = `${label} ${process.pid}-${Date.now().toString(36)}-${ownSerial}`;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: number }>(
+      `insert into anime (sources, content_hash, title, type, episodes, status, search_text, search_vector)
+       values ('{}', 'test', $1, 'tv', $2, 'finished', lower($1), to_tsvector('simple', $1)) returning id`,
+      [title, episodes],
+    );
+    const id = rows[0]?.id;
+    if (id === undefined) throw new Error('no anime inserted');
+    await client.query('insert into anime_stats (anime_id) values ($1)', [id]);
+    return id;
+  } finally {
+    await client.end();
+  }
+}

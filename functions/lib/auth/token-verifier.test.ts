@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Unauthenticated } from '../errors.ts';
 import { createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
 
@@ -63,8 +63,28 @@ describe('token verification', () => {
     expect((await verifier.verify(await sign(extra))).clientId).toBe(clientId);
   });
 
-  it('allows up to 30 s of clock skew', async () => {
-    await expect(verifier.verify(await sign({ exp: now() - 10 }))).resolves.toBeTruthy();
+  describe('allows up to 30 s of clock skew', () => {
+    // The clock is frozen so that the seconds between signing and verifying cannot move a case across the line.
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(new Date('2026-11-30T12:00:00.500Z'));
+    });
+    afterEach(() => vi.useRealTimers());
+    const skews: [string, Record<string, number>, boolean][] = [
+      ['expired 29 s ago', { exp: -29 }, true],
+      ['expired 31 s ago', { exp: -31 }, false],
+      ['not before 29 s from now', { nbf: 29 }, true],
+      ['not before 31 s from now', { nbf: 31 }, false],
+    ];
+    expect(skews, 'both sides of the line for exp and nbf').toHaveLength(4);
+    it.each(skews)('%s → accepted: %s', async (_name, offsets, accepted) => {
+      const shifted = Object.fromEntries(Object.entries(offsets).map(([claim, by]) => [claim, now() + by]));
+      const outcome = await verifier.verify(await sign(shifted)).then(
+        () => 'accepted',
+        (e: unknown) => (e as Unauthenticated).reason,
+      );
+      expect(outcome).toBe(accepted ? 'accepted' : 'invalid_token');
+    });
   });
 
   const attacks: [string, () => Promise<string>][] = [
@@ -96,6 +116,7 @@ describe('token verification', () => {
     ['garbage', async () => 'not.a.jwt'],
   ];
 
+  expect(attacks, 'attack cases').toHaveLength(13);
   it.each(attacks)('rejects %s with invalid_token', async (_name, make) => {
     const error = await verifier.verify(await make()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Unauthenticated);

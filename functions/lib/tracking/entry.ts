@@ -3,6 +3,8 @@
  * the catalog's `me.entry`): camelCase fields, dates as `YYYY-MM-DD`, timestamps RFC 3339 UTC ending `Z`.
  */
 
+import Type, { type Static } from 'typebox';
+
 /** List statuses: MAL's five plus rewatching (AniList REPEATING, Shikimori rewatching). */
 export const STATUSES = [
   'watching',
@@ -14,22 +16,29 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
-/** A list entry as every API shows it. */
-export interface Entry {
-  animeId: number;
-  status: Status;
-  progress: number;
-  rewatchCount: number;
-  startedOn: string | null;
-  finishedOn: string | null;
-  notes: string | null;
-  tags: string[];
-  priority: number;
-  private: boolean;
-  favourite: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+const Timestamp = Type.String({ format: 'date-time' });
+const Day = Type.Union([Type.String({ format: 'date' }), Type.Null()]);
+
+/** A list entry as every API shows it (the library's answers, the catalog's `me.entry`, the OpenAPI component). */
+export const EntrySchema = Type.Object(
+  {
+    animeId: Type.Integer({ minimum: 1 }),
+    status: Type.Enum([...STATUSES]),
+    progress: Type.Integer({ minimum: 0 }),
+    rewatchCount: Type.Integer({ minimum: 0 }),
+    startedOn: Day,
+    finishedOn: Day,
+    notes: Type.Union([Type.String(), Type.Null()]),
+    tags: Type.Array(Type.String()),
+    priority: Type.Integer(),
+    private: Type.Boolean(),
+    favourite: Type.Boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { title: 'Entry' },
+);
+export type Entry = Static<typeof EntrySchema>;
 
 /** SQL selecting an entry's columns (table alias `e`) for `entryView` (dates as text, no time zone games). */
 export const ENTRY_SQL = `e.anime_id, e.status, e.progress, e.rewatch_count, e.started_on::text, e.finished_on::text,

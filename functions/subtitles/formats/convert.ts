@@ -1,122 +1,74 @@
-import { parse as parseAss, stringify as stringifyAss } from 'ass-compiler';
-import { type NodeList, parseSync, stringifySync } from 'subtitle';
 import { Unprocessable } from '../../lib/errors.ts';
+import { parseAss, renderAss, retimeAss, ssaToAss } from './ass.ts';
+import type { Cue, ParsedSubtitle } from './cue.ts';
 import type { SubtitleFormat, TargetFormat } from './detect.ts';
+import { parseSrt, renderSrt } from './srt.ts';
+import { type Retiming, retime } from './timecode.ts';
+import { parseVtt, renderVtt } from './vtt.ts';
 
-/** One timed line of text, the common ground of every format (times in milliseconds). */
-export interface Cue {
-  readonly start: number;
-  readonly end: number;
-  /** Plain lines separated by `\n`; `<i>`, `<b>`, `<u>` kept where the source had them. */
-  readonly text: string;
-}
+export type { Cue } from './cue.ts';
 
 const unusable = (message: string) =>
   new Unprocessable(`the subtitle file cannot be used: ${message}`, {
     issues: [{ field: '/body/file', message }],
   });
 
-function assCues(text: string): Cue[] {
-  if (!/^\[Events\]/im.test(text)) throw unusable('an ASS/SSA file needs an [Events] section');
-  const parsed = parseAss(text);
-  return parsed.events.dialogue
-    .map((d) => ({
-      start: Math.round(d.Start * 1000),
-      end: Math.round(d.End * 1000),
-      text: d.Text.parsed
-        .filter((part) => part.drawing.length === 0)
-        .map((part) => part.text)
-        .join('')
-        .replace(/\\[Nn]/g, '\n')
-        .replace(/\\h/g, ' ')
-        .trim(),
-    }))
-    .filter((cue) => cue.text !== '');
-}
-
-const KEPT_TAG = /^<\/?[ibu]>$/i;
-function cleanMarkup(text: string): string {
-  // Keep <i>/<b>/<u> (SRT and VTT both have them); drop every other tag (<c.x>, <v Name>, <font …>).
-  return text.replace(/<[^>]*>/g, (tag) => (KEPT_TAG.test(tag) ? tag : ''));
-}
-
-function textCues(text: string): Cue[] {
-  let nodes: NodeList;
-  try {
-    nodes = parseSync(text);
-  } catch (error) {
-    throw unusable(error instanceof Error ? error.message : 'malformed cue');
-  }
-  const cues: Cue[] = [];
-  for (const node of nodes) {
-    if (node.type !== 'cue') continue;
-    cues.push({ start: node.data.start, end: node.data.end, text: cleanMarkup(node.data.text).trim() });
-  }
-  return cues;
-}
-
 /**
- * Parse normalised subtitle text of a known format into cues. A file without a single usable cue, with a
- * cue that ends before it starts, or that does not parse → Unprocessable (422) naming `/body/file`.
+ * Read normalised subtitle text of a known format: its cues and the warnings of what was skipped (junk
+ * blocks, a cue whose timings do not parse). No usable cue, or a cue that ends before it starts →
+ * Unprocessable (422) naming `/body/file`.
  */
-export function parseCues(text: string, format: SubtitleFormat): Cue[] {
-  const cues = format === 'ass' || format === 'ssa' ? assCues(text) : textCues(text);
-  if (cues.length === 0) throw unusable('the file has no cues');
-  const bad = cues.findIndex((c) => !(c.start >= 0 && c.end >= c.start));
+export function readSubtitle(text: string, format: SubtitleFormat): ParsedSubtitle {
+  if ((format === 'ass' || format === 'ssa') && !/^\s*\[Events\]/im.test(text))
+    throw unusable('an ASS/SSA file needs an [Events] section');
+  const parsed = format === 'srt' ? parseSrt(text) : format === 'vtt' ? parseVtt(text) : parseAss(text);
+  if (parsed.cues.length === 0) throw unusable('the file has no cues');
+  const bad = parsed.cues.findIndex((c) => !(c.start >= 0 && c.end >= c.start));
   if (bad >= 0) throw unusable(`cue ${bad + 1} ends before it starts`);
-  return cues;
+  return parsed;
 }
 
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-function assTime(ms: number): string {
-  const cs = Math.round(ms / 10);
-  return `${Math.floor(cs / 360_000)}:${pad(Math.floor(cs / 6000) % 60)}:${pad(Math.floor(cs / 100) % 60)}.${pad(cs % 100)}`;
-}
-
-const ASS_HEADER = `[Script Info]
-; Converted by Isekai from SRT/WebVTT
-ScriptType: v4.00+
-PlayResX: 1920
-PlayResY: 1080
-WrapStyle: 0
-ScaledBorderAndShadow: yes
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
-Style: Default,Arial,64,&H00FFFFFF,&H000000FF,&H00000000,&H80000000,0,0,0,0,100,100,0,0,1,3,1,2,60,60,50,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-`;
-
-function assText(text: string): string {
-  return text
-    .replace(
-      /<(\/?)([ibu])>/gi,
-      (_tag, close: string, name: string) => `{\\${name.toLowerCase()}${close ? 0 : 1}}`,
-    )
-    .replace(/\n/g, '\\N');
-}
+/** The cues of normalised subtitle text (see readSubtitle). */
+export const parseCues = (text: string, format: SubtitleFormat): Cue[] => readSubtitle(text, format).cues;
 
 /** Render cues as SRT, WebVTT or ASS text (UTF-8, `\n` line endings). */
 export function renderCues(cues: readonly Cue[], format: TargetFormat): string {
-  if (format === 'ass') {
-    const lines = cues.map(
-      (c) => `Dialogue: 0,${assTime(c.start)},${assTime(c.end)},Default,,0,0,0,,${assText(c.text)}`,
-    );
-    return `${ASS_HEADER}${lines.join('\n')}\n`;
-  }
-  const nodes: NodeList = cues.map((data) => ({ type: 'cue', data: { ...data } }));
-  return stringifySync(nodes, { format: format === 'srt' ? 'SRT' : 'WebVTT' });
+  return format === 'srt' ? renderSrt(cues) : format === 'vtt' ? renderVtt(cues) : renderAss(cues);
+}
+
+/** How a download is shaped besides its format. */
+export interface ConvertOptions {
+  /** Move and stretch every time (timeshift, frame-rate conversion). */
+  readonly timing?: Retiming;
+}
+
+const isIdentity = (t: Retiming | undefined) => !t || (t.shiftMs === 0 && t.ratio === 1);
+
+/** Cues moved by a retiming; cues that end up ending at 0 (shifted before the start) are dropped. */
+export function retimeCues(cues: readonly Cue[], timing: Retiming): Cue[] {
+  return cues
+    .map((c) => ({ ...c, start: retime(c.start, timing), end: retime(c.end, timing) }))
+    .filter((c) => c.end > 0);
 }
 
 /**
- * Convert normalised subtitle text between formats. Same format → unchanged (ASS typesetting is kept);
- * SSA → ASS keeps the styles (ass-compiler rewrites it as v4.00+); anything else goes through cues,
- * which keeps timing, line breaks and italics/bold/underline but not positioning or styles.
+ * Convert normalised subtitle text between formats, optionally retimed. Same format → unchanged, or for
+ * ASS/SSA only its times rewritten (typesetting kept); SSA → ASS is a real v4.00+ script (ssaToAss);
+ * anything else goes through cues (timing, line breaks, italics/bold/underline, position).
  */
-export function convertSubtitle(text: string, from: SubtitleFormat, to: TargetFormat): string {
-  if (from === to) return text;
-  if (from === 'ssa' && to === 'ass') return stringifyAss(parseAss(text));
-  return renderCues(parseCues(text, from), to);
+export function convertSubtitle(
+  text: string,
+  from: SubtitleFormat,
+  to: TargetFormat | 'ssa',
+  options: ConvertOptions = {},
+): string {
+  const { timing } = options;
+  if (from === to || (from === 'ssa' && to === 'ass')) {
+    const script = from === 'ssa' && to === 'ass' ? ssaToAss(text) : text;
+    if (isIdentity(timing)) return script;
+    if (to === 'ass' || to === 'ssa') return retimeAss(script, timing as Retiming);
+  }
+  if (to === 'ssa') throw unusable('only an SSA file can be served as SSA');
+  const cues = readSubtitle(text, from).cues;
+  return renderCues(isIdentity(timing) ? cues : retimeCues(cues, timing as Retiming), to);
 }

@@ -1,4 +1,5 @@
 import { UnsupportedMediaType } from '../../lib/errors.ts';
+import { isSrtTiming } from './srt.ts';
 
 /** Subtitle formats the database stores (the `format` of dev.isekai.subtitle.uploaded.v1). */
 export type SubtitleFormat = 'srt' | 'vtt' | 'ass' | 'ssa';
@@ -14,8 +15,6 @@ export const MEDIA_TYPES: Readonly<Record<SubtitleFormat, string>> = {
   ssa: 'text/x-ssa; charset=utf-8',
 };
 
-const SRT_TIMING = /^\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}/m;
-
 /** The format of normalised subtitle text, from its content (never from the file name), or undefined. */
 export function sniffFormat(text: string): SubtitleFormat | undefined {
   const head = text.trimStart();
@@ -24,7 +23,9 @@ export function sniffFormat(text: string): SubtitleFormat | undefined {
     if (/^\[V4\+ Styles\]/im.test(text) || /^ScriptType:\s*v4\.00\+/im.test(text)) return 'ass';
     return 'ssa';
   }
-  if (/^\d+\s*\n/.test(head) && SRT_TIMING.test(head.slice(0, 4096))) return 'srt';
+  // SRT: a timing line among the first lines (players skip a title or credit line before the first cue,
+  // and accept a cue without its number); the parser reports what it skipped.
+  if (head.split('\n', 30).some(isSrtTiming)) return 'srt';
   return undefined;
 }
 

@@ -1,0 +1,103 @@
+import { defineApi } from '../lib/http/contract.ts';
+import { BulkQuery } from './bulk.ts';
+import { DownloadQuery } from './download.ts';
+import { MineQuery, ModerationInput, ReportInput, ReportsQuery } from './moderation.ts';
+import { SearchQuery } from './search.ts';
+import { TrustInput } from './uploaders.ts';
+import { VoteInput } from './votes.ts';
+
+const MODERATORS = { roles: ['moderator', 'admin'] } as const;
+
+/** subtitles' routes (the table the edge, edge-auth's rules and the OpenAPI document are generated from). */
+export const SubtitlesApi = defineApi({
+  searchSubtitles: {
+    method: 'GET',
+    path: '/subtitles',
+    access: 'public',
+    summary:
+      'Search published subtitles (anime, episode, language, format, video hash, release, flags, uploader), newest, most downloaded or best voted first',
+    query: SearchQuery,
+  },
+  listReports: {
+    method: 'GET',
+    path: '/subtitles/reports',
+    access: MODERATORS,
+    summary: "The moderators' queue of reports",
+    query: ReportsQuery,
+  },
+  bulkDownload: {
+    method: 'GET',
+    path: '/subtitles/bulk',
+    access: 'public',
+    summary: 'A zip of the best subtitle of each episode in a range, for one anime and language (streamed)',
+    query: BulkQuery,
+    produces: ['application/zip'],
+  },
+  mySubtitles: {
+    method: 'GET',
+    path: '/subtitles/mine',
+    access: 'user',
+    summary: "The caller's uploads in every status, with the last moderator decision on each",
+    query: MineQuery,
+  },
+  setUploaderTrust: {
+    method: 'PUT',
+    path: '/subtitles/uploaders/:userId',
+    access: { roles: ['admin'] },
+    summary: 'Mark an uploader trusted or not (their subtitles are marked and sort first)',
+    body: TrustInput,
+    example: { trusted: true },
+  },
+  getSubtitle: {
+    method: 'GET',
+    path: '/subtitles/:id',
+    access: 'public',
+    summary: 'One published subtitle',
+  },
+  downloadSubtitle: {
+    method: 'GET',
+    path: '/subtitles/:id/download',
+    access: 'public',
+    summary:
+      'Download a subtitle: as stored, as uploaded, or converted to SRT, VTT or ASS, shifted, frame-rate converted or synced by two points',
+    query: DownloadQuery,
+    produces: ['application/x-subrip', 'text/vtt', 'text/x-ssa'],
+  },
+  voteSubtitle: {
+    method: 'PUT',
+    path: '/subtitles/:id/vote',
+    access: 'user',
+    summary: 'Vote a subtitle up (1) or down (-1); voting again changes the vote',
+    body: VoteInput,
+    example: { value: 1 },
+  },
+  withdrawVote: {
+    method: 'DELETE',
+    path: '/subtitles/:id/vote',
+    access: 'user',
+    summary: "Withdraw the caller's vote",
+  },
+  auditLog: {
+    method: 'GET',
+    path: '/subtitles/:id/audit',
+    access: MODERATORS,
+    summary: "A subtitle's audit log: every moderator action, who, when, why",
+  },
+  reportSubtitle: {
+    method: 'POST',
+    path: '/subtitles/:id/reports',
+    access: 'user',
+    summary: 'Report a subtitle (out of sync, wrong anime or episode, spam, …)',
+    body: ReportInput,
+    status: 201,
+    example: { reason: 'out_of_sync', details: 'Off by two seconds from episode 3 on.' },
+  },
+  moderateSubtitle: {
+    method: 'POST',
+    path: '/subtitles/:id/moderation',
+    access: MODERATORS,
+    summary: 'Decide on a subtitle: remove (final), hide, restore or keep',
+    body: ModerationInput,
+    example: { action: 'remove', note: 'Timing unusable.' },
+  },
+});
