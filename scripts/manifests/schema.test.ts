@@ -23,7 +23,9 @@ describe('schema: every manifest document parses and validates', () => {
     }
   });
 
-  expect(manifests, 'manifest documents').toHaveLength(78);
+  // 78 + 20 NetworkPolicies (knative/base/150-network-policy.yaml), claim isekai/backups, config-autoscaler and
+  // config-tracing ×2 (k3s/platform).
+  expect(manifests, 'manifest documents').toHaveLength(102);
   it.each(
     manifests.map(
       (m) => [`${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name}`, m.object] as const,

@@ -10,6 +10,7 @@ const SCRIPTS = [
     .filter((f) => f.endsWith('.sh'))
     .map((f) => `k3s/${f}`),
   'vault-policies/setup.sh',
+  'vault-policies/seed-secrets.sh',
 ];
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 const versions = Object.fromEntries(
@@ -24,7 +25,7 @@ const chartVersion = (file: string) =>
 describe('install scripts (not runnable here: no cluster)', () => {
   it('finds the scripts', () => expect(SCRIPTS.length).toBeGreaterThanOrEqual(5));
 
-  expect(SCRIPTS, 'install scripts').toHaveLength(6);
+  expect(SCRIPTS, 'install scripts').toHaveLength(8);
   it.each(SCRIPTS)('%s parses with bash -n', (file) => {
     expect(() => execFileSync('bash', ['-n', join(REPO_ROOT, file)])).not.toThrow();
   });
