@@ -33,7 +33,8 @@ describe("Knative Serving's admission limits, as our k3s/platform sets them", ()
   });
 });
 
-type Json = Record<string, Json & string>;
+// biome-ignore lint/suspicious/noExplicitAny: the tests mutate parsed YAML at arbitrary depth
+type Json = Record<string, any>;
 const base = loadManifests();
 function breaking(name: string, mutate: (template: Json) => void): Manifest[] {
   const copy = structuredClone(base);
@@ -54,7 +55,7 @@ describe('the limits check catches what the webhook would reject', () => {
       'timeoutSeconds 900 > 600 (the library-backup fault)',
       'library-backup',
       (t) => {
-        t.spec.timeoutSeconds = 900 as never;
+        t.spec.timeoutSeconds = 900;
       },
       /timeoutSeconds 900 outside 0\.\.600/,
     ],
@@ -62,7 +63,7 @@ describe('the limits check catches what the webhook would reject', () => {
       'containerConcurrency past the limit',
       'catalog',
       (t) => {
-        t.spec.containerConcurrency = 5000 as never;
+        t.spec.containerConcurrency = 5000;
       },
       /containerConcurrency 5000/,
     ],
@@ -70,7 +71,7 @@ describe('the limits check catches what the webhook would reject', () => {
       'max-scale past max-scale-limit',
       'catalog',
       (t) => {
-        t.metadata.annotations['autoscaling.knative.dev/max-scale'] = '50' as never;
+        t.metadata.annotations['autoscaling.knative.dev/max-scale'] = '50';
       },
       /max-scale 50 must be 1\.\.20/,
     ],
@@ -86,7 +87,7 @@ describe('the limits check catches what the webhook would reject', () => {
       'min-scale above max-scale',
       'library',
       (t) => {
-        t.metadata.annotations['autoscaling.knative.dev/min-scale'] = '11' as never;
+        t.metadata.annotations['autoscaling.knative.dev/min-scale'] = '11';
       },
       /min-scale 11 > max-scale 10/,
     ],
@@ -94,7 +95,7 @@ describe('the limits check catches what the webhook would reject', () => {
       'initial-scale 0 without allow-zero-initial-scale',
       'notify',
       (t) => {
-        t.metadata.annotations['autoscaling.knative.dev/initial-scale'] = '0' as never;
+        t.metadata.annotations['autoscaling.knative.dev/initial-scale'] = '0';
       },
       /initial-scale 0/,
     ],
@@ -102,7 +103,7 @@ describe('the limits check catches what the webhook would reject', () => {
       'a target above containerConcurrency',
       'library',
       (t) => {
-        t.metadata.annotations['autoscaling.knative.dev/target'] = '80' as never;
+        t.metadata.annotations['autoscaling.knative.dev/target'] = '80';
       },
       /target 80/,
     ],

@@ -127,13 +127,15 @@ describe('the evaluator catches an opened path', () => {
     const pg = open.find(
       (m) => m.object.kind === 'NetworkPolicy' && m.object.metadata.name === 'postgres-from-readers',
     );
+    if (!pg) throw new Error('no NetworkPolicy postgres-from-readers');
     // biome-ignore lint/suspicious/noExplicitAny: a deep edit of parsed YAML
-    (pg?.object.spec as any).ingress[0].from[0].podSelector = {};
+    (pg.object.spec as any).ingress[0].from[0].podSelector = {};
     const to = open.find(
       (m) => m.object.kind === 'NetworkPolicy' && m.object.metadata.name === 'to-postgres',
     );
+    if (!to) throw new Error('no NetworkPolicy to-postgres');
     // biome-ignore lint/suspicious/noExplicitAny: a deep edit of parsed YAML
-    (to?.object.spec as any).podSelector = {};
+    (to.object.spec as any).podSelector = {};
     const pods = podsOf(open);
     const postgres = pods.find((p) => p.name === 'postgres') as Pod;
     const edge = pods.find((p) => p.name === 'edge-auth') as Pod;

@@ -15,7 +15,7 @@ export const PRODUCTION_REALM = join(REPO_ROOT, 'knative/overlays/production/key
 
 /** Drops the default of every `${NAME:default}` placeholder whose default is a dev-only value. */
 export function productionRealm(base: string): string {
-  return base.replace(/\$\{([A-Z0-9_]+):dev-only-[^}]*\}/g, '${$1}');
+  return base.replace(/\$\{([A-Z0-9_]+):dev-only-[^}]*\}/g, (_m, name: string) => `\${${name}}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -48,7 +48,7 @@ describe('the production realm', () => {
     const cm = production.find(
       (m) => m.object.kind === 'ConfigMap' && m.object.metadata.name.startsWith('keycloak-realm'),
     );
-    expect((cm?.object.data as Record<string, string>)['realm-isekai.json']).toBe(realm);
+    expect((cm?.object.data as Record<string, string> | undefined)?.['realm-isekai.json']).toBe(realm);
   });
 
   it('takes every client secret from a variable that Keycloak’s container refuses to start without', () => {
@@ -62,7 +62,7 @@ describe('the production realm', () => {
     )?.[0];
     const script = (container?.args ?? []).join('\n');
     for (const v of variables) expect(script).toContain(`: "\${${v}:?`);
-    const notes = JSON.stringify((keycloak?.object.spec as { template: unknown }).template);
+    const notes = JSON.stringify((keycloak?.object.spec as { template?: unknown } | undefined)?.template);
     expect(notes).toContain('agent-inject-secret-clients.env":"kv/data/isekai-data/keycloak/clients"');
   });
 });
