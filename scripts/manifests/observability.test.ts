@@ -85,9 +85,13 @@ describe('k3s/observability', () => {
     writeFileSync(
       join(tmp, 'alerts.test.yml'),
       readFileSync(join(DIR, 'alerts.test.yml'), 'utf8').replace(
-        '{severity: page, function: catalog}',
-        '{severity: ticket, function: catalog}',
+        /severity: page, function: catalog/,
+        'severity: ticket, function: catalog',
       ),
+    );
+    // The mutation applied (a formatter once turned it into a no-op).
+    expect(readFileSync(join(tmp, 'alerts.test.yml'), 'utf8')).toContain(
+      'severity: ticket, function: catalog',
     );
     const r = promtool(['test', 'rules', 'alerts.test.yml'], tmp);
     expect(r.status).not.toBe(0);
