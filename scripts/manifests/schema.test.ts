@@ -24,8 +24,8 @@ describe('schema: every manifest document parses and validates', () => {
   });
 
   // 78 + 20 NetworkPolicies (knative/base/150-network-policy.yaml), claim isekai/backups, config-autoscaler and
-  // config-tracing ×2 (k3s/platform).
-  expect(manifests, 'manifest documents').toHaveLength(102);
+  // config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability).
+  expect(manifests, 'manifest documents').toHaveLength(103);
   it.each(
     manifests.map(
       (m) => [`${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name}`, m.object] as const,
