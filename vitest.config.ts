@@ -22,6 +22,7 @@ export default defineConfig({
             'events/**/*.test.ts',
             'scripts/**/*.test.ts',
             'test/setup/**/*.test.ts',
+            'site/src/**/*.test.ts',
           ],
           environment: 'node',
         },

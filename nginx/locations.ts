@@ -76,6 +76,13 @@ export function upstreams(o: EdgeOptions): string {
         ].join('\n'),
       );
   }
+  if (o.site && o.target !== 'cluster')
+    // Node's http server closes idle keep-alive connections after 5 s: nginx must let go first, or a POST
+    // (never retried) can land on a connection the site is closing ("upstream prematurely closed").
+    blocks.set(
+      'site',
+      `upstream site {\n  server ${o.site.address};\n  keepalive 32;\n  keepalive_timeout 4s;\n}`,
+    );
   if (!o.keycloak.resolver)
     blocks.set('keycloak', `upstream keycloak {\n  server ${o.keycloak.address};\n  keepalive 16;\n}`);
   return indent([...blocks.values()].join('\n'), 2);

@@ -49,8 +49,12 @@ export interface EdgeOptions {
   readonly functions: Readonly<Record<EdgeFunction, Upstream>>;
   /** Keycloak; with `resolver`, resolved at run time (cluster DNS names). */
   readonly keycloak: Upstream & { readonly resolver?: string };
-  /** Static site files. */
+  /** Static site files (served when no `site` upstream is given). */
   readonly siteRoot: string;
+  /** The site's SSR server (Astro, site/): when given, isekai.<domain> is proxied to it. */
+  readonly site?: Upstream;
+  /** The identity provider's origin as browsers see it (CSP form-action: sign-out redirects there). */
+  readonly identityOrigin?: string;
   readonly acmeRoot: string;
   readonly limits: { readonly perIp: Limit; readonly perToken: Limit };
   /** Seconds nginx keeps a 401/403 from edge-auth (0 = not at all). Positive answers follow X-Accel-Expires. */
@@ -91,6 +95,7 @@ export function clusterOptions(overrides: Partial<EdgeOptions> = {}): EdgeOption
     // The cloud node is the k3s server: it reaches ClusterIPs, and k3s' CoreDNS answers on 10.43.0.10.
     keycloak: { address: 'keycloak.isekai-data.svc.cluster.local:8080', resolver: '10.43.0.10' },
     siteRoot: '/srv/isekai/site',
+    site: { address: '127.0.0.1:31080', host: 'site.isekai.fn.isekai.dev' },
     acmeRoot: '/var/www/acme',
     limits: { perIp: { rate: 20, burst: 60 }, perToken: { rate: 10, burst: 30 } },
     authFailureCacheSeconds: 1,

@@ -108,6 +108,40 @@ function servers(o: EdgeOptions): string {
   const site = server(o, `${d} www.${d}`, [
     `limit_req zone=per_ip burst=${o.limits.perIp.burst} nodelay;`,
     ...problemLocations('site', o),
+    ...(o.site ? siteProxy(o) : siteStatic(o)),
+  ]);
+  return [api, events, auth, site].join('\n\n');
+}
+
+/** The site's SSR server (site/): the public host and scheme forwarded (Astro trusts them for its allowed domains). */
+function siteProxy(o: EdgeOptions): string[] {
+  const upstream = o.target === 'cluster' ? 'kourier' : 'site';
+  return [
+    'location / {',
+    // The import form uploads a MAL export (the library takes up to 16 MiB).
+    '  client_max_body_size 17m;',
+    `  proxy_pass http://${upstream};`,
+    '  proxy_http_version 1.1;',
+    `  proxy_set_header Host ${o.site?.host ?? '$http_host'};`,
+    '  proxy_set_header Connection "";',
+    '  proxy_set_header X-Forwarded-For $remote_addr;',
+    '  proxy_set_header X-Forwarded-Proto https;',
+    '  proxy_set_header X-Forwarded-Host $http_host;',
+    '  proxy_set_header X-Request-Id $request_id;',
+    '  proxy_set_header traceparent $edge_traceparent;',
+    // The site never takes identity from headers: drop any a client sends.
+    '  proxy_set_header X-Auth-User-Id "";',
+    '  proxy_set_header X-Auth-User-Name "";',
+    '  proxy_set_header X-Auth-Roles "";',
+    '  proxy_connect_timeout 2s;',
+    '  proxy_read_timeout 60s;',
+    ...securityHeaders('site', o).map((l) => `  ${l}`),
+    '}',
+  ];
+}
+
+function siteStatic(o: EdgeOptions): string[] {
+  return [
     `root ${o.siteRoot};`,
     'location / {',
     // Not `limit_except … deny all`: that logs each refusal with its request line (and query) at error level.
@@ -117,8 +151,7 @@ function servers(o: EdgeOptions): string {
     '  try_files $uri $uri/index.html =404;',
     ...securityHeaders('site', o).map((l) => `  ${l}`),
     '}',
-  ]);
-  return [api, events, auth, site].join('\n\n');
+  ];
 }
 
 /** nginx map lines for functions/edge-auth/policy.ts RULES, in order (first match wins in both). */

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { importSeedCatalog } from '../functions/catalog/seed.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
+import { nginxInstalled as edgeAvailable } from '../nginx/run.ts';
 import { start as startMongoWire } from '../test/setup/servers/mongo-wire.ts';
 import { functionNames } from './build.ts';
 import { startLocalBroker } from './stack/broker.ts';
@@ -30,6 +31,7 @@ import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
 import { type Proc, StartFailure, startProcess, waitHealthy } from './stack/processes.ts';
+import { buildSiteIfNeeded, startSite } from './stack/site.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const data = join(root, '.data');
@@ -124,6 +126,7 @@ try {
       realmFile: join(keycloak, 'realm-isekai.json'),
       overlayFile: join(keycloak, 'realm-isekai.dev-overlay.json'),
       dataDir: join(data, 'oidc'),
+      siteOrigin: `https://isekai.localhost:${PORTS.edge}`,
     });
     stops.push(oidc.stop);
     env.OIDC_ISSUER = oidc.issuer;
@@ -182,16 +185,38 @@ try {
   );
 
   // The edge: nginx in front of the functions (TLS, auth_request to edge-auth, limits), when installed.
+  // The site is built now (a few seconds when its sources changed) and started once the edge exists.
+  const siteBuild = edgeAvailable() ? await buildSiteIfNeeded() : undefined;
+  if (siteBuild) say(`site: ${siteBuild}`);
   const edge = await startEdge({
     functionPorts: Object.fromEntries(names.map((name) => [name, functionPort(name)])),
     oidcUrl: env.OIDC_ISSUER,
     port: PORTS.edge,
+    sitePort: PORTS.site,
   });
   if (edge) {
     stops.push(edge.stop);
     lines.push(`Edge (nginx) ${edge.url} → functions; ${edge.siteUrl}; self-signed cert ${edge.certificate}`);
     lines.push(
       `             curl --cacert ${edge.certificate} --resolve api.isekai.localhost:${PORTS.edge}:127.0.0.1 '${edge.url}/anime?q=frieren'`,
+    );
+    // The site: a client of the API through the edge, signing in with the realm's isekai-site client.
+    const site = await startSite(
+      PORTS.site,
+      {
+        SITE_ORIGIN: edge.siteUrl,
+        API_BASE_URL: edge.url,
+        API_CA_FILE: edge.certificate,
+        OIDC_ISSUER: env.OIDC_ISSUER,
+        OIDC_CLIENT_SECRET: process.env.KC_ISEKAI_SITE_SECRET ?? 'dev-only-isekai-site-secret',
+        REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        SESSION_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}site:session:`,
+      },
+      { deadlineMs: startTimeoutS * 1000 },
+    );
+    stops.push(site.stop);
+    lines.push(
+      `Site         ${edge.siteUrl}/  (Astro on http://127.0.0.1:${PORTS.site}, healthy in ${site.ms} ms; sign in as viewer1)`,
     );
   } else
     lines.push(

@@ -85,3 +85,6 @@ put_new kv/isekai/notify/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL
 put_new kv/isekai/upload-subtitle/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/notifications/config "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/subtitles/config "MONGO_URL=${MONGO_URL}"
+# The site is the realm's isekai-site client: the same secret Keycloak imported.
+SITE_SECRET=$(field kv/isekai-data/keycloak/clients KC_ISEKAI_SITE_SECRET)
+put_new kv/isekai/site/config "OIDC_CLIENT_SECRET=${SITE_SECRET}"

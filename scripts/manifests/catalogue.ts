@@ -69,6 +69,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   // Weekly backups of opted-in users' lists to object storage (PingSource tick).
   { name: 'library-backup', hot: false, signature: 'cloudevent', emits: [], consumes: [] },
+  // The viewers' website (site/, Astro SSR): not a functions-framework function, but deployed, scaled and
+  // secured like one (settings in site/src/lib/settings.ts).
+  { name: 'site', hot: true, signature: 'http', emits: [], consumes: [] },
   // The dead-letter sink of the Broker and of every Trigger.
   { name: 'dead-letters', hot: false, signature: 'cloudevent', emits: [], consumes: [] },
 ];

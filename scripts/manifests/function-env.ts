@@ -43,6 +43,7 @@ export const VAULT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   MONGO_URL: 'mongodb://root:placeholder@mongodb.isekai-data.svc.cluster.local:27017/isekai?authSource=admin',
   S3_ACCESS_KEY_ID: 'PLACEHOLDERACCESSKEY',
   S3_SECRET_ACCESS_KEY: 'placeholder-secret-key',
+  OIDC_CLIENT_SECRET: 'placeholder-client-secret',
 };
 
 /**
@@ -62,11 +63,20 @@ const RUNTIME_SETTINGS = new Set<string>([
   ...VAULT_CLIENT_SETTINGS,
 ]);
 
+/** Catalogue entries whose settings module is not functions/<name>/settings.ts. */
+const SETTINGS_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
+  site: ['site', 'src', 'lib', 'settings.ts'],
+};
+
+/** Where a catalogue entry's settings module is. */
+export const settingsFile = (name: string) =>
+  join(REPO_ROOT, ...(SETTINGS_ELSEWHERE[name] ?? ['functions', name, 'settings.ts']));
+
 /** Each catalogue function's settings module, or its PENDING entry when the code is not written yet. */
 export async function loadFunctionSettings(): Promise<Map<string, FunctionSettings | PendingSettings>> {
   const out = new Map<string, FunctionSettings | PendingSettings>();
   for (const { name } of FUNCTIONS) {
-    const file = join(REPO_ROOT, 'functions', name, 'settings.ts');
+    const file = settingsFile(name);
     if (existsSync(file)) out.set(name, (await import(pathToFileURL(file).href)) as FunctionSettings);
     else if (PENDING[name]) out.set(name, PENDING[name]);
     else throw new Error(`function ${name}: no functions/${name}/settings.ts and no PENDING entry`);

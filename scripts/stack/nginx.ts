@@ -28,6 +28,8 @@ export async function startEdge(options: {
   oidcUrl: string;
   /** HTTPS port; plain HTTP (redirects) listens on port + 80. */
   port: number;
+  /** The site's local port: isekai.localhost is proxied to it (else static files from site/dist). */
+  sitePort?: number;
 }): Promise<StackEdge | undefined> {
   if (!nginxInstalled()) return undefined;
   const prefix = join(root, '.tmp', 'nginx-stack');
@@ -42,6 +44,9 @@ export async function startEdge(options: {
         EDGE_FUNCTIONS.map((fn) => [fn, { address: `127.0.0.1:${portOf(fn)}` }]),
       ) as Record<EdgeFunction, { address: string }>,
       keycloak: { address: new URL(options.oidcUrl).host },
+      ...(options.sitePort ? { site: { address: `127.0.0.1:${options.sitePort}` } } : {}),
+      // Sign-out redirects the browser to the provider's end-session endpoint (CSP form-action).
+      identityOrigin: new URL(options.oidcUrl).origin,
     }),
   );
   return {

@@ -106,13 +106,19 @@ function callers(route: DeclaredRoute): { allowed: string; wrong?: string } {
   if (typeof access !== 'object') return { allowed: tokens.viewer ?? '' };
   const role = access.roles[0];
   const allowed =
-    role === 'integrator' ? tokens.integrator : role === 'uploader' ? tokens.uploader : tokens.moderator;
+    role === 'integrator'
+      ? tokens.integrator
+      : role === 'uploader'
+        ? tokens.uploader
+        : role === 'admin'
+          ? tokens.admin
+          : tokens.moderator;
   return { allowed: allowed ?? '', wrong: tokens.viewer ?? '' };
 }
 
 beforeAll(async () => {
   functions = await startRealFunctions(env, 'routes');
-  const [viewer, uploader, moderator, integrator] = await Promise.all([
+  const [viewer, uploader, moderator, integrator, admin] = await Promise.all([
     passwordToken(env, 'viewer1', DEV_USERS.viewer1.password),
     passwordToken(env, 'uploader1', DEV_USERS.uploader1.password),
     passwordToken(env, 'moderator1', DEV_USERS.moderator1.password),
@@ -121,11 +127,13 @@ beforeAll(async () => {
       env.KEYCLOAK_INTEGRATIONS_CLIENT_ID ?? '',
       env.KEYCLOAK_INTEGRATIONS_CLIENT_SECRET ?? '',
     ),
+    passwordToken(env, 'admin1', DEV_USERS.admin1.password),
   ]);
   tokens.viewer = viewer.access_token;
   tokens.uploader = uploader.access_token;
   tokens.moderator = moderator.access_token;
   tokens.integrator = integrator.access_token;
+  tokens.admin = admin.access_token;
 
   edge = await startTestEdge('routes', {
     functions: functions.ports,

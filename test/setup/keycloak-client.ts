@@ -269,6 +269,54 @@ export async function deleteRealmKeys(env: Env, name: string): Promise<number> {
   return matching.length;
 }
 
+/**
+ * Register a local site origin on a client of the realm (exact redirect URI `<origin>/auth/callback` and
+ * post-logout URI `<origin>/`); returns a function that removes them again. Test edges listen on free
+ * ports, so their origin cannot be in the realm export.
+ */
+export async function addSiteOrigin(
+  env: Env,
+  clientId: string,
+  origin: string,
+): Promise<() => Promise<void>> {
+  const token = await adminToken(env);
+  const [found] = await admin<{ id: string }[]>(
+    env,
+    token,
+    'GET',
+    `/clients?clientId=${encodeURIComponent(clientId)}`,
+  );
+  if (!found) throw new Error(`no client ${clientId}`);
+  type Client = { redirectUris?: string[]; attributes?: Record<string, string> };
+  const path = `/clients/${found.id}`;
+  const callback = `${origin}/auth/callback`;
+  const home = `${origin}/`;
+  const change = async (edit: (c: Client) => void) => {
+    const client = await admin<Client>(env, await adminToken(env), 'GET', path);
+    edit(client);
+    await admin(env, await adminToken(env), 'PUT', path, client);
+  };
+  const logoutUris = (c: Client) =>
+    (c.attributes?.['post.logout.redirect.uris'] ?? '').split('##').filter(Boolean);
+  await change((c) => {
+    c.redirectUris = [...new Set([...(c.redirectUris ?? []), callback])];
+    c.attributes = {
+      ...c.attributes,
+      'post.logout.redirect.uris': [...new Set([...logoutUris(c), home])].join('##'),
+    };
+  });
+  return () =>
+    change((c) => {
+      c.redirectUris = (c.redirectUris ?? []).filter((u) => u !== callback);
+      c.attributes = {
+        ...c.attributes,
+        'post.logout.redirect.uris': logoutUris(c)
+          .filter((u) => u !== home)
+          .join('##'),
+      };
+    });
+}
+
 /** A confidential client with a service account, created for one test and deleted by `remove`. */
 export interface ServiceClient {
   readonly clientId: string;

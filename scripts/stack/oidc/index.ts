@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { loadOrCreateSecrets } from './keys.ts';
 import { handleLogin } from './login.ts';
 import { createProvider, KEYCLOAK_ROUTES } from './provider.ts';
-import { loadRealm, type RealmUser } from './realm.ts';
+import { loadRealm, type Realm, type RealmUser } from './realm.ts';
 import { createUserinfoHandler } from './userinfo.ts';
 
 export interface EmbeddedOidcOptions {
@@ -15,6 +15,11 @@ export interface EmbeddedOidcOptions {
   /** Where the signing key is kept between runs (e.g. .data/oidc). */
   readonly dataDir: string;
   readonly host?: string;
+  /**
+   * The local site's public origin (e.g. https://isekai.localhost:8200): registered as an exact redirect
+   * URI and post-logout URI of `isekai-site`, since the port of a local stack varies (ISEKAI_PORT_BASE).
+   */
+  readonly siteOrigin?: string;
 }
 
 export interface EmbeddedOidc {
@@ -33,7 +38,7 @@ export interface EmbeddedOidc {
  * Keycloak-shaped RS256 access tokens — so `createTokenVerifier` runs unchanged against it.
  */
 export async function startEmbeddedOidc(options: EmbeddedOidcOptions): Promise<EmbeddedOidc> {
-  const realm = await loadRealm(options.realmFile, options.overlayFile);
+  const realm = withSiteOrigin(await loadRealm(options.realmFile, options.overlayFile), options.siteOrigin);
   const secrets = await loadOrCreateSecrets(options.dataDir);
   const host = options.host ?? '127.0.0.1';
   const mountPath = `/realms/${realm.name}`;
@@ -95,6 +100,21 @@ export async function startEmbeddedOidc(options: EmbeddedOidcOptions): Promise<E
         server.closeAllConnections();
       }),
   };
+}
+
+/** The realm with the local site's callback and logout return added to the `isekai-site` client. */
+function withSiteOrigin(realm: Realm, origin: string | undefined): Realm {
+  if (!origin) return realm;
+  const clients = realm.clients.map((c) =>
+    c.clientId === 'isekai-site'
+      ? {
+          ...c,
+          redirectUris: [...new Set([...c.redirectUris, `${origin}/auth/callback`])],
+          postLogoutRedirectUris: [...new Set([...c.postLogoutRedirectUris, `${origin}/`])],
+        }
+      : c,
+  );
+  return { ...realm, clients, client: (id) => clients.find((c) => c.clientId === id) };
 }
 
 function hasPassword(user: RealmUser): user is RealmUser & { password: string } {

@@ -1,0 +1,37 @@
+import type { APIRoute } from 'astro';
+import { publicUrl, seeOther } from '../../lib/http.ts';
+import { site } from '../../lib/wiring.ts';
+
+/** GET /auth/callback?code&state&iss — finish the sign-in: exchange the code, new session id, go back. */
+export const GET: APIRoute = async ({ url, locals }) => {
+  const { oidc, settings } = site();
+  const pending = locals.session.data?.pending;
+  if (!pending) return seeOther('/auth/login');
+  if (url.searchParams.has('error')) {
+    locals.session.update((d) => {
+      delete d.pending;
+      d.flash = { kind: 'error', text: 'Sign-in was cancelled or refused. You can try again.' };
+    });
+    return seeOther('/');
+  }
+  try {
+    const { user, tokens } = await oidc.finish(publicUrl(url, settings.SITE_ORIGIN), pending);
+    locals.session.rotate();
+    locals.session.update((d) => {
+      delete d.pending;
+      d.user = user;
+      d.tokens = tokens;
+      d.flash = { kind: 'ok', text: `Welcome, ${user.name}.` };
+    });
+    return seeOther(pending.returnTo);
+  } catch (error) {
+    process.stderr.write(
+      `${JSON.stringify({ level: 'warn', msg: 'sign-in failed', err: error instanceof Error ? error.message : String(error) })}\n`,
+    );
+    locals.session.update((d) => {
+      delete d.pending;
+      d.flash = { kind: 'error', text: 'Sign-in did not complete. Please try again.' };
+    });
+    return seeOther('/');
+  }
+};

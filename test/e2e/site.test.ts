@@ -1,0 +1,333 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import axe from 'axe-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DEV_USERS } from '../setup/keycloak-client.ts';
+import { edgeRequest } from '../setup/servers/nginx.ts';
+import { type SiteStack, startSiteStack } from './site-stack.ts';
+
+/**
+ * Issue 11 in a real browser (Debian's Chromium driven by playwright-core; no browser download): through
+ * the nginx edge, with the harness's real Keycloak, a viewer signs in, searches, opens an anime, adds it to
+ * the list, marks three episodes, rates it with aspects and a review, sees the distribution move, finds
+ * it in My list, imports a MAL file, exports, and signs out — once with JavaScript and once without
+ * (the site needs none). Screenshots of every page go to test/e2e/site-artifacts/.
+ */
+const env = inject('env');
+const ARTIFACTS = join(import.meta.dirname, 'site-artifacts');
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let stack: SiteStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  stack = await startSiteStack(env);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_FLAGS,
+    timeout: 60_000,
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page: Page, user: keyof typeof DEV_USERS) {
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  // Keycloak's login form (the embedded provider of `npm start` uses the same field names).
+  await page.locator('input[name="username"]').fill(user);
+  await page.locator('input[name="password"]').fill(DEV_USERS[user].password);
+  await submit(page, page.locator('#kc-login'));
+  await page.waitForURL(`${stack.siteUrl}/**`);
+}
+
+/** Trimmed text of the first match (waits for it). */
+const text = async (locator: Locator) => (await locator.first().textContent())?.trim() ?? '';
+
+/** Click a submit button or link and wait for the page it leads to (every form answers 303 → GET). */
+async function submit(page: Page, locator: Locator) {
+  await locator.click();
+  await page.waitForLoadState('load');
+}
+
+const scoreCell = (page: Page, score: number) => page.locator(`td[data-score="${score}"]`);
+
+describe.each([
+  {
+    js: true,
+    user: 'viewer1' as const,
+    query: 'cowboy bebpo',
+    title: 'Cowboy Bebop',
+    mal: 6,
+    malTitle: 'Trigun',
+  },
+  { js: false, user: 'uploader1' as const, query: 'monstr', title: 'Monster', mal: 20, malTitle: 'Naruto' },
+])('the viewer flow, JavaScript $js', ({ js, user, query, title, mal, malTitle }) => {
+  let context: BrowserContext;
+  let page: Page;
+  const tag = js ? 'js' : 'nojs';
+
+  beforeAll(async () => {
+    context = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      javaScriptEnabled: js,
+      acceptDownloads: true,
+    });
+    page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+  });
+  afterAll(async () => context?.close());
+
+  it('signs in through the edge; the session cookie is __Host-, HttpOnly, Secure, Lax and the only token the browser holds', async () => {
+    await page.goto(`${stack.siteUrl}/`);
+    await expect(page.title()).resolves.toBe('Track, rate and subtitle anime — Isekai');
+    await shot(page, `${tag}-home`);
+    await signIn(page, user);
+    expect(await text(page.locator('.who'))).toContain('Signed in as');
+    const cookies = (await context.cookies(stack.siteUrl)).filter((c) => c.domain === 'isekai.localhost');
+    expect(cookies.map((c) => c.name)).toEqual(['__Host-isekai-sid']);
+    expect(cookies[0]).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' });
+  });
+
+  it('searches with a typo and opens the anime', async () => {
+    await page.goto(`${stack.siteUrl}/search?q=${encodeURIComponent(query)}`);
+    await shot(page, `${tag}-search`);
+    await submit(page, page.getByRole('link', { name: title, exact: true }).first());
+    expect(await text(page.locator('h1'))).toBe(title);
+    await expect(page.title()).resolves.toBe(`${title} — Isekai`);
+    expect(await page.locator('meta[name="description"]').getAttribute('content')).toContain(title);
+  });
+
+  it('adds it to the list, marks three episodes, rates it with aspects and a review; the distribution moves', async () => {
+    await page.getByLabel('Status').selectOption('watching');
+    await submit(page, page.getByRole('button', { name: 'Add to my list' }));
+    expect(await text(page.getByTestId('progress'))).toMatch(/^Watching · 0 \//);
+    // With JavaScript the +1 form is sent in the background (no reload: a marker on window survives).
+    if (js) await page.evaluate(() => Object.assign(globalThis, { noReload: true }));
+    for (const n of [1, 2, 3]) {
+      await page.getByRole('button', { name: `+1 episode (watched episode ${n})` }).click();
+      await page
+        .getByTestId('progress')
+        .filter({ hasText: new RegExp(`^Watching · ${n} /`) })
+        .waitFor();
+    }
+    if (js) expect(await page.evaluate(() => (globalThis as { noReload?: boolean }).noReload)).toBe(true);
+    // Each +1 is one episode of the viewer's watch history.
+    expect(await text(page.locator('#h-history + details summary'))).toBe('3 episodes watched');
+    const before = Number(await scoreCell(page, 8).textContent());
+    await page.getByLabel('Score', { exact: true }).selectOption('8');
+    await page.getByLabel('Music').selectOption('10');
+    await page.getByLabel('Review (optional)').fill('Great soundtrack; the <b>tags</b> stay text.');
+    await submit(page, page.getByRole('button', { name: 'Save rating' }));
+    expect(await text(page.getByTestId('your-score'))).toBe('You rated it 8/10.');
+    expect(Number(await scoreCell(page, 8).textContent())).toBe(before + 1);
+    expect(await page.getByLabel('Review (optional)').inputValue()).toBe(
+      'Great soundtrack; the <b>tags</b> stay text.',
+    );
+    // The public review renders the user's text as text.
+    expect(await text(page.locator('.review-text', { hasText: 'Great soundtrack' }))).toBe(
+      'Great soundtrack; the <b>tags</b> stay text.',
+    );
+    await page.getByLabel('Episode', { exact: true }).fill('2');
+    await page.locator('#episodeScore').selectOption('7');
+    await submit(page, page.getByRole('button', { name: 'Rate episode' }));
+    expect(await text(page.locator('.flash'))).toBe('Episode 2: your score 7/10 is saved.');
+    expect(await text(page.locator('tr[data-episode="2"]'))).toMatch(/^2\s*7\.00\s*1\s*7$/);
+    await shot(page, `${tag}-anime`);
+  });
+
+  it('a bad value comes back next to its field with the input kept', async () => {
+    await page.getByLabel('Episodes watched').fill('9999');
+    await submit(page, page.getByRole('button', { name: 'Save entry' }));
+    await page.locator('#progress-error').waitFor();
+    expect(await page.getByLabel('Episodes watched').inputValue()).toBe('9999');
+  });
+
+  it('shows it in My list and edits progress and score inline', async () => {
+    await page.goto(`${stack.siteUrl}/me/list`);
+    const row = page.locator('tbody tr', { hasText: title });
+    expect(await row.count()).toBe(1);
+    expect(await row.getByLabel(`Episodes watched of ${title}`).inputValue()).toBe('3');
+    await page.getByRole('link', { name: /^Watching \(1\)$/ }).waitFor();
+    await row.getByLabel(`Episodes watched of ${title}`).fill('4');
+    await row.getByLabel(`Score of ${title}`).selectOption('9');
+    await submit(page, row.getByRole('button', { name: 'Save' }));
+    expect(await text(page.locator('.flash'))).toBe(`${title} updated.`);
+    const saved = page.locator('tbody tr', { hasText: title });
+    expect(await saved.getByLabel(`Episodes watched of ${title}`).inputValue()).toBe('4');
+    expect(await saved.getByLabel(`Score of ${title}`).inputValue()).toBe('9');
+    await shot(page, `${tag}-list`);
+  });
+
+  it('imports a MAL file and reads the per-row report, then exports', async () => {
+    await page.goto(`${stack.siteUrl}/me/import`);
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><myanimelist><myinfo><user_export_type>1</user_export_type></myinfo>
+<anime><series_animedb_id>${mal}</series_animedb_id><series_title><![CDATA[${malTitle}]]></series_title><my_watched_episodes>2</my_watched_episodes><my_score>7</my_score><my_status>Watching</my_status><update_on_import>1</update_on_import></anime>
+<anime><series_animedb_id>987654321</series_animedb_id><series_title><![CDATA[Not in the catalogue]]></series_title><my_status>Completed</my_status><update_on_import>1</update_on_import></anime>
+</myanimelist>`;
+    await page
+      .getByLabel('MAL export file')
+      .setInputFiles({ name: 'animelist.xml', mimeType: 'application/xml', buffer: Buffer.from(xml) });
+    await submit(page, page.getByRole('button', { name: 'Import' }));
+    expect(await text(page.getByTestId('import-totals'))).toBe(
+      '2 rows read: 1 imported, 0 updated, 1 skipped.',
+    );
+    expect(await text(page.locator('tbody tr', { hasText: 'Not in the catalogue' }))).toContain(
+      'is not in the catalogue',
+    );
+    await shot(page, `${tag}-import`);
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'MyAnimeList XML' }).click();
+    const file = await download;
+    const chunks = await (await file.createReadStream()).toArray();
+    const body = Buffer.concat(chunks as Buffer[]).toString('utf8');
+    expect(body).toContain('<myanimelist>');
+    expect(body).toContain(malTitle);
+    expect(body).toContain(title);
+  });
+
+  it('turns weekly backups on', async () => {
+    await page.goto(`${stack.siteUrl}/me/import`);
+    expect(await text(page.getByTestId('backup-state'))).toMatch(/^Weekly backups are off\./);
+    await page.getByLabel(/Back up my list every week/).check();
+    await submit(page, page.locator('#backups').getByRole('button', { name: 'Save' }));
+    expect(await text(page.locator('.flash'))).toBe('Weekly backups are on.');
+    expect(await text(page.getByTestId('backup-state'))).toMatch(/^Weekly backups are on\./);
+  });
+
+  it('signs out of the site and of the identity provider', async () => {
+    await page.goto(`${stack.siteUrl}/`);
+    await submit(page, page.getByRole('button', { name: 'Sign out' }));
+    await page.waitForURL(`${stack.siteUrl}/`);
+    await page.getByRole('link', { name: 'Sign in' }).waitFor();
+    // The provider's session is gone too: signing in asks for the password again.
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.locator('input[name="password"]').waitFor();
+  });
+});
+
+describe('accessibility (axe-core, WCAG 2.1 A/AA)', () => {
+  // axe is injected as a script: this context lets it past the site's CSP (script-src 'self'). The
+  // flows above run with the CSP enforced.
+  it('finds no violations on the home, search, anime, list, import and 404 pages', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    try {
+      await page.goto(`${stack.siteUrl}/`);
+      await signIn(page, 'moderator1');
+      const found: Record<string, string[]> = {};
+      for (const path of [
+        '/',
+        '/search?q=trigun',
+        '/anime/1',
+        '/me/list',
+        '/me/import',
+        '/anime/999999999',
+      ]) {
+        await page.goto(`${stack.siteUrl}${path}`);
+        await page.addScriptTag({ content: axe.source });
+        const result = await page.evaluate(() =>
+          (globalThis as unknown as { axe: typeof axe }).axe.run(
+            (globalThis as unknown as { document: axe.ElementContext }).document,
+            {
+              runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+            },
+          ),
+        );
+        found[path] = result.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+      }
+      expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('public pages', () => {
+  it('the seasons browser lists a season with links to the previous and next', async () => {
+    const res = await edgeRequest(stack.edge, '', { path: '/seasons/1998/spring' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('<title>Spring 1998 anime — Isekai</title>');
+    expect(res.body).toContain('>Cowboy Bebop</a>');
+    expect(res.body).toContain('href="/seasons/1998/winter" rel="prev"');
+    expect(res.body).toContain('href="/seasons/1998/summer" rel="next"');
+    expect((await edgeRequest(stack.edge, '', { path: '/seasons/1998/monsoon' })).status).toBe(404);
+  });
+
+  it("a viewer's public list shows their entries; an unknown user is a 404", async () => {
+    const res = await edgeRequest(stack.edge, '', { path: '/u/viewer1' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('>Cowboy Bebop</a>');
+    expect((await edgeRequest(stack.edge, '', { path: '/u/nobody-by-that-name' })).status).toBe(404);
+  });
+});
+
+describe('what the site refuses', () => {
+  const post = (path: string, headers: Record<string, string>, body: string) =>
+    edgeRequest(stack.edge, '', {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body,
+    });
+
+  // edgeRequest sends Host isekai.localhost (no port): that is the origin the site sees for these.
+  it.each([
+    [
+      'a cross-site form post (Origin elsewhere)',
+      'https://evil.example',
+      /Cross-site POST form submissions are forbidden/,
+    ],
+    [
+      'a same-origin post without the session CSRF token',
+      'https://isekai.localhost',
+      /This form has expired/,
+    ],
+  ])('%s → 403', async (_name, origin, text) => {
+    const res = await post('/anime/1', { origin }, 'action=rating&score=10');
+    expect(res.status).toBe(403);
+    expect(res.body).toMatch(text);
+  });
+
+  it('an unknown anime is a 404 page', async () => {
+    const res = await edgeRequest(stack.edge, '', { path: '/anime/999999999' });
+    expect(res.status).toBe(404);
+    expect(res.body).toContain('<title>Not found — Isekai</title>');
+  });
+
+  it('personal pages send anonymous visitors to sign in, coming back afterwards; public pages are cacheable', async () => {
+    const list = await edgeRequest(stack.edge, '', { path: '/me/list?status=watching' });
+    expect(list.status).toBe(303);
+    expect(list.headers.location).toBe('/auth/login?returnTo=%2Fme%2Flist%3Fstatus%3Dwatching');
+    const home = await edgeRequest(stack.edge, '', { path: '/' });
+    expect(home.headers['cache-control']).toBe('public, max-age=30');
+  });
+
+  it('an open redirect through returnTo is refused', async () => {
+    const res = await edgeRequest(stack.edge, '', {
+      path: '/auth/login?returnTo=https%3A%2F%2Fevil.example%2F',
+    });
+    expect(res.status).toBe(303);
+    const session = String(res.headers['set-cookie'] ?? '');
+    expect(session).toContain('__Host-isekai-sid=');
+    expect(new URL(String(res.headers.location)).searchParams.get('redirect_uri')).toBe(
+      `${stack.siteUrl}/auth/callback`,
+    );
+  });
+});
