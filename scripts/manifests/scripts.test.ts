@@ -39,6 +39,38 @@ describe('install scripts (not runnable here: no cluster)', () => {
   });
 });
 
+describe('install-server.sh and install-agent.sh --dry-run', () => {
+  const dry = (script: string, args: string[], env: Record<string, string> = {}) =>
+    spawnSync('bash', [join(REPO_ROOT, 'k3s', script), '--dry-run', ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...env },
+    });
+
+  it('server: prints the k3s configuration (etcd with scheduled snapshots, edge label, taint) and changes nothing', () => {
+    const r = dry('install-server.sh', ['cloud.isekai.dev']);
+    expect(r.status).toBe(0);
+    for (const line of [
+      'cluster-init: true',
+      'etcd-snapshot-schedule-cron: "0 */6 * * *"',
+      'node-role.isekai.dev/edge=true',
+      'CriticalAddonsOnly=true:NoExecute',
+      '# would run: curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v',
+    ])
+      expect(r.stdout).toContain(line);
+  });
+
+  it('agent: storage nodes are labelled and tainted for Ceph; the token is not printed', () => {
+    const r = dry('install-agent.sh', ['storage'], {
+      K3S_URL: 'https://cloud:6443',
+      K3S_TOKEN: 'secret-token',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('node-role.isekai.dev/storage=true:NoSchedule');
+    expect(r.stdout).toContain('# would run: modprobe rbd');
+    expect(r.stdout).not.toContain('secret-token');
+  });
+});
+
 describe('install scripts never mask a failed wait', () => {
   const k3s = readdirSync(join(REPO_ROOT, 'k3s')).filter((f) => f.endsWith('.sh'));
   it.each(k3s)(
