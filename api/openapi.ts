@@ -112,7 +112,17 @@ function operation(route: DeclaredRoute, components: Json): Json {
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: [route.fn],
-    ...(route.host === 'events' ? { servers: [{ url: 'https://events.isekai.dev' }] } : {}),
+    ...(route.host === 'events'
+      ? {
+          servers: [
+            { url: 'https://events.isekai.dev', description: 'production' },
+            {
+              url: 'https://events.isekai.localhost:8100',
+              description: 'npm start (self-signed certificate)',
+            },
+          ],
+        }
+      : {}),
     security: security(route),
     ...(parameters(route).length > 0 ? { parameters: parameters(route) } : {}),
     ...(requestBody ? { requestBody } : {}),
@@ -147,7 +157,10 @@ export function openApiDocument(routes: readonly DeclaredRoute[] = declaredRoute
         'access tokens (realm `isekai`, audience `isekai-api`) sent as `Authorization: Bearer …`, never in ' +
         'the URL. Integrators publish CloudEvents on the events host (see events/INTEGRATORS.md).',
     },
-    servers: [{ url: 'https://api.isekai.dev', description: 'production' }],
+    servers: [
+      { url: 'https://api.isekai.dev', description: 'production' },
+      { url: 'https://api.isekai.localhost:8100', description: 'npm start (self-signed certificate)' },
+    ],
     tags: [...new Set(routes.map((r) => r.fn))].map((name) => ({ name })),
     paths,
     components: {

@@ -14,7 +14,7 @@ lock=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.isekai-lockfile.sha256
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$lock" ]; then
   if [ -d node_modules ]; then log "package-lock.json changed since the last install: npm ci"
-  else log "first run: installing npm dependencies (npm ci, ~40 s)"; fi
+  else log "first run: installing npm dependencies (npm ci, 1–3 min)"; fi
   t0=$SECONDS
   # --loglevel=error: the machine's own Node (20 here) runs npm and warns EBADENGINE against our
   # engines field; every npm script then runs the pinned Node 24 from node_modules/.bin, so the warning

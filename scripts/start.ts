@@ -48,13 +48,24 @@ const stops: (() => Promise<unknown>)[] = [];
 const lines: string[] = [];
 const say = (line: string) => process.stdout.write(`[isekai] ${line}\n`);
 
+let stopping = false;
 async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
   say('stopping…');
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   process.exit(code);
 }
 process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
+// With npm gone our stdout may be a closed pipe: a write error must not kill us before we stop the rest.
+process.stdout.on('error', () => undefined);
+// `kill <npm pid>` ends npm but not this script (npm does not pass SIGTERM on to it): when our parent goes
+// away, stop everything too instead of serving on as an orphan.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void shutdown(0);
+}, 1_000).unref();
 
 try {
   const env: Record<string, string> = { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };

@@ -142,8 +142,8 @@ const duplicate = (id: string) =>
   });
 
 /**
- * Store an upload all or nothing: refuse a duplicate (409 naming the stored id), an unknown anime (404)
- * and an episode past its count (400); put the objects (the bytes as uploaded when normalising changed
+ * Store an upload all or nothing: refuse an unknown anime (404), an episode past its count (400), then a
+ * duplicate (409 naming the stored id); put the objects (the bytes as uploaded when normalising changed
  * them, then the normalised copy), then insert the document with its `uploaded` event in `pendingEvents` (one
  * single-document write). A failed insert deletes the object (no orphan). Then publish and pull the event;
  * what fails to publish stays pending for the relay.
@@ -156,9 +156,8 @@ export async function storeUpload(
 ) {
   const { subtitles } = await deps.collections();
   const { fields } = upload;
-  const existing = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
-  if (existing) throw duplicate(existing._id.toHexString());
-  const trusted = await isTrusted(await deps.collections(), identity);
+  // The request's own faults first (unknown anime, episode past the end), then the duplicate: a 409 must not
+  // hide a 404/400 the uploader has to fix anyway.
   const anime = await deps.findAnime(fields.animeIdNumber);
   if (!anime) {
     throw new NotFound(`anime ${fields.animeId} not found`, {
@@ -173,6 +172,9 @@ export async function storeUpload(
       });
     }
   }
+  const existing = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
+  if (existing) throw duplicate(existing._id.toHexString());
+  const trusted = await isTrusted(await deps.collections(), identity);
   const id = new ObjectId();
   const key = subtitleKey(fields.animeIdNumber, id.toHexString(), upload.format);
   const createdAt = options.now ?? new Date();

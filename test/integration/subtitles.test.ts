@@ -122,6 +122,25 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
     expect(res.body.detail).toContain(id);
   });
 
+  it('a stored file sent for an unknown anime or a past-the-end episode gets that error, not the 409', async () => {
+    const { anime, text } = await uploadedJapanese('duplicate-order');
+    const unknown = await upload(
+      uploads,
+      'up-bob',
+      { animeId: '999999999', episode: '1', language: 'ja' },
+      Buffer.from(text),
+    );
+    expect(unknown.status).toBe(404);
+    const past = await upload(
+      uploads,
+      'up-bob',
+      { animeId: String(anime), episode: '9999', language: 'ja' },
+      Buffer.from(text),
+    );
+    expect(past.status).toBe(400);
+    expect(past.body.errors[0]).toMatchObject({ field: '/body/episode' });
+  });
+
   it('search finds it by anime, episode and language; detail shows it', async () => {
     const { anime, id } = await uploadedJapanese('search');
     const found = await call('GET', `${subs}/subtitles?anime=${anime}&episode=1&language=ja`);

@@ -26,7 +26,15 @@ export interface HostOptions {
 export function createHostServer(options: HostOptions): Server {
   const registered = registeredFunction(options.target);
   const server = createServer<typeof HostRequest, typeof HostResponse>(
-    { IncomingMessage: HostRequest, ServerResponse: HostResponse, keepAliveTimeout: 65_000 },
+    {
+      IncomingMessage: HostRequest,
+      ServerResponse: HostResponse,
+      keepAliveTimeout: 65_000,
+      // nginx (the only client in production) accepts up to 4 × 8 KiB of headers (large_client_header_buffers'
+      // default) and answers more with its own 431 problem; node's 16 KiB default would answer an empty 431
+      // for requests nginx let through.
+      maxHeaderSize: 64 * 1024,
+    },
     handlerFor(registered, options),
   );
   return server;
