@@ -1,71 +1,189 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Installs the platform on a running k3s cluster, in dependency order, waiting for each rollout:
-# cert-manager → Knative Serving + Kourier → Knative Eventing → RabbitMQ cluster operator →
-# messaging topology operator → eventing-rabbitmq broker → Rook operator + Ceph → Vault →
-# Isekai (knative/overlays/$OVERLAY). Idempotent: re-running applies the same versions again.
-#   KUBECONFIG=… ./install-platform.sh [production|local]
+# Installs the platform on a running k3s cluster, in dependency order, and stops at the first step that
+# does not converge (every wait is bounded; nothing is masked):
+#   namespaces → cert-manager → Knative Serving + Kourier → Knative Eventing → RabbitMQ operators →
+#   eventing-rabbitmq → Rook + Ceph + buckets bound → Vault initialised, unsealed, configured, secrets
+#   generated → data stores ready → schema migration Job complete → functions ready → Broker and
+#   Triggers ready.
+# Idempotent: re-running re-applies the same versions, never re-initialises Vault, never replaces a
+# secret, and re-runs the migration Job (applied migrations are skipped).
+#   KUBECONFIG=… ./install-platform.sh [--dry-run] [production|local]
+# --dry-run prints the plan and the manifests it would apply (rendered), and touches nothing.
+# Production needs kubectl >= 1.31 (wait --for=create), vault, jq and openssl on this machine; Vault's
+# unseal keys and root token are written once to $VAULT_INIT_FILE (default ~/.isekai/vault-init.json).
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./versions.env
 . ./lib.sh
 release_urls
 
-OVERLAY=${1:-production}
+OVERLAY=production
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) DRY_RUN=1 ;;
+    production | local) OVERLAY=$arg ;;
+    *) die "usage: install-platform.sh [--dry-run] [production|local]" ;;
+  esac
+done
 ROOT=$(cd .. && pwd)
-command -v kubectl >/dev/null || die "kubectl not found"
+VAULT_INIT_FILE=${VAULT_INIT_FILE:-$HOME/.isekai/vault-init.json}
+VAULT_LOCAL_PORT=${VAULT_LOCAL_PORT:-18200}
+POLL_SECONDS=${POLL_SECONDS:-2}
+need kubectl
+[ "$OVERLAY" = local ] || [ "$DRY_RUN" = 1 ] || need vault jq openssl
 
-log "cert-manager ${CERT_MANAGER_VERSION}"
-kubectl apply -f "$CERT_MANAGER_URL"
+WORK=$(mktemp -d)
+PORT_FORWARD_PID=
+cleanup() {
+  if [ -n "$PORT_FORWARD_PID" ]; then kill "$PORT_FORWARD_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The overlay, rendered once: every phase below applies a label-selected part of this same file.
+RENDERED="$WORK/isekai.yaml"
+kubectl kustomize "$ROOT/knative/overlays/$OVERLAY" >"$RENDERED"
+# Stateful dependencies (namespace isekai-data), selected by their app.kubernetes.io/name.
+DATA='app.kubernetes.io/name in (postgres,mongodb,redis,keycloak,zipkin,rabbitmq)'
+if [ "$DRY_RUN" = 1 ]; then
+  printf '# Isekai install plan: overlay %s, Knative %s, Rook %s, Vault chart %s\n' \
+    "$OVERLAY" "$KNATIVE_SERVING_VERSION" "$ROOK_VERSION" "$VAULT_CHART_VERSION"
+fi
+
+step "namespaces isekai and isekai-data (before anything is placed in them, the bucket claims included)"
+apply_file "$ROOT/knative/base/100-namespace.yaml"
+
+step "cert-manager ${CERT_MANAGER_VERSION}"
+apply_url "$CERT_MANAGER_URL"
 wait_rollouts cert-manager
 
-log "Knative Serving ${KNATIVE_SERVING_VERSION} + Kourier ${KNATIVE_NET_KOURIER_VERSION}"
-kubectl apply -f "$SERVING_CRDS_URL"
-kubectl wait crd --all --for=condition=Established --timeout=120s
-kubectl apply -f "$SERVING_CORE_URL"
-kubectl apply -f "$KOURIER_URL"
-kubectl apply -f platform/knative-serving-config.yaml
+step "Knative Serving ${KNATIVE_SERVING_VERSION} + Kourier ${KNATIVE_NET_KOURIER_VERSION}, our Serving settings"
+apply_url "$SERVING_CRDS_URL"
+kwait crd -l knative.dev/crd-install=true --for=condition=Established --timeout=120s
+apply_url "$SERVING_CORE_URL"
+apply_url "$KOURIER_URL"
+apply_file platform/knative-serving-config.yaml
 wait_rollouts knative-serving
 wait_rollouts kourier-system
 
-log "Knative Eventing ${KNATIVE_EVENTING_VERSION}"
-kubectl apply -f "$EVENTING_CRDS_URL"
-kubectl wait crd --all --for=condition=Established --timeout=120s
-kubectl apply -f "$EVENTING_CORE_URL"
+step "Knative Eventing ${KNATIVE_EVENTING_VERSION}"
+apply_url "$EVENTING_CRDS_URL"
+kwait crd -l knative.dev/crd-install=true --for=condition=Established --timeout=120s
+apply_url "$EVENTING_CORE_URL"
+apply_file platform/knative-eventing-config.yaml
 wait_rollouts knative-eventing
 
-log "RabbitMQ cluster operator ${RABBITMQ_CLUSTER_OPERATOR_VERSION}"
-kubectl apply -f "$RABBITMQ_CLUSTER_OPERATOR_URL"
+step "RabbitMQ cluster operator ${RABBITMQ_CLUSTER_OPERATOR_VERSION} and messaging topology operator ${RABBITMQ_TOPOLOGY_OPERATOR_VERSION}"
+apply_url "$RABBITMQ_CLUSTER_OPERATOR_URL"
+wait_crd rabbitmqclusters.rabbitmq.com
+wait_rollouts rabbitmq-system
+# The topology operator's webhook certificate comes from cert-manager (installed above).
+apply_url "$RABBITMQ_TOPOLOGY_OPERATOR_URL"
 wait_rollouts rabbitmq-system
 
-log "RabbitMQ messaging topology operator ${RABBITMQ_TOPOLOGY_OPERATOR_VERSION}"
-kubectl apply -f "$RABBITMQ_TOPOLOGY_OPERATOR_URL"
-wait_rollouts rabbitmq-system
-
-log "eventing-rabbitmq ${EVENTING_RABBITMQ_VERSION}"
-kubectl apply -f "$EVENTING_RABBITMQ_URL"
+step "eventing-rabbitmq ${EVENTING_RABBITMQ_VERSION}"
+apply_url "$EVENTING_RABBITMQ_URL"
 wait_crd rabbitmqbrokerconfigs.eventing.knative.dev
 wait_rollouts knative-eventing
 
 if [ "$OVERLAY" = production ]; then
-  log "Rook ${ROOK_VERSION} operator, then the Ceph cluster, pools and object store"
-  kubectl apply -f "$ROOT/rook/100-operator.yaml"
+  step "Rook ${ROOK_VERSION}: operator, then the Ceph cluster, block pool, object store and bucket claims"
+  apply_file "$ROOT/rook/100-operator.yaml"
+  # k3s' Helm controller installs the chart in a Job: the CRDs and the operator appear some time later.
   wait_crd cephclusters.ceph.rook.io
   wait_crd objectbucketclaims.objectbucket.io
+  kwait -n rook-ceph --for=create deployment/rook-ceph-operator --timeout=600s
   wait_rollouts rook-ceph
-  kubectl apply -k "$ROOT/rook"
-  kubectl -n rook-ceph wait cephcluster/rook-ceph --for=jsonpath='{.status.phase}'=Ready --timeout=1800s
+  apply_kustomization "$ROOT/rook"
+  kwait -n rook-ceph cephcluster/rook-ceph --for=jsonpath='{.status.phase}'=Ready --timeout=1800s
+  kwait -n rook-ceph cephobjectstore/isekai-objects --for=jsonpath='{.status.phase}'=Ready --timeout=900s
+  # Bound: the bucket exists and its Secret (keys) and ConfigMap are written in namespace isekai.
+  kwait -n isekai objectbucketclaim --all --for=jsonpath='{.status.phase}'=Bound --timeout=600s
 
-  log "Vault ${VAULT_CHART_VERSION} (server + agent injector)"
-  kubectl apply -f platform/vault.yaml
-  wait_crd helmcharts.helm.cattle.io
-  kubectl -n vault rollout status statefulset/vault --timeout=600s || \
-    log "vault is not Ready until it is initialised and unsealed: see vault-policies/README.md"
+  step "Vault ${VAULT_CHART_VERSION}: server + agent injector (its volume on rook-ceph-block)"
+  apply_file platform/vault.yaml
+  kwait -n vault --for=create pod/vault-0 --timeout=600s
+  # Running, not Ready: a sealed Vault fails its readiness probe until it is unsealed below.
+  kwait -n vault pod/vault-0 --for=jsonpath='{.status.phase}'=Running --timeout=600s
+
+  step "Vault initialised (once) and unsealed; then policies, roles and generated secrets"
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl -n vault port-forward pod/vault-0 ${VAULT_LOCAL_PORT}:8200 (until the install ends)"
+    plan "VAULT_INIT_FILE=${VAULT_INIT_FILE} ./vault-unseal.sh   # init once (keys → that file), unseal"
+  else
+    kubectl -n vault port-forward pod/vault-0 "${VAULT_LOCAL_PORT}:8200" >"$WORK/port-forward.log" 2>&1 &
+    PORT_FORWARD_PID=$!
+    export VAULT_ADDR="http://127.0.0.1:${VAULT_LOCAL_PORT}"
+    answered=0
+    for _ in $(seq 1 30); do
+      rc=0
+      vault status >/dev/null 2>&1 || rc=$?
+      # 0: unsealed, 2: sealed (or not initialised); anything else: not reachable yet.
+      if [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ]; then
+        answered=1
+        break
+      fi
+      kill -0 "$PORT_FORWARD_PID" 2>/dev/null || die "port-forward to vault-0 exited: $(cat "$WORK/port-forward.log")"
+      sleep "$POLL_SECONDS"
+    done
+    [ "$answered" = 1 ] || die "Vault did not answer at ${VAULT_ADDR} (30 tries)"
+    VAULT_INIT_FILE="$VAULT_INIT_FILE" ./vault-unseal.sh
+  fi
+  kwait -n vault pod/vault-0 --for=condition=Ready --timeout=300s
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "VAULT_TOKEN=<root token from ${VAULT_INIT_FILE}, or \$VAULT_TOKEN> ../vault-policies/setup.sh"
+    plan "../vault-policies/seed-secrets.sh   # every missing secret generated; existing ones kept"
+  else
+    if [ -z "${VAULT_TOKEN:-}" ]; then
+      VAULT_TOKEN=$(jq -er .root_token "$VAULT_INIT_FILE") || die "no VAULT_TOKEN and no root token in ${VAULT_INIT_FILE}"
+    fi
+    export VAULT_TOKEN
+    REQUIRE_BUCKETS=1 "$ROOT/vault-policies/setup.sh"
+    "$ROOT/vault-policies/seed-secrets.sh"
+  fi
 fi
 
-log "Isekai (knative/overlays/${OVERLAY})"
-kubectl apply -k "$ROOT/knative/overlays/${OVERLAY}"
-kubectl -n isekai-data wait rabbitmqcluster/rabbitmq --for=condition=AllReplicasReady --timeout=900s
-kubectl -n isekai wait broker/default --for=condition=Ready --timeout=300s
-kubectl -n isekai wait ksvc --all --for=condition=Ready --timeout=600s
-log "done: kn service list -n isekai; kn trigger list -n isekai"
+step "Isekai foundation: RBAC, network policies, Broker config, generated Secrets (objects without app.kubernetes.io/name)"
+if [ "$DRY_RUN" = 1 ]; then
+  plan "kubectl kustomize knative/overlays/${OVERLAY}   # rendered once; each phase applies a labelled part:"
+  sed 's/^/    /' "$RENDERED"
+fi
+apply_selected "$RENDERED" '!app.kubernetes.io/name'
+
+step "data stores: PostgreSQL, MongoDB, Redis, Keycloak, Zipkin, RabbitMQ (namespace isekai-data), ready"
+apply_selected "$RENDERED" "$DATA"
+krollout isekai-data statefulset/postgres 600s
+krollout isekai-data statefulset/mongodb 600s
+krollout isekai-data deployment/redis 300s
+krollout isekai-data deployment/zipkin 300s
+kwait -n isekai-data rabbitmqcluster/rabbitmq --for=condition=AllReplicasReady --timeout=900s
+# Keycloak needs PostgreSQL (database keycloak) and imports the realm on its first start.
+krollout isekai-data deployment/keycloak 900s
+
+step "schema migration: Job isekai/schema-migrate, complete before any function revision rolls out"
+# A Job's pod template is immutable: the previous release's run is dropped first (knative/README.md).
+mutate kubectl -n isekai delete job schema-migrate --ignore-not-found
+apply_selected "$RENDERED" 'app.kubernetes.io/name=schema-migrate'
+# activeDeadlineSeconds 900 bounds the Job itself; a failed Job never completes, so this wait fails too.
+kwait -n isekai job/schema-migrate --for=condition=complete --timeout=960s
+
+step "functions, their Triggers, SinkBindings and PingSources (the whole overlay, re-applied)"
+if [ "$DRY_RUN" = 1 ]; then
+  plan "kubectl apply -f <rendered overlay>"
+else
+  kubectl apply -f "$RENDERED"
+fi
+kwait -n isekai ksvc --all --for=condition=Ready --timeout=600s
+
+step "Broker and Triggers ready (their subscribers exist now), sources bound"
+kwait -n isekai broker/default --for=condition=Ready --timeout=300s
+kwait -n isekai trigger --all --for=condition=Ready --timeout=300s
+kwait -n isekai sinkbinding --all --for=condition=Ready --timeout=300s
+kwait -n isekai pingsource --all --for=condition=Ready --timeout=300s
+
+if [ "$DRY_RUN" = 1 ]; then
+  printf '\n# dry run: nothing was applied\n'
+else
+  log "done: kn service list -n isekai; kn trigger list -n isekai"
+fi

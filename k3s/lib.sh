@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Shared helpers for the install scripts (sourced, not run).
+# Every wait goes through kwait/krollout, which refuse to run without a timeout; a wait that times out
+# returns non-zero and, under `set -e`, stops the install with kubectl's own message. Nothing is masked.
+# DRY_RUN=1: nothing is changed or waited for; each step prints what it would do and the manifests it
+# would apply (remote release files are named by URL).
 
 # Release asset URLs, one place for install-platform.sh and check-versions.sh.
 # shellcheck disable=SC2034 # used by the scripts that source this file
@@ -17,6 +21,8 @@ release_urls() {
   EVENTING_RABBITMQ_URL="https://github.com/knative-extensions/eventing-rabbitmq/releases/download/knative-${EVENTING_RABBITMQ_VERSION}/rabbitmq-broker.yaml"
 }
 
+DRY_RUN=${DRY_RUN:-0}
+
 log() { printf '==> %s\n' "$*" >&2; }
 
 die() {
@@ -24,24 +30,106 @@ die() {
   exit 1
 }
 
-# wait_rollouts NAMESPACE: every Deployment in NAMESPACE is rolled out (10 minutes at most).
-wait_rollouts() {
-  local ns=$1
-  log "waiting for deployments in ${ns}"
-  kubectl -n "$ns" wait deployment --all --for=condition=Available --timeout=600s
+need() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+  done
 }
 
-# wait_crd NAME: the CRD exists and is Established.
+# step TITLE: a numbered heading, on stdout in a dry run (the plan) and on stderr otherwise.
+STEP=0
+step() {
+  STEP=$((STEP + 1))
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '\n## step %d: %s\n' "$STEP" "$*"
+  else
+    log "step ${STEP}: $*"
+  fi
+}
+
+# plan TEXT: one line of the plan (dry run only).
+plan() {
+  if [ "$DRY_RUN" = 1 ]; then printf '%s\n' "$*"; fi
+}
+
+# apply_url URL: a release manifest from the network.
+apply_url() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl apply -f $1"
+  else
+    kubectl apply -f "$1"
+  fi
+}
+
+# apply_file FILE: a manifest of this repository; a dry run prints it.
+apply_file() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl apply -f ${1#"$ROOT"/}"
+    sed 's/^/    /' "$1"
+  else
+    kubectl apply -f "$1"
+  fi
+}
+
+# apply_kustomization DIR: a kustomization of this repository; a dry run prints it rendered.
+apply_kustomization() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl apply -k ${1#"$ROOT"/}"
+    kubectl kustomize "$1" | sed 's/^/    /'
+  else
+    kubectl apply -k "$1"
+  fi
+}
+
+# apply_selected FILE SELECTOR: the objects of a rendered FILE whose labels match SELECTOR.
+apply_selected() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl apply -f <rendered overlay> -l '$2'"
+  else
+    kubectl apply -f "$1" -l "$2"
+  fi
+}
+
+# mutate CMD…: any other change to the cluster (delete, exec); printed in a dry run.
+mutate() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "$*"
+  else
+    "$@"
+  fi
+}
+
+# kwait ARGS…: `kubectl wait ARGS`, which must include --timeout=…; fails the install when it times out.
+kwait() {
+  case " $* " in
+    *" --timeout="*) ;;
+    *) die "kwait $*: every wait needs --timeout" ;;
+  esac
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl wait $*"
+  else
+    kubectl wait "$@"
+  fi
+}
+
+# krollout NAMESPACE KIND/NAME TIMEOUT: every replica of a Deployment/StatefulSet updated and ready.
+krollout() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl -n $1 rollout status $2 --timeout=$3"
+  else
+    kubectl -n "$1" rollout status "$2" --timeout="$3"
+  fi
+}
+
+# wait_rollouts NAMESPACE: every Deployment in NAMESPACE is Available (10 minutes at most).
+wait_rollouts() {
+  kwait -n "$1" deployment --all --for=condition=Available --timeout=600s
+}
+
+# wait_crd NAME [TIMEOUT]: the CRD appears (it may be created by a controller, e.g. a Helm chart) and
+# is Established.
 wait_crd() {
-  local crd=$1
-  local i
-  for i in $(seq 1 60); do
-    if kubectl get crd "$crd" >/dev/null 2>&1; then
-      kubectl wait "crd/${crd}" --for=condition=Established --timeout=120s
-      return 0
-    fi
-    log "waiting for CRD ${crd} (${i}/60)"
-    sleep 5
-  done
-  die "CRD ${crd} did not appear"
+  kwait --for=create "crd/$1" --timeout="${2:-600s}"
+  kwait --for=condition=Established "crd/$1" --timeout=120s
 }

@@ -5,7 +5,7 @@
 #   install-deps.sh start  nginx + njs (the edge), openssl, a JDK and Maven (the mongo-wire server),
 #                          /etc/hosts names for *.isekai.localhost
 #   install-deps.sh test   (the default) all of that, plus Ceph (mon, osd, radosgw, CLI) for S3, wrk for
-#                          the benchmarks, shellcheck, Debian's chromium for the site's browser tests
+#                          the benchmarks, shellcheck, promtool, Debian's chromium for the site's browser tests
 #                          (driven by playwright-core; never a browser download), the Zipkin server and Keycloak
 set -euo pipefail
 PROFILE=${1:-test}
@@ -17,7 +17,8 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 log() { echo "[install-deps] $*"; }
 
 PACKAGES=(nginx libnginx-mod-http-js curl openssl)
-[ "$PROFILE" = test ] && PACKAGES+=(ceph-mon ceph-osd radosgw ceph-common wrk shellcheck chromium)
+# prometheus: for promtool (checks and unit-tests k3s/observability; Debian ships it only in this package).
+[ "$PROFILE" = test ] && PACKAGES+=(ceph-mon ceph-osd radosgw ceph-common wrk shellcheck chromium prometheus)
 command -v java >/dev/null || PACKAGES+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || PACKAGES+=(maven)
 

@@ -33,20 +33,31 @@ jq -c '.roles[]' roles.json | while read -r role; do
     token_ttl="$(jq -r '.ttl' <<<"$role")"
 done
 
-# The subtitles bucket keys are created by Rook (ObjectBucketClaim `subtitles`, keys AWS_*): copy them in
-# under the names the functions read (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY).
-if command -v kubectl >/dev/null && kubectl -n isekai get secret subtitles >/dev/null 2>&1; then
-  vault kv put kv/isekai/shared/object-store \
-    S3_ACCESS_KEY_ID="$(kubectl -n isekai get secret subtitles -o jsonpath='{.data.AWS_ACCESS_KEY_ID}' | base64 -d)" \
-    S3_SECRET_ACCESS_KEY="$(kubectl -n isekai get secret subtitles -o jsonpath='{.data.AWS_SECRET_ACCESS_KEY}' | base64 -d)"
-else
-  echo "note: secret isekai/subtitles not found yet; re-run once the bucket claim is bound" >&2
-fi
+# Bucket keys are created by Rook (one ObjectBucketClaim per bucket, rook/400-object.yaml; Secret keys
+# AWS_*): each is copied under the names the functions read (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) into
+# the shared secret its readers name (`sharedSecrets` in functions/<name>/settings.ts).
+#   claim isekai/subtitles → kv/isekai/shared/object-store (subtitles, upload-subtitle)
+#   claim isekai/backups   → kv/isekai/shared/backup-store (library, library-backup)
+# REQUIRE_BUCKETS=1 (k3s/install-platform.sh, after the claims are Bound): a missing Secret is an error.
+for pair in subtitles:object-store backups:backup-store; do
+  claim=${pair%%:*}
+  shared=${pair#*:}
+  if command -v kubectl >/dev/null && kubectl -n isekai get secret "$claim" >/dev/null 2>&1; then
+    key_id=$(kubectl -n isekai get secret "$claim" -o jsonpath='{.data.AWS_ACCESS_KEY_ID}' | base64 -d)
+    secret=$(kubectl -n isekai get secret "$claim" -o jsonpath='{.data.AWS_SECRET_ACCESS_KEY}' | base64 -d)
+    # On stdin as JSON, so the keys are on no command line.
+    printf '%s\n%s\n' "$key_id" "$secret" |
+      jq -Rn '{S3_ACCESS_KEY_ID: input, S3_SECRET_ACCESS_KEY: input}' |
+      vault kv put "kv/isekai/shared/${shared}" - >/dev/null
+    echo "kv/isekai/shared/${shared}: keys of bucket claim isekai/${claim}"
+  elif [ "${REQUIRE_BUCKETS:-0}" = 1 ]; then
+    echo "error: secret isekai/${claim} not found (is ObjectBucketClaim isekai/${claim} Bound?)" >&2
+    exit 1
+  else
+    echo "note: secret isekai/${claim} not found yet; re-run once the bucket claim is bound" >&2
+  fi
+done
 
 # Functions fetch their secrets themselves (functions/lib/secrets.ts): one KV v2 secret each, whole settings
 # (DATABASE_URL=postgres://…), plus the shared ones their policy names; data workloads get files from the agent.
-echo "Policies and roles written. Secrets still to put (vault kv put …), see README.md:"
-jq -r '.roles[] | if .namespace == "isekai" then "  kv/isekai/\(.role)/config" else "  kv/isekai-data/\(.role)/config" end' roles.json
-echo "  kv/isekai/shared/redis (REDIS_URL)"
-echo "  kv/isekai/shared/object-store (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY; copied from the bucket claim above)"
-echo "  (kv/isekai/schema-migrate/config: the schema owner's DATABASE_URL; functions' DATABASE_URLs: a DML-only role)"
+echo "Policies and roles written. Secrets: ./seed-secrets.sh generates every missing one (README.md)."

@@ -16,4 +16,4 @@ export const vaultSettings: readonly string[] = [
   'S3_SECRET_ACCESS_KEY',
 ];
 /** Shared Vault secrets (kv/data/isekai/shared/<name>) it reads. */
-export const sharedSecrets: readonly string[] = ['redis'];
+export const sharedSecrets: readonly string[] = ['redis', 'backup-store'];

@@ -47,18 +47,11 @@ export const VAULT_PLACEHOLDERS: Readonly<Record<string, string>> = {
 };
 
 /**
- * envFrom sources made by controllers rather than by these manifests, with the keys they carry:
- * Rook's ObjectBucketClaim `isekai/subtitles` (rook/400-object.yaml) makes a ConfigMap of the same name.
+ * envFrom sources made by controllers rather than by these manifests, with the keys they carry. None today:
+ * the bucket claims' ConfigMaps (BUCKET_HOST, …) are read by no code, so no function lists them; endpoint
+ * and bucket are plain env values that buckets.test.ts keeps equal to the claims in rook/.
  */
-export const EXTERNAL_SOURCES: Readonly<Record<string, NodeJS.ProcessEnv>> = {
-  'ConfigMap isekai/subtitles': {
-    BUCKET_HOST: 'rook-ceph-rgw-isekai-objects.rook-ceph.svc',
-    BUCKET_PORT: '80',
-    BUCKET_NAME: 'isekai-subtitles',
-    BUCKET_REGION: 'us-east-1',
-    BUCKET_SUBREGION: '',
-  },
-};
+export const EXTERNAL_SOURCES: Readonly<Record<string, NodeJS.ProcessEnv>> = {};
 
 /** Set on every pod by the platform, not by our manifests: Knative (PORT, K_*), a SinkBinding (K_SINK). */
 const K_SINK_PLACEHOLDER = 'http://rabbitmq-broker-ingress.knative-eventing.svc.cluster.local/isekai/default';

@@ -98,9 +98,10 @@ export interface PingSourceDef {
 export { isoDurationMs } from './duration.ts';
 export { ManifestError } from './guards.ts';
 
-const SKIPPED = /(^|\/)kustomization\.ya?ml$|\.patch\.ya?ml$/;
+// k3s/observability holds Prometheus files, not Kubernetes objects (observability.test.ts checks them).
+const SKIPPED = /(^|\/)kustomization\.ya?ml$|\.patch\.ya?ml$|(^|\/)observability\//;
 
-/** Every YAML file under `dir` (recursive), kustomization files and patch fragments excluded. */
+/** Every YAML file under `dir` (recursive), kustomization files, patch fragments and Prometheus files excluded. */
 export function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((f) => /\.ya?ml$/.test(f) && !SKIPPED.test(f))

@@ -10,6 +10,7 @@ const SCRIPTS = [
     .filter((f) => f.endsWith('.sh'))
     .map((f) => `k3s/${f}`),
   'vault-policies/setup.sh',
+  'vault-policies/seed-secrets.sh',
 ];
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 const versions = Object.fromEntries(
@@ -24,7 +25,7 @@ const chartVersion = (file: string) =>
 describe('install scripts (not runnable here: no cluster)', () => {
   it('finds the scripts', () => expect(SCRIPTS.length).toBeGreaterThanOrEqual(5));
 
-  expect(SCRIPTS, 'install scripts').toHaveLength(6);
+  expect(SCRIPTS, 'install scripts').toHaveLength(8);
   it.each(SCRIPTS)('%s parses with bash -n', (file) => {
     expect(() => execFileSync('bash', ['-n', join(REPO_ROOT, file)])).not.toThrow();
   });
@@ -36,6 +37,58 @@ describe('install scripts (not runnable here: no cluster)', () => {
     const r = spawnSync('shellcheck', ['-x', file], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
   });
+});
+
+describe('install-server.sh and install-agent.sh --dry-run', () => {
+  const dry = (script: string, args: string[], env: Record<string, string> = {}) =>
+    spawnSync('bash', [join(REPO_ROOT, 'k3s', script), '--dry-run', ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...env },
+    });
+
+  it('server: prints the k3s configuration (etcd with scheduled snapshots, edge label, taint) and changes nothing', () => {
+    const r = dry('install-server.sh', ['cloud.isekai.dev']);
+    expect(r.status).toBe(0);
+    for (const line of [
+      'cluster-init: true',
+      'etcd-snapshot-schedule-cron: "0 */6 * * *"',
+      'node-role.isekai.dev/edge=true',
+      'CriticalAddonsOnly=true:NoExecute',
+      '# would run: curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v',
+    ])
+      expect(r.stdout).toContain(line);
+  });
+
+  it('agent: storage nodes are labelled and tainted for Ceph; the token is not printed', () => {
+    const r = dry('install-agent.sh', ['storage'], {
+      K3S_URL: 'https://cloud:6443',
+      K3S_TOKEN: 'secret-token',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('node-role.isekai.dev/storage=true:NoSchedule');
+    expect(r.stdout).toContain('# would run: modprobe rbd');
+    expect(r.stdout).not.toContain('secret-token');
+  });
+});
+
+describe('install scripts never mask a failed wait', () => {
+  const k3s = readdirSync(join(REPO_ROOT, 'k3s')).filter((f) => f.endsWith('.sh'));
+  it.each(k3s)(
+    '%s: waits go through kwait/krollout (which demand a timeout) and nothing follows them with ||',
+    (file) => {
+      const text = readFileSync(join(REPO_ROOT, 'k3s', file), 'utf8');
+      const lines = text.split('\n').filter((l) => !l.trim().startsWith('#'));
+      if (file !== 'lib.sh') {
+        expect(lines.filter((l) => /kubectl .*\b(wait|rollout status)\b/.test(l))).toEqual([]);
+      }
+      // `wait … || log …` was how a Vault that never became Ready slipped through.
+      expect(
+        lines.filter((l) =>
+          /\b(kwait|krollout|wait_rollouts|wait_crd|rollout status|kubectl wait)\b.*\|\|/.test(l),
+        ),
+      ).toEqual([]);
+    },
+  );
 });
 
 describe('k3s/versions.env pins every component', () => {

@@ -1,0 +1,351 @@
+/**
+ * k3s/install-platform.sh run for real against a recording fake `kubectl` and `vault` (fake-cluster.ts),
+ * put first on PATH. The fake refuses what a cluster would (an object before its namespace or CRD, a wait
+ * on something never applied, Vault Ready while sealed, functions Ready before Vault is configured), so a
+ * passing install is one whose order converges; FAKE_FAIL makes chosen waits time out to prove the script
+ * stops there.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS, JOBS } from './catalogue.ts';
+import { type FakeCall, type FakeState, matches } from './fake-cluster.ts';
+import { loadFunctionSettings } from './function-env.ts';
+import { REPO_ROOT } from './load.ts';
+
+const SCRIPT = join(REPO_ROOT, 'k3s', 'install-platform.sh');
+const realKubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+interface Run {
+  dir: string;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  calls: FakeCall[];
+  state: () => FakeState;
+}
+
+/** A fresh fake cluster (or a copy of `from`'s), with the fakes first on PATH. */
+function cluster(from?: Run): string {
+  const dir = mkdtempSync(join(tmpdir(), 'isekai-install-'));
+  dirs.push(dir);
+  if (from) {
+    cpSync(join(from.dir, 'state.json'), join(dir, 'state.json'));
+    cpSync(join(from.dir, 'home'), join(dir, 'home'), { recursive: true });
+  }
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  for (const tool of ['kubectl', 'vault']) {
+    const wrapper = join(bin, tool);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec "${process.execPath}" "${join(REPO_ROOT, 'scripts/manifests/fake-cluster.ts')}" ${tool} "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+  }
+  return dir;
+}
+
+function install(dir: string, args: string[], env: Record<string, string> = {}): Run {
+  const log = join(dir, 'log.jsonl');
+  writeFileSync(log, '');
+  const r = spawnSync('bash', [SCRIPT, ...args], {
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: {
+      PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+      HOME: join(dir, 'home'),
+      REAL_KUBECTL: realKubectl,
+      FAKE_STATE: join(dir, 'state.json'),
+      FAKE_LOG: log,
+      VAULT_INIT_FILE: join(dir, 'home', 'vault-init.json'),
+      POLL_SECONDS: '0',
+      NODE_COMPILE_CACHE: join(tmpdir(), 'isekai-fake-cluster-cache'),
+      ...env,
+    },
+  });
+  const calls = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as FakeCall);
+  return {
+    dir,
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    calls,
+    state: () => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState,
+  };
+}
+
+const line = (c: FakeCall) => `${c.tool} ${c.args.join(' ')}`;
+/** Index of the first call matching `re` (fails the test when there is none). */
+function at(run: Run, re: RegExp): number {
+  const i = run.calls.findIndex((c) => re.test(line(c)));
+  expect(i, `no call matching ${re}`).toBeGreaterThanOrEqual(0);
+  return i;
+}
+const waits = (run: Run) =>
+  run.calls.filter((c) => c.tool === 'kubectl' && (c.args.includes('wait') || c.args.includes('rollout')));
+
+const SLOW = 240_000;
+let fresh: Run;
+
+describe('install-platform.sh production, on a fresh cluster', () => {
+  it(
+    'converges: exit 0, every call accepted',
+    () => {
+      fresh = install(cluster(), ['production']);
+      expect(fresh.stderr).toContain('done:');
+      expect(fresh.status).toBe(0);
+      // Refusals expected on the way: `vault status` of a sealed Vault (exit 2), and seed-secrets.sh asking
+      // for secrets that do not exist yet (exit 2, "No value found").
+      const expected = (c: FakeCall) =>
+        /^vault status/.test(line(c)) ||
+        (/^vault kv get -format=json/.test(line(c)) && /No value found/.test(c.error ?? ''));
+      expect(fresh.calls.filter((c) => c.exit !== 0 && !expected(c)).map(line)).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it('installs in dependency order', () => {
+    const order = [
+      /apply -f \S+knative\/base\/100-namespace\.yaml/,
+      /apply -f \S+cert-manager\.yaml/,
+      /apply -f \S+serving-crds\.yaml/,
+      /apply -f \S+eventing-core\.yaml/,
+      /apply -f \S+cluster-operator\.yml/,
+      /apply -f \S+rabbitmq-broker\.yaml/,
+      /apply -f \S+rook\/100-operator\.yaml/,
+      /apply -k \S+\/rook$/,
+      /wait -n isekai objectbucketclaim --all --for=jsonpath=\{\.status\.phase\}=Bound/,
+      /apply -f platform\/vault\.yaml/,
+      /^vault operator init/,
+      /^vault write -format=json sys\/unseal key=-/,
+      /wait -n vault pod\/vault-0 --for=condition=Ready/,
+      /^vault auth enable kubernetes/,
+      /^vault write auth\/kubernetes\/role\/catalog/,
+      /^vault kv put kv\/isekai\/shared\/backup-store -/,
+      /^vault kv put kv\/isekai-data\/postgres\/config -/,
+      /apply -f \S+isekai\.yaml -l !app\.kubernetes\.io\/name$/,
+      /apply -f \S+isekai\.yaml -l app\.kubernetes\.io\/name in \(postgres/,
+      /rollout status statefulset\/postgres/,
+      /delete job schema-migrate/,
+      /apply -f \S+isekai\.yaml -l app\.kubernetes\.io\/name=schema-migrate/,
+      /wait -n isekai job\/schema-migrate --for=condition=complete/,
+      /apply -f \S+isekai\.yaml$/,
+      /wait -n isekai ksvc --all --for=condition=Ready/,
+      /wait -n isekai broker\/default --for=condition=Ready/,
+      /wait -n isekai trigger --all --for=condition=Ready/,
+    ];
+    const indexes = order.map((re) => at(fresh, re));
+    expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+  });
+
+  it('creates every namespace before anything is placed in it (the fake refuses otherwise)', () => {
+    expect(fresh.state().namespaces).toEqual(
+      expect.arrayContaining([
+        'isekai',
+        'isekai-data',
+        'rook-ceph',
+        'vault',
+        'knative-serving',
+        'knative-eventing',
+      ]),
+    );
+    // The original fault: Rook's bucket claims applied into `isekai` before it exists.
+    const bare = cluster();
+    writeFileSync(
+      join(bare, 'state.json'),
+      JSON.stringify({ ...fresh.state(), namespaces: ['default', 'kube-system'], objects: [] }),
+    );
+    const r = spawnSync(join(bare, 'bin', 'kubectl'), ['apply', '-k', join(REPO_ROOT, 'rook')], {
+      encoding: 'utf8',
+      env: { ...process.env, FAKE_STATE: join(bare, 'state.json'), REAL_KUBECTL: realKubectl },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('namespaces "isekai" not found');
+  });
+
+  it('bounds every wait with a timeout', () => {
+    const all = waits(fresh);
+    expect(all.length).toBeGreaterThanOrEqual(30);
+    expect(all.filter((c) => !c.args.some((a) => /^--timeout=\d+s$/.test(a))).map(line)).toEqual([]);
+  });
+
+  it('leaves Vault holding every setting each function and Job reads, none of them a dev default', async () => {
+    const declared = await loadFunctionSettings();
+    const kv = fresh.state().vault.kv;
+    const missing: string[] = [];
+    for (const { name } of [...FUNCTIONS, ...JOBS]) {
+      const settings = declared.get(name) ?? JOBS.find((j) => j.name === name);
+      if (!settings) throw new Error(`no settings for ${name}`);
+      const held = new Set(
+        [`kv/isekai/${name}/config`, ...settings.sharedSecrets.map((s) => `kv/isekai/shared/${s}`)].flatMap(
+          (p) => Object.keys(kv[p] ?? {}),
+        ),
+      );
+      for (const s of settings.vaultSettings) if (!held.has(s)) missing.push(`${name}: ${s}`);
+    }
+    expect(missing).toEqual([]);
+    for (const path of [
+      'postgres/config',
+      'mongodb/config',
+      'redis/config',
+      'keycloak/config',
+      'keycloak/clients',
+    ]) {
+      expect(Object.keys(kv[`kv/isekai-data/${path}`] ?? {}).length, path).toBeGreaterThan(0);
+    }
+    expect(JSON.stringify(kv)).not.toMatch(/dev-only|placeholder/);
+    expect(kv['kv/isekai-data/keycloak/clients']?.KC_ISEKAI_SITE_SECRET).toMatch(/^[0-9a-f]{48}$/);
+  });
+
+  it('writes the unseal keys to a file only its owner can read', () => {
+    const file = join(fresh.dir, 'home', 'vault-init.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8')).unseal_keys_b64).toHaveLength(5);
+  });
+});
+
+describe('install-platform.sh is idempotent', () => {
+  it(
+    're-run on the installed cluster: converges again, never re-initialises Vault nor replaces a secret',
+    () => {
+      const before = fresh.state().vault.kv;
+      const again = install(cluster(fresh), ['production']);
+      expect(again.status).toBe(0);
+      expect(again.calls.filter((c) => /^vault operator init/.test(line(c)))).toEqual([]);
+      expect(again.calls.filter((c) => /^vault write .*sys\/unseal/.test(line(c)))).toEqual([]);
+      const puts = again.calls.filter((c) => /^vault kv put/.test(line(c))).map((c) => c.args[2]);
+      // Only the bucket keys are copied again from Rook's Secrets (the source of truth for them).
+      expect(puts.sort()).toEqual(['kv/isekai/shared/backup-store', 'kv/isekai/shared/object-store']);
+      expect(again.state().vault.kv).toEqual(before);
+    },
+    SLOW,
+  );
+
+  it(
+    'after a Vault restart (sealed again) it unseals with the saved keys',
+    () => {
+      const dir = cluster(fresh);
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+      writeFileSync(
+        join(dir, 'state.json'),
+        JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
+      );
+      const r = install(dir, ['production'], { FAKE_FAIL: 'ksvc' });
+      expect(r.calls.filter((c) => /sys\/unseal/.test(line(c)))).toHaveLength(3);
+      expect(r.state().vault.sealed).toBe(false);
+    },
+    SLOW,
+  );
+});
+
+describe('install-platform.sh stops loudly at the first wait that fails', () => {
+  it.each([
+    ['the Ceph cluster never Ready', 'cephcluster', /apply -f platform\/vault\.yaml/],
+    ['the migration Job never completes', 'job/schema-migrate', /apply -f \S+isekai\.yaml$/],
+  ])(
+    '%s: non-zero exit, kubectl’s message, nothing after it',
+    (_name, fail, never) => {
+      const r = install(cluster(), ['production'], { FAKE_FAIL: fail });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('timed out waiting for the condition');
+      const last = r.calls.at(-1);
+      expect(last && line(last)).toMatch(new RegExp(fail));
+      expect(r.calls.some((c) => never.test(line(c)))).toBe(false);
+    },
+    SLOW,
+  );
+
+  it(
+    'a sealed Vault without its keys file: stops before the overlay, naming the file',
+    () => {
+      const dir = cluster(fresh);
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+      writeFileSync(
+        join(dir, 'state.json'),
+        JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
+      );
+      rmSync(join(dir, 'home', 'vault-init.json'));
+      const r = install(dir, ['production']);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/Vault is sealed and \S+vault-init\.json is not readable/);
+      expect(r.calls.some((c) => /isekai\.yaml/.test(line(c)) && c.args.includes('apply'))).toBe(false);
+    },
+    SLOW,
+  );
+});
+
+describe('install-platform.sh --dry-run', () => {
+  it(
+    'prints the plan and the manifests, and changes nothing',
+    () => {
+      const r = install(cluster(), ['--dry-run', 'production']);
+      expect(r.status).toBe(0);
+      expect(r.calls.map((c) => c.args[0])).toEqual(r.calls.map(() => 'kustomize'));
+      expect(existsSync(join(r.dir, 'home', 'vault-init.json'))).toBe(false);
+      const steps = [...r.stdout.matchAll(/^## step \d+: (.*)$/gm)].map((m) => m[1]);
+      expect(steps[0]).toMatch(/^namespaces isekai and isekai-data/);
+      expect(steps).toHaveLength(14);
+      for (const text of [
+        'kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.17.2/cert-manager.yaml',
+        'kubectl wait -n rook-ceph cephcluster/rook-ceph --for=jsonpath={.status.phase}=Ready --timeout=1800s',
+        'kind: ObjectBucketClaim',
+        "kubectl apply -f <rendered overlay> -l 'app.kubernetes.io/name=schema-migrate'",
+        './vault-unseal.sh',
+        'seed-secrets.sh',
+        '# dry run: nothing was applied',
+      ]) {
+        expect(r.stdout).toContain(text);
+      }
+      // Every wait the real run makes is in the plan, with its timeout.
+      const planned = r.stdout.split('\n').filter((l) => /^kubectl (wait|-n \S+ rollout)/.test(l));
+      expect(planned.length).toBe(waits(fresh).length);
+      expect(planned.filter((l) => !/--timeout=\d+s/.test(l))).toEqual([]);
+    },
+    SLOW,
+  );
+});
+
+describe('install-platform.sh local', () => {
+  it(
+    'installs without Rook and Vault: no bucket claim, no Vault call',
+    () => {
+      const r = install(cluster(), ['local']);
+      expect(r.status).toBe(0);
+      expect(r.calls.filter((c) => c.tool === 'vault')).toEqual([]);
+      expect(r.calls.some((c) => /rook/.test(line(c)))).toBe(false);
+      expect(r.state().objects).toContain('/Secret/isekai/isekai-local-secrets');
+    },
+    SLOW,
+  );
+});
+
+describe('the fake’s label selectors match kubectl’s', () => {
+  it.each([
+    ['!app.kubernetes.io/name', {}, true],
+    ['!app.kubernetes.io/name', { 'app.kubernetes.io/name': 'x' }, false],
+    ['app.kubernetes.io/name in (postgres,redis)', { 'app.kubernetes.io/name': 'redis' }, true],
+    ['app.kubernetes.io/name in (postgres,redis)', { 'app.kubernetes.io/name': 'catalog' }, false],
+    ['app.kubernetes.io/name=schema-migrate', { 'app.kubernetes.io/name': 'schema-migrate' }, true],
+    ['a=b,c', { a: 'b' }, false],
+  ])('%s on %j → %s', (selector, labels, expected) => expect(matches(selector, labels)).toBe(expected));
+});

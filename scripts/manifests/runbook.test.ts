@@ -1,0 +1,194 @@
+/**
+ * k3s/RUNBOOK.md's commands are real: every `kubectl` line parses with kubectl's own flag parser (run
+ * against an unreachable server: a parse error is reported before any connection is tried), every `kn` line
+ * uses a known subcommand and flag, and every namespace and object a command names exists in the rendered
+ * manifests (production overlay, rook/, k3s/platform) or among the objects the operators create.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderKustomize } from './kustomize.ts';
+import { loadManifests, REPO_ROOT } from './load.ts';
+
+const text = readFileSync(join(REPO_ROOT, 'k3s', 'RUNBOOK.md'), 'utf8');
+const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+
+/** Shell-like words of one command (quotes kept together, `$(…)`, `"…"` and `<…>` made inert). */
+function words(command: string): string[] {
+  const out: string[] = [];
+  for (const m of command.matchAll(/'[^']*'|"[^"]*"|\S+/g)) {
+    const w = m[0];
+    out.push(w.startsWith("'") || w.startsWith('"') ? w.slice(1, -1) : w);
+  }
+  return out;
+}
+
+/** Each kubectl/kn command of the runbook, comments and redirections dropped, split at pipes and `&&`. */
+const commands = blocks
+  .flatMap((b) => b.split('\n'))
+  .map((l) =>
+    l
+      .replace(/\s+#.*$/, '')
+      .replace(/\s*[<>&]\s*[^\s'"]*$/, '')
+      .trim(),
+  )
+  .flatMap((l) => l.split(/\s(?:\||&&)\s/))
+  .map((c) => c.trim())
+  .filter((c) => /^(kubectl|kn)\s/.test(c));
+
+const production = renderKustomize(join(REPO_ROOT, 'knative/overlays/production'));
+const all = [
+  ...production,
+  ...renderKustomize(join(REPO_ROOT, 'rook')),
+  ...loadManifests(join(REPO_ROOT, 'k3s/platform')),
+];
+/** Objects made by controllers or charts, not by our manifests (name them here only when documented). */
+const MADE_ELSEWHERE: Record<string, string[]> = {
+  pod: ['vault/vault-0', 'isekai-data/rabbitmq-server-0'],
+};
+const KINDS: Record<string, string> = {
+  job: 'Job',
+  ksvc: 'Service',
+  deployment: 'Deployment',
+  statefulset: 'StatefulSet',
+  rabbitmqcluster: 'RabbitmqCluster',
+  cephcluster: 'CephCluster',
+  objectbucketclaim: 'ObjectBucketClaim',
+  trigger: 'Trigger',
+  triggers: 'Trigger',
+  broker: 'Broker',
+  pod: 'Pod',
+};
+const namespaces = new Set([
+  ...all.filter((m) => m.object.kind === 'Namespace').map((m) => m.object.metadata.name),
+  ...all.map((m) => m.object.metadata.namespace).filter((n): n is string => !!n),
+  'vault',
+  'rook-ceph',
+]);
+function exists(kind: string, namespace: string, name: string): boolean {
+  if (MADE_ELSEWHERE[kind]?.includes(`${namespace}/${name}`)) return true;
+  const k = KINDS[kind];
+  return all.some(
+    (m) =>
+      m.object.kind === k &&
+      m.object.metadata.name === name &&
+      (m.object.metadata.namespace ?? namespace) === namespace &&
+      (kind !== 'ksvc' || m.object.apiVersion.startsWith('serving.knative.dev/')),
+  );
+}
+
+/** kn subcommands and flags we use (kn 1.18 reference: knative.dev/docs/client/reference). */
+const KN: Record<string, string[]> = {
+  'service list': ['-n'],
+  'service describe': ['-n'],
+  'service update': [
+    '-n',
+    '--traffic',
+    '--tag',
+    '--untag',
+    '--scale-min',
+    '--scale-max',
+    '--scale-target',
+    '--concurrency-limit',
+  ],
+  'revision list': ['-n', '-s'],
+  'trigger list': ['-n'],
+  'trigger describe': ['-n'],
+  'broker describe': ['-n'],
+  'broker list': ['-n'],
+};
+
+describe('k3s/RUNBOOK.md', () => {
+  it('has commands to check', () => {
+    expect(commands.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(commands.filter((c) => c.startsWith('kubectl')))('parses: %s', (command) => {
+    const args = words(command).slice(1);
+    const r = spawnSync(
+      'kubectl',
+      [
+        '--kubeconfig=/dev/null',
+        '--server=https://127.0.0.1:9',
+        '--token=not-a-token',
+        '--request-timeout=2s',
+        ...args,
+      ],
+      {
+        encoding: 'utf8',
+        input: '',
+        timeout: 20_000,
+      },
+    );
+    expect(r.stderr).not.toMatch(
+      /unknown (flag|command|shorthand)|flag needs an argument|invalid argument|error: (you must|required|arguments in resource\/name form)/i,
+    );
+  });
+
+  it.each(commands.filter((c) => c.startsWith('kn')))('is a known kn command: %s', (command) => {
+    const w = words(command).slice(1);
+    const sub = `${w[0]} ${w[1]}`;
+    expect(Object.keys(KN)).toContain(sub);
+    const flags = w.filter((x) => x.startsWith('-'));
+    for (const f of flags) expect(KN[sub], f).toContain(f);
+  });
+
+  it.each(commands)('names only namespaces and objects that exist: %s', (command) => {
+    const w = words(command);
+    const nsIndex = w.findIndex((x) => x === '-n' || x === '--namespace');
+    const namespace = nsIndex >= 0 ? (w[nsIndex + 1] ?? '') : 'default';
+    if (nsIndex >= 0) expect([...namespaces]).toContain(namespace);
+    const missing: string[] = [];
+    for (const [i, x] of w.entries()) {
+      const slash = /^([a-z]+)\/([a-z0-9-]+)$/.exec(x);
+      if (slash?.[1] && slash[2] && KINDS[slash[1]] && !exists(slash[1], namespace, slash[2]))
+        missing.push(x);
+      // `get <kind> <name>`, `kn service update <name>`, `kn trigger describe <name>`, …
+      const kind = w[i - 1];
+      if (
+        kind &&
+        KINDS[kind] &&
+        w[i - 2] &&
+        ['get', 'describe'].includes(w[i - 2] ?? '') &&
+        /^[a-z0-9-]+$/.test(x)
+      ) {
+        if (!exists(kind, namespace, x)) missing.push(`${kind} ${x}`);
+      }
+    }
+    if (w[0] === 'kn' && ['update', 'describe'].includes(w[2] ?? '') && w[3] && !w[3].startsWith('-')) {
+      const kind = w[1] === 'service' ? 'ksvc' : (w[1] ?? '');
+      if (!exists(kind, namespace, w[3])) missing.push(`${w[1]} ${w[3]}`);
+    }
+    if (w[0] === 'kn' && w.includes('-s')) {
+      const svc = w[w.indexOf('-s') + 1] ?? '';
+      if (!exists('ksvc', namespace, svc)) missing.push(`ksvc ${svc}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('the name check catches a wrong name', () => {
+    expect(exists('ksvc', 'isekai', 'catalogue')).toBe(false);
+    expect(exists('ksvc', 'isekai', 'catalog')).toBe(true);
+    expect(exists('statefulset', 'isekai-data', 'postgres')).toBe(true);
+    expect(exists('statefulset', 'isekai', 'postgres')).toBe(false);
+  });
+
+  it('the parse check catches a bad flag', () => {
+    const r = spawnSync(
+      'kubectl',
+      [
+        '--kubeconfig=/dev/null',
+        '--server=https://127.0.0.1:9',
+        'rollout',
+        'status',
+        'deployment/redis',
+        '--timeout-seconds=3',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.stderr).toMatch(/unknown flag/);
+  });
+});
