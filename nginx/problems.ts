@@ -204,6 +204,9 @@ export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
     // Not counted again (the request already was, or failed before the limits ran).
     '  limit_req zone=edge_unlimited;',
     '  default_type application/problem+json;',
+    // Over HTTP/2, nginx 1.22 leaves r->discard_body unset when it refuses a large body, so the size check
+    // would run again for this page and answer its built-in HTML 413 (ngx_http_core_find_config_handler).
+    '  client_max_body_size 0;',
     ...securityHeaders(kind, o).map((l) => `  ${l}`),
     '  add_header Retry-After $edge_retry_after always;',
     // 401: nginx's auth_request copies edge-auth's WWW-Authenticate itself (adding it would duplicate it).

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { header, type RawResponse, type RawTarget, rawExchange, rawRequest } from '../support/raw-http.ts';
@@ -236,6 +237,52 @@ describe('credentials never come back in a response nor land in a log line', () 
   it('a problem instance is the path only: a 401 never echoes the query', async () => {
     const res = await rawExchange(stack.tls(), get('/notifications?unread=true&x=y'));
     expect(expectProblem(res, 401, 'unauthenticated').instance).toBe('/notifications');
+  });
+});
+
+describe('over HTTP/2 (what browsers and curl use by default) too', () => {
+  /** One HTTP/2 request to the API host; the status, content type and body. */
+  function h2(method: string, path: string, body?: Buffer) {
+    return new Promise<{ status: number; contentType: string; body: string }>((resolve, reject) => {
+      const session = connect(`https://${API}:${stack.edge.port}`, {
+        ca: stack.edge.ca,
+        servername: API,
+        host: '127.0.0.1',
+      });
+      session.on('error', reject);
+      const req = session.request({
+        ':method': method,
+        ':path': path,
+        'content-type': 'application/json',
+        ...(body ? { 'content-length': String(body.length) } : {}),
+      });
+      let status = 0;
+      let contentType = '';
+      const chunks: Buffer[] = [];
+      req.on('response', (headers) => {
+        status = Number(headers[':status']);
+        contentType = String(headers['content-type'] ?? '');
+      });
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        session.close();
+        resolve({ status, contentType, body: Buffer.concat(chunks).toString() });
+      });
+      req.on('error', (e) => {
+        session.close();
+        reject(e);
+      });
+      req.end(body);
+    });
+  }
+
+  it("a body over the route limit gets the 413 problem, not nginx's HTML page", async () => {
+    const res = await h2('PATCH', '/me', Buffer.alloc(200_000, 97));
+    expect({ status: res.status, contentType: res.contentType }).toEqual({
+      status: 413,
+      contentType: 'application/problem+json',
+    });
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'payload_too_large', status: 413 });
   });
 });
 
