@@ -1,15 +1,12 @@
 import iconv from 'iconv-lite';
-import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readSubtitle } from '../../functions/subtitles/formats/convert.ts';
 import type { Cue } from '../../functions/subtitles/formats/cue.ts';
 import { sniffFormat } from '../../functions/subtitles/formats/detect.ts';
-import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
-import { scratchBucket, subtitleEnv, uploader } from '../support/subtitles.ts';
+import { scratchBucket, serveSubtitleFunctions, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
-import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { animeIdByMal, prepareDatabase } from '../support/tracking.ts';
 
 /**
  * Real-world files (issue 13's table) and download shaping, over HTTP on the lean host: real Ceph RGW,
@@ -36,20 +33,13 @@ beforeAll(async () => {
   bucket = await scratchBucket(env, 'formats');
   const tokens = await createTestTokens();
   upload = uploader(tokens);
-  const settings = subtitleEnv(env, { database, bucket: bucket.bucket });
-  const auth = { authenticate: tokens.authenticate };
-  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings, auth));
-  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings, auth));
-  uploads = u.url;
-  subs = s.url;
-  closers.push(u.close, s.close);
+  const served = await serveSubtitleFunctions(env, tokens, { database, bucket: bucket.bucket });
+  ({ uploads, subs } = served);
+  closers.push(served.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
   await bucket?.drop();
-  const client = new MongoClient(env.MONGO_URL ?? '');
-  await client.db(database).dropDatabase();
-  await client.close();
 });
 
 /** Upload a file for the next free episode (files differ, so no duplicates), as `language`. */

@@ -1,13 +1,10 @@
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readSubtitle, retimeCues } from '../../functions/subtitles/formats/convert.ts';
 import { osHashOfBytes } from '../../functions/subtitles/oshash.ts';
-import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
 import { readZip } from '../../functions/upload-subtitle/zip.ts';
-import { roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
+import { roleCaller, scratchBucket, serveSubtitleFunctions, srtOf, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
-import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { animeIdByMal, prepareDatabase } from '../support/tracking.ts';
 import { makeZip } from '../support/zip.ts';
 
 /**
@@ -31,20 +28,13 @@ beforeAll(async () => {
   const tokens = await createTestTokens();
   upload = uploader(tokens);
   call = roleCaller(tokens);
-  const settings = subtitleEnv(env, { database, bucket: bucket.bucket });
-  const auth = { authenticate: tokens.authenticate };
-  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings, auth));
-  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings, auth));
-  uploads = u.url;
-  subs = s.url;
-  closers.push(u.close, s.close);
+  const served = await serveSubtitleFunctions(env, tokens, { database, bucket: bucket.bucket });
+  ({ uploads, subs } = served);
+  closers.push(served.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
   await bucket?.drop();
-  const client = new MongoClient(env.MONGO_URL ?? '');
-  await client.db(database).dropDatabase();
-  await client.close();
 });
 
 const put = (tag: string, fields: Record<string, string> = {}) =>

@@ -1,15 +1,12 @@
 import type { Server } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import iconv from 'iconv-lite';
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseCues } from '../../functions/subtitles/formats/convert.ts';
 import { sniffFormat } from '../../functions/subtitles/formats/detect.ts';
-import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
-import { roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
+import { roleCaller, scratchBucket, serveSubtitleFunctions, srtOf, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
-import { animeIdByMal, listen, ownAnime, prepareDatabase, serveOnHost } from '../support/tracking.ts';
+import { animeIdByMal, listen, ownAnime, prepareDatabase } from '../support/tracking.ts';
 
 /**
  * The community subtitle database end to end over HTTP on the lean host (and one functions-framework
@@ -36,22 +33,13 @@ beforeAll(async () => {
   const tokens = await createTestTokens();
   upload = uploader(tokens);
   call = roleCaller(tokens);
-  const settings = subtitleEnv(env, { database, bucket: bucket.bucket });
-  const u = await serveOnHost(
-    'upload-subtitle',
-    uploadSubtitleFromEnv(settings, { authenticate: tokens.authenticate }),
-  );
-  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings, { authenticate: tokens.authenticate }));
-  uploads = u.url;
-  subs = s.url;
-  closers.push(u.close, s.close);
+  const served = await serveSubtitleFunctions(env, tokens, { database, bucket: bucket.bucket });
+  ({ uploads, subs } = served);
+  closers.push(served.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
   await bucket?.drop();
-  const client = new MongoClient(env.MONGO_URL ?? '');
-  await client.db(database).dropDatabase();
-  await client.close();
 });
 
 /** The Japanese file with a last cue of its own, so that every test's upload is new (uploads dedupe by sha256). */

@@ -6,11 +6,14 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { MongoClient } from 'mongodb';
 import { createS3 } from '../../functions/lib/data/s3.ts';
+import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
+import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
 import { caller } from './caller.ts';
 import { json, type Loose } from './http.ts';
 import type { TestTokens } from './test-tokens.ts';
-import { listen } from './tracking.ts';
+import { listen, serveOnHost } from './tracking.ts';
 
 /** The run's S3 (Ceph RGW) as a client, and a bucket of this test file's own (emptied and dropped after). */
 export async function scratchBucket(env: Record<string, string>, label: string) {
@@ -124,4 +127,30 @@ export function srtOf(tag: string, lines = 2): string {
     { length: lines },
     (_, i) => `${i + 1}\n00:00:0${i + 1},000 --> 00:00:0${i + 1},900\n${tag} line ${i + 1}\n`,
   ).join('\n');
+}
+
+/**
+ * Both subtitle functions on the lean host for one test file: its own MongoDB database and bucket, tokens
+ * verified by `tokens`. `close()` stops both servers and drops the database (the bucket is the caller's).
+ */
+export async function serveSubtitleFunctions(
+  env: Record<string, string>,
+  tokens: TestTokens,
+  options: { database: string; bucket: string },
+): Promise<{ uploads: string; subs: string; close: () => Promise<void> }> {
+  const settings = subtitleEnv(env, options);
+  const auth = { authenticate: tokens.authenticate };
+  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings, auth));
+  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings, auth));
+  return {
+    uploads: u.url,
+    subs: s.url,
+    async close() {
+      await u.close();
+      await s.close();
+      const client = new MongoClient(env.MONGO_URL ?? '');
+      await client.db(options.database).dropDatabase();
+      await client.close();
+    },
+  };
 }
