@@ -24,8 +24,9 @@ describe('schema: every manifest document parses and validates', () => {
   });
 
   // main's 80 + 21 NetworkPolicies (knative/base/150-network-policy.yaml), claim isekai/backups, config-autoscaler
-  // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability).
-  expect(manifests, 'manifest documents').toHaveLength(106);
+  // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability);
+  // + groups (ServiceAccount, Service, SinkBinding) and notify's three group Triggers.
+  expect(manifests, 'manifest documents').toHaveLength(112);
   it.each(
     manifests.map(
       (m) => [`${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name}`, m.object] as const,

@@ -11,6 +11,7 @@ import { integratorIngressFromEnv } from '../../functions/integrator-ingress/set
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import type { HttpHandler } from '../../functions/lib/http/http-function.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
+import { groupsFromEnv } from '../../functions/groups/groups.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
 import { wireNotify } from '../../functions/notify/settings.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
@@ -95,6 +96,7 @@ export async function startRealFunctions(
   await serve('subtitles', subtitlesFromEnv(fnEnv));
   await serve('upload-subtitle', uploadSubtitleFromEnv(fnEnv));
   await serve('notifications', wireNotifications(fnEnv).handler);
+  await serve('groups', groupsFromEnv(fnEnv));
   await serve('integrator-ingress', integratorIngressFromEnv(fnEnv));
   // The broker's subscribers, registered as their index.ts does (`cloudEvent(name, …)`), on the lean host.
   const subscribers: Partial<Record<EventFunction, string>> = {};
