@@ -49,7 +49,10 @@ export interface NotificationDoc {
   actions?: NotificationAction[];
   /** When its action was taken (or made moot): the actions are no longer offered. */
   doneAt?: Date | null;
-  /** 1: ranked first while unread (next-episode subtitles); 0 or absent: by time. Cleared when read. */
+  /**
+   * 1: ranked first while unread (next-episode subtitles); absent: by time. Removed when read (every
+   * ordinary document has none, so they sort alike: MongoDB sorts a missing field below any number).
+   */
   rank?: number;
   /** The TTL index removes it after this instant (reads filter on it too). */
   expiresAt: Date;
@@ -197,7 +200,7 @@ export function createInbox(db: Db): Inbox {
       guarded(async () => {
         const result = await collection.updateOne(
           { _id: id, ...live(inboxes, now), readAt: null },
-          { $set: { readAt: now, rank: 0 } },
+          { $set: { readAt: now }, $unset: { rank: '' } },
         );
         if (result.matchedCount > 0) return;
         const exists = await collection.countDocuments({ _id: id, ...live(inboxes, now) });
@@ -207,7 +210,7 @@ export function createInbox(db: Db): Inbox {
       guarded(async () => {
         const result = await collection.updateMany(
           { ...live(inboxes, now), readAt: null },
-          { $set: { readAt: now, rank: 0 } },
+          { $set: { readAt: now }, $unset: { rank: '' } },
         );
         return result.modifiedCount;
       }),
@@ -215,7 +218,7 @@ export function createInbox(db: Db): Inbox {
       guarded(async () => {
         const result = await collection.updateMany(
           { kind, [`data.${key}`]: value, doneAt: null },
-          { $set: { doneAt: now, readAt: now, rank: 0, 'data.outcome': outcome } },
+          { $set: { doneAt: now, readAt: now, 'data.outcome': outcome }, $unset: { rank: '' } },
         );
         return result.modifiedCount;
       }),
