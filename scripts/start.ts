@@ -24,7 +24,7 @@ import { migrate } from '../functions/lib/data/migrate.ts';
 import { nginxInstalled as edgeAvailable } from '../nginx/run.ts';
 import { start as startMongoWire } from '../test/setup/servers/mongo-wire.ts';
 import { functionNames } from './build.ts';
-import { startLocalBroker } from './stack/broker.ts';
+import { startLocalBroker } from './stack/broker/local.ts';
 import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
 import { startEmbeddedS3 } from './stack/embedded-s3.ts';
 import { startEdge } from './stack/nginx.ts';

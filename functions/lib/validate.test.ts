@@ -1,10 +1,10 @@
 import type { TSchema } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { EntryInput, ExportQuery, STATUSES } from '../library/schemas.ts';
-import { RatingInput } from '../rate-anime/schemas.ts';
 import { DownloadQuery } from '../subtitles/download.ts';
 import { ReportInput } from '../subtitles/moderation.ts';
 import { type FieldIssue, ValidationFailed } from './errors.ts';
+import { RatingInput } from './tracking/rating-schemas.ts';
 import { check, convertAndCheck } from './validate.ts';
 
 function issuesOf(work: () => unknown): readonly FieldIssue[] {

@@ -3,7 +3,6 @@ import { createServer } from 'node:net';
 import { cloudEvent } from '@google-cloud/functions-framework';
 import type { CloudEventV1 } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../events/broker/broker.ts';
 import type { EpisodeAiredV1 } from '../../events/catalogue.ts';
 import { createPostgres, type Postgres } from '../../functions/lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../../functions/lib/events/consumer.ts';
@@ -11,6 +10,7 @@ import { enqueue, publishCommitted } from '../../functions/lib/events/outbox.ts'
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import { createRelayHandler } from '../../functions/outbox-relay/relay.ts';
+import { type RunningBroker, startBroker } from '../../scripts/stack/broker/broker.ts';
 import { type PrivateRabbit, startPrivateRabbit } from '../setup/servers/rabbitmq-private.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 import { brokerDef, quietRuntime, trigger, uid, waitFor } from './events-support.ts';

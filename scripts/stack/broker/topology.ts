@@ -5,7 +5,7 @@
  * Broker and for every Trigger whose own delivery names a dead-letter sink.
  */
 import type { Channel } from 'amqplib';
-import type { BrokerDef, Delivery, ServiceDestination, TriggerDef } from '../../scripts/manifests/load.ts';
+import type { BrokerDef, Delivery, ServiceDestination, TriggerDef } from '../../manifests/load.ts';
 
 /** Where a queue's events go, and how failures are handled. */
 export interface Route {

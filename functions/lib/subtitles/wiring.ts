@@ -1,14 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import type { Static } from 'typebox';
-import { verifierFromSettings } from '../lib/auth/token-verifier.ts';
-import { loadConfig, Type } from '../lib/config.ts';
-import { createMongo } from '../lib/data/mongo.ts';
-import { createS3 } from '../lib/data/s3.ts';
-import { DependencyUnavailable } from '../lib/errors.ts';
-import { createHttpTransport, type EventTransport } from '../lib/events/transport.ts';
-import type { Authenticator } from '../lib/http/types.ts';
-import { createRuntime, type Runtime } from '../lib/runtime.ts';
+import { verifierFromSettings } from '../auth/token-verifier.ts';
+import { loadConfig, Type } from '../config.ts';
+import { createMongo } from '../data/mongo.ts';
+import { createS3 } from '../data/s3.ts';
+import { DependencyUnavailable } from '../errors.ts';
+import { createHttpTransport, type EventTransport } from '../events/transport.ts';
+import type { Authenticator } from '../http/types.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
 import { openCollections, type SubtitleCollections } from './store.ts';
 
 /** Settings of both subtitle functions (subtitles, upload-subtitle): MongoDB, the bucket, tokens, the sink. */

@@ -1,7 +1,7 @@
 import { type Collection, type Db, MongoBulkWriteError, ObjectId } from 'mongodb';
-import { parseAnimeId } from '../lib/anime-id.ts';
-import { DependencyUnavailable, NotFound } from '../lib/errors.ts';
-import type { Identity } from '../lib/http/types.ts';
+import { parseAnimeId } from '../anime-id.ts';
+import { DependencyUnavailable, NotFound } from '../errors.ts';
+import type { Identity } from '../http/types.ts';
 
 /** The MongoDB collection holding every inbox. */
 export const COLLECTION = 'notifications';

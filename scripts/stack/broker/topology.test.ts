@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { brokers, triggers } from '../../scripts/manifests/load.ts';
+import { brokers, triggers } from '../../manifests/load.ts';
 import { attemptsOf, backoffMs, isRetryable } from './delivery.ts';
 import { planTopology } from './topology.ts';
 

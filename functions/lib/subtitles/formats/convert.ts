@@ -1,4 +1,4 @@
-import { Unprocessable } from '../../lib/errors.ts';
+import { Unprocessable } from '../../errors.ts';
 import { parseAss, renderAss, retimeAss, ssaToAss } from './ass.ts';
 import type { Cue, ParsedSubtitle } from './cue.ts';
 import type { SubtitleFormat, TargetFormat } from './detect.ts';

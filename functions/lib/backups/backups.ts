@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Postgres } from '../lib/data/postgres.ts';
-import { asIsekaiError, NotFound } from '../lib/errors.ts';
-import type { Runtime } from '../lib/runtime.ts';
-import { exportEntries, toMalXml } from './export.ts';
+import type { Postgres } from '../data/postgres.ts';
+import { asIsekaiError, NotFound } from '../errors.ts';
+import type { Runtime } from '../runtime.ts';
+import { exportEntries, toMalXml } from '../tracking/export.ts';
 
 /** One stored backup of a user's list. */
 export interface BackupRecord {

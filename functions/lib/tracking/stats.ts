@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { NotFound } from '../lib/errors.ts';
+import { NotFound } from '../errors.ts';
 
 export const ASPECTS = ['animation', 'music', 'plot', 'characters'] as const;
 export type Aspect = (typeof ASPECTS)[number];

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import type { Collection, ObjectId } from 'mongodb';
-import { dataSchemaUri } from '../../events/catalogue.ts';
-import { asIsekaiError } from '../lib/errors.ts';
-import { validateEvent } from '../lib/events/catalogue.ts';
-import type { EventTransport } from '../lib/events/transport.ts';
-import type { Logger } from '../lib/logger.ts';
+import { dataSchemaUri } from '../../../events/catalogue.ts';
+import { asIsekaiError } from '../errors.ts';
+import { validateEvent } from '../events/catalogue.ts';
+import type { EventTransport } from '../events/transport.ts';
+import type { Logger } from '../logger.ts';
 import type { SubtitleCollections } from './store.ts';
 
 /** A document that carries its own outbox (MongoDB here has no multi-document transactions). */

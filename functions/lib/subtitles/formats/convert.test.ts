@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { IsekaiError } from '../../lib/errors.ts';
+import type { IsekaiError } from '../../errors.ts';
 import { convertSubtitle, parseCues, readSubtitle, renderCues, retimeCues } from './convert.ts';
 import { detectFormat, sniffFormat } from './detect.ts';
 import { fromTwoPoints } from './timecode.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createHttpTransport } from '../../functions/lib/events/transport.ts';
-import { createRuntime } from '../../functions/lib/runtime.ts';
-import { startLocalBroker } from './broker.ts';
+import { createHttpTransport } from '../../../functions/lib/events/transport.ts';
+import { createRuntime } from '../../../functions/lib/runtime.ts';
+import { startLocalBroker } from './local.ts';
 
 describe('startLocalBroker without AMQP_URL', () => {
   it('serves a K_SINK that refuses events as dependency_unavailable, so producers keep them in the outbox', async () => {

@@ -1,13 +1,13 @@
 /**
- * The local broker process: `node events/broker/main.ts`.
+ * The local broker process: `node scripts/stack/broker/main.ts`.
  * Reads Broker, RabbitmqBrokerConfig and Trigger manifests from KNATIVE_DIR and runs their topology on
  * the RabbitMQ at AMQP_URL; the ingress listens on BROKER_PORT (`K_SINK` = http://127.0.0.1:<port>/<ns>/<broker>).
- * `npm start` runs the same in process (scripts/stack/broker.ts).
+ * `npm start` runs the same in process (scripts/stack/broker/local.ts).
  */
 
-import { loadConfig, Type } from '../../functions/lib/config.ts';
-import { createRuntime } from '../../functions/lib/runtime.ts';
-import { KNATIVE_BASE } from '../../scripts/manifests/load.ts';
+import { loadConfig, Type } from '../../../functions/lib/config.ts';
+import { createRuntime } from '../../../functions/lib/runtime.ts';
+import { KNATIVE_BASE } from '../../manifests/load.ts';
 import { subscriberMap } from './broker.ts';
 import { startBrokerFromManifests } from './from-manifests.ts';
 

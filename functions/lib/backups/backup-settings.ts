@@ -1,8 +1,8 @@
-import { loadConfig, Type } from '../lib/config.ts';
-import type { Postgres } from '../lib/data/postgres.ts';
-import { createS3 } from '../lib/data/s3.ts';
-import { ConfigInvalid } from '../lib/errors.ts';
-import type { Runtime } from '../lib/runtime.ts';
+import { loadConfig, Type } from '../config.ts';
+import type { Postgres } from '../data/postgres.ts';
+import { createS3 } from '../data/s3.ts';
+import { ConfigInvalid } from '../errors.ts';
+import type { Runtime } from '../runtime.ts';
 import { type BackupStore, createBackupStore } from './backups.ts';
 
 /** Object storage for backups (library's `/me/backups` routes and the weekly library-backup run). */

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { SafeText } from '../lib/tracking/anime.ts';
+import { SafeText } from './anime.ts';
 
 const Score = Type.Integer({ minimum: 1, maximum: 10 });
 

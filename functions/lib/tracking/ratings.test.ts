@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { RatingPatch } from './rating-schemas.ts';
 import { nextRating } from './ratings.ts';
-import type { RatingPatch } from './schemas.ts';
 
 const before = { score: 9, animation: 8, music: 9, plot: 10, characters: 10, review: 'great' };
 const noAspects = { animation: null, music: null, plot: null, characters: null };

@@ -5,13 +5,13 @@
  * RabbitMQ confirms, 500 on a nack, 503 while RabbitMQ is unreachable.
  */
 import type { ConfirmChannel } from 'amqplib';
-import { DependencyUnavailable, Internal, NotFound } from '../../functions/lib/errors.ts';
-import { validateEvent } from '../../functions/lib/events/catalogue.ts';
-import { decodeEvent } from '../../functions/lib/host/server.ts';
-import { createHttpFunction, type HttpHandler } from '../../functions/lib/http/http-function.ts';
-import type { AnyRoute, Route } from '../../functions/lib/http/types.ts';
-import type { Runtime } from '../../functions/lib/runtime.ts';
-import { traceparentOf } from '../../functions/lib/tracing/trace-headers.ts';
+import { DependencyUnavailable, Internal, NotFound } from '../../../functions/lib/errors.ts';
+import { validateEvent } from '../../../functions/lib/events/catalogue.ts';
+import { decodeEvent } from '../../../functions/lib/host/server.ts';
+import { createHttpFunction, type HttpHandler } from '../../../functions/lib/http/http-function.ts';
+import type { AnyRoute, Route } from '../../../functions/lib/http/types.ts';
+import type { Runtime } from '../../../functions/lib/runtime.ts';
+import { traceparentOf } from '../../../functions/lib/tracing/trace-headers.ts';
 import type { AmqpLink } from './amqp.ts';
 import { type AmqpEvent, toAmqp } from './codec.ts';
 import type { BrokerTopology } from './topology.ts';

@@ -1,4 +1,4 @@
-import { UnsupportedMediaType } from '../../lib/errors.ts';
+import { UnsupportedMediaType } from '../../errors.ts';
 import { isSrtTiming } from './srt.ts';
 
 /** Subtitle formats the database stores (the `format` of dev.isekai.subtitle.uploaded.v1). */

@@ -1,9 +1,9 @@
 /**
  * Start the broker data plane for the Brokers and Triggers declared in a `knative/` directory: what
- * `node events/broker/main.ts` and `npm start` (scripts/stack/broker.ts) run.
+ * `node scripts/stack/broker/main.ts` and `npm start` (scripts/stack/broker/local.ts) run.
  */
-import { createRuntime, type Runtime } from '../../functions/lib/runtime.ts';
-import { brokers, KNATIVE_BASE, loadManifests, triggers } from '../../scripts/manifests/load.ts';
+import { createRuntime, type Runtime } from '../../../functions/lib/runtime.ts';
+import { brokers, KNATIVE_BASE, loadManifests, triggers } from '../../manifests/load.ts';
 import { queueTypeOf, type RunningBroker, startBroker } from './broker.ts';
 
 export interface ManifestBrokerOptions {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type ChannelModel, connect } from 'amqplib';
-import type { Logger } from '../../functions/lib/logger.ts';
+import type { Logger } from '../../../functions/lib/logger.ts';
 
 /**
  * One AMQP connection that comes back by itself: when RabbitMQ goes away (restart, network), it reconnects

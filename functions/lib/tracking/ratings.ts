@@ -1,16 +1,16 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
-import { ensureUser } from '../lib/data/users.ts';
-import { NotFound } from '../lib/errors.ts';
-import { enqueue } from '../lib/events/outbox.ts';
-import type { Identity } from '../lib/http/types.ts';
-import { RATING_COLUMNS, type RatingView, ratingView } from '../lib/tracking/rating-view.ts';
-import type { RatingInput, RatingPatch } from './schemas.ts';
+import { ensureUser } from '../data/users.ts';
+import { NotFound } from '../errors.ts';
+import { enqueue } from '../events/outbox.ts';
+import type { Identity } from '../http/types.ts';
+import type { RatingInput, RatingPatch } from './rating-schemas.ts';
+import { RATING_COLUMNS, type RatingView, ratingView } from './rating-view.ts';
 import { applyRatingChange, lockStats, type Scored } from './stats.ts';
 
 export const SOURCE = '/functions/rate-anime';
 
-export { RATING_COLUMNS, type RatingView, ratingView } from '../lib/tracking/rating-view.ts';
+export { RATING_COLUMNS, type RatingView, ratingView } from './rating-view.ts';
 
 export interface WriteResult {
   readonly rating: RatingView | null;

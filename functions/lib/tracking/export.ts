@@ -1,5 +1,5 @@
-import type { Postgres } from '../lib/data/postgres.ts';
-import { ENTRY_SQL, type Entry, entryView } from './entries.ts';
+import type { Postgres } from '../data/postgres.ts';
+import { ENTRY_SQL, type Entry, entryView } from './entry.ts';
 
 /** An entry with what exports need from the catalogue and the rating. */
 export interface ExportEntry extends Entry {

@@ -9,8 +9,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import zipkin from 'zipkin';
-import type { Runtime } from '../../functions/lib/runtime.ts';
-import { extractTraceId, injectTraceHeaders } from '../../functions/lib/tracing/trace-headers.ts';
+import type { Runtime } from '../../../functions/lib/runtime.ts';
+import { extractTraceId, injectTraceHeaders } from '../../../functions/lib/tracing/trace-headers.ts';
 import type { AmqpLink } from './amqp.ts';
 import { headersOf, isReplyEvent, toHttpHeaders } from './codec.ts';
 import { attemptsOf, backoffMs, isRetryable } from './delivery.ts';

@@ -5,14 +5,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Runtime } from '../../functions/lib/runtime.ts';
+import type { Runtime } from '../../../functions/lib/runtime.ts';
 import {
   type BrokerDef,
   loadManifests,
   ofKind,
   type ServiceDestination,
   type TriggerDef,
-} from '../../scripts/manifests/load.ts';
+} from '../../manifests/load.ts';
 import { AmqpLink } from './amqp.ts';
 import { startDispatcher } from './dispatcher.ts';
 import { createIngress } from './ingress.ts';

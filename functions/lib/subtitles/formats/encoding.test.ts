@@ -1,6 +1,6 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import type { IsekaiError } from '../../lib/errors.ts';
+import type { IsekaiError } from '../../errors.ts';
 import { decodeSubtitle, detectEncoding } from './encoding.ts';
 
 const JAPANESE =

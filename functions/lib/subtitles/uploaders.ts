@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { ValidationFailed } from '../lib/errors.ts';
-import type { Identity } from '../lib/http/types.ts';
+import { ValidationFailed } from '../errors.ts';
+import type { Identity } from '../http/types.ts';
 import type { SubtitleCollections } from './store.ts';
 
 /** `PUT /subtitles/uploaders/:userId` (admins): mark an uploader trusted or not. */

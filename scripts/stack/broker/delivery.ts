@@ -1,5 +1,5 @@
 /** Knative delivery semantics (pure): how many attempts, how long between them, what is retried. */
-import { type Delivery, isoDurationMs } from '../../scripts/manifests/load.ts';
+import { type Delivery, isoDurationMs } from '../../manifests/load.ts';
 
 /** The dispatcher's default backoff delay when a delivery spec has none (eventing-rabbitmq: 50 ms). */
 export const DEFAULT_BACKOFF_MS = 50;

@@ -8,9 +8,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startBrokerFromManifests } from '../../events/broker/from-manifests.ts';
-import { createRuntime } from '../../functions/lib/runtime.ts';
-import { functionNames } from '../build.ts';
+import { createRuntime } from '../../../functions/lib/runtime.ts';
+import { functionNames } from '../../build.ts';
+import { startBrokerFromManifests } from './from-manifests.ts';
 
 export interface LocalBrokerOptions {
   /** RabbitMQ URL (`AMQP_URL`); undefined → no broker: events wait in the outbox. */

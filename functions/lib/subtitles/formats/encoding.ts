@@ -1,6 +1,6 @@
 import chardet from 'chardet';
 import iconv from 'iconv-lite';
-import { UnsupportedMediaType } from '../../lib/errors.ts';
+import { UnsupportedMediaType } from '../../errors.ts';
 
 /** The text of an uploaded file and the encoding it arrived in. */
 export interface DecodedText {
