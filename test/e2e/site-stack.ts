@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import { freePort } from '../../bench/lib.ts';
 import { importSeedCatalog } from '../../functions/catalog/seed.ts';
+import { startTestEdge, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { type Proc, startProcess, waitHealthy } from '../../scripts/stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
 import { addSiteOrigin } from '../setup/keycloak-client.ts';
-import { startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
 
 const root = join(import.meta.dirname, '../..');
 const FUNCTIONS = ['edge-auth', 'catalog', 'library', 'rate-anime'] as const;

@@ -1,8 +1,8 @@
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { freePort } from '../../bench/lib.ts';
 import { createRuntime } from '../../functions/lib/runtime.ts';
+import { startTestEdge, TEST_DOMAIN, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { type ManifestBroker, startBrokerFromManifests } from '../../scripts/stack/broker/from-manifests.ts';
-import { startTestEdge, TEST_DOMAIN, type TestEdge } from '../setup/servers/nginx.ts';
 import { type EventFunction, type RealFunctions, startRealFunctions } from './real-functions.ts';
 import { type ScratchVhost, scratchVhost } from './scratch-vhost.ts';
 

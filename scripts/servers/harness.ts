@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Helpers shared by the server modules: paths, polling with a deadline, pid-file process control. */
 
-export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** `<repo>/.tmp/<name>`: git-ignored data directory of one server. */
 export function dataDir(name: string): string {

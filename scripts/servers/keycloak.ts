@@ -20,7 +20,7 @@ import type { StartedServer } from './types.ts';
 
 const run = promisify(execFile);
 
-const REPO = resolve(import.meta.dirname, '../../..');
+const REPO = resolve(import.meta.dirname, '../..');
 const VERSION = process.env.KEYCLOAK_VERSION ?? '26.7.3';
 const CACHE = process.env.ISEKAI_CACHE ?? join(homedir(), '.cache', 'isekai');
 const KC_HOME = join(CACHE, `keycloak-${VERSION}`);

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
-import { freePort } from '../../../bench/lib.ts';
-import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions, localOptions } from '../../../nginx/render.ts';
-import { type RunningEdge, selfSignedCert, startEdge } from '../../../nginx/run.ts';
+import { freePort } from '../../bench/lib.ts';
+import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions, localOptions } from '../../nginx/render.ts';
+import { type RunningEdge, selfSignedCert, startEdge } from '../../nginx/run.ts';
 
 /**
  * The real nginx edge for tests: nginx/edge.conf.template rendered for the `local` target into
@@ -12,7 +12,7 @@ import { type RunningEdge, selfSignedCert, startEdge } from '../../../nginx/run.
  * Not part of global-setup: edge tests start it in beforeAll and stop it in afterAll.
  */
 
-const REPO = resolve(import.meta.dirname, '../../..');
+const REPO = resolve(import.meta.dirname, '../..');
 export const TEST_DOMAIN = 'isekai.localhost';
 
 export interface TestEdgeOptions {

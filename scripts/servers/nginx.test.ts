@@ -9,8 +9,8 @@ import {
   localOptions,
   PRODUCTION_CONFIG,
   renderEdgeConfig,
-} from '../../../nginx/render.ts';
-import { nginxInstalled, selfSignedCert, testConfig, writeEdgeConfig } from '../../../nginx/run.ts';
+} from '../../nginx/render.ts';
+import { nginxInstalled, selfSignedCert, testConfig, writeEdgeConfig } from '../../nginx/run.ts';
 
 /** Every rendered edge config passes `nginx -t`, and the committed production render is current. */
 describe('nginx edge config', () => {
@@ -30,7 +30,7 @@ describe('nginx edge config', () => {
           prefix: dir,
           logs: join(dir, 'logs'),
           tls,
-          js: join(import.meta.dirname, '../../../nginx/edge.js'),
+          js: join(import.meta.dirname, '../../nginx/edge.js'),
           acmeRoot: join(dir, 'acme'),
         }),
     ],
