@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
-import { freePort } from '../../bench/lib.ts';
 import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions, localOptions } from '../../nginx/render.ts';
 import { type RunningEdge, selfSignedCert, startEdge } from '../../nginx/run.ts';
+import { freePort } from './harness.ts';
 
 /**
  * The real nginx edge for tests: nginx/edge.conf.template rendered for the `local` target into

@@ -1,6 +1,6 @@
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import { freePort } from '../../bench/lib.ts';
 import { createRuntime } from '../../functions/lib/runtime.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
 import { startTestEdge, TEST_DOMAIN, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { type ManifestBroker, startBrokerFromManifests } from '../../scripts/stack/broker/from-manifests.ts';
 import { type EventFunction, type RealFunctions, startRealFunctions } from './real-functions.ts';
