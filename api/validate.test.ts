@@ -1,11 +1,11 @@
 import type { TSchema } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { EntryInput, ExportQuery, STATUSES } from '../library/schemas.ts';
-import { DownloadQuery } from '../subtitles/download.ts';
-import { ReportInput } from '../subtitles/moderation.ts';
-import { type FieldIssue, ValidationFailed } from './errors.ts';
-import { RatingInput } from './tracking/rating-schemas.ts';
-import { check, convertAndCheck } from './validate.ts';
+import { type FieldIssue, ValidationFailed } from '../functions/lib/errors.ts';
+import { RatingInput } from '../functions/lib/tracking/rating-schemas.ts';
+import { check, convertAndCheck } from '../functions/lib/validate.ts';
+import { EntryInput, ExportQuery, STATUSES } from '../functions/library/schemas.ts';
+import { DownloadQuery } from '../functions/subtitles/download.ts';
+import { ReportInput } from '../functions/subtitles/moderation.ts';
 
 function issuesOf(work: () => unknown): readonly FieldIssue[] {
   try {
