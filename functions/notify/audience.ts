@@ -9,7 +9,7 @@ import type {
 } from '../../events/catalogue.ts';
 import { parseAnimeId } from '../lib/anime-id.ts';
 import type { CheckedEvent } from '../lib/events/catalogue.ts';
-import type { NotificationKind } from '../notifications/inbox.ts';
+import type { NotificationKind } from '../lib/inbox/inbox.ts';
 import {
   AIRED,
   ANSWERED,
