@@ -10,7 +10,8 @@ import { wireNotifications } from '../../functions/notifications/settings.ts';
 import { wireNotify } from '../../functions/notify/settings.ts';
 import { type Answer, caller } from '../support/caller.ts';
 import { eventOf, seedAnime } from '../support/notify-fixtures.ts';
-import { createTestTokens } from '../support/test-tokens.ts';
+import { scratchBucket, serveSubtitleFunctions, srtOf, uploader } from '../support/subtitles.ts';
+import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
 import { prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 /**
@@ -39,6 +40,7 @@ let db: pg.Pool;
 let mongo: MongoClient;
 let notify: (event: CloudEventV1<unknown>) => Promise<unknown>;
 let animeId = 0;
+let tokens: TestTokens;
 const closers: (() => Promise<void>)[] = [];
 const runtimes: Runtime[] = [];
 
@@ -69,7 +71,7 @@ beforeAll(async () => {
     5,
     animeId,
   ]);
-  const tokens = await createTestTokens();
+  tokens = await createTestTokens();
   call = caller(tokens);
   const g = await serveOnHost(
     'groups',
@@ -346,6 +348,57 @@ describe('groups', () => {
     ]);
     expect((await inbox(OTHER)).filter((n) => n.data.projectId === p.body.id)).toEqual([]);
     expect((await call('DELETE', `${groups}/groups/${g.slug}/follow`, FAN)).status).toBe(204);
+  });
+});
+
+describe('credits', () => {
+  it('a subtitle uploaded for a group by a member shows the group and its members’ roles; a non-member is 403', async () => {
+    const g = await newGroup();
+    const inv = (
+      await call('POST', `${groups}/groups/${g.slug}/invitations`, LEAD, {
+        userId: TRANS,
+        roles: ['translator', 'timer'],
+      })
+    ).body;
+    await call('POST', `${groups}/group-invitations/${inv.id}/accept`, TRANS);
+    const bucket = await scratchBucket(env, `groups-${run}`);
+    const served = await serveSubtitleFunctions(env, tokens, {
+      database: `${database}_subs`,
+      bucket: bucket.bucket,
+    });
+    try {
+      const upload = uploader(tokens);
+      const fields = { animeId: String(animeId), episode: '3', language: 'en', groupId: g.id };
+      const stored = await upload(
+        served.uploads,
+        TRANS,
+        fields,
+        new TextEncoder().encode(srtOf(`credits ${run}`)),
+      );
+      expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+      const credit = {
+        id: g.id,
+        slug: g.slug,
+        members: [
+          { userId: LEAD, username: LEAD, roles: ['leader'] },
+          { userId: TRANS, username: TRANS, roles: ['translator', 'timer'] },
+        ],
+      };
+      expect(stored.body.group).toMatchObject(credit);
+      const read = await call('GET', `${served.subs}/subtitles/${stored.body.id}`);
+      expect(read.body.group).toMatchObject(credit);
+      const refused = await upload(
+        served.uploads,
+        OTHER,
+        fields,
+        new TextEncoder().encode(srtOf(`other ${run}`)),
+      );
+      expect(refused.status).toBe(403);
+      expect(refused.body.detail).toMatch(/not a member of group/);
+    } finally {
+      await served.close();
+      await bucket.drop();
+    }
   });
 });
 
