@@ -4,8 +4,10 @@
  */
 export interface FunctionSpec {
   name: string;
-  /** Hot paths keep >= 3 warm replicas; the others scale to zero. */
+  /** Hot paths keep >= 3 warm replicas; the others scale to zero (unless `warm`). */
   hot: boolean;
+  /** Not a hot path, but keeps exactly this many warm replicas (it holds long-lived streams). */
+  warm?: number;
   signature: 'http' | 'cloudevent';
   /** CloudEvent types it publishes through K_SINK (a SinkBinding). */
   emits: string[];
@@ -59,7 +61,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       'dev.isekai.group.project.updated.v1',
     ],
   },
-  { name: 'notifications', hot: false, signature: 'http', emits: [], consumes: [] },
+  // Holds live SSE streams: one warm replica, so a reconnect never waits for a cold start.
+  { name: 'notifications', hot: false, warm: 1, signature: 'http', emits: [], consumes: [] },
   // Fansub groups: members and roles, invitations, translation projects, followers.
   {
     name: 'groups',
