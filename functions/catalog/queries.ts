@@ -147,7 +147,8 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
     total,
     totalPages: Math.ceil(total / query.perPage),
   };
-  if (total === 0 && query.q !== undefined && query.page === 1) page.suggestions = await closestTitles(db, query.q);
+  if (total === 0 && query.q !== undefined && query.page === 1)
+    page.suggestions = await closestTitles(db, query.q);
   return page;
 }
 

@@ -93,8 +93,10 @@ export async function applyMalRows(
       }
       const outcome: Outcome = anime.listed ? 'updated' : 'imported';
       const warnings = [...row.warnings];
-      if (write.entry.progress < row.progress)
-        warnings.push(`my_watched_episodes ${row.progress} is past the last episode; taken as ${write.entry.progress}`);
+      if (write.entry && write.entry.progress < row.progress)
+        warnings.push(
+          `my_watched_episodes ${row.progress} is past the last episode; taken as ${write.entry.progress}`,
+        );
       report.rows.push({ ...base, outcome, animeId: anime.id, ...(warnings.length > 0 ? { warnings } : {}) });
       report.totals[outcome] += 1;
       changed.push(anime.id);

@@ -130,7 +130,10 @@ export function parseMalXml(xml: string): { rows: MalRow[]; userName: string | n
     if ((int(item.my_times_watched) ?? 0) > 1_000) warn('my_times_watched is over 1000; taken as 1000');
     if (text(item.my_times_watched) !== '' && int(item.my_times_watched) === null)
       warn(`my_times_watched "${text(item.my_times_watched).slice(0, 20)}" is not a count; taken as 0`);
-    const rawTags = text(item.my_tags).split(',').map((t) => t.trim()).filter(Boolean);
+    const rawTags = text(item.my_tags)
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     if (rawTags.some((t) => t.length > 50)) warn('a tag in my_tags is over 50 characters; cut to 50');
     if (new Set(rawTags).size > 50) warn('my_tags has over 50 tags; the first 50 kept');
     if (comments.length > 5_000) warn('my_comments is over 5000 characters; cut to 5000');

@@ -104,7 +104,9 @@ describe('exports', () => {
       'my_times_watched is over 1000; taken as 1000',
       'my_priority "URGENT" is unknown; taken as low',
     ]);
-    expect(backwards?.warnings).toEqual(['my_finish_date 2020-04-01 is before my_start_date 2020-05-01; left empty']);
+    expect(backwards?.warnings).toEqual([
+      'my_finish_date 2020-04-01 is before my_start_date 2020-05-01; left empty',
+    ]);
   });
 
   it('MAL XML parses back to the same row', () => {

@@ -5,18 +5,28 @@
  * edge, and the harness's real Keycloak with the realm's `isekai-site` client.
  */
 import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import pg from 'pg';
 import { freePort } from '../../bench/lib.ts';
+import { importRecords, parseDataset } from '../../functions/catalog/import.ts';
 import { importSeedCatalog } from '../../functions/catalog/seed.ts';
+import { inTransaction } from '../../functions/lib/data/postgres.ts';
 import { type Proc, startProcess, waitHealthy } from '../../scripts/stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
 import { addSiteOrigin } from '../setup/keycloak-client.ts';
 import { startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
+import { createScratchDatabase } from '../support/scratch-db.ts';
 
 const root = join(import.meta.dirname, '../..');
-const FUNCTIONS = ['edge-auth', 'catalog', 'library', 'rate-anime'] as const;
+const FUNCTIONS = ['edge-auth', 'catalog', 'library', 'rate-anime', 'subtitles'] as const;
 
 export interface SiteStack {
   readonly edge: TestEdge;
+  /** The stack's own PostgreSQL database (seed catalogue + `bulkAnime` synthetic anime). */
+  readonly databaseUrl: string;
+  /** MongoDB of the subtitles function (`MONGO_URL`, database `mongoDatabase`). */
+  readonly mongoUrl: string;
+  readonly mongoDatabase: string;
   /** https://isekai.localhost:<port> */
   readonly siteUrl: string;
   stop(): Promise<void>;
@@ -28,13 +38,29 @@ export async function startSiteStack(env: Record<string, string>): Promise<SiteS
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const [build] = await Promise.all([buildSiteIfNeeded(), importSeedCatalog(env.DATABASE_URL ?? '')]);
+    // A database of its own: the bulk anime and the lists never meet other test files' assertions.
+    const database = await createScratchDatabase(env.DATABASE_URL ?? '', 'site');
+    stops.push(database.drop);
+    const mongoDatabase = `isekai_${env.TEST_RUN_ID ?? process.pid}_site`;
+    stops.push(async () => {
+      const client = new MongoClient(env.MONGO_URL ?? '');
+      await client
+        .db(mongoDatabase)
+        .dropDatabase()
+        .finally(() => client.close());
+    });
+    const [build] = await Promise.all([
+      buildSiteIfNeeded(),
+      importSeedCatalog(database.url).then(() => importBulkAnime(database.url)),
+    ]);
     process.stdout.write(`[site-e2e] site build: ${build}\n`);
     const ports = Object.fromEntries(
       await Promise.all(FUNCTIONS.map(async (f) => [f, await freePort()] as const)),
     );
     const common = {
-      DATABASE_URL: env.DATABASE_URL ?? '',
+      DATABASE_URL: database.url,
+      MONGO_URL: env.MONGO_URL ?? '',
+      MONGO_DATABASE: mongoDatabase,
       REDIS_URL: env.REDIS_URL ?? '',
       REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX ?? 'isekai:e2e-site:',
       OIDC_ISSUER: env.OIDC_ISSUER ?? '',
@@ -86,9 +112,33 @@ export async function startSiteStack(env: Record<string, string>): Promise<SiteS
       SESSION_KEY_PREFIX: `${common.REDIS_KEY_PREFIX}site:session:`,
     });
     stops.push(site.stop);
-    return { edge, siteUrl, stop };
+    return { edge, siteUrl, stop, databaseUrl: database.url, mongoUrl: env.MONGO_URL ?? '', mongoDatabase };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** How many synthetic anime `importBulkAnime` adds (MAL ids BULK_MAL_BASE + 1 …), for lists of thousands. */
+export const BULK_ANIME = 2_100;
+export const BULK_MAL_BASE = 80_000_000;
+
+/** Synthetic anime ("Bulk anime 0001" …) through the catalogue's own importer, in one transaction. */
+async function importBulkAnime(databaseUrl: string): Promise<void> {
+  const data = Array.from({ length: BULK_ANIME }, (_, i) => ({
+    sources: [`https://example.org/bulk/${i + 1}`],
+    title: `Bulk anime ${String(i + 1).padStart(4, '0')}`,
+    type: 'TV',
+    episodes: 12,
+    status: 'FINISHED',
+    animeSeason: { season: 'UNDEFINED', year: null },
+    malId: BULK_MAL_BASE + i + 1,
+  }));
+  const { records } = parseDataset(JSON.stringify({ data }));
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    await importRecords((work) => inTransaction(pool, work), records);
+  } finally {
+    await pool.end();
   }
 }

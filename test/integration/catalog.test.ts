@@ -46,7 +46,9 @@ describe('catalog search', () => {
     expect(body.total).toBe(0);
     expect(body.items).toEqual([]);
     const suggested = body.suggestions.map((a: Loose) => a.title);
-    expect(suggested.slice(0, 2)).toEqual(expect.arrayContaining(['Cowboy Bebop', 'Cowboy Bebop: Tengoku no Tobira']));
+    expect(suggested.slice(0, 2)).toEqual(
+      expect.arrayContaining(['Cowboy Bebop', 'Cowboy Bebop: Tengoku no Tobira']),
+    );
     expect(body.suggestions.length).toBeLessThanOrEqual(5);
     const nothingClose = await get(`/anime?q=${encodeURIComponent('qqqxxzzvvv')}`);
     expect(nothingClose.body).toMatchObject({ total: 0, suggestions: [] });
