@@ -461,7 +461,12 @@ describe('a list of thousands, subtitles for the next episode, the edge cache', 
     await page
       .getByTestId('import-progress')
       .filter({ hasText: `Done: ${total} of ${total} rows read.` })
-      .waitFor();
+      .waitFor({ timeout: 180_000 })
+      .catch(async (error: unknown) => {
+        await shot(page, 'bulk-import-failed');
+        const lines = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
+        throw new Error(`the progress view showed ${JSON.stringify(lines)}`, { cause: error });
+      });
     const seconds = (Date.now() - started) / 1000;
     const seen = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
     expect(seen[0]).toBe('Uploading bulk.xml…');
@@ -488,7 +493,7 @@ describe('a list of thousands, subtitles for the next episode, the edge cache', 
     await page.goto(`${stack.siteUrl}/me/list?favourite=true`);
     expect(await page.getByLabel('Favourites only').isChecked()).toBe(true);
     await page.getByText('Nothing here yet.').waitFor();
-  }, 240_000);
+  }, 300_000);
 
   it("★ says, for each anime being watched, whether subtitles exist for the viewer's next episode in their languages", async () => {
     await page.goto(`${stack.siteUrl}/me/list?status=watching`);

@@ -45,6 +45,8 @@ export interface ApiRequest {
   readonly contentType?: string;
   readonly accept?: string;
   readonly traceparent?: string | undefined;
+  /** Socket idle timeout for this request (ms); the client's default (15 s) otherwise. */
+  readonly timeoutMs?: number;
 }
 
 export interface Api {
@@ -93,9 +95,10 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     }
     const call = secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout }, resolve);
+      const idle = req.timeoutMs ?? timeout;
+      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout: idle }, resolve);
       outgoing.on('timeout', () =>
-        outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+        outgoing.destroy(new Error(`API timeout after ${idle} ms: ${url.pathname}`)),
       );
       outgoing.on('error', reject);
       outgoing.end(body);

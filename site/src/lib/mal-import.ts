@@ -29,6 +29,8 @@ export async function importRequest(file: File, token: string, accept?: string):
     token,
     body: Buffer.from(await file.arrayBuffer()),
     contentType: file.name.endsWith('.gz') ? 'application/gzip' : 'application/xml',
+    // The library gives an import up to 120 s (a list of thousands); the edge allows 60 s between reads.
+    timeoutMs: 125_000,
     ...(accept ? { accept } : {}),
   };
 }
