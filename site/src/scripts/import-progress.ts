@@ -7,6 +7,7 @@
  */
 interface RowReport {
   row: number;
+  malId: number | null;
   title: string;
   outcome: string;
   animeId?: number;
@@ -35,7 +36,9 @@ function reportSection(doc: Document, rowsRead: number, report: Report): HTMLEle
   const { imported, updated, skipped } = report.totals;
   const body = el(doc, 'tbody');
   for (const r of report.rows) {
-    const title = r.animeId ? el(doc, 'a', { href: `/anime/${r.animeId}` }, r.title) : r.title;
+    // A MAL row may have no series_title: name it by its MAL id (a link needs text).
+    const name = r.title || `MAL anime ${r.malId ?? '?'}`;
+    const title = r.animeId ? el(doc, 'a', { href: `/anime/${r.animeId}` }, name) : name;
     const notes = el(doc, 'td', {}, r.reason ?? '');
     if (r.warnings?.length)
       notes.append(el(doc, 'ul', { class: 'warnings' }, ...r.warnings.map((w) => el(doc, 'li', {}, w))));
