@@ -4,6 +4,8 @@
  * api.isekai.localhost → the functions), the built site (Astro standalone) calling the API through that
  * edge, and the harness's real Keycloak with the realm's `isekai-site` client.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
@@ -11,6 +13,7 @@ import { freePort } from '../../bench/lib.ts';
 import { importRecords, parseDataset } from '../../functions/catalog/import.ts';
 import { importSeedCatalog } from '../../functions/catalog/seed.ts';
 import { inTransaction } from '../../functions/lib/data/postgres.ts';
+import { startEmbeddedOidc } from '../../scripts/stack/oidc/index.ts';
 import { type Proc, startProcess, waitHealthy } from '../../scripts/stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
 import { addSiteOrigin } from '../setup/keycloak-client.ts';
@@ -32,16 +35,33 @@ export interface SiteStack {
   stop(): Promise<void>;
 }
 
-export async function startSiteStack(env: Record<string, string>): Promise<SiteStack> {
+export interface SiteStackOptions {
+  /**
+   * `keycloak` (default): the harness's real Keycloak. `embedded`: the embedded identity provider of
+   * `npm start` (scripts/stack/oidc, started the way scripts/start.ts starts it), for the functions, the
+   * edge and the site alike.
+   */
+  readonly identity?: 'keycloak' | 'embedded';
+  /** Add BULK_ANIME synthetic anime to the catalogue (lists of thousands). Default true. */
+  readonly bulk?: boolean;
+  /** Names the scratch databases (one per test file). Default `site`. */
+  readonly label?: string;
+}
+
+export async function startSiteStack(
+  env: Record<string, string>,
+  options: SiteStackOptions = {},
+): Promise<SiteStack> {
+  const label = options.label ?? 'site';
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
     // A database of its own: the bulk anime and the lists never meet other test files' assertions.
-    const database = await createScratchDatabase(env.DATABASE_URL ?? '', 'site');
+    const database = await createScratchDatabase(env.DATABASE_URL ?? '', label);
     stops.push(database.drop);
-    const mongoDatabase = `isekai_${env.TEST_RUN_ID ?? process.pid}_site`;
+    const mongoDatabase = `isekai_${env.TEST_RUN_ID ?? process.pid}_${label}`;
     stops.push(async () => {
       const client = new MongoClient(env.MONGO_URL ?? '');
       await client
@@ -51,9 +71,31 @@ export async function startSiteStack(env: Record<string, string>): Promise<SiteS
     });
     const [build] = await Promise.all([
       buildSiteIfNeeded(),
-      importSeedCatalog(database.url).then(() => importBulkAnime(database.url)),
+      importSeedCatalog(database.url).then(() =>
+        options.bulk === false ? undefined : importBulkAnime(database.url),
+      ),
     ]);
     process.stdout.write(`[site-e2e] site build: ${build}\n`);
+    // The edge's port is chosen first: the embedded provider registers the site's exact origin at start.
+    const edgePort = await freePort();
+    const siteUrl = `https://isekai.localhost:${edgePort}`;
+    let issuer = env.OIDC_ISSUER ?? '';
+    let siteSecret = env.KEYCLOAK_SITE_CLIENT_SECRET ?? '';
+    if (options.identity === 'embedded') {
+      const dataDir = await mkdtemp(join(tmpdir(), 'isekai-site-idp-'));
+      stops.push(() => rm(dataDir, { recursive: true, force: true }));
+      const realm = join(root, 'knative/base/keycloak');
+      const provider = await startEmbeddedOidc({
+        port: 0,
+        realmFile: join(realm, 'realm-isekai.json'),
+        overlayFile: join(realm, 'realm-isekai.dev-overlay.json'),
+        dataDir,
+        siteOrigin: siteUrl,
+      });
+      stops.push(provider.stop);
+      issuer = provider.issuer;
+      siteSecret = 'dev-only-isekai-site-secret'; // scripts/start.ts's default (the realm's dev overlay)
+    }
     const ports = Object.fromEntries(
       await Promise.all(FUNCTIONS.map(async (f) => [f, await freePort()] as const)),
     );
@@ -63,7 +105,7 @@ export async function startSiteStack(env: Record<string, string>): Promise<SiteS
       MONGO_DATABASE: mongoDatabase,
       REDIS_URL: env.REDIS_URL ?? '',
       REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX ?? 'isekai:e2e-site:',
-      OIDC_ISSUER: env.OIDC_ISSUER ?? '',
+      OIDC_ISSUER: issuer,
       OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
       LOG_LEVEL: 'warn',
       // The harness's Ceph RGW, for the library's stored backups.
@@ -91,23 +133,26 @@ export async function startSiteStack(env: Record<string, string>): Promise<SiteS
 
     const sitePort = await freePort();
     const nothing = await freePort();
-    const keycloak = new URL(env.KEYCLOAK_URL ?? env.OIDC_ISSUER ?? '');
-    const edge = await startTestEdge('site', {
+    const identity = new URL(
+      options.identity === 'embedded' ? issuer : (env.KEYCLOAK_URL ?? env.OIDC_ISSUER ?? ''),
+    );
+    const edge = await startTestEdge(label, {
       functions: ports,
       defaultPort: nothing,
-      keycloakUrl: keycloak.origin,
-      overrides: { site: { address: `127.0.0.1:${sitePort}` }, identityOrigin: keycloak.origin },
+      keycloakUrl: identity.origin,
+      https: edgePort,
+      overrides: { site: { address: `127.0.0.1:${sitePort}` }, identityOrigin: identity.origin },
     });
     stops.push(edge.stop);
-    const siteUrl = `https://isekai.localhost:${edge.port}`;
-    stops.push(await addSiteOrigin(env, env.KEYCLOAK_SITE_CLIENT_ID ?? 'isekai-site', siteUrl));
+    if (options.identity !== 'embedded')
+      stops.push(await addSiteOrigin(env, env.KEYCLOAK_SITE_CLIENT_ID ?? 'isekai-site', siteUrl));
 
     const site = await startSite(sitePort, {
       SITE_ORIGIN: siteUrl,
       API_BASE_URL: `https://api.isekai.localhost:${edge.port}`,
       API_CA_FILE: edge.options.tls.certificate,
-      OIDC_ISSUER: env.OIDC_ISSUER ?? '',
-      OIDC_CLIENT_SECRET: env.KEYCLOAK_SITE_CLIENT_SECRET ?? '',
+      OIDC_ISSUER: issuer,
+      OIDC_CLIENT_SECRET: siteSecret,
       REDIS_URL: env.REDIS_URL ?? '',
       SESSION_KEY_PREFIX: `${common.REDIS_KEY_PREFIX}site:session:`,
     });
