@@ -269,7 +269,7 @@ describe.each([
 describe('accessibility (axe-core, WCAG 2.1 A/AA)', () => {
   // axe is injected as a script: this context lets it past the site's CSP (script-src 'self'). The
   // flows above run with the CSP enforced.
-  it('finds no violations on the home, search, anime, list, import and 404 pages', async () => {
+  it('finds no violations on the home, search (results and suggestions), season, anime, list, import, public profile and 404 pages', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
@@ -281,6 +281,8 @@ describe('accessibility (axe-core, WCAG 2.1 A/AA)', () => {
         '/',
         '/search?q=trigun',
         '/search?q=kowboy%20bibop',
+        '/seasons/1998/spring',
+        '/u/viewer1',
         '/anime/1',
         '/me/list',
         '/me/import',
