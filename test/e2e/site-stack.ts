@@ -9,15 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
-import { freePort } from '../../bench/lib.ts';
 import { importRecords, parseDataset } from '../../functions/catalog/import.ts';
 import { importSeedCatalog } from '../../functions/catalog/seed.ts';
 import { inTransaction } from '../../functions/lib/data/postgres.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { startTestEdge, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { startEmbeddedOidc } from '../../scripts/stack/oidc/index.ts';
 import { type Proc, startProcess, waitHealthy } from '../../scripts/stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
 import { addSiteOrigin } from '../setup/keycloak-client.ts';
-import { startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
 import { createScratchDatabase } from '../support/scratch-db.ts';
 
 const root = join(import.meta.dirname, '../..');

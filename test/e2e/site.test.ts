@@ -5,8 +5,8 @@ import { MongoClient, ObjectId } from 'mongodb';
 import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { edgeRequest } from '../../scripts/servers/nginx.ts';
 import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
-import { edgeRequest } from '../setup/servers/nginx.ts';
 import { BULK_ANIME, BULK_MAL_BASE, type SiteStack, startSiteStack } from './site-stack.ts';
 
 /**

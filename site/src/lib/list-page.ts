@@ -3,7 +3,7 @@
  * and sorts), the count per status for the tabs, the inline row edit (status, progress, score), and for
  * each anime being watched whether subtitles exist for the viewer's next episode in their languages.
  */
-import type { subtitleView } from '../../../functions/subtitles/store.ts';
+import type { subtitleView } from '../../../functions/lib/subtitles/store.ts';
 import type { Api } from './api.ts';
 import { query } from './api.ts';
 import { type ListPage, STATUSES } from './catalog.ts';
