@@ -5,7 +5,12 @@
  */
 
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Problem } from '../../../functions/lib/problem.ts';
@@ -45,6 +50,13 @@ export interface ApiRequest {
 export interface Api {
   /** One request; any status comes back (no throw on 4xx/5xx). */
   send(req: ApiRequest): Promise<ApiResponse>;
+  /**
+   * One request whose answer is read as it arrives (Server-Sent Events): status, headers and the body as
+   * a Node stream; destroy it (or abort `signal`) to end the request. No timeout once the headers came.
+   */
+  stream(
+    req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>;
   /** JSON of a 2xx answer, else throws ApiProblem. */
   json<T>(req: ApiRequest): Promise<T>;
 }
@@ -102,8 +114,41 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     });
   }
 
+  function stream(req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal }) {
+    const url = new URL(req.path, base);
+    const headers: Record<string, string> = { accept: req.accept ?? 'text/event-stream', ...req.headers };
+    if (req.token) headers.authorization = `Bearer ${req.token}`;
+    const call = secure ? httpsRequest : httpRequest;
+    return new Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>(
+      (resolve, reject) => {
+        // Its own connection (no keep-alive agent): a stream holds it for minutes.
+        const outgoing = call(
+          url,
+          {
+            method: 'GET',
+            headers,
+            timeout,
+            ...(options.ca ? { ca: options.ca } : {}),
+            lookup: loopbackLookup,
+            ...(req.signal ? { signal: req.signal } : {}),
+          },
+          (res) => {
+            outgoing.setTimeout(0);
+            resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res });
+          },
+        );
+        outgoing.on('timeout', () =>
+          outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      },
+    );
+  }
+
   return {
     send,
+    stream,
     async json<T>(req: ApiRequest): Promise<T> {
       const res = await send(req);
       if (res.status >= 200 && res.status < 300)
