@@ -14,8 +14,14 @@ export interface Notification {
   createdAt: string;
   readAt: string | null;
   inbox: 'personal' | 'moderation';
+  /** Per kind (notify's messages.ts), e.g. a removal's `note` from the moderator. */
+  data?: Record<string, unknown>;
   actions?: NotificationAction[];
 }
+
+/** The moderator's note of a decision, when the notification carries one. */
+export const noteOf = (n: Pick<Notification, 'data'>): string | undefined =>
+  typeof n.data?.note === 'string' && n.data.note ? n.data.note : undefined;
 
 export interface NotificationAction {
   name: string;

@@ -27,7 +27,34 @@ export async function startPreview(doc: Document): Promise<void> {
     if (status) status.textContent = text;
   };
   say('Loading the renderer…');
-  let renderer: JASSUB;
+  let renderer: JASSUB | undefined;
+  let generation = 0;
+  const show = async () => {
+    if (!renderer) return;
+    const r = renderer;
+    const seconds = Math.max(0, Number(time.value) || 0);
+    const mine = ++generation;
+    const frame = () => ({
+      expectedDisplayTime: performance.now(),
+      width: WIDTH,
+      height: HEIGHT,
+      mediaTime: seconds,
+    });
+    await r.manualRender(frame(), true);
+    // The default font loads on first use, after the first frame: draw again once it is there.
+    for (const wait of [250, 750]) {
+      await new Promise((done) => setTimeout(done, wait));
+      if (mine !== generation) return;
+      await r.manualRender(frame(), true);
+    }
+    canvas.dataset.renderedAt = String(seconds);
+    say(`Rendered at ${seconds.toFixed(2)} s.`);
+  };
+  // Bound before the renderer is ready: a time asked meanwhile is drawn once it is.
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void show();
+  });
   try {
     renderer = new JASSUB({ canvas, subContent: source, queryFonts: false });
     await renderer.ready;
@@ -37,29 +64,5 @@ export async function startPreview(doc: Document): Promise<void> {
     );
     return;
   }
-  let generation = 0;
-  const show = async () => {
-    const seconds = Math.max(0, Number(time.value) || 0);
-    const mine = ++generation;
-    const frame = () => ({
-      expectedDisplayTime: performance.now(),
-      width: WIDTH,
-      height: HEIGHT,
-      mediaTime: seconds,
-    });
-    await renderer.manualRender(frame(), true);
-    // The default font loads on first use, after the first frame: draw again once it is there.
-    for (const wait of [250, 750]) {
-      await new Promise((r) => setTimeout(r, wait));
-      if (mine !== generation) return;
-      await renderer.manualRender(frame(), true);
-    }
-    canvas.dataset.renderedAt = String(seconds);
-    say(`Rendered at ${seconds.toFixed(2)} s.`);
-  };
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    void show();
-  });
   await show();
 }
