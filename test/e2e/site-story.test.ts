@@ -297,7 +297,9 @@ describe('the story: upload → live notification → download → preview → r
     process.stdout.write(
       `[site-story] preview ${seen.width}×${seen.height}: sign box ${sign?.ink} ink / ${sign?.yellow} yellow pixels; empty box ${empty?.ink} ink\n`,
     );
-    expect([seen.width, seen.height]).toEqual([640, 360]);
+    // The element's box may start at a fractional y: its screenshot is then one row taller.
+    expect(seen.width).toBe(640);
+    expect(seen.height === 360 || seen.height === 361).toBe(true);
     expect(sign?.ink).toBeGreaterThan(200);
     // The sign's colour is yellow (&H0000FFFF, BGR): R and G high, B low.
     expect(sign?.yellow).toBeGreaterThan(50);
@@ -432,8 +434,9 @@ describe('roles and settings', () => {
     await submit(a, a.getByRole('button', { name: 'Sign out everywhere' }));
     await a.waitForURL(`${siteUrl}/`);
     await a.getByRole('link', { name: 'Sign in' }).waitFor();
-    // The other browser's session ended too.
-    await second.goto(`${siteUrl}/me/list`);
+    // The other browser's site session ended too, and its session at Keycloak: signing in asks for the password.
+    await second.goto(`${siteUrl}/`);
+    await second.getByRole('link', { name: 'Sign in' }).click();
     await second.locator('input[name="password"]').waitFor();
   });
 });

@@ -82,3 +82,24 @@ export function identityClaims(idToken: string | undefined): Record<string, stri
     return {};
   }
 }
+
+/**
+ * End the user's other sessions at the identity provider: Keycloak's Account REST API
+ * `DELETE {issuer}/account/sessions` with the user's own access token (audience `account`, role
+ * `manage-account`, both in the realm's default scopes). It logs out every SSO session of the user except
+ * the current one (which the RP-initiated logout ends next) and revokes their refresh tokens. Best effort:
+ * false when the provider refused or is not Keycloak.
+ */
+export async function endProviderSessions(issuer: string, token: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${issuer.replace(/\/$/, '')}/account/sessions`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
