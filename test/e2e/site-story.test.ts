@@ -250,6 +250,28 @@ describe('the story: upload → live notification → download → preview → r
     );
     expect(await badgeCount(pages.a)).toBe(1);
     await shot(pages.a, 'a-live-notification');
+    // A reconnect resumes after Last-Event-ID: the same-origin relay passes it on and the API replays
+    // what came after it (here: everything after the smallest id, so this notification).
+    const replayed = await pages.a.evaluate(async () => {
+      const res = await fetch('/me/notifications/stream', {
+        headers: { accept: 'text/event-stream', 'last-event-id': '000000000000000000000000' },
+      });
+      const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while (reader && !/event: notification\n/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      await reader?.cancel();
+      return { status: res.status, type: res.headers.get('content-type'), text };
+    });
+    expect(replayed.status).toBe(200);
+    expect(replayed.type).toBe('text/event-stream; charset=utf-8');
+    expect(replayed.text).toMatch(/id: [0-9a-f]{24}\nevent: notification\ndata: .*New EN subtitles/);
+    // The browser never held a token: the session cookie is its only credential.
+    const cookies = (await pages.a.context().cookies(siteUrl)).filter((c) => c.domain === 'isekai.localhost');
+    expect(cookies.map((c) => c.name)).toEqual(['__Host-isekai-sid']);
   });
 
   it("A's page lists it under episode 4 (★ next episode); A downloads it as WebVTT shifted by 1.5 s and the cues moved", async () => {
@@ -337,6 +359,7 @@ describe('the story: upload → live notification → download → preview → r
     await submit(m, m.getByRole('button', { name: 'Record decision' }));
     expect(await text(m.locator('.flash.ok:not(#live-toast)'))).toBe('Decision recorded: remove (final).');
     expect(await text(m.getByTestId('status'))).toBe('removed');
+    expect(await text(m.getByTestId('final'))).toMatch(/^Removed: the decision is final/);
     expect(await text(m.getByTestId('audit'))).toMatch(
       /remove by .*published → removed, 1 report resolved.*Timing unusable/,
     );

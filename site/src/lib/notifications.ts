@@ -59,6 +59,8 @@ export function relayableAction(action: unknown): action is NotificationAction {
     typeof a?.url === 'string' &&
     /^\/[A-Za-z0-9/_.~%-]*(\?[A-Za-z0-9=&_.~%-]*)?$/.test(a.url) &&
     !a.url.includes('..') &&
+    // `//host/…` would leave the API's origin (a scheme-relative URL).
+    !a.url.includes('//') &&
     typeof a.method === 'string' &&
     ['POST', 'PUT', 'PATCH', 'DELETE'].includes(a.method.toUpperCase()) &&
     typeof a.name === 'string' &&
