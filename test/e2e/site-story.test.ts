@@ -250,25 +250,6 @@ describe('the story: upload → live notification → download → preview → r
     );
     expect(await badgeCount(pages.a)).toBe(1);
     await shot(pages.a, 'a-live-notification');
-    // A reconnect resumes after Last-Event-ID: the same-origin relay passes it on and the API replays
-    // what came after it (here: everything after the smallest id, so this notification).
-    const replayed = await pages.a.evaluate(async () => {
-      const res = await fetch('/me/notifications/stream', {
-        headers: { accept: 'text/event-stream', 'last-event-id': '000000000000000000000000' },
-      });
-      const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
-      let text = '';
-      while (reader && !/event: notification\n/.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      await reader?.cancel();
-      return { status: res.status, type: res.headers.get('content-type'), text };
-    });
-    expect(replayed.status).toBe(200);
-    expect(replayed.type).toBe('text/event-stream; charset=utf-8');
-    expect(replayed.text).toMatch(/id: [0-9a-f]{24}\nevent: notification\ndata: .*New EN subtitles/);
     // The browser never held a token: the session cookie is its only credential.
     const cookies = (await pages.a.context().cookies(siteUrl)).filter((c) => c.domain === 'isekai.localhost');
     expect(cookies.map((c) => c.name)).toEqual(['__Host-isekai-sid']);
@@ -400,6 +381,11 @@ describe('the story: upload → live notification → download → preview → r
 
 describe('upload without JavaScript: a zip gets a verdict per file', () => {
   it('imported, duplicate and refused, each with its reason', async () => {
+    // A's first notification, to resume after below.
+    await pages.a.goto(`${siteUrl}/me/notifications`);
+    const first =
+      (await pages.a.locator('li.notification[data-kind="subtitle.uploaded"]').getAttribute('data-id')) ?? '';
+    expect(first).toMatch(/^[0-9a-f]{24}$/);
     const page = await signedIn('b', { js: false });
     await page.goto(`${siteUrl}/upload?anime=${anime}`);
     await page.getByLabel('Language').fill('en');
@@ -420,6 +406,29 @@ describe('upload without JavaScript: a zip gets a verdict per file', () => {
     expect(await text(outcome('Story - 07.srt').locator('.reason'))).not.toBe('');
     expect(await text(page.getByTestId('upload-totals'))).toBe('3 files: 1 imported.');
     await shot(page, 'b-upload-zip-nojs');
+    // A reconnect resumes after Last-Event-ID: the same-origin relay passes it on and the API sends what
+    // came after it (episode 5's notification, replayed or live), never the one before.
+    const resumed = await pages.a.evaluate(async (lastId) => {
+      const res = await fetch('/me/notifications/stream', {
+        headers: { accept: 'text/event-stream', 'last-event-id': lastId },
+        signal: AbortSignal.timeout(50_000),
+      });
+      const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while (reader && !/event: notification\ndata: [^\n]*\n/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      await reader?.cancel();
+      return { status: res.status, type: res.headers.get('content-type'), text };
+    }, first);
+    expect(resumed.status).toBe(200);
+    expect(resumed.type).toBe('text/event-stream; charset=utf-8');
+    expect(resumed.text).toMatch(
+      /id: [0-9a-f]{24}\nevent: notification\ndata: .*New EN subtitles for .* episode 5/,
+    );
+    expect(resumed.text).not.toContain(`id: ${first}`);
   });
 });
 
