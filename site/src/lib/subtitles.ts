@@ -3,11 +3,11 @@
  * (subtitles `GET /subtitles/{id}/download`), votes, reports, and the upload relay (upload-subtitle
  * `POST /uploads`). Types come from the functions' own modules.
  */
-import type { subtitleView } from '../../../functions/subtitles/store.ts';
+import type { subtitleView } from '../../../functions/lib/subtitles/store.ts';
 import { type Api, ApiProblem, problemOf, query } from './api.ts';
 import { describeProblem } from './forms.ts';
 
-/** One published subtitle as the API shows it (functions/subtitles/store.ts `subtitleView`). */
+/** One published subtitle as the API shows it (functions/lib/subtitles/store.ts `subtitleView`). */
 export type Subtitle = ReturnType<typeof subtitleView>;
 
 /** The report reasons the API accepts (events/schemas/subtitle-reported.ts `ReportReason`), with labels. */
@@ -21,7 +21,7 @@ export const REPORT_REASONS = {
   other: 'Something else',
 } as const;
 
-/** The frame rates the API converts between (functions/subtitles/formats `FrameRateSchema`). */
+/** The frame rates the API converts between (functions/lib/subtitles/formats/frame-rate.ts `FrameRateSchema`). */
 export const FRAME_RATES = ['23.976', '24', '25', '29.97', '30'] as const;
 export const TARGET_FORMATS = ['srt', 'vtt', 'ass'] as const;
 export const SORTS = { votes: 'Best voted', downloads: 'Most downloaded', newest: 'Newest' } as const;
