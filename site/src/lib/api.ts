@@ -45,16 +45,21 @@ export interface ApiRequest {
   readonly contentType?: string;
   readonly accept?: string;
   readonly traceparent?: string | undefined;
+  /** Socket idle timeout for this request (ms); the client's default (15 s) otherwise. */
+  readonly timeoutMs?: number;
 }
 
 export interface Api {
   /** One request; any status comes back (no throw on 4xx/5xx). */
   send(req: ApiRequest): Promise<ApiResponse>;
+  /** One request whose body is read as it arrives (e.g. NDJSON progress); any status comes back. */
+  stream(req: ApiRequest): Promise<IncomingMessage>;
   /**
-   * One request whose answer is read as it arrives (Server-Sent Events): status, headers and the body as
-   * a Node stream; destroy it (or abort `signal`) to end the request. No timeout once the headers came.
+   * A Server-Sent Events stream: its own connection (no keep-alive agent, it is held for minutes), extra
+   * headers (`Last-Event-ID`), ended by `signal`; no idle timeout once the headers came (heartbeats keep
+   * the edge's own read timeout from firing).
    */
-  stream(
+  events(
     req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal },
   ): Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>;
   /** JSON of a 2xx answer, else throws ApiProblem. */
@@ -85,7 +90,7 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     : new HttpAgent({ keepAlive: true, lookup: loopbackLookup });
   const timeout = options.timeoutMs ?? 15_000;
 
-  function send(req: ApiRequest): Promise<ApiResponse> {
+  function open(req: ApiRequest): Promise<IncomingMessage> {
     const url = new URL(req.path, base);
     const body = req.json === undefined ? req.body : Buffer.from(JSON.stringify(req.json));
     const headers: Record<string, string> = { accept: req.accept ?? 'application/json' };
@@ -98,30 +103,30 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     }
     const call = secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on('error', reject);
-      });
+      const idle = req.timeoutMs ?? timeout;
+      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout: idle }, resolve);
       outgoing.on('timeout', () =>
-        outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+        outgoing.destroy(new Error(`API timeout after ${idle} ms: ${url.pathname}`)),
       );
       outgoing.on('error', reject);
       outgoing.end(body);
     });
   }
 
-  function stream(req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal }) {
+  async function send(req: ApiRequest): Promise<ApiResponse> {
+    const res = await open(req);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
+  function events(req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal }) {
     const url = new URL(req.path, base);
     const headers: Record<string, string> = { accept: req.accept ?? 'text/event-stream', ...req.headers };
     if (req.token) headers.authorization = `Bearer ${req.token}`;
     const call = secure ? httpsRequest : httpRequest;
     return new Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>(
       (resolve, reject) => {
-        // Its own connection (no keep-alive agent): a stream holds it for minutes.
         const outgoing = call(
           url,
           {
@@ -148,7 +153,8 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
 
   return {
     send,
-    stream,
+    stream: open,
+    events,
     async json<T>(req: ApiRequest): Promise<T> {
       const res = await send(req);
       if (res.status >= 200 && res.status < 300)

@@ -21,9 +21,9 @@ export const GET: APIRoute = async ({ request, locals }) => {
   const last = request.headers.get('last-event-id');
   const upstream = new AbortController();
   request.signal.addEventListener('abort', () => upstream.abort(), { once: true });
-  let res: Awaited<ReturnType<typeof api.stream>>;
+  let res: Awaited<ReturnType<typeof api.events>>;
   try {
-    res = await api.stream({
+    res = await api.events({
       path: '/notifications/stream',
       token,
       signal: upstream.signal,
