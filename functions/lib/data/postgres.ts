@@ -30,6 +30,11 @@ export interface Postgres {
     text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>;
+  /** A single statement in its own transaction (autocommit: one round trip); not retried. */
+  write<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
   /** Run `work` in one transaction (all-or-nothing); not retried. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
 }
@@ -64,6 +69,7 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
   return {
     pool,
     query: (text, values) => reads.run(() => pool.query(text, values)).catch(rethrowDataException),
+    write: (text, values) => writes.run(() => pool.query(text, values)).catch(rethrowDataException),
     transaction: (work) => writes.run(() => inTransaction(pool, work)).catch(rethrowDataException),
   };
 }
