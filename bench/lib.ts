@@ -30,6 +30,8 @@ export interface Started {
   readonly startMs: number;
   /** Resident set size (KiB) right after the first 200. */
   readonly rssKiB: number;
+  /** CPU time (user + system, ms) the process used up to its first 200: robust on a loaded machine. */
+  readonly cpuMs: number;
   stop(): Promise<void>;
 }
 
@@ -66,11 +68,13 @@ export async function startServer(
   }
   const startMs = performance.now() - t0;
   const rssKiB = await rssOf(child.pid ?? 0);
+  const cpuMs = await cpuOf(child.pid ?? 0);
   return {
     child,
     url,
     startMs,
     rssKiB,
+    cpuMs,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -79,6 +83,13 @@ export async function startServer(
         setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
       }),
   };
+}
+
+/** CPU time (ms, user + system) of a process so far, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export async function cpuOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }
 
 /** VmRSS of a process and, when it is a `taskset` wrapper that exec'd, of itself (same pid). */
