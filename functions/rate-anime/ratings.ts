@@ -98,22 +98,20 @@ export async function submitRating(
   const { score: _s, previousScore: _p, hasReview: _h, aggregate: _a, ratedAt: _r, ...known } = draft.data;
   let row: Record<string, unknown> | undefined;
   try {
-    const { rows } = await db.query(
-      `select * from rating_submit($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        identity.sub,
-        identity.username,
-        identity.name ?? null,
-        identity.email ?? null,
-        animeId,
-        JSON.stringify(ratingInput(input, mode)),
-        JSON.stringify({ ...draft, data: known }),
-      ],
-    );
+    const { rows } = await db.query(`select * from rating_submit($1, $2, $3, $4, $5, $6, $7)`, [
+      identity.sub,
+      identity.username,
+      identity.name ?? null,
+      identity.email ?? null,
+      animeId,
+      JSON.stringify(ratingInput(input, mode)),
+      JSON.stringify({ ...draft, data: known }),
+    ]);
     row = rows[0];
   } catch (error) {
     const e = error as { code?: string; message?: string };
-    if (e.code === 'P0002' && e.message === 'anime_not_found') throw new NotFound(`anime ${animeId} not found`);
+    if (e.code === 'P0002' && e.message === 'anime_not_found')
+      throw new NotFound(`anime ${animeId} not found`);
     if (e.code === 'P0002' && e.message === 'no_rating')
       throw new NotFound('you have not rated this anime: send a score first', {
         issues: [{ field: '/body/score', message: 'is required: there is no rating to change yet' }],

@@ -120,13 +120,15 @@ export function createCatalogCache(
     },
 
     async list(query, load) {
-      const hash = hashQuery(query);
-      const held = local?.get(`list:${hash}`);
+      // In process the normalised query itself is the key: no digest on a hit.
+      const normal = normalQuery(query);
+      const held = local?.get(`list:${normal}`);
       if (held !== undefined) return held;
+      const hash = createHash('sha1').update(normal).digest('base64url');
       const epoch = local?.epoch() ?? 0;
       const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
       if (found?.[1]) {
-        local?.set(`list:${hash}`, found[1], epoch, listTtl);
+        local?.set(`list:${normal}`, found[1], epoch, listTtl);
         return found[1];
       }
       const text = JSON.stringify(await load());
@@ -162,9 +164,15 @@ export function createCatalogCache(
 
 /** A stable hash of a normalised query (keys sorted, undefined dropped). */
 export function hashQuery(query: Readonly<Record<string, unknown>>): string {
-  const normal = Object.keys(query)
-    .filter((k) => query[k] !== undefined)
-    .sort()
-    .map((k) => [k, query[k]]);
-  return createHash('sha1').update(JSON.stringify(normal)).digest('base64url');
+  return createHash('sha1').update(normalQuery(query)).digest('base64url');
+}
+
+/** A query as stable JSON (keys sorted, undefined dropped). */
+function normalQuery(query: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(
+    Object.keys(query)
+      .filter((k) => query[k] !== undefined)
+      .sort()
+      .map((k) => [k, query[k]]),
+  );
 }
