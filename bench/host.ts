@@ -117,7 +117,8 @@ export async function benchHost(options: {
   for (let i = 0; i < options.coldRuns; i++) {
     for (const [name, { command, env }] of Object.entries(cold)) {
       const server = await startServer(command, env ?? {}, { cpu: 0 });
-      const r = (runs[name] ??= { ms: [], cpu: [], rss: [] });
+      const r = runs[name] ?? { ms: [], cpu: [], rss: [] };
+      runs[name] = r;
       r.ms.push(server.startMs);
       r.cpu.push(server.cpuMs);
       r.rss.push(server.rssKiB);

@@ -22,7 +22,10 @@ beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
   tokens = await createTestTokens();
   const settings = trackingEnv(env, 'local-cache-test');
-  const r = await serveOnHost('rate-anime', rateAnimeFromEnv(settings, { authenticate: tokens.authenticate }));
+  const r = await serveOnHost(
+    'rate-anime',
+    rateAnimeFromEnv(settings, { authenticate: tokens.authenticate }),
+  );
   rate = r.url;
   closers.push(r.close);
   for (let i = 0; i < 2; i++) {
@@ -84,6 +87,6 @@ describe('catalog in-process cache over several replicas', () => {
     }
     const hitsAfter = await Promise.all(replicas.map(localHits));
     // Each replica answered reads from its own memory (the warm-up's third reads at least).
-    hitsAfter.forEach((n, i) => expect(n - (hitsBefore[i] ?? 0)).toBeGreaterThanOrEqual(12));
+    for (const [i, n] of hitsAfter.entries()) expect(n - (hitsBefore[i] ?? 0)).toBeGreaterThanOrEqual(12);
   }, 120_000);
 });

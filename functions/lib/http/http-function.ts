@@ -94,8 +94,8 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
     const route = store.route;
     const rawQuery = () => (search === '' ? {} : Object.fromEntries(new URLSearchParams(search)));
     if (!route.query) return rawQuery();
-    let seen = memo.get(store);
-    if (!seen) memo.set(store, (seen = new Map()));
+    const seen = memo.get(store) ?? new Map<string, Record<string, unknown>>();
+    memo.set(store, seen);
     const known = seen.get(search);
     if (known) return { ...known };
     const query = convertAndCheck<Record<string, unknown>>(route.query, rawQuery(), '/query');
