@@ -33,7 +33,9 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
     return result;
   }
   /** `submitRating` is one statement: its own transaction, one round trip. */
-  const oneStatement = { query: db.write } as unknown as Parameters<typeof submitRating>[0];
+  const oneStatement = {
+    query: (text: string, values?: unknown[]) => db.write(text, values),
+  } as unknown as Parameters<typeof submitRating>[0];
 
   return implement(RateAnimeApi, {
     getRating: async (ctx) => {
