@@ -83,6 +83,27 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
     throw new NotFound(`no route for ${path}`);
   }
 
+  /**
+   * The query of a request, converted and checked against its route's schema. A route's valid queries
+   * are remembered by their query string (at most QUERY_MEMO each, oldest out): a hot read such as a
+   * search repeats the same few, and conversion and checking were a tenth of its CPU time. Each request
+   * gets its own shallow copy; an invalid query is checked (and refused) every time.
+   */
+  const memo = new WeakMap<object, Map<string, Record<string, unknown>>>();
+  function parsedQuery(store: { route: AnyRoute }, search: string): Record<string, unknown> {
+    const route = store.route;
+    const rawQuery = () => (search === '' ? {} : Object.fromEntries(new URLSearchParams(search)));
+    if (!route.query) return rawQuery();
+    const seen = memo.get(store) ?? new Map<string, Record<string, unknown>>();
+    memo.set(store, seen);
+    const known = seen.get(search);
+    if (known) return { ...known };
+    const query = convertAndCheck<Record<string, unknown>>(route.query, rawQuery(), '/query');
+    seen.set(search, Object.freeze({ ...query }));
+    if (seen.size > QUERY_MEMO) seen.delete(seen.keys().next().value ?? '');
+    return query;
+  }
+
   return (req, res) => {
     const started = performance.now();
     const { tracer } = runtime.tracing;
@@ -158,8 +179,7 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
         if (route.raw) raw = bytes;
         else if (route.body) body = check(route.body, parseJsonBody(req, bytes), '/body');
       }
-      const rawQuery = url.search === '' ? {} : Object.fromEntries(new URLSearchParams(url.search));
-      const query = route.query ? convertAndCheck(route.query, rawQuery, '/query') : rawQuery;
+      const query = parsedQuery(store, url.search);
       const ctx: RequestContext<never, never> = {
         req,
         res,
@@ -182,6 +202,9 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
     }
   };
 }
+
+/** Distinct valid query strings remembered per route (`parsedQuery`). */
+const QUERY_MEMO = 256;
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
