@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,7 +195,7 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
     }));
     const anime = await seedAnime(db.url, `crash notify ${process.pid}`, watchers);
     const notify = await started('notify');
-    const broker = await spawnBroker(vhost.amqpUrl, { notify: `${notify.url}/` });
+    const broker = await spawnBroker(vhost.amqpUrl, { notify: `${notify.url}/` }, { port: brokerPort });
     procs.push(broker);
     expect(broker.port).not.toBe(0);
     const ingress = `${broker.url}/isekai/default`;
@@ -210,7 +210,10 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
     let publishing = true;
     const producer = (async () => {
       for (let i = 0; publishing; i++) {
-        const event = { ...eventOf(AIRED, anime, { episode: i + 1, airedAt: '2026-11-30T12:00:00Z' }), id: `crash-${i}` };
+        const event = {
+          ...eventOf(AIRED, anime, { episode: i + 1, airedAt: '2026-11-30T12:00:00Z' }),
+          id: `crash-${i}`,
+        };
         const message = toBinary(event);
         let last = '';
         for (const deadline = performance.now() + DEADLINE_MS; ; ) {
@@ -345,16 +348,17 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
     const committed = await consistent();
     const ok = [...answered].filter(([, s]) => s >= 200 && s < 300).map(([u]) => u);
     expect(committed).toBeGreaterThanOrEqual(ok.length);
-    expect(await count('select count(*) as n from ratings where anime_id = $1 and user_id = any($2)', [
-      anime,
-      ok,
-    ])).toBe(ok.length);
+    expect(
+      await count('select count(*) as n from ratings where anime_id = $1 and user_id = any($2)', [anime, ok]),
+    ).toBe(ok.length);
     expect(ok.length).toBeLessThan(users.length); // the kill cut some requests
 
     await rate.restart();
     for (const [i, user] of users.entries()) {
       if (ok.includes(user)) continue;
-      const res = await call('PUT', `${rate.url}/anime/${anime}/rating`, await sign(user), { score: score(i) });
+      const res = await call('PUT', `${rate.url}/anime/${anime}/rating`, await sign(user), {
+        score: score(i),
+      });
       expect(res.status, res.text).toBeLessThan(300);
     }
     expect(await consistent()).toBe(users.length);
@@ -464,7 +468,11 @@ describe('a store stopped and started during a short load: the documented degrad
     const refusedToo = await upload(3);
     expect(refusedToo.status).toBeGreaterThanOrEqual(500);
     await rgwProxy.restore();
-    await waitFor('download to answer 200 again', async () => (await download(firstId)).status === 200, DEADLINE_MS);
+    await waitFor(
+      'download to answer 200 again',
+      async () => (await download(firstId)).status === 200,
+      DEADLINE_MS,
+    );
     const after = await download(firstId);
     expect(after.text).toContain(`crash ${process.pid} 1`);
     expect(await mongo.db(mongoDatabase).collection('subtitles').countDocuments({ animeId: anime })).toBe(1);

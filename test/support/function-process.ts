@@ -35,6 +35,8 @@ export interface SpawnOptions {
   readonly portVariable?: string;
   /** Pin it to this core (taskset), for benchmarks. */
   readonly cpu?: number;
+  /** Listen on this port (default: a free one). */
+  readonly port?: number;
   /** Ready on any HTTP answer, not only 2xx (the broker's ingress has no probe route). */
   readonly anyStatus?: boolean;
 }
@@ -50,7 +52,7 @@ export async function spawnFunction(
   env: Record<string, string>,
   options: SpawnOptions = {},
 ): Promise<FunctionProcess> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const argv = options.argv ?? [
     join(root, 'functions/lib/host/main.ts'),
     `--source=${join(root, 'functions', name, 'index.ts')}`,
@@ -81,7 +83,9 @@ export async function spawnFunction(
     const deadline = performance.now() + (options.deadlineMs ?? 30_000);
     for (;;) {
       if (proc.exitCode !== null || proc.signalCode !== null)
-        throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${stderr}`);
+        throw new Error(
+          `${name} exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${stderr}`,
+        );
       const ok = await fetch(url + (options.readyPath ?? '/healthz'))
         .then(async (res) => {
           await res.arrayBuffer();
@@ -135,7 +139,7 @@ export async function spawnFunction(
 export async function spawnBroker(
   amqpUrl: string,
   subscribers: Record<string, string>,
-  options: { cpu?: number; deliveryTimeoutMs?: number } = {},
+  options: { cpu?: number; deliveryTimeoutMs?: number; port?: number } = {},
 ): Promise<FunctionProcess> {
   return spawnFunction(
     'broker',
@@ -152,6 +156,7 @@ export async function spawnBroker(
       readyPath: '/',
       anyStatus: true,
       ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+      ...(options.port === undefined ? {} : { port: options.port }),
     },
   );
 }
