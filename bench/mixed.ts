@@ -198,7 +198,7 @@ export async function startMixedStack(label = 'mixed'): Promise<MixedStack> {
     for (let i = 0; i < 10; i++) {
       const form = new FormData();
       form.set('animeId', String(animeIds[i % animeIds.length]));
-      form.set('episode', String(i + 1));
+      form.set('episode', '1');
       form.set('language', 'en');
       const srt = `1\n00:00:01,000 --> 00:00:02,000\nbench ${id} ${i}\n\n2\n00:00:03,000 --> 00:00:04,000\nline two\n`;
       form.set('file', new File([srt], 'episode.srt'));
@@ -223,8 +223,14 @@ export async function startMixedStack(label = 'mixed'): Promise<MixedStack> {
         const master = edge.child.pid ?? 0;
         out.push({ name: 'nginx master', pid: master });
         const children = await readFile(`/proc/${master}/task/${master}/children`, 'utf8').catch(() => '');
-        for (const [i, pid] of children.trim().split(/\s+/).filter(Boolean).entries())
-          out.push({ name: `nginx worker ${i + 1}`, pid: Number(pid) });
+        for (const [i, pid] of children.trim().split(/\s+/).filter(Boolean).entries()) {
+          // "nginx: worker process", "nginx: cache manager process", "nginx: cache loader process".
+          const title = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))
+            .replace(/\0/g, ' ')
+            .trim();
+          const role = /nginx: (.*?) process/.exec(title)?.[1] ?? 'child';
+          out.push({ name: `nginx ${role} ${i + 1}`, pid: Number(pid) });
+        }
         out.push({ name: 'load generator (this process)', pid: process.pid });
         return out;
       },

@@ -50,7 +50,7 @@ export function lineChart(title: string, xLabel: string, panels: readonly Panel[
   const panelHeight = 220;
   const left = 70;
   const right = 250;
-  const top = 40;
+  const top = 60;
   const gap = 50;
   const height = top + panels.length * (panelHeight + gap) + 10;
   const allX = panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([x]) => x)));
@@ -106,10 +106,12 @@ export function lineChart(title: string, xLabel: string, panels: readonly Panel[
     }
     panel.series.forEach((series, i) => {
       const colour = COLOURS[i % COLOURS.length];
+      // Past the palette, the same colours dashed.
+      const dash = i >= COLOURS.length ? ' stroke-dasharray="5 3"' : '';
       const d = series.points
         .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
         .join(' ');
-      if (d) out.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="1.6"/>`);
+      if (d) out.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="1.6"${dash}/>`);
       const ly = y0 + 12 + i * 15;
       out.push(
         `<line x1="${left + plotWidth + 12}" x2="${left + plotWidth + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"/>`,
