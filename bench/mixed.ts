@@ -337,7 +337,11 @@ export async function openLoop(
   };
   const record = (scheduled: number, status: number | string) => {
     const ok = typeof status === 'number' && status >= 200 && status < 400;
-    const minute = Math.floor((performance.now() - t0) / 60_000);
+    // Requests finishing after the last full minute (the tail of the run) count in it.
+    const minute = Math.min(
+      Math.floor((performance.now() - t0) / 60_000),
+      Math.max(0, Math.ceil(options.seconds / 60) - 1),
+    );
     byMinute[minute] ??= { latencies: [], errors: 0, statuses: {} };
     for (const b of [bucket, all, byMinute[minute]]) {
       if (ok) b.latencies.push(performance.now() - scheduled);
@@ -451,8 +455,10 @@ export async function ramp(
     // Past saturation: it no longer keeps up, or answers fail, or p99 passed a second.
     if (step.errors > 0 || step.rps < rate * 0.9 || step.p99Ms > 1000) break;
   }
-  const clean = steps.filter((s) => s.errors === 0);
-  const maxRps = Math.max(0, ...clean.map((s) => s.rps));
+  // The maximum is the best step it sustained: no errors, kept up with the offered rate, p99 within 1 s
+  // (the step that broke the ramp does not count).
+  const sustained = steps.filter((s) => s.errors === 0 && s.rps >= s.offered * 0.9 && s.p99Ms <= 1000);
+  const maxRps = Math.max(0, ...sustained.map((s) => s.rps));
   const over100 = steps.find((s) => s.p99Ms > 100);
   const under100 = steps.filter((s) => s.p99Ms <= 100 && s.errors === 0);
   return {
