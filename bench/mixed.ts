@@ -434,7 +434,14 @@ export async function ramp(
   operation: Operation,
   options: { rates: readonly number[]; stepSeconds: number; label: string },
 ) {
-  const steps: { offered: number; rps: number; p50Ms: number; p99Ms: number; errors: number }[] = [];
+  const steps: {
+    offered: number;
+    rps: number;
+    p50Ms: number;
+    p99Ms: number;
+    errors: number;
+    statuses: Record<string, number>;
+  }[] = [];
   for (const rate of options.rates) {
     const { total } = await openLoop(stack, operation, {
       rate,
@@ -447,10 +454,11 @@ export async function ramp(
       p50Ms: total.p50Ms,
       p99Ms: total.p99Ms,
       errors: total.errors,
+      statuses: total.statuses,
     };
     steps.push(step);
     process.stdout.write(
-      `  ${options.label.padEnd(6)} offered ${String(rate).padStart(5)}/s → ${step.rps.toFixed(0).padStart(5)}/s  p50 ${step.p50Ms.toFixed(1).padStart(7)} ms  p99 ${step.p99Ms.toFixed(1).padStart(8)} ms  errors ${step.errors}\n`,
+      `  ${options.label.padEnd(6)} offered ${String(rate).padStart(5)}/s → ${step.rps.toFixed(0).padStart(5)}/s  p50 ${step.p50Ms.toFixed(1).padStart(7)} ms  p99 ${step.p99Ms.toFixed(1).padStart(8)} ms  errors ${step.errors}${step.errors ? ` ${JSON.stringify(step.statuses)}` : ''}\n`,
     );
     // Past saturation: it no longer keeps up, or answers fail, or p99 passed a second.
     if (step.errors > 0 || step.rps < rate * 0.9 || step.p99Ms > 1000) break;
