@@ -208,35 +208,39 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
     // until the ingress accepts it (202), so an event cut by a broker crash is sent again, never lost.
     const accepted: string[] = [];
     let publishing = true;
-    const producer = (async () => {
-      for (let i = 0; publishing; i++) {
-        const event = {
-          ...eventOf(AIRED, anime, { episode: i + 1, airedAt: '2026-11-30T12:00:00Z' }),
-          id: `crash-${i}`,
-        };
-        const message = toBinary(event);
-        let last = '';
-        for (const deadline = performance.now() + DEADLINE_MS; ; ) {
-          const ok = await fetch(ingress, {
-            method: 'POST',
-            headers: message.headers,
-            body: message.body,
-            signal: AbortSignal.timeout(5_000),
+    const publish = async (i: number) => {
+      const event = {
+        ...eventOf(AIRED, anime, { episode: i + 1, airedAt: '2026-11-30T12:00:00Z' }),
+        id: `crash-${i}`,
+      };
+      const message = toBinary(event);
+      let last = '';
+      for (const deadline = performance.now() + DEADLINE_MS; ; ) {
+        const ok = await fetch(ingress, {
+          method: 'POST',
+          headers: message.headers,
+          body: message.body,
+          signal: AbortSignal.timeout(5_000),
+        })
+          .then(async (res) => {
+            last = `${res.status} ${await res.text()}`;
+            return res.status === 202;
           })
-            .then(async (res) => {
-              last = `${res.status} ${await res.text()}`;
-              return res.status === 202;
-            })
-            .catch((error: Error) => {
-              last = error.message;
-              return false;
-            });
-          if (ok) break;
-          if (performance.now() > deadline) throw new Error(`event crash-${i} never accepted: ${last}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        accepted.push(event.id);
-        await new Promise((r) => setTimeout(r, 20));
+          .catch((error: Error) => {
+            last = error.message;
+            return false;
+          });
+        if (ok) break;
+        if (performance.now() > deadline) throw new Error(`event crash-${i} never accepted: ${last}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      accepted.push(event.id);
+    };
+    // Bursts of 10 concurrent events every 200 ms: after each burst deliveries are queued and in flight.
+    const producer = (async () => {
+      for (let burst = 0; publishing; burst++) {
+        await Promise.all(Array.from({ length: 10 }, (_, k) => publish(burst * 10 + k)));
+        await new Promise((r) => setTimeout(r, 200));
       }
     })();
     const producerFailure = producer.then(
@@ -244,19 +248,29 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
       (error: Error) => error.message,
     );
 
-    await waitFor('notify to process some events', async () => (await processed()) >= 5, DEADLINE_MS);
+    /** Wait until deliveries are in flight (accepted, not yet processed) and answer how many were accepted. */
+    const inFlight = async (what: string, atLeast: number) => {
+      let acceptedThen = 0;
+      await waitFor(
+        what,
+        async () => {
+          const done = await processed();
+          acceptedThen = accepted.length;
+          return done >= atLeast && acceptedThen - done >= 3;
+        },
+        DEADLINE_MS,
+      );
+      return acceptedThen;
+    };
+    const acceptedBeforeNotifyKill = await inFlight('notify to be busy with deliveries', 5);
     await notify.kill9();
     const atKill = await processed();
-    expect(accepted.length, 'accepted events not yet processed when notify died').toBeGreaterThan(atKill);
+    expect(acceptedBeforeNotifyKill, 'accepted, not yet processed when notify died').toBeGreaterThan(atKill);
     await notify.restart();
-    await waitFor(
-      'the replacement notify to process more',
-      async () => (await processed()) >= atKill + 5,
-      DEADLINE_MS,
-    );
+    const acceptedBeforeBrokerKill = await inFlight('the replacement notify to be busy', atKill + 5);
     await broker.kill9();
     const atBrokerKill = await processed();
-    expect(accepted.length, 'accepted events not yet processed when the broker died').toBeGreaterThan(
+    expect(acceptedBeforeBrokerKill, 'accepted, not yet processed when the broker died').toBeGreaterThan(
       atBrokerKill,
     );
     await broker.restart();
