@@ -58,7 +58,8 @@ export function lineChart(title: string, xLabel: string, panels: readonly Panel[
   const plotWidth = width - left - right;
   const sx = (x: number) => left + (x / xMax) * plotWidth;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img" aria-label="${escapeXml(title)}">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
   ];
