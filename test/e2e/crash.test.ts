@@ -457,6 +457,24 @@ describe('a store stopped and started during a short load: the documented degrad
     expect((await download(firstId)).status).toBe(200);
     const objectsBefore = (await bucket.keys()).length;
 
+    // A short load of searches and downloads for the whole scenario: every answer is a 200 or a 503
+    // problem with Retry-After (the documented degraded answer), never another error or a hang.
+    let loading = true;
+    const seen: string[] = [];
+    const load = (async () => {
+      while (loading) {
+        for (const res of await Promise.all([search(), download(firstId)])) {
+          const degraded =
+            res.status === 503 &&
+            /^\d+$/.test(res.headers.get('retry-after') ?? '') &&
+            (res.headers.get('content-type') ?? '').includes('application/problem+json');
+          seen.push(
+            res.status === 200 ? '200' : degraded ? '503 problem + Retry-After' : `${res.status} ${res.text}`,
+          );
+        }
+      }
+    })();
+
     // MongoDB cut: metadata unreachable.
     await mongoProxy.cut();
     await waitFor('search to answer 503', async () => (await search()).status === 503, DEADLINE_MS);
@@ -494,5 +512,8 @@ describe('a store stopped and started during a short load: the documented degrad
     expect(again.status, again.body).toBe(201);
     const listed = JSON.parse((await search()).text) as { items: unknown[] };
     expect(listed.items).toHaveLength(2);
+    loading = false;
+    await load;
+    expect(new Set(seen)).toEqual(new Set(['200', '503 problem + Retry-After']));
   }, 120_000);
 });
