@@ -1,7 +1,7 @@
 /**
  * The whole platform for load, ramp and soak runs (bench/ramp.ts, bench/soak.ts): every function behind the
  * edge in a process of its own on the lean host (as production images run them), the broker data plane
- * (events/broker/main.ts) on a RabbitMQ vhost of its own delivering to notify, real nginx in front; a
+ * (scripts/stack/broker/main.ts) on a RabbitMQ vhost of its own delivering to notify, real nginx in front; a
  * throwaway PostgreSQL database with the seed catalogue (bench/tracking-fixture.ts), the machine's Redis
  * (own key prefix), MongoDB (own database) and Ceph RGW (own bucket). Load is open-loop: requests are sent
  * at their scheduled times whatever the answers, and latency counts from the scheduled time (no coordinated
@@ -21,8 +21,8 @@ import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { createS3 } from '../functions/lib/data/s3.ts';
 import type { EdgeFunction } from '../nginx/options.ts';
-import { startTestEdge, type TestEdge } from '../test/setup/servers/nginx.ts';
-import { type FunctionProcess, spawnBroker, spawnFunction } from '../test/support/function-process.ts';
+import { startTestEdge, type TestEdge } from '../scripts/servers/nginx.ts';
+import { type FunctionProcess, spawnBroker, spawnFunction } from '../scripts/stack/function-process.ts';
 import { freePort } from './lib.ts';
 import { createFixture, type Fixture } from './tracking-fixture.ts';
 

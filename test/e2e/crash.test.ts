@@ -8,9 +8,9 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../bench/lib.ts';
 import { toBinary } from '../../functions/lib/events/encode.ts';
-import { type FunctionProcess, spawnBroker, spawnFunction } from '../support/function-process.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { type FunctionProcess, spawnBroker, spawnFunction } from '../../scripts/stack/function-process.ts';
 import { eventOf, seedAnime } from '../support/notify-fixtures.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 import { type ScratchVhost, scratchVhost } from '../support/scratch-vhost.ts';
@@ -21,7 +21,7 @@ import { waitFor } from './events-support.ts';
 
 /**
  * Issue 17, "Load, soak and crashes": the functions and the broker each run in a process of their own
- * (test/support/function-process.ts, the lean host as in production) and are killed with SIGKILL while work
+ * (scripts/stack/function-process.ts, the lean host as in production) and are killed with SIGKILL while work
  * is in flight, then replaced on the same port as Knative replaces a pod. Effects are counted in the stores.
  * Outages: Redis is a redis-server of this file's own, stopped and started; MongoDB (the shared mongo-wire,
  * in-memory: stopping it would lose its data by design) and Ceph RGW (shared) are cut by a TCP proxy of

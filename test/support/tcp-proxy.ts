@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { freePort } from '../../bench/lib.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
 
 /**
  * A TCP proxy in front of a shared server, for outage tests that must not stop the server itself (other
