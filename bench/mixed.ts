@@ -355,7 +355,8 @@ export async function openLoop(
   let nextInterval = t0 + intervalS * 1000;
   while (performance.now() < end) {
     const now = performance.now();
-    const due = Math.floor(((now - t0) / 1000) * options.rate);
+    // Request k is due at t0 + k/rate (the first at once), and its latency counts from then.
+    const due = Math.floor(((now - t0) / 1000) * options.rate) + 1;
     for (; sent < due; sent++) {
       const scheduled = t0 + (sent / options.rate) * 1000;
       if (inFlight >= maxInFlight) {
