@@ -2,7 +2,8 @@
  * `npm run bench [suite…]`: runs the benchmark suites and writes bench/results/<time>.json plus a table.
  * Every number is reported beside a floor measured in the same run (ratios), never asserted in tests.
  * Suites: host (default), and any bench/<suite>.ts exporting `run(options)` (catalog, rating, edge,
- * events, site, subtitles). Ends with issue 17's hot-path table: each ratio beside its goal.
+ * events, site, subtitles, ramp, soak). Ends with issue 17's hot-path table: each ratio beside its goal.
+ * Flags after the suites belong to them: `npm run bench soak -- --minutes 3`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +11,12 @@ import { benchHost, type HostBenchResult } from './host.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === '1';
-const suites = process.argv.slice(2);
+// Suites are the bare arguments; `--name value` / `--name=value` are the suites' own flags (soak: --minutes).
+const suites = process.argv
+  .slice(2)
+  .filter(
+    (a, i, all) => !a.startsWith('--') && !(all[i - 1]?.startsWith('--') && !all[i - 1]?.includes('=')),
+  );
 const wanted = suites.length > 0 ? suites : ['host'];
 const results: Record<string, unknown> = {
   startedAt: new Date().toISOString(),
