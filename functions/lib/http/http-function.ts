@@ -14,6 +14,7 @@ import type { Runtime } from '../runtime.ts';
 import { extractTraceId, traceparentOf } from '../tracing/trace-headers.ts';
 import { check, convertAndCheck } from '../validate.ts';
 import { parseJsonBody, readBody } from './body.ts';
+import { parseQuery } from './query.ts';
 import { sendProblem, sendReply } from './respond.ts';
 import type { Access, AnyRoute, Authenticator, Identity, Method, RequestContext, Route } from './types.ts';
 
@@ -158,7 +159,7 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
         if (route.raw) raw = bytes;
         else if (route.body) body = check(route.body, parseJsonBody(req, bytes), '/body');
       }
-      const rawQuery = url.search === '' ? {} : Object.fromEntries(new URLSearchParams(url.search));
+      const rawQuery = url.search === '' ? {} : parseQuery(url.search);
       const query = route.query ? convertAndCheck(route.query, rawQuery, '/query') : rawQuery;
       const ctx: RequestContext<never, never> = {
         req,
