@@ -451,3 +451,16 @@ export async function setUserRealmRoles(env: Env, userId: string, roles: readonl
   );
   if (wanted.length > 0) await admin(env, token, 'POST', path, wanted);
 }
+
+/** Create the realm role `name` unless it exists (admin API, /roles). */
+export async function ensureRealmRole(env: Env, name: string): Promise<void> {
+  const token = await adminToken(env);
+  try {
+    await admin(env, token, 'GET', `/roles/${encodeURIComponent(name)}`);
+  } catch (error) {
+    if (!(error instanceof KeycloakRequestError) || error.status !== 404) throw error;
+    await admin(env, token, 'POST', '/roles', { name }).catch((e: unknown) => {
+      if (!(e instanceof KeycloakRequestError) || e.status !== 409) throw e;
+    });
+  }
+}
