@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { exportJWK, SignJWT } from 'jose';
-import { startTestEdge } from '../test/setup/servers/nginx.ts';
+import { startTestEdge } from '../scripts/servers/nginx.ts';
 import { freePort, type LoadResult, load, median, startServer } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -58,7 +58,7 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
     [
       process.execPath,
       host,
-      `--source=${join(root, 'test/e2e/fixtures/edge-echo.ts')}`,
+      `--source=${join(root, 'bench/edge-echo.ts')}`,
       '--target=edge-echo',
       '--host=127.0.0.1',
     ],

@@ -10,8 +10,8 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { selfSignedCert } from '../nginx/run.ts';
+import { startTestEdge } from '../scripts/servers/nginx.ts';
 import { buildSiteIfNeeded, SITE_ENTRY } from '../scripts/stack/site.ts';
-import { startTestEdge } from '../test/setup/servers/nginx.ts';
 import { freePort, type LoadResult, load, median, startServer } from './lib.ts';
 import { createFixture, root } from './tracking-fixture.ts';
 

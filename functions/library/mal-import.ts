@@ -2,7 +2,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import type { Identity } from '../lib/http/types.ts';
-import { submitRating } from '../rate-anime/ratings.ts';
+import { submitRating } from '../lib/tracking/ratings.ts';
 import { saveEntry } from './entries.ts';
 import type { MalRow } from './mal-rows.ts';
 

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { type ExportEntry, toCsv, toMalXml } from './export.ts';
+import { type ExportEntry, toCsv, toMalXml } from '../lib/tracking/export.ts';
 import { decodeUpload, escapeBareAmpersands } from './mal-decode.ts';
 import { malStatus, parseMalXml } from './mal-rows.ts';
 

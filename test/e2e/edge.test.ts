@@ -5,7 +5,9 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../bench/lib.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { devRealm } from '../../scripts/servers/keycloak.ts';
+import { type EdgeResponse, edgeRequest, startTestEdge, type TestEdge } from '../../scripts/servers/nginx.ts';
 import {
   addRealmKey,
   clientCredentialsToken,
@@ -16,8 +18,6 @@ import {
   passwordToken,
   rotateRealmKey,
 } from '../setup/keycloak-client.ts';
-import { devRealm } from '../setup/servers/keycloak.ts';
-import { type EdgeResponse, edgeRequest, startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
 import { type RealFunctions, startRealFunctions } from '../support/real-functions.ts';
 
 /**

@@ -5,12 +5,12 @@
  * edge, and the harness's real Keycloak with the realm's `isekai-site` client.
  */
 import { join } from 'node:path';
-import { freePort } from '../../bench/lib.ts';
 import { importSeedCatalog } from '../../functions/catalog/seed.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { startTestEdge, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { type Proc, startProcess, waitHealthy } from '../../scripts/stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
 import { addSiteOrigin } from '../setup/keycloak-client.ts';
-import { startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
 
 const root = join(import.meta.dirname, '../..');
 const FUNCTIONS = ['edge-auth', 'catalog', 'library', 'rate-anime'] as const;

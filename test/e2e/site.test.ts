@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import axe from 'axe-core';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { edgeRequest } from '../../scripts/servers/nginx.ts';
 import { DEV_USERS } from '../setup/keycloak-client.ts';
-import { edgeRequest } from '../setup/servers/nginx.ts';
 import { type SiteStack, startSiteStack } from './site-stack.ts';
 
 /**

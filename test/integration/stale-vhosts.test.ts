@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { removeStaleVhosts, vhostMarker } from '../setup/servers/stale-vhosts.ts';
+import { removeStaleVhosts, vhostMarker } from '../../scripts/servers/stale-vhosts.ts';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { vhostMarker } from '../setup/servers/stale-vhosts.ts';
+import { vhostMarker } from '../../scripts/servers/stale-vhosts.ts';
 
 const run = promisify(execFile);
 
