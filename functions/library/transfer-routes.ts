@@ -55,7 +55,7 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
       const file = { encoding: decoded.encoding, gzipped: decoded.gzipped, rows: rows.length };
       const streaming = /application\/x-ndjson/.test(String(ctx.req.headers.accept ?? ''));
       if (!streaming) {
-        const result = await db.transaction((tx) => applyMalRows(tx, me, rows));
+        const result = await db.bulkTransaction((tx) => applyMalRows(tx, me, rows));
         await cache.invalidate(result.changedAnime);
         await publish(result.events);
         return { headers: { 'cache-control': 'no-store' }, body: { file, ...result.report } };
@@ -69,7 +69,7 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
       const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
       line({ file });
       try {
-        const result = await db.transaction((tx) =>
+        const result = await db.bulkTransaction((tx) =>
           applyMalRows(tx, me, rows, (done, total) => line({ progress: { done, total } })),
         );
         await cache.invalidate(result.changedAnime);
