@@ -210,7 +210,14 @@ export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
     ...securityHeaders(kind, o).map((l) => `  ${l}`),
     '  add_header Retry-After $edge_retry_after always;',
     // 401: nginx's auth_request copies edge-auth's WWW-Authenticate itself (adding it would duplicate it).
-    ...(kind === 'api' ? ['  add_header RateLimit $ratelimit_spent always;'] : []),
+    ...(kind === 'api'
+      ? [
+          '  add_header RateLimit $ratelimit_spent always;',
+          // A route's 405 (nginx/locations.ts sets $edge_allow); empty, so not sent, for any other page.
+          '  add_header Allow $edge_allow_header always;',
+          '  uninitialized_variable_warn off;',
+        ]
+      : []),
     ...pages.flatMap((p) => [
       `  location = /_problem/${p.name} {`,
       '    internal;',

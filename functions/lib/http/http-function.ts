@@ -14,6 +14,7 @@ import type { Runtime } from '../runtime.ts';
 import { extractTraceId, traceparentOf } from '../tracing/trace-headers.ts';
 import { check, convertAndCheck } from '../validate.ts';
 import { parseJsonBody, readBody } from './body.ts';
+import { parseQuery } from './query.ts';
 import { sendProblem, sendReply } from './respond.ts';
 import type { Access, AnyRoute, Authenticator, Identity, Method, RequestContext, Route } from './types.ts';
 
@@ -92,7 +93,7 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
   const memo = new WeakMap<object, Map<string, Record<string, unknown>>>();
   function parsedQuery(store: { route: AnyRoute }, search: string): Record<string, unknown> {
     const route = store.route;
-    const rawQuery = () => (search === '' ? {} : Object.fromEntries(new URLSearchParams(search)));
+    const rawQuery = () => (search === '' ? {} : parseQuery(search));
     if (!route.query) return rawQuery();
     const seen = memo.get(store) ?? new Map<string, Record<string, unknown>>();
     memo.set(store, seen);
