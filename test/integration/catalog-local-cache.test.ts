@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Started, startServer } from '../../bench/lib.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
 import { caller } from '../support/caller.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { ownAnime, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 /**
@@ -14,18 +14,15 @@ import { ownAnime, prepareDatabase, serveOnHost, trackingEnv } from '../support/
 const env = inject('env');
 const ROOT = join(import.meta.dirname, '../..');
 let rate = '';
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 const replicas: Started[] = [];
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'local-cache');
   const settings = trackingEnv(env, 'local-cache-test');
-  const r = await serveOnHost(
-    'rate-anime',
-    rateAnimeFromEnv(settings, { authenticate: tokens.authenticate }),
-  );
+  const r = await serveOnHost('rate-anime', rateAnimeFromEnv(settings));
   rate = r.url;
   closers.push(r.close);
   for (let i = 0; i < 2; i++) {
@@ -48,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers) await close();
   await Promise.all(replicas.map((r) => r.stop()));
+  await tokens?.close();
 });
 
 const call: ReturnType<typeof caller> = (...args) => caller(tokens)(...args);
