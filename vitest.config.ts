@@ -23,6 +23,7 @@ export default defineConfig({
             'scripts/**/*.test.ts',
             'test/setup/**/*.test.ts',
             'site/src/**/*.test.ts',
+            'bench/**/*.test.ts',
           ],
           environment: 'node',
         },

@@ -58,7 +58,7 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
     [
       process.execPath,
       host,
-      `--source=${join(root, 'test/e2e/fixtures/edge-echo.ts')}`,
+      `--source=${join(root, 'bench/edge-echo.ts')}`,
       '--target=edge-echo',
       '--host=127.0.0.1',
     ],

@@ -14,10 +14,10 @@ import { EVENTS } from '../events/catalogue.ts';
 import { createHostServer } from '../functions/lib/host/server.ts';
 import { load } from './lib.ts';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
 const BASE = process.env.AMQP_BASE_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const RAW_MESSAGES = Number(process.env.BENCH_RAW_MESSAGES ?? 20_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+let RAW_MESSAGES = Number(process.env.BENCH_RAW_MESSAGES ?? 20_000);
+let SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const vhost = `isekai-bench-${Date.now().toString(36)}`;
 const amqpUrl = `${BASE}/${vhost}`;
 const spec = EVENTS.find((e) => e.type === 'dev.isekai.episode.aired.v1');
@@ -119,32 +119,60 @@ async function platform(): Promise<{ ingressPerSec: number; endToEndPerSec: numb
     };
   } finally {
     broker.kill('SIGTERM');
+    fn.closeAllConnections();
     fn.close();
   }
 }
 
-await run('rabbitmqctl', ['-q', 'add_vhost', vhost]);
-await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
-try {
-  const baseline = await raw();
-  const measured = await platform();
+export interface EventsBenchResult {
+  rawMessages: number;
+  seconds: number;
+  baseline: { publishPerSec: number; consumePerSec: number };
+  platform: { ingressPerSec: number; endToEndPerSec: number; accepted: number };
+  ratios: { ingressVsRawPublish: number; endToEndVsRawPublish: number; endToEndVsRawConsume: number };
+}
+
+/** One events measurement in a throwaway vhost (`npm run bench events`). */
+export async function run(options: { quick: boolean }): Promise<EventsBenchResult> {
+  if (options.quick) {
+    RAW_MESSAGES = Math.min(RAW_MESSAGES, 5_000);
+    SECONDS = Math.min(SECONDS, 3);
+  }
+  await exec('rabbitmqctl', ['-q', 'add_vhost', vhost]);
+  await exec('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+  try {
+    const baseline = await raw();
+    process.stdout.write(
+      `  raw amqplib publish (confirms)  ${baseline.publishPerSec.toFixed(0).padStart(7)} msg/s; consume ${baseline.consumePerSec.toFixed(0)} msg/s\n`,
+    );
+    const measured = await platform();
+    process.stdout.write(
+      `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s\n`,
+    );
+    return {
+      rawMessages: RAW_MESSAGES,
+      seconds: SECONDS,
+      baseline,
+      platform: measured,
+      ratios: {
+        ingressVsRawPublish: measured.ingressPerSec / baseline.publishPerSec,
+        endToEndVsRawPublish: measured.endToEndPerSec / baseline.publishPerSec,
+        endToEndVsRawConsume: measured.endToEndPerSec / baseline.consumePerSec,
+      },
+    };
+  } finally {
+    await exec('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
+  }
+}
+
+if (import.meta.main) {
   const report = {
     date: new Date().toISOString(),
-    rawMessages: RAW_MESSAGES,
-    seconds: SECONDS,
-    baseline,
-    platform: measured,
-    ratios: {
-      ingressVsRawPublish: measured.ingressPerSec / baseline.publishPerSec,
-      endToEndVsRawPublish: measured.endToEndPerSec / baseline.publishPerSec,
-      endToEndVsRawConsume: measured.endToEndPerSec / baseline.consumePerSec,
-    },
+    ...(await run({ quick: process.env.BENCH_QUICK === '1' })),
   };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL(`./results/events-${Date.now()}.json`, import.meta.url);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\nwrote ${file.pathname}\n`);
-} finally {
-  await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
+  process.exit(0);
 }
-process.exit(0);

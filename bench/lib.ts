@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { freePort } from '../scripts/servers/harness.ts';
 
@@ -18,6 +19,8 @@ export interface Started {
   readonly startMs: number;
   /** Resident set size (KiB) right after the first 200. */
   readonly rssKiB: number;
+  /** CPU time (user + system, ms) the process used up to its first 200: robust on a loaded machine. */
+  readonly cpuMs: number;
   stop(): Promise<void>;
 }
 
@@ -54,11 +57,13 @@ export async function startServer(
   }
   const startMs = performance.now() - t0;
   const rssKiB = await rssOf(child.pid ?? 0);
+  const cpuMs = await cpuOf(child.pid ?? 0);
   return {
     child,
     url,
     startMs,
     rssKiB,
+    cpuMs,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -67,6 +72,13 @@ export async function startServer(
         setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
       }),
   };
+}
+
+/** CPU time (ms, user + system) of a process so far, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export async function cpuOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }
 
 /** VmRSS of a process and, when it is a `taskset` wrapper that exec'd, of itself (same pid). */
@@ -101,13 +113,11 @@ export async function load(
 ): Promise<LoadResult> {
   // wrk (C) drives far more load per core than autocannon (JS): use it for plain GETs when installed,
   // so the load generator is not the ceiling of what we measure.
-  if (
-    hasWrk &&
-    (options.method ?? 'GET') === 'GET' &&
-    options.body === undefined &&
-    options.servername === undefined
-  ) {
-    return loadWithWrk(url, options);
+  if (hasWrk && (options.method ?? 'GET') === 'GET' && options.body === undefined) {
+    // wrk sends the URL's host as SNI: a TLS server name is usable when it resolves to the address.
+    if (options.servername === undefined) return loadWithWrk(url, options);
+    const named = await viaServerName(url, options.servername);
+    if (named) return loadWithWrk(named, options);
   }
   const script = new URL('./load-worker.ts', import.meta.url).pathname;
   const argv = [process.execPath, script, JSON.stringify({ url, ...options })];
@@ -123,6 +133,15 @@ export async function load(
   return JSON.parse(out) as LoadResult;
 }
 
+/** `url` with its address replaced by `servername`, when that name resolves to the same address (/etc/hosts). */
+async function viaServerName(url: string, servername: string): Promise<string | undefined> {
+  const parsed = new URL(url);
+  const found = await lookup(servername, { all: true }).catch(() => []);
+  if (!found.some((a) => a.address === parsed.hostname)) return undefined;
+  parsed.hostname = servername;
+  return parsed.href;
+}
+
 /** Whether wrk is installed (scripts/install-deps.sh installs it). */
 export const hasWrk = await new Promise<boolean>((resolve) => {
   const p = spawn('wrk', ['--version'], { stdio: 'ignore' });
@@ -134,7 +153,11 @@ async function loadWithWrk(
   url: string,
   options: { seconds: number; connections: number; cpu?: number; headers?: Record<string, string> },
 ): Promise<LoadResult> {
-  const headerArgs = Object.entries(options.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  // wrk adds `Host` unless given under exactly that spelling (nginx refuses two Host headers).
+  const headerArgs = Object.entries(options.headers ?? {}).flatMap(([k, v]) => [
+    '-H',
+    `${k.toLowerCase() === 'host' ? 'Host' : k}: ${v}`,
+  ]);
   const argv = [
     'wrk',
     '-t1',

@@ -2,18 +2,25 @@
  * `npm run bench [suite…]`: runs the benchmark suites and writes bench/results/<time>.json plus a table.
  * Every number is reported beside a floor measured in the same run (ratios), never asserted in tests.
  * Suites: host (default), and any bench/<suite>.ts exporting `run(options)` (catalog, rating, edge,
- * subtitles).
+ * events, site, subtitles, ramp, soak). Ends with issue 17's hot-path table: each ratio beside its goal.
+ * Flags after the suites belong to them: `npm run bench soak -- --minutes 3`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { benchHost } from './host.ts';
+import { benchHost, type HostBenchResult } from './host.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === '1';
-const suites = process.argv.slice(2);
+// Suites are the bare arguments; `--name value` / `--name=value` are the suites' own flags (soak: --minutes).
+const suites = process.argv
+  .slice(2)
+  .filter(
+    (a, i, all) => !a.startsWith('--') && !(all[i - 1]?.startsWith('--') && !all[i - 1]?.includes('=')),
+  );
 const wanted = suites.length > 0 ? suites : ['host'];
 const results: Record<string, unknown> = {
   startedAt: new Date().toISOString(),
+  loadAverageAtStart: (await import('node:os')).loadavg(),
   node: process.version,
   quick,
 };
@@ -28,9 +35,10 @@ for (const suite of wanted) {
       process.stdout.write(`  ${name.padEnd(30)} ${(ratio * 100).toFixed(1)} %\n`);
     process.stdout.write('\ncold start (spawn → first 200), median; RSS after start:\n');
     const bareMs = host.coldStart['bare node:http']?.medianMs ?? 1;
+    const bareCpu = host.coldStart['bare node:http']?.cpuMs ?? 1;
     for (const [name, c] of Object.entries(host.coldStart)) {
       process.stdout.write(
-        `  ${name.padEnd(30)} ${c.medianMs.toFixed(0).padStart(5)} ms (${(c.medianMs / bareMs).toFixed(2)}× bare)  RSS ${(c.rssKiB / 1024).toFixed(1)} MiB\n`,
+        `  ${name.padEnd(42)} ${c.medianMs.toFixed(0).padStart(5)} ms (${(c.medianMs / bareMs).toFixed(2)}× bare), CPU ${c.cpuMs} ms (${(c.cpuMs / bareCpu).toFixed(2)}× bare)  RSS ${(c.rssKiB / 1024).toFixed(1)} MiB\n`,
       );
     }
   } else {
@@ -41,7 +49,90 @@ for (const suite of wanted) {
   }
 }
 
+// The hot-path table of issue 17: every ratio beside its goal (ratios against floors of the same run).
+type Row = { path: string; value: number | undefined; goal: number; atMost?: boolean; unit?: string };
+const r = results as {
+  host?: HostBenchResult;
+  catalog?: { ratios?: Record<string, number> };
+  rating?: { ratio?: number };
+  edge?: { ratios?: Record<string, number> };
+  events?: { ratios?: Record<string, number> };
+};
+const cold = (name: string) => r.host?.coldStart[name];
+const rows: Row[] = [
+  {
+    path: 'hello through the full runtime / bare node:http',
+    value: r.host?.ratios?.['lean host (hello-runtime)'],
+    goal: 0.8,
+  },
+  {
+    path: 'cold start (image: compile cache) / bare',
+    value:
+      (cold('lean host (hello-runtime)')?.medianMs ?? Number.NaN) /
+      (cold('bare node:http')?.medianMs ?? Number.NaN),
+    goal: 1.2,
+    atMost: true,
+    unit: '×',
+  },
+  {
+    path: 'cold start CPU to first 200 (same) / bare',
+    value:
+      (cold('lean host (hello-runtime, compile cache)')?.cpuMs ?? Number.NaN) /
+      (cold('bare node:http')?.cpuMs ?? Number.NaN),
+    goal: 1.2,
+    atMost: true,
+    unit: '×',
+  },
+  {
+    path: 'RSS after start (image: compile cache)',
+    value: (cold('lean host (hello-runtime, compile cache)')?.rssKiB ?? Number.NaN) / 1024,
+    goal: 64,
+    atMost: true,
+    unit: ' MiB',
+  },
+  { path: 'cached catalog detail / bare', value: r.catalog?.ratios?.['catalog detail (cached)'], goal: 0.5 },
+  { path: 'cached catalog search / bare', value: r.catalog?.ratios?.['catalog search (cached)'], goal: 0.5 },
+  { path: 'rating write / pgbench single-row upsert', value: r.rating?.ratio, goal: 0.4 },
+  {
+    path: 'anonymous read via nginx / upstream alone',
+    value: r.edge?.ratios?.['anonymous via nginx / bare upstream'],
+    goal: 0.7,
+  },
+  {
+    path: 'authenticated (auth cache warm) / anonymous',
+    value: r.edge?.ratios?.['authenticated (cached) / anonymous'],
+    goal: 0.95,
+  },
+  {
+    path: 'events ingress / raw publish with confirms',
+    value: r.events?.ratios?.ingressVsRawPublish,
+    goal: 0.8,
+  },
+  { path: 'event end to end / raw publish', value: r.events?.ratios?.endToEndVsRawPublish, goal: 0.6 },
+];
+const shown = rows.filter((row) => row.value !== undefined && Number.isFinite(row.value));
+if (shown.length > 0) {
+  process.stdout.write('\n== hot paths (issue 17): measured vs goal\n');
+  for (const row of shown) {
+    const value = row.value ?? Number.NaN;
+    const met = row.atMost ? value <= row.goal : value >= row.goal;
+    const fmt = (n: number) => (row.unit === ' MiB' ? n.toFixed(1) : n.toFixed(2)) + (row.unit ?? '');
+    process.stdout.write(
+      `  ${row.path.padEnd(48)} ${fmt(value).padStart(9)}   goal ${row.atMost ? '≤' : '≥'} ${fmt(row.goal).padEnd(9)} ${met ? 'met' : 'NOT met'}\n`,
+    );
+  }
+  results.goals = shown.map((row) => ({
+    ...row,
+    met: row.atMost ? (row.value ?? 0) <= row.goal : (row.value ?? 0) >= row.goal,
+  }));
+}
+results.loadAverage = (await import('node:os')).loadavg();
+process.stdout.write(
+  `\nload average at the end: ${(results.loadAverage as number[]).map((n) => n.toFixed(2)).join(' ')}\n`,
+);
+
 await mkdir(join(root, 'bench/results'), { recursive: true });
 const file = join(root, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`\nresults: ${file}\n`);
+process.exit(0); // a suite's leftover keep-alive sockets must not hold the run open

@@ -21,7 +21,8 @@ const ISSUER = 'http://bench.local/realms/isekai';
 export interface Fixture {
   readonly databaseUrl: string;
   readonly env: Record<string, string>;
-  token(sub: string): Promise<string>;
+  /** A bearer token for `sub` with realm `roles` (default viewer). */
+  token(sub: string, roles?: readonly string[]): Promise<string>;
   start(fn: 'catalog' | 'rate-anime' | 'library', cpu?: number): Promise<Started>;
   close(): Promise<void>;
 }
@@ -69,8 +70,8 @@ export async function createFixture(): Promise<Fixture> {
   return {
     databaseUrl,
     env,
-    token: (sub) =>
-      new SignJWT({ preferred_username: sub, typ: 'Bearer', realm_access: { roles: ['viewer'] } })
+    token: (sub, roles = ['viewer']) =>
+      new SignJWT({ preferred_username: sub, typ: 'Bearer', realm_access: { roles: [...roles] } })
         .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
         .setSubject(sub)
         .setIssuer(ISSUER)

@@ -17,6 +17,24 @@ export interface ApiRoute {
   readonly bodyLimit?: number;
   /** Long-lived responses (SSE / WebSocket): no buffering, long read timeout, Upgrade passed on. */
   readonly stream?: boolean;
+  /**
+   * The methods the function's router answers on this location's paths, in its `Allow` order (HEAD
+   * with GET): every declared template of the host that matches them, as find-my-way would try them.
+   */
+  readonly methods: readonly string[];
+}
+
+const ALLOW_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** The methods of `routes` (one host) whose template matches the paths of template `path`. */
+function methodsOn(path: string, routes: readonly DeclaredRoute[]): string[] {
+  // A parameter segment as a value no static segment spells, so only templates taking any value match.
+  const concrete = path.replace(/:\w+/g, '~param~');
+  const methods = new Set(
+    routes.filter((r) => new RegExp(pathPattern(r.path)).test(concrete)).map((r) => r.method as string),
+  );
+  if (methods.has('GET')) methods.add('HEAD');
+  return ALLOW_ORDER.filter((m) => methods.has(m));
 }
 
 /**
@@ -45,9 +63,14 @@ export function apiRoutes(
       ...(seen?.stream || route.stream ? { stream: true } : {}),
     });
   }
+  const onHost = routes.filter((r) => r.host === host);
   return [...byPath.values()]
     .sort((a, b) => bySpecificity(a.path, b.path))
-    .map(({ path, ...rest }) => ({ location: `~ ${pathPattern(path)}`, ...rest }));
+    .map(({ path, ...rest }) => ({
+      location: `~ ${pathPattern(path)}`,
+      ...rest,
+      methods: methodsOn(path, onHost),
+    }));
 }
 
 /** The api server's locations, from the route table. */
@@ -165,6 +188,13 @@ export function functionLocation(o: EdgeOptions, route: ApiRoute, kind: HeaderKi
   const lines = [
     `location ${route.location} {`,
     '  set $edge_uri $uri;',
+    // A method the function does not answer here is refused before auth (rewrite phase): an anonymous
+    // `DELETE /anime/1` is 405 with Allow, as the function would say, not 401. The problem page sends
+    // `$edge_allow` as Allow.
+    `  set $edge_allow "${route.methods.join(', ')}";`,
+    `  if ($request_method !~ ^(${route.methods.join('|')})$) {`,
+    '    return 405;',
+    '  }',
     ...(route.bodyLimit ? [`  client_max_body_size ${route.bodyLimit};`] : []),
     // The client's request target, non-ASCII bytes percent-encoded (node refuses them raw).
     `  proxy_pass http://${upstreamOf(o, route.fn)}$edge_upstream_uri;`,

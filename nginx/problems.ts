@@ -146,7 +146,7 @@ export function securityHeaders(kind: HeaderKind, o: EdgeOptions): string[] {
   if (kind === 'site') {
     lines.push(
       'add_header Referrer-Policy strict-origin-when-cross-origin always;',
-      `add_header Content-Security-Policy "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; font-src 'self'; connect-src 'self' https://api.${o.domain}${portSuffix(o)} https://auth.${o.domain}${portSuffix(o)}; form-action 'self' ${o.identityOrigin ?? `https://auth.${o.domain}${portSuffix(o)}`}; frame-ancestors 'none'; base-uri 'self'; object-src 'none'" always;`,
+      `add_header Content-Security-Policy "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; font-src 'self'; connect-src 'self' https://api.${o.domain}${portSuffix(o)} https://auth.${o.domain}${portSuffix(o)}; form-action 'self' ${o.identityOrigin ?? `https://auth.${o.domain}${portSuffix(o)}`}; frame-ancestors 'none'; base-uri 'self'; object-src 'none'" always;`,
     );
   } else {
     lines.push(
@@ -210,7 +210,14 @@ export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
     ...securityHeaders(kind, o).map((l) => `  ${l}`),
     '  add_header Retry-After $edge_retry_after always;',
     // 401: nginx's auth_request copies edge-auth's WWW-Authenticate itself (adding it would duplicate it).
-    ...(kind === 'api' ? ['  add_header RateLimit $ratelimit_spent always;'] : []),
+    ...(kind === 'api'
+      ? [
+          '  add_header RateLimit $ratelimit_spent always;',
+          // A route's 405 (nginx/locations.ts sets $edge_allow); empty, so not sent, for any other page.
+          '  add_header Allow $edge_allow_header always;',
+          '  uninitialized_variable_warn off;',
+        ]
+      : []),
     ...pages.flatMap((p) => [
       `  location = /_problem/${p.name} {`,
       '    internal;',

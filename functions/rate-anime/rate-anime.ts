@@ -24,11 +24,18 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
 
   /** Commit, then drop the cached anime (before answering), then publish what the outbox holds. */
   async function write(animeId: number, work: Parameters<typeof db.transaction<WriteResult>>[0]) {
-    const result = await db.transaction(work);
+    return settle(animeId, await db.transaction(work));
+  }
+  /** After the commit: drop the cached anime (before answering), then publish what the outbox holds. */
+  async function settle(animeId: number, result: WriteResult) {
     await cache.invalidate([animeId]);
     await publish(result.events);
     return result;
   }
+  /** `submitRating` is one statement: its own transaction, one round trip. */
+  const oneStatement = {
+    query: (text: string, values?: unknown[]) => db.write(text, values),
+  } as unknown as Parameters<typeof submitRating>[0];
 
   return implement(RateAnimeApi, {
     getRating: async (ctx) => {
@@ -39,15 +46,20 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
     putRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
       const identity = ctx.identity;
-      const { rating, aggregate } = await write(animeId, (tx) =>
-        submitRating(tx, identity, animeId, ctx.body, { traceparent: traceparent() }),
+      const { rating, aggregate } = await settle(
+        animeId,
+        await submitRating(oneStatement, identity, animeId, ctx.body, { traceparent: traceparent() }),
       );
       return { headers: NO_STORE, body: { animeId, rating, aggregate } };
     },
     patchRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      const { rating, aggregate } = await write(animeId, (tx) =>
-        submitRating(tx, ctx.identity, animeId, ctx.body, { traceparent: traceparent(), mode: 'merge' }),
+      const { rating, aggregate } = await settle(
+        animeId,
+        await submitRating(oneStatement, ctx.identity, animeId, ctx.body, {
+          traceparent: traceparent(),
+          mode: 'merge',
+        }),
       );
       return { headers: NO_STORE, body: { animeId, rating, aggregate } };
     },

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { removeStaleVhosts, vhostMarker } from './stale-vhosts.ts';
 
 const run = promisify(execFile);
 
@@ -112,7 +113,11 @@ export async function startMachineServices(): Promise<MachineServices> {
     async () => (await amqpConnect(AMQP_BASE)).close(),
     () => run('rabbitmq-server', ['-detached']),
   );
-  await run('rabbitmqctl', ['-q', 'add_vhost', vhost]);
+  // Vhosts of killed runs (their process gone) would pile up on the machine: remove them first.
+  const stale = await removeStaleVhosts();
+  if (stale.length > 0)
+    process.stdout.write(`[harness] removed ${stale.length} stale test vhosts: ${stale.join(', ')}\n`);
+  await run('rabbitmqctl', ['-q', 'add_vhost', vhost, '--description', vhostMarker()]);
   await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
 
   const dbUrl = new URL(PG_ADMIN);

@@ -3,37 +3,37 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 /** Property-based: generated garbage at every endpoint of catalog, library and rate-anime never gets a 5xx. */
 const env = inject('env');
 const base: Record<string, string> = {};
 const closers: (() => Promise<void>)[] = [];
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 let token = '';
 let monster = 0;
 const seen = new Set<number>();
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'catalog-fuzz');
   token = await tokens.sign('fuzz-user');
   monster = await animeIdByMal(env.DATABASE_URL as string, 43); // only this file writes to it
   const settings = trackingEnv(env, 'fuzz');
-  const overrides = { authenticate: tokens.authenticate };
   for (const [name, make] of [
     ['catalog', catalogFromEnv],
     ['rate-anime', rateAnimeFromEnv],
     ['library', libraryFromEnv],
   ] as const) {
-    const served = await serveOnHost(`${name}-fuzz`, make(settings, overrides));
+    const served = await serveOnHost(`${name}-fuzz`, make(settings));
     base[name] = served.url;
     closers.push(served.close);
   }
 });
 afterAll(async () => {
   for (const close of closers) await close();
+  await tokens?.close();
 });
 
 const ROUTES: [fn: string, method: string, template: string][] = [

@@ -5,21 +5,22 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
 import { json, type Loose } from '../support/http.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { animeIdByMal, listen, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 const env = inject('env');
 const closers: (() => Promise<void>)[] = [];
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 let akira = 0;
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'catalog-resilience');
   akira = await animeIdByMal(env.DATABASE_URL as string, 47);
 });
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
+  await tokens?.close();
 });
 
 const getJson = async (url: string): Promise<{ status: number; body: Loose }> => {
@@ -79,10 +80,7 @@ describe('Redis stopped mid-flight', () => {
       REDIS_URL: `redis://127.0.0.1:${port}`,
     };
     const catalog = await serveOnHost('catalog-private', catalogFromEnv(settings));
-    const rate = await serveOnHost(
-      'rate-private',
-      rateAnimeFromEnv(settings, { authenticate: tokens.authenticate }),
-    );
+    const rate = await serveOnHost('rate-private', rateAnimeFromEnv(settings));
     closers.push(catalog.close, rate.close);
     const inspector = new Redis(port, '127.0.0.1', {
       keyPrefix: settings.REDIS_KEY_PREFIX,

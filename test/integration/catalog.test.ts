@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { json, type Loose } from '../support/http.ts';
-import { createTestTokens } from '../support/test-tokens.ts';
 import { prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 const env = inject('env');
@@ -10,11 +9,8 @@ let close: () => Promise<void>;
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  const tokens = await createTestTokens();
-  const server = await serveOnHost(
-    'catalog',
-    catalogFromEnv(trackingEnv(env, 'catalog-test'), { authenticate: tokens.authenticate }),
-  );
+  // Production wiring: the function verifies tokens against the suite's Keycloak (trackingEnv's issuer).
+  const server = await serveOnHost('catalog', catalogFromEnv(trackingEnv(env, 'catalog-test')));
   base = server.url;
   close = server.close;
 });

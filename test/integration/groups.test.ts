@@ -9,9 +9,9 @@ import type { Runtime } from '../../functions/lib/runtime.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
 import { wireNotify } from '../../functions/notify/settings.ts';
 import { type Answer, caller } from '../support/caller.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { eventOf, seedAnime } from '../support/notify-fixtures.ts';
 import { scratchBucket, serveSubtitleFunctions, srtOf, uploader } from '../support/subtitles.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
 import { prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 /**
@@ -23,29 +23,43 @@ const env = inject('env');
 const run = (env.TEST_RUN_ID ?? String(process.pid)).replace(/[^A-Za-z0-9]/g, '');
 const database = `isekai_groups_${run}`.slice(0, 63);
 const u = (name: string) => `gr-${run}-${name}`;
-const [LEAD, TRANS, OTHER, FAN, WATCHER, BEHIND, AHEAD] = [
-  'lead',
-  'trans',
-  'other',
-  'fan',
-  'watcher',
-  'behind',
-  'ahead',
-].map(u) as [string, string, string, string, string, string, string];
+const NAMES = ['lead', 'trans', 'other', 'fan', 'watcher', 'behind', 'ahead'] as const;
+/** The users' ids: the `sub` of their Keycloak users (set in beforeAll); nameOf maps them back to the signer's names. */
+let [LEAD, TRANS, OTHER, FAN, WATCHER, BEHIND, AHEAD] = ['', '', '', '', '', '', ''];
+const nameOf = new Map<string, string>();
 
 let groups = '';
 let inboxUrl = '';
-let call: ReturnType<typeof caller>;
+let signed: ReturnType<typeof caller>;
+/** A JSON call as the user whose id is `sub` (a token from the suite's Keycloak). */
+const call = (method: string, url: string, sub?: string, body?: unknown) =>
+  signed(method, url, sub === undefined ? undefined : nameOf.get(sub), body);
 let db: pg.Pool;
 let mongo: MongoClient;
 let notify: (event: CloudEventV1<unknown>) => Promise<unknown>;
 let animeId = 0;
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 const closers: (() => Promise<void>)[] = [];
 const runtimes: Runtime[] = [];
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
+  tokens = await keycloakTokens(env, 'groups');
+  const ids: string[] = [];
+  for (const name of NAMES) {
+    await tokens.sign(name);
+    nameOf.set(tokens.subOf(name), name);
+    ids.push(tokens.subOf(name));
+  }
+  [LEAD, TRANS, OTHER, FAN, WATCHER, BEHIND, AHEAD] = ids as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   animeId = await seedAnime(env.DATABASE_URL as string, `Groups Test ${run}`, [
     { id: LEAD, status: undefined, langs: [] },
     { id: TRANS, status: undefined, langs: [] },
@@ -71,12 +85,8 @@ beforeAll(async () => {
     5,
     animeId,
   ]);
-  tokens = await createTestTokens();
-  call = caller(tokens);
-  const g = await serveOnHost(
-    'groups',
-    groupsFromEnv(trackingEnv(env, 'groups-test'), { authenticate: tokens.authenticate }),
-  );
+  signed = caller(tokens);
+  const g = await serveOnHost('groups', groupsFromEnv(trackingEnv(env, 'groups-test')));
   groups = g.url;
   closers.push(g.close);
   const common = {
@@ -88,10 +98,11 @@ beforeAll(async () => {
   };
   const n = wireNotify({ ...common, DATABASE_URL: env.DATABASE_URL ?? '' });
   notify = n.handler;
-  const inbox = wireNotifications(
-    { ...common, OIDC_ISSUER: 'http://keycloak.test/realms/isekai' },
-    { authenticate: tokens.authenticate },
-  );
+  const inbox = wireNotifications({
+    ...common,
+    OIDC_ISSUER: env.OIDC_ISSUER ?? '',
+    OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
+  });
   runtimes.push(n.runtime, inbox.runtime);
   const i = await serveOnHost('notifications-groups', inbox.handler);
   inboxUrl = i.url;
@@ -105,6 +116,7 @@ afterAll(async () => {
   await db?.end();
   await mongo?.db(database).dropDatabase();
   await mongo?.close();
+  await tokens?.close();
 });
 
 const problem = (a: Answer, status: number) => {
@@ -362,12 +374,14 @@ describe('credits', () => {
     ).body;
     await call('POST', `${groups}/group-invitations/${inv.id}/accept`, TRANS);
     const bucket = await scratchBucket(env, `groups-${run}`);
-    const served = await serveSubtitleFunctions(env, tokens, {
+    const served = await serveSubtitleFunctions(env, {
       database: `${database}_subs`,
       bucket: bucket.bucket,
     });
     try {
-      const upload = uploader(tokens);
+      const send = uploader(tokens);
+      const upload = (base: string, sub: string, fields: Record<string, string>, file: Uint8Array) =>
+        send(base, nameOf.get(sub), fields, file);
       const fields = { animeId: String(animeId), episode: '3', language: 'en', groupId: g.id };
       const stored = await upload(
         served.uploads,

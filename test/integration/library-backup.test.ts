@@ -25,8 +25,8 @@ import { createLibrary } from '../../functions/library/library.ts';
 import { createBackupRun } from '../../functions/library-backup/run.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, listen, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 /**
@@ -41,7 +41,7 @@ let scratch: ScratchDatabase;
 let db: Postgres;
 let s3: S3Client;
 let store: BackupStore;
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 let call: ReturnType<typeof caller>;
 let lib = '';
 const closers: (() => Promise<void>)[] = [];
@@ -85,17 +85,16 @@ beforeAll(async () => {
   store = createBackupStore({ runtime, db, s3, bucket, keep: 3, now: () => clock });
   cloudEvent('library-backup', createBackupRun({ runtime, db, store }));
 
-  tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'library-backup');
   call = caller(tokens);
-  const deps = wireTracking('library', trackingEnv({ ...env, DATABASE_URL: scratch.url }, 'backup-test'), {
-    authenticate: tokens.authenticate,
-  });
+  const deps = wireTracking('library', trackingEnv({ ...env, DATABASE_URL: scratch.url }, 'backup-test'));
   const l = await serveOnHost('library', createLibrary({ ...deps, backups: store }));
   lib = l.url;
   closers.push(l.close, () => deps.db.pool.end());
 });
 afterAll(async () => {
   for (const close of closers) await close();
+  await tokens?.close();
   const listed = await s3?.send(new ListObjectsV2Command({ Bucket: bucket })).catch(() => undefined);
   const objects = (listed?.Contents ?? []).map((o) => ({ Key: o.Key }));
   if (objects.length > 0)
@@ -165,18 +164,22 @@ describe('library-backup over the wire', () => {
         const first = await deliver(tick(`tick-${host}-${mode}-1`, {}));
         expect(first.status).toBeGreaterThanOrEqual(200);
         expect(first.status).toBeLessThan(300);
-        expect(await rowsOf('bk-weekly')).toContain(monday);
-        expect(await keysOf('bk-weekly')).toContain(backupKey('bk-weekly', monday));
-        expect(await rowsOf('bk-not-opted')).toEqual([]);
-        const stamp = (await db.query('select last_backup_at from users where id = $1', ['bk-weekly']))
-          .rows[0];
+        expect(await rowsOf(tokens.subOf('bk-weekly'))).toContain(monday);
+        expect(await keysOf(tokens.subOf('bk-weekly'))).toContain(
+          backupKey(tokens.subOf('bk-weekly'), monday),
+        );
+        expect(await rowsOf(tokens.subOf('bk-not-opted'))).toEqual([]);
+        const stamp = (
+          await db.query('select last_backup_at from users where id = $1', [tokens.subOf('bk-weekly')])
+        ).rows[0];
         // A second tick the same week changes nothing (the week's backup exists).
-        const before = (await store.list('bk-weekly'))[0];
+        const before = (await store.list(tokens.subOf('bk-weekly')))[0];
         const again = await deliver(tick(`tick-${host}-${mode}-2`, { maxUsers: 100 }));
         expect(again.status).toBeLessThan(300);
-        expect((await store.list('bk-weekly'))[0]).toEqual(before);
-        const after = (await db.query('select last_backup_at from users where id = $1', ['bk-weekly']))
-          .rows[0];
+        expect((await store.list(tokens.subOf('bk-weekly')))[0]).toEqual(before);
+        const after = (
+          await db.query('select last_backup_at from users where id = $1', [tokens.subOf('bk-weekly')])
+        ).rows[0];
         expect(after).toEqual(stamp);
       });
 
@@ -185,7 +188,7 @@ describe('library-backup over the wire', () => {
         const res = await deliver(tick(`bad-${host}-${mode}`, { maxUsers: 0 }));
         expect(res.status).toBe(lean ? 400 : 500);
         if (lean) expect(JSON.parse(res.body).code).toBe('validation_failed');
-        expect(await rowsOf('bk-weekly')).not.toContain('2030-01-07');
+        expect(await rowsOf(tokens.subOf('bk-weekly'))).not.toContain('2030-01-07');
       });
     });
   });
@@ -197,11 +200,13 @@ describe('retention', () => {
     const weeks = ['2028-01-03', '2028-01-10', '2028-01-17', '2028-01-24'];
     for (const monday of weeks) {
       clock = weekStarting(monday);
-      expect((await store.run({ id: 'bk-keep', name: 'keep' })).outcome).toBe('stored');
+      expect((await store.run({ id: tokens.subOf('bk-keep'), name: 'keep' })).outcome).toBe('stored');
     }
     const kept = weeks.slice(1);
-    expect(await rowsOf('bk-keep')).toEqual(kept);
-    expect(await keysOf('bk-keep')).toEqual(kept.map((d) => backupKey('bk-keep', d)).sort());
+    expect(await rowsOf(tokens.subOf('bk-keep'))).toEqual(kept);
+    expect(await keysOf(tokens.subOf('bk-keep'))).toEqual(
+      kept.map((d) => backupKey(tokens.subOf('bk-keep'), d)).sort(),
+    );
   });
 });
 
@@ -214,7 +219,7 @@ describe('/me/backups', () => {
     expect(made.body).toMatchObject({
       date: '2026-11-23',
       entries: 3,
-      key: backupKey('bk-now-src', '2026-11-23'),
+      key: backupKey(tokens.subOf('bk-now-src'), '2026-11-23'),
     });
     const listed = await call('GET', `${lib}/me/backups`, 'bk-now-src');
     expect(listed.body.items).toEqual([made.body]);
@@ -264,8 +269,10 @@ describe('/me/backups', () => {
     await call('PUT', `${lib}/me/library/${lain}`, 'bk-again', { status: 'dropped' });
     const again = await call('POST', `${lib}/me/backups`, 'bk-again');
     expect(again.body).toMatchObject({ date: '2026-11-23', entries: 4 });
-    expect(await rowsOf('bk-again')).toEqual(['2026-11-23']);
-    expect(await keysOf('bk-again')).toEqual([backupKey('bk-again', '2026-11-23')]);
+    expect(await rowsOf(tokens.subOf('bk-again'))).toEqual(['2026-11-23']);
+    expect(await keysOf(tokens.subOf('bk-again'))).toEqual([
+      backupKey(tokens.subOf('bk-again'), '2026-11-23'),
+    ]);
   });
 
   const refused: [string, string, string | undefined, number][] = [
@@ -295,11 +302,13 @@ describe('all or nothing', () => {
       bucket: `${bucket}-missing`,
       now: () => clock,
     });
-    await expect(broken.run({ id: 'bk-upload-fails', name: 'x' })).rejects.toMatchObject({
+    await expect(broken.run({ id: tokens.subOf('bk-upload-fails'), name: 'x' })).rejects.toMatchObject({
       code: 'dependency_unavailable',
     });
-    expect(await rowsOf('bk-upload-fails')).toEqual([]);
-    const { rows } = await db.query('select last_backup_at from users where id = $1', ['bk-upload-fails']);
+    expect(await rowsOf(tokens.subOf('bk-upload-fails'))).toEqual([]);
+    const { rows } = await db.query('select last_backup_at from users where id = $1', [
+      tokens.subOf('bk-upload-fails'),
+    ]);
     expect(rows[0]?.last_backup_at).toBeNull();
   });
 
@@ -354,7 +363,7 @@ describe('all or nothing', () => {
     const flaky: BackupStore = {
       ...store,
       run: (user, options) =>
-        user.id === 'bk-fails-weekly'
+        user.id === tokens.subOf('bk-fails-weekly')
           ? Promise.reject(new DependencyUnavailable('s3'))
           : store.run(user, options),
     };
@@ -366,13 +375,13 @@ describe('all or nothing', () => {
     const users = opted[0]?.n as number;
     expect(users).toBeGreaterThanOrEqual(2);
     expect(report).toMatchObject({ week: '2031-03-03', users, stored: users - 1, failed: 1 });
-    expect(await rowsOf('bk-weekly-ok')).toContain('2031-03-03');
-    expect(await rowsOf('bk-fails-weekly')).toEqual([]);
+    expect(await rowsOf(tokens.subOf('bk-weekly-ok'))).toContain('2031-03-03');
+    expect(await rowsOf(tokens.subOf('bk-fails-weekly'))).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(logLines).toContainEqual(
       expect.objectContaining({
         code: 'dependency_unavailable',
-        userId: 'bk-fails-weekly',
+        userId: tokens.subOf('bk-fails-weekly'),
         'ce.id': 'direct-1',
       }),
     );

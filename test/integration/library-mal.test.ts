@@ -5,24 +5,21 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { libraryFromEnv } from '../../functions/library/library.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { animeIdByMal, ownAnime, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 const env = inject('env');
 let lib = '';
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 let call: ReturnType<typeof caller>;
 let db: pg.Pool;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'library-mal');
   call = caller(tokens);
-  const l = await serveOnHost(
-    'library',
-    libraryFromEnv(trackingEnv(env, 'mal-test'), { authenticate: tokens.authenticate }),
-  );
+  const l = await serveOnHost('library', libraryFromEnv(trackingEnv(env, 'mal-test')));
   lib = l.url;
   closers.push(l.close);
   db = new pg.Pool({ connectionString: env.DATABASE_URL });
@@ -30,6 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers) await close();
   await db?.end();
+  await tokens?.close();
 });
 
 async function upload(user: string, bytes: Buffer | string, accept = 'application/json') {
@@ -96,10 +94,7 @@ describe('MAL round trip', () => {
       startedOn: '2010-06-01',
     });
     const rating = (await import('../../functions/rate-anime/rate-anime.ts')).rateAnimeFromEnv;
-    const rate = await serveOnHost(
-      'rate-anime',
-      rating(trackingEnv(env, 'mal-test'), { authenticate: tokens.authenticate }),
-    );
+    const rate = await serveOnHost('rate-anime', rating(trackingEnv(env, 'mal-test')));
     closers.push(rate.close);
     await call('PUT', `${rate.url}/anime/${bebop}/rating`, 'm-src', { score: 10 });
     await call('PUT', `${rate.url}/anime/${naruto}/rating`, 'm-src', { score: 4 });
@@ -288,7 +283,9 @@ ${row({ series_animedb_id: '47', my_status: 'Dropped' })}
       code: 'validation_failed',
       errors: [{ field: expect.stringMatching(/^\/body/) }],
     });
-    expect((await db.query(`select 1 from library_entries where user_id = 'm-bad'`)).rowCount).toBe(0);
+    expect(
+      (await db.query(`select 1 from library_entries where user_id = '${tokens.subOf('m-bad')}'`)).rowCount,
+    ).toBe(0);
   });
 
   it('refuses an oversized file (413) and a gzip bomb (413)', async () => {

@@ -5,7 +5,7 @@ import { STATUSES } from '../../functions/lib/tracking/entry.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
-import { createTestTokens } from '../support/test-tokens.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { ownAnime, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 const env = inject('env');
@@ -13,15 +13,16 @@ let lib = '';
 let catalog = '';
 let call: ReturnType<typeof caller>;
 let db: pg.Pool;
+let tokens: KeycloakTokens;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  const tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'library');
   call = caller(tokens);
   const settings = trackingEnv(env, 'library-test');
-  const l = await serveOnHost('library', libraryFromEnv(settings, { authenticate: tokens.authenticate }));
-  const c = await serveOnHost('catalog', catalogFromEnv(settings, { authenticate: tokens.authenticate }));
+  const l = await serveOnHost('library', libraryFromEnv(settings));
+  const c = await serveOnHost('catalog', catalogFromEnv(settings));
   lib = l.url;
   catalog = c.url;
   closers.push(l.close, c.close);
@@ -30,6 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers) await close();
   await db?.end();
+  await tokens?.close();
 });
 
 const entry = (user: string, anime: number, body: unknown) =>
@@ -51,7 +53,7 @@ describe('list entries', () => {
     expect(added.body.startedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect((await call('GET', `${catalog}/anime/${ids.eva}`)).body.stats.members).toBe(before + 1);
     const { rows } = await db.query(
-      `select event from outbox where subject = $1 and event->'data'->>'userId' = 'l-amy'`,
+      `select event from outbox where subject = $1 and event->'data'->>'userId' = '${tokens.subOf('l-amy')}'`,
       [String(ids.eva)],
     );
     expect(rows.map((r) => r.event.data)).toEqual([
@@ -122,7 +124,7 @@ describe('list entries', () => {
     expect(history.find((h) => h.episode === 6)).toMatchObject({ origin: 'manual', pass: 0 });
     await expect(
       db.query(
-        `insert into watch_history (user_id, anime_id, episode, pass, origin) values ('l-dee', $1, 6, 0, 'manual')`,
+        `insert into watch_history (user_id, anime_id, episode, pass, origin) values ('${tokens.subOf('l-dee')}', $1, 6, 0, 'manual')`,
         [ids.lain],
       ),
     ).rejects.toThrow(/watch_history_once/);
@@ -155,7 +157,7 @@ describe('list entries', () => {
     await entry('l-cid', ids.planetes, { status: 'watching', progress: 1, private: true });
     const own = await call('GET', `${lib}/me/library`, 'l-cid');
     expect(own.body.total).toBe(2);
-    const pub = await call('GET', `${lib}/users/l-cid/library`);
+    const pub = await call('GET', `${lib}/users/${tokens.usernameOf('l-cid')}/library`);
     expect(pub.status).toBe(200);
     expect(pub.body.items.map((e: Loose) => e.animeId)).toEqual([ids.naruto]);
     expect(pub.body.items[0].notes).toBeUndefined();
@@ -208,10 +210,13 @@ describe('bad list input writes nothing', () => {
         },
       ]);
     }
-    expect((await db.query(`select 1 from library_entries where user_id = 'l-eve'`)).rowCount).toBe(0);
-    expect((await db.query(`select 1 from outbox where event->'data'->>'userId' = 'l-eve'`)).rowCount).toBe(
-      0,
-    );
+    expect(
+      (await db.query(`select 1 from library_entries where user_id = '${tokens.subOf('l-eve')}'`)).rowCount,
+    ).toBe(0);
+    expect(
+      (await db.query(`select 1 from outbox where event->'data'->>'userId' = '${tokens.subOf('l-eve')}'`))
+        .rowCount,
+    ).toBe(0);
   });
 
   it('unknown anime → 404', async () => {
@@ -223,8 +228,8 @@ describe('profile', () => {
   it('is created from the token and editable', async () => {
     const fresh = await call('GET', `${lib}/me`, 'l-fay');
     expect(fresh.body).toMatchObject({
-      id: 'l-fay',
-      username: 'l-fay',
+      id: tokens.subOf('l-fay'),
+      username: tokens.usernameOf('l-fay'),
       displayName: 'Name l-fay',
       weeklyBackup: false,
     });

@@ -10,8 +10,8 @@ import type { Runtime } from '../../functions/lib/runtime.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
 import { wireNotify } from '../../functions/notify/settings.ts';
 import { json, type Loose } from '../support/http.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { deliver, eventOf, eventually, seedAnime } from '../support/notify-fixtures.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
 import { listen } from '../support/tracking.ts';
 
 /**
@@ -22,11 +22,13 @@ import { listen } from '../support/tracking.ts';
 const env = inject('env');
 const run = (env.TEST_RUN_ID ?? String(process.pid)).replace(/[^A-Za-z0-9]/g, '');
 const database = `isekai_notifications_${run}`.slice(0, 63);
-const user = (name: string) => `ns-${run}-${name}`;
-const [ALICE, BOB, UPLOADER] = ['alice', 'bob', 'uploader'].map(user) as [string, string, string];
+/** The users' ids: the `sub` of their Keycloak users (set in beforeAll). */
+let [ALICE, BOB, UPLOADER] = ['', '', ''];
+/** Keycloak user name (keycloakTokens' label) of each id above. */
+const nameOf = new Map<string, string>();
 
 let animeId = 0;
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 let mongo: MongoClient;
 let inbox: Collection<NotificationDoc>;
 let notifyUrl = '';
@@ -40,12 +42,18 @@ const aired = () => {
 };
 
 beforeAll(async () => {
+  tokens = await keycloakTokens(env, 'notifications');
+  const idOf = async (name: string) => {
+    await tokens.sign(name);
+    nameOf.set(tokens.subOf(name), name);
+    return tokens.subOf(name);
+  };
+  [ALICE, BOB, UPLOADER] = [await idOf('alice'), await idOf('bob'), await idOf('uploader')];
   animeId = await seedAnime(env.DATABASE_URL as string, `Notifications Test ${run}`, [
     { id: ALICE, status: 'watching', langs: [] },
     { id: BOB, status: 'completed', langs: [] },
     { id: UPLOADER, status: undefined, langs: [] },
   ]);
-  tokens = await createTestTokens();
   const common = {
     MONGO_URL: env.MONGO_URL ?? '',
     MONGO_DATABASE: database,
@@ -54,10 +62,13 @@ beforeAll(async () => {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
   const notify = wireNotify({ ...common, DATABASE_URL: env.DATABASE_URL ?? '' });
-  const notifications = wireNotifications(
-    { ...common, OIDC_ISSUER: 'http://keycloak.test/realms/isekai', SSE_HEARTBEAT_MS: '200' },
-    { authenticate: tokens.authenticate },
-  );
+  // Production wiring: the function verifies tokens against the suite's Keycloak.
+  const notifications = wireNotifications({
+    ...common,
+    OIDC_ISSUER: env.OIDC_ISSUER ?? '',
+    OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
+    SSE_HEARTBEAT_MS: '200',
+  });
   runtimes.push(notify.runtime, notifications.runtime);
   cloudEvent('notify', notify.handler);
   http('notifications', notifications.handler);
@@ -73,6 +84,7 @@ afterAll(async () => {
   for (const r of runtimes) await r.shutdown();
   await mongo?.db(database).dropDatabase();
   await mongo?.close();
+  await tokens?.close();
 });
 
 /** Deliver an event to notify and wait for its acknowledgement. */
@@ -136,7 +148,7 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
     closers.push(served.close);
   });
   const auth = async (sub: string, roles = ['viewer']) => ({
-    authorization: `Bearer ${await tokens.sign(sub, { roles })}`,
+    authorization: `Bearer ${await tokens.sign(nameOf.get(sub) ?? sub, { roles })}`,
   });
   async function call(method: string, path: string, sub?: string, roles?: string[]) {
     const headers = sub ? await auth(sub, roles) : {};
@@ -233,7 +245,7 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
   });
 
   it('the stream takes the token from the Authorization header only (the edge requires it there)', async () => {
-    const token = await tokens.sign(ALICE);
+    const token = await tokens.sign('alice');
     const res = await fetch(`${base}/notifications/stream?access_token=${token}`);
     expect(res.status).toBe(401);
     const both = await fetch(`${base}/notifications/stream?access_token=${token}`, {
@@ -255,7 +267,7 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
       reportedAt: '2026-11-23T16:00:00Z',
     });
     await notifyOf(report);
-    const MOD = user('mod');
+    const MOD = 'mod'; // a moderator of its own (a Keycloak user name: auth signs for it)
     const seen = await call('GET', '/notifications', MOD, ['viewer', 'moderator']);
     const item = seen.body.items.find((v: Loose) => v.data.reportId === `r-${subtitleId}`);
     expect(item).toMatchObject({ kind: 'subtitle.reported', inbox: 'moderation' });
@@ -309,10 +321,10 @@ describe('live signals reach only their inbox', () => {
     const served = await listen(createHostServer({ target: 'notifications' }));
     closers.push(served.close);
     const bobStream = await openStream(`${served.url}/notifications/stream`, {
-      authorization: `Bearer ${await tokens.sign(BOB)}`,
+      authorization: `Bearer ${await tokens.sign('bob')}`,
     });
     const aliceStream = await openStream(`${served.url}/notifications/stream`, {
-      authorization: `Bearer ${await tokens.sign(ALICE)}`,
+      authorization: `Bearer ${await tokens.sign('alice')}`,
     });
     const notified = (text: string) =>
       [...text.matchAll(/event: notification\ndata: (.*)\n\n/g)].map((m) =>

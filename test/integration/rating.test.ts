@@ -4,25 +4,22 @@ import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
-import { createTestTokens, type TestTokens } from '../support/test-tokens.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { ownAnime, prepareDatabase, serveOnHost, trackingEnv } from '../support/tracking.ts';
 
 const env = inject('env');
 let catalog = '';
 let rate = '';
-let tokens: TestTokens;
+let tokens: KeycloakTokens;
 let db: pg.Pool;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
-  tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'rating');
   const settings = trackingEnv(env, 'rating-test');
-  const c = await serveOnHost('catalog', catalogFromEnv(settings, { authenticate: tokens.authenticate }));
-  const r = await serveOnHost(
-    'rate-anime',
-    rateAnimeFromEnv(settings, { authenticate: tokens.authenticate }),
-  );
+  const c = await serveOnHost('catalog', catalogFromEnv(settings));
+  const r = await serveOnHost('rate-anime', rateAnimeFromEnv(settings));
   catalog = c.url;
   rate = r.url;
   closers.push(c.close, r.close);
@@ -31,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers) await close();
   await db?.end();
+  await tokens?.close();
 });
 
 /** The shared JSON client (test/support/caller.ts), signing with this file's tokens. */
@@ -85,7 +83,7 @@ describe('rating an anime', () => {
     await call('PUT', `${rate}/anime/${haibane}/rating`, 'r-dora', { score: 7, review: 'fine' });
     expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dora')).status).toBe(204);
     const removed = (await outboxFor(haibane)).filter(
-      (e) => e.type === 'dev.isekai.rating.removed.v1' && e.data.userId === 'r-dora',
+      (e) => e.type === 'dev.isekai.rating.removed.v1' && e.data.userId === tokens.subOf('r-dora'),
     );
     expect(removed).toHaveLength(1);
     expect(removed[0]).toMatchObject({
@@ -95,7 +93,7 @@ describe('rating an anime', () => {
     });
     expect((await call('DELETE', `${rate}/anime/${haibane}/rating`, 'r-dora')).status).toBe(204);
     const again = (await outboxFor(haibane)).filter(
-      (e) => e.type === 'dev.isekai.rating.removed.v1' && e.data.userId === 'r-dora',
+      (e) => e.type === 'dev.isekai.rating.removed.v1' && e.data.userId === tokens.subOf('r-dora'),
     );
     expect(again).toHaveLength(1);
   });
@@ -106,20 +104,21 @@ describe('rating an anime', () => {
     const put = await call('PUT', `${rate}/anime/${anime}/rating`, 'r-tx', { score: 8 });
     expect(put.status).toBe(200);
     const submitted = (await outboxFor(anime)).filter((e) => e.type === 'dev.isekai.rating.submitted.v1');
-    expect(submitted.map((e) => e.data.userId)).toEqual(['r-tx-first', 'r-tx']);
+    expect(submitted.map((e) => e.data.userId)).toEqual([tokens.subOf('r-tx-first'), tokens.subOf('r-tx')]);
     expect(submitted[1]).toMatchObject({
       source: '/functions/rate-anime',
       subject: String(anime),
       data: {
         animeId: anime,
-        userId: 'r-tx',
+        userId: tokens.subOf('r-tx'),
         score: 8,
         previousScore: null,
         aggregate: { count: 2, mean: 7 },
       },
     });
     // The rating, the aggregate it moved and its outbox row carry one transaction id (xmin): one commit.
-    const xmin = async (sql: string) => (await db.query(sql, [String(anime), 'r-tx'])).rows.map((r) => r.x);
+    const xmin = async (sql: string) =>
+      (await db.query(sql, [String(anime), tokens.subOf('r-tx')])).rows.map((r) => r.x);
     const [rating, stats, outbox] = await Promise.all([
       xmin('select xmin::text x from ratings where anime_id = $1::int and user_id = $2'),
       xmin("select xmin::text x from anime_stats where anime_id = $1::int and $2 <> ''"),
@@ -180,7 +179,9 @@ describe('rating an anime', () => {
     const ergo = await fresh('patch-unrated');
     const res = await call('PATCH', `${rate}/anime/${ergo}/rating`, 'r-jane', { review: 'hm' });
     expect(res.status).toBe(404);
-    expect((await db.query('select 1 from ratings where user_id = $1', ['r-jane'])).rowCount).toBe(0);
+    expect(
+      (await db.query('select 1 from ratings where user_id = $1', [tokens.subOf('r-jane')])).rowCount,
+    ).toBe(0);
   });
 
   it('rates single episodes with per-episode means', async () => {
@@ -204,7 +205,7 @@ describe('rating an anime', () => {
     await call('DELETE', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus');
     await call('DELETE', `${rate}/anime/${ergo}/episodes/5/rating`, 'r-gus');
     const rated = (await outboxFor(ergo)).filter(
-      (e) => e.type === 'dev.isekai.episode.rated.v1' && e.data.userId === 'r-gus',
+      (e) => e.type === 'dev.isekai.episode.rated.v1' && e.data.userId === tokens.subOf('r-gus'),
     );
     expect(rated.map((e) => [e.data.episode, e.data.previousScore, e.data.score])).toEqual([
       [5, null, 4],
@@ -214,7 +215,7 @@ describe('rating an anime', () => {
     expect(rated[2]).toMatchObject({ subject: String(ergo), data: { aggregate: { count: 0, mean: 0 } } });
     // rating.submitted stays about whole anime: an episode score never appears there
     const submitted = (await outboxFor(ergo)).filter(
-      (e) => e.type === 'dev.isekai.rating.submitted.v1' && e.data.userId === 'r-gus',
+      (e) => e.type === 'dev.isekai.rating.submitted.v1' && e.data.userId === tokens.subOf('r-gus'),
     );
     expect(submitted).toHaveLength(0);
   });
@@ -239,7 +240,7 @@ describe('bad ratings are refused whole', () => {
     expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors.map((e: Loose) => e.field)).toContain(field);
     expect(await outboxFor(haibane)).toHaveLength(before);
-    const rows = await db.query('select 1 from ratings where user_id = $1', ['r-gina']);
+    const rows = await db.query('select 1 from ratings where user_id = $1', [tokens.subOf('r-gina')]);
     expect(rows.rowCount).toBe(0);
   });
 
@@ -253,7 +254,7 @@ describe('bad ratings are refused whole', () => {
   it('unknown anime → 404 and no user row, no event', async () => {
     const res = await call('PUT', `${rate}/anime/987654/rating`, 'r-hank', { score: 5 });
     expect(res.status).toBe(404);
-    expect((await db.query('select 1 from users where id = $1', ['r-hank'])).rowCount).toBe(0);
+    expect((await db.query('select 1 from users where id = $1', [tokens.subOf('r-hank')])).rowCount).toBe(0);
     expect(await outboxFor(987654)).toHaveLength(0);
   });
 
@@ -274,8 +275,12 @@ describe('users', () => {
     const anime = await fresh('users');
     expect((await call('PUT', `${rate}/anime/${anime}/rating`, 'r-newcomer', { score: 5 })).status).toBe(200);
     const { rows } = await db.query('select id, username, display_name from users where id = $1', [
-      'r-newcomer',
+      tokens.subOf('r-newcomer'),
     ]);
-    expect(rows[0]).toEqual({ id: 'r-newcomer', username: 'r-newcomer', display_name: 'Name r-newcomer' });
+    expect(rows[0]).toEqual({
+      id: tokens.subOf('r-newcomer'),
+      username: tokens.usernameOf('r-newcomer'),
+      display_name: 'Name r-newcomer',
+    });
   });
 });

@@ -16,8 +16,8 @@ import {
   createUploadSubtitle,
   uploadSubtitleFromEnv,
 } from '../../functions/upload-subtitle/upload-subtitle.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { eventSink, roleCaller, scratchBucket, srtOf, subtitleEnv, uploader } from '../support/subtitles.ts';
-import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase, serveOnHost } from '../support/tracking.ts';
 import { makeZip } from '../support/zip.ts';
 
@@ -30,6 +30,7 @@ import { makeZip } from '../support/zip.ts';
 const env = inject('env');
 const database = `isekai_${env.TEST_RUN_ID}_subtitle_events`;
 let bucket: Awaited<ReturnType<typeof scratchBucket>>;
+let tokens: KeycloakTokens;
 let sink: Awaited<ReturnType<typeof eventSink>>;
 let upload: ReturnType<typeof uploader>;
 let call: ReturnType<typeof roleCaller>;
@@ -58,13 +59,13 @@ beforeAll(async () => {
   sink = await eventSink();
   mongo = new MongoClient(env.MONGO_URL ?? '');
   collections = await openCollections(mongo.db(database));
-  const tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'subtitles-events');
   upload = uploader(tokens);
   call = roleCaller(tokens);
   const settings = subtitleEnv(env, { database, bucket: bucket.bucket, sink: sink.url });
-  const auth = { authenticate: tokens.authenticate };
-  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings, auth));
-  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings, auth));
+  // Production wiring: tokens verified against the suite's Keycloak.
+  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings));
+  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings));
   // The same function whose document insert always fails (after the object was stored).
   const broken: SubtitleCollections = {
     ...collections,
@@ -78,10 +79,10 @@ beforeAll(async () => {
   };
   const f = await serveOnHost(
     'upload-subtitle-failing',
-    uploadSubtitleFromEnv(settings, { ...auth, collections: async () => broken }),
+    uploadSubtitleFromEnv(settings, { collections: async () => broken }),
   );
   // The same function whose RGW refuses the normalised copy (after the bytes as uploaded were stored).
-  const wired = wireSubtitles('upload-subtitle-rgw-failing', settings, auth);
+  const wired = wireSubtitles('upload-subtitle-rgw-failing', settings);
   const s3 = new Proxy(wired.s3, {
     get(target, property) {
       if (property === 'send')
@@ -110,6 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers) await close();
   await bucket?.drop();
+  await tokens?.close();
   await mongo?.db(database).dropDatabase();
   await mongo?.close();
 });
@@ -139,7 +141,7 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       episode: 1,
       language: 'en',
       format: 'srt',
-      uploaderId: 'ev-alice',
+      uploaderId: tokens.subOf('ev-alice'),
       sha256: res.body.sha256,
     });
     expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
@@ -161,8 +163,8 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       expect.objectContaining({
         reportId: report.body.id,
         subtitleId: res.body.id,
-        reporterId: 'ev-bob',
-        uploaderId: 'ev-alice',
+        reporterId: tokens.subOf('ev-bob'),
+        uploaderId: tokens.subOf('ev-alice'),
         reason: 'wrong_episode',
         comment: 'this is episode 3',
       }),
@@ -172,7 +174,7 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(removed[0]?.headers['ce-source']).toBe('/functions/subtitles');
     expect(JSON.parse(removed[0]?.body ?? '{}')).toMatchObject({
       subtitleId: res.body.id,
-      removedBy: 'ev-mod',
+      removedBy: tokens.subOf('ev-mod'),
       reason: 'moderation',
       note: 'wrong episode',
     });
@@ -195,12 +197,14 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       expect.objectContaining({
         subtitleId: res.body.id,
         animeId,
-        uploaderId: 'ev-alice',
-        hiddenBy: 'ev-mod',
+        uploaderId: tokens.subOf('ev-alice'),
+        hiddenBy: tokens.subOf('ev-mod'),
         note: 'checking',
       }),
     ]);
-    expect(restored).toEqual([expect.objectContaining({ subtitleId: res.body.id, restoredBy: 'ev-mod' })]);
+    expect(restored).toEqual([
+      expect.objectContaining({ subtitleId: res.body.id, restoredBy: tokens.subOf('ev-mod') }),
+    ]);
     expect(restored[0]).not.toHaveProperty('note');
     expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
   });

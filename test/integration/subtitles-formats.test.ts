@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readSubtitle } from '../../functions/lib/subtitles/formats/convert.ts';
 import type { Cue } from '../../functions/lib/subtitles/formats/cue.ts';
 import { sniffFormat } from '../../functions/lib/subtitles/formats/detect.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { scratchBucket, serveSubtitleFunctions, uploader } from '../support/subtitles.ts';
-import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase } from '../support/tracking.ts';
 
 /**
@@ -15,6 +15,7 @@ import { animeIdByMal, prepareDatabase } from '../support/tracking.ts';
 const env = inject('env');
 const database = `isekai_${env.TEST_RUN_ID}_subtitle_formats`;
 let bucket: Awaited<ReturnType<typeof scratchBucket>>;
+let tokens: KeycloakTokens;
 let upload: ReturnType<typeof uploader>;
 let uploads = '';
 let subs = '';
@@ -31,15 +32,16 @@ beforeAll(async () => {
   await db.end();
   anime = { id, title: rows[0].title, episodes: rows[0].episodes };
   bucket = await scratchBucket(env, 'formats');
-  const tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'subtitles-formats');
   upload = uploader(tokens);
-  const served = await serveSubtitleFunctions(env, tokens, { database, bucket: bucket.bucket });
+  const served = await serveSubtitleFunctions(env, { database, bucket: bucket.bucket });
   ({ uploads, subs } = served);
   closers.push(served.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
   await bucket?.drop();
+  await tokens?.close();
 });
 
 /** Upload a file for the next free episode (files differ, so no duplicates), as `language`. */

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readSubtitle, retimeCues } from '../../functions/lib/subtitles/formats/convert.ts';
 import { osHashOfBytes } from '../../functions/subtitles/oshash.ts';
 import { readZip } from '../../functions/upload-subtitle/zip.ts';
+import { ensureRealmRole } from '../setup/keycloak-client.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { roleCaller, scratchBucket, serveSubtitleFunctions, srtOf, uploader } from '../support/subtitles.ts';
-import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase } from '../support/tracking.ts';
 import { makeZip } from '../support/zip.ts';
 
@@ -14,6 +15,7 @@ import { makeZip } from '../support/zip.ts';
 const env = inject('env');
 const database = `isekai_${env.TEST_RUN_ID}_subtitle_metadata`;
 let bucket: Awaited<ReturnType<typeof scratchBucket>>;
+let tokens: KeycloakTokens;
 let upload: ReturnType<typeof uploader>;
 let call: ReturnType<typeof roleCaller>;
 let uploads = '';
@@ -25,16 +27,17 @@ beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
   animeId = await animeIdByMal(env.DATABASE_URL as string, 6);
   bucket = await scratchBucket(env, 'metadata');
-  const tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'subtitles-metadata');
   upload = uploader(tokens);
   call = roleCaller(tokens);
-  const served = await serveSubtitleFunctions(env, tokens, { database, bucket: bucket.bucket });
+  const served = await serveSubtitleFunctions(env, { database, bucket: bucket.bucket });
   ({ uploads, subs } = served);
   closers.push(served.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
   await bucket?.drop();
+  await tokens?.close();
 });
 
 const put = (tag: string, fields: Record<string, string> = {}) =>
@@ -284,24 +287,42 @@ describe('trusted uploaders', () => {
     const before = (await putAs('up-trust', 'trust old')).body.id;
     const other = (await putAs('up-plain', 'plain')).body.id;
     expect((await call('GET', `${subs}/subtitles/${before}`)).body.uploader.trusted).toBe(false);
-    const denied = await call('PUT', `${subs}/subtitles/uploaders/up-trust`, 'mod-x', ['moderator'], {
-      trusted: true,
-    });
+    const denied = await call(
+      'PUT',
+      `${subs}/subtitles/uploaders/${tokens.subOf('up-trust')}`,
+      'mod-x',
+      ['moderator'],
+      {
+        trusted: true,
+      },
+    );
     expect(denied.status).toBe(403);
-    const set = await call('PUT', `${subs}/subtitles/uploaders/up-trust`, 'admin-x', ['admin'], {
-      trusted: true,
-    });
-    expect(set.body).toEqual({ userId: 'up-trust', trusted: true, subtitles: 1 });
+    const set = await call(
+      'PUT',
+      `${subs}/subtitles/uploaders/${tokens.subOf('up-trust')}`,
+      'admin-x',
+      ['admin'],
+      {
+        trusted: true,
+      },
+    );
+    expect(set.body).toEqual({ userId: tokens.subOf('up-trust'), trusted: true, subtitles: 1 });
     const after = (await putAs('up-trust', 'trust new')).body;
     expect(after.uploader.trusted).toBe(true);
     const newest = ids((await call('GET', `${subs}/subtitles?anime=${animeId}&episode=23`)).body);
     expect(newest.slice(0, 2).sort()).toEqual([before, after.id].sort());
     expect(newest[2]).toBe(other);
-    await call('PUT', `${subs}/subtitles/uploaders/up-trust`, 'admin-x', ['admin'], { trusted: false });
+    await call('PUT', `${subs}/subtitles/uploaders/${tokens.subOf('up-trust')}`, 'admin-x', ['admin'], {
+      trusted: false,
+    });
     expect((await call('GET', `${subs}/subtitles/${before}`)).body.uploader.trusted).toBe(false);
   });
 
   it('the trusted-uploader role marks uploads too', async () => {
+    // The realm export declares no `trusted-uploader` role (knative/base/keycloak/realm-isekai.json: found
+    // when this file moved to Keycloak tokens, issue 18); the shared Keycloak gets it here so the
+    // function's handling of the role is still checked.
+    await ensureRealmRole(env, 'trusted-uploader');
     const res = await putAs('up-role', 'role trusted', ['uploader', 'trusted-uploader']);
     expect(res.body.uploader.trusted).toBe(true);
   });
@@ -359,7 +380,7 @@ describe('moderation: hide, restore, audit log', () => {
       ['restore', 'false alarm', 'hidden', 'published'],
       ['hide', 'looks like spam, checking', 'published', 'hidden'],
     ]);
-    expect(log.body.items[1]).toMatchObject({ moderatorId: 'mod-audit', resolvedReports: 1 });
+    expect(log.body.items[1]).toMatchObject({ moderatorId: tokens.subOf('mod-audit'), resolvedReports: 1 });
     expect((await moderate(id, 'remove', 'confirmed spam')).body.status).toBe('removed');
     expect((await moderate(id, 'restore')).status).toBe(410);
   });
@@ -382,8 +403,8 @@ describe('bulk download', () => {
     expect(res.headers.get('content-disposition')).toMatch(/ - 13-14\.de\.zip"/);
     const members = await readZip(Buffer.from(await res.arrayBuffer()));
     expect(members.map((m) => m.name)).toEqual([
-      expect.stringMatching(/ - 13 \[up-bulk\]\.de\.vtt$/),
-      expect.stringMatching(/ - 14 \[up-bulk\]\.de\.vtt$/),
+      expect.stringMatching(/ - 13 \[Name up-bulk\]\.de\.vtt$/),
+      expect.stringMatching(/ - 14 \[Name up-bulk\]\.de\.vtt$/),
     ]);
     const first = members[0] as { bytes: Buffer };
     expect(readSubtitle(first.bytes.toString(), 'vtt').cues[0]?.text).toBe('bulk 13 line 1');
@@ -410,7 +431,7 @@ describe('a file covering several episodes', () => {
       0,
     );
     const file = await fetch(`${subs}/subtitles/${res.body.id}/download`);
-    expect(file.headers.get('content-disposition')).toContain(' - 25-26 [up-range].it.srt');
+    expect(file.headers.get('content-disposition')).toContain(' - 25-26 [Name up-range].it.srt');
     const backwards = await upload(
       uploads,
       'up-range',

@@ -4,8 +4,8 @@ import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseCues } from '../../functions/lib/subtitles/formats/convert.ts';
 import { sniffFormat } from '../../functions/lib/subtitles/formats/detect.ts';
+import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { roleCaller, scratchBucket, serveSubtitleFunctions, srtOf, uploader } from '../support/subtitles.ts';
-import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, listen, ownAnime, prepareDatabase } from '../support/tracking.ts';
 
 /**
@@ -16,6 +16,7 @@ import { animeIdByMal, listen, ownAnime, prepareDatabase } from '../support/trac
 const env = inject('env');
 const database = `isekai_${env.TEST_RUN_ID}_subtitles`;
 let bucket: Awaited<ReturnType<typeof scratchBucket>>;
+let tokens: KeycloakTokens;
 let upload: ReturnType<typeof uploader>;
 let call: ReturnType<typeof roleCaller>;
 let uploads = '';
@@ -30,16 +31,17 @@ beforeAll(async () => {
   await prepareDatabase(env.DATABASE_URL as string);
   trigun = await animeIdByMal(env.DATABASE_URL as string, 6);
   bucket = await scratchBucket(env, 'main');
-  const tokens = await createTestTokens();
+  tokens = await keycloakTokens(env, 'subtitles');
   upload = uploader(tokens);
   call = roleCaller(tokens);
-  const served = await serveSubtitleFunctions(env, tokens, { database, bucket: bucket.bucket });
+  const served = await serveSubtitleFunctions(env, { database, bucket: bucket.bucket });
   ({ uploads, subs } = served);
   closers.push(served.close);
 });
 afterAll(async () => {
   for (const close of closers) await close();
   await bucket?.drop();
+  await tokens?.close();
 });
 
 /** The Japanese file with a last cue of its own, so that every test's upload is new (uploads dedupe by sha256). */
@@ -81,7 +83,7 @@ describe('subtitles on the MongoDB wire-compatible substitute (mongo-java-server
       cues: 3,
       status: 'published',
       downloads: 0,
-      uploader: { id: 'up-alice' },
+      uploader: { id: tokens.subOf('up-alice') },
       sizeBytes: Buffer.byteLength(text),
     });
     // The normalised copy, and the bytes as uploaded (normalising changed them).

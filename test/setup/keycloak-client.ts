@@ -94,15 +94,27 @@ export function clientCredentialsToken(env: Env, clientId: string, secret: strin
   });
 }
 
-/** Access token of the master realm's bootstrap admin, for the admin REST API. */
+const adminTokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
+
+/**
+ * Access token of the master realm's bootstrap admin, for the admin REST API: one password grant per
+ * Keycloak and process, reused while it has more than 10 s to live (each grant hashes the password).
+ */
 async function adminToken(env: Env): Promise<string> {
-  const res = await tokenRequest(tokenUrl(env, 'master'), {
+  const key = `${need(env, 'KEYCLOAK_URL')}|${need(env, 'KEYCLOAK_ADMIN_USER')}`;
+  const cached = adminTokens.get(key);
+  if (cached) {
+    const held = await cached.catch(() => undefined);
+    if (held && held.expiresAt - Date.now() > 10_000) return held.token;
+  }
+  const fresh = tokenRequest(tokenUrl(env, 'master'), {
     grant_type: 'password',
     client_id: 'admin-cli',
     username: need(env, 'KEYCLOAK_ADMIN_USER'),
     password: need(env, 'KEYCLOAK_ADMIN_PASSWORD'),
-  });
-  return res.access_token;
+  }).then((res) => ({ token: res.access_token, expiresAt: Date.now() + res.expires_in * 1000 }));
+  adminTokens.set(key, fresh);
+  return (await fresh).token;
 }
 
 async function adminRequest<T>(
@@ -395,6 +407,7 @@ export async function createUser(
   env: Env,
   username: string,
   realmRoles: readonly string[],
+  profile: { firstName?: string; lastName?: string } = {},
 ): Promise<RealmUser> {
   const token = await adminToken(env);
   const password = `dev-only-${Math.random().toString(36).slice(2)}`;
@@ -403,8 +416,8 @@ export async function createUser(
     enabled: true,
     email: `${username}@isekai.localhost`,
     emailVerified: true,
-    firstName: username,
-    lastName: 'Test',
+    firstName: profile.firstName ?? username,
+    lastName: profile.lastName ?? 'Test',
     requiredActions: [],
     credentials: [{ type: 'password', value: password, temporary: false }],
   });
@@ -422,4 +435,32 @@ export async function createUser(
     throw error;
   }
   return { username, password, id, remove };
+}
+
+/**
+ * Make `roles` the user's only realm role mappings (the realm's default-roles composite removed too), so
+ * its next token's `realm_access.roles` are exactly these (Keycloak admin API, role-mappings/realm).
+ */
+export async function setUserRealmRoles(env: Env, userId: string, roles: readonly string[]): Promise<void> {
+  const token = await adminToken(env);
+  const path = `/users/${userId}/role-mappings/realm`;
+  const current = await admin<{ id: string; name: string }[]>(env, token, 'GET', path);
+  if (current.length > 0) await admin(env, token, 'DELETE', path, current);
+  const wanted = await Promise.all(
+    roles.map((name) => admin<{ id: string; name: string }>(env, token, 'GET', `/roles/${name}`)),
+  );
+  if (wanted.length > 0) await admin(env, token, 'POST', path, wanted);
+}
+
+/** Create the realm role `name` unless it exists (admin API, /roles). */
+export async function ensureRealmRole(env: Env, name: string): Promise<void> {
+  const token = await adminToken(env);
+  try {
+    await admin(env, token, 'GET', `/roles/${encodeURIComponent(name)}`);
+  } catch (error) {
+    if (!(error instanceof KeycloakRequestError) || error.status !== 404) throw error;
+    await admin(env, token, 'POST', '/roles', { name }).catch((e: unknown) => {
+      if (!(e instanceof KeycloakRequestError) || e.status !== 409) throw e;
+    });
+  }
 }

@@ -1,5 +1,9 @@
 import { json, type Loose } from './http.ts';
-import type { TestTokens } from './test-tokens.ts';
+
+/** What signs a token for a test user: the suite's Keycloak (keycloak-tokens.ts) or a test signer. */
+export interface Signer {
+  sign(user: string, options?: { roles?: string[] }): Promise<string>;
+}
 
 export interface Answer {
   status: number;
@@ -8,8 +12,8 @@ export interface Answer {
 }
 
 /** A tiny JSON client: `call('PUT', url, 'alice', body)` signs a token for `alice` when a user is given. */
-export function caller(tokens: TestTokens, claims?: (user: string) => Parameters<TestTokens['sign']>[1]) {
-  const claimsOf = claims ?? ((user: string) => ({ username: user, name: `Name ${user}` }));
+export function caller(tokens: Signer, claims?: (user: string) => { roles?: string[] }) {
+  const claimsOf = claims ?? (() => ({}));
   return async (method: string, url: string, user?: string, body?: unknown): Promise<Answer> => {
     const headers: Record<string, string> = {};
     if (user) headers.authorization = `Bearer ${await tokens.sign(user, claimsOf(user))}`;

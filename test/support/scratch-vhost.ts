@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { vhostMarker } from '../../scripts/servers/stale-vhosts.ts';
 
 const run = promisify(execFile);
 
@@ -19,7 +20,7 @@ export interface ScratchVhost {
 export async function scratchVhost(env: Record<string, string>, label: string): Promise<ScratchVhost> {
   const base = new URL(env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/');
   const vhost = `${env.RABBITMQ_VHOST ?? `isekai-test-${env.TEST_RUN_ID}`}-${label}`;
-  await run('rabbitmqctl', ['-q', 'add_vhost', vhost]);
+  await run('rabbitmqctl', ['-q', 'add_vhost', vhost, '--description', vhostMarker()]);
   await run('rabbitmqctl', [
     '-q',
     'set_permissions',

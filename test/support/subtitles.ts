@@ -10,9 +10,8 @@ import { MongoClient } from 'mongodb';
 import { createS3 } from '../../functions/lib/data/s3.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
-import { caller } from './caller.ts';
+import { caller, type Signer } from './caller.ts';
 import { json, type Loose } from './http.ts';
-import type { TestTokens } from './test-tokens.ts';
 import { listen, serveOnHost } from './tracking.ts';
 
 /** The run's S3 (Ceph RGW) as a client, and a bucket of this test file's own (emptied and dropped after). */
@@ -56,7 +55,9 @@ export function subtitleEnv(
     S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID ?? '',
     S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY ?? '',
     SUBTITLE_BUCKET: options.bucket,
-    OIDC_ISSUER: 'http://keycloak.test/realms/isekai',
+    // The suite's Keycloak: the functions verify tokens as in production.
+    OIDC_ISSUER: env.OIDC_ISSUER ?? '',
+    OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
     SUBTITLE_RELAY_INTERVAL_MS: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(options.sink ? { K_SINK: options.sink } : {}),
@@ -93,7 +94,7 @@ export async function eventSink() {
 export type UploadForm = Record<string, string>;
 
 /** POST /uploads as a browser would (multipart), as `user` with `roles`. */
-export function uploader(tokens: TestTokens) {
+export function uploader(tokens: Signer) {
   return async (
     base: string,
     user: string | undefined,
@@ -106,7 +107,7 @@ export function uploader(tokens: TestTokens) {
     if (file) form.set('file', new File([file], options.fileName ?? 'episode.srt'));
     const headers: Record<string, string> = {};
     if (user)
-      headers.authorization = `Bearer ${await tokens.sign(user, { username: user, roles: options.roles ?? ['uploader'] })}`;
+      headers.authorization = `Bearer ${await tokens.sign(user, { roles: options.roles ?? ['uploader'] })}`;
     const res = await fetch(`${base}/uploads`, { method: 'POST', headers, body: form });
     return {
       status: res.status,
@@ -116,9 +117,9 @@ export function uploader(tokens: TestTokens) {
 }
 
 /** A JSON call signed for `user` with `roles` (the shared client, test/support/caller.ts). */
-export function roleCaller(tokens: TestTokens) {
+export function roleCaller(tokens: Signer) {
   return (method: string, url: string, user?: string, roles?: string[], body?: unknown) =>
-    caller(tokens, (name) => ({ username: name, roles: roles ?? ['viewer'] }))(method, url, user, body);
+    caller(tokens, () => ({ roles: roles ?? ['viewer'] }))(method, url, user, body);
 }
 
 /** An SRT of `lines` cues whose text starts with `tag` (distinct tags → distinct files). */
@@ -130,18 +131,17 @@ export function srtOf(tag: string, lines = 2): string {
 }
 
 /**
- * Both subtitle functions on the lean host for one test file: its own MongoDB database and bucket, tokens
- * verified by `tokens`. `close()` stops both servers and drops the database (the bucket is the caller's).
+ * Both subtitle functions on the lean host for one test file, wired as in production (tokens verified
+ * against the suite's Keycloak): its own MongoDB database and bucket. `close()` stops both servers and
+ * drops the database (the bucket is the caller's).
  */
 export async function serveSubtitleFunctions(
   env: Record<string, string>,
-  tokens: TestTokens,
   options: { database: string; bucket: string },
 ): Promise<{ uploads: string; subs: string; close: () => Promise<void> }> {
   const settings = subtitleEnv(env, options);
-  const auth = { authenticate: tokens.authenticate };
-  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings, auth));
-  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings, auth));
+  const u = await serveOnHost('upload-subtitle', uploadSubtitleFromEnv(settings));
+  const s = await serveOnHost('subtitles', subtitlesFromEnv(settings));
   return {
     uploads: u.url,
     subs: s.url,

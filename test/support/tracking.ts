@@ -42,7 +42,9 @@ export function trackingEnv(env: Record<string, string>, keySuffix: string): Rec
     DATABASE_URL: env.DATABASE_URL ?? '',
     REDIS_URL: env.REDIS_URL ?? '',
     REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX}${keySuffix}:`,
-    OIDC_ISSUER: 'http://keycloak.test/realms/isekai',
+    // The suite's Keycloak: a function built from these settings verifies tokens as in production.
+    OIDC_ISSUER: env.OIDC_ISSUER ?? '',
+    OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
 }

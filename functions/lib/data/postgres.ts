@@ -31,6 +31,14 @@ export interface Postgres {
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>;
   /**
+   * A single statement in its own transaction (autocommit: one round trip); not retried. The pool's
+   * statement timeout (5 s by default) ends it before the write guard's 10 s, so a 503 is never committed later.
+   */
+  write<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
+  /**
    * Run `work` in one transaction (all-or-nothing); not retried. It is given 10 s; past that the caller
    * gets 503 and the transaction is rolled back (never committed later).
    */
@@ -74,6 +82,7 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
   return {
     pool,
     query: (text, values) => reads.run(() => pool.query(text, values)).catch(rethrowDataException),
+    write: (text, values) => writes.run(() => pool.query(text, values)).catch(rethrowDataException),
     transaction: (work) =>
       writes.run((signal) => inTransaction(pool, work, signal)).catch(rethrowDataException),
     bulkTransaction: (work) =>

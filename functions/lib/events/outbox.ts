@@ -28,7 +28,23 @@ export interface NewEvent<T> {
  * @example const ce = await db.transaction(async (tx) => { …; return enqueue(tx, {...}); });
  */
 export async function enqueue<T>(client: pg.ClientBase, event: NewEvent<T>): Promise<CloudEventV1<T>> {
-  const ce: CloudEventV1<T> = Object.freeze({
+  const ce = newEvent(event);
+  await client.query('insert into outbox (id, type, source, subject, event) values ($1, $2, $3, $4, $5)', [
+    ce.id,
+    ce.type,
+    ce.source,
+    ce.subject ?? null,
+    JSON.stringify(ce),
+  ]);
+  return ce;
+}
+
+/**
+ * The CloudEvent for `event` (id, time, specversion, dataschema filled in), validated against the
+ * catalogue: ValidationFailed when it does not match. For writers that insert the outbox row themselves.
+ */
+export function newEvent<T>(event: NewEvent<T>): CloudEventV1<T> & { data: T } {
+  const ce: CloudEventV1<T> & { data: T } = Object.freeze({
     specversion: '1.0',
     id: randomUUID(),
     type: event.type,
@@ -41,13 +57,6 @@ export async function enqueue<T>(client: pg.ClientBase, event: NewEvent<T>): Pro
     ...(event.traceparent ? { traceparent: event.traceparent } : {}),
   });
   validateEvent(ce);
-  await client.query('insert into outbox (id, type, source, subject, event) values ($1, $2, $3, $4, $5)', [
-    ce.id,
-    ce.type,
-    ce.source,
-    ce.subject ?? null,
-    JSON.stringify(ce),
-  ]);
   return ce;
 }
 

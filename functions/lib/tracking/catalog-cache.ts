@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Runtime } from '../runtime.ts';
+import { createLocalCache } from './local-cache.ts';
 
 /**
  * Cache-aside for catalog reads, shared by the functions that change what the catalog shows.
@@ -28,6 +29,11 @@ export interface CatalogCache {
 export interface CatalogCacheOptions {
   readonly animeTtlSeconds?: number;
   readonly listTtlSeconds?: number;
+  /**
+   * Entries kept in this process (./local-cache.ts: a hit never leaves the process, Redis invalidation
+   * keeps it correct); 0 = none (writers, which only invalidate).
+   */
+  readonly localEntries?: number;
 }
 
 type FillingRedis = Redis & {
@@ -69,6 +75,10 @@ export function createCatalogCache(
   if (client && typeof client.listGet !== 'function') {
     client.defineCommand('listGet', { numberOfKeys: 1, lua: LIST_GET });
   }
+  const local =
+    client && (options.localEntries ?? 0) > 0
+      ? createLocalCache(runtime, client, { maxEntries: options.localEntries ?? 0 })
+      : undefined;
   // Keys built inside a script get no keyPrefix from ioredis: add it ourselves.
   const prefix = (client?.options.keyPrefix as string | undefined) ?? '';
 
@@ -92,10 +102,16 @@ export function createCatalogCache(
 
   return {
     async anime(id, load) {
+      const held = local?.get(`anime:${id}`);
+      if (held !== undefined) return held;
       const key = `catalog:anime:${id}`;
       const genKey = `catalog:anime-gen:${id}`;
+      const epoch = local?.epoch() ?? 0;
       const cached = await attempt('get', (r) => r.mget(key, genKey));
-      if (cached?.[0]) return cached[0];
+      if (cached?.[0]) {
+        local?.set(`anime:${id}`, cached[0], epoch, animeTtl);
+        return cached[0];
+      }
       const value = await load();
       if (value === undefined) return undefined;
       const text = JSON.stringify(value);
@@ -104,9 +120,17 @@ export function createCatalogCache(
     },
 
     async list(query, load) {
-      const hash = hashQuery(query);
+      // In process the normalised query itself is the key: no digest on a hit.
+      const normal = normalQuery(query);
+      const held = local?.get(`list:${normal}`);
+      if (held !== undefined) return held;
+      const hash = createHash('sha1').update(normal).digest('base64url');
+      const epoch = local?.epoch() ?? 0;
       const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
-      if (found?.[1]) return found[1];
+      if (found?.[1]) {
+        local?.set(`list:${normal}`, found[1], epoch, listTtl);
+        return found[1];
+      }
       const text = JSON.stringify(await load());
       if (found) await attempt('fill', (r) => r.set(`catalog:list:${found[0]}:${hash}`, text, 'EX', listTtl));
       return text;
@@ -140,9 +164,15 @@ export function createCatalogCache(
 
 /** A stable hash of a normalised query (keys sorted, undefined dropped). */
 export function hashQuery(query: Readonly<Record<string, unknown>>): string {
-  const normal = Object.keys(query)
-    .filter((k) => query[k] !== undefined)
-    .sort()
-    .map((k) => [k, query[k]]);
-  return createHash('sha1').update(JSON.stringify(normal)).digest('base64url');
+  return createHash('sha1').update(normalQuery(query)).digest('base64url');
+}
+
+/** A query as stable JSON (keys sorted, undefined dropped). */
+function normalQuery(query: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(
+    Object.keys(query)
+      .filter((k) => query[k] !== undefined)
+      .sort()
+      .map((k) => [k, query[k]]),
+  );
 }

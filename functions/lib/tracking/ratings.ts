@@ -1,8 +1,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
-import { ensureUser } from '../data/users.ts';
 import { NotFound } from '../errors.ts';
-import { enqueue } from '../events/outbox.ts';
+import { enqueue, newEvent } from '../events/outbox.ts';
 import type { Identity } from '../http/types.ts';
 import type { RatingInput, RatingPatch } from './rating-schemas.ts';
 import { RATING_COLUMNS, type RatingView, ratingView } from './rating-view.ts';
@@ -49,56 +48,79 @@ export function nextRating(
   };
 }
 
+/** The fields a write sets, for `rating_submit`: PUT gives all of them (left out = cleared), PATCH only those sent. */
+export function ratingInput(input: RatingPatch, mode: 'replace' | 'merge'): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (input.score !== undefined) out.score = input.score;
+  for (const name of ['animation', 'music', 'plot', 'characters'] as const) {
+    const given = input.aspects?.[name];
+    if (given !== undefined) out[name] = given;
+    else if (mode === 'replace') out[name] = null;
+  }
+  if (input.review !== undefined) out.review = blank(input.review);
+  else if (mode === 'replace') out.review = null;
+  return out;
+}
+
 /**
- * Create or change the caller's rating, in the caller's transaction: PUT replaces it whole, PATCH
- * merges into it (see `nextRating`); the aggregates move by the difference and `rating.submitted` goes
- * to the outbox, all or nothing. A PATCH without a score of an anime not rated yet is 404.
+ * Create or change the caller's rating in one statement (`rating_submit`, migration
+ * 20261130000300_rating_submit.sql: one round trip instead of eight): PUT replaces it whole, PATCH
+ * merges into it (the rules of `nextRating`); the user row, the aggregates moved by the difference and
+ * `rating.submitted` in the outbox, all or nothing — in the caller's transaction when given one, else in
+ * the statement's own. The event's envelope is validated before anything is written; the fields the
+ * statement adds are typed by their columns. NotFound: an unknown anime, or a PATCH without a score of
+ * an anime not rated yet.
  */
 export async function submitRating(
-  tx: pg.ClientBase,
+  db: { query: pg.ClientBase['query'] },
   identity: Identity,
   animeId: number,
   input: RatingInput | RatingPatch,
   options: { traceparent?: string; origin?: string; mode?: 'replace' | 'merge' } = {},
 ): Promise<WriteResult> {
-  await ensureUser(tx, identity);
-  await lockStats(tx, animeId);
-  const previous = await tx.query(
-    `select ${RATING_COLUMNS} from ratings where user_id = $1 and anime_id = $2`,
-    [identity.sub, animeId],
-  );
-  const before = previous.rows[0] ? ratingView(previous.rows[0]) : null;
-  const next = nextRating(before, input, options.mode ?? 'replace');
-  if (!next)
-    throw new NotFound('you have not rated this anime: send a score first', {
-      issues: [{ field: '/body/score', message: 'is required: there is no rating to change yet' }],
-    });
-  const saved = await tx.query(
-    `insert into ratings (user_id, anime_id, score, animation, music, plot, characters, review)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)
-     on conflict (user_id, anime_id) do update set score = $3, animation = $4, music = $5, plot = $6,
-       characters = $7, review = $8, updated_at = now()
-     returning ${RATING_COLUMNS}`,
-    [identity.sub, animeId, next.score, next.animation, next.music, next.plot, next.characters, next.review],
-  );
-  const rating = ratingView(saved.rows[0] ?? {});
-  const aggregate = await applyRatingChange(tx, animeId, before, rating);
-  const event = await enqueue(tx, {
+  const mode = options.mode ?? 'replace';
+  const draft = newEvent({
     type: 'dev.isekai.rating.submitted.v1',
     source: SOURCE,
     subject: String(animeId),
+    // Shape-checked with the statement's fields as placeholders; rating_submit fills the real ones.
     data: {
       animeId,
       userId: identity.sub,
-      score: rating.score,
-      previousScore: before?.score ?? null,
-      hasReview: rating.review !== null,
-      aggregate: { count: aggregate.count, mean: aggregate.mean ?? 0 },
-      ratedAt: rating.updatedAt,
+      score: 1,
+      previousScore: null,
+      hasReview: false,
+      aggregate: { count: 1, mean: 1 },
+      ratedAt: new Date().toISOString(),
     },
     ...(options.traceparent ? { traceparent: options.traceparent } : {}),
   });
-  return { rating, aggregate, events: [event] };
+  const { score: _s, previousScore: _p, hasReview: _h, aggregate: _a, ratedAt: _r, ...known } = draft.data;
+  let row: Record<string, unknown> | undefined;
+  try {
+    const { rows } = await db.query(`select * from rating_submit($1, $2, $3, $4, $5, $6, $7)`, [
+      identity.sub,
+      identity.username,
+      identity.name ?? null,
+      identity.email ?? null,
+      animeId,
+      JSON.stringify(ratingInput(input, mode)),
+      JSON.stringify({ ...draft, data: known }),
+    ]);
+    row = rows[0];
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code === 'P0002' && e.message === 'anime_not_found')
+      throw new NotFound(`anime ${animeId} not found`);
+    if (e.code === 'P0002' && e.message === 'no_rating')
+      throw new NotFound('you have not rated this anime: send a score first', {
+        issues: [{ field: '/body/score', message: 'is required: there is no rating to change yet' }],
+      });
+    throw error;
+  }
+  const rating = ratingView(row ?? {});
+  const aggregate = { count: row?.score_count as number, mean: row?.mean == null ? null : Number(row.mean) };
+  return { rating, aggregate, events: [Object.freeze(row?.event as CloudEventV1<unknown>)] };
 }
 
 /**

@@ -29,6 +29,8 @@ export const TrackingSettings = Type.Object({
   K_SINK: Type.Optional(Type.String({ format: 'uri' })),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 300 }),
   LIST_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 60 }),
+  /** Catalog answers kept in the catalog's own process (0 = none); Redis invalidation keeps them correct. */
+  LOCAL_CACHE_ENTRIES: Type.Integer({ minimum: 0, default: 2000 }),
 });
 
 /** What a tracking function is wired from; tests build it with their own authenticator. */
@@ -69,6 +71,8 @@ export function wireTracking(
   const cache = createCatalogCache(runtime, redis, {
     animeTtlSeconds: settings.CACHE_TTL_SECONDS,
     listTtlSeconds: settings.LIST_CACHE_TTL_SECONDS,
+    // Only the reader keeps answers in process; writers only invalidate.
+    localEntries: name === 'catalog' ? settings.LOCAL_CACHE_ENTRIES : 0,
   });
   const authenticate = overrides.authenticate ?? verifierFromSettings(settings).authenticate;
   const sink = settings.K_SINK;

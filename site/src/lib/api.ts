@@ -54,6 +54,14 @@ export interface Api {
   send(req: ApiRequest): Promise<ApiResponse>;
   /** One request whose body is read as it arrives (e.g. NDJSON progress); any status comes back. */
   stream(req: ApiRequest): Promise<IncomingMessage>;
+  /**
+   * A Server-Sent Events stream: its own connection (no keep-alive agent, it is held for minutes), extra
+   * headers (`Last-Event-ID`), ended by `signal`; no idle timeout once the headers came (heartbeats keep
+   * the edge's own read timeout from firing).
+   */
+  events(
+    req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>;
   /** JSON of a 2xx answer, else throws ApiProblem. */
   json<T>(req: ApiRequest): Promise<T>;
 }
@@ -112,9 +120,41 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     return { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) };
   }
 
+  function events(req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal }) {
+    const url = new URL(req.path, base);
+    const headers: Record<string, string> = { accept: req.accept ?? 'text/event-stream', ...req.headers };
+    if (req.token) headers.authorization = `Bearer ${req.token}`;
+    const call = secure ? httpsRequest : httpRequest;
+    return new Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>(
+      (resolve, reject) => {
+        const outgoing = call(
+          url,
+          {
+            method: 'GET',
+            headers,
+            timeout,
+            ...(options.ca ? { ca: options.ca } : {}),
+            lookup: loopbackLookup,
+            ...(req.signal ? { signal: req.signal } : {}),
+          },
+          (res) => {
+            outgoing.setTimeout(0);
+            resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res });
+          },
+        );
+        outgoing.on('timeout', () =>
+          outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      },
+    );
+  }
+
   return {
     send,
     stream: open,
+    events,
     async json<T>(req: ApiRequest): Promise<T> {
       const res = await send(req);
       if (res.status >= 200 && res.status < 300)
