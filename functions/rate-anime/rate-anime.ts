@@ -2,7 +2,6 @@ import { NotFound } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { deleteRating, readRating, submitRating, type WriteResult } from '../lib/tracking/ratings.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
@@ -19,8 +18,7 @@ function animeIdOf(ctx: { readonly params: { readonly id: string } }): number {
 
 /** rate-anime's routes: the caller's rating (+ aspects, review), per-episode ratings, public reviews. */
 export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis'>): AnyRoute[] {
-  const { db, cache, runtime, publish } = deps;
-  const traceparent = () => traceparentOf(runtime.tracing.tracer.id);
+  const { db, cache, publish } = deps;
 
   /** Commit, then drop the cached anime (before answering), then publish what the outbox holds. */
   async function write(animeId: number, work: Parameters<typeof db.transaction<WriteResult>>[0]) {
@@ -40,28 +38,26 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
       const animeId = animeIdOf(ctx);
       const identity = ctx.identity;
       const { rating, aggregate } = await write(animeId, (tx) =>
-        submitRating(tx, identity, animeId, ctx.body, { traceparent: traceparent() }),
+        submitRating(tx, identity, animeId, ctx.body),
       );
       return { headers: NO_STORE, body: { animeId, rating, aggregate } };
     },
     patchRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
       const { rating, aggregate } = await write(animeId, (tx) =>
-        submitRating(tx, ctx.identity, animeId, ctx.body, { traceparent: traceparent(), mode: 'merge' }),
+        submitRating(tx, ctx.identity, animeId, ctx.body, { mode: 'merge' }),
       );
       return { headers: NO_STORE, body: { animeId, rating, aggregate } };
     },
     deleteRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      await write(animeId, (tx) => deleteRating(tx, ctx.identity, animeId, { traceparent: traceparent() }));
+      await write(animeId, (tx) => deleteRating(tx, ctx.identity, animeId));
       return { status: 204 };
     },
     putEpisodeRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
       const { events, ...body } = await db.transaction((tx) =>
-        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, ctx.body.score, {
-          traceparent: traceparent(),
-        }),
+        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, ctx.body.score),
       );
       await publish(events);
       return { headers: NO_STORE, body: { animeId, ...body } };
@@ -69,9 +65,7 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
     deleteEpisodeRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
       const { events } = await db.transaction((tx) =>
-        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, null, {
-          traceparent: traceparent(),
-        }),
+        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, null),
       );
       await publish(events);
       return { status: 204 };

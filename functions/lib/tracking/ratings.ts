@@ -2,13 +2,12 @@ import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../data/users.ts';
 import { NotFound } from '../errors.ts';
+import { newEvent } from '../events/new-event.ts';
 import { enqueue } from '../events/outbox.ts';
 import type { Identity } from '../http/types.ts';
 import type { RatingInput, RatingPatch } from './rating-schemas.ts';
 import { RATING_COLUMNS, type RatingView, ratingView } from './rating-view.ts';
 import { applyRatingChange, lockStats, type Scored } from './stats.ts';
-
-export const SOURCE = '/functions/rate-anime';
 
 export { RATING_COLUMNS, type RatingView, ratingView } from './rating-view.ts';
 
@@ -59,7 +58,7 @@ export async function submitRating(
   identity: Identity,
   animeId: number,
   input: RatingInput | RatingPatch,
-  options: { traceparent?: string; origin?: string; mode?: 'replace' | 'merge' } = {},
+  options: { origin?: string; mode?: 'replace' | 'merge' } = {},
 ): Promise<WriteResult> {
   await ensureUser(tx, identity);
   await lockStats(tx, animeId);
@@ -83,11 +82,9 @@ export async function submitRating(
   );
   const rating = ratingView(saved.rows[0] ?? {});
   const aggregate = await applyRatingChange(tx, animeId, before, rating);
-  const event = await enqueue(tx, {
-    type: 'dev.isekai.rating.submitted.v1',
-    source: SOURCE,
-    subject: String(animeId),
-    data: {
+  const event = await enqueue(
+    tx,
+    newEvent('dev.isekai.rating.submitted.v1', {
       animeId,
       userId: identity.sub,
       score: rating.score,
@@ -95,9 +92,8 @@ export async function submitRating(
       hasReview: rating.review !== null,
       aggregate: { count: aggregate.count, mean: aggregate.mean ?? 0 },
       ratedAt: rating.updatedAt,
-    },
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-  });
+    }),
+  );
   return { rating, aggregate, events: [event] };
 }
 
@@ -110,7 +106,6 @@ export async function deleteRating(
   tx: pg.ClientBase,
   identity: Identity,
   animeId: number,
-  options: { traceparent?: string } = {},
 ): Promise<WriteResult> {
   await lockStats(tx, animeId);
   const removed = await tx.query(
@@ -120,20 +115,17 @@ export async function deleteRating(
   const before = removed.rows[0] ? ratingView(removed.rows[0]) : null;
   if (!before) return { rating: null, aggregate: await currentAggregate(tx, animeId), events: [] };
   const aggregate = await applyRatingChange(tx, animeId, before, null);
-  const event = await enqueue(tx, {
-    type: 'dev.isekai.rating.removed.v1',
-    source: SOURCE,
-    subject: String(animeId),
-    data: {
+  const event = await enqueue(
+    tx,
+    newEvent('dev.isekai.rating.removed.v1', {
       animeId,
       userId: identity.sub,
       previousScore: before.score,
       hadReview: before.review !== null,
       aggregate: { count: aggregate.count, mean: aggregate.mean ?? 0 },
       removedAt: new Date().toISOString(),
-    },
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-  });
+    }),
+  );
   return { rating: null, aggregate, events: [event] };
 }
 
