@@ -1,5 +1,7 @@
+import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import { NotFound, ValidationFailed } from '../lib/errors.ts';
+import { commitAndPublish } from '../lib/events/commit.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
@@ -64,12 +66,10 @@ async function listPage(db: Deps['db'], userId: string, query: ListQuery, public
 export function listRoutes(deps: Deps): AnyRoute[] {
   const { db, cache, publish } = deps;
   /** Commit; drop cached catalog objects whose members moved (before answering); publish. */
-  async function write(animeId: number, work: Parameters<typeof db.transaction<EntryWrite>>[0]) {
-    const result = await db.transaction(work);
-    if (result.catalogChanged) await cache.invalidate([animeId]);
-    await publish(result.events);
-    return result;
-  }
+  const write = (animeId: number, work: (tx: pg.PoolClient) => Promise<EntryWrite>) =>
+    commitAndPublish({ db, publish }, work, (result) =>
+      result.catalogChanged ? cache.invalidate([animeId]) : undefined,
+    );
 
   return implement(LibraryListApi, {
     listMyLibrary: async (ctx) => ({

@@ -1,4 +1,6 @@
+import type pg from 'pg';
 import { NotFound } from '../lib/errors.ts';
+import { commitAndPublish } from '../lib/events/commit.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
@@ -21,12 +23,8 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
   const { db, cache, publish } = deps;
 
   /** Commit, then drop the cached anime (before answering), then publish what the outbox holds. */
-  async function write(animeId: number, work: Parameters<typeof db.transaction<WriteResult>>[0]) {
-    const result = await db.transaction(work);
-    await cache.invalidate([animeId]);
-    await publish(result.events);
-    return result;
-  }
+  const write = (animeId: number, work: (tx: pg.PoolClient) => Promise<WriteResult>) =>
+    commitAndPublish({ db, publish }, work, () => cache.invalidate([animeId]));
 
   return implement(RateAnimeApi, {
     getRating: async (ctx) => {
@@ -56,18 +54,16 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
     },
     putEpisodeRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      const { events, ...body } = await db.transaction((tx) =>
+      const { events: _published, ...body } = await commitAndPublish({ db, publish }, (tx) =>
         rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, ctx.body.score),
       );
-      await publish(events);
       return { headers: NO_STORE, body: { animeId, ...body } };
     },
     deleteEpisodeRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      const { events } = await db.transaction((tx) =>
+      await commitAndPublish({ db, publish }, (tx) =>
         rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, null),
       );
-      await publish(events);
       return { status: 204 };
     },
     listEpisodeRatings: async (ctx) => {

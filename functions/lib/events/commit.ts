@@ -1,0 +1,33 @@
+import type { CloudEventV1 } from 'cloudevents';
+import type pg from 'pg';
+import type { Postgres } from '../data/postgres.ts';
+
+/** What a write returns: whatever it answers with, plus the events it put in the outbox. */
+export interface WriteResult {
+  readonly events: readonly CloudEventV1<unknown>[];
+}
+
+export interface CommitDeps {
+  readonly db: Postgres;
+  /** Publish events whose transaction committed (never throws: the outbox relay sends what fails). */
+  readonly publish: (events: readonly CloudEventV1<unknown>[]) => Promise<void>;
+}
+
+/**
+ * The one way a PostgreSQL write with events ends: run `work` in a transaction (the change and its outbox
+ * rows, all or nothing), then the after-commit steps (e.g. drop cached objects the change made stale, so a
+ * read right after the answer sees it), then publish the committed events. Returns `work`'s result.
+ * An error in `work` rolls everything back and nothing is published.
+ * @example const { rating } = await commitAndPublish(deps, (tx) => submitRating(tx, …),
+ *            () => cache.invalidate([animeId]));
+ */
+export async function commitAndPublish<R extends WriteResult>(
+  deps: CommitDeps,
+  work: (tx: pg.PoolClient) => Promise<R>,
+  afterCommit?: (result: R) => Promise<unknown> | undefined,
+): Promise<R> {
+  const result = await deps.db.transaction(work);
+  if (afterCommit) await afterCommit(result);
+  await deps.publish(result.events);
+  return result;
+}
