@@ -6,11 +6,6 @@ export interface HttpMessage {
   readonly body: string | Buffer;
 }
 
-/** The SDK's event object for a plain (stored, decoded) one; extension names were checked by the catalogue. */
-export function sdkEvent(event: CloudEventV1<unknown>): CloudEvent<unknown> {
-  return event instanceof CloudEvent ? event : new CloudEvent(event, false);
-}
-
 function message(headers: Record<string, unknown>, body: unknown): HttpMessage {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = String(value);
@@ -29,7 +24,8 @@ function message(headers: Record<string, unknown>, body: unknown): HttpMessage {
  * @example const { headers, body } = toBinary(event); await fetch(sink, { method: 'POST', headers, body });
  */
 export function toBinary(event: CloudEventV1<unknown>): HttpMessage {
-  const { headers, body } = HTTP.binary(sdkEvent(event));
+  // HTTP.binary reads the attributes as they are: nothing is added (no arrival time, no id).
+  const { headers, body } = HTTP.binary(event as CloudEvent<unknown>);
   return message(
     {
       ...headers,
@@ -40,13 +36,20 @@ export function toBinary(event: CloudEventV1<unknown>): HttpMessage {
   );
 }
 
-/** Structured mode (`HTTP.structured`, §3.2): the whole event as `application/cloudevents+json`. */
+/**
+ * Structured mode (`HTTP.structured`, §3.2): the whole event as `application/cloudevents+json`. The SDK
+ * serialises its own CloudEvent object, which fills in a missing `time`; Isekai's events always carry one.
+ */
 export function toStructured(event: CloudEventV1<unknown>): HttpMessage {
-  const { headers, body } = HTTP.structured(sdkEvent(event));
+  const sdk = event instanceof CloudEvent ? event : new CloudEvent(event, false);
+  const { headers, body } = HTTP.structured(sdk);
   return message(headers, body);
 }
 
-/** The SDK's HTTP binding with binary mode keeping the event's own `time` (what `emitterFor` encodes with). */
+/**
+ * The SDK's HTTP binding with the two encoders above (what `emitterFor` encodes with). They take plain
+ * events (stored, decoded) as well as the SDK's objects.
+ */
 export const HTTP_BINDING: Binding = {
   ...HTTP,
   binary: (event) => toBinary(event as CloudEventV1<unknown>),

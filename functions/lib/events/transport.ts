@@ -1,8 +1,8 @@
-import { type CloudEventV1, emitterFor, type Message, Mode } from 'cloudevents';
+import { type CloudEvent, type CloudEventV1, emitterFor, type Message, Mode } from 'cloudevents';
 import { ValidationFailed } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { injectTraceHeaders } from '../tracing/trace-headers.ts';
-import { HTTP_BINDING, sdkEvent } from './encode.ts';
+import { HTTP_BINDING } from './encode.ts';
 import { isRetryableStatus } from './retry.ts';
 
 /** Sends one CloudEvent; resolves when the sink accepted it (2xx). */
@@ -57,6 +57,7 @@ export function createHttpTransport(options: HttpTransportOptions): EventTranspo
     },
   );
   return async (event) => {
-    await emit(sdkEvent(event), { event });
+    // HTTP_BINDING encodes plain events as they are; the SDK's type asks for its own object.
+    await emit(event as CloudEvent<unknown>, { event });
   };
 }
