@@ -3,7 +3,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import { dataSchemaUri, eventSpec } from '../../../events/catalogue.ts';
 import { ValidationFailed } from '../errors.ts';
 import { currentTraceparent } from '../tracing/trace-headers.ts';
-import { validateEvent } from './catalogue.ts';
+import { validateEvent } from './validate-event.ts';
 
 export interface NewEventOptions {
   /** Default: `/functions/<producer>` from the catalogue entry of `type`. */
