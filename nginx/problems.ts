@@ -146,7 +146,7 @@ export function securityHeaders(kind: HeaderKind, o: EdgeOptions): string[] {
   if (kind === 'site') {
     lines.push(
       'add_header Referrer-Policy strict-origin-when-cross-origin always;',
-      `add_header Content-Security-Policy "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; font-src 'self'; connect-src 'self' https://api.${o.domain}${portSuffix(o)} https://auth.${o.domain}${portSuffix(o)}; form-action 'self' ${o.identityOrigin ?? `https://auth.${o.domain}${portSuffix(o)}`}; frame-ancestors 'none'; base-uri 'self'; object-src 'none'" always;`,
+      `add_header Content-Security-Policy "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; font-src 'self'; connect-src 'self' https://api.${o.domain}${portSuffix(o)} https://auth.${o.domain}${portSuffix(o)}; form-action 'self' ${o.identityOrigin ?? `https://auth.${o.domain}${portSuffix(o)}`}; frame-ancestors 'none'; base-uri 'self'; object-src 'none'" always;`,
     );
   } else {
     lines.push(

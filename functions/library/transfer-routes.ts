@@ -60,6 +60,7 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
           { db, publish },
           (tx) => applyMalRows(tx, me, rows),
           (r) => cache.invalidate(r.changedAnime),
+          { bulk: true },
         );
         return { headers: { 'cache-control': 'no-store' }, body: { file, ...result.report } };
       }
@@ -76,6 +77,7 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
           { db, publish },
           (tx) => applyMalRows(tx, me, rows, (done, total) => line({ progress: { done, total } })),
           (r) => cache.invalidate(r.changedAnime),
+          { bulk: true },
         );
         line({ report: result.report });
       } catch (error) {

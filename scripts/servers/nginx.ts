@@ -55,9 +55,10 @@ export async function startTestEdge(id: string, options: TestEdgeOptions): Promi
     siteRoot: join(prefix, 'site'),
     ...options.overrides,
   });
-  // A fresh access log and auth cache per start (tests read the log).
+  // A fresh access log, auth cache and site cache per start (tests read the log).
   await rm(join(prefix, 'logs'), { recursive: true, force: true });
   await rm(join(prefix, 'auth-cache'), { recursive: true, force: true });
+  await rm(join(prefix, 'site-cache'), { recursive: true, force: true });
   const running = await startEdge(edgeOptions, options.cpu === undefined ? {} : { cpu: options.cpu });
   return { ...running, port: https, httpPort: http, ca: tls.pem, options: edgeOptions };
 }

@@ -34,6 +34,13 @@ const session = defineMiddleware(async (context, next) => {
   const id = readCookie(context.request.headers.get('cookie'), settings.SESSION_COOKIE);
   const current = await Session.load(sessions, settings.SESSION_TTL_SECONDS, id);
   context.locals.session = current;
+  // Signed out everywhere since this session signed in: it ends here (src/pages/me/settings.astro).
+  const user = current.data?.user;
+  if (user && (current.data?.signedInAt ?? 0) < (await sessions.revokedBefore(user.sub)))
+    current.update((d) => {
+      delete d.user;
+      delete d.tokens;
+    });
   const flash = current.data?.flash;
   if (flash && context.request.method === 'GET') {
     context.locals.flash = flash;

@@ -1,5 +1,6 @@
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { createRuntime } from '../../functions/lib/runtime.ts';
+import type { EdgeOptions } from '../../nginx/options.ts';
 import { freePort } from '../../scripts/servers/harness.ts';
 import { startTestEdge, TEST_DOMAIN, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { type ManifestBroker, startBrokerFromManifests } from '../../scripts/stack/broker/from-manifests.ts';
@@ -23,7 +24,11 @@ export interface ChainStack {
  * the real notify and dead-letters processes, and real nginx in front. The edge's self-signed certificate
  * is added to this process's default CAs, so plain `fetch` reaches `https://api.isekai.localhost:<port>`.
  */
-export async function startChainStack(env: Record<string, string>, label: string): Promise<ChainStack> {
+export async function startChainStack(
+  env: Record<string, string>,
+  label: string,
+  options: { edgeOverrides?: Partial<EdgeOptions> } = {},
+): Promise<ChainStack> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -55,7 +60,10 @@ export async function startChainStack(env: Record<string, string>, label: string
       functions: functions.ports,
       defaultPort: await freePort(),
       keycloakUrl: env.KEYCLOAK_URL ?? '',
-      overrides: { limits: { perIp: { rate: 1000, burst: 1000 }, perToken: { rate: 1000, burst: 1000 } } },
+      overrides: {
+        limits: { perIp: { rate: 1000, burst: 1000 }, perToken: { rate: 1000, burst: 1000 } },
+        ...options.edgeOverrides,
+      },
     });
     stops.push(edge.stop);
     setDefaultCACertificates([...getCACertificates('default'), edge.ca]);

@@ -17,7 +17,8 @@ export interface CommitDeps {
  * The one way a PostgreSQL write with events ends: run `work` in a transaction (the change and its outbox
  * rows, all or nothing), then the after-commit steps (e.g. drop cached objects the change made stale, so a
  * read right after the answer sees it), then publish the committed events. Returns `work`'s result.
- * An error in `work` rolls everything back and nothing is published.
+ * An error in `work` rolls everything back and nothing is published. `bulk`: the long-running write
+ * transaction (`Postgres.bulkTransaction`, e.g. a MAL import of thousands of rows).
  * @example const { rating } = await commitAndPublish(deps, (tx) => submitRating(tx, …),
  *            () => cache.invalidate([animeId]));
  */
@@ -25,8 +26,9 @@ export async function commitAndPublish<R extends WriteResult>(
   deps: CommitDeps,
   work: (tx: pg.PoolClient) => Promise<R>,
   afterCommit?: (result: R) => Promise<unknown> | undefined,
+  options: { readonly bulk?: boolean } = {},
 ): Promise<R> {
-  const result = await deps.db.transaction(work);
+  const result = await (options.bulk ? deps.db.bulkTransaction(work) : deps.db.transaction(work));
   if (afterCommit) await afterCommit(result);
   await deps.publish(result.events);
   return result;

@@ -5,7 +5,12 @@
  */
 
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Problem } from '../../../functions/lib/problem.ts';
@@ -40,11 +45,23 @@ export interface ApiRequest {
   readonly contentType?: string;
   readonly accept?: string;
   readonly traceparent?: string | undefined;
+  /** Socket idle timeout for this request (ms); the client's default (15 s) otherwise. */
+  readonly timeoutMs?: number;
 }
 
 export interface Api {
   /** One request; any status comes back (no throw on 4xx/5xx). */
   send(req: ApiRequest): Promise<ApiResponse>;
+  /** One request whose body is read as it arrives (e.g. NDJSON progress); any status comes back. */
+  stream(req: ApiRequest): Promise<IncomingMessage>;
+  /**
+   * A Server-Sent Events stream: its own connection (no keep-alive agent, it is held for minutes), extra
+   * headers (`Last-Event-ID`), ended by `signal`; no idle timeout once the headers came (heartbeats keep
+   * the edge's own read timeout from firing).
+   */
+  events(
+    req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>;
   /** JSON of a 2xx answer, else throws ApiProblem. */
   json<T>(req: ApiRequest): Promise<T>;
 }
@@ -73,7 +90,7 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     : new HttpAgent({ keepAlive: true, lookup: loopbackLookup });
   const timeout = options.timeoutMs ?? 15_000;
 
-  function send(req: ApiRequest): Promise<ApiResponse> {
+  function open(req: ApiRequest): Promise<IncomingMessage> {
     const url = new URL(req.path, base);
     const body = req.json === undefined ? req.body : Buffer.from(JSON.stringify(req.json));
     const headers: Record<string, string> = { accept: req.accept ?? 'application/json' };
@@ -86,24 +103,58 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     }
     const call = secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on('error', reject);
-      });
+      const idle = req.timeoutMs ?? timeout;
+      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout: idle }, resolve);
       outgoing.on('timeout', () =>
-        outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+        outgoing.destroy(new Error(`API timeout after ${idle} ms: ${url.pathname}`)),
       );
       outgoing.on('error', reject);
       outgoing.end(body);
     });
   }
 
+  async function send(req: ApiRequest): Promise<ApiResponse> {
+    const res = await open(req);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
+  function events(req: ApiRequest & { headers?: Record<string, string>; signal?: AbortSignal }) {
+    const url = new URL(req.path, base);
+    const headers: Record<string, string> = { accept: req.accept ?? 'text/event-stream', ...req.headers };
+    if (req.token) headers.authorization = `Bearer ${req.token}`;
+    const call = secure ? httpsRequest : httpRequest;
+    return new Promise<{ status: number; headers: IncomingHttpHeaders; body: IncomingMessage }>(
+      (resolve, reject) => {
+        const outgoing = call(
+          url,
+          {
+            method: 'GET',
+            headers,
+            timeout,
+            ...(options.ca ? { ca: options.ca } : {}),
+            lookup: loopbackLookup,
+            ...(req.signal ? { signal: req.signal } : {}),
+          },
+          (res) => {
+            outgoing.setTimeout(0);
+            resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res });
+          },
+        );
+        outgoing.on('timeout', () =>
+          outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      },
+    );
+  }
+
   return {
     send,
+    stream: open,
+    events,
     async json<T>(req: ApiRequest): Promise<T> {
       const res = await send(req);
       if (res.status >= 200 && res.status < 300)

@@ -9,6 +9,8 @@ export interface SessionData {
   /** Per-session CSRF token, sent back in every state-changing form. */
   csrf: string;
   user?: { sub: string; username: string; name: string; roles: string[] };
+  /** When the viewer signed in (ms since the epoch): sessions older than a "sign out everywhere" end. */
+  signedInAt?: number;
   tokens?: { access: string; refresh?: string | undefined; idToken?: string | undefined; expiresAt: number };
   /** A sign-in under way (authorization code + PKCE), until the callback. */
   pending?: { verifier: string; state: string; nonce: string; returnTo: string; createdAt: number };
@@ -21,6 +23,10 @@ export interface SessionStore {
   get(id: string): Promise<SessionData | undefined>;
   set(id: string, data: SessionData, ttlSeconds: number): Promise<void>;
   delete(id: string): Promise<void>;
+  /** "Sign out everywhere": every session of `sub` signed in before `at` (ms) ends, for `ttlSeconds`. */
+  revokeBefore(sub: string, at: number, ttlSeconds: number): Promise<void>;
+  /** The time before which `sub`'s sessions are ended (0 when none). */
+  revokedBefore(sub: string): Promise<number>;
 }
 
 /** Minimal Redis surface the store uses (ioredis satisfies it). */
@@ -42,11 +48,18 @@ export function redisStore(redis: RedisLike, prefix: string): SessionStore {
     async delete(id) {
       await redis.del(prefix + id);
     },
+    async revokeBefore(sub, at, ttl) {
+      await redis.set(`${prefix}revoked:${sub}`, String(at), 'EX', ttl);
+    },
+    async revokedBefore(sub) {
+      return Number((await redis.get(`${prefix}revoked:${sub}`)) ?? 0);
+    },
   };
 }
 
 export function memoryStore(now: () => number = Date.now): SessionStore & { size(): number } {
   const map = new Map<string, { data: string; until: number }>();
+  const revoked = new Map<string, { at: number; until: number }>();
   return {
     async get(id) {
       const hit = map.get(id);
@@ -58,6 +71,13 @@ export function memoryStore(now: () => number = Date.now): SessionStore & { size
     },
     async delete(id) {
       map.delete(id);
+    },
+    async revokeBefore(sub, at, ttl) {
+      revoked.set(sub, { at, until: now() + ttl * 1000 });
+    },
+    async revokedBefore(sub) {
+      const hit = revoked.get(sub);
+      return hit && hit.until > now() ? hit.at : 0;
     },
     size: () => map.size,
   };

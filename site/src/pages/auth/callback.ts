@@ -21,6 +21,7 @@ export const GET: APIRoute = async ({ url, locals }) => {
       delete d.pending;
       d.user = user;
       d.tokens = tokens;
+      d.signedInAt = Date.now();
       d.flash = { kind: 'ok', text: `Welcome, ${user.name}.` };
     });
     return seeOther(pending.returnTo);

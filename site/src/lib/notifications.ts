@@ -1,0 +1,104 @@
+/**
+ * Notifications on the site: the header's unread count, the inbox page (notifications `GET /notifications`,
+ * mark one / all read) and actions. An action (`{name, label, method, url}`, when the API sends them) is
+ * rendered as a button and relayed by the site with the viewer's token; only API paths are relayed.
+ */
+import type { Api } from './api.ts';
+
+/** One notification as `GET /notifications` lists it (functions/notifications/api.ts), actions optional. */
+export interface Notification {
+  id: string;
+  kind: string;
+  animeId: number | null;
+  message: string;
+  createdAt: string;
+  readAt: string | null;
+  inbox: 'personal' | 'moderation';
+  /** Per kind (notify's messages.ts), e.g. a removal's `note` from the moderator. */
+  data?: Record<string, unknown>;
+  actions?: NotificationAction[];
+}
+
+/** The moderator's note of a decision, when the notification carries one. */
+export const noteOf = (n: Pick<Notification, 'data'>): string | undefined =>
+  typeof n.data?.note === 'string' && n.data.note ? n.data.note : undefined;
+
+export interface NotificationAction {
+  name: string;
+  label: string;
+  method: string;
+  url: string;
+}
+
+export interface Inbox {
+  items: Notification[];
+  page: number;
+  limit: number;
+  hasMore: boolean;
+}
+
+/** The unread count for the header; undefined when the API cannot say (the badge is then left out). */
+export async function unreadCount(api: Api, token: string): Promise<number | undefined> {
+  try {
+    return (await api.json<{ unread: number }>({ path: '/notifications/unread-count', token })).unread;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadInbox(api: Api, token: string, page: number, unreadOnly: boolean): Promise<Inbox> {
+  const q = new URLSearchParams({ page: String(page), limit: '20' });
+  if (unreadOnly) q.set('unread', 'true');
+  return api.json<Inbox>({ path: `/notifications?${q}`, token });
+}
+
+/** An action's target is relayed only when it is an API path with a plain method (never another host). */
+export function relayableAction(action: unknown): action is NotificationAction {
+  const a = action as Partial<NotificationAction> | null;
+  return (
+    typeof a?.url === 'string' &&
+    /^\/[A-Za-z0-9/_.~%-]*(\?[A-Za-z0-9=&_.~%-]*)?$/.test(a.url) &&
+    !a.url.includes('..') &&
+    // `//host/…` would leave the API's origin (a scheme-relative URL).
+    !a.url.includes('//') &&
+    typeof a.method === 'string' &&
+    ['POST', 'PUT', 'PATCH', 'DELETE'].includes(a.method.toUpperCase()) &&
+    typeof a.name === 'string' &&
+    typeof a.label === 'string'
+  );
+}
+
+/** The inbox page's forms: mark one read, mark all read, or run one of a notification's actions. */
+export async function applyInboxForm(
+  api: Api,
+  token: string,
+  form: FormData,
+): Promise<{ ok: boolean; message: string }> {
+  const action = String(form.get('action') ?? '');
+  const id = String(form.get('id') ?? '');
+  if (action === 'read-all') {
+    const { marked } = await api.json<{ marked: number }>({
+      method: 'POST',
+      path: '/notifications/read-all',
+      token,
+    });
+    return { ok: true, message: `${marked} notification${marked === 1 ? '' : 's'} marked read.` };
+  }
+  if (!/^[0-9a-f]{24}$/.test(id)) return { ok: false, message: 'Unknown notification.' };
+  if (action === 'read') {
+    await api.json({ method: 'POST', path: `/notifications/${id}/read`, token });
+    return { ok: true, message: 'Marked read.' };
+  }
+  if (action === 'run') {
+    // The action is looked up again from the inbox, never taken from the form (no forged targets).
+    const name = String(form.get('name') ?? '');
+    const page = Number(form.get('page') ?? '1');
+    const inbox = await loadInbox(api, token, Number.isInteger(page) && page > 0 ? page : 1, false);
+    const found = inbox.items.find((n) => n.id === id)?.actions?.find((a) => a.name === name);
+    if (!found || !relayableAction(found)) return { ok: false, message: 'That action is no longer offered.' };
+    await api.json({ method: found.method.toUpperCase(), path: found.url, token });
+    await api.json({ method: 'POST', path: `/notifications/${id}/read`, token }).catch(() => undefined);
+    return { ok: true, message: `${found.label}: done.` };
+  }
+  return { ok: false, message: 'Unknown action.' };
+}

@@ -1,0 +1,112 @@
+/**
+ * Live notifications on every page of a signed-in viewer: the site's own same-origin stream
+ * (/me/notifications/stream, which relays the API's with the token held server-side) read with fetch and
+ * a stream reader (not EventSource: the relay could then not be told where to resume). Each notification
+ * raises the header's unread badge, is announced in a polite live region, and on the inbox page is added at
+ * the top. A dropped stream reconnects with `Last-Event-ID` (the API replays what was missed), backing off
+ * from 1 s to 30 s; a 401 (signed out) stops it.
+ */
+interface LiveNotification {
+  id: string;
+  message: string;
+  animeId: number | null;
+  createdAt: string;
+  inbox?: string;
+}
+
+export function startLive(doc: Document): void {
+  if (doc.body.dataset.live !== 'on') return;
+  let lastId: string | undefined;
+  let delay = 1000;
+
+  const raiseBadge = () => {
+    const badge = doc.getElementById('unread-badge');
+    if (!badge) return;
+    const count = (Number(badge.dataset.count) || 0) + 1;
+    badge.dataset.count = String(count);
+    badge.hidden = false;
+    const number = badge.querySelector('.unread');
+    if (number) number.textContent = String(count);
+    const label = badge.querySelector('.visually-hidden');
+    if (label) label.textContent = ` (${count} unread)`;
+  };
+
+  const show = (n: LiveNotification) => {
+    raiseBadge();
+    const text = n.inbox === 'moderation' ? `Moderation: ${n.message}` : n.message;
+    const toast = doc.getElementById('live-toast');
+    if (toast) toast.textContent = text;
+    const list = doc.getElementById('live-list');
+    if (list) {
+      const item = doc.createElement('li');
+      item.className = 'notification unread-item';
+      item.dataset.id = n.id;
+      const p = doc.createElement('p');
+      const span = doc.createElement('span');
+      span.className = 'message';
+      span.textContent = text;
+      p.append(span);
+      if (n.animeId !== null) {
+        const a = doc.createElement('a');
+        a.href = `/anime/${n.animeId}#subtitles`;
+        a.textContent = 'open the anime';
+        p.append(' · ', a);
+      }
+      item.append(p);
+      list.prepend(item);
+    }
+  };
+
+  const handle = (block: string) => {
+    let id: string | undefined;
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const at = line.indexOf(':');
+      const name = at < 0 ? line : line.slice(0, at);
+      const value = at < 0 ? '' : line.slice(at + 1).replace(/^ /, '');
+      if (name === 'id') id = value;
+      else if (name === 'event') event = value;
+      else if (name === 'data') data.push(value);
+    }
+    if (id) lastId = id;
+    if (event !== 'notification' || data.length === 0) return;
+    try {
+      show(JSON.parse(data.join('\n')) as LiveNotification);
+    } catch {
+      // not JSON: ignore the frame
+    }
+  };
+
+  const connect = async (): Promise<void> => {
+    try {
+      const res = await fetch('/me/notifications/stream', {
+        headers: { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+      if (res.status === 401) return;
+      if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
+      doc.body.dataset.liveConnected = 'true';
+      delay = 1000;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value.replace(/\r\n?/g, '\n');
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          handle(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch {
+      // network error or a refused stream: retry below
+    }
+    doc.body.dataset.liveConnected = 'false';
+    setTimeout(() => void connect(), delay);
+    delay = Math.min(delay * 2, 30_000);
+  };
+  void connect();
+}

@@ -1,0 +1,529 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import axe from 'axe-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { edgeRequest } from '../../scripts/servers/nginx.ts';
+import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
+import { addSiteOrigin, createUser, type RealmUser } from '../setup/keycloak-client.ts';
+import { type ChainStack, startChainStack } from '../support/chain-stack.ts';
+import { ownAnime } from '../support/tracking.ts';
+import { makeZip } from '../support/zip.ts';
+
+/**
+ * Issue 12's story in real Chromium (Debian's, driven by playwright-core) through the nginx edge, with the
+ * harness's real Keycloak, every function on its production wiring and the broker on RabbitMQ delivering to
+ * the real notify (test/support/chain-stack.ts), and the built site in front of them. Four people at once,
+ * each in a browser context of their own: A (viewer) has the anime on the list; B (uploader) uploads a
+ * subtitle for A's next episode through the site; A's open page shows the notification live and the badge
+ * rises; A downloads it as WebVTT shifted by 1.5 s, previews the ASS with libass (pixels checked where the
+ * sign is positioned), reports it; a moderator M removes it with a note; B reads the decision in the inbox;
+ * C, signed in all along, never sees any of A's notifications. axe-core on every new page; screenshots in
+ * test/e2e/site-artifacts/story-*.png.
+ */
+const env = inject('env');
+const ARTIFACTS = join(import.meta.dirname, 'site-artifacts');
+const DEADLINE_MS = 60_000;
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ROLES = {
+  a: ['viewer'],
+  b: ['viewer', 'uploader'],
+  c: ['viewer'],
+  m: ['viewer', 'moderator'],
+} as const;
+type Who = keyof typeof ROLES;
+
+/** An ASS script: a sign positioned top right (\pos(480,80), centred: \an5) and a dialogue line. */
+const ASS = `[Script Info]
+Title: Isekai story
+ScriptType: v4.00+
+PlayResX: 640
+PlayResY: 360
+WrapStyle: 0
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
+Style: Default,Liberation Sans,28,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,2,0,2,20,20,20,1
+Style: Sign,Liberation Sans,44,&H0000FFFF,&H000000FF,&H00000000,&H00000000,-1,0,0,0,100,100,0,0,1,3,0,5,0,0,0,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Dialogue: 0,0:00:01.00,0:00:04.00,Sign,,0,0,0,,{\\pos(480,80)}SHOP SIGN
+Dialogue: 0,0:00:01.50,0:00:03.50,Default,,0,0,0,,Welcome to the other world.
+`;
+/** The sign's box on the 640×360 preview (around \pos(480,80)) and a box far from any text. */
+const SIGN_BOX = { left: 380, top: 50, width: 200, height: 60 };
+const EMPTY_BOX = { left: 20, top: 20, width: 200, height: 60 };
+
+let stack: ChainStack;
+let browser: Browser;
+let siteUrl: string;
+let anime: number;
+const users = {} as Record<Who, RealmUser>;
+const contexts: BrowserContext[] = [];
+const pages = {} as Record<Who, Page>;
+const stops: (() => Promise<unknown>)[] = [];
+let subtitleId = '';
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const [build] = await Promise.all([buildSiteIfNeeded()]);
+  process.stdout.write(`[site-story] site build: ${build}\n`);
+  const sitePort = await freePort();
+  const keycloak = new URL(env.KEYCLOAK_URL ?? env.OIDC_ISSUER ?? '');
+  stack = await startChainStack(env, 'site-story', {
+    edgeOverrides: { site: { address: `127.0.0.1:${sitePort}` }, identityOrigin: keycloak.origin },
+  });
+  stops.push(stack.stop);
+  siteUrl = `https://isekai.localhost:${stack.edge.port}`;
+  stops.push(await addSiteOrigin(env, env.KEYCLOAK_SITE_CLIENT_ID ?? 'isekai-site', siteUrl));
+  const site = await startSite(sitePort, {
+    SITE_ORIGIN: siteUrl,
+    API_BASE_URL: stack.origin('api'),
+    API_CA_FILE: stack.edge.options.tls.certificate,
+    OIDC_ISSUER: env.OIDC_ISSUER ?? '',
+    OIDC_CLIENT_SECRET: env.KEYCLOAK_SITE_CLIENT_SECRET ?? '',
+    REDIS_URL: env.REDIS_URL ?? '',
+    SESSION_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}site-story:session:`,
+  });
+  stops.push(site.stop);
+  anime = await ownAnime(stack.functions.databaseUrl, 'Site story', 12);
+  const suffix = `${process.pid}-${Date.now().toString(36)}`;
+  for (const [who, roles] of Object.entries(ROLES))
+    users[who as Who] = await createUser(env, `story-${who}-${suffix}`, roles);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_FLAGS,
+    timeout: 60_000,
+  });
+}, 300_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  for (const user of Object.values(users)) await user.remove().catch(() => undefined);
+  for (const s of stops.reverse()) await s().catch(() => undefined);
+});
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(ARTIFACTS, `story-${name}.png`), fullPage: true });
+}
+
+const text = async (locator: Locator) => (await locator.first().textContent())?.trim() ?? '';
+
+/** Click and wait for the page it leads to (forms answer 303 → GET). */
+async function submit(page: Page, locator: Locator) {
+  await locator.click();
+  await page.waitForLoadState('load');
+}
+
+/** A browser context of its own, signed in as `who` through Keycloak's login form. */
+async function signedIn(who: Who, options: { js?: boolean; bypassCSP?: boolean } = {}): Promise<Page> {
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    javaScriptEnabled: options.js ?? true,
+    bypassCSP: options.bypassCSP ?? false,
+    acceptDownloads: true,
+    viewport: { width: 1200, height: 900 },
+  });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${siteUrl}/`);
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.locator('input[name="username"]').fill(users[who].username);
+  await page.locator('input[name="password"]').fill(users[who].password);
+  await submit(page, page.locator('#kc-login'));
+  await page.waitForURL(`${siteUrl}/**`);
+  await page.locator('.who').waitFor();
+  return page;
+}
+
+const badge = (page: Page) => page.locator('#unread-badge');
+const badgeCount = async (page: Page) => Number(await badge(page).getAttribute('data-count'));
+
+/** Wait until the page's live stream is connected (the relay answered and the reader runs). */
+const liveConnected = (page: Page) =>
+  page.locator('body[data-live-connected="true"]').waitFor({ timeout: DEADLINE_MS });
+
+type Box = { left: number; top: number; width: number; height: number };
+
+/**
+ * Read a screenshot the way an image viewer does: the PNG decoded by the browser itself (createImageBitmap),
+ * then per box the pixels that differ from the neutral grey background (#808080) by more than 40 in all,
+ * and those that are strongly yellow (the sign's colour). Also the image's size.
+ */
+async function inspect(page: Page, png: Buffer, boxes: Box[]) {
+  return page.evaluate(
+    async ({ b64, boxes }) => {
+      // The page's DOM API (this file is type-checked with Node's lib only).
+      type Bitmap = { width: number; height: number };
+      type Context2d = {
+        drawImage(image: Bitmap, x: number, y: number): void;
+        getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+      };
+      const dom = globalThis as unknown as {
+        createImageBitmap(blob: Blob): Promise<Bitmap>;
+        OffscreenCanvas: new (w: number, h: number) => { getContext(kind: '2d'): Context2d | null };
+      };
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const bitmap = await dom.createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new dom.OffscreenCanvas(bitmap.width, bitmap.height);
+      const ctx = canvas.getContext('2d');
+      if (!ctx) throw new Error('no 2d context');
+      ctx.drawImage(bitmap, 0, 0);
+      const counts = boxes.map((box) => {
+        const { data } = ctx.getImageData(box.left, box.top, box.width, box.height);
+        let ink = 0;
+        let yellow = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b] = [data[i] ?? 0, data[i + 1] ?? 0, data[i + 2] ?? 0];
+          if (Math.abs(r - 128) + Math.abs(g - 128) + Math.abs(b - 128) > 40) ink += 1;
+          if (r > 200 && g > 200 && b < 80) yellow += 1;
+        }
+        return { ink, yellow };
+      });
+      return { width: bitmap.width, height: bitmap.height, counts };
+    },
+    { b64: png.toString('base64'), boxes },
+  );
+}
+
+describe('the story: upload → live notification → download → preview → report → removal → decision', () => {
+  it('A signs in and has the anime on the list, watched up to episode 3; C and M sign in and keep a page open', async () => {
+    pages.a = await signedIn('a');
+    await pages.a.goto(`${siteUrl}/anime/${anime}`);
+    await pages.a.getByLabel('Status').selectOption('watching');
+    await submit(pages.a, pages.a.getByRole('button', { name: 'Add to my list' }));
+    await pages.a.getByLabel('Episodes watched').fill('3');
+    await submit(pages.a, pages.a.getByRole('button', { name: 'Save entry' }));
+    expect(await text(pages.a.getByTestId('progress'))).toMatch(/^Watching · 3 \//);
+    expect(await text(pages.a.locator('#subtitles'))).toContain('0 published subtitles');
+    pages.c = await signedIn('c');
+    await pages.c.goto(`${siteUrl}/me/notifications`);
+    pages.m = await signedIn('m', { bypassCSP: true });
+    await Promise.all([liveConnected(pages.a), liveConnected(pages.c)]);
+    expect(await badgeCount(pages.a)).toBe(0);
+    expect(await badgeCount(pages.c)).toBe(0);
+  });
+
+  it("B uploads an ASS subtitle for A's next episode through the site (JS: progress, then the verdict); A's open page shows it live and the badge rises", async () => {
+    pages.b = await signedIn('b');
+    await pages.b.goto(`${siteUrl}/anime/${anime}`);
+    await submit(pages.b, pages.b.getByRole('link', { name: 'Upload a subtitle' }));
+    expect(await pages.b.getByLabel('Anime id').inputValue()).toBe(String(anime));
+    await pages.b.getByLabel('Episode', { exact: true }).fill('4');
+    await pages.b.getByLabel('Language').fill('en');
+    await pages.b.getByLabel('Release name (optional)').fill('Story.S01E04.1080p');
+    await pages.b.getByLabel('Frame rate of the video (optional)').selectOption('23.976');
+    await pages.b
+      .getByLabel('Subtitle file or zip')
+      .setInputFiles({ name: 'story-04.ass', mimeType: 'text/x-ssa', buffer: Buffer.from(ASS) });
+    // With JavaScript the form goes up in the background: no reload (a marker on window survives).
+    await pages.b.evaluate(() => Object.assign(globalThis, { noReload: true }));
+    const clicked = Date.now();
+    await pages.b.getByRole('button', { name: 'Upload' }).click();
+    const verdict = pages.b.locator('[data-testid="verdicts"] li').first();
+    await verdict.waitFor();
+    const answered = Date.now();
+    expect(await verdict.getAttribute('data-outcome')).toBe('imported');
+    expect(await pages.b.evaluate(() => (globalThis as { noReload?: boolean }).noReload)).toBe(true);
+    expect(await pages.b.locator('#upload-progress').getAttribute('value')).toBe('100');
+    const href = (await verdict.getByRole('link').getAttribute('href')) ?? '';
+    subtitleId = href.split('/').pop() ?? '';
+    expect(subtitleId).toMatch(/^[0-9a-f]{24}$/);
+    await shot(pages.b, 'b-upload-verdict');
+
+    await pages.a.locator('#live-toast', { hasText: /New EN subtitles/ }).waitFor({ timeout: DEADLINE_MS });
+    const shown = Date.now();
+    await badge(pages.a).locator('.unread', { hasText: /^1$/ }).waitFor();
+    process.stdout.write(
+      `[site-story] live notification on A's open page ${shown - clicked} ms after B clicked Upload (${shown - answered} ms after B saw the verdict)\n`,
+    );
+    expect(await badgeCount(pages.a)).toBe(1);
+    await shot(pages.a, 'a-live-notification');
+    // The browser never held a token: the session cookie is its only credential.
+    const cookies = (await pages.a.context().cookies(siteUrl)).filter((c) => c.domain === 'isekai.localhost');
+    expect(cookies.map((c) => c.name)).toEqual(['__Host-isekai-sid']);
+  });
+
+  it("A's page lists it under episode 4 (★ next episode); A downloads it as WebVTT shifted by 1.5 s and the cues moved", async () => {
+    await pages.a.reload();
+    const group = pages.a.locator('.subtitle-group[data-episode="4"][data-language="en"]');
+    expect(await text(group.locator('h3'))).toContain('★ your next episode');
+    const row = group.locator(`tr[data-subtitle="${subtitleId}"]`);
+    expect(await text(row)).toContain('Story.S01E04.1080p');
+    expect(await text(row)).toContain('ASS');
+    await row.locator('summary', { hasText: 'Download' }).click();
+    await row.getByLabel('Format').selectOption('vtt');
+    await row.getByLabel('Shift (seconds)').fill('1.5');
+    const download = pages.a.waitForEvent('download');
+    await row.getByRole('button', { name: 'Download' }).click();
+    const file = await download;
+    const body = Buffer.concat((await (await file.createReadStream()).toArray()) as Buffer[]).toString(
+      'utf8',
+    );
+    expect(body.startsWith('WEBVTT')).toBe(true);
+    // 1.00 → 2.50 and 4.00 → 5.50 (the sign), 1.50 → 3.00 and 3.50 → 5.00 (the dialogue).
+    expect(body).toContain('00:00:02.500 --> 00:00:05.500');
+    expect(body).toContain('00:00:03.000 --> 00:00:05.000');
+    expect(body).not.toContain('00:00:01.000 --> ');
+    expect(body).toContain('Welcome to the other world.');
+    await shot(pages.a, 'a-anime-subtitles');
+  });
+
+  it('A previews the ASS with libass: the sign is drawn where \\pos puts it, over the neutral background', async () => {
+    pages.a.on('pageerror', (e) => process.stdout.write(`[site-story] preview page error: ${e.message}\n`));
+    await pages.a.goto(`${siteUrl}/subtitles/${subtitleId}/preview`);
+    await pages.a.getByLabel('Time (seconds)').fill('2');
+    await pages.a.getByRole('button', { name: 'Show' }).click();
+    const canvas = pages.a.getByTestId('preview');
+    await pages.a.locator('#preview-canvas[data-rendered-at="2"]').waitFor({ timeout: DEADLINE_MS });
+    const deadline = Date.now() + DEADLINE_MS;
+    let png = await canvas.screenshot();
+    let seen = await inspect(pages.a, png, [SIGN_BOX, EMPTY_BOX]);
+    while ((seen.counts[0]?.ink ?? 0) < 200 && Date.now() < deadline) {
+      png = await canvas.screenshot();
+      seen = await inspect(pages.a, png, [SIGN_BOX, EMPTY_BOX]);
+    }
+    await writeFile(join(ARTIFACTS, 'story-a-preview-canvas.png'), png);
+    await shot(pages.a, 'a-preview');
+    const [sign, empty] = seen.counts;
+    process.stdout.write(
+      `[site-story] preview ${seen.width}×${seen.height}: sign box ${sign?.ink} ink / ${sign?.yellow} yellow pixels; empty box ${empty?.ink} ink\n`,
+    );
+    // The element's box may start at a fractional y: its screenshot is then one row taller.
+    expect(seen.width).toBe(640);
+    expect(seen.height === 360 || seen.height === 361).toBe(true);
+    expect(sign?.ink).toBeGreaterThan(200);
+    // The sign's colour is yellow (&H0000FFFF, BGR): R and G high, B low.
+    expect(sign?.yellow).toBeGreaterThan(50);
+    expect(empty?.ink).toBe(0);
+  });
+
+  it('A votes it up and reports it (reason + text)', async () => {
+    await pages.a.goto(`${siteUrl}/subtitles/${subtitleId}`);
+    await submit(pages.a, pages.a.getByRole('button', { name: /^Vote up/ }));
+    expect(await text(pages.a.locator('.flash.ok:not(#live-toast)'))).toBe('You voted it up.');
+    expect(await text(pages.a.getByTestId('votes'))).toMatch(/^1 \(1 up, 0 down\)/);
+    await pages.a.locator('summary', { hasText: 'Report' }).click();
+    await pages.a.getByLabel('Reason').selectOption('out_of_sync');
+    await pages.a.getByLabel('Details (optional)').fill('Two seconds late from the first line.');
+    await submit(pages.a, pages.a.getByRole('button', { name: 'Send report' }));
+    expect(await text(pages.a.locator('.flash.ok:not(#live-toast)'))).toBe(
+      'Thank you: your report is sent to the moderators.',
+    );
+    await shot(pages.a, 'a-reported');
+  });
+
+  it('M finds it in the queue, reads the report and removes it with a note; the audit log records it', async () => {
+    const m = pages.m;
+    await m.goto(`${siteUrl}/mod/reports`);
+    const row = m.locator(`tr[data-subtitle="${subtitleId}"]`);
+    await row.waitFor();
+    expect(await text(row)).toContain('Out of sync');
+    expect(await text(row)).toContain('Two seconds late from the first line.');
+    await shot(m, 'm-queue');
+    await submit(m, row.getByRole('link'));
+    expect(await text(m.getByTestId('status'))).toBe('published');
+    expect(await text(m.getByTestId('reports'))).toContain('Out of sync');
+    await m.getByLabel('Remove (final)').check();
+    await m.getByLabel(/^Note/).fill('Timing unusable; please re-time and upload again.');
+    await submit(m, m.getByRole('button', { name: 'Record decision' }));
+    expect(await text(m.locator('.flash.ok:not(#live-toast)'))).toBe('Decision recorded: remove (final).');
+    expect(await text(m.getByTestId('status'))).toBe('removed');
+    expect(await text(m.getByTestId('final'))).toMatch(/^Removed: the decision is final/);
+    expect(await text(m.getByTestId('audit'))).toMatch(
+      /remove by .*published → removed, 1 report resolved.*Timing unusable/,
+    );
+    await shot(m, 'm-decision');
+    // The moderation inbox had the report (M's badge counts it).
+    expect(await badgeCount(m)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('B sees the decision in the inbox (without JavaScript too) and marks it read', async () => {
+    const nojs = await signedIn('b', { js: false });
+    const deadline = Date.now() + DEADLINE_MS;
+    const item = nojs.locator('li.notification[data-kind="subtitle.removed"]');
+    do await nojs.goto(`${siteUrl}/me/notifications`);
+    while ((await item.count()) === 0 && Date.now() < deadline);
+    expect(await text(item)).toMatch(/^Unread: Your subtitle for .* episode 4 was removed/);
+    expect(await text(item)).toContain('Timing unusable; please re-time and upload again.');
+    await shot(nojs, 'b-inbox-decision');
+    const before = await badgeCount(nojs);
+    await submit(nojs, item.getByRole('button', { name: /^Mark read/ }));
+    expect(await text(nojs.locator('.flash'))).toBe('Marked read.');
+    expect(await badgeCount(nojs)).toBe(before - 1);
+    // The subtitle is gone for everyone.
+    await pages.a.goto(`${siteUrl}/subtitles/${subtitleId}`);
+    expect(await text(pages.a.locator('[role="alert"]'))).toBe(
+      'This subtitle was removed or hidden by moderation.',
+    );
+  });
+
+  it("C never saw A's notifications: badge 0, nothing live, an empty inbox", async () => {
+    const c = pages.c;
+    expect(await c.locator('#live-list li').count()).toBe(0);
+    expect(await badgeCount(c)).toBe(0);
+    await c.reload();
+    expect(await c.locator('[data-testid="inbox"] li').count()).toBe(0);
+    expect(await text(c.locator('main'))).toContain('Nothing here yet.');
+  });
+});
+
+describe('upload without JavaScript: a zip gets a verdict per file', () => {
+  it('imported, duplicate and refused, each with its reason', async () => {
+    // A's first notification, to resume after below.
+    await pages.a.goto(`${siteUrl}/me/notifications`);
+    const first =
+      (await pages.a.locator('li.notification[data-kind="subtitle.uploaded"]').getAttribute('data-id')) ?? '';
+    expect(first).toMatch(/^[0-9a-f]{24}$/);
+    const page = await signedIn('b', { js: false });
+    await page.goto(`${siteUrl}/upload?anime=${anime}`);
+    await page.getByLabel('Language').fill('en');
+    const zip = makeZip([
+      { name: 'Story - 05.srt', data: '1\n00:00:01,000 --> 00:00:02,000\nFive.\n' },
+      { name: 'Story - 06.ass', data: ASS },
+      { name: 'Story - 07.srt', data: 'this is not a subtitle at all' },
+    ]);
+    await page
+      .getByLabel('Subtitle file or zip')
+      .setInputFiles({ name: 'story.zip', mimeType: 'application/zip', buffer: zip });
+    await submit(page, page.getByRole('button', { name: 'Upload' }));
+    const outcome = (name: string) => page.locator('[data-testid="verdicts"] > li', { hasText: name });
+    expect(await outcome('Story - 05.srt').getAttribute('data-outcome')).toBe('imported');
+    // The same normalised bytes as the removed subtitle: a duplicate (removed ones count too).
+    expect(await outcome('Story - 06.ass').getAttribute('data-outcome')).toBe('duplicate');
+    expect(await outcome('Story - 07.srt').getAttribute('data-outcome')).toBe('refused');
+    expect(await text(outcome('Story - 07.srt').locator('.reason'))).not.toBe('');
+    expect(await text(page.getByTestId('upload-totals'))).toBe('3 files: 1 imported.');
+    await shot(page, 'b-upload-zip-nojs');
+    // A reconnect resumes after Last-Event-ID: the same-origin relay passes it on and the API sends what
+    // came after it (episode 5's notification, replayed or live), never the one before.
+    const resumed = await pages.a.evaluate(async (lastId) => {
+      const res = await fetch('/me/notifications/stream', {
+        headers: { accept: 'text/event-stream', 'last-event-id': lastId },
+        signal: AbortSignal.timeout(50_000),
+      });
+      const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while (reader && !/event: notification\ndata: [^\n]*\n/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      await reader?.cancel();
+      return { status: res.status, type: res.headers.get('content-type'), text };
+    }, first);
+    expect(resumed.status).toBe(200);
+    expect(resumed.type).toBe('text/event-stream; charset=utf-8');
+    expect(resumed.text).toMatch(
+      /id: [0-9a-f]{24}\nevent: notification\ndata: .*New EN subtitles for .* episode 5/,
+    );
+    expect(resumed.text).not.toContain(`id: ${first}`);
+  });
+});
+
+describe('roles and settings', () => {
+  it('pages a role may not see answer a 403 page, not a blank one', async () => {
+    for (const path of ['/mod/reports', `/mod/subtitles/${subtitleId}`, '/upload']) {
+      const res = await pages.c.goto(`${siteUrl}${path}`);
+      expect(res?.status(), path).toBe(403);
+      expect(await text(pages.c.locator('h1'))).toBe('Not allowed');
+    }
+    await shot(pages.c, 'c-forbidden');
+    const anonymous = await edgeRequest(stack.edge, '', { path: '/mod/reports' });
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.location).toBe('/auth/login?returnTo=%2Fmod%2Freports');
+  });
+
+  it('A sets a display name and subtitle languages, sees the linked identity, and signs out everywhere', async () => {
+    const second = await signedIn('a');
+    const a = pages.a;
+    await a.goto(`${siteUrl}/me/settings`);
+    await a.getByLabel('Display name').fill('Story Viewer A');
+    await submit(a, a.locator('#profile').getByRole('button', { name: 'Save' }));
+    expect(await text(a.locator('.flash.ok:not(#live-toast)'))).toBe('Your settings are saved.');
+    expect(await a.getByLabel('Display name').inputValue()).toBe('Story Viewer A');
+    await a.getByLabel('Preferred subtitle languages').fill('en, pt-BR, xx_bad');
+    await submit(a, a.locator('#languages').getByRole('button', { name: 'Save' }));
+    expect(await text(a.locator('#languages .error'))).toContain('Use language tags');
+    expect(await a.getByLabel('Preferred subtitle languages').inputValue()).toBe('en, pt-BR, xx_bad');
+    await a.getByLabel('Preferred subtitle languages').fill('en, pt-BR');
+    await submit(a, a.locator('#languages').getByRole('button', { name: 'Save' }));
+    expect(await text(a.getByTestId('languages'))).toBe('Now: English, Brazilian Portuguese.');
+    expect(await text(a.getByTestId('identity'))).toContain(users.a.username);
+    expect(await text(a.getByTestId('identity'))).toContain(users.a.id);
+    await shot(a, 'a-settings');
+    await submit(a, a.getByRole('button', { name: 'Sign out everywhere' }));
+    await a.waitForURL(`${siteUrl}/`);
+    await a.getByRole('link', { name: 'Sign in' }).waitFor();
+    // The other browser's site session ended too, and its session at Keycloak: signing in asks for the password.
+    await second.goto(`${siteUrl}/`);
+    await second.getByRole('link', { name: 'Sign in' }).click();
+    await second.locator('input[name="password"]').waitFor();
+  });
+});
+
+describe('accessibility (axe-core, WCAG 2.1 A/AA) on every new page', () => {
+  it('finds no violations', async () => {
+    // M's context bypasses the CSP so axe can be injected; M may see every page (upload, moderation).
+    const m = pages.m;
+    const other = await ownAnime(stack.functions.databaseUrl, 'Site story axe', 12);
+    // A published ASS of M's own for the subtitle, preview and moderation pages.
+    await m.goto(`${siteUrl}/upload?anime=${other}&episode=1`);
+    await m.getByLabel('Language').fill('ja');
+    await m.getByLabel('Subtitle file or zip').setInputFiles({
+      name: 'axe.ass',
+      mimeType: 'text/x-ssa',
+      buffer: Buffer.from(ASS.replace('SHOP SIGN', 'AXE SIGN')),
+    });
+    await m.getByRole('button', { name: 'Upload' }).click();
+    const link = m.locator('[data-testid="verdicts"] li[data-outcome="imported"] a');
+    await link.waitFor();
+    const id = ((await link.getAttribute('href')) ?? '').split('/').pop() ?? '';
+    const found: Record<string, string[]> = {};
+    for (const path of [
+      `/anime/${other}`,
+      `/subtitles/${id}`,
+      `/subtitles/${id}/preview`,
+      '/upload',
+      '/me/notifications',
+      '/me/settings',
+      '/mod/reports',
+      '/mod/reports?status=resolved',
+      `/mod/subtitles/${id}`,
+      `/mod/subtitles/${subtitleId}`,
+    ]) {
+      await m.goto(`${siteUrl}${path}`);
+      await m.addScriptTag({ content: axe.source });
+      const result = await m.evaluate(() =>
+        (globalThis as unknown as { axe: typeof axe }).axe.run(
+          (globalThis as unknown as { document: axe.ElementContext }).document,
+          { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } },
+        ),
+      );
+      found[path] = result.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+    }
+    // The 403 page, as C sees it.
+    const c = await signedIn('c', { bypassCSP: true });
+    await c.goto(`${siteUrl}/mod/reports`);
+    await c.addScriptTag({ content: axe.source });
+    const forbidden = await c.evaluate(() =>
+      (globalThis as unknown as { axe: typeof axe }).axe.run(
+        (globalThis as unknown as { document: axe.ElementContext }).document,
+        { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } },
+      ),
+    );
+    found['/mod/reports (403)'] = forbidden.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+    expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
+  });
+});
