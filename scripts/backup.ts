@@ -72,7 +72,8 @@ export async function get(prefix: string, file: string): Promise<string> {
     const page = await client.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
-    for (const object of page.Contents ?? []) if (object.Key && (!newest || object.Key > newest)) newest = object.Key;
+    for (const object of page.Contents ?? [])
+      if (object.Key && (!newest || object.Key > newest)) newest = object.Key;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   if (!newest) throw new Error(`no backup under s3://${bucket}/${prefix}`);
@@ -136,7 +137,10 @@ export async function mongoRestore(file: string): Promise<{ collections: number;
     batch = [];
   };
   try {
-    const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+    const lines = createInterface({
+      input: createReadStream(file).pipe(createGunzip()),
+      crlfDelay: Infinity,
+    });
     for await (const text of lines) {
       if (text === '') continue;
       const line = EJSON.parse(text, { relaxed: false }) as Line;
@@ -144,7 +148,10 @@ export async function mongoRestore(file: string): Promise<{ collections: number;
         await flush();
         current = line.c;
         collections++;
-        await db.collection(current).drop().catch(() => false);
+        await db
+          .collection(current)
+          .drop()
+          .catch(() => false);
         await db.createCollection(current);
         for (const { v: _v, ns: _ns, key, ...options } of line.indexes) {
           await db.collection(current).createIndex(key as Record<string, 1 | -1>, options);

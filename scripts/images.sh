@@ -5,9 +5,9 @@
 #      localhost/isekai/base with buildah (vfs storage) and checked against the digest pinned in
 #      images.lock.json;
 #   2. localhost/isekai/node FROM the base by digest + Node from the npm `node` package (Containerfile.node);
-#   3. one thin layer per function (Containerfile), the migration Job (Containerfile.migrate) and the site
-#      (Containerfile.site), each FROM the node image by digest, with only COPY/ENV/USER/ENTRYPOINT steps,
-#      from dist/ (`npm run build`, `node scripts/build.ts schema-migrate site` — run here first);
+#   3. one thin layer per function (Containerfile), the migration Job (Containerfile.migrate), the backup
+#      Jobs (Containerfile.backup) and the site (Containerfile.site), each FROM the node image by digest, with only COPY/ENV/USER/ENTRYPOINT steps,
+#      from dist/ (`node scripts/build.ts <name>…` runs here first unless --no-bundle);
 #   4. `buildah push … oci:$IMAGES_OUT:<name>`: one OCI layout (shared blobs), one tag per image. An image
 #      whose inputs (node image digest, recipe, dist/<name> files, tag) match the label
 #      dev.isekai.inputs of the tag already in the layout is not rebuilt (a push recompresses every layer).
@@ -50,7 +50,7 @@ done
 tag=${IMAGE_TAG:-$(jq -r .version "$root/package.json")}
 if [ ${#names[@]} -eq 0 ]; then
   mapfile -t names < <(cd "$root/functions" && for d in */; do [ -f "$d/index.ts" ] && echo "${d%/}"; done)
-  names+=(schema-migrate site)
+  names+=(schema-migrate backup site)
 fi
 
 # --- 1. the Debian base -----------------------------------------------------------------------------------
@@ -115,7 +115,8 @@ if [ ! -x "$ctx/node" ]; then
   strip -o "$ctx/node.part" "$node_bin"
   mv "$ctx/node.part" "$ctx/node"
 fi
-node_image=localhost/isekai/node:${node_version#v}-$key
+recipe=$(sha256sum "$root/Containerfile.node" | cut -c1-12)
+node_image=localhost/isekai/node:${node_version#v}-$key-$recipe
 if ! "${B[@]}" inspect --type image "$node_image" >/dev/null 2>&1; then
   "${B[@]}" bud --quiet --timestamp "$epoch" --layers=false -f "$root/Containerfile.node" \
     --build-arg "BASE=localhost/isekai/base@$base_digest" -t "$node_image" "$ctx" >/dev/null
@@ -125,9 +126,11 @@ node_digest=$(image_digest "$node_image")
 # --- 3. the functions, the migration Job, the site -------------------------------------------------------------
 if $bundle; then
   fns=()
-  for name in "${names[@]}"; do [ "$name" = site ] || [ "$name" = schema-migrate ] || fns+=("$name"); done
+  for name in "${names[@]}"; do
+    case $name in site | schema-migrate | backup) ;; *) fns+=("$name") ;; esac
+  done
   [ ${#fns[@]} -eq 0 ] || node "$root/scripts/build.ts" "${fns[@]}" >/dev/null
-  for name in schema-migrate site; do
+  for name in schema-migrate backup site; do
     if printf '%s\n' "${names[@]}" | grep -qx "$name"; then node "$root/scripts/build.ts" "$name" >/dev/null; fi
   done
 fi
@@ -152,6 +155,7 @@ for name in "${names[@]}"; do
   case $name in
     site) file=Containerfile.site ;;
     schema-migrate) file=Containerfile.migrate ;;
+    backup) file=Containerfile.backup ;;
     *) file=Containerfile ;;
   esac
   [ -d "$root/dist/$name" ] || { echo "images: dist/$name is missing (npm run build)" >&2; exit 1; }

@@ -69,7 +69,9 @@ beforeAll(async () => {
 afterAll(async () => {
   const objects = await keys('');
   if (objects.length > 0)
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.map((Key) => ({ Key })) } }));
+    await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.map((Key) => ({ Key })) } }),
+    );
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
   await rm(work, { recursive: true, force: true });
 });
@@ -176,7 +178,9 @@ describe('MongoDB backup → wipe → restore (driver-level dump to RGW, wire-co
       cues: [{ start: i, end: i + 1.5, text: 'こんにちは' }],
     }));
     await db.collection('subtitles').insertMany(docs);
-    await db.collection('subtitles').createIndex({ animeId: 1, language: 1 }, { unique: true, name: 'anime_lang' });
+    await db
+      .collection('subtitles')
+      .createIndex({ animeId: 1, language: 1 }, { unique: true, name: 'anime_lang' });
     await db.collection('notes').insertOne({ _id: 'fixed-id' as unknown as ObjectId, note: 'string id' });
 
     const dir = await mkdtemp(join(work, 'mongo-'));
@@ -191,7 +195,10 @@ describe('MongoDB backup → wipe → restore (driver-level dump to RGW, wire-co
 
     const restoreDir = await mkdtemp(join(work, 'mongo-restore-'));
     expect(await step('mongodb.sh', ['restore', restoreDir], settings)).toContain('"documents":1501');
-    const restored = await db.collection('subtitles').find({}, { sort: { animeId: 1 } }).toArray();
+    const restored = await db
+      .collection('subtitles')
+      .find({}, { sort: { animeId: 1 } })
+      .toArray();
     expect(restored).toEqual(docs);
     expect(await db.collection('notes').findOne({ _id: 'fixed-id' as unknown as ObjectId })).toEqual({
       _id: 'fixed-id',
@@ -203,6 +210,8 @@ describe('MongoDB backup → wipe → restore (driver-level dump to RGW, wire-co
       unique: true,
     });
     // The unique index is in force again: a duplicate is refused.
-    await expect(db.collection('subtitles').insertOne({ animeId: 1, language: 'en' })).rejects.toThrow(/duplicate key/i);
+    await expect(db.collection('subtitles').insertOne({ animeId: 1, language: 'en' })).rejects.toThrow(
+      /duplicate key/i,
+    );
   }, 120_000);
 });
