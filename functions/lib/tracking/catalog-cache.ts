@@ -11,7 +11,8 @@ import type { Runtime } from '../runtime.ts';
  * the object and bumps both counters. A reader fills the object only if the generation it saw before
  * reading PostgreSQL is still current (a Lua check-and-set), so a read that raced a write can never
  * put the old aggregate back. TTLs are a safety net only. When Redis fails, reads go to PostgreSQL and
- * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx.
+ * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx. Every
+ * lookup is counted in `cache_lookups_total{cache="anime"|"list", result="hit"|"miss"|"error"}`.
  */
 export interface CatalogCache {
   /**
@@ -62,6 +63,7 @@ export function createCatalogCache(
     halfOpenAfterMs: 2_000,
   });
   let lastWarn = 0;
+  const lookups = runtime.metrics.cacheLookups;
   const client = redis as FillingRedis | undefined;
   if (client && typeof client.fillIfCurrent !== 'function') {
     client.defineCommand('fillIfCurrent', { numberOfKeys: 2, lua: FILL_IF_CURRENT });
@@ -95,6 +97,7 @@ export function createCatalogCache(
       const key = `catalog:anime:${id}`;
       const genKey = `catalog:anime-gen:${id}`;
       const cached = await attempt('get', (r) => r.mget(key, genKey));
+      lookups.inc({ cache: 'anime', result: cached ? (cached[0] ? 'hit' : 'miss') : 'error' });
       if (cached?.[0]) return cached[0];
       const value = await load();
       if (value === undefined) return undefined;
@@ -106,6 +109,7 @@ export function createCatalogCache(
     async list(query, load) {
       const hash = hashQuery(query);
       const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
+      lookups.inc({ cache: 'list', result: found ? (found[1] ? 'hit' : 'miss') : 'error' });
       if (found?.[1]) return found[1];
       const text = JSON.stringify(await load());
       if (found) await attempt('fill', (r) => r.set(`catalog:list:${found[0]}:${hash}`, text, 'EX', listTtl));
