@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { exportJWK, SignJWT } from 'jose';
-import { startTestEdge } from '../test/setup/servers/nginx.ts';
+import { startTestEdge } from '../scripts/servers/nginx.ts';
 import { freePort, type LoadResult, load, median, startServer } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;

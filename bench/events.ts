@@ -77,7 +77,7 @@ async function platform(): Promise<{ ingressPerSec: number; endToEndPerSec: numb
   const fn = createHostServer({ target: 'bench-notify', onEventError: () => undefined });
   await new Promise<void>((resolve) => fn.listen(0, '127.0.0.1', resolve));
   const fnUrl = `http://127.0.0.1:${(fn.address() as { port: number }).port}/`;
-  const broker = spawn(process.execPath, ['events/broker/main.ts'], {
+  const broker = spawn(process.execPath, ['scripts/stack/broker/main.ts'], {
     env: {
       ...process.env,
       AMQP_URL: amqpUrl,

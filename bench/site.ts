@@ -1,7 +1,7 @@
 /**
- * Site benchmark (issue 11): the anime page through the edge, anonymous and signed in, as ratios against
- * the catalog API read it wraps (`GET /anime/1` through the same edge), measured in one run with rounds
- * alternating. Stack: the catalog, library, rate-anime and edge-auth functions on the lean host (database
+ * Site benchmark (issue 11): the anime page through the edge, anonymous (from the edge's cache, and with
+ * the cache bypassed) and signed in, as ratios against the catalog API read it wraps (`GET /anime/1`
+ * through the same edge), measured in one run with rounds alternating. Stack: the catalog, library, rate-anime and edge-auth functions on the lean host (database
  * and seed from bench/tracking-fixture.ts, tokens signed by its JWKS), nginx rendered for the local
  * target, the built site (site/dist) calling the API through that edge. The signed-in visitor's session is
  * written to Redis the way the site stores one (no identity provider needed). `npm run bench site`.
@@ -10,8 +10,8 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { selfSignedCert } from '../nginx/run.ts';
+import { startTestEdge } from '../scripts/servers/nginx.ts';
 import { buildSiteIfNeeded, SITE_ENTRY } from '../scripts/stack/site.ts';
-import { startTestEdge } from '../test/setup/servers/nginx.ts';
 import { freePort, type LoadResult, load, median, startServer } from './lib.ts';
 import { createFixture, root } from './tracking-fixture.ts';
 
@@ -138,6 +138,12 @@ export async function run(options: { quick: boolean }) {
         url: `${base}/anime/1`,
         servername: SITE_HOST,
         headers: { host: SITE_HOST },
+      },
+      // A session cookie naming no session: the edge's cache is bypassed, the site renders the anonymous page.
+      'site /anime/1 anonymous, uncached (edge)': {
+        url: `${base}/anime/1`,
+        servername: SITE_HOST,
+        headers: { host: SITE_HOST, cookie: '__Host-isekai-sid=no-such-session' },
       },
       'site /anime/1 signed in (edge)': {
         url: `${base}/anime/1`,

@@ -19,10 +19,10 @@ import {
 import { MongoClient } from 'mongodb';
 import { createS3 } from '../functions/lib/data/s3.ts';
 import { createRuntime } from '../functions/lib/runtime.ts';
-import { readSubtitle } from '../functions/subtitles/formats/convert.ts';
-import { detectFormat } from '../functions/subtitles/formats/detect.ts';
-import { decodeSubtitle } from '../functions/subtitles/formats/encoding.ts';
-import { openCollections } from '../functions/subtitles/store.ts';
+import { readSubtitle } from '../functions/lib/subtitles/formats/convert.ts';
+import { detectFormat } from '../functions/lib/subtitles/formats/detect.ts';
+import { decodeSubtitle } from '../functions/lib/subtitles/formats/encoding.ts';
+import { openCollections } from '../functions/lib/subtitles/store.ts';
 import { normaliseUpload, storeUpload } from '../functions/upload-subtitle/upload.ts';
 import { median } from './lib.ts';
 

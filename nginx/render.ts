@@ -113,11 +113,33 @@ function servers(o: EdgeOptions): string {
   return [api, events, auth, site].join('\n\n');
 }
 
-/** The site's SSR server (site/): the public host and scheme forwarded (Astro trusts them for its allowed domains). */
+/** The site's session cookie (site/ `SESSION_COOKIE`, default `__Host-isekai-sid`). */
+export const SITE_SESSION_COOKIE = '__Host-isekai-sid';
+
+/**
+ * The site's SSR server (site/): the public host and scheme forwarded (Astro trusts them for its allowed
+ * domains). Anonymous GET/HEADs are cached (zone `site`) for as long as the site's `Cache-Control` allows
+ * (`public, max-age=30` on public pages; `private, no-store` and any `Set-Cookie` are never stored). A
+ * request carrying the session cookie neither reads nor fills the cache (`proxy_cache_bypass` +
+ * `proxy_no_cache`), so the key (scheme, host, URI; the site's `Vary: Cookie` on top) never mixes users.
+ * `X-Cache-Status` says HIT / MISS / EXPIRED / BYPASS.
+ */
 function siteProxy(o: EdgeOptions): string[] {
   const upstream = o.target === 'cluster' ? 'kourier' : 'site';
   return [
+    'set $site_session "";',
+    `if ($http_cookie ~ "(^|;)\\s*${SITE_SESSION_COOKIE}=") {`,
+    '  set $site_session 1;',
+    '}',
     'location / {',
+    '  proxy_cache site;',
+    '  proxy_cache_key "$scheme://$host$request_uri";',
+    '  proxy_cache_bypass $site_session;',
+    '  proxy_no_cache $site_session;',
+    '  proxy_cache_lock on;',
+    '  proxy_cache_lock_timeout 2s;',
+    '  proxy_cache_use_stale updating;',
+    '  add_header X-Cache-Status $upstream_cache_status always;',
     // The import form uploads a MAL export (the library takes up to 16 MiB).
     '  client_max_body_size 17m;',
     `  proxy_pass http://${upstream};`,
@@ -210,7 +232,7 @@ export function renderEdgeConfig(o: EdgeOptions): string {
 }
 
 /** Folders nginx needs under the prefix before it starts. */
-export const PREFIX_DIRS = ['logs', 'tmp', 'auth-cache', 'acme'];
+export const PREFIX_DIRS = ['logs', 'tmp', 'auth-cache', 'site-cache', 'acme'];
 
 export const PRODUCTION_CONFIG = join(here, 'rendered', 'production.conf');
 

@@ -171,6 +171,9 @@ for name in "${names[@]}"; do
     --label "dev.isekai.inputs=$inputs" \
     -t "$ref" "$root/dist" >/dev/null
   "${B[@]}" push --quiet --format oci "$ref" "oci:$out:$name" >/dev/null
+  # The layout is the product; vfs keeps a full copy of the root filesystem per image, so drop it here.
+  "${B[@]}" rmi "$ref" >/dev/null
   report "$name" ""
 done
+"${B[@]}" rmi --prune >/dev/null 2>&1 || true
 echo "base $base_digest (Debian $suite, $(tar -tf "$rootfs" | wc -l) files); node $node_version $node_digest" >&2

@@ -43,6 +43,11 @@ export interface Page<T> {
   perPage: number;
   total: number;
   totalPages: number;
+  /**
+   * Only when a title search (`q`) found nothing on page 1: up to 5 anime whose titles are closest to `q`
+   * (pg_trgm word similarity ≥ 0.2 over every title and synonym, ignoring the other filters), best first.
+   */
+  suggestions?: T[];
 }
 
 const SUMMARY_COLUMNS = `a.id, a.mal_id, a.title, a.title_romaji, a.title_english, a.title_native, a.type,
@@ -135,13 +140,34 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
     );
     total = counted.rows[0]?.n ?? 0;
   }
-  return {
+  const page: Page<AnimeSummary> = {
     items: rows.map(summary),
     page: query.page,
     perPage: query.perPage,
     total,
     totalPages: Math.ceil(total / query.perPage),
   };
+  if (total === 0 && query.q !== undefined && query.page === 1)
+    page.suggestions = await closestTitles(db, query.q);
+  return page;
+}
+
+/**
+ * The anime whose titles are closest to `q`, for a search that found nothing: pg_trgm `word_similarity`
+ * (the greatest similarity between `q` and any run of words in the titles/synonyms) at least 0.2, best
+ * first, then by similarity to the main title, then by members. A sequential scan over the catalogue, run only on empty first pages.
+ */
+export async function closestTitles(db: Postgres, q: string, limit = 5): Promise<AnimeSummary[]> {
+  const { rows } = await db.query(
+    `select ${SUMMARY_COLUMNS} from (
+       select a.id, word_similarity(lower(unaccent($1)), a.search_text) as sim from anime a
+     ) m join anime a on a.id = m.id join anime_stats s on s.anime_id = a.id
+     where m.sim >= 0.2
+     order by m.sim desc, similarity(lower(unaccent($1)), lower(unaccent(a.title))) desc, s.members desc, a.id
+     limit $2`,
+    [q, limit],
+  );
+  return rows.map(summary);
 }
 
 const ASPECTS = ['animation', 'music', 'plot', 'characters'] as const;

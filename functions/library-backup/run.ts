@@ -1,12 +1,12 @@
 import type { CloudEventV1 } from 'cloudevents';
 import Type from 'typebox';
+import { backupStoreFromEnv } from '../lib/backups/backup-settings.ts';
+import type { BackupStore } from '../lib/backups/backups.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createPostgres, type Postgres } from '../lib/data/postgres.ts';
 import { asIsekaiError } from '../lib/errors.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
 import { check } from '../lib/validate.ts';
-import { backupStoreFromEnv } from '../library/backup-settings.ts';
-import type { BackupStore } from '../library/backups.ts';
 
 export const Settings = Type.Object({
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),

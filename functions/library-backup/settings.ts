@@ -1,4 +1,4 @@
-import { BackupSettings } from '../library/backup-settings.ts';
+import { BackupSettings } from '../lib/backups/backup-settings.ts';
 import { Settings } from './run.ts';
 
 /** Settings schemas library-backup parses at start-up (with BaseSettings). */

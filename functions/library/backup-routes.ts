@@ -1,10 +1,10 @@
+import type { BackupStore } from '../lib/backups/backups.ts';
 import { ensureUser } from '../lib/data/users.ts';
 import { DependencyUnavailable, NotFound } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
 import { LibraryBackupApi } from './api.ts';
-import type { BackupStore } from './backups.ts';
 import { isRealDate } from './schemas.ts';
 
 const NO_STORE = { 'cache-control': 'private, no-store' };

@@ -5,7 +5,7 @@ import { NotFound, ValidationFailed } from '../lib/errors.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
 import { ENTRY_SQL, type Entry, entryView } from '../lib/tracking/entry.ts';
-import { lockStats } from '../rate-anime/stats.ts';
+import { lockStats } from '../lib/tracking/stats.ts';
 import { checkDates, type EntryInput, type Status } from './schemas.ts';
 
 export const SOURCE = '/functions/library';

@@ -1,9 +1,9 @@
+import { backupStoreFromEnv } from '../lib/backups/backup-settings.ts';
+import type { BackupStore } from '../lib/backups/backups.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { backupRoutes } from './backup-routes.ts';
-import { backupStoreFromEnv } from './backup-settings.ts';
-import type { BackupStore } from './backups.ts';
 import { listRoutes } from './list-routes.ts';
 import { transferRoutes } from './transfer-routes.ts';
 

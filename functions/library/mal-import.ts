@@ -2,7 +2,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import type { Identity } from '../lib/http/types.ts';
-import { submitRating } from '../rate-anime/ratings.ts';
+import { submitRating } from '../lib/tracking/ratings.ts';
 import { saveEntry } from './entries.ts';
 import type { MalRow } from './mal-rows.ts';
 
@@ -15,6 +15,8 @@ export interface RowReport {
   outcome: Outcome;
   animeId?: number;
   reason?: string;
+  /** Values of an imported/updated row not taken as given (field, value, what was done instead). */
+  warnings?: string[];
 }
 
 export interface ImportReport {
@@ -90,7 +92,12 @@ export async function applyMalRows(
         events.push(...rated.events);
       }
       const outcome: Outcome = anime.listed ? 'updated' : 'imported';
-      report.rows.push({ ...base, outcome, animeId: anime.id });
+      const warnings = [...row.warnings];
+      if (write.entry && write.entry.progress < row.progress)
+        warnings.push(
+          `my_watched_episodes ${row.progress} is past the last episode; taken as ${write.entry.progress}`,
+        );
+      report.rows.push({ ...base, outcome, animeId: anime.id, ...(warnings.length > 0 ? { warnings } : {}) });
       report.totals[outcome] += 1;
       changed.push(anime.id);
     }

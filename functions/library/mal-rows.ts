@@ -18,6 +18,8 @@ export interface MalRow {
   priority: number;
   updateOnImport: boolean;
   problem?: string;
+  /** Values not taken as given (left out or changed), each naming the field and why; empty when none. */
+  warnings: string[];
 }
 
 const parser = new XMLParser({
@@ -53,6 +55,8 @@ export function malStatus(raw: unknown): Status | null {
 }
 
 const date = (v: unknown): string | null => (isRealDate(text(v)) ? text(v) : null);
+/** MAL writes `0000-00-00` (or nothing) for "no date"; anything else that is not a real date is reported. */
+const noDate = (v: unknown) => text(v) === '' || text(v) === '0000-00-00';
 const PRIORITY: Record<string, number> = { low: 0, medium: 1, high: 2, '0': 0, '1': 1, '2': 2 };
 
 /**
@@ -108,10 +112,39 @@ export function parseMalXml(xml: string): { rows: MalRow[]; userName: string | n
       ].slice(0, 50),
       priority: PRIORITY[text(item.my_priority).toLowerCase()] ?? 0,
       updateOnImport: text(item.update_on_import) !== '0',
+      warnings: [],
     };
+    const warn = (message: string) => row.warnings.push(message);
+    for (const [field, value] of [
+      ['my_start_date', item.my_start_date],
+      ['my_finish_date', item.my_finish_date],
+    ] as const) {
+      if (!noDate(value) && date(value) === null)
+        warn(`${field} "${text(value).slice(0, 20)}" is not a real date; left empty`);
+    }
+    if (text(item.my_score) !== '' && score === null)
+      warn(`my_score "${text(item.my_score).slice(0, 20)}" is not a whole number; not rated`);
+    else if (score !== null && score > 10) warn(`my_score ${score} is over 10; not rated`);
+    if (text(item.my_watched_episodes) !== '' && int(item.my_watched_episodes) === null)
+      warn(`my_watched_episodes "${text(item.my_watched_episodes).slice(0, 20)}" is not a count; taken as 0`);
+    if ((int(item.my_times_watched) ?? 0) > 1_000) warn('my_times_watched is over 1000; taken as 1000');
+    if (text(item.my_times_watched) !== '' && int(item.my_times_watched) === null)
+      warn(`my_times_watched "${text(item.my_times_watched).slice(0, 20)}" is not a count; taken as 0`);
+    const rawTags = text(item.my_tags)
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    if (rawTags.some((t) => t.length > 50)) warn('a tag in my_tags is over 50 characters; cut to 50');
+    if (new Set(rawTags).size > 50) warn('my_tags has over 50 tags; the first 50 kept');
+    if (comments.length > 5_000) warn('my_comments is over 5000 characters; cut to 5000');
+    if (text(item.my_priority) !== '' && PRIORITY[text(item.my_priority).toLowerCase()] === undefined)
+      warn(`my_priority "${text(item.my_priority).slice(0, 20)}" is unknown; taken as low`);
     if (row.malId === null) row.problem = 'series_animedb_id is missing or not a number';
     else if (status === null) row.problem = `unknown my_status "${text(item.my_status).slice(0, 40)}"`;
-    if (row.startedOn && row.finishedOn && row.finishedOn < row.startedOn) row.finishedOn = null;
+    if (row.startedOn && row.finishedOn && row.finishedOn < row.startedOn) {
+      warn(`my_finish_date ${row.finishedOn} is before my_start_date ${row.startedOn}; left empty`);
+      row.finishedOn = null;
+    }
     return row;
   });
   return { rows, userName: text(info.user_name) || null };

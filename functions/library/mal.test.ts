@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { type ExportEntry, toCsv, toMalXml } from './export.ts';
+import { type ExportEntry, toCsv, toMalXml } from '../lib/tracking/export.ts';
 import { decodeUpload, escapeBareAmpersands } from './mal-decode.ts';
 import { malStatus, parseMalXml } from './mal-rows.ts';
 
@@ -89,6 +89,26 @@ const sample: ExportEntry = {
 };
 
 describe('exports', () => {
+  it('names every value it cannot take as given (never drops one silently)', () => {
+    const xml = `<myanimelist><anime><series_animedb_id>1</series_animedb_id><series_title>X</series_title>
+<my_status>Completed</my_status><my_watched_episodes>twelve</my_watched_episodes><my_score>11</my_score>
+<my_start_date>2020-02-30</my_start_date><my_finish_date>0000-00-00</my_finish_date><my_times_watched>5000</my_times_watched>
+<my_priority>URGENT</my_priority></anime>
+<anime><series_animedb_id>2</series_animedb_id><my_status>2</my_status><my_start_date>2020-05-01</my_start_date>
+<my_finish_date>2020-04-01</my_finish_date><my_score>0</my_score></anime></myanimelist>`;
+    const [odd, backwards] = parseMalXml(xml).rows;
+    expect(odd?.warnings).toEqual([
+      'my_start_date "2020-02-30" is not a real date; left empty',
+      'my_score 11 is over 10; not rated',
+      'my_watched_episodes "twelve" is not a count; taken as 0',
+      'my_times_watched is over 1000; taken as 1000',
+      'my_priority "URGENT" is unknown; taken as low',
+    ]);
+    expect(backwards?.warnings).toEqual([
+      'my_finish_date 2020-04-01 is before my_start_date 2020-05-01; left empty',
+    ]);
+  });
+
   it('MAL XML parses back to the same row', () => {
     const { rows } = parseMalXml(toMalXml([sample], { id: 'u', name: 'u&me' }));
     expect(rows[0]).toMatchObject({

@@ -1,5 +1,5 @@
+import { BackupSettings } from '../lib/backups/backup-settings.ts';
 import { TrackingSettings } from '../lib/tracking/wiring.ts';
-import { BackupSettings } from './backup-settings.ts';
 
 /** Settings schemas library parses at start-up (with BaseSettings): the tracking functions' own. */
 export const settings = [TrackingSettings, BackupSettings] as const;

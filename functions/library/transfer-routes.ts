@@ -3,9 +3,9 @@ import { asIsekaiError } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import { toProblem } from '../lib/problem.ts';
+import { exportEntries, toCsv, toMalXml } from '../lib/tracking/export.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
 import { LibraryTransferApi } from './api.ts';
-import { exportEntries, toCsv, toMalXml } from './export.ts';
 import { decodeUpload, escapeBareAmpersands } from './mal-decode.ts';
 import { applyMalRows } from './mal-import.ts';
 import { parseMalXml } from './mal-rows.ts';
@@ -55,7 +55,7 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
       const file = { encoding: decoded.encoding, gzipped: decoded.gzipped, rows: rows.length };
       const streaming = /application\/x-ndjson/.test(String(ctx.req.headers.accept ?? ''));
       if (!streaming) {
-        const result = await db.transaction((tx) => applyMalRows(tx, me, rows));
+        const result = await db.bulkTransaction((tx) => applyMalRows(tx, me, rows));
         await cache.invalidate(result.changedAnime);
         await publish(result.events);
         return { headers: { 'cache-control': 'no-store' }, body: { file, ...result.report } };
@@ -69,7 +69,7 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
       const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
       line({ file });
       try {
-        const result = await db.transaction((tx) =>
+        const result = await db.bulkTransaction((tx) =>
           applyMalRows(tx, me, rows, (done, total) => line({ progress: { done, total } })),
         );
         await cache.invalidate(result.changedAnime);

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { DependencyUnavailable } from '../lib/errors.ts';
+import { channelOf, type NotificationView } from '../lib/inbox/inbox.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { channelOf, type NotificationView } from './inbox.ts';
 
 export type LiveListener = (view: NotificationView) => void;
 

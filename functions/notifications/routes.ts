@@ -1,8 +1,8 @@
 import { NotFound } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
+import { type Inbox, inboxesOf, parseId, toView } from '../lib/inbox/inbox.ts';
 import { InboxApi } from './api.ts';
-import { type Inbox, inboxesOf, parseId, toView } from './inbox.ts';
 
 /** The inbox routes, all for the signed-in caller only (another user's notification is a 404). */
 export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): AnyRoute[] {

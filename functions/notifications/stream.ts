@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { routeOf } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
+import { type Inbox, inboxesOf, type NotificationView, parseId, toView } from '../lib/inbox/inbox.ts';
 import { StreamApi } from './api.ts';
-import { type Inbox, inboxesOf, type NotificationView, parseId, toView } from './inbox.ts';
 import type { LiveHub } from './live.ts';
 
 export interface StreamOptions {

@@ -6,7 +6,7 @@ import type {
 } from '../../events/catalogue.ts';
 import { ValidationFailed } from '../lib/errors.ts';
 import type { CheckedEvent } from '../lib/events/catalogue.ts';
-import type { NotificationKind } from '../notifications/inbox.ts';
+import type { NotificationKind } from '../lib/inbox/inbox.ts';
 
 export const UPLOADED = 'dev.isekai.subtitle.uploaded.v1';
 export const AIRED = 'dev.isekai.episode.aired.v1';

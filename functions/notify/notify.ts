@@ -4,8 +4,8 @@ import type { Redis } from 'ioredis';
 import { ObjectId } from 'mongodb';
 import type { Postgres } from '../lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../lib/events/consumer.ts';
+import { channelOf, type Inbox, type NotificationDoc, toView } from '../lib/inbox/inbox.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { channelOf, type Inbox, type NotificationDoc, toView } from '../notifications/inbox.ts';
 import { animeIdOf, audienceOf } from './audience.ts';
 import { draftFor, NOTIFY_TYPES } from './messages.ts';
 

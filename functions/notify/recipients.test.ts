@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MODERATION_INBOX } from '../notifications/inbox.ts';
+import { MODERATION_INBOX } from '../lib/inbox/inbox.ts';
 import { removedRecipients, reportedRecipients, uploadRecipients, wantsLanguage } from './recipients.ts';
 
 describe('wantsLanguage', () => {

@@ -1,4 +1,4 @@
-import { MODERATION_INBOX } from '../notifications/inbox.ts';
+import { MODERATION_INBOX } from '../lib/inbox/inbox.ts';
 
 /** Library statuses whose users hear of new subtitles (not completed, not dropped). */
 export const UPLOAD_STATUSES: readonly string[] = ['watching', 'plan_to_watch', 'on_hold', 'rewatching'];

@@ -4,8 +4,8 @@ import { createMongo } from '../lib/data/mongo.ts';
 import { createPostgres } from '../lib/data/postgres.ts';
 import { createRedis } from '../lib/data/redis.ts';
 import type { ConsumerOutcome } from '../lib/events/consumer.ts';
+import { createInbox } from '../lib/inbox/inbox.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
-import { createInbox } from '../notifications/inbox.ts';
 import { createNotify } from './notify.ts';
 
 export const NotifySettings = Type.Object({

@@ -1,6 +1,11 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
-import { EpisodeRatingInput, RatingInput, RatingPatch, ReviewsQuery } from './schemas.ts';
+import {
+  EpisodeRatingInput,
+  RatingInput,
+  RatingPatch,
+  ReviewsQuery,
+} from '../lib/tracking/rating-schemas.ts';
 
 const Page = {
   page: Type.Integer({ minimum: 1 }),

@@ -4,8 +4,8 @@ import { ensureUser } from '../lib/data/users.ts';
 import { ValidationFailed } from '../lib/errors.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
-import { SOURCE } from './ratings.ts';
-import { lockStats } from './stats.ts';
+import { SOURCE } from '../lib/tracking/ratings.ts';
+import { lockStats } from '../lib/tracking/stats.ts';
 
 /** Parse an episode number from the path; 400 naming `/path/episode` when it is not one. */
 export function parseEpisode(raw: string | undefined, episodes: number | null): number {

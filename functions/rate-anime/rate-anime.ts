@@ -4,10 +4,10 @@ import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.
 import type { AnyRoute } from '../lib/http/types.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
+import { deleteRating, readRating, submitRating, type WriteResult } from '../lib/tracking/ratings.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { RateAnimeApi } from './api.ts';
 import { episodeRatings, rateEpisode } from './episodes.ts';
-import { deleteRating, readRating, submitRating, type WriteResult } from './ratings.ts';
 
 const NO_STORE = { 'cache-control': 'private, no-store' };
 

@@ -1,9 +1,9 @@
 import { defineApi } from '../lib/http/contract.ts';
+import { TrustInput } from '../lib/subtitles/uploaders.ts';
 import { BulkQuery } from './bulk.ts';
 import { DownloadQuery } from './download.ts';
 import { MineQuery, ModerationInput, ReportInput, ReportsQuery } from './moderation.ts';
 import { SearchQuery } from './search.ts';
-import { TrustInput } from './uploaders.ts';
 import { VoteInput } from './votes.ts';
 
 const MODERATORS = { roles: ['moderator', 'admin'] } as const;

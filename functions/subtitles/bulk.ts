@@ -5,11 +5,11 @@ import yazl from 'yazl';
 import { Language } from '../../events/schemas/common.ts';
 import { NotFound, PayloadTooLarge, ValidationFailed } from '../lib/errors.ts';
 import type { Reply } from '../lib/http/types.ts';
+import { convertSubtitle } from '../lib/subtitles/formats/convert.ts';
+import { TARGET_FORMATS } from '../lib/subtitles/formats/detect.ts';
+import type { SubtitleCollections, SubtitleDoc } from '../lib/subtitles/store.ts';
 import type { DownloadDeps } from './download.ts';
 import { attachment, downloadFileName } from './file-name.ts';
-import { convertSubtitle } from './formats/convert.ts';
-import { TARGET_FORMATS } from './formats/detect.ts';
-import type { SubtitleCollections, SubtitleDoc } from './store.ts';
 
 /** Most bytes one bulk download may hold (the sum of the stored files). */
 export const BULK_MAX_BYTES = 64 * 1024 * 1024;

@@ -4,13 +4,13 @@ import Type, { type Static } from 'typebox';
 import { NotFound, ValidationFailed } from '../lib/errors.ts';
 import type { Reply } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
+import { convertSubtitle } from '../lib/subtitles/formats/convert.ts';
+import { MEDIA_TYPES, TARGET_FORMATS, type TargetFormat } from '../lib/subtitles/formats/detect.ts';
+import { FrameRateSchema, fpsRatio } from '../lib/subtitles/formats/frame-rate.ts';
+import { fromTwoPoints, type Retiming } from '../lib/subtitles/formats/timecode.ts';
+import type { SubtitleCollections } from '../lib/subtitles/store.ts';
 import { attachment, downloadFileName } from './file-name.ts';
-import { convertSubtitle } from './formats/convert.ts';
-import { MEDIA_TYPES, TARGET_FORMATS, type TargetFormat } from './formats/detect.ts';
-import { FrameRateSchema, fpsRatio } from './formats/frame-rate.ts';
-import { fromTwoPoints, type Retiming } from './formats/timecode.ts';
 import { publishedSubtitle } from './search.ts';
-import type { SubtitleCollections } from './store.ts';
 
 /** `GET /subtitles/:id/download` */
 export const DownloadQuery = Type.Object(

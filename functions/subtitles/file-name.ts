@@ -1,4 +1,4 @@
-import type { SubtitleDoc } from './store.ts';
+import type { SubtitleDoc } from '../lib/subtitles/store.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
 const UNSAFE = /[\u0000-\u001f\u007f"*/:<>?\\|]+/g;

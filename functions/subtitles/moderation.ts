@@ -7,8 +7,7 @@ import { ReportReason, type SubtitleReportedV1 } from '../../events/schemas/subt
 import type { SubtitleRestoredV1 } from '../../events/schemas/subtitle-restored.ts';
 import { Conflict, Gone, NotFound } from '../lib/errors.ts';
 import type { Identity } from '../lib/http/types.ts';
-import { type PublishDeps, publishPending, subtitleEvent } from './events.ts';
-import { publishedSubtitle } from './search.ts';
+import { type PublishDeps, publishPending, subtitleEvent } from '../lib/subtitles/events.ts';
 import {
   type AuditDoc,
   isDuplicateKey,
@@ -17,7 +16,8 @@ import {
   type SubtitleCollections,
   type SubtitleDoc,
   subtitleView,
-} from './store.ts';
+} from '../lib/subtitles/store.ts';
+import { publishedSubtitle } from './search.ts';
 
 export const SOURCE = '/functions/subtitles';
 

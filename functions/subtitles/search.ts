@@ -2,7 +2,12 @@ import type { Filter } from 'mongodb';
 import Type, { type Static } from 'typebox';
 import { Language } from '../../events/schemas/common.ts';
 import { Gone, NotFound } from '../lib/errors.ts';
-import { objectIdOf, type SubtitleCollections, type SubtitleDoc, subtitleView } from './store.ts';
+import {
+  objectIdOf,
+  type SubtitleCollections,
+  type SubtitleDoc,
+  subtitleView,
+} from '../lib/subtitles/store.ts';
 
 /** `GET /subtitles` */
 export const SearchQuery = Type.Object(

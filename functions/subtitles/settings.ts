@@ -1,5 +1,5 @@
+import { SubtitleStorageSettings } from '../lib/subtitles/wiring.ts';
 import { RelaySettings } from './subtitles.ts';
-import { SubtitleStorageSettings } from './wiring.ts';
 
 /** Settings schemas subtitles parses at start-up (with BaseSettings). */
 export const settings = [SubtitleStorageSettings, RelaySettings] as const;

@@ -3,17 +3,22 @@ import { asIsekaiError } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
+import { relayPendingSubtitleEvents } from '../lib/subtitles/events.ts';
+import { subtitleView } from '../lib/subtitles/store.ts';
+import { setTrust } from '../lib/subtitles/uploaders.ts';
+import {
+  mongoFault,
+  type SubtitleDeps,
+  type SubtitleOverrides,
+  wireSubtitles,
+} from '../lib/subtitles/wiring.ts';
 import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { SubtitlesApi } from './api.ts';
 import { bulkDownload } from './bulk.ts';
 import { downloadSubtitle } from './download.ts';
-import { relayPendingSubtitleEvents } from './events.ts';
 import { auditLog, listReports, moderateSubtitle, mySubtitles, reportSubtitle } from './moderation.ts';
 import { publishedSubtitle, searchSubtitles } from './search.ts';
-import { subtitleView } from './store.ts';
-import { setTrust } from './uploaders.ts';
 import { voteSubtitle } from './votes.ts';
-import { mongoFault, type SubtitleDeps, type SubtitleOverrides, wireSubtitles } from './wiring.ts';
 
 /** What subtitles reads besides the shared subtitle settings. */
 export const RelaySettings = Type.Object({

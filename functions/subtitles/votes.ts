@@ -1,8 +1,8 @@
 import type { ObjectId } from 'mongodb';
 import Type, { type Static } from 'typebox';
 import type { Identity } from '../lib/http/types.ts';
+import { isDuplicateKey, type SubtitleCollections, type VoteTally } from '../lib/subtitles/store.ts';
 import { publishedSubtitle } from './search.ts';
-import { isDuplicateKey, type SubtitleCollections, type VoteTally } from './store.ts';
 
 /** `PUT /subtitles/:id/vote`: up (1) or down (-1). */
 export const VoteInput = Type.Object(

@@ -1,4 +1,4 @@
-import { SubtitleStorageSettings } from '../subtitles/wiring.ts';
+import { SubtitleStorageSettings } from '../lib/subtitles/wiring.ts';
 import { UploadSettings } from './upload-subtitle.ts';
 
 /** Settings schemas upload-subtitle parses at start-up (with BaseSettings). */

@@ -8,21 +8,21 @@ import { asIsekaiError, Conflict, NotFound, ValidationFailed } from '../lib/erro
 import type { EventTransport } from '../lib/events/transport.ts';
 import type { Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { parseAnimeId } from '../lib/tracking/anime.ts';
-import { convertAndCheck } from '../lib/validate.ts';
-import { publishPending, subtitleEvent } from '../subtitles/events.ts';
-import { readSubtitle } from '../subtitles/formats/convert.ts';
-import { detectFormat, MEDIA_TYPES } from '../subtitles/formats/detect.ts';
-import { decodeSubtitle } from '../subtitles/formats/encoding.ts';
-import { FrameRateSchema } from '../subtitles/formats/frame-rate.ts';
+import { publishPending, subtitleEvent } from '../lib/subtitles/events.ts';
+import { readSubtitle } from '../lib/subtitles/formats/convert.ts';
+import { detectFormat, MEDIA_TYPES } from '../lib/subtitles/formats/detect.ts';
+import { decodeSubtitle } from '../lib/subtitles/formats/encoding.ts';
+import { FrameRateSchema } from '../lib/subtitles/formats/frame-rate.ts';
 import {
   isDuplicateKey,
   type SubtitleCollections,
   type SubtitleDoc,
   subtitleKey,
   subtitleView,
-} from '../subtitles/store.ts';
-import { isTrusted } from '../subtitles/uploaders.ts';
+} from '../lib/subtitles/store.ts';
+import { isTrusted } from '../lib/subtitles/uploaders.ts';
+import { parseAnimeId } from '../lib/tracking/anime.ts';
+import { convertAndCheck } from '../lib/validate.ts';
 import type { MultipartForm } from './multipart.ts';
 
 export const SOURCE = '/functions/upload-subtitle';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure a built Keycloak (Quarkus distribution) is in the cache, for CI and for the test harness
-# (test/setup/servers/keycloak.ts runs this when the cache lacks it).
+# (scripts/servers/keycloak.ts runs this when the cache lacks it).
 #   $ISEKAI_CACHE/keycloak-$KEYCLOAK_VERSION/   (default ~/.cache/isekai/keycloak-26.7.3/)
 # Steps, each skipped when already done: fetch org.keycloak:keycloak-quarkus-dist:<v>:zip from Maven
 # Central (mvn dependency:copy), unpack, `kc.sh build` with the build-time options below (dev-file DB,

@@ -2,7 +2,7 @@ import { connect, type GetMessage } from 'amqplib';
 import { CloudEvent, HTTP } from 'cloudevents';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { headersOf } from '../../events/broker/codec.ts';
+import { headersOf } from '../../scripts/stack/broker/codec.ts';
 import {
   clientCredentialsToken,
   createUser,

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { http } from '@google-cloud/functions-framework';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../bench/lib.ts';
 import { edgeAuthFromEnv } from '../../functions/edge-auth/edge-auth.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { devRealm } from '../../scripts/servers/keycloak.ts';
+import { type EdgeResponse, edgeRequest, startTestEdge, type TestEdge } from '../../scripts/servers/nginx.ts';
 import {
   addRealmKey,
   clientCredentialsToken,
@@ -20,8 +22,6 @@ import {
   passwordToken,
   rotateRealmKey,
 } from '../setup/keycloak-client.ts';
-import { devRealm } from '../setup/servers/keycloak.ts';
-import { type EdgeResponse, edgeRequest, startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
 import { echoHits } from './fixtures/edge-echo.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../events/broker/broker.ts';
-import { names } from '../../events/broker/topology.ts';
 import { EVENTS } from '../../events/catalogue.ts';
 import type { BrokerDef, TriggerDef } from '../../scripts/manifests/load.ts';
+import { type RunningBroker, startBroker } from '../../scripts/stack/broker/broker.ts';
+import { names } from '../../scripts/stack/broker/topology.ts';
 import {
   aired,
   brokerDef,

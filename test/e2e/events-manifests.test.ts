@@ -6,7 +6,7 @@ import { triggers } from '../../scripts/manifests/load.ts';
 import { post, type Subscriber, startSubscriber, staysTrue, waitFor } from './events-support.ts';
 
 /**
- * The broker process exactly as the local stack runs it (`node events/broker/main.ts`), with the topology
+ * The broker process exactly as the local stack runs it (`node scripts/stack/broker/main.ts`), with the topology
  * read from the real Broker, RabbitmqBrokerConfig and Trigger manifests in knative/base.
  */
 const env = inject('env');
@@ -33,7 +33,7 @@ function example(type: string, id: string) {
 beforeAll(async () => {
   notify = await startSubscriber();
   deadLetters = await startSubscriber();
-  broker = spawn(process.execPath, ['events/broker/main.ts'], {
+  broker = spawn(process.execPath, ['scripts/stack/broker/main.ts'], {
     env: {
       ...process.env,
       AMQP_URL: env.AMQP_URL,

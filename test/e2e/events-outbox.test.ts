@@ -3,7 +3,6 @@ import { createServer } from 'node:net';
 import { cloudEvent } from '@google-cloud/functions-framework';
 import type { CloudEventV1 } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../events/broker/broker.ts';
 import type { EpisodeAiredV1 } from '../../events/catalogue.ts';
 import { createPostgres, type Postgres } from '../../functions/lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../../functions/lib/events/consumer.ts';
@@ -11,7 +10,8 @@ import { enqueue, publishCommitted } from '../../functions/lib/events/outbox.ts'
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import { createRelayHandler } from '../../functions/outbox-relay/relay.ts';
-import { type PrivateRabbit, startPrivateRabbit } from '../setup/servers/rabbitmq-private.ts';
+import { type PrivateRabbit, startPrivateRabbit } from '../../scripts/servers/rabbitmq-private.ts';
+import { type RunningBroker, startBroker } from '../../scripts/stack/broker/broker.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 import { brokerDef, quietRuntime, trigger, uid, waitFor } from './events-support.ts';
 
@@ -19,7 +19,7 @@ import { brokerDef, quietRuntime, trigger, uid, waitFor } from './events-support
  * Producer → outbox → broker → idempotent consumer on real PostgreSQL and RabbitMQ: nothing is lost when
  * the ingress is down while writes happen, and with RabbitMQ restarted in the middle of a 10,000-event
  * stream every event is delivered at least once and every effect is applied exactly once. The RabbitMQ
- * this file stops is a node of its own (test/setup/servers/rabbitmq-private.ts), never the machine's.
+ * this file stops is a node of its own (scripts/servers/rabbitmq-private.ts), never the machine's.
  */
 const env = inject('env');
 const TYPE = 'dev.isekai.episode.aired.v1';

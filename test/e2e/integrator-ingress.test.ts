@@ -5,14 +5,14 @@ import { CloudEvent, HTTP, type Message } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { integratorIngressFromEnv } from '../../functions/integrator-ingress/settings.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
-import { type LocalBroker, startLocalBroker } from '../../scripts/stack/broker.ts';
+import { type LocalBroker, startLocalBroker } from '../../scripts/stack/broker/local.ts';
 import { clientCredentialsToken, createServiceClient, type ServiceClient } from '../setup/keycloak-client.ts';
 import { aired, post, type Subscriber, startSubscriber, waitFor } from './events-support.ts';
 
 /**
  * A partner's path end to end: a real Keycloak client-credentials token (client isekai-integrations,
  * role integrator; and a client created here with a mixed-case id) → integrator-ingress on the lean
- * host → the broker `npm start` runs (scripts/stack/broker.ts: knative/base topology on the real
+ * host → the broker `npm start` runs (scripts/stack/broker/local.ts: knative/base topology on the real
  * RabbitMQ) → the Trigger notify-episode-aired → the `notify` subscriber, in binary mode. The
  * partner's messages are encoded by the `cloudevents` SDK, as a partner's client would.
  */

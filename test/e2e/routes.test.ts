@@ -5,9 +5,9 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OPENAPI_FILE } from '../../api/render.ts';
 import { type DeclaredRoute, declaredRoutes } from '../../api/routes.ts';
-import { freePort } from '../../bench/lib.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { type EdgeResponse, edgeRequest, startTestEdge, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { clientCredentialsToken, DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
-import { type EdgeResponse, edgeRequest, startTestEdge, type TestEdge } from '../setup/servers/nginx.ts';
 import { type RealFunctions, startRealFunctions } from '../support/real-functions.ts';
 
 /**

@@ -40,6 +40,23 @@ describe('catalog search', () => {
     expect(titles(body)[0]).toBe(expected);
   });
 
+  it('suggests the closest titles when a title search finds nothing (and only then)', async () => {
+    const { status, body } = await get(`/anime?q=${encodeURIComponent('kowboy bibop')}`);
+    expect(status).toBe(200);
+    expect(body.total).toBe(0);
+    expect(body.items).toEqual([]);
+    const suggested = body.suggestions.map((a: Loose) => a.title);
+    expect(suggested.slice(0, 2)).toEqual(
+      expect.arrayContaining(['Cowboy Bebop', 'Cowboy Bebop: Tengoku no Tobira']),
+    );
+    expect(body.suggestions.length).toBeLessThanOrEqual(5);
+    const nothingClose = await get(`/anime?q=${encodeURIComponent('qqqxxzzvvv')}`);
+    expect(nothingClose.body).toMatchObject({ total: 0, suggestions: [] });
+    const found = await get('/anime?q=cowboy%20bebop');
+    expect(found.body.total).toBeGreaterThan(0);
+    expect(found.body.suggestions).toBeUndefined();
+  });
+
   it('filters by season, year, type, genre and studio together', async () => {
     const { body } = await get('/anime?year=1998&season=spring&type=tv&genre=sci-fi&studio=sunrise');
     expect(titles(body)).toEqual(['Cowboy Bebop']);

@@ -1,5 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devRealm, start } from '../../scripts/servers/keycloak.ts';
+import type { StartedServer } from '../../scripts/servers/types.ts';
 import {
   clientCredentialsToken,
   createRealm,
@@ -9,8 +11,6 @@ import {
   passwordToken,
   rotateRealmKey,
 } from '../setup/keycloak-client.ts';
-import { devRealm, start } from '../setup/servers/keycloak.ts';
-import type { StartedServer } from '../setup/servers/types.ts';
 
 /**
  * The realm export (knative/base/keycloak/realm-isekai.json + dev overlay) on a real Keycloak:

@@ -247,6 +247,13 @@ ${row({ series_animedb_id: '47', my_status: 'Dropped' })}
       [8, 'skipped', 'unknown my_status "Binging"'],
       [9, 'skipped', 'duplicate of an earlier row'],
     ]);
+    // Imported rows name each value they could not take as given.
+    expect(report.rows.slice(0, 4).map((r: Loose) => r.warnings ?? [])).toEqual([
+      ['my_finish_date "2001-02-30" is not a real date; left empty'],
+      ['my_watched_episodes 99 is past the last episode; taken as 26'],
+      ['my_score 11 is over 10; not rated'],
+      [],
+    ]);
     const list = await comparable('m-dirty');
     const byMal = Object.fromEntries(list.map((e: Loose) => [e.malId, e]));
     expect(byMal[1]).toMatchObject({

@@ -6,13 +6,13 @@ import { Redis } from 'ioredis';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHostServer } from '../../functions/lib/host/server.ts';
-import type { Runtime } from '../../functions/lib/runtime.ts';
 import {
   COLLECTION,
   channelOf,
   MODERATION_INBOX,
   type NotificationDoc,
-} from '../../functions/notifications/inbox.ts';
+} from '../../functions/lib/inbox/inbox.ts';
+import type { Runtime } from '../../functions/lib/runtime.ts';
 import { wireNotify } from '../../functions/notify/settings.ts';
 import { deliver, eventOf, eventually, type Mode, modes, seedAnime } from '../support/notify-fixtures.ts';
 

@@ -11,10 +11,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start as startCeph } from '../setup/servers/ceph-rgw.ts';
-import { start as startMongo } from '../setup/servers/mongo-wire.ts';
-import type { StartedServer } from '../setup/servers/types.ts';
-import { start as startZipkin } from '../setup/servers/zipkin.ts';
+import { start as startCeph } from '../../scripts/servers/ceph-rgw.ts';
+import { start as startMongo } from '../../scripts/servers/mongo-wire.ts';
+import type { StartedServer } from '../../scripts/servers/types.ts';
+import { start as startZipkin } from '../../scripts/servers/zipkin.ts';
 
 /** The three servers the harness starts itself answer as the app expects (independent of globalSetup). */
 

@@ -3,15 +3,15 @@ import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createRuntime, runtimes } from '../../functions/lib/runtime.ts';
-import { relayPendingSubtitleEvents } from '../../functions/subtitles/events.ts';
+import { relayPendingSubtitleEvents } from '../../functions/lib/subtitles/events.ts';
 import {
   openCollections,
   type ReportDoc,
   type SubtitleCollections,
   type SubtitleDoc,
-} from '../../functions/subtitles/store.ts';
+} from '../../functions/lib/subtitles/store.ts';
+import { wireSubtitles } from '../../functions/lib/subtitles/wiring.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
-import { wireSubtitles } from '../../functions/subtitles/wiring.ts';
 import {
   createUploadSubtitle,
   uploadSubtitleFromEnv,

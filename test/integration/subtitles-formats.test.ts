@@ -1,9 +1,9 @@
 import iconv from 'iconv-lite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readSubtitle } from '../../functions/subtitles/formats/convert.ts';
-import type { Cue } from '../../functions/subtitles/formats/cue.ts';
-import { sniffFormat } from '../../functions/subtitles/formats/detect.ts';
+import { readSubtitle } from '../../functions/lib/subtitles/formats/convert.ts';
+import type { Cue } from '../../functions/lib/subtitles/formats/cue.ts';
+import { sniffFormat } from '../../functions/lib/subtitles/formats/detect.ts';
 import { scratchBucket, serveSubtitleFunctions, uploader } from '../support/subtitles.ts';
 import { createTestTokens } from '../support/test-tokens.ts';
 import { animeIdByMal, prepareDatabase } from '../support/tracking.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readSubtitle, retimeCues } from '../../functions/subtitles/formats/convert.ts';
+import { readSubtitle, retimeCues } from '../../functions/lib/subtitles/formats/convert.ts';
 import { osHashOfBytes } from '../../functions/subtitles/oshash.ts';
 import { readZip } from '../../functions/upload-subtitle/zip.ts';
 import { roleCaller, scratchBucket, serveSubtitleFunctions, srtOf, uploader } from '../support/subtitles.ts';

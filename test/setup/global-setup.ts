@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../functions/lib/data/migrate.ts';
-import { startMachineServices } from './servers/machine-services.ts';
+import { startMachineServices } from '../../scripts/servers/machine-services.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -31,7 +31,7 @@ async function startAll(): Promise<Running> {
   const env: Record<string, string> = { ...machine.env };
   const servers = await Promise.allSettled(
     ['ceph-rgw', 'mongo-wire', 'zipkin', 'keycloak'].map(async (name) => {
-      const mod = (await import(`./servers/${name}.ts`)) as {
+      const mod = (await import(`../../scripts/servers/${name}.ts`)) as {
         start: () => Promise<{ env: Record<string, string>; stop: () => Promise<void> }>;
       };
       return mod.start();

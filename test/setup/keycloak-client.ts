@@ -1,5 +1,5 @@
 /**
- * Small Keycloak client for tests (plain fetch). `env` is what test/setup/servers/keycloak.ts returns:
+ * Small Keycloak client for tests (plain fetch). `env` is what scripts/servers/keycloak.ts returns:
  * KEYCLOAK_URL, KEYCLOAK_REALM, KEYCLOAK_ADMIN_USER/PASSWORD, KEYCLOAK_DEV_CLIENT_ID, OIDC_ISSUER, ….
  */
 

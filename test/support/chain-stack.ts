@@ -1,8 +1,8 @@
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import { freePort } from '../../bench/lib.ts';
-import { type ManifestBroker, startBrokerFromManifests } from '../../events/broker/from-manifests.ts';
 import { createRuntime } from '../../functions/lib/runtime.ts';
-import { startTestEdge, TEST_DOMAIN, type TestEdge } from '../setup/servers/nginx.ts';
+import { freePort } from '../../scripts/servers/harness.ts';
+import { startTestEdge, TEST_DOMAIN, type TestEdge } from '../../scripts/servers/nginx.ts';
+import { type ManifestBroker, startBrokerFromManifests } from '../../scripts/stack/broker/from-manifests.ts';
 import { type EventFunction, type RealFunctions, startRealFunctions } from './real-functions.ts';
 import { type ScratchVhost, scratchVhost } from './scratch-vhost.ts';
 
@@ -19,7 +19,7 @@ export interface ChainStack {
 /**
  * The assembled system as `npm start` runs it, for chain tests: every function on the lean host with the
  * production wiring (test/support/real-functions.ts), producers' `K_SINK` at the broker data plane of
- * knative/base (events/broker/from-manifests.ts) on a RabbitMQ vhost of its own, whose Triggers deliver to
+ * knative/base (scripts/stack/broker/from-manifests.ts) on a RabbitMQ vhost of its own, whose Triggers deliver to
  * the real notify and dead-letters processes, and real nginx in front. The edge's self-signed certificate
  * is added to this process's default CAs, so plain `fetch` reaches `https://api.isekai.localhost:<port>`.
  */

@@ -30,8 +30,13 @@ export interface Postgres {
     text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>;
-  /** Run `work` in one transaction (all-or-nothing); not retried. */
+  /**
+   * Run `work` in one transaction (all-or-nothing); not retried. It is given 10 s; past that the caller
+   * gets 503 and the transaction is rolled back (never committed later).
+   */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** The same for bulk writes (a MAL import of thousands of rows): 120 s. */
+  bulkTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
 }
 
 interface PostgresOptions {
@@ -59,27 +64,39 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
   );
   const reads = runtime.guard('postgres', { attempts: 2, timeoutMs: 6_000, isFault: isPostgresFault });
   const writes = runtime.guard('postgres-tx', { attempts: 1, timeoutMs: 10_000, isFault: isPostgresFault });
+  const bulkWrites = runtime.guard('postgres-bulk-tx', {
+    attempts: 1,
+    timeoutMs: 120_000,
+    isFault: isPostgresFault,
+  });
   runtime.addCheck('postgres', () => pool.query('select 1'));
   runtime.onShutdown(() => pool.end());
   return {
     pool,
     query: (text, values) => reads.run(() => pool.query(text, values)).catch(rethrowDataException),
-    transaction: (work) => writes.run(() => inTransaction(pool, work)).catch(rethrowDataException),
+    transaction: (work) =>
+      writes.run((signal) => inTransaction(pool, work, signal)).catch(rethrowDataException),
+    bulkTransaction: (work) =>
+      bulkWrites.run((signal) => inTransaction(pool, work, signal)).catch(rethrowDataException),
   };
 }
 
 /**
  * Run `work` on one pooled connection inside BEGIN/COMMIT, rolling back on any error (all-or-nothing).
- * Unguarded: functions use `Postgres.transaction`; scripts and benchmarks use this directly.
+ * When `signal` is aborted (the caller's timeout fired and the caller was already answered) the work is
+ * rolled back instead of committed. Unguarded: functions use `Postgres.transaction`; scripts and
+ * benchmarks use this directly.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('begin');
     const result = await work(client);
+    signal?.throwIfAborted();
     await client.query('commit');
     return result;
   } catch (error) {

@@ -3,7 +3,7 @@
  * (through the edge, with the viewer's token), and apply one of the page's forms.
  */
 import Value from 'typebox/value';
-import { EpisodeRatingInput } from '../../../functions/rate-anime/schemas.ts';
+import { EpisodeRatingInput } from '../../../functions/lib/tracking/rating-schemas.ts';
 import type { Api } from './api.ts';
 import { ApiProblem } from './api.ts';
 import type { AnimeDetail, Entry, EpisodeScore, RatingView, Review, WatchedEpisode } from './catalog.ts';

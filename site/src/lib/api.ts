@@ -5,7 +5,12 @@
  */
 
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Problem } from '../../../functions/lib/problem.ts';
@@ -40,11 +45,15 @@ export interface ApiRequest {
   readonly contentType?: string;
   readonly accept?: string;
   readonly traceparent?: string | undefined;
+  /** Socket idle timeout for this request (ms); the client's default (15 s) otherwise. */
+  readonly timeoutMs?: number;
 }
 
 export interface Api {
   /** One request; any status comes back (no throw on 4xx/5xx). */
   send(req: ApiRequest): Promise<ApiResponse>;
+  /** One request whose body is read as it arrives (e.g. NDJSON progress); any status comes back. */
+  stream(req: ApiRequest): Promise<IncomingMessage>;
   /** JSON of a 2xx answer, else throws ApiProblem. */
   json<T>(req: ApiRequest): Promise<T>;
 }
@@ -73,7 +82,7 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     : new HttpAgent({ keepAlive: true, lookup: loopbackLookup });
   const timeout = options.timeoutMs ?? 15_000;
 
-  function send(req: ApiRequest): Promise<ApiResponse> {
+  function open(req: ApiRequest): Promise<IncomingMessage> {
     const url = new URL(req.path, base);
     const body = req.json === undefined ? req.body : Buffer.from(JSON.stringify(req.json));
     const headers: Record<string, string> = { accept: req.accept ?? 'application/json' };
@@ -86,24 +95,26 @@ export function createApi(options: { baseUrl: string; ca?: string | undefined; t
     }
     const call = secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on('error', reject);
-      });
+      const idle = req.timeoutMs ?? timeout;
+      const outgoing = call(url, { method: req.method ?? 'GET', headers, agent, timeout: idle }, resolve);
       outgoing.on('timeout', () =>
-        outgoing.destroy(new Error(`API timeout after ${timeout} ms: ${url.pathname}`)),
+        outgoing.destroy(new Error(`API timeout after ${idle} ms: ${url.pathname}`)),
       );
       outgoing.on('error', reject);
       outgoing.end(body);
     });
   }
 
+  async function send(req: ApiRequest): Promise<ApiResponse> {
+    const res = await open(req);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
   return {
     send,
+    stream: open,
     async json<T>(req: ApiRequest): Promise<T> {
       const res = await send(req);
       if (res.status >= 200 && res.status < 300)

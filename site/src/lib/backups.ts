@@ -2,7 +2,7 @@
  * Weekly backups on the import/export page: the viewer's opt-in (library `PATCH /me {weeklyBackup}`), a
  * backup now (`POST /me/backups`) and the stored ones (`GET /me/backups`; downloads via /me/backups/{date}).
  */
-import type { BackupRecord } from '../../../functions/library/backups.ts';
+import type { BackupRecord } from '../../../functions/lib/backups/backups.ts';
 import type { Api } from './api.ts';
 import { describeProblem } from './forms.ts';
 

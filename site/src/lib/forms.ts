@@ -3,9 +3,9 @@
  * truth): a bad field comes back as a message next to that field, with what the user typed kept.
  */
 import { ValidationFailed } from '../../../functions/lib/errors.ts';
+import { RatingInput } from '../../../functions/lib/tracking/rating-schemas.ts';
 import { check } from '../../../functions/lib/validate.ts';
 import { EntryInput, isRealDate } from '../../../functions/library/schemas.ts';
-import { RatingInput } from '../../../functions/rate-anime/schemas.ts';
 import { ApiProblem } from './api.ts';
 
 /** What a form sent (strings, as typed) and the message for each bad field. */

@@ -1,0 +1,190 @@
+import { type Collection, type Db, MongoBulkWriteError, ObjectId } from 'mongodb';
+import { parseAnimeId } from '../anime-id.ts';
+import { DependencyUnavailable, NotFound } from '../errors.ts';
+import type { Identity } from '../http/types.ts';
+
+/** The MongoDB collection holding every inbox. */
+export const COLLECTION = 'notifications';
+/** The shared inbox of the moderation team (users with role `moderator` or `admin` read it). */
+export const MODERATION_INBOX = 'role:moderator';
+/** Roles that read the moderation inbox. */
+export const MODERATOR_ROLES: readonly string[] = ['moderator', 'admin'];
+
+export type NotificationKind =
+  | 'subtitle.uploaded'
+  | 'episode.aired'
+  | 'subtitle.reported'
+  | 'subtitle.removed';
+
+/** One stored notification: one inbox (a user id or MODERATION_INBOX), one event. */
+export interface NotificationDoc {
+  _id: ObjectId;
+  userId: string;
+  eventId: string;
+  kind: NotificationKind;
+  /** Catalogue id (integer). Documents written before ids were integers hold its decimal string. */
+  animeId: number | string;
+  message: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  readAt: Date | null;
+  /** The TTL index removes it after this instant (reads filter on it too). */
+  expiresAt: Date;
+}
+
+/** What clients see of a notification (JSON body, SSE `data:` and Redis live signal alike). */
+export interface NotificationView {
+  readonly id: string;
+  readonly kind: NotificationKind;
+  /** Catalogue id of the anime (an integer, as everywhere in the API). */
+  readonly animeId: number | null;
+  readonly message: string;
+  readonly data: Record<string, unknown>;
+  readonly createdAt: string;
+  readonly readAt: string | null;
+  /** 'moderation' for the shared moderation inbox, 'personal' otherwise. */
+  readonly inbox: 'personal' | 'moderation';
+}
+
+/** The Redis pub/sub channel carrying live notifications of one inbox. */
+export const channelOf = (prefix: string, inbox: string): string => `${prefix}notifications:${inbox}`;
+
+/** The inboxes a caller reads: their own, plus the moderation inbox for moderators. */
+export function inboxesOf(identity: Pick<Identity, 'sub' | 'roles'>): string[] {
+  const moderator = identity.roles.some((role) => MODERATOR_ROLES.includes(role));
+  return moderator ? [identity.sub, MODERATION_INBOX] : [identity.sub];
+}
+
+export function toView(doc: NotificationDoc): NotificationView {
+  return {
+    id: doc._id.toHexString(),
+    kind: doc.kind,
+    animeId: parseAnimeId(doc.animeId) ?? null,
+    message: doc.message,
+    data: doc.data,
+    createdAt: doc.createdAt.toISOString(),
+    readAt: doc.readAt ? doc.readAt.toISOString() : null,
+    inbox: doc.userId === MODERATION_INBOX ? 'moderation' : 'personal',
+  };
+}
+
+/** A notification id from a client: a 24-hex ObjectId, else undefined. */
+export function parseId(id: string): ObjectId | undefined {
+  return /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : undefined;
+}
+
+export interface Inbox {
+  readonly collection: Collection<NotificationDoc>;
+  /** Create the indexes once (idempotent; retried on the next call after a failure). */
+  ready(): Promise<void>;
+  /** Insert each document once per (userId, eventId); returns those this call inserted. */
+  insertOnce(docs: NotificationDoc[]): Promise<NotificationDoc[]>;
+  list(
+    inboxes: string[],
+    options: { unread: boolean; page: number; limit: number; now: Date },
+  ): Promise<{ items: NotificationDoc[]; hasMore: boolean }>;
+  unreadCount(inboxes: string[], now: Date): Promise<number>;
+  /** Mark one read (idempotent); NotFound when it is not in these inboxes. */
+  markRead(inboxes: string[], id: ObjectId, now: Date): Promise<void>;
+  markAllRead(inboxes: string[], now: Date): Promise<number>;
+  /** What came after notification `id` (Last-Event-ID), oldest first; [] when `id` is unknown. */
+  after(inboxes: string[], id: ObjectId, now: Date, limit: number): Promise<NotificationDoc[]>;
+}
+
+/**
+ * The inbox store. Production runs MongoDB (the TTL index deletes expired documents); tests run
+ * mongo-java-server, whose TTL indexes never delete: every read filters `expiresAt > now` as well.
+ * There are no multi-document transactions here: writes are made idempotent by the unique
+ * {userId, eventId} index instead (a retried event inserts only what is missing).
+ */
+export function createInbox(db: Db): Inbox {
+  const collection = db.collection<NotificationDoc>(COLLECTION);
+  let indexes: Promise<void> | undefined;
+  const live = (inboxes: string[], now: Date) => ({
+    userId: { $in: inboxes },
+    expiresAt: { $gt: now },
+  });
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof NotFound) throw error;
+      throw new DependencyUnavailable('mongodb', { cause: error });
+    }
+  };
+  return {
+    collection,
+    ready() {
+      indexes ??= (async () => {
+        await collection.createIndex({ userId: 1, eventId: 1 }, { unique: true, name: 'user_event' });
+        await collection.createIndex({ userId: 1, createdAt: -1 }, { name: 'user_created' });
+        await collection.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expires' });
+      })().catch((error: unknown) => {
+        indexes = undefined;
+        throw new DependencyUnavailable('mongodb', { cause: error });
+      });
+      return indexes;
+    },
+    async insertOnce(docs) {
+      if (docs.length === 0) return [];
+      await this.ready();
+      try {
+        await collection.insertMany(docs, { ordered: false });
+        return docs;
+      } catch (error) {
+        if (error instanceof MongoBulkWriteError) {
+          const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+          if (errors.length > 0 && errors.every((e) => e.code === 11000)) {
+            const duplicate = new Set(errors.map((e) => e.index));
+            return docs.filter((_, i) => !duplicate.has(i));
+          }
+        }
+        throw new DependencyUnavailable('mongodb', { cause: error });
+      }
+    },
+    list: (inboxes, { unread, page, limit, now }) =>
+      guarded(async () => {
+        const filter = unread ? { ...live(inboxes, now), readAt: null } : live(inboxes, now);
+        const found = await collection
+          .find(filter)
+          .sort({ createdAt: -1, _id: -1 })
+          .skip((page - 1) * limit)
+          .limit(limit + 1)
+          .toArray();
+        return { items: found.slice(0, limit), hasMore: found.length > limit };
+      }),
+    unreadCount: (inboxes, now) =>
+      guarded(() => collection.countDocuments({ ...live(inboxes, now), readAt: null })),
+    markRead: (inboxes, id, now) =>
+      guarded(async () => {
+        const result = await collection.updateOne(
+          { _id: id, ...live(inboxes, now), readAt: null },
+          { $set: { readAt: now } },
+        );
+        if (result.matchedCount > 0) return;
+        const exists = await collection.countDocuments({ _id: id, ...live(inboxes, now) });
+        if (exists === 0) throw new NotFound(`no notification ${id.toHexString()}`);
+      }),
+    markAllRead: (inboxes, now) =>
+      guarded(async () => {
+        const result = await collection.updateMany(
+          { ...live(inboxes, now), readAt: null },
+          { $set: { readAt: now } },
+        );
+        return result.modifiedCount;
+      }),
+    after: (inboxes, id, now, limit) =>
+      guarded(async () => {
+        const last = await collection.findOne({ _id: id, userId: { $in: inboxes } });
+        if (!last) return [];
+        return collection
+          .find({
+            ...live(inboxes, now),
+            $or: [{ createdAt: { $gt: last.createdAt } }, { createdAt: last.createdAt, _id: { $gt: id } }],
+          })
+          .sort({ createdAt: 1, _id: 1 })
+          .limit(limit)
+          .toArray();
+      }),
+  };
+}

@@ -1,0 +1,217 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { StartedServer } from './types.ts';
+
+/**
+ * A real Keycloak (Quarkus distribution, `start --optimized`) on 127.0.0.1:48080, management (health)
+ * on 49000, dev-file H2 database under <repo>/.tmp/keycloak/, realm `isekai` imported from
+ * knative/base/keycloak/realm-isekai.json merged with its dev overlay (test users, password-grant client).
+ * The built distribution is cached in ~/.cache/isekai by scripts/servers/keycloak-prefetch.sh.
+ * The database is kept between runs while the realm files and version are unchanged (ready in ≈ 9–13 s),
+ * and wiped for a fresh import when they change (≈ 21–40 s, depending on what else the 2 cores run).
+ * Env it returns: OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URI, KEYCLOAK_URL, KEYCLOAK_REALM,
+ * KEYCLOAK_ADMIN_USER/PASSWORD, KEYCLOAK_{DEV,SITE,INTEGRATIONS}_CLIENT_ID, KEYCLOAK_{SITE,INTEGRATIONS}_CLIENT_SECRET.
+ */
+
+const run = promisify(execFile);
+
+const REPO = resolve(import.meta.dirname, '../..');
+const VERSION = process.env.KEYCLOAK_VERSION ?? '26.7.3';
+const CACHE = process.env.ISEKAI_CACHE ?? join(homedir(), '.cache', 'isekai');
+const KC_HOME = join(CACHE, `keycloak-${VERSION}`);
+const DATA = join(REPO, '.tmp', 'keycloak');
+const REALM_DIR = join(REPO, 'knative', 'base', 'keycloak');
+const HOST = '127.0.0.1';
+const PORT = 48080;
+const MANAGEMENT_PORT = 49000;
+const REALM = 'isekai';
+const START_DEADLINE_MS = Number(process.env.KEYCLOAK_START_DEADLINE_MS ?? 180_000);
+
+/** Dev-only bootstrap admin of the master realm (a throwaway local server; never a real credential). */
+const ADMIN_USER = 'dev-admin';
+const ADMIN_PASSWORD = 'dev-only-admin-password';
+/** Secrets as the realm file's placeholders resolve them (`${KC_…:default}`). */
+const SITE_SECRET = process.env.KC_ISEKAI_SITE_SECRET ?? 'dev-only-isekai-site-secret';
+const INTEGRATIONS_SECRET =
+  process.env.KC_ISEKAI_INTEGRATIONS_SECRET ?? 'dev-only-isekai-integrations-secret';
+
+const BASE_URL = `http://${HOST}:${PORT}`;
+const ISSUER = `${BASE_URL}/realms/${REALM}`;
+
+function environment(): Record<string, string> {
+  return {
+    KEYCLOAK_URL: BASE_URL,
+    KEYCLOAK_REALM: REALM,
+    KEYCLOAK_ADMIN_USER: ADMIN_USER,
+    KEYCLOAK_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    KEYCLOAK_DEV_CLIENT_ID: 'isekai-dev-cli',
+    KEYCLOAK_SITE_CLIENT_ID: 'isekai-site',
+    KEYCLOAK_SITE_CLIENT_SECRET: SITE_SECRET,
+    KEYCLOAK_INTEGRATIONS_CLIENT_ID: 'isekai-integrations',
+    KEYCLOAK_INTEGRATIONS_CLIENT_SECRET: INTEGRATIONS_SECRET,
+    OIDC_ISSUER: ISSUER,
+    OIDC_AUDIENCE: 'isekai-api',
+    OIDC_JWKS_URI: `${ISSUER}/protocol/openid-connect/certs`,
+  };
+}
+
+interface RealmParts {
+  clients?: unknown[];
+  users?: unknown[];
+  [key: string]: unknown;
+}
+
+/** The realm the dev stack and tests run: the production export plus the dev overlay's clients and users. */
+export async function devRealm(): Promise<RealmParts> {
+  const base = JSON.parse(await readFile(join(REALM_DIR, 'realm-isekai.json'), 'utf8')) as RealmParts;
+  const overlay = JSON.parse(
+    await readFile(join(REALM_DIR, 'realm-isekai.dev-overlay.json'), 'utf8'),
+  ) as RealmParts;
+  return {
+    ...base,
+    clients: [...(base.clients ?? []), ...(overlay.clients ?? [])],
+    users: [...(base.users ?? []), ...(overlay.users ?? [])],
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1_500) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Fetch, unpack and build into the cache when missing or stale (the script exits at once when cached). */
+async function ensureBuilt(): Promise<void> {
+  const { stdout } = await run(join(REPO, 'scripts', 'servers', 'keycloak-prefetch.sh'), [], {
+    env: { ...process.env, KEYCLOAK_VERSION: VERSION, ISEKAI_CACHE: CACHE },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (!stdout.includes('] cached')) process.stdout.write(stdout.replace(/^/gm, '[harness] '));
+}
+
+/** Keeps the database when version and realm are unchanged; otherwise wipes it so the import runs. */
+async function prepareData(realmJson: string): Promise<'kept database' | 'fresh realm import'> {
+  const fingerprint = createHash('sha256').update(`${VERSION}\n${realmJson}`).digest('hex');
+  const marker = join(DATA, 'fingerprint');
+  const previous = await readFile(marker, 'utf8').catch(() => '');
+  await mkdir(join(KC_HOME, 'data', 'import'), { recursive: true });
+  // --import-realm reads every *.json in <home>/data/import and skips realms that already exist.
+  await writeFile(join(KC_HOME, 'data', 'import', `${REALM}-realm.json`), realmJson);
+  if (previous === fingerprint && existsSync(join(DATA, 'h2'))) return 'kept database';
+  await rm(DATA, { recursive: true, force: true });
+  await mkdir(DATA, { recursive: true });
+  // Safe to write before the import: a database lacking the realm gets it on the next start
+  // (the import skips only realms that exist).
+  await writeFile(marker, fingerprint);
+  return 'fresh realm import';
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  const keep = [
+    'PATH',
+    'HOME',
+    'JAVA_HOME',
+    'LANG',
+    'TMPDIR',
+    'KC_ISEKAI_SITE_SECRET',
+    'KC_ISEKAI_INTEGRATIONS_SECRET',
+  ];
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return {
+    ...env,
+    KC_BOOTSTRAP_ADMIN_USERNAME: ADMIN_USER,
+    KC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    // Two cores shared with other servers: a small heap, and C1 only (starts ~15% faster).
+    JAVA_OPTS_KC_HEAP: '-Xms64m -Xmx512m',
+    JAVA_OPTS_APPEND: '-XX:TieredStopAtLevel=1',
+  };
+}
+
+async function waitReady(child: ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + START_DEADLINE_MS;
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
+  while (!(await answers(`http://${HOST}:${MANAGEMENT_PORT}/health/ready`))) {
+    if (exited !== null) {
+      const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-25).join('\n');
+      throw new Error(`[harness] keycloak exited with ${exited} before ready (log ${log}):\n${tail}`);
+    }
+    if (Date.now() > deadline)
+      throw new Error(`[harness] keycloak not ready after ${START_DEADLINE_MS} ms (log ${log})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!(await answers(`${ISSUER}/.well-known/openid-configuration`)))
+    throw new Error(`[harness] keycloak is ready but realm ${REALM} is missing (log ${log})`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const pid = child.pid;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // kc.sh forwards TERM to its java child and waits for a graceful shutdown.
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    // Our own process group only (spawned detached): kc.sh and its java.
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function start(): Promise<StartedServer> {
+  const t0 = performance.now();
+  const env = environment();
+  if (await answers(`${ISSUER}/.well-known/openid-configuration`)) {
+    const ms = Math.round(performance.now() - t0);
+    process.stdout.write(`[harness] keycloak reused on ${BASE_URL} (${ms} ms)\n`);
+    return { name: 'keycloak', env, reused: true, ms, stop: async () => {} };
+  }
+  await ensureBuilt();
+  const realmJson = `${JSON.stringify(await devRealm(), null, 2)}\n`;
+  const mode = await prepareData(realmJson);
+  const log = join(DATA, 'keycloak.log');
+  const out = openSync(log, 'a');
+  const child = spawn(
+    join(KC_HOME, 'bin', 'kc.sh'),
+    [
+      'start',
+      '--optimized',
+      '--cache=local',
+      '--http-enabled=true',
+      `--http-host=${HOST}`,
+      `--http-port=${PORT}`,
+      `--http-management-port=${MANAGEMENT_PORT}`,
+      '--hostname-strict=false',
+      '--import-realm',
+      `--db-url=jdbc:h2:file:${join(DATA, 'h2', 'keycloakdb')};NON_KEYWORDS=VALUE`,
+    ],
+    { cwd: KC_HOME, env: childEnv(), stdio: ['ignore', out, out], detached: true },
+  );
+  try {
+    await waitReady(child, log);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+  const ms = Math.round(performance.now() - t0);
+  process.stdout.write(
+    `[harness] keycloak started in ${ms} ms (${VERSION}, start --optimized, ${mode}, pid ${child.pid}, log ${log})\n`,
+  );
+  return { name: 'keycloak', env, reused: false, ms, stop: () => stopChild(child) };
+}

@@ -1,0 +1,211 @@
+/**
+ * A dispatcher per queue (eventing-rabbitmq's `dispatcher`): consumes with a prefetch, delivers each
+ * message to the subscriber as a binary-mode CloudEvent with `parallelism` workers (1 keeps order),
+ * retries per the delivery spec on no response / 5xx / 404 / 408 / 409 / 429, and after the last attempt
+ * acks and republishes to the dead-letter exchange with `knativeerrordest` / `knativeerrorcode` /
+ * `knativeerrordata` — or, with no dead-letter sink, drops the event (logged). A reply CloudEvent from
+ * the subscriber is POSTed back to the broker ingress.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import zipkin from 'zipkin';
+import type { Runtime } from '../../../functions/lib/runtime.ts';
+import { extractTraceId, injectTraceHeaders } from '../../../functions/lib/tracing/trace-headers.ts';
+import type { AmqpLink } from './amqp.ts';
+import { headersOf, isReplyEvent, toHttpHeaders } from './codec.ts';
+import { attemptsOf, backoffMs, isRetryable } from './delivery.ts';
+import type { Route } from './topology.ts';
+
+const { Annotation } = zipkin;
+
+/** Channel QoS prefetch, as eventing-rabbitmq's dispatcher (raised to the parallelism when larger). */
+export const PREFETCH = 100;
+
+export interface DispatcherOptions {
+  readonly runtime: Runtime;
+  readonly link: AmqpLink;
+  readonly route: Route;
+  /** The subscriber's URL (the Service resolved by the caller). */
+  readonly subscriberUrl: string;
+  /** Where reply events go: the broker ingress. */
+  readonly ingressUrl: string;
+  /** Per-attempt HTTP timeout; no answer in time counts as "no response" (retried). */
+  readonly timeoutMs?: number;
+}
+
+interface Attempt {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** Start consuming `route.queue` on every (re)connection of `link`. */
+export function startDispatcher(options: DispatcherOptions): void {
+  const { runtime, link, route, subscriberUrl } = options;
+  const log = runtime.log.child({ trigger: route.name, queue: route.queue });
+  const { tracer } = runtime.tracing;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const attempts = attemptsOf(route.delivery);
+
+  link.onConnect(async (connection) => {
+    const channel = await connection.createChannel();
+    const dlx: ConfirmChannel | undefined = route.deadLetterExchange
+      ? await connection.createConfirmChannel()
+      : undefined;
+    let open = true;
+    channel.on('close', () => {
+      open = false;
+    });
+    channel.on('error', () => undefined);
+    dlx?.on('error', () => undefined);
+    const waiting: ConsumeMessage[] = [];
+    let active = 0;
+    const pump = () => {
+      while (open && active < route.parallelism && waiting.length > 0) {
+        const message = waiting.shift() as ConsumeMessage;
+        active += 1;
+        handle(channel, dlx, message)
+          .catch((error: unknown) => log.error({ code: 'internal', err: error }, 'dispatch failed'))
+          .finally(() => {
+            active -= 1;
+            pump();
+          });
+      }
+      if (!open) waiting.length = 0; // unacked: RabbitMQ redelivers them on the next connection
+    };
+    await channel.prefetch(Math.max(PREFETCH, route.parallelism));
+    await channel.consume(route.queue, (message) => {
+      if (!message) return; // consumer cancelled (queue deleted)
+      waiting.push(message);
+      pump();
+    });
+  });
+
+  async function handle(
+    channel: Channel,
+    dlx: ConfirmChannel | undefined,
+    message: ConsumeMessage,
+  ): Promise<void> {
+    const headers = headersOf(message.properties.headers as Record<string, unknown> | undefined);
+    const id = headers.id;
+    if (!id || !headers.type || !headers.specversion) {
+      log.warn({ code: 'validation_failed' }, 'unparseable message dropped');
+      safe(() => channel.ack(message));
+      return;
+    }
+    const elog = log.child({ 'ce.id': id, 'ce.type': headers.type });
+    const parent = extractTraceId((name) => headers[name]);
+    const span = parent ? tracer.createChildId(parent) : tracer.createRootId();
+    let last: Attempt = { status: -1, body: '' };
+    for (let n = 0; n < attempts; n += 1) {
+      if (n > 0) await sleep(backoffMs(route.delivery, n));
+      last = await tracer.letId(span, () => deliver(headers, message.content, span));
+      if (last.status >= 200 && last.status < 300) {
+        safe(() => channel.ack(message));
+        return;
+      }
+      elog.warn(
+        { code: 'dependency_unavailable', status: last.status, attempt: n + 1, of: attempts },
+        'delivery failed',
+      );
+      if (!isRetryable(last.status)) break;
+    }
+    if (dlx && route.deadLetterExchange) {
+      const dead = {
+        ...message.properties.headers,
+        knativeerrordest: subscriberUrl,
+        knativeerrorcode: String(last.status),
+        ...(last.body ? { knativeerrordata: last.body.slice(0, 1024) } : {}),
+      };
+      try {
+        await new Promise<void>((resolve, reject) =>
+          dlx.publish(
+            route.deadLetterExchange as string,
+            '',
+            message.content,
+            { persistent: true, headers: dead, contentType: message.properties.contentType },
+            (e: unknown) => (e ? reject(e) : resolve()),
+          ),
+        );
+      } catch (error) {
+        elog.warn(
+          { code: 'dependency_unavailable', err: error },
+          'dead-letter publish failed; left for redelivery',
+        );
+        return; // not acked: redelivered after reconnect
+      }
+      elog.error({ code: 'delivery_failed', status: last.status }, 'event dead-lettered');
+      safe(() => channel.ack(message));
+      return;
+    }
+    elog.error(
+      { code: 'delivery_failed', status: last.status, attempts },
+      'event dropped: no dead-letter sink',
+    );
+    safe(() => channel.nack(message, false, false));
+  }
+
+  async function deliver(
+    headers: Record<string, string>,
+    body: Buffer,
+    span: zipkin.TraceId,
+  ): Promise<Attempt> {
+    tracer.recordServiceName(runtime.name);
+    tracer.recordRpc(`dispatch ${route.name}`);
+    tracer.recordAnnotation(new Annotation.ClientSend());
+    let status = -1;
+    let text = '';
+    try {
+      const res = await fetch(subscriberUrl, {
+        method: 'POST',
+        headers: { ...toHttpHeaders(headers), ...injectTraceHeaders(span) },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = res.status;
+      text = await res.text();
+      if (status >= 200 && status < 300 && isReplyEvent(res.headers)) {
+        const reply = await sendReply(res.headers, text, span);
+        if (reply.status >= 500) return { status: reply.status, body: `reply not accepted: ${reply.body}` };
+      }
+    } catch (error) {
+      text = error instanceof Error ? error.message : String(error);
+    } finally {
+      tracer.recordBinary('http.status_code', String(status));
+      tracer.recordAnnotation(new Annotation.ClientRecv());
+    }
+    return { status, body: text };
+  }
+
+  /** Forward a subscriber's reply event to the ingress; a refused (4xx) reply is logged and dropped. */
+  async function sendReply(replyHeaders: Headers, body: string, span: zipkin.TraceId): Promise<Attempt> {
+    const headers: Record<string, string> = { ...injectTraceHeaders(span) };
+    replyHeaders.forEach((value, name) => {
+      if (name.startsWith('ce-') || name === 'content-type') headers[name] = value;
+    });
+    try {
+      const res = await fetch(options.ingressUrl, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      if (res.status >= 400 && res.status < 500)
+        log.error(
+          { code: 'validation_failed', status: res.status, body: text.slice(0, 300) },
+          'reply event refused',
+        );
+      return { status: res.status, body: text };
+    } catch (error) {
+      return { status: 503, body: String(error) };
+    }
+  }
+}
+
+function safe(work: () => void): void {
+  try {
+    work();
+  } catch {
+    // The channel closed under us: the message is redelivered on the next connection.
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The broker ingress (eventing-rabbitmq's `ingress`): POST a CloudEvent (binary or structured mode), it is
+ * validated against the catalogue (400 problem+json when invalid — it never reaches a queue), then
+ * published to the broker's headers exchange as a persistent message with publisher confirms: 202 once
+ * RabbitMQ confirms, 500 on a nack, 503 while RabbitMQ is unreachable.
+ */
+import type { ConfirmChannel } from 'amqplib';
+import { DependencyUnavailable, Internal, NotFound } from '../../../functions/lib/errors.ts';
+import { validateEvent } from '../../../functions/lib/events/catalogue.ts';
+import { decodeEvent } from '../../../functions/lib/host/server.ts';
+import { createHttpFunction, type HttpHandler } from '../../../functions/lib/http/http-function.ts';
+import type { AnyRoute, Route } from '../../../functions/lib/http/types.ts';
+import type { Runtime } from '../../../functions/lib/runtime.ts';
+import { traceparentOf } from '../../../functions/lib/tracing/trace-headers.ts';
+import type { AmqpLink } from './amqp.ts';
+import { type AmqpEvent, toAmqp } from './codec.ts';
+import type { BrokerTopology } from './topology.ts';
+
+/** Largest event accepted (RabbitMQ's default max message size is far larger; events are small). */
+export const EVENT_BODY_LIMIT = 256 * 1024;
+
+export interface IngressOptions {
+  readonly runtime: Runtime;
+  readonly link: AmqpLink;
+  readonly topologies: readonly BrokerTopology[];
+}
+
+/** Publishes with confirms on one confirm channel per connection. */
+export function createPublisher(link: AmqpLink, runtime: Runtime) {
+  let channel: ConfirmChannel | undefined;
+  link.onConnect(async (connection) => {
+    const ch = await connection.createConfirmChannel();
+    ch.on('error', (error: Error) =>
+      runtime.log.warn({ code: 'dependency_unavailable', err: error }, 'publish channel error'),
+    );
+    ch.on('close', () => {
+      if (channel === ch) channel = undefined;
+    });
+    channel = ch;
+  });
+  return {
+    /** Resolves when RabbitMQ has confirmed the message (it is on disk in every matching queue). */
+    publish(exchange: string, message: AmqpEvent): Promise<void> {
+      const ch = channel;
+      if (!ch) return Promise.reject(new DependencyUnavailable('rabbitmq', { retryAfter: 1 }));
+      return new Promise<void>((resolve, reject) => {
+        try {
+          ch.publish(
+            exchange,
+            '',
+            message.content,
+            { persistent: true, headers: message.headers, contentType: message.headers['content-type'] },
+            (error: unknown) => {
+              if (!error) resolve();
+              else if (String(error).includes('nack'))
+                reject(new Internal('rabbitmq refused the event (nack)', { cause: error }));
+              else reject(new DependencyUnavailable('rabbitmq', { cause: error, retryAfter: 1 }));
+            },
+          );
+        } catch (error) {
+          reject(new DependencyUnavailable('rabbitmq', { cause: error, retryAfter: 1 }));
+        }
+      });
+    },
+  };
+}
+
+/** The ingress HTTP handler: `POST /<namespace>/<broker>` (and `POST /` when there is one broker). */
+export function createIngress(options: IngressOptions): HttpHandler {
+  const { runtime, topologies } = options;
+  const publisher = createPublisher(options.link, runtime);
+  const byPath = new Map(topologies.map((t) => [`${t.broker.namespace}/${t.broker.name}`, t]));
+  runtime.addCheck('rabbitmq', async () => {
+    if (!options.link.connection) throw new Error('not connected');
+  });
+
+  const accept = async (
+    topology: BrokerTopology | undefined,
+    req: Parameters<HttpHandler>[0],
+    raw: Buffer | undefined,
+  ) => {
+    if (!topology) throw new NotFound('no such broker');
+    const event = validateEvent(decodeEvent(req, raw ?? Buffer.alloc(0)));
+    const current = runtime.tracing.tracer.id;
+    const tracestate = req.headers.tracestate;
+    const message = toAmqp(event, {
+      traceparent: traceparentOf(current),
+      ...(typeof tracestate === 'string' ? { tracestate } : {}),
+    });
+    await publisher.publish(topology.exchange, message);
+    return { status: 202 };
+  };
+  const routes: Route<unknown, Record<string, string>>[] = [
+    {
+      method: 'POST',
+      path: '/:namespace/:broker',
+      raw: true,
+      bodyLimit: EVENT_BODY_LIMIT,
+      handle: (ctx) => accept(byPath.get(`${ctx.params.namespace}/${ctx.params.broker}`), ctx.req, ctx.raw),
+    },
+  ];
+  if (topologies.length === 1) {
+    routes.push({
+      method: 'POST',
+      path: '/',
+      raw: true,
+      bodyLimit: EVENT_BODY_LIMIT,
+      handle: (ctx) => accept(topologies[0], ctx.req, ctx.raw),
+    });
+  }
+  return createHttpFunction({ runtime, routes: routes as unknown as AnyRoute[] });
+}

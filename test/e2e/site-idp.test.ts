@@ -1,0 +1,73 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type SiteStack, startSiteStack } from './site-stack.ts';
+
+/**
+ * The site with the embedded identity provider of `npm start` (scripts/stack/oidc: oidc-provider serving
+ * the realm export on Keycloak's paths, started as scripts/start.ts starts it, its issuer given to the
+ * functions, the edge and the site): in Debian's Chromium a viewer signs in on the provider's own login
+ * form, reaches My list, adds an anime through the API with the provider's token, and signs out of both.
+ */
+const env = inject('env');
+const ARTIFACTS = join(import.meta.dirname, 'site-artifacts');
+let stack: SiteStack;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  stack = await startSiteStack(env, { identity: 'embedded', bulk: false, label: 'site_idp' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    timeout: 60_000,
+  });
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('sign-in with the embedded identity provider of npm start', () => {
+  it('signs in on the provider, comes back to My list, writes through the API, and signs out of both', async () => {
+    await page.goto(`${stack.siteUrl}/me/list`);
+    // Anonymous: sent to sign in; the provider's form is on the issuer's origin (http://127.0.0.1:<port>).
+    await page.locator('input[name="username"]').waitFor();
+    expect(page.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/realms\/isekai\//);
+    await page.screenshot({ path: join(ARTIFACTS, 'idp-login.png'), fullPage: true });
+    await page.locator('input[name="username"]').fill('viewer1');
+    await page.locator('input[name="password"]').fill('dev-only-viewer1');
+    await page.locator('#kc-login').click();
+    await page.waitForURL(`${stack.siteUrl}/me/list`);
+    expect((await page.locator('h1').textContent())?.trim()).toBe('My list');
+    expect(await page.locator('.who').textContent()).toContain('Signed in as');
+
+    // The provider's access token works through the edge (edge-auth verifies it like Keycloak's).
+    await page.goto(`${stack.siteUrl}/anime/1`);
+    await page.getByLabel('Status').selectOption('watching');
+    await page.getByRole('button', { name: 'Add to my list' }).click();
+    await page
+      .getByTestId('progress')
+      .filter({ hasText: /^Watching · 0 \// })
+      .waitFor();
+    await page.goto(`${stack.siteUrl}/me/list`);
+    await page.getByRole('link', { name: 'Watching (1)' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'idp-list.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // Unlike Keycloak (which ends the session at once for a valid id_token_hint), the embedded provider
+    // (oidc-provider's RP-initiated logout) asks to confirm on its own page.
+    await page.getByRole('heading', { name: 'Sign out of isekai?' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${stack.siteUrl}/`);
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    // The provider's session ended too: it asks for the password again.
+    await page.locator('input[name="password"]').waitFor();
+  });
+});
