@@ -25,6 +25,8 @@ export interface KubeObject {
   kind: string;
   metadata: {
     name: string;
+    /** Instead of a name on objects made by `kubectl create` (k3s/jobs/); `name` is then absent. */
+    generateName?: string;
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
