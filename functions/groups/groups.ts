@@ -5,7 +5,6 @@ import { Conflict, NotFound } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { GroupsApi } from './api.ts';
 import {
@@ -36,8 +35,7 @@ export type GroupsDeps = Pick<TrackingDeps, 'runtime' | 'db' | 'publish'>;
  * after commit.
  */
 export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
-  const { db, runtime, publish } = deps;
-  const traceparent = () => traceparentOf(runtime.tracing.tracer.id);
+  const { db, publish } = deps;
 
   /** One transaction (events enqueued inside), then publish what committed. */
   async function write<T>(
@@ -130,19 +128,13 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
           throw new Conflict(`${userId} already has a pending invitation to ${group.slug}`);
         }
         events.push(
-          await groupEvent(
-            tx,
-            group,
-            'invited',
-            {
-              invitationId: inv.id,
-              userId,
-              invitedBy: ctx.identity.sub,
-              roles,
-              invitedAt: inv.created_at.toISOString(),
-            },
-            traceparent(),
-          ),
+          await groupEvent(tx, group, 'invited', {
+            invitationId: inv.id,
+            userId,
+            invitedBy: ctx.identity.sub,
+            roles,
+            invitedAt: inv.created_at.toISOString(),
+          }),
         );
         return inv;
       });
@@ -167,18 +159,12 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
           ctx.params.id,
         ]);
         events.push(
-          await groupEvent(
-            tx,
-            group,
-            'invitation.answered',
-            {
-              invitationId: ctx.params.id.toLowerCase(),
-              userId: inv.user_id,
-              answer: 'revoked',
-              answeredAt: new Date().toISOString(),
-            },
-            traceparent(),
-          ),
+          await groupEvent(tx, group, 'invitation.answered', {
+            invitationId: ctx.params.id.toLowerCase(),
+            userId: inv.user_id,
+            answer: 'revoked',
+            answeredAt: new Date().toISOString(),
+          }),
         );
       });
       return { status: 204 };
@@ -186,7 +172,7 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
     acceptInvitation: async (ctx) => {
       const inv = await write(async (tx, events) => {
         await ensureUser(tx, ctx.identity);
-        const r = await answerInvitation(tx, ctx.params.id, ctx.identity, 'accepted', traceparent());
+        const r = await answerInvitation(tx, ctx.params.id, ctx.identity, 'accepted');
         events.push(...r.events);
         return r.invitation;
       });
@@ -194,7 +180,7 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
     },
     declineInvitation: async (ctx) => {
       const inv = await write(async (tx, events) => {
-        const r = await answerInvitation(tx, ctx.params.id, ctx.identity, 'declined', traceparent());
+        const r = await answerInvitation(tx, ctx.params.id, ctx.identity, 'declined');
         events.push(...r.events);
         return r.invitation;
       });
@@ -230,13 +216,11 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
         if (roles.includes('leader')) await keepALeader(tx, group.id, userId);
         await tx.query('delete from group_members where group_id = $1 and user_id = $2', [group.id, userId]);
         events.push(
-          await groupEvent(
-            tx,
-            group,
-            'member.left',
-            { userId, removedBy: self ? null : ctx.identity.sub, leftAt: new Date().toISOString() },
-            traceparent(),
-          ),
+          await groupEvent(tx, group, 'member.left', {
+            userId,
+            removedBy: self ? null : ctx.identity.sub,
+            leftAt: new Date().toISOString(),
+          }),
         );
       });
       return { status: 204 };
@@ -269,7 +253,6 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
               releasedEpisode: null,
               updatedAt: row.updated_at.toISOString(),
             },
-            traceparent(),
             String(animeId),
           ),
         );
@@ -302,7 +285,6 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
               releasedEpisode: null,
               updatedAt: new Date().toISOString(),
             },
-            traceparent(),
             String(p.anime_id),
           ),
         );
@@ -349,7 +331,6 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
                 releasedEpisode: released ? episode : null,
                 updatedAt: new Date().toISOString(),
               },
-              traceparent(),
               String(p.anime_id),
             ),
           );

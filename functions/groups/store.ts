@@ -1,6 +1,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { Conflict, Forbidden, Gone, NotFound } from '../lib/errors.ts';
+import { newEvent } from '../lib/events/new-event.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
 
@@ -64,22 +65,18 @@ export async function keepALeader(tx: pg.ClientBase, groupId: string, leaving: s
 
 const ref = (g: GroupRow) => ({ groupId: g.id, groupSlug: g.slug, groupName: g.name });
 
-/** Put a group event into the outbox, in the caller's transaction (subject: the group id). */
+/**
+ * Put a group event into the outbox, in the caller's transaction (subject: the group id, or `subject`).
+ * `newEvent` fills id, time, source, dataschema and the request's traceparent, and validates it.
+ */
 export function groupEvent(
   tx: pg.ClientBase,
   group: GroupRow,
   type: string,
   data: Record<string, unknown>,
-  traceparent: string | undefined,
   subject: string = group.id,
 ): Promise<CloudEventV1<unknown>> {
-  return enqueue(tx, {
-    type: `dev.isekai.group.${type}.v1`,
-    source: SOURCE,
-    subject,
-    data: { ...ref(group), ...data },
-    ...(traceparent ? { traceparent } : {}),
-  });
+  return enqueue(tx, newEvent(`dev.isekai.group.${type}.v1`, { ...ref(group), ...data }, { subject }));
 }
 
 export interface InvitationRow {
@@ -126,7 +123,6 @@ export async function answerInvitation(
   id: string,
   identity: Identity,
   answer: 'accepted' | 'declined',
-  traceparent: string | undefined,
 ): Promise<{ invitation: InvitationRow; events: CloudEventV1<unknown>[] }> {
   const inv = await invitationFor(tx, id, identity.sub);
   if (inv.status === answer) return { invitation: inv, events: [] };
@@ -143,13 +139,12 @@ export async function answerInvitation(
   const updated = rows[0] as InvitationRow;
   const at = (updated.answered_at ?? new Date()).toISOString();
   const events = [
-    await groupEvent(
-      tx,
-      group,
-      'invitation.answered',
-      { invitationId: inv.id, userId: inv.user_id, answer, answeredAt: at },
-      traceparent,
-    ),
+    await groupEvent(tx, group, 'invitation.answered', {
+      invitationId: inv.id,
+      userId: inv.user_id,
+      answer,
+      answeredAt: at,
+    }),
   ];
   if (answer === 'accepted') {
     await tx.query(
@@ -159,13 +154,7 @@ export async function answerInvitation(
       [inv.group_id, inv.user_id, inv.roles],
     );
     events.push(
-      await groupEvent(
-        tx,
-        group,
-        'member.joined',
-        { userId: inv.user_id, roles: inv.roles, joinedAt: at },
-        traceparent,
-      ),
+      await groupEvent(tx, group, 'member.joined', { userId: inv.user_id, roles: inv.roles, joinedAt: at }),
     );
   }
   return { invitation: updated, events };

@@ -8,7 +8,7 @@ import type {
   SubtitleUploadedV1,
 } from '../../events/catalogue.ts';
 import { parseAnimeId } from '../lib/anime-id.ts';
-import type { CheckedEvent } from '../lib/events/catalogue.ts';
+import type { CheckedEvent } from '../lib/events/validate-event.ts';
 import type { NotificationKind } from '../lib/inbox/inbox.ts';
 import {
   AIRED,

@@ -4,10 +4,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { groupsFromEnv } from '../../functions/groups/groups.ts';
 import { LEADER_RULE } from '../../functions/groups/store.ts';
-import { validateEvent } from '../../functions/lib/events/catalogue.ts';
+import { validateEvent } from '../../functions/lib/events/validate-event.ts';
 import type { Runtime } from '../../functions/lib/runtime.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
-import { wireNotify } from '../../functions/notify/settings.ts';
+import { notifyFromEnv } from '../../functions/notify/settings.ts';
 import { type Answer, caller } from '../support/caller.ts';
 import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { eventOf, seedAnime } from '../support/notify-fixtures.ts';
@@ -96,7 +96,7 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX}groups-test:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
-  const n = wireNotify({ ...common, DATABASE_URL: env.DATABASE_URL ?? '' });
+  const n = notifyFromEnv({ ...common, DATABASE_URL: env.DATABASE_URL ?? '' });
   notify = n.handler;
   const inbox = wireNotifications({
     ...common,
