@@ -75,6 +75,8 @@ async function platform(): Promise<{
   accepted: number;
   /** Broker process CPU (user + system) per accepted event, µs: robust where throughput is not. */
   brokerCpuUsPerEvent: number;
+  /** Median ingress latency (POST → 202, i.e. the publisher confirm), ms. */
+  ingressP50Ms: number;
 }> {
   let received = 0;
   cloudEvent('bench-notify', () => {
@@ -106,7 +108,7 @@ async function platform(): Promise<{
     const t0 = performance.now();
     const result = await load(ingress, {
       seconds: SECONDS,
-      connections: 128,
+      connections: Number(process.env.BENCH_EVENTS_CONNECTIONS ?? 128),
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -128,6 +130,7 @@ async function platform(): Promise<{
       endToEndPerSec,
       accepted,
       brokerCpuUsPerEvent: (cpuMs * 1000) / Math.max(1, received),
+      ingressP50Ms: result.p50Ms,
     };
   } finally {
     broker.kill('SIGTERM');
@@ -140,7 +143,13 @@ export interface EventsBenchResult {
   rawMessages: number;
   seconds: number;
   baseline: { publishPerSec: number; consumePerSec: number };
-  platform: { ingressPerSec: number; endToEndPerSec: number; accepted: number; brokerCpuUsPerEvent: number };
+  platform: {
+    ingressPerSec: number;
+    endToEndPerSec: number;
+    accepted: number;
+    brokerCpuUsPerEvent: number;
+    ingressP50Ms: number;
+  };
   ratios: { ingressVsRawPublish: number; endToEndVsRawPublish: number; endToEndVsRawConsume: number };
 }
 
@@ -159,7 +168,7 @@ export async function run(options: { quick: boolean }): Promise<EventsBenchResul
     );
     const measured = await platform();
     process.stdout.write(
-      `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s; broker CPU ${measured.brokerCpuUsPerEvent.toFixed(0)} µs/event\n`,
+      `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s; broker CPU ${measured.brokerCpuUsPerEvent.toFixed(0)} µs/event; ingress p50 ${measured.ingressP50Ms.toFixed(0)} ms\n`,
     );
     return {
       rawMessages: RAW_MESSAGES,
