@@ -11,8 +11,12 @@ import { createLocalCache } from './local-cache.ts';
  * `catalog:list:<ver>:<hash of the query>`. A write, after its commit and before it answers, deletes
  * the object and bumps both counters. A reader fills the object only if the generation it saw before
  * reading PostgreSQL is still current (a Lua check-and-set), so a read that raced a write can never
- * put the old aggregate back. TTLs are a safety net only. When Redis fails, reads go to PostgreSQL and
- * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx.
+ * put the old aggregate back. TTLs are a safety net only. An invalidation Redis refuses (a partition)
+ * is kept and retried in the background (≤ 2 s apart) until Redis takes it; a reader that still reaches
+ * Redis during such a partition can see the old object until then. When Redis fails, reads go to PostgreSQL and
+ * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx. Every
+ * lookup is counted in `cache_lookups_total{cache="anime"|"list", result="hit"|"miss"|"error"}` (a hit
+ * served from this process's memory counts as a hit too).
  */
 export interface CatalogCache {
   /**
@@ -52,6 +56,9 @@ local ver = redis.call('get', KEYS[1]) or '0'
 return {ver, redis.call('get', ARGV[1] .. ver .. ':' .. ARGV[2])}`;
 
 const GEN_TTL_SECONDS = 86_400;
+/** Backoff of the background retry of invalidations Redis refused: 250 ms doubling up to 2 s. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 2_000;
 
 /** Build the cache over an ioredis client (or none: every read goes to PostgreSQL). */
 export function createCatalogCache(
@@ -68,6 +75,7 @@ export function createCatalogCache(
     halfOpenAfterMs: 2_000,
   });
   let lastWarn = 0;
+  const lookups = runtime.metrics.cacheLookups;
   const client = redis as FillingRedis | undefined;
   if (client && typeof client.fillIfCurrent !== 'function') {
     client.defineCommand('fillIfCurrent', { numberOfKeys: 2, lua: FILL_IF_CURRENT });
@@ -79,6 +87,9 @@ export function createCatalogCache(
     client && (options.localEntries ?? 0) > 0
       ? createLocalCache(runtime, client, { maxEntries: options.localEntries ?? 0 })
       : undefined;
+  /** Anime whose invalidation Redis has not taken yet (retried by `retryPending`). */
+  const pending = new Set<number>();
+  let retryTimer: NodeJS.Timeout | undefined;
   // Keys built inside a script get no keyPrefix from ioredis: add it ourselves.
   const prefix = (client?.options.keyPrefix as string | undefined) ?? '';
 
@@ -103,11 +114,15 @@ export function createCatalogCache(
   return {
     async anime(id, load) {
       const held = local?.get(`anime:${id}`);
-      if (held !== undefined) return held;
+      if (held !== undefined) {
+        lookups.inc({ cache: 'anime', result: 'hit' });
+        return held;
+      }
       const key = `catalog:anime:${id}`;
       const genKey = `catalog:anime-gen:${id}`;
       const epoch = local?.epoch() ?? 0;
       const cached = await attempt('get', (r) => r.mget(key, genKey));
+      lookups.inc({ cache: 'anime', result: cached ? (cached[0] ? 'hit' : 'miss') : 'error' });
       if (cached?.[0]) {
         local?.set(`anime:${id}`, cached[0], epoch, animeTtl);
         return cached[0];
@@ -123,10 +138,14 @@ export function createCatalogCache(
       // In process the normalised query itself is the key: no digest on a hit.
       const normal = normalQuery(query);
       const held = local?.get(`list:${normal}`);
-      if (held !== undefined) return held;
+      if (held !== undefined) {
+        lookups.inc({ cache: 'list', result: 'hit' });
+        return held;
+      }
       const hash = createHash('sha1').update(normal).digest('base64url');
       const epoch = local?.epoch() ?? 0;
       const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
+      lookups.inc({ cache: 'list', result: found ? (found[1] ? 'hit' : 'miss') : 'error' });
       if (found?.[1]) {
         local?.set(`list:${normal}`, found[1], epoch, listTtl);
         return found[1];
@@ -139,27 +158,52 @@ export function createCatalogCache(
     async invalidate(animeIds) {
       if (!client) return;
       for (let tries = 0; tries < 3; tries++) {
-        const done = await attempt('invalidate', async (r) => {
-          const multi = r.multi();
-          for (const id of animeIds) {
-            multi.del(`catalog:anime:${id}`);
-            multi.incr(`catalog:anime-gen:${id}`);
-            multi.expire(`catalog:anime-gen:${id}`, GEN_TTL_SECONDS);
-          }
-          multi.incr('catalog:ver');
-          const results = await multi.exec();
-          const failed = results?.find(([error]) => error);
-          if (failed) throw failed[0];
-          return true;
-        });
-        if (done) return;
+        if (await flush(animeIds)) return;
       }
+      // Not lost: kept and retried until Redis takes it, so once a partition heals the old object is gone
+      // within RETRY_MAX_MS instead of living out its TTL (found by test/e2e/crash.test.ts's Redis outage).
+      for (const id of animeIds) pending.add(id);
       runtime.log.error(
         { code: 'dependency_unavailable', dependency: 'redis', animeIds },
-        'could not invalidate cached anime; the TTL bounds staleness',
+        'could not invalidate cached anime; retrying in the background until Redis answers',
       );
+      retryPending(RETRY_FIRST_MS);
     },
   };
+
+  /** Delete the objects, bump their generations and the list version: true when Redis took all of it. */
+  async function flush(animeIds: readonly number[]): Promise<boolean> {
+    const done = await attempt('invalidate', async (r) => {
+      const multi = r.multi();
+      for (const id of animeIds) {
+        multi.del(`catalog:anime:${id}`);
+        multi.incr(`catalog:anime-gen:${id}`);
+        multi.expire(`catalog:anime-gen:${id}`, GEN_TTL_SECONDS);
+      }
+      multi.incr('catalog:ver');
+      const results = await multi.exec();
+      const failed = results?.find(([error]) => error);
+      if (failed) throw failed[0];
+      return true;
+    });
+    return done === true;
+  }
+
+  /** Retry the pending invalidations with capped exponential backoff; one timer at a time, unref'd. */
+  function retryPending(delayMs: number): void {
+    if (retryTimer || pending.size === 0) return;
+    retryTimer = setTimeout(async () => {
+      const ids = [...pending];
+      const done = await flush(ids);
+      retryTimer = undefined;
+      if (done) {
+        for (const id of ids) pending.delete(id);
+        runtime.log.info({ animeIds: ids }, 'pending catalog invalidations reached redis');
+        retryPending(RETRY_FIRST_MS);
+      } else retryPending(Math.min(delayMs * 2, RETRY_MAX_MS));
+    }, delayMs);
+    retryTimer.unref();
+  }
 }
 
 /** A stable hash of a normalised query (keys sorted, undefined dropped). */
