@@ -98,5 +98,89 @@ export const StreamApi = defineApi({
   },
 });
 
+const EmailMode = Type.Union([Type.Literal('off'), Type.Literal('immediate'), Type.Literal('daily-digest')], {
+  description: 'E-mail: none, one per notification, or one daily digest.',
+});
+const TypeChannels = Type.Object(
+  {
+    inbox: Type.Boolean({ description: 'Stored in the inbox (GET /notifications).' }),
+    live: Type.Boolean({ description: 'Pushed on the live stream (GET /notifications/stream).' }),
+    email: EmailMode,
+  },
+  { title: 'NotificationChannels' },
+);
+const PartialChannels = Type.Object({
+  inbox: Type.Optional(Type.Boolean()),
+  live: Type.Optional(Type.Boolean()),
+  email: Type.Optional(EmailMode),
+});
+const PREFERENCE_TYPE_NAMES = [
+  'subtitle.uploaded',
+  'subtitle.next-episode',
+  'episode.aired',
+  'subtitle.removed',
+  'group.invited',
+  'group.release',
+] as const;
+/** Every type with its channels (the effective preferences, defaults filled in). */
+export const NotificationPreferences = Type.Object(
+  Object.fromEntries(PREFERENCE_TYPE_NAMES.map((t) => [t, TypeChannels])) as Record<
+    (typeof PREFERENCE_TYPE_NAMES)[number],
+    typeof TypeChannels
+  >,
+  { title: 'NotificationPreferences' },
+);
+/**
+ * A change: some types, some channels each. Unknown types or channels are not rejected by the schema
+ * but by the handler, whose 400 lists the allowed ones (`issues[].allowed`).
+ */
+const PreferencesChange = Type.Object(
+  Object.fromEntries(PREFERENCE_TYPE_NAMES.map((t) => [t, Type.Optional(PartialChannels)])) as Record<
+    (typeof PREFERENCE_TYPE_NAMES)[number],
+    ReturnType<typeof Type.Optional<typeof PartialChannels>>
+  >,
+  { title: 'NotificationPreferencesChange' },
+);
+
+/**
+ * The caller's notification preferences: per type (subtitle.uploaded, subtitle.next-episode,
+ * episode.aired, subtitle.removed = moderation decisions, group.invited, group.release) the channels
+ * inbox, live (booleans) and email (off | immediate | daily-digest). Defaults: inbox and live on; e-mail
+ * immediate for group.invited and subtitle.removed, off for the rest.
+ */
+export const PreferencesApi = defineApi({
+  getNotificationPreferences: {
+    method: 'GET',
+    path: '/me/notification-preferences',
+    access: 'user',
+    summary: "The caller's notification preferences per type and channel (defaults filled in)",
+    query: NoQuery,
+    response: NotificationPreferences,
+  },
+  replaceNotificationPreferences: {
+    method: 'PUT',
+    path: '/me/notification-preferences',
+    access: 'user',
+    summary: 'Replace the preferences (types left out go back to their defaults)',
+    query: NoQuery,
+    body: PreferencesChange,
+    example: {
+      'group.invited': { inbox: true, live: true, email: 'immediate' },
+      'episode.aired': { live: false },
+    },
+    response: NotificationPreferences,
+  },
+  updateNotificationPreferences: {
+    method: 'PATCH',
+    path: '/me/notification-preferences',
+    access: 'user',
+    summary: 'Change some channels of some types (the rest is kept)',
+    query: NoQuery,
+    body: PreferencesChange,
+    example: { 'subtitle.uploaded': { email: 'daily-digest' } },
+    response: NotificationPreferences,
+  },
+});
+
 /** notifications' routes (the table the edge, edge-auth's rules and the OpenAPI document are generated from). */
-export const NotificationsApi = { ...StreamApi, ...InboxApi };
+export const NotificationsApi = { ...StreamApi, ...InboxApi, ...PreferencesApi };

@@ -2,7 +2,8 @@ import { NotFound } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import { type Inbox, inboxesOf, parseId, toView } from '../lib/inbox/inbox.ts';
-import { InboxApi } from './api.ts';
+import { type PreferencesStore, parsePatch } from '../lib/inbox/preferences.ts';
+import { InboxApi, PreferencesApi } from './api.ts';
 
 /** The inbox routes, all for the signed-in caller only (another user's notification is a 404). */
 export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): AnyRoute[] {
@@ -32,6 +33,25 @@ export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): A
     },
     markAllRead: async (ctx) => ({
       body: { marked: await inbox.markAllRead(inboxesOf(ctx.identity), now()) },
+    }),
+  });
+}
+
+/** The caller's notification preferences (GET, PUT = replace, PATCH = merge); never cached. */
+export function preferencesRoutes(store: PreferencesStore, now: () => Date = () => new Date()): AnyRoute[] {
+  const noStore = { 'cache-control': 'no-store' };
+  return implement(PreferencesApi, {
+    getNotificationPreferences: async (ctx) => ({
+      headers: noStore,
+      body: await store.get(ctx.identity.sub),
+    }),
+    replaceNotificationPreferences: async (ctx) => ({
+      headers: noStore,
+      body: await store.replace(ctx.identity.sub, parsePatch(ctx.body), now()),
+    }),
+    updateNotificationPreferences: async (ctx) => ({
+      headers: noStore,
+      body: await store.merge(ctx.identity.sub, parsePatch(ctx.body), now()),
     }),
   });
 }

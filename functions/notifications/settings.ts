@@ -5,9 +5,10 @@ import { createMongo } from '../lib/data/mongo.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute, Authenticator } from '../lib/http/types.ts';
 import { createInbox } from '../lib/inbox/inbox.ts';
+import { createPreferencesStore, type PreferencesStore } from '../lib/inbox/preferences.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
 import { createLiveHub } from './live.ts';
-import { inboxRoutes } from './routes.ts';
+import { inboxRoutes, preferencesRoutes } from './routes.ts';
 import { type StreamOptions, streamRoute } from './stream.ts';
 
 export const NotificationsSettings = Type.Object({
@@ -41,6 +42,7 @@ export function wireNotifications(
   const runtime = createRuntime('notifications', { env });
   const mongo = createMongo(runtime, settings.MONGO_URL);
   const inbox = createInbox(mongo.db(settings.MONGO_DATABASE));
+  const preferences = createPreferencesStore(mongo.db(settings.MONGO_DATABASE));
   const hub = createLiveHub(runtime, { url: settings.REDIS_URL, keyPrefix: settings.REDIS_KEY_PREFIX });
   const open = new Set<ServerResponse>();
   runtime.onShutdown(() => {
@@ -53,13 +55,14 @@ export function wireNotifications(
     heartbeatMs: settings.SSE_HEARTBEAT_MS,
     replayLimit: settings.SSE_REPLAY_LIMIT,
     open,
+    preferences,
   });
   return { runtime, handler: createHttpFunction({ runtime, routes, authenticate }) };
 }
 
-/** Every notifications route (the whole of `NotificationsApi`): the live stream and the inbox. */
-export function notificationRoutes(options: StreamOptions): AnyRoute[] {
-  return [streamRoute(options), ...inboxRoutes(options.inbox)];
+/** Every notifications route (the whole of `NotificationsApi`): the live stream, the inbox, the preferences. */
+export function notificationRoutes(options: StreamOptions & { preferences: PreferencesStore }): AnyRoute[] {
+  return [streamRoute(options), ...inboxRoutes(options.inbox), ...preferencesRoutes(options.preferences)];
 }
 
 /** Settings schemas notifications parses at start-up (with BaseSettings). */

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { ObjectId } from 'mongodb';
 import type { Postgres } from '../lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../lib/events/consumer.ts';
-import { channelOf, type Inbox, type NotificationDoc, toView } from '../lib/inbox/inbox.ts';
+import { channelOf, type Inbox, MODERATION_INBOX, type NotificationDoc, toView } from '../lib/inbox/inbox.ts';
+import { isPreferenceType, type Preferences, type PreferencesStore } from '../lib/inbox/preferences.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { animeIdOf, planFor, type SubtitleLanguages } from './audience.ts';
 import { NOTIFY_TYPES } from './messages.ts';
@@ -20,6 +21,11 @@ export interface NotifyDeps {
   /** Languages of an episode's published subtitles (combined aired + next-episode alerts); default none. */
   readonly subtitleLanguages?: SubtitleLanguages;
   readonly now?: () => Date;
+  /**
+   * Each recipient's channels per type: a type with `inbox` off is not stored, with `live` off not
+   * pushed. Undefined: everything everywhere (the defaults). The moderators' shared inbox has none.
+   */
+  readonly preferences?: PreferencesStore;
 }
 
 /**
@@ -63,7 +69,16 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
         ...(draft.actions ? { actions: draft.actions, doneAt: null } : {}),
         ...(draft.rank ? { rank: draft.rank } : {}),
       }));
-      inserted.set(event.id, await inbox.insertOnce(docs));
+      const users = [...new Set(docs.map((d) => d.userId).filter((id) => id !== MODERATION_INBOX))];
+      const prefs = deps.preferences ? await deps.preferences.many(users) : new Map<string, Preferences>();
+      const wants = (doc: NotificationDoc, channel: 'inbox' | 'live'): boolean => {
+        const mine = prefs.get(doc.userId);
+        return !mine || !isPreferenceType(doc.kind) || mine[doc.kind][channel];
+      };
+      const stored = await inbox.insertOnce(docs.filter((d) => wants(d, 'inbox')));
+      // Live without inbox: pushed once (the event is recorded processed with this commit), never stored.
+      const liveOnly = docs.filter((d) => !wants(d, 'inbox') && wants(d, 'live'));
+      inserted.set(event.id, [...stored.filter((d) => wants(d, 'live')), ...liveOnly]);
     },
   });
 

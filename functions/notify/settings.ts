@@ -6,6 +6,7 @@ import { createRedis } from '../lib/data/redis.ts';
 import { DependencyUnavailable } from '../lib/errors.ts';
 import type { ConsumerOutcome } from '../lib/events/consumer.ts';
 import { createInbox } from '../lib/inbox/inbox.ts';
+import { createPreferencesStore } from '../lib/inbox/preferences.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
 import { createNotify } from './notify.ts';
 
@@ -53,6 +54,7 @@ export function notifyFromEnv(env: NodeJS.ProcessEnv = process.env): {
   };
   const handler = createNotify({
     subtitleLanguages,
+    preferences: createPreferencesStore(mongo.db(settings.MONGO_DATABASE)),
     runtime,
     db,
     inbox,
