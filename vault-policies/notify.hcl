@@ -8,3 +8,8 @@ path "kv/data/isekai/notify/config" {
 path "kv/data/isekai/shared/redis" {
   capabilities = ["read"]
 }
+
+# UNSUBSCRIBE_KEY (both) and SMTP_URL (notify, once an operator adds it): the shared mail secret.
+path "kv/data/isekai/shared/mail" {
+  capabilities = ["read"]
+}

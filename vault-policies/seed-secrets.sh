@@ -77,6 +77,9 @@ MONGO_URL="mongodb://root:${MONGO_PASSWORD}@mongodb.isekai-data.svc.cluster.loca
 REDIS_URL="redis://:${REDIS_PASSWORD}@redis.isekai-data.svc.cluster.local:6379"
 
 put_new kv/isekai/shared/redis "REDIS_URL=${REDIS_URL}"
+# Notification e-mail: the unsubscribe links' HMAC key (notify signs, notifications verifies). The operator
+# adds SMTP_URL (smtp://user:pass@host:587) here to turn sending on; without it mails stay queued.
+put_new kv/isekai/shared/mail "UNSUBSCRIBE_KEY=$(random)"
 put_new kv/isekai/schema-migrate/config "DATABASE_URL=${OWNER_URL}"
 for fn in catalog dead-letters groups library library-backup outbox-relay rate-anime; do
   put_new "kv/isekai/${fn}/config" "DATABASE_URL=${APP_URL}"

@@ -180,6 +180,21 @@ export const PreferencesApi = defineApi({
     example: { 'subtitle.uploaded': { email: 'daily-digest' } },
     response: NotificationPreferences,
   },
+  unsubscribe: {
+    method: 'GET',
+    path: '/unsubscribe',
+    access: 'public',
+    summary:
+      "Turn one type's e-mail off from the signed link in an e-mail (no login; a tampered token is a 400)",
+    query: Type.Object(
+      { token: Type.String({ minLength: 1, maxLength: 2000, description: 'The signed token of the link.' }) },
+      { additionalProperties: false },
+    ),
+    response: Type.Object({
+      type: Type.String({ description: 'The notification type whose e-mail is now off.' }),
+      email: Type.Literal('off'),
+    }),
+  },
 });
 
 /** notifications' routes (the table the edge, edge-auth's rules and the OpenAPI document are generated from). */

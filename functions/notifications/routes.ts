@@ -2,6 +2,7 @@ import { NotFound } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import { type Inbox, inboxesOf, parseId, toView } from '../lib/inbox/inbox.ts';
+import { verifyUnsubscribe } from '../lib/inbox/mail.ts';
 import { type PreferencesStore, parsePatch } from '../lib/inbox/preferences.ts';
 import { InboxApi, PreferencesApi } from './api.ts';
 
@@ -38,7 +39,11 @@ export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): A
 }
 
 /** The caller's notification preferences (GET, PUT = replace, PATCH = merge); never cached. */
-export function preferencesRoutes(store: PreferencesStore, now: () => Date = () => new Date()): AnyRoute[] {
+export function preferencesRoutes(
+  store: PreferencesStore,
+  unsubscribeKey: string,
+  now: () => Date = () => new Date(),
+): AnyRoute[] {
   const noStore = { 'cache-control': 'no-store' };
   return implement(PreferencesApi, {
     getNotificationPreferences: async (ctx) => ({
@@ -53,5 +58,10 @@ export function preferencesRoutes(store: PreferencesStore, now: () => Date = () 
       headers: noStore,
       body: await store.merge(ctx.identity.sub, parsePatch(ctx.body), now()),
     }),
+    unsubscribe: async (ctx) => {
+      const { userId, type } = verifyUnsubscribe(unsubscribeKey, ctx.query.token);
+      await store.merge(userId, { [type]: { email: 'off' } }, now());
+      return { headers: noStore, body: { type, email: 'off' as const } };
+    },
   });
 }

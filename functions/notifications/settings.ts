@@ -27,6 +27,8 @@ export const NotificationsSettings = Type.Object({
   SSE_HEARTBEAT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 15_000 }),
   /** At most this many missed notifications replayed when a stream resumes (Last-Event-ID). */
   SSE_REPLAY_LIMIT: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
+  /** HMAC-SHA256 key of the unsubscribe links (Vault's shared `mail` secret; notify and notifications share it). */
+  UNSUBSCRIBE_KEY: Type.String({ minLength: 32, default: 'dev-only-unsubscribe-key-change-me-0000' }),
 });
 
 export interface NotificationsOverrides {
@@ -56,21 +58,29 @@ export function wireNotifications(
     replayLimit: settings.SSE_REPLAY_LIMIT,
     open,
     preferences,
+    unsubscribeKey: settings.UNSUBSCRIBE_KEY,
   });
   return { runtime, handler: createHttpFunction({ runtime, routes, authenticate }) };
 }
 
 /** Every notifications route (the whole of `NotificationsApi`): the live stream, the inbox, the preferences. */
-export function notificationRoutes(options: StreamOptions & { preferences: PreferencesStore }): AnyRoute[] {
-  return [streamRoute(options), ...inboxRoutes(options.inbox), ...preferencesRoutes(options.preferences)];
+export function notificationRoutes(
+  options: StreamOptions & { preferences: PreferencesStore; unsubscribeKey: string },
+): AnyRoute[] {
+  return [
+    streamRoute(options),
+    ...inboxRoutes(options.inbox),
+    ...preferencesRoutes(options.preferences, options.unsubscribeKey),
+  ];
 }
 
 /** Settings schemas notifications parses at start-up (with BaseSettings). */
 export const settings = [NotificationsSettings] as const;
 /**
  * Settings Vault provides in the cluster (they carry credentials): MONGO_URL from
- * kv/data/isekai/notifications/config, REDIS_URL from kv/data/isekai/shared/redis. Never set in a manifest.
+ * kv/data/isekai/notifications/config, REDIS_URL from kv/data/isekai/shared/redis, UNSUBSCRIBE_KEY from
+ * kv/data/isekai/shared/mail. Never set in a manifest.
  */
-export const vaultSettings: readonly string[] = ['MONGO_URL', 'REDIS_URL'];
+export const vaultSettings: readonly string[] = ['MONGO_URL', 'REDIS_URL', 'UNSUBSCRIBE_KEY'];
 /** Shared Vault secrets (kv/data/isekai/shared/<name>) it reads. */
-export const sharedSecrets: readonly string[] = ['redis'];
+export const sharedSecrets: readonly string[] = ['redis', 'mail'];

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import type { CloudEventV1 } from 'cloudevents';
 import type { Redis } from 'ioredis';
-import { ObjectId } from 'mongodb';
+import { type Db, ObjectId } from 'mongodb';
 import type { Postgres } from '../lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../lib/events/consumer.ts';
 import { channelOf, type Inbox, MODERATION_INBOX, type NotificationDoc, toView } from '../lib/inbox/inbox.ts';
+import { type PendingMail, queueMail } from '../lib/inbox/mail.ts';
 import { isPreferenceType, type Preferences, type PreferencesStore } from '../lib/inbox/preferences.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { animeIdOf, planFor, type SubtitleLanguages } from './audience.ts';
@@ -26,6 +27,14 @@ export interface NotifyDeps {
    * pushed. Undefined: everything everywhere (the defaults). The moderators' shared inbox has none.
    */
   readonly preferences?: PreferencesStore;
+  /**
+   * Where e-mails are queued (collection mail_outbox, the inbox database): a recipient whose type's
+   * `email` is immediate or daily-digest and whose users.email is known gets one pending mail, keyed
+   * `<userId>:<eventId>` (idempotent). Undefined: no e-mail.
+   */
+  readonly mailDb?: Db;
+  /** Called after each handled event (e.g. the mail sender's sendDue); its failure is only logged. */
+  readonly afterEvent?: () => Promise<unknown>;
 }
 
 /**
@@ -79,6 +88,39 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
       // Live without inbox: pushed once (the event is recorded processed with this commit), never stored.
       const liveOnly = docs.filter((d) => !wants(d, 'inbox') && wants(d, 'live'));
       inserted.set(event.id, [...stored.filter((d) => wants(d, 'live')), ...liveOnly]);
+      if (deps.mailDb) {
+        const mailed = docs.filter((d) => {
+          const mode = isPreferenceType(d.kind) ? prefs.get(d.userId)?.[d.kind].email : undefined;
+          return mode !== undefined && mode !== 'off';
+        });
+        if (mailed.length > 0) {
+          const { rows } = await tx.query<{ id: string; email: string }>(
+            'select id, email from users where id = any($1) and email is not null',
+            [[...new Set(mailed.map((d) => d.userId))]],
+          );
+          const emailOf = new Map(rows.map((r) => [r.id, r.email]));
+          const mails: PendingMail[] = [];
+          for (const d of mailed) {
+            const to = emailOf.get(d.userId);
+            const kind = d.kind as keyof Preferences;
+            const mode = prefs.get(d.userId)?.[kind].email;
+            if (!to || (mode !== 'immediate' && mode !== 'daily-digest')) continue;
+            mails.push({
+              _id: `${d.userId}:${event.id}`,
+              userId: d.userId,
+              to,
+              kind,
+              mode,
+              subject: d.message.length > 120 ? `${d.message.slice(0, 117)}...` : d.message,
+              text: d.message,
+              createdAt,
+              sentAt: null,
+              attempts: 0,
+            });
+          }
+          await queueMail(deps.mailDb, mails);
+        }
+      }
     },
   });
 
@@ -105,6 +147,12 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
     try {
       const outcome = await consume(event);
       await signal(inserted.get(id) ?? []);
+      if (deps.afterEvent)
+        await deps
+          .afterEvent()
+          .catch((error: unknown) =>
+            runtime.log.warn({ err: error, code: 'dependency_unavailable' }, 'pending mail not sent yet'),
+          );
       return outcome;
     } finally {
       inserted.delete(id);

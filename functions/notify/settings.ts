@@ -6,6 +6,7 @@ import { createRedis } from '../lib/data/redis.ts';
 import { DependencyUnavailable } from '../lib/errors.ts';
 import type { ConsumerOutcome } from '../lib/events/consumer.ts';
 import { createInbox } from '../lib/inbox/inbox.ts';
+import { createMailSender, smtpTransport } from '../lib/inbox/mail.ts';
 import { createPreferencesStore } from '../lib/inbox/preferences.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
 import { createNotify } from './notify.ts';
@@ -28,6 +29,17 @@ export const NotifySettings = Type.Object({
   SUBTITLES_MONGO_DATABASE: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}$' })),
   /** How long a notification stays in an inbox (MongoDB TTL index on expiresAt). */
   NOTIFICATION_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+  /**
+   * SMTP server of the notification e-mails (nodemailer URL, `smtp://user:pass@host:587` or `smtps://…`),
+   * from Vault's shared `mail` secret in the cluster. Unset: mails are queued (mail_outbox) but not sent.
+   */
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  /** From header of the notification e-mails. */
+  MAIL_FROM: Type.String({ minLength: 3, default: 'Isekai <no-reply@isekai.dev>' }),
+  /** Public origin of the API: unsubscribe links are `<API_PUBLIC_URL>/unsubscribe?token=…`. */
+  API_PUBLIC_URL: Type.String({ format: 'uri', default: 'https://api.isekai.dev' }),
+  /** HMAC-SHA256 key of the unsubscribe links (Vault's shared `mail` secret; notify and notifications share it). */
+  UNSUBSCRIBE_KEY: Type.String({ minLength: 32, default: 'dev-only-unsubscribe-key-change-me-0000' }),
 });
 
 /** notify wired from the environment (what index.ts registers, once at start-up); fails fast naming a bad setting. */
@@ -52,8 +64,21 @@ export function notifyFromEnv(env: NodeJS.ProcessEnv = process.env): {
       throw new DependencyUnavailable('mongodb', { cause: error });
     }
   };
+  const mailDb = mongo.db(settings.MONGO_DATABASE);
+  const smtpUrl = settings.SMTP_URL;
+  const sender = smtpUrl
+    ? createMailSender({
+        db: mailDb,
+        transport: smtpTransport(smtpUrl),
+        from: settings.MAIL_FROM,
+        unsubscribeKey: settings.UNSUBSCRIBE_KEY,
+        apiUrl: settings.API_PUBLIC_URL,
+      })
+    : undefined;
   const handler = createNotify({
     subtitleLanguages,
+    mailDb,
+    ...(sender ? { afterEvent: () => sender.sendDue() } : {}),
     preferences: createPreferencesStore(mongo.db(settings.MONGO_DATABASE)),
     runtime,
     db,
@@ -69,8 +94,9 @@ export function notifyFromEnv(env: NodeJS.ProcessEnv = process.env): {
 export const settings = [NotifySettings] as const;
 /**
  * Settings Vault provides in the cluster (they carry credentials): DATABASE_URL and MONGO_URL from
- * kv/data/isekai/notify/config, REDIS_URL from kv/data/isekai/shared/redis. Never set in a manifest.
+ * kv/data/isekai/notify/config, REDIS_URL from kv/data/isekai/shared/redis, UNSUBSCRIBE_KEY (and
+ * SMTP_URL once an operator adds it) from kv/data/isekai/shared/mail. Never set in a manifest.
  */
-export const vaultSettings: readonly string[] = ['DATABASE_URL', 'MONGO_URL', 'REDIS_URL'];
+export const vaultSettings: readonly string[] = ['DATABASE_URL', 'MONGO_URL', 'REDIS_URL', 'UNSUBSCRIBE_KEY'];
 /** Shared Vault secrets (kv/data/isekai/shared/<name>) it reads. */
-export const sharedSecrets: readonly string[] = ['redis'];
+export const sharedSecrets: readonly string[] = ['redis', 'mail'];
