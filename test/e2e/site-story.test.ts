@@ -462,6 +462,21 @@ describe('roles and settings', () => {
     expect(await text(a.getByTestId('languages'))).toBe('Now: English, Brazilian Portuguese.');
     expect(await text(a.getByTestId('identity'))).toContain(users.a.username);
     expect(await text(a.getByTestId('identity'))).toContain(users.a.id);
+    // Notification preferences: a no-JS form (CSRF token), saved with PUT /me/notification-preferences.
+    const prefsForm = a.getByTestId('notification-preferences');
+    expect(await prefsForm.getByLabel('An episode you watch aired: live').isChecked()).toBe(true);
+    expect(await prefsForm.getByLabel('Fansub group invitations: e-mail').inputValue()).toBe('immediate');
+    await prefsForm.getByLabel('An episode you watch aired: live').uncheck();
+    await prefsForm.getByLabel('Subtitles for your next episode: e-mail').selectOption('daily-digest');
+    await submit(a, prefsForm.getByRole('button', { name: 'Save notification preferences' }));
+    expect(await text(a.locator('.flash.ok:not(#live-toast)'))).toBe(
+      'Your notification preferences are saved.',
+    );
+    expect(await prefsForm.getByLabel('An episode you watch aired: live').isChecked()).toBe(false);
+    expect(await prefsForm.getByLabel('An episode you watch aired: inbox').isChecked()).toBe(true);
+    expect(await prefsForm.getByLabel('Subtitles for your next episode: e-mail').inputValue()).toBe(
+      'daily-digest',
+    );
     await shot(a, 'a-settings');
     await submit(a, a.getByRole('button', { name: 'Sign out everywhere' }));
     await a.waitForURL(`${siteUrl}/`);

@@ -4,6 +4,14 @@
  * preferences when the API offers them. Each section is one entry of `SETTINGS_SECTIONS` so the page
  * grows by adding one.
  */
+import {
+  CHANNELS,
+  EMAIL_MODES,
+  type EmailMode,
+  PREFERENCE_TYPES,
+  type Preferences,
+  type PreferenceType,
+} from '../../../functions/lib/inbox/preferences.ts';
 import { check } from '../../../functions/lib/validate.ts';
 import { ProfileInput } from '../../../functions/library/schemas.ts';
 import type { Api } from './api.ts';
@@ -65,6 +73,50 @@ export async function applyProfileForm(
     return { ok: false, message: described.message, errors: {} };
   }
 }
+
+/** What each notification type is called on the page. */
+export const PREFERENCE_LABELS: Record<PreferenceType, string> = {
+  'subtitle.uploaded': 'New subtitles for anime on your list',
+  'subtitle.next-episode': 'Subtitles for your next episode',
+  'episode.aired': 'An episode you watch aired',
+  'subtitle.removed': "Moderators' decisions on your uploads",
+  'group.invited': 'Fansub group invitations',
+  'group.release': 'Releases of groups you follow',
+};
+export const EMAIL_LABELS: Record<EmailMode, string> = {
+  off: 'No e-mail',
+  immediate: 'Right away',
+  'daily-digest': 'Daily digest',
+};
+
+/** notifications `GET /me/notification-preferences`. */
+export const loadNotificationPreferences = (api: Api, token: string) =>
+  api.json<Preferences>({ path: '/me/notification-preferences', token });
+
+/**
+ * The notification preferences form: per type the checkboxes `<type>.inbox`, `<type>.live` (absent =
+ * unchecked = off) and the select `<type>.email`; sent as a whole with `PUT /me/notification-preferences`.
+ */
+export async function applyNotificationPreferencesForm(
+  api: Api,
+  token: string,
+  form: FormData,
+): Promise<{ ok: boolean; message: string }> {
+  const body: Record<string, Record<string, unknown>> = {};
+  for (const type of PREFERENCE_TYPES) {
+    const email = String(form.get(`${type}.email`) ?? 'off');
+    if (!(EMAIL_MODES as readonly string[]).includes(email))
+      return { ok: false, message: `Choose one of: ${EMAIL_MODES.map((m) => EMAIL_LABELS[m]).join(', ')}.` };
+    body[type] = { inbox: form.has(`${type}.inbox`), live: form.has(`${type}.live`), email };
+  }
+  try {
+    await api.json({ method: 'PUT', path: '/me/notification-preferences', token, json: body });
+    return { ok: true, message: 'Your notification preferences are saved.' };
+  } catch (error) {
+    return { ok: false, message: describeProblem(error).message };
+  }
+}
+export { CHANNELS, EMAIL_MODES, PREFERENCE_TYPES };
 
 /** Display claims of the ID token received at sign-in (already verified then; read here, not trusted for access). */
 export function identityClaims(idToken: string | undefined): Record<string, string> {
