@@ -44,6 +44,7 @@ export const VAULT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   S3_ACCESS_KEY_ID: 'PLACEHOLDERACCESSKEY',
   S3_SECRET_ACCESS_KEY: 'placeholder-secret-key',
   OIDC_CLIENT_SECRET: 'placeholder-client-secret',
+  UNSUBSCRIBE_KEY: 'placeholder-unsubscribe-hmac-key-0123456789',
 };
 
 /**
