@@ -185,9 +185,16 @@ export const PreferencesApi = defineApi({
     path: '/unsubscribe',
     access: 'public',
     summary:
-      "Turn one type's e-mail off from the signed link in an e-mail (no login; a tampered token is a 400)",
+      "Turn one type's e-mail off from the signed link in an e-mail (no login; a tampered grant is a 400)",
     query: Type.Object(
-      { token: Type.String({ minLength: 1, maxLength: 2000, description: 'The signed token of the link.' }) },
+      {
+        grant: Type.String({
+          minLength: 1,
+          maxLength: 2000,
+          description:
+            'The signed grant of the link (not called token: the edge refuses credential-like parameter names).',
+        }),
+      },
       { additionalProperties: false },
     ),
     response: Type.Object({

@@ -59,7 +59,7 @@ export function preferencesRoutes(
       body: await store.merge(ctx.identity.sub, parsePatch(ctx.body), now()),
     }),
     unsubscribe: async (ctx) => {
-      const { userId, type } = verifyUnsubscribe(unsubscribeKey, ctx.query.token);
+      const { userId, type } = verifyUnsubscribe(unsubscribeKey, ctx.query.grant);
       await store.merge(userId, { [type]: { email: 'off' } }, now());
       return { headers: noStore, body: { type, email: 'off' as const } };
     },

@@ -158,14 +158,14 @@ describe('notification e-mail through a real SMTP server', () => {
     expect(mail.to && 'text' in mail.to ? mail.to.text : '').toContain(ALICE_MAIL);
     expect(mail.from?.text).toContain('no-reply@isekai.test');
     expect((await outbox.findOne({ _id: `${ALICE}:${event.id}` }))?.sentAt).toBeInstanceOf(Date);
-    const link = mail.text?.match(/(http\S+\/unsubscribe\?token=\S+)/)?.[1] ?? '';
-    expect(link.startsWith(`${base}/unsubscribe?token=`)).toBe(true);
+    const link = mail.text?.match(/(http\S+\/unsubscribe\?grant=\S+)/)?.[1] ?? '';
+    expect(link.startsWith(`${base}/unsubscribe?grant=`)).toBe(true);
     const listUnsubscribe = mail.headerLines.find((h) => h.key === 'list-unsubscribe')?.line ?? '';
-    expect(listUnsubscribe.replace(/\s+/g, '')).toContain('/unsubscribe?token=');
+    expect(listUnsubscribe.replace(/\s+/g, '')).toContain('/unsubscribe?grant=');
 
-    const token = new URL(link).searchParams.get('token') ?? '';
+    const token = new URL(link).searchParams.get('grant') ?? '';
     const flipped = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
-    const tampered = await fetch(`${base}/unsubscribe?token=${encodeURIComponent(flipped)}`);
+    const tampered = await fetch(`${base}/unsubscribe?grant=${encodeURIComponent(flipped)}`);
     expect(tampered.status).toBe(400);
     expect(tampered.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect((await prefs('GET')).body['episode.aired'].email).toBe('immediate');
@@ -236,7 +236,7 @@ describe('notification e-mail through a real SMTP server', () => {
     const digest = await eventually(async () => received.find((m) => m.subject?.includes('digest')));
     expect(digest.subject).toBe('Your Isekai digest: 3 notifications');
     for (const ep of [first, first + 1, first + 2]) expect(digest.text).toContain(`episode ${ep} has aired`);
-    expect(digest.text).toMatch(/\/unsubscribe\?token=/);
+    expect(digest.text).toMatch(/\/unsubscribe\?grant=/);
     expect(await sender.sendDue()).toEqual({ sent: 0, failed: 0 });
     expect(received.filter((m) => m.subject?.includes('digest'))).toHaveLength(1);
   });

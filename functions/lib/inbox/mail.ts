@@ -54,7 +54,7 @@ export function signUnsubscribe(key: string, userId: string, type: PreferenceTyp
 export function verifyUnsubscribe(key: string, token: string): { userId: string; type: PreferenceType } {
   const bad = () =>
     new ValidationFailed('the unsubscribe link is invalid or was altered', {
-      issues: [{ field: '/query/token', message: 'is not a valid signed token' }],
+      issues: [{ field: '/query/grant', message: 'is not a valid signed token' }],
     });
   const [payload, signature, ...rest] = token.split('.');
   if (!payload || !signature || rest.length > 0) throw bad();
@@ -99,7 +99,7 @@ export interface MailSenderOptions {
   readonly from: string;
   /** HMAC key of the unsubscribe links. */
   readonly unsubscribeKey: string;
-  /** Public origin of the API (the unsubscribe link is `<apiUrl>/unsubscribe?token=…`). */
+  /** Public origin of the API (the unsubscribe link is `<apiUrl>/unsubscribe?grant=…`). */
   readonly apiUrl: string;
   readonly now?: () => Date;
   /** At most this many mails per run. */
@@ -127,7 +127,7 @@ export function createMailSender(options: MailSenderOptions): { sendDue(): Promi
   const now = options.now ?? (() => new Date());
   const domain = (options.from.match(/@([^>\s]+)/)?.[1] ?? 'isekai.invalid').toLowerCase();
   const link = (userId: string, type: PreferenceType) =>
-    `${options.apiUrl.replace(/\/$/, '')}/unsubscribe?token=${signUnsubscribe(options.unsubscribeKey, userId, type)}`;
+    `${options.apiUrl.replace(/\/$/, '')}/unsubscribe?grant=${signUnsubscribe(options.unsubscribeKey, userId, type)}`;
   let running: Promise<SendReport> | undefined;
 
   async function send(
