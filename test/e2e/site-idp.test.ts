@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type SiteStack, startSiteStack } from './site-stack.ts';
@@ -71,5 +72,44 @@ describe('sign-in with the embedded identity provider of npm start', () => {
     await page.goto(`${stack.siteUrl}/me/list`);
     await page.locator('input[name="password"]').waitFor();
     expect(page.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/realms\/isekai\//);
+  });
+  it("a +1 sent after the session ended (its Redis key gone) is sent once and answered with the site's 403 page, whose sign-in comes back", async () => {
+    await page.goto(`${stack.siteUrl}/me/list`);
+    await page.locator('input[name="username"]').fill('viewer1');
+    await page.locator('input[name="password"]').fill('dev-only-viewer1');
+    await page.locator('#kc-login').click();
+    await page.waitForURL(`${stack.siteUrl}/me/list`);
+    await page.goto(`${stack.siteUrl}/anime/1`);
+    const plusOne = page.getByRole('button', { name: '+1 episode (watched episode 1)' });
+    await plusOne.waitFor();
+    // The session expires on the server: its Redis key is gone, the browser still holds the cookie.
+    const sid = (await page.context().cookies()).find((c) => c.name === '__Host-isekai-sid')?.value;
+    const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      expect(await redis.del(`${stack.sessionKeyPrefix}${sid}`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    const posts: number[] = [];
+    page.on('response', (res) => {
+      if (res.request().method() === 'POST') posts.push(res.status());
+    });
+    await plusOne.click();
+    await page.getByRole('heading', { name: 'Your session has ended' }).waitFor();
+    // Sent once (the enhancement never posts the form again after an answer), refused with 403.
+    expect(posts).toEqual([403]);
+    // The site's own page: its layout (header, main landmark), its title, a sign-in link back to the page.
+    expect(await page.title()).toBe('Your session has ended — Isekai');
+    await page.locator('header.top a.brand').waitFor();
+    const signIn = page.locator('main').getByRole('link', { name: 'Sign in' });
+    expect(await signIn.getAttribute('href')).toBe('/auth/login?returnTo=%2Fanime%2F1');
+    await page.screenshot({ path: join(ARTIFACTS, 'idp-session-ended.png'), fullPage: true });
+    // The provider's session is still alive: signing in comes straight back, and nothing was written.
+    await signIn.click();
+    await page.waitForURL(`${stack.siteUrl}/anime/1`);
+    await page
+      .getByTestId('progress')
+      .filter({ hasText: /^Watching · 0 \// })
+      .waitFor();
   });
 });
