@@ -112,4 +112,86 @@ describe('sign-in with the embedded identity provider of npm start', () => {
       .filter({ hasText: /^Watching · 0 \// })
       .waitFor();
   });
+  it('an anonymous sign-in start keeps its Redis session 10 minutes, not the full session TTL', async () => {
+    const anonymous = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const res = await anonymous.request.get(`${stack.siteUrl}/auth/login?returnTo=%2F`, {
+        maxRedirects: 0,
+      });
+      expect(res.status()).toBe(303);
+      const sid = /__Host-isekai-sid=([^;]+)/.exec(res.headers()['set-cookie'] ?? '')?.[1];
+      const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      try {
+        const ttl = await redis.ttl(`${stack.sessionKeyPrefix}${sid}`);
+        expect(ttl).toBeGreaterThan(500);
+        expect(ttl).toBeLessThanOrEqual(600);
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await anonymous.close();
+    }
+  });
+
+  it('has a favicon (/favicon.ico leads to the SVG the layout links)', async () => {
+    await page.goto(`${stack.siteUrl}/`);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
+    const ico = await page.request.get(`${stack.siteUrl}/favicon.ico`);
+    expect(ico.status()).toBe(200);
+    expect(ico.url()).toBe(`${stack.siteUrl}/favicon.svg`);
+    expect(ico.headers()['content-type']).toMatch(/^image\/svg\+xml/);
+  });
+
+  it('on a 375 px screen the search box shows its whole placeholder and the score chart text stays readable', async () => {
+    const phone = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 375, height: 800 },
+    });
+    try {
+      const small = await phone.newPage();
+      await small.goto(`${stack.siteUrl}/`);
+      const box = small.locator('#home-q');
+      // The placeholder fits: the input is at least as wide as its text needs.
+      const fits = await box.evaluate((el) => {
+        const input = el as unknown as {
+          scrollWidth: number;
+          clientWidth: number;
+          getBoundingClientRect(): { width: number };
+        };
+        return input.getBoundingClientRect().width;
+      });
+      expect(fits).toBeGreaterThan(280);
+      await small.screenshot({ path: join(ARTIFACTS, 'idp-home-375.png'), fullPage: true });
+      await small.goto(`${stack.siteUrl}/anime/1`);
+      const sizes = await small
+        .locator('.chart svg text')
+        .evaluateAll((els) =>
+          els.map(
+            (el) =>
+              (el as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect()
+                .height,
+          ),
+        );
+      expect(sizes.length).toBeGreaterThan(0);
+      // Rendered glyph box height of 13-unit text; ≥ 12 px means readable (it was ~7 px).
+      expect(Math.min(...sizes)).toBeGreaterThanOrEqual(12);
+      // The Scores panel has a gap below the facts (Genres …).
+      const gap = await small.evaluate(() => {
+        const d = globalThis as unknown as {
+          document: {
+            querySelector(s: string): { getBoundingClientRect(): { top: number; bottom: number } } | null;
+          };
+        };
+        const facts = d.document.querySelector('dl.facts');
+        const scores = d.document.querySelector('section[aria-labelledby="h-stats"]');
+        return facts && scores
+          ? scores.getBoundingClientRect().top - facts.getBoundingClientRect().bottom
+          : -1;
+      });
+      expect(gap).toBeGreaterThanOrEqual(16);
+      await small.screenshot({ path: join(ARTIFACTS, 'idp-anime-375.png'), fullPage: true });
+    } finally {
+      await phone.close();
+    }
+  });
 });
