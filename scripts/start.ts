@@ -123,7 +123,7 @@ try {
     if (mongo) {
       stops.push(mongo.stop);
       const settings = mongoWireSettings(
-        { url: mongo.env.MONGO_URL, reused: mongo.reused },
+        { url: mongo.env.MONGO_URL ?? '', reused: mongo.reused },
         PORTS.edge,
         mongoDatabase,
       );
