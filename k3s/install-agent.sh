@@ -51,6 +51,9 @@ CONFIG
     exit 1
     ;;
 esac
+# NodePorts listen on loopback only (kube-proxy), as on the server: Kourier's 31080 is reachable from nginx
+# on the edge node and from nowhere else; nginx's authentication and rate limits cannot be bypassed.
+printf 'kube-proxy-arg:\n  - nodeport-addresses=127.0.0.1/32\n' >>"$CONFIG_FILE"
 # Ceph RBD needs the kernel module on every node that mounts volumes; load it now and at boot.
 run modprobe rbd
 if [ "$DRY_RUN" = 1 ]; then

@@ -42,6 +42,10 @@ etcd-snapshot-schedule-cron: "0 */6 * * *"
 etcd-snapshot-retention: 28
 node-label:
   - node-role.isekai.dev/edge=true
+# NodePorts (Kourier's 31080) listen on loopback only: nginx on this node reaches Kourier through
+# 127.0.0.1:31080; nothing from outside reaches it, on this node or any other (install-agent.sh sets the same).
+kube-proxy-arg:
+  - nodeport-addresses=127.0.0.1/32
 CONFIG
 if [ "${SINGLE_NODE:-0}" != 1 ]; then
   # Keep application pods off the control plane; k3s system pods tolerate this taint.

@@ -4,7 +4,11 @@
  *   node scripts/build.ts            # every function
  *   node scripts/build.ts catalog    # some
  *   node scripts/build.ts schema-migrate   # the migration Job: dist/schema-migrate/{index.mjs,migrations/}
+ *   node scripts/build.ts backup   # the backup CronJobs' CLI: dist/backup/backup.mjs
+ *   node scripts/build.ts site     # the site: dist/site/{server/entry.mjs,client/} (astro build + esbuild)
+ * A function with a `cli.ts` (dead-letters) also gets `dist/<name>/cli.mjs`.
  */
+import { spawnSync } from 'node:child_process';
 import { cp, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
@@ -71,6 +75,71 @@ export async function bundle(
     metafile: true,
   });
   const output = result.metafile.outputs[relative(root, file)];
+  await bundleCli(name, outdir);
+  return { file, bytes: output?.bytes ?? 0 };
+}
+
+/**
+ * A function's operators' CLI (`functions/<name>/cli.ts`, e.g. the dead-letters `list|requeue`), when it has
+ * one, bundled beside the function as `<outdir>/cli.mjs` so the function's image can run it as a Job.
+ */
+async function bundleCli(name: string, outdir: string): Promise<void> {
+  const source = join(functionsDir, name, 'cli.ts');
+  if (!(await stat(source).catch(() => undefined))) return;
+  await build({ ...BUNDLE_OPTIONS, entryPoints: [source], outfile: join(outdir, 'cli.mjs') });
+}
+
+/** The site's image name and dist/ folder. */
+export const SITE = 'site';
+
+/**
+ * Build the site (`astro build` in site/) and bundle its server entry into one file,
+ * `<outdir>/server/entry.mjs`, with the static files in `<outdir>/client/` beside it (the @astrojs/node
+ * standalone server finds them relative to its entry), so its image needs no node_modules.
+ */
+export async function bundleSite(
+  outdir = join(root, 'dist', SITE),
+): Promise<{ file: string; bytes: number }> {
+  const siteDir = join(root, 'site');
+  const astro = join(root, 'node_modules', 'astro', 'bin', 'astro.mjs');
+  const built = spawnSync(process.execPath, [astro, 'build'], {
+    cwd: siteDir,
+    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
+    encoding: 'utf8',
+  });
+  if (built.status !== 0)
+    throw new Error(`astro build failed (${built.status}):\n${built.stderr}${built.stdout}`);
+  const file = join(outdir, 'server', 'entry.mjs');
+  await rm(outdir, { recursive: true, force: true });
+  const result = await build({
+    ...BUNDLE_OPTIONS,
+    // sharp: Astro's image service, loaded only by /_image, which the site does not use.
+    external: [...BUNDLE_OPTIONS.external, 'sharp'],
+    entryPoints: [join(siteDir, 'dist', 'server', 'entry.mjs')],
+    outfile: file,
+    metafile: true,
+  });
+  await cp(join(siteDir, 'dist', 'client'), join(outdir, 'client'), { recursive: true });
+  const output = result.metafile.outputs[relative(root, file)];
+  return { file, bytes: output?.bytes ?? 0 };
+}
+
+/** The backup CronJobs' image name and dist/ folder (k3s/backup/, knative/base/700-backups.yaml). */
+export const BACKUP = 'backup';
+
+/** Bundle the backup CLI (scripts/backup.ts: S3 put/get, MongoDB dump/restore) to `<outdir>/backup.mjs`. */
+export async function bundleBackup(
+  outdir = join(root, 'dist', BACKUP),
+): Promise<{ file: string; bytes: number }> {
+  const file = join(outdir, 'backup.mjs');
+  const result = await build({
+    ...BUNDLE_OPTIONS,
+    entryPoints: [join(root, 'scripts', 'backup.ts')],
+    outfile: file,
+    legalComments: 'linked',
+    metafile: true,
+  });
+  const output = result.metafile.outputs[relative(root, file)];
   return { file, bytes: output?.bytes ?? 0 };
 }
 
@@ -106,7 +175,14 @@ if (import.meta.main) {
   const names = wanted.length > 0 ? wanted : await functionNames();
   for (const name of names) {
     const started = performance.now();
-    const { file, bytes } = name === SCHEMA_MIGRATE ? await bundleMigrate() : await bundle(name);
+    const { file, bytes } =
+      name === SCHEMA_MIGRATE
+        ? await bundleMigrate()
+        : name === SITE
+          ? await bundleSite()
+          : name === BACKUP
+            ? await bundleBackup()
+            : await bundle(name);
     process.stdout.write(
       `${name.padEnd(16)} ${(bytes / 1024).toFixed(0).padStart(6)} KiB  ${Math.round(performance.now() - started)} ms  ${relative(root, file)}\n`,
     );

@@ -7,7 +7,8 @@
 #   install-deps.sh test   (the default) all of that, plus Ceph (mon, osd, radosgw, CLI) for S3, wrk for
 #                          the benchmarks, shellcheck, promtool, Debian's chromium for the site's browser tests
 #                          (driven by playwright-core; never a browser download) with fonts-noto-cjk (Japanese
-#                          titles in its screenshots), the Zipkin server and Keycloak
+#                          titles in its screenshots), mmdebstrap, buildah, umoci and binutils (build and unpack
+#                          the images), the Zipkin server and Keycloak
 set -euo pipefail
 PROFILE=${1:-test}
 case "$PROFILE" in start | test) ;; *) echo "usage: install-deps.sh [start|test]" >&2; exit 64 ;; esac
@@ -20,6 +21,9 @@ log() { echo "[install-deps] $*"; }
 PACKAGES=(nginx libnginx-mod-http-js curl openssl)
 # prometheus: for promtool (checks and unit-tests k3s/observability; Debian ships it only in this package).
 [ "$PROFILE" = test ] && PACKAGES+=(ceph-mon ceph-osd radosgw ceph-common wrk shellcheck chromium fonts-noto-cjk prometheus)
+# The images (scripts/images.sh, test/integration/images.test.ts): Debian root filesystem, buildah with vfs
+# storage, umoci to unpack them, strip (binutils) for the Node binary; pg_dump/pg_restore come with postgresql.
+[ "$PROFILE" = test ] && PACKAGES+=(mmdebstrap buildah umoci binutils)
 command -v java >/dev/null || PACKAGES+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || PACKAGES+=(maven)
 

@@ -1,6 +1,6 @@
 /**
  * The repository's folder dependency order, and a reader of every relative import in the tree, so
- * `scripts/layout.test.ts` can hold the code to it. The root README's "Layout" section draws the same order.
+ * `scripts/layout.test.ts` can hold the code to it. The root README's "Where things are" section draws the same order.
  *
  * A folder may import only folders listed before it (and itself):
  *   events → functions/lib → functions/<name> → api → nginx → scripts → site → bench → test

@@ -1,9 +1,9 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { eventSpec } from '../../events/catalogue.ts';
 import { type FieldIssue, Forbidden, IsekaiError, ValidationFailed } from '../lib/errors.ts';
-import { type CheckedEvent, validateEvent } from '../lib/events/catalogue.ts';
 import { decodeHttpMessage } from '../lib/events/decode.ts';
 import type { EventTransport } from '../lib/events/transport.ts';
+import { type CheckedEvent, validateEvent } from '../lib/events/validate-event.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute, Authenticator, Identity } from '../lib/http/types.ts';

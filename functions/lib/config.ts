@@ -1,6 +1,7 @@
 import Type, { type Static, type TObject } from 'typebox';
 import Value from 'typebox/value';
-import { ConfigInvalid, type FieldIssue } from './errors.ts';
+import { ConfigInvalid } from './errors.ts';
+import { fieldIssues, type SchemaError } from './validate.ts';
 
 export { Type };
 
@@ -18,14 +19,11 @@ export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv 
   }
   const value = Value.Convert(schema, Value.Default(schema, picked));
   if (Value.Check(schema, value)) return value as Static<S>;
-  const issues: FieldIssue[] = [];
-  for (const error of Value.Errors(schema, value)) {
-    const field =
-      error.keyword === 'required'
-        ? String((error.params as { requiredProperties?: string[] }).requiredProperties?.join(', ') ?? '')
-        : error.instancePath.replace(/^\//, '');
-    issues.push({ field, message: error.keyword === 'required' ? 'is required' : error.message });
-  }
+  // Settings are named bare (`DATABASE_URL`), not as JSON pointers.
+  const issues = fieldIssues(Value.Errors(schema, value) as Iterable<SchemaError>, '').map((i) => ({
+    ...i,
+    field: i.field.replace(/^\//, ''),
+  }));
   const names = issues.map((i) => `${i.field} ${i.message}`).join('; ');
   throw new ConfigInvalid(`invalid configuration: ${names}`, { issues });
 }

@@ -9,6 +9,8 @@ export interface Metrics {
   /** 0 closed, 1 half-open, 2 open. */
   readonly circuitState: client.Gauge<'dependency'>;
   readonly eventsHandled: client.Counter<'type' | 'outcome'>;
+  /** Cache-aside lookups: `cache` (anime, list), `result` hit, miss or error (the store did not answer). */
+  readonly cacheLookups: client.Counter<'cache' | 'result'>;
 }
 
 /** A fresh registry with the standard series (default process metrics included). */
@@ -47,6 +49,12 @@ export function createMetrics(service: string): Metrics {
       name: 'events_handled_total',
       help: 'CloudEvents handled by type and outcome (ok, duplicate, rejected, failed)',
       labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+    cacheLookups: new client.Counter({
+      name: 'cache_lookups_total',
+      help: 'Cache-aside lookups by cache and result (hit, miss, error)',
+      labelNames: ['cache', 'result'],
       registers: [registry],
     }),
   };

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigInvalid } from './errors.ts';
-import { loadFunctionEnv, loadSecrets } from './secrets.ts';
+import { loadFunctionEnv } from './secrets.ts';
 
 interface Call {
   method: string;
@@ -129,58 +129,6 @@ beforeAll(async () => {
 
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-describe('secrets (contract: Vault Kubernetes auth + KV v2)', () => {
-  it('reads secrets from the environment when Vault is not configured', async () => {
-    const secrets = await loadSecrets('catalog', ['DATABASE_PASSWORD'], {
-      env: { DATABASE_PASSWORD: 'local' },
-    });
-    expect(secrets.source).toBe('environment');
-    expect(secrets.values.DATABASE_PASSWORD).toBe('local');
-  });
-
-  it('logs in with the service-account token, reads KV v2 and renews the token', async () => {
-    calls.length = 0;
-    const secrets = await loadSecrets('catalog', ['DATABASE_PASSWORD'], {
-      env: { VAULT_ADDR: addr, VAULT_K8S_TOKEN_PATH: tokenPath },
-    });
-    try {
-      expect(secrets.source).toBe('vault');
-      expect(secrets.values.DATABASE_PASSWORD).toBe('pw-from-vault');
-      expect(calls[0]).toMatchObject({
-        method: 'POST',
-        url: '/v1/auth/kubernetes/login',
-        body: { role: 'catalog', jwt: JWT },
-      });
-      expect(calls[1]).toMatchObject({
-        method: 'GET',
-        url: '/v1/kv/data/isekai/catalog/config',
-        token: 's.catalog',
-      });
-      // lease_duration 2 s → renewal at 80 % of the TTL
-      await expect
-        .poll(() => calls.find((c) => c.url === '/v1/auth/token/renew-self'), { timeout: 5_000 })
-        .toMatchObject({ method: 'POST', token: 's.catalog' });
-    } finally {
-      secrets.close();
-    }
-  });
-
-  it('fails fast naming the secrets Vault does not hold', async () => {
-    const error = await loadSecrets('catalog', ['DATABASE_PASSWORD', 'S3_SECRET_KEY'], {
-      env: { VAULT_ADDR: addr, VAULT_K8S_TOKEN_PATH: tokenPath },
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConfigInvalid);
-    expect((error as ConfigInvalid).issues.map((i) => i.field)).toEqual(['S3_SECRET_KEY']);
-    expect((error as Error).message).not.toContain('pw-from-vault');
-  });
-
-  it('surfaces a refused login (403) instead of starting without secrets', async () => {
-    await expect(
-      loadSecrets('rate-anime', ['X'], { env: { VAULT_ADDR: addr, VAULT_K8S_TOKEN_PATH: tokenPath } }),
-    ).rejects.toThrow(/permission denied/);
-  });
-});
-
 describe('loadFunctionEnv (contract: Vault Kubernetes auth + KV v2)', () => {
   const cluster = (extra: NodeJS.ProcessEnv = {}) => ({
     VAULT_ADDR: addr,
@@ -274,5 +222,20 @@ describe('loadFunctionEnv (contract: Vault Kubernetes auth + KV v2)', () => {
     await expect(loadFunctionEnv('catalog', { shared: ['object-store'], env: cluster() })).rejects.toThrow(
       /permission denied/,
     );
+  });
+  it('fails fast naming the settings Vault does not hold, never a value it read', async () => {
+    const error = await loadFunctionEnv('catalog', {
+      required: ['DATABASE_PASSWORD', 'S3_SECRET_KEY'],
+      env: { VAULT_ADDR: addr, VAULT_K8S_TOKEN_PATH: tokenPath },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigInvalid);
+    expect((error as ConfigInvalid).issues.map((i) => i.field)).toEqual(['S3_SECRET_KEY']);
+    expect((error as Error).message).not.toContain('pw-from-vault');
+  });
+
+  it('surfaces a refused login (403) instead of starting without secrets', async () => {
+    await expect(
+      loadFunctionEnv('rate-anime', { env: { VAULT_ADDR: addr, VAULT_K8S_TOKEN_PATH: tokenPath } }),
+    ).rejects.toThrow(/permission denied/);
   });
 });

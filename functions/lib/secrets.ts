@@ -31,13 +31,6 @@ export interface FunctionEnvOptions extends SecretOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Loaded secrets plus a way to stop the background token renewal. */
-export interface Secrets<K extends string> {
-  readonly values: Readonly<Record<K, string>>;
-  readonly source: 'vault' | 'environment';
-  close(): void;
-}
-
 type VaultClient = ReturnType<typeof vault>;
 
 /** A logged-in Vault client that reads KV v2 values under `<VAULT_KV_MOUNT|kv>/data/`. */
@@ -75,32 +68,6 @@ export async function loadFunctionEnv(
   if (options.signal?.aborted) stop();
   else options.signal?.addEventListener('abort', stop, { once: true });
   return merged;
-}
-
-/**
- * Read named secrets once at start-up: from Vault's `kv/data/isekai/<fn>/config` in the cluster (VAULT_ADDR
- * set; Kubernetes auth, token kept renewed), from the environment locally. Missing secrets fail fast,
- * naming them (never their values). Prefer {@link loadFunctionEnv}, which hands whole settings to loadConfig.
- * @example const { values } = await loadSecrets('catalog', ['DATABASE_URL']);
- */
-export async function loadSecrets<K extends string>(
-  fn: string,
-  names: readonly K[],
-  options: SecretOptions = {},
-): Promise<Secrets<K>> {
-  const env = options.env ?? process.env;
-  if (!env.VAULT_ADDR) {
-    return {
-      values: pick(names, (name) => env[name], 'the environment'),
-      source: 'environment',
-      close: () => undefined,
-    };
-  }
-  const session = await login(fn, env, options);
-  const data = await session.read(`isekai/${fn}/config`, 'empty');
-  const values = pick(names, (name) => data[name], 'Vault');
-  const close = await session.keepRenewed();
-  return { values, source: 'vault', close };
 }
 
 /** Kubernetes auth login (POST /v1/auth/<mount>/login) with the pod's service-account token. */

@@ -13,7 +13,8 @@ function validatorOf(schema: TSchema): Validator {
   return validator;
 }
 
-interface SchemaError {
+/** A TypeBox validation error (what `Value.Errors` and a compiled validator's `Errors` yield). */
+export interface SchemaError {
   readonly keyword: string;
   readonly schemaPath: string;
   readonly instancePath: string;
@@ -24,11 +25,14 @@ interface SchemaError {
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
- * One issue per field: the branches of a union (`anyOf`) fold into the union's own issue — for an
- * enumeration of literals "must be one of: a, b, c" with `allowed` listing them, otherwise the branches'
- * messages joined with "or" — instead of one "must be equal to constant" per branch.
+ * TypeBox errors → field issues, one per field, each a JSON pointer prefixed with `where`: the branches of
+ * a union (`anyOf`) fold into the union's own issue — for an enumeration of literals "must be one of: a,
+ * b, c" with `allowed` listing them, otherwise the branches' messages joined with "or" — instead of one
+ * "must be equal to constant" per branch; a missing or unknown property is named by its own pointer.
+ * The one mapper: request validation (below) and settings (`config.ts`) both use it.
  */
-function issuesOf(errors: readonly SchemaError[], where: string): FieldIssue[] {
+export function fieldIssues(found: Iterable<SchemaError>, where: string): FieldIssue[] {
+  const errors = [...found];
   const unions = errors.filter((e) => e.keyword === 'anyOf');
   const outer = unions.filter(
     (u) => !unions.some((o) => o !== u && u.schemaPath.startsWith(`${o.schemaPath}/anyOf/`)),
@@ -114,7 +118,7 @@ function issuesOf(errors: readonly SchemaError[], where: string): FieldIssue[] {
 export function check<T>(schema: TSchema, value: unknown, where = ''): T {
   const validator = validatorOf(schema);
   if (validator.Check(value)) return value as T;
-  const issues = issuesOf(validator.Errors(value) as SchemaError[], where).slice(0, 20);
+  const issues = fieldIssues(validator.Errors(value) as Iterable<SchemaError>, where).slice(0, 20);
   throw new ValidationFailed(
     `invalid ${where.replace(/^\//, '') || 'input'}: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`,
     { issues },

@@ -2,13 +2,12 @@ import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import { NotFound, ValidationFailed } from '../lib/errors.ts';
+import { newEvent } from '../lib/events/new-event.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
 import { ENTRY_SQL, type Entry, entryView } from '../lib/tracking/entry.ts';
 import { lockStats } from '../lib/tracking/stats.ts';
 import { checkDates, type EntryInput, type Status } from './schemas.ts';
-
-export const SOURCE = '/functions/library';
 
 export { ENTRY_SQL, type Entry, entryView } from '../lib/tracking/entry.ts';
 
@@ -112,7 +111,6 @@ export async function saveEntry(
     origin?: 'progress' | 'import';
     automaticDates?: boolean;
     lenientProgress?: boolean;
-    traceparent?: string;
   } = {},
 ): Promise<EntryWrite> {
   await ensureUser(tx, identity);
@@ -169,11 +167,9 @@ export async function saveEntry(
     );
   }
   const change = before ? 'updated' : 'added';
-  const event = await enqueue(tx, {
-    type: 'dev.isekai.library.updated.v1',
-    source: SOURCE,
-    subject: String(animeId),
-    data: {
+  const event = await enqueue(
+    tx,
+    newEvent('dev.isekai.library.updated.v1', {
       animeId,
       userId: identity.sub,
       change,
@@ -181,9 +177,8 @@ export async function saveEntry(
       progress: entry.progress,
       rewatchCount: entry.rewatchCount,
       updatedAt: entry.updatedAt,
-    },
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-  });
+    }),
+  );
   return { entry, change, catalogChanged: memberDelta !== 0 || favouriteDelta !== 0, events: [event] };
 }
 
@@ -204,11 +199,9 @@ export async function removeEntry(
     'update anime_stats set members = members - 1, favourites = favourites - $2 where anime_id = $1',
     [animeId, Number(before.favourite)],
   );
-  const event = await enqueue(tx, {
-    type: 'dev.isekai.library.updated.v1',
-    source: SOURCE,
-    subject: String(animeId),
-    data: {
+  const event = await enqueue(
+    tx,
+    newEvent('dev.isekai.library.updated.v1', {
       animeId,
       userId: identity.sub,
       change: 'removed',
@@ -216,8 +209,8 @@ export async function removeEntry(
       progress: before.progress,
       rewatchCount: before.rewatchCount,
       updatedAt: new Date().toISOString(),
-    },
-  });
+    }),
+  );
   return { entry: null, change: 'removed', catalogChanged: true, events: [event] };
 }
 

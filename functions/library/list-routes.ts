@@ -1,8 +1,9 @@
+import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import { NotFound, ValidationFailed } from '../lib/errors.ts';
+import { commitAndPublish } from '../lib/events/commit.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
 import { LibraryListApi } from './api.ts';
@@ -63,15 +64,12 @@ async function listPage(db: Deps['db'], userId: string, query: ListQuery, public
 
 /** The list routes: the caller's entries, history, profile, and other users' public lists. */
 export function listRoutes(deps: Deps): AnyRoute[] {
-  const { db, cache, runtime, publish } = deps;
-  const traceparent = () => traceparentOf(runtime.tracing.tracer.id);
+  const { db, cache, publish } = deps;
   /** Commit; drop cached catalog objects whose members moved (before answering); publish. */
-  async function write(animeId: number, work: Parameters<typeof db.transaction<EntryWrite>>[0]) {
-    const result = await db.transaction(work);
-    if (result.catalogChanged) await cache.invalidate([animeId]);
-    await publish(result.events);
-    return result;
-  }
+  const write = (animeId: number, work: (tx: pg.PoolClient) => Promise<EntryWrite>) =>
+    commitAndPublish({ db, publish }, work, (result) =>
+      result.catalogChanged ? cache.invalidate([animeId]) : undefined,
+    );
 
   return implement(LibraryListApi, {
     listMyLibrary: async (ctx) => ({
@@ -100,9 +98,7 @@ export function listRoutes(deps: Deps): AnyRoute[] {
     },
     putEntry: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      const result = await write(animeId, (tx) =>
-        saveEntry(tx, ctx.identity, animeId, ctx.body, { traceparent: traceparent() }),
-      );
+      const result = await write(animeId, (tx) => saveEntry(tx, ctx.identity, animeId, ctx.body));
       return { status: result.change === 'added' ? 201 : 200, headers: NO_STORE, body: result.entry };
     },
     deleteEntry: async (ctx) => {

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { asIsekaiError } from '../lib/errors.ts';
+import { commitAndPublish } from '../lib/events/commit.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import { toProblem } from '../lib/problem.ts';
@@ -55,9 +56,12 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
       const file = { encoding: decoded.encoding, gzipped: decoded.gzipped, rows: rows.length };
       const streaming = /application\/x-ndjson/.test(String(ctx.req.headers.accept ?? ''));
       if (!streaming) {
-        const result = await db.bulkTransaction((tx) => applyMalRows(tx, me, rows));
-        await cache.invalidate(result.changedAnime);
-        await publish(result.events);
+        const result = await commitAndPublish(
+          { db, publish },
+          (tx) => applyMalRows(tx, me, rows),
+          (r) => cache.invalidate(r.changedAnime),
+          { bulk: true },
+        );
         return { headers: { 'cache-control': 'no-store' }, body: { file, ...result.report } };
       }
       // Progress as NDJSON lines; the last line is the report, or the problem (nothing was written).
@@ -69,11 +73,12 @@ export function transferRoutes(deps: Deps): AnyRoute[] {
       const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
       line({ file });
       try {
-        const result = await db.bulkTransaction((tx) =>
-          applyMalRows(tx, me, rows, (done, total) => line({ progress: { done, total } })),
+        const result = await commitAndPublish(
+          { db, publish },
+          (tx) => applyMalRows(tx, me, rows, (done, total) => line({ progress: { done, total } })),
+          (r) => cache.invalidate(r.changedAnime),
+          { bulk: true },
         );
-        await cache.invalidate(result.changedAnime);
-        await publish(result.events);
         line({ report: result.report });
       } catch (error) {
         ctx.log.warn({ err: error, code: asIsekaiError(error).code }, 'import failed; nothing written');

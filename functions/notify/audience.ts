@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { SubtitleRemovedV1, SubtitleUploadedV1 } from '../../events/catalogue.ts';
 import { parseAnimeId } from '../lib/anime-id.ts';
-import type { CheckedEvent } from '../lib/events/catalogue.ts';
+import type { CheckedEvent } from '../lib/events/validate-event.ts';
 import { AIRED, REMOVED, REPORTED, UPLOADED } from './messages.ts';
 import {
   AIRED_STATUSES,

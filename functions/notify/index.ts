@@ -1,10 +1,10 @@
 import { cloudEvent } from '@google-cloud/functions-framework';
 import type { CloudEventV1 } from 'cloudevents';
 import { loadFunctionEnv } from '../lib/secrets.ts';
-import { sharedSecrets, vaultSettings, wireNotify } from './settings.ts';
+import { notifyFromEnv, sharedSecrets, vaultSettings } from './settings.ts';
 
 const env = await loadFunctionEnv('notify', { shared: sharedSecrets, required: vaultSettings });
-const { handler } = wireNotify(env);
+const { handler } = notifyFromEnv(env);
 cloudEvent('notify', async (event: CloudEventV1<unknown>) => {
   await handler(event);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationFailed } from '../lib/errors.ts';
-import type { CheckedEvent } from '../lib/events/catalogue.ts';
+import type { CheckedEvent } from '../lib/events/validate-event.ts';
 import { AIRED, draftFor, REMOVED, REPORTED, UPLOADED } from './messages.ts';
 
 const event = (type: string, data: Record<string, unknown>) =>

@@ -5,7 +5,7 @@ import type {
   SubtitleUploadedV1,
 } from '../../events/catalogue.ts';
 import { ValidationFailed } from '../lib/errors.ts';
-import type { CheckedEvent } from '../lib/events/catalogue.ts';
+import type { CheckedEvent } from '../lib/events/validate-event.ts';
 import type { NotificationKind } from '../lib/inbox/inbox.ts';
 
 export const UPLOADED = 'dev.isekai.subtitle.uploaded.v1';

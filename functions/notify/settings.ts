@@ -23,8 +23,8 @@ export const NotifySettings = Type.Object({
   NOTIFICATION_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
 });
 
-/** Wire notify from the environment (once, at start-up); fails fast naming a bad setting. */
-export function wireNotify(env: NodeJS.ProcessEnv = process.env): {
+/** notify wired from the environment (what index.ts registers, once at start-up); fails fast naming a bad setting. */
+export function notifyFromEnv(env: NodeJS.ProcessEnv = process.env): {
   runtime: Runtime;
   handler: (event: CloudEventV1<unknown>) => Promise<ConsumerOutcome>;
 } {

@@ -39,8 +39,8 @@ export function createRelayHandler(deps: RelayDeps): (event: CloudEventV1<unknow
   };
 }
 
-/** Wire the relay from the environment (once, at start-up). */
-export function createOutboxRelay(env: NodeJS.ProcessEnv = process.env) {
+/** The outbox relay wired from the environment (what index.ts registers, once at start-up). */
+export function outboxRelayFromEnv(env: NodeJS.ProcessEnv = process.env) {
   const runtime = createRuntime('outbox-relay', { env });
   const settings = loadConfig(RelaySettings, env);
   const db = createPostgres(runtime, { url: settings.DATABASE_URL, max: 4 });

@@ -2,9 +2,9 @@ import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import { ValidationFailed } from '../lib/errors.ts';
+import { newEvent } from '../lib/events/new-event.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
-import { SOURCE } from '../lib/tracking/ratings.ts';
 import { lockStats } from '../lib/tracking/stats.ts';
 
 /** Parse an episode number from the path; 400 naming `/path/episode` when it is not one. */
@@ -42,7 +42,6 @@ export async function rateEpisode(
   animeId: number,
   rawEpisode: string | undefined,
   score: number | null,
-  options: { traceparent?: string } = {},
 ): Promise<EpisodeWrite> {
   const { episodes } = await lockStats(tx, animeId);
   const episode = parseEpisode(rawEpisode, episodes);
@@ -75,11 +74,9 @@ export async function rateEpisode(
   const count = rows[0]?.score_count ?? 0;
   const mean = count > 0 ? Math.round((Number(rows[0]?.score_sum) / count) * 100) / 100 : null;
   if (score === null && before === null) return { episode, score, count, mean, events: [] };
-  const event = await enqueue(tx, {
-    type: 'dev.isekai.episode.rated.v1',
-    source: SOURCE,
-    subject: String(animeId),
-    data: {
+  const event = await enqueue(
+    tx,
+    newEvent('dev.isekai.episode.rated.v1', {
       animeId,
       userId: identity.sub,
       episode,
@@ -87,9 +84,8 @@ export async function rateEpisode(
       previousScore: before,
       aggregate: { count, mean: mean ?? 0 },
       ratedAt: new Date().toISOString(),
-    },
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-  });
+    }),
+  );
   return { episode, score, count, mean, events: [event] };
 }
 

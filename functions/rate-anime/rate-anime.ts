@@ -1,8 +1,9 @@
+import type pg from 'pg';
 import { NotFound } from '../lib/errors.ts';
+import { commitAndPublish } from '../lib/events/commit.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { deleteRating, readRating, submitRating, type WriteResult } from '../lib/tracking/ratings.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
@@ -19,23 +20,14 @@ function animeIdOf(ctx: { readonly params: { readonly id: string } }): number {
 
 /** rate-anime's routes: the caller's rating (+ aspects, review), per-episode ratings, public reviews. */
 export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis'>): AnyRoute[] {
-  const { db, cache, runtime, publish } = deps;
-  const traceparent = () => traceparentOf(runtime.tracing.tracer.id);
+  const { db, cache, publish } = deps;
 
   /** Commit, then drop the cached anime (before answering), then publish what the outbox holds. */
-  async function write(animeId: number, work: Parameters<typeof db.transaction<WriteResult>>[0]) {
-    return settle(animeId, await db.transaction(work));
-  }
-  /** After the commit: drop the cached anime (before answering), then publish what the outbox holds. */
-  async function settle(animeId: number, result: WriteResult) {
-    await cache.invalidate([animeId]);
-    await publish(result.events);
-    return result;
-  }
-  /** `submitRating` is one statement: its own transaction, one round trip. */
-  const oneStatement = {
-    query: (text: string, values?: unknown[]) => db.write(text, values),
-  } as unknown as Parameters<typeof submitRating>[0];
+  const write = (
+    animeId: number,
+    work: (tx: pg.PoolClient) => Promise<WriteResult>,
+    options: { readonly oneStatement?: boolean } = {},
+  ) => commitAndPublish({ db, publish }, work, () => cache.invalidate([animeId]), options);
 
   return implement(RateAnimeApi, {
     getRating: async (ctx) => {
@@ -46,46 +38,39 @@ export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis
     putRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
       const identity = ctx.identity;
-      const { rating, aggregate } = await settle(
+      const { rating, aggregate } = await write(
         animeId,
-        await submitRating(oneStatement, identity, animeId, ctx.body, { traceparent: traceparent() }),
+        (tx) => submitRating(tx, identity, animeId, ctx.body),
+        { oneStatement: true },
       );
       return { headers: NO_STORE, body: { animeId, rating, aggregate } };
     },
     patchRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      const { rating, aggregate } = await settle(
+      const { rating, aggregate } = await write(
         animeId,
-        await submitRating(oneStatement, ctx.identity, animeId, ctx.body, {
-          traceparent: traceparent(),
-          mode: 'merge',
-        }),
+        (tx) => submitRating(tx, ctx.identity, animeId, ctx.body, { mode: 'merge' }),
+        { oneStatement: true },
       );
       return { headers: NO_STORE, body: { animeId, rating, aggregate } };
     },
     deleteRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      await write(animeId, (tx) => deleteRating(tx, ctx.identity, animeId, { traceparent: traceparent() }));
+      await write(animeId, (tx) => deleteRating(tx, ctx.identity, animeId));
       return { status: 204 };
     },
     putEpisodeRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      const { events, ...body } = await db.transaction((tx) =>
-        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, ctx.body.score, {
-          traceparent: traceparent(),
-        }),
+      const { events: _published, ...body } = await commitAndPublish({ db, publish }, (tx) =>
+        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, ctx.body.score),
       );
-      await publish(events);
       return { headers: NO_STORE, body: { animeId, ...body } };
     },
     deleteEpisodeRating: async (ctx) => {
       const animeId = animeIdOf(ctx);
-      const { events } = await db.transaction((tx) =>
-        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, null, {
-          traceparent: traceparent(),
-        }),
+      await commitAndPublish({ db, publish }, (tx) =>
+        rateEpisode(tx, ctx.identity, animeId, ctx.params.episode, null),
       );
-      await publish(events);
       return { status: 204 };
     },
     listEpisodeRatings: async (ctx) => {

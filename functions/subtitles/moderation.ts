@@ -6,8 +6,9 @@ import type { SubtitleRemovedV1 } from '../../events/schemas/subtitle-removed.ts
 import { ReportReason, type SubtitleReportedV1 } from '../../events/schemas/subtitle-reported.ts';
 import type { SubtitleRestoredV1 } from '../../events/schemas/subtitle-restored.ts';
 import { Conflict, Gone, NotFound } from '../lib/errors.ts';
+import { newEvent } from '../lib/events/new-event.ts';
 import type { Identity } from '../lib/http/types.ts';
-import { type PublishDeps, publishPending, subtitleEvent } from '../lib/subtitles/events.ts';
+import { type PublishDeps, publishPending } from '../lib/subtitles/events.ts';
 import {
   type AuditDoc,
   isDuplicateKey,
@@ -18,8 +19,6 @@ import {
   subtitleView,
 } from '../lib/subtitles/store.ts';
 import { publishedSubtitle } from './search.ts';
-
-export const SOURCE = '/functions/subtitles';
 
 const Note = Type.String({ maxLength: 1000, pattern: '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$' });
 
@@ -81,7 +80,6 @@ export async function reportSubtitle(
   identity: Identity,
   rawId: string | undefined,
   input: ReportInput,
-  traceparent?: string,
 ) {
   const subtitle = await publishedSubtitle(collections, rawId);
   const subtitleId = subtitle._id.toHexString();
@@ -98,7 +96,7 @@ export async function reportSubtitle(
     ...(input.details ? { comment: input.details } : {}),
     reportedAt: createdAt.toISOString(),
   };
-  const event = subtitleEvent('dev.isekai.subtitle.reported.v1', SOURCE, data, traceparent);
+  const event = newEvent('dev.isekai.subtitle.reported.v1', data);
   const doc: ReportDoc = {
     _id: id,
     subtitleId,
@@ -172,7 +170,6 @@ export async function moderateSubtitle(
   identity: Identity,
   rawId: string | undefined,
   input: ModerationInput,
-  traceparent?: string,
 ) {
   const { subtitles, reports, audit } = collections;
   const id = objectIdOf(rawId);
@@ -203,13 +200,13 @@ export async function moderateSubtitle(
       ...withNote,
       removedAt: at,
     };
-    event = subtitleEvent('dev.isekai.subtitle.removed.v1', SOURCE, data, traceparent);
+    event = newEvent('dev.isekai.subtitle.removed.v1', data);
   } else if (input.action === 'hide') {
     const data: SubtitleHiddenV1 = { ...about, hiddenBy: identity.sub, ...withNote, hiddenAt: at };
-    event = subtitleEvent('dev.isekai.subtitle.hidden.v1', SOURCE, data, traceparent);
+    event = newEvent('dev.isekai.subtitle.hidden.v1', data);
   } else if (input.action === 'restore') {
     const data: SubtitleRestoredV1 = { ...about, restoredBy: identity.sub, ...withNote, restoredAt: at };
-    event = subtitleEvent('dev.isekai.subtitle.restored.v1', SOURCE, data, traceparent);
+    event = newEvent('dev.isekai.subtitle.restored.v1', data);
   }
   if (to !== current.status) {
     // Conditional on the status read: two moderators at once cannot both move it.

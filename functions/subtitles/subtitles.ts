@@ -12,7 +12,6 @@ import {
   type SubtitleOverrides,
   wireSubtitles,
 } from '../lib/subtitles/wiring.ts';
-import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { SubtitlesApi } from './api.ts';
 import { bulkDownload } from './bulk.ts';
 import { downloadSubtitle } from './download.ts';
@@ -36,7 +35,6 @@ const NO_STORE = { 'cache-control': 'private, no-store' };
  */
 export function subtitleRoutes(deps: SubtitleDeps): AnyRoute[] {
   const publish = { send: deps.send, log: deps.runtime.log };
-  const traceparent = () => traceparentOf(deps.runtime.tracing.tracer.id);
   /** Run with the collections; a MongoDB outage answers 503. */
   const mongo = async <T>(work: (c: Awaited<ReturnType<SubtitleDeps['collections']>>) => Promise<T>) => {
     try {
@@ -81,12 +79,12 @@ export function subtitleRoutes(deps: SubtitleDeps): AnyRoute[] {
       mongo(async (c) => ({
         status: 201,
         headers: NO_STORE,
-        body: await reportSubtitle(publish, c, ctx.identity, ctx.params.id, ctx.body, traceparent()),
+        body: await reportSubtitle(publish, c, ctx.identity, ctx.params.id, ctx.body),
       })),
     moderateSubtitle: (ctx) =>
       mongo(async (c) => ({
         headers: NO_STORE,
-        body: await moderateSubtitle(publish, c, ctx.identity, ctx.params.id, ctx.body, traceparent()),
+        body: await moderateSubtitle(publish, c, ctx.identity, ctx.params.id, ctx.body),
       })),
   });
 }

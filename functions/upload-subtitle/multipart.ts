@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import { PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '../lib/errors.ts';
+import { frameworkBody, refuseKnownOversize } from '../lib/http/body.ts';
 
 /** The one file of an upload, read into memory (at most the file limit). */
 export interface UploadedFile {
@@ -23,11 +24,6 @@ export interface MultipartLimits {
   readonly fields?: number;
 }
 
-/** functions-framework reads every body before our handler runs and keeps the bytes here. */
-interface FrameworkRequest extends IncomingMessage {
-  rawBody?: Buffer;
-}
-
 /**
  * Read a multipart/form-data request with limits: one file (a second → 400), the file at most
  * `fileBytes` (413), text fields small and few (400). Another media type → 415. Works on the lean host
@@ -48,12 +44,12 @@ export function readMultipart(req: IncomingMessage, limits: MultipartLimits): Pr
   const maxFields = limits.fields ?? 10;
   // The whole body may exceed the file by the other parts and the boundaries; far more is refused unread.
   const bodyLimit = limits.fileBytes + maxFields * fieldBytes + 64 * 1024;
-  const declared = Number(req.headers['content-length'] ?? Number.NaN);
-  const framework = (req as FrameworkRequest).rawBody;
-  if ((Buffer.isBuffer(framework) ? framework.length : declared) > bodyLimit) {
-    if (!Buffer.isBuffer(framework)) req.resume();
-    return Promise.reject(new PayloadTooLarge(limits.fileBytes));
+  try {
+    refuseKnownOversize(req, bodyLimit, limits.fileBytes);
+  } catch (error) {
+    return Promise.reject(error);
   }
+  const framework = frameworkBody(req);
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -118,7 +114,7 @@ export function readMultipart(req: IncomingMessage, limits: MultipartLimits): Pr
     parser.on('close', () => {
       void fileRead.then(() => (failure ? reject(failure) : resolve({ fields, file })));
     });
-    if (Buffer.isBuffer(framework)) parser.end(framework);
+    if (framework) parser.end(framework);
     else {
       req.on('aborted', () => parser.destroy(new Error('the client aborted the request')));
       req.pipe(parser);

@@ -4,7 +4,6 @@ import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute, Authenticator, Reply } from '../lib/http/types.ts';
 import { mongoFault, type SubtitleOverrides, wireSubtitles } from '../lib/subtitles/wiring.ts';
-import { traceparentOf } from '../lib/tracing/trace-headers.ts';
 import { MAX_FILE_BYTES, UploadSubtitleApi } from './api.ts';
 import { readMultipart } from './multipart.ts';
 import { normaliseUpload, storeUpload, type UploadDeps } from './upload.ts';
@@ -22,11 +21,10 @@ export function uploadRoutes(deps: UploadDeps): AnyRoute[] {
   return implement(UploadSubtitleApi, {
     uploadSubtitle: async (ctx) => {
       const form = await readMultipart(ctx.req, { fileBytes: MAX_FILE_BYTES });
-      const traceparent = traceparentOf(deps.runtime.tracing.tracer.id);
       if (form.file && isZip(form.file.bytes)) {
         // A zip: each file stored with its own verdict (207).
         try {
-          const result = await uploadZip(deps, ctx.identity, { ...form, file: form.file }, { traceparent });
+          const result = await uploadZip(deps, ctx.identity, { ...form, file: form.file });
           const reply: Reply = { status: 207, headers: { 'cache-control': 'no-store' }, body: result };
           return reply;
         } catch (error) {
@@ -35,7 +33,7 @@ export function uploadRoutes(deps: UploadDeps): AnyRoute[] {
       }
       const upload = normaliseUpload(form);
       try {
-        const subtitle = await storeUpload(deps, ctx.identity, upload, { traceparent });
+        const subtitle = await storeUpload(deps, ctx.identity, upload);
         return {
           status: 201,
           headers: { location: `/subtitles/${subtitle.id}`, 'cache-control': 'no-store' },

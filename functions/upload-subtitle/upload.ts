@@ -5,10 +5,11 @@ import Type, { type Static } from 'typebox';
 import { Language } from '../../events/schemas/common.ts';
 import type { SubtitleUploadedV1 } from '../../events/schemas/subtitle-uploaded.ts';
 import { asIsekaiError, Conflict, NotFound, ValidationFailed } from '../lib/errors.ts';
+import { newEvent } from '../lib/events/new-event.ts';
 import type { EventTransport } from '../lib/events/transport.ts';
 import type { Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { publishPending, subtitleEvent } from '../lib/subtitles/events.ts';
+import { publishPending } from '../lib/subtitles/events.ts';
 import { readSubtitle } from '../lib/subtitles/formats/convert.ts';
 import { detectFormat, MEDIA_TYPES } from '../lib/subtitles/formats/detect.ts';
 import { decodeSubtitle } from '../lib/subtitles/formats/encoding.ts';
@@ -24,8 +25,6 @@ import { isTrusted } from '../lib/subtitles/uploaders.ts';
 import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { convertAndCheck } from '../lib/validate.ts';
 import type { MultipartForm } from './multipart.ts';
-
-export const SOURCE = '/functions/upload-subtitle';
 
 const Text = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$' });
@@ -152,7 +151,7 @@ export async function storeUpload(
   deps: UploadDeps,
   identity: Identity,
   upload: NormalisedSubtitle,
-  options: { traceparent?: string; now?: Date } = {},
+  options: { now?: Date } = {},
 ) {
   const { subtitles } = await deps.collections();
   const { fields } = upload;
@@ -189,7 +188,7 @@ export async function storeUpload(
     sizeBytes: upload.bytes.length,
     uploadedAt: createdAt.toISOString(),
   };
-  const event = subtitleEvent('dev.isekai.subtitle.uploaded.v1', SOURCE, data, options.traceparent);
+  const event = newEvent('dev.isekai.subtitle.uploaded.v1', data);
   const guard = deps.runtime.guard('s3', { attempts: 2, timeoutMs: 30_000 });
   // The bytes as uploaded, when normalising changed them (encoding, BOM, line endings, padding).
   const originalKey = upload.original.equals(upload.bytes)

@@ -32,7 +32,6 @@ export async function uploadZip(
   deps: UploadDeps,
   identity: Identity,
   form: MultipartForm & { file: NonNullable<MultipartForm['file']> },
-  options: { traceparent?: string } = {},
 ): Promise<{ files: ZipVerdict[]; stored: number }> {
   const fields = convertAndCheck<ZipFields>(ZipFields, { ...form.fields }, '/body');
   const members = await readZip(form.file.bytes);
@@ -57,7 +56,7 @@ export async function uploadZip(
         fields: { ...form.fields, episode: String(episode) },
         file: { field: 'file', fileName: member.name.split('/').pop(), bytes: member.bytes },
       });
-      const subtitle = await storeUpload(deps, identity, upload, options);
+      const subtitle = await storeUpload(deps, identity, upload);
       files.push({ name: member.name, status: 201, subtitle });
     } catch (error) {
       const problem = toProblem(asIsekaiError(error));

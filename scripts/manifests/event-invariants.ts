@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FUNCTIONS, JOBS } from './catalogue.ts';
+import { FUNCTIONS, JOBS } from './function-specs.ts';
 import {
   brokers,
   type Delivery,
@@ -183,7 +183,7 @@ export function checkVaultWiring(
       );
     }
   };
-  // Functions (Knative Services) and the catalogued Jobs (scripts/manifests/catalogue.ts JOBS) both log in
+  // Functions (Knative Services) and the catalogued Jobs (scripts/manifests/function-specs.ts JOBS) both log in
   // as the role named like them and read their own config plus the shared secrets they declare.
   const selfReading: [string, Manifest, VaultReads | undefined][] = [
     ...[...knativeServices(manifests)].map(([name, m]): [string, Manifest, VaultReads | undefined] => [

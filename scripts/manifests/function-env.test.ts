@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS } from './catalogue.ts';
 import {
   containerEnv,
   isPending,
@@ -10,6 +9,7 @@ import {
   settingsFile,
   VAULT_ADDR,
 } from './function-env.ts';
+import { FUNCTIONS } from './function-specs.ts';
 import { loadManifests, REPO_ROOT } from './load.ts';
 import { knativeServices } from './pod-invariants.ts';
 

@@ -10,7 +10,7 @@ import type { TObject } from 'typebox';
 import { BaseSettings, loadConfig } from '../../functions/lib/config.ts';
 import { ConfigInvalid } from '../../functions/lib/errors.ts';
 import { VAULT_CLIENT_SETTINGS } from '../../functions/lib/secrets.ts';
-import { FUNCTIONS, JOBS } from './catalogue.ts';
+import { FUNCTIONS, JOBS } from './function-specs.ts';
 import { type Manifest, ofKind, REPO_ROOT, sinkBindings } from './load.ts';
 import { json, knativeServices, podSpec, where } from './pod-invariants.ts';
 

@@ -20,9 +20,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, JOBS } from './catalogue.ts';
 import { type FakeCall, type FakeState, matches } from './fake-cluster.ts';
 import { loadFunctionSettings } from './function-env.ts';
+import { FUNCTIONS, JOBS } from './function-specs.ts';
 import { REPO_ROOT } from './load.ts';
 
 const SCRIPT = join(REPO_ROOT, 'k3s', 'install-platform.sh');

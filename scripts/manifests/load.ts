@@ -25,6 +25,8 @@ export interface KubeObject {
   kind: string;
   metadata: {
     name: string;
+    /** Instead of a name on objects made by `kubectl create` (k3s/jobs/); `name` is then absent. */
+    generateName?: string;
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
@@ -119,7 +121,9 @@ export function parseManifests(text: string, file: string): Manifest[] {
     if (!isRecord(value) || typeof value.apiVersion !== 'string' || typeof value.kind !== 'string') {
       throw new ManifestError(`${file}#${index}: not a Kubernetes object (apiVersion and kind required)`);
     }
-    if (!isRecord(value.metadata) || typeof value.metadata.name !== 'string') {
+    // generateName: an object made by `kubectl create` with a fresh name each time (k3s/jobs/).
+    const meta = value.metadata;
+    if (!isRecord(meta) || (typeof meta.name !== 'string' && typeof meta.generateName !== 'string')) {
       throw new ManifestError(`${file}#${index}: ${value.kind} without metadata.name`);
     }
     out.push({ file, index, object: value as KubeObject });

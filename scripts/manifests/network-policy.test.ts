@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, JOBS } from './catalogue.ts';
 import { loadFunctionSettings } from './function-env.ts';
+import { FUNCTIONS, JOBS } from './function-specs.ts';
 import { renderKustomize } from './kustomize.ts';
 import { type Manifest, REPO_ROOT } from './load.ts';
 import { canReach, type Pod, podsOf } from './network-policy.ts';

@@ -5,7 +5,7 @@
  * — relabelling, regexes, rule files — is checked as written), and the SD roles are checked here.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -98,3 +98,87 @@ describe('k3s/observability', () => {
     expect(r.stdout + r.stderr).toContain('HotPathDown');
   });
 });
+
+/**
+ * Grafana dashboards (k3s/observability/dashboards/*.json): every panel query parses as PromQL (promtool
+ * checks each as a recording rule) and names only series that exist — the functions' own (the registry
+ * functions/lib/metrics.ts builds, default process metrics included; a histogram's _bucket/_sum/_count),
+ * Prometheus' `up`, and RabbitMQ's per-object queue metrics (rabbitmq.com/docs/prometheus, queue_coarse_metrics).
+ */
+describe('k3s/observability/dashboards', () => {
+  const dashDir = join(DIR, 'dashboards');
+  const dashboards = readdirSync(dashDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((file) => ({ file, json: JSON.parse(readFileSync(join(dashDir, file), 'utf8')) as Dashboard }));
+  const queries = dashboards.flatMap(({ file, json }) =>
+    json.panels.flatMap((p) => p.targets.map((t) => ({ where: `${file} “${p.title}”`, expr: t.expr }))),
+  );
+  const RABBITMQ = [
+    'rabbitmq_queue_messages_ready',
+    'rabbitmq_queue_messages_unacked',
+    'rabbitmq_queue_consumers',
+  ];
+
+  it('cover requests, latency and errors per function; queue depth, retries and dead letters; cache hit rate, cold starts and replicas', () => {
+    const text = queries.map((q) => q.expr).join('\n');
+    for (const series of [
+      'http_requests_total',
+      'http_request_duration_seconds_bucket',
+      'status=~"5.."',
+      'rabbitmq_queue_messages_ready',
+      'outcome="failed"',
+      'service="dead-letters"',
+      'cache_lookups_total{result="hit"}',
+      'process_start_time_seconds',
+      'up{job="isekai-functions"}',
+    ])
+      expect(text).toContain(series);
+    expect(new Set(dashboards.map((d) => d.json.uid)).size).toBe(dashboards.length);
+  });
+
+  it('every panel query parses (promtool check rules)', () => {
+    const rules = {
+      groups: [
+        {
+          name: 'dashboards',
+          rules: queries.map((q, i) => ({ record: `dashboard:query:${i}`, expr: q.expr })),
+        },
+      ],
+    };
+    writeFileSync(join(tmp, 'dashboards.rules.yml'), stringify(rules));
+    const r = promtool(['check', 'rules', join(tmp, 'dashboards.rules.yml')]);
+    expect(r.stdout + r.stderr).toContain(`SUCCESS: ${queries.length} rules found`);
+    expect(r.status).toBe(0);
+  });
+
+  it('every panel query names only series the functions, Prometheus or RabbitMQ export', async () => {
+    const { createMetrics } = await import('../../functions/lib/metrics.ts');
+    const registry = createMetrics('dashboards-check').registry;
+    const exported = new Set<string>(['up', ...RABBITMQ]);
+    for (const metric of await registry.getMetricsAsJSON()) {
+      exported.add(metric.name);
+      if (String(metric.type) === 'histogram')
+        for (const suffix of ['_bucket', '_sum', '_count']) exported.add(metric.name + suffix);
+    }
+    for (const { where, expr } of queries) {
+      const stripped = expr
+        .replace(/"[^"]*"/g, '""')
+        .replace(/\{[^}]*\}/g, '')
+        .replace(/\[[^\]]*\]/g, '')
+        .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+      // Whole identifiers not followed by "(" (those are functions); keywords and numbers dropped.
+      const names = [...stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)]
+        .filter((m) => !/^\s*\(/.test(stripped.slice((m.index ?? 0) + m[0].length)))
+        .map((m) => m[0])
+        .filter((w) => !/^(and|or|unless|bool|offset|le)$/.test(w));
+      const series = names.filter((n) => /_/.test(n) || n === 'up');
+      expect(series.length, where).toBeGreaterThan(0);
+      for (const name of series) expect([...exported], `${where}: ${name}`).toContain(name);
+    }
+  });
+});
+
+interface Dashboard {
+  uid: string;
+  panels: { title: string; targets: { expr: string }[] }[];
+}

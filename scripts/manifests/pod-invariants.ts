@@ -2,7 +2,7 @@
  * Invariants on objects and pod templates. Each check returns human-readable violations
  * (`<file>#<doc> <Kind>/<name>: <what>`); an empty list means the rule holds.
  */
-import { FUNCTIONS, JOBS, WRITABLE_ROOT_ALLOWED } from './catalogue.ts';
+import { FUNCTIONS, JOBS, WRITABLE_ROOT_ALLOWED } from './function-specs.ts';
 import { type KubeObject, type Manifest, ofKind } from './load.ts';
 
 type Json = Record<string, unknown>;
@@ -194,7 +194,7 @@ export function checkKnativeServices(manifests: Manifest[]): string[] {
     const env = new Map(((c.env ?? []) as Json[]).map((e) => [e.name, e.value]));
     if (env.get('FUNCTION_TARGET') !== name) out.push(`${where(m)}: env FUNCTION_TARGET must be ${name}`);
     const fn = FUNCTIONS.find((f) => f.name === name);
-    if (!fn) out.push(`${where(m)}: not in the function catalogue (scripts/manifests/catalogue.ts)`);
+    if (!fn) out.push(`${where(m)}: not in the function specs (scripts/manifests/function-specs.ts)`);
     else if (env.get('FUNCTION_SIGNATURE_TYPE') !== fn.signature) {
       out.push(`${where(m)}: FUNCTION_SIGNATURE_TYPE must be ${fn.signature}`);
     }
@@ -223,7 +223,7 @@ export function checkJobs(manifests: Manifest[]): string[] {
     const name = m.object.metadata.name;
     const spec = JOBS.find((j) => j.name === name);
     if (!spec) {
-      out.push(`${where(m)}: not in the Job catalogue (scripts/manifests/catalogue.ts)`);
+      out.push(`${where(m)}: not in the Job specs (scripts/manifests/function-specs.ts)`);
       continue;
     }
     if (m.object.metadata.namespace !== 'isekai') out.push(`${where(m)}: namespace must be isekai`);

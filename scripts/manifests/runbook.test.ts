@@ -5,11 +5,12 @@
  * manifests (production overlay, rook/, k3s/platform) or among the objects the operators create.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderKustomize } from './kustomize.ts';
-import { loadManifests, REPO_ROOT } from './load.ts';
+import { loadManifests, parseManifests, REPO_ROOT } from './load.ts';
+import { checkContainers, podSpec } from './pod-invariants.ts';
 
 const text = readFileSync(join(REPO_ROOT, 'k3s', 'RUNBOOK.md'), 'utf8');
 const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
@@ -132,6 +133,37 @@ describe('k3s/RUNBOOK.md', () => {
     expect(Object.keys(KN)).toContain(sub);
     const flags = w.filter((x) => x.startsWith('-'));
     for (const f of flags) expect(KN[sub], f).toContain(f);
+  });
+
+  it.each(commands.filter((c) => /\s-f\s+(?!-(\s|$))/.test(c)))(
+    'applies files that exist (relative to k3s/): %s',
+    (command) => {
+      const w = words(command);
+      for (const [i, x] of w.entries())
+        if (x === '-f' && w[i + 1] && w[i + 1] !== '-')
+          expect(existsSync(join(REPO_ROOT, 'k3s', w[i + 1] ?? '')), w[i + 1]).toBe(true);
+    },
+  );
+
+  it('its Jobs (k3s/jobs/) hold to the pod rules of every workload and run as a function whose ServiceAccount exists', () => {
+    const jobs = readdirSync(join(REPO_ROOT, 'k3s', 'jobs')).flatMap((file) =>
+      // generateName (a new Job per `kubectl create`) stands in for the name the loader requires.
+      parseManifests(
+        readFileSync(join(REPO_ROOT, 'k3s', 'jobs', file), 'utf8').replace(
+          /generateName: (\S+)-\n/,
+          'name: $1\n',
+        ),
+        `k3s/jobs/${file}`,
+      ),
+    );
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(checkContainers(jobs)).toEqual([]);
+    for (const job of jobs) {
+      const pod = podSpec(job.object) ?? {};
+      expect(exists('ksvc', job.object.metadata.namespace ?? '', String(pod.serviceAccountName))).toBe(true);
+      const image = String(((pod.containers ?? []) as { image?: string }[])[0]?.image);
+      expect(image).toMatch(new RegExp(`/isekai/${String(pod.serviceAccountName)}:`));
+    }
   });
 
   it.each(commands)('names only namespaces and objects that exist: %s', (command) => {

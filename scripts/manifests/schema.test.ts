@@ -24,11 +24,16 @@ describe('schema: every manifest document parses and validates', () => {
   });
 
   // main's 80 + 21 NetworkPolicies (knative/base/150-network-policy.yaml), claim isekai/backups, config-autoscaler
-  // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability).
-  expect(manifests, 'manifest documents').toHaveLength(106);
+  // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability), the
+  // dead-letter CLI Job (k3s/jobs/dead-letters-cli.yaml).
+  expect(manifests, 'manifest documents').toHaveLength(107);
   it.each(
     manifests.map(
-      (m) => [`${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name}`, m.object] as const,
+      (m) =>
+        [
+          `${m.file}#${m.index} ${m.object.kind}/${m.object.metadata.name ?? m.object.metadata.generateName}`,
+          m.object,
+        ] as const,
     ),
   )('%s', async (_name, object) => {
     expect(await validateObject(object)).toEqual([]);

@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT } from './load.ts';
+import { renderKustomize } from './kustomize.ts';
+import { loadManifests, REPO_ROOT } from './load.ts';
 
 const SCRIPTS = [
   ...readdirSync(join(REPO_ROOT, 'k3s'))
@@ -68,6 +69,29 @@ describe('install-server.sh and install-agent.sh --dry-run', () => {
     expect(r.stdout).toContain('node-role.isekai.dev/storage=true:NoSchedule');
     expect(r.stdout).toContain('# would run: modprobe rbd');
     expect(r.stdout).not.toContain('secret-token');
+  });
+
+  it('Kourier is reachable only from the edge node: every node binds NodePorts to loopback, and Kourier is the only NodePort', () => {
+    const nodes = [
+      dry('install-server.sh', ['cloud.isekai.dev']),
+      ...['storage', 'worker'].map((role) =>
+        dry('install-agent.sh', [role], { K3S_URL: 'https://cloud:6443', K3S_TOKEN: 't' }),
+      ),
+    ];
+    for (const r of nodes) {
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/kube-proxy-arg:\n\s+- nodeport-addresses=127\.0\.0\.1\/32\n/);
+    }
+    const nodePorts = [
+      ...renderKustomize(join(REPO_ROOT, 'knative/overlays/production')),
+      ...loadManifests(join(REPO_ROOT, 'k3s/platform')),
+    ]
+      .filter(
+        (m) =>
+          m.object.kind === 'Service' && (m.object as { spec?: { type?: string } }).spec?.type === 'NodePort',
+      )
+      .map((m) => `${m.object.metadata.namespace}/${m.object.metadata.name}`);
+    expect(nodePorts).toEqual(['kourier-system/kourier']);
   });
 });
 

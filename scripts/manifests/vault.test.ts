@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, JOBS } from './catalogue.ts';
 import { policyCovers, policyRules, vaultRoles } from './event-invariants.ts';
+import { FUNCTIONS, JOBS } from './function-specs.ts';
 import { REPO_ROOT } from './load.ts';
 
 const DIR = join(REPO_ROOT, 'vault-policies');

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { EpisodeAiredV1 } from '../../events/catalogue.ts';
 import { createPostgres, type Postgres } from '../../functions/lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../../functions/lib/events/consumer.ts';
+import { newEvent } from '../../functions/lib/events/new-event.ts';
 import { enqueue, publishCommitted } from '../../functions/lib/events/outbox.ts';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
@@ -71,7 +72,7 @@ function producer() {
       const out: CloudEventV1<EpisodeAiredV1>[] = [];
       for (const episode of episodes) {
         const data = { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' };
-        out.push(await enqueue(tx, { type: TYPE, source: '/functions/library', subject: '1', data }));
+        out.push(await enqueue(tx, newEvent(TYPE, data, { source: '/functions/library' })));
       }
       return out;
     });

@@ -35,6 +35,41 @@ const redisErrors = async (base: string) => {
   return line ? Number(line.split(' ').at(-1)) : 0;
 };
 
+/** cache_lookups_total for one cache and result, from the function's /metrics (0 when absent). */
+const lookups = async (base: string, cache: string, result: string) => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('cache_lookups_total{') &&
+        l.includes(`cache="${cache}"`) &&
+        l.includes(`result="${result}"`),
+    );
+  return line ? Number(line.split(' ').at(-1)) : 0;
+};
+
+describe('cache hit rate (cache_lookups_total, the capacity dashboard)', () => {
+  it('counts a miss, then a hit, for the same anime and the same list', async () => {
+    const { url, close } = await serveOnHost(
+      'catalog-cachemetric',
+      catalogFromEnv(trackingEnv(env, 'cachemetric')),
+    );
+    closers.push(close);
+    // A miss fills the cache, the next read hits. Reads repeat until both hit (a first Redis call on a busy
+    // machine can exceed the 300 ms guard and count as an error, which fills nothing), within 10 rounds.
+    for (let round = 0; round < 10; round++) {
+      expect((await getJson(`${url}/anime/${akira}`)).status).toBe(200);
+      expect((await getJson(`${url}/anime?q=akira`)).status).toBe(200);
+      if ((await lookups(url, 'anime', 'hit')) > 0 && (await lookups(url, 'list', 'hit')) > 0) break;
+    }
+    expect(await lookups(url, 'anime', 'miss')).toBeGreaterThanOrEqual(1);
+    expect(await lookups(url, 'anime', 'hit')).toBeGreaterThanOrEqual(1);
+    expect(await lookups(url, 'list', 'miss')).toBeGreaterThanOrEqual(1);
+    expect(await lookups(url, 'list', 'hit')).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('Redis unreachable from the start', () => {
   it('serves list, search and detail from PostgreSQL and counts the failures', async () => {
     const settings = { ...trackingEnv(env, 'noredis'), REDIS_URL: 'redis://127.0.0.1:1' };
@@ -45,6 +80,8 @@ describe('Redis unreachable from the start', () => {
     expect(detail.status).toBe(200);
     expect(detail.body.title).toBe('Akira');
     expect(await redisErrors(url)).toBeGreaterThan(0);
+    expect(await lookups(url, 'anime', 'error')).toBeGreaterThan(0);
+    expect(await lookups(url, 'anime', 'hit')).toBe(0);
   });
 });
 

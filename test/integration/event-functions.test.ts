@@ -9,6 +9,7 @@ import { createPostgres, type Postgres } from '../../functions/lib/data/postgres
 import { DependencyUnavailable } from '../../functions/lib/errors.ts';
 import { createConsumer } from '../../functions/lib/events/consumer.ts';
 import { toBinary, toStructured } from '../../functions/lib/events/encode.ts';
+import { newEvent } from '../../functions/lib/events/new-event.ts';
 import { enqueue } from '../../functions/lib/events/outbox.ts';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
@@ -135,12 +136,14 @@ describe.each(Object.entries(hosts))('on %s', (host, make) => {
   describe.each(Object.keys(modes) as (keyof typeof modes)[])('%s mode', (mode) => {
     it('outbox-relay: a PingSource tick publishes the unpublished outbox rows and marks them', async () => {
       const pending = await db.transaction((tx) =>
-        enqueue(tx, {
-          type: TYPE,
-          source: '/functions/library',
-          subject: '1',
-          data: { animeId: 1, episode: 7, airedAt: '2026-11-23T16:00:00Z' },
-        }),
+        enqueue(
+          tx,
+          newEvent(
+            TYPE,
+            { animeId: 1, episode: 7, airedAt: '2026-11-23T16:00:00Z' },
+            { source: '/functions/library' },
+          ),
+        ),
       );
       const tick = {
         specversion: '1.0',

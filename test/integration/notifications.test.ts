@@ -8,7 +8,7 @@ import { createHostServer } from '../../functions/lib/host/server.ts';
 import { COLLECTION, MODERATION_INBOX, type NotificationDoc } from '../../functions/lib/inbox/inbox.ts';
 import type { Runtime } from '../../functions/lib/runtime.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
-import { wireNotify } from '../../functions/notify/settings.ts';
+import { notifyFromEnv } from '../../functions/notify/settings.ts';
 import { json, type Loose } from '../support/http.ts';
 import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
 import { deliver, eventOf, eventually, seedAnime } from '../support/notify-fixtures.ts';
@@ -61,7 +61,7 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX}notifications-test:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
-  const notify = wireNotify({ ...common, DATABASE_URL: env.DATABASE_URL ?? '' });
+  const notify = notifyFromEnv({ ...common, DATABASE_URL: env.DATABASE_URL ?? '' });
   // Production wiring: the function verifies tokens against the suite's Keycloak.
   const notifications = wireNotifications({
     ...common,

@@ -13,7 +13,7 @@ import {
   type NotificationDoc,
 } from '../../functions/lib/inbox/inbox.ts';
 import type { Runtime } from '../../functions/lib/runtime.ts';
-import { wireNotify } from '../../functions/notify/settings.ts';
+import { notifyFromEnv } from '../../functions/notify/settings.ts';
 import { deliver, eventOf, eventually, type Mode, modes, seedAnime } from '../support/notify-fixtures.ts';
 
 /**
@@ -82,9 +82,9 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
-  const notify = wireNotify(settings);
+  const notify = notifyFromEnv(settings);
   // Same code, a MongoDB that does not answer: transient failure.
-  const broken = wireNotify({ ...settings, MONGO_URL: 'mongodb://127.0.0.1:9/' });
+  const broken = notifyFromEnv({ ...settings, MONGO_URL: 'mongodb://127.0.0.1:9/' });
   runtimes.push(notify.runtime, broken.runtime);
   cloudEvent('notify', notify.handler);
   cloudEvent('notify-no-mongo', broken.handler);

@@ -2,6 +2,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createPostgres, type Postgres } from '../../functions/lib/data/postgres.ts';
 import { DependencyUnavailable, type IsekaiError } from '../../functions/lib/errors.ts';
+import { newEvent } from '../../functions/lib/events/new-event.ts';
 import {
   enqueue,
   type OutboxDeps,
@@ -32,6 +33,8 @@ const aired = (episode: number) => ({
   subject: '1',
   data: { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' },
 });
+/** The event a producer would build (newEvent validates it: inside a transaction, a bad one rolls it back). */
+const build = (e: ReturnType<typeof aired>) => newEvent(e.type, e.data, e);
 const row = async (id: string) =>
   (await db.query('select published_at, attempts, last_error from outbox where id = $1', [id])).rows[0];
 
@@ -50,7 +53,7 @@ beforeEach(() => {
 
 describe('enqueue', () => {
   it('writes the event in the caller’s transaction, with id, time and dataschema filled in', async () => {
-    const event = await db.transaction((tx) => enqueue(tx, aired(1)));
+    const event = await db.transaction((tx) => enqueue(tx, build(aired(1))));
     expect(event).toMatchObject({ specversion: '1.0', type: aired(1).type, subject: '1' });
     expect(event.dataschema).toMatch(/dev\.isekai\.episode\.aired\.v1\.schema\.json$/);
     expect((await row(event.id))?.published_at).toBeNull();
@@ -66,7 +69,7 @@ describe('enqueue', () => {
     await db
       .transaction(async (tx) => {
         await tx.query(`insert into users (id, username) values ($1, $1)`, [marker]);
-        await enqueue(tx, event);
+        await enqueue(tx, build(event));
       })
       .catch((error: IsekaiError) => {
         failure = error;
@@ -79,7 +82,7 @@ describe('enqueue', () => {
 
 describe('publishCommitted', () => {
   it('sends committed events and marks them published', async () => {
-    const event = await db.transaction((tx) => enqueue(tx, aired(3)));
+    const event = await db.transaction((tx) => enqueue(tx, build(aired(3))));
     expect(await publishCommitted(deps(), [event])).toEqual({ published: 1, failed: 0 });
     expect(sent).toEqual([event.id]);
     expect((await row(event.id))?.published_at).toBeInstanceOf(Date);
@@ -87,7 +90,7 @@ describe('publishCommitted', () => {
 
   it('leaves an event the broker did not take unpublished, with the attempt and error code', async () => {
     failing = true;
-    const event = await db.transaction((tx) => enqueue(tx, aired(4)));
+    const event = await db.transaction((tx) => enqueue(tx, build(aired(4))));
     expect(await publishCommitted(deps(), [event])).toEqual({ published: 0, failed: 1 });
     expect(await row(event.id)).toMatchObject({
       published_at: null,
@@ -102,8 +105,8 @@ describe('relayOutbox', () => {
     await relayOutbox(deps(), { minAgeMs: 0 }); // drain what earlier tests left
     sent.length = 0;
     const [old, young] = await db.transaction(async (tx) => [
-      await enqueue(tx, aired(5)),
-      await enqueue(tx, aired(6)),
+      await enqueue(tx, build(aired(5))),
+      await enqueue(tx, build(aired(6))),
     ]);
     await db.query(`update outbox set created_at = now() - interval '10 seconds' where id = $1`, [old?.id]);
     expect(await relayOutbox(deps(), { minAgeMs: 2_000 })).toEqual({ published: 1, failed: 0 });
@@ -117,7 +120,7 @@ describe('relayOutbox', () => {
     sent.length = 0;
     const events = await db.transaction(async (tx) => {
       const out: CloudEventV1<unknown>[] = [];
-      for (let n = 10; n < 15; n += 1) out.push(await enqueue(tx, aired(n)));
+      for (let n = 10; n < 15; n += 1) out.push(await enqueue(tx, build(aired(n))));
       return out;
     });
     failing = true;

@@ -11,7 +11,7 @@ import { createHostServer } from '../../functions/lib/host/server.ts';
 import type { HttpHandler } from '../../functions/lib/http/http-function.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
-import { wireNotify } from '../../functions/notify/settings.ts';
+import { notifyFromEnv } from '../../functions/notify/settings.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import { uploadSubtitleFromEnv } from '../../functions/upload-subtitle/upload-subtitle.ts';
@@ -110,7 +110,7 @@ export async function startRealFunctions(
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     subscribers[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   };
-  await subscribe('notify', wireNotify(fnEnv).handler);
+  await subscribe('notify', notifyFromEnv(fnEnv).handler);
   await subscribe('dead-letters', deadLettersFromEnv(fnEnv));
 
   return {

@@ -5,7 +5,7 @@ import type { Postgres } from '../data/postgres.ts';
 import { asIsekaiError, ValidationFailed } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { extractTraceId } from '../tracing/trace-headers.ts';
-import { type CheckedEvent, validateEvent } from './catalogue.ts';
+import { type CheckedEvent, validateEvent } from './validate-event.ts';
 
 const { Annotation } = zipkin;
 

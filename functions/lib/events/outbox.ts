@@ -1,34 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
-import { dataSchemaUri } from '../../../events/catalogue.ts';
 import type { Postgres } from '../data/postgres.ts';
 import { asIsekaiError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { validateEvent } from './catalogue.ts';
 import type { EventTransport } from './transport.ts';
 
-/** What a producer knows about an event; id, time and specversion are filled in by `enqueue`. */
-export interface NewEvent<T> {
-  readonly type: string;
-  /** The producing function, as a URI reference: `/functions/rate-anime`. */
-  readonly source: string;
-  /** The anime id the event is about. */
-  readonly subject: string;
-  readonly data: T;
-  /** W3C trace context of the change, carried as the CloudEvents distributed-tracing extension. */
-  readonly traceparent?: string;
-}
-
 /**
- * Write an event to the transactional outbox inside the caller's transaction (all-or-nothing with the
- * change it describes). The event is validated against the catalogue first: an invalid event throws
- * ValidationFailed and the caller's transaction rolls back, so nothing is half-written.
- * Returns the CloudEvent to hand to `publishCommitted` once the transaction has committed.
- * @example const ce = await db.transaction(async (tx) => { …; return enqueue(tx, {...}); });
+ * Write an event (built with `newEvent`) to the transactional outbox inside the caller's transaction
+ * (all-or-nothing with the change it describes). Returns the event, to hand to `publishCommitted` once the
+ * transaction has committed.
+ * @example const ce = await db.transaction(async (tx) => { …; return enqueue(tx, newEvent(type, data)); });
  */
-export async function enqueue<T>(client: pg.ClientBase, event: NewEvent<T>): Promise<CloudEventV1<T>> {
-  const ce = newEvent(event);
+export async function enqueue<T>(client: pg.ClientBase, ce: CloudEventV1<T>): Promise<CloudEventV1<T>> {
   await client.query('insert into outbox (id, type, source, subject, event) values ($1, $2, $3, $4, $5)', [
     ce.id,
     ce.type,
@@ -36,27 +19,6 @@ export async function enqueue<T>(client: pg.ClientBase, event: NewEvent<T>): Pro
     ce.subject ?? null,
     JSON.stringify(ce),
   ]);
-  return ce;
-}
-
-/**
- * The CloudEvent for `event` (id, time, specversion, dataschema filled in), validated against the
- * catalogue: ValidationFailed when it does not match. For writers that insert the outbox row themselves.
- */
-export function newEvent<T>(event: NewEvent<T>): CloudEventV1<T> & { data: T } {
-  const ce: CloudEventV1<T> & { data: T } = Object.freeze({
-    specversion: '1.0',
-    id: randomUUID(),
-    type: event.type,
-    source: event.source,
-    subject: event.subject,
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    dataschema: dataSchemaUri(event.type),
-    data: event.data,
-    ...(event.traceparent ? { traceparent: event.traceparent } : {}),
-  });
-  validateEvent(ce);
   return ce;
 }
 

@@ -1,8 +1,9 @@
-import type { CloudEventV1 } from 'cloudevents';
+import { type CloudEvent, type CloudEventV1, emitterFor, type Message, Mode } from 'cloudevents';
 import { ValidationFailed } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { injectTraceHeaders } from '../tracing/trace-headers.ts';
-import { type HttpMessage, toBinary, toStructured } from './encode.ts';
+import { HTTP_BINDING } from './encode.ts';
+import { isRetryableStatus } from './retry.ts';
 
 /** Sends one CloudEvent; resolves when the sink accepted it (2xx). */
 export type EventTransport = (event: CloudEventV1<unknown>) => Promise<void>;
@@ -16,39 +17,30 @@ export interface HttpTransportOptions {
   readonly timeoutMs?: number;
 }
 
-/** Whether an answer from the sink means "try again later" (same set Knative retries on). */
-export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
-}
-
 /**
- * HTTP POST to the sink, guarded by the `broker` guard (timeout, circuit breaker): an unreachable or
- * failing broker → DependencyUnavailable (transient: the outbox keeps the event for the relay); the sink
- * refusing the event (400) → ValidationFailed (permanent). Carries the current trace as `traceparent`/B3.
+ * HTTP POST to the sink through the cloudevents SDK's emitter (`emitterFor(…, { binding: HTTP_BINDING, mode })`),
+ * guarded by the `broker` guard (timeout, circuit breaker): an unreachable or failing broker →
+ * DependencyUnavailable (transient: the outbox keeps the event for the relay); the sink refusing the event
+ * (a permanent status, see `isRetryableStatus`) → ValidationFailed. Carries the current trace as
+ * `traceparent`/B3. Binary mode keeps the event's own `time` string (see `toBinary`).
  * @example const send = createHttpTransport({ runtime, sink: settings.K_SINK }); await send(event);
  */
 export function createHttpTransport(options: HttpTransportOptions): EventTransport {
   const { runtime, sink } = options;
-  const encode: (e: CloudEventV1<unknown>) => HttpMessage =
-    options.mode === 'structured' ? toStructured : toBinary;
   const guard = runtime.guard('broker', {
     attempts: 1,
     timeoutMs: options.timeoutMs ?? 5_000,
   });
   const { tracer } = runtime.tracing;
-  return (event) =>
+  const post = (message: Message, event: CloudEventV1<unknown>) =>
     guard.run(async (signal) => {
-      const message = encode(event);
-      const trace = injectTraceHeaders(tracer.createChildId());
-      const res = await fetch(sink, {
-        method: 'POST',
-        headers: { ...trace, ...message.headers },
-        body: message.body,
-        signal,
-      });
+      const headers: Record<string, string> = { ...injectTraceHeaders(tracer.createChildId()) };
+      for (const [name, value] of Object.entries(message.headers))
+        if (value !== undefined) headers[name] = String(value);
+      const res = await fetch(sink, { method: 'POST', headers, body: message.body as string, signal });
       const text = await res.text();
       if (res.ok) return;
-      if (!isRetryableStatus(res.status) && res.status < 500) {
+      if (!isRetryableStatus(res.status)) {
         throw new ValidationFailed(
           `the broker refused event ${event.id} (${res.status}): ${text.slice(0, 300)}`,
         );
@@ -56,4 +48,16 @@ export function createHttpTransport(options: HttpTransportOptions): EventTranspo
       // A plain Error: the guard counts it toward the breaker and turns it into DependencyUnavailable.
       throw new Error(`broker answered ${res.status}: ${text.slice(0, 300)}`);
     });
+  const mode = options.mode === 'structured' ? Mode.STRUCTURED : Mode.BINARY;
+  const emit = emitterFor(
+    (message, opts) => post(message, (opts as { event: CloudEventV1<unknown> }).event),
+    {
+      binding: HTTP_BINDING,
+      mode,
+    },
+  );
+  return async (event) => {
+    // HTTP_BINDING encodes plain events as they are; the SDK's type asks for its own object.
+    await emit(event as CloudEvent<unknown>, { event });
+  };
 }

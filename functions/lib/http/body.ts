@@ -6,23 +6,40 @@ interface FrameworkRequest extends IncomingMessage {
   rawBody?: Buffer;
 }
 
+/** The bytes functions-framework already read (it parses every body first), or undefined on the lean host. */
+export function frameworkBody(req: IncomingMessage): Buffer | undefined {
+  const raw = (req as FrameworkRequest).rawBody;
+  return Buffer.isBuffer(raw) ? raw : undefined;
+}
+
+/**
+ * Refuse (413 PayloadTooLarge naming `reported`) a body known to be over `limit` before reading it: the
+ * bytes functions-framework kept, else a declared Content-Length (the rest is drained so the connection
+ * can still answer). A body of unknown length is left to the streaming read.
+ */
+export function refuseKnownOversize(req: IncomingMessage, limit: number, reported = limit): void {
+  const framework = frameworkBody(req);
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if ((framework ? framework.length : declared) > limit) {
+    if (!framework) req.resume();
+    throw new PayloadTooLarge(reported);
+  }
+}
+
 /**
  * Read the request body with a limit. Under functions-framework the bytes were already read (its own
  * limit is 1 GB), so the limit is checked on what it kept; on the lean host the body is streamed and
  * the read stops at the limit (413) — a Content-Length over the limit is refused before reading.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const framework = (req as FrameworkRequest).rawBody;
-  if (Buffer.isBuffer(framework)) {
-    if (framework.length > limit) throw new PayloadTooLarge(limit);
+  const framework = frameworkBody(req);
+  if (framework) {
+    refuseKnownOversize(req, limit);
     return framework;
   }
   if ((req as { body?: unknown }).body !== undefined && req.readableEnded) return Buffer.alloc(0);
+  refuseKnownOversize(req, limit);
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    req.resume();
-    throw new PayloadTooLarge(limit);
-  }
   return readLimited(req, limit, declared === undefined ? undefined : Number(declared));
 }
 

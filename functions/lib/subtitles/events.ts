@@ -3,8 +3,8 @@ import type { CloudEventV1 } from 'cloudevents';
 import type { Collection, ObjectId } from 'mongodb';
 import { dataSchemaUri } from '../../../events/catalogue.ts';
 import { asIsekaiError } from '../errors.ts';
-import { validateEvent } from '../events/catalogue.ts';
 import type { EventTransport } from '../events/transport.ts';
+import { validateEvent } from '../events/validate-event.ts';
 import type { Logger } from '../logger.ts';
 import type { SubtitleCollections } from './store.ts';
 

@@ -2,11 +2,23 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type zipkin from 'zipkin';
 
 /**
+ * The one store of the current trace context for the whole process: a trace context belongs to an async
+ * flow (a request, an event), not to a tracer, so every tracer's `AlsContext` reads and writes the same
+ * store and code that has no tracer at hand (`newEvent`) can read it too (`currentTraceContext`).
+ */
+const storage = new AsyncLocalStorage<{ value: unknown }>();
+
+/** The trace context of the current async flow (what the innermost `letContext`/`scoped` set), if any. */
+export function currentTraceContext<T = zipkin.TraceId>(): T | undefined {
+  return storage.getStore()?.value as T | undefined;
+}
+
+/**
  * A zipkin Context kept in AsyncLocalStorage: survives `await`, never mixes concurrent requests,
  * patches nothing (zipkin-context-cls does both, in one mode or the other).
  */
 export class AlsContext<T> implements zipkin.Context<T> {
-  readonly #storage = new AsyncLocalStorage<{ value: T }>();
+  readonly #storage = storage as AsyncLocalStorage<{ value: T }>;
   readonly #root: T;
 
   constructor(root: T) {

@@ -1,4 +1,5 @@
 import zipkin from 'zipkin';
+import { currentTraceContext } from './als-context.ts';
 
 const { TraceId, option } = zipkin;
 type TraceIdT = zipkin.TraceId;
@@ -56,6 +57,15 @@ function fromB3Multi(get: HeaderGetter): TraceIdT | undefined {
 export function traceparentOf(id: TraceIdT): string {
   const sampled = id.sampled.getOrElse(false) ? '01' : '00';
   return `00-${id.traceId.padStart(32, '0')}-${id.spanId}-${sampled}`;
+}
+
+/**
+ * The W3C `traceparent` of the current request or event (from the AsyncLocalStorage context every
+ * function's HTTP and CloudEvent entry sets), or undefined outside one.
+ */
+export function currentTraceparent(): string | undefined {
+  const id = currentTraceContext<TraceIdT>();
+  return id && !/^0+$/.test(id.traceId) ? traceparentOf(id) : undefined;
 }
 
 /** Headers that carry `id` to the next hop, in both W3C and B3 form. */

@@ -14,7 +14,9 @@ import { createLocalCache } from './local-cache.ts';
  * put the old aggregate back. TTLs are a safety net only. An invalidation Redis refuses (a partition)
  * is kept and retried in the background (≤ 2 s apart) until Redis takes it; a reader that still reaches
  * Redis during such a partition can see the old object until then. When Redis fails, reads go to PostgreSQL and
- * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx.
+ * the failure is logged and counted (`dependency_errors_total{dependency="redis"}`), never a 5xx. Every
+ * lookup is counted in `cache_lookups_total{cache="anime"|"list", result="hit"|"miss"|"error"}` (a hit
+ * served from this process's memory counts as a hit too).
  */
 export interface CatalogCache {
   /**
@@ -73,6 +75,7 @@ export function createCatalogCache(
     halfOpenAfterMs: 2_000,
   });
   let lastWarn = 0;
+  const lookups = runtime.metrics.cacheLookups;
   const client = redis as FillingRedis | undefined;
   if (client && typeof client.fillIfCurrent !== 'function') {
     client.defineCommand('fillIfCurrent', { numberOfKeys: 2, lua: FILL_IF_CURRENT });
@@ -111,11 +114,15 @@ export function createCatalogCache(
   return {
     async anime(id, load) {
       const held = local?.get(`anime:${id}`);
-      if (held !== undefined) return held;
+      if (held !== undefined) {
+        lookups.inc({ cache: 'anime', result: 'hit' });
+        return held;
+      }
       const key = `catalog:anime:${id}`;
       const genKey = `catalog:anime-gen:${id}`;
       const epoch = local?.epoch() ?? 0;
       const cached = await attempt('get', (r) => r.mget(key, genKey));
+      lookups.inc({ cache: 'anime', result: cached ? (cached[0] ? 'hit' : 'miss') : 'error' });
       if (cached?.[0]) {
         local?.set(`anime:${id}`, cached[0], epoch, animeTtl);
         return cached[0];
@@ -131,10 +138,14 @@ export function createCatalogCache(
       // In process the normalised query itself is the key: no digest on a hit.
       const normal = normalQuery(query);
       const held = local?.get(`list:${normal}`);
-      if (held !== undefined) return held;
+      if (held !== undefined) {
+        lookups.inc({ cache: 'list', result: 'hit' });
+        return held;
+      }
       const hash = createHash('sha1').update(normal).digest('base64url');
       const epoch = local?.epoch() ?? 0;
       const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
+      lookups.inc({ cache: 'list', result: found ? (found[1] ? 'hit' : 'miss') : 'error' });
       if (found?.[1]) {
         local?.set(`list:${normal}`, found[1], epoch, listTtl);
         return found[1];

@@ -1,13 +1,12 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { NotFound } from '../errors.ts';
-import { enqueue, newEvent } from '../events/outbox.ts';
+import { newEvent } from '../events/new-event.ts';
+import { enqueue } from '../events/outbox.ts';
 import type { Identity } from '../http/types.ts';
 import type { RatingInput, RatingPatch } from './rating-schemas.ts';
 import { RATING_COLUMNS, type RatingView, ratingView } from './rating-view.ts';
 import { applyRatingChange, lockStats, type Scored } from './stats.ts';
-
-export const SOURCE = '/functions/rate-anime';
 
 export { RATING_COLUMNS, type RatingView, ratingView } from './rating-view.ts';
 
@@ -76,26 +75,20 @@ export async function submitRating(
   identity: Identity,
   animeId: number,
   input: RatingInput | RatingPatch,
-  options: { traceparent?: string; origin?: string; mode?: 'replace' | 'merge' } = {},
+  options: { origin?: string; mode?: 'replace' | 'merge' } = {},
 ): Promise<WriteResult> {
   const mode = options.mode ?? 'replace';
-  const draft = newEvent({
-    type: 'dev.isekai.rating.submitted.v1',
-    source: SOURCE,
-    subject: String(animeId),
-    // Shape-checked with the statement's fields as placeholders; rating_submit fills the real ones.
-    data: {
-      animeId,
-      userId: identity.sub,
-      score: 1,
-      previousScore: null,
-      hasReview: false,
-      aggregate: { count: 1, mean: 1 },
-      ratedAt: new Date().toISOString(),
-    },
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+  // Shape-checked with the statement's fields as placeholders; rating_submit fills the real ones.
+  const draft = newEvent('dev.isekai.rating.submitted.v1', {
+    animeId,
+    userId: identity.sub,
+    score: 1,
+    previousScore: null as number | null,
+    hasReview: false,
+    aggregate: { count: 1, mean: 1 },
+    ratedAt: new Date().toISOString(),
   });
-  const { score: _s, previousScore: _p, hasReview: _h, aggregate: _a, ratedAt: _r, ...known } = draft.data;
+  const known = { animeId: draft.data?.animeId, userId: draft.data?.userId };
   let row: Record<string, unknown> | undefined;
   try {
     const { rows } = await db.query(`select * from rating_submit($1, $2, $3, $4, $5, $6, $7)`, [
@@ -132,7 +125,6 @@ export async function deleteRating(
   tx: pg.ClientBase,
   identity: Identity,
   animeId: number,
-  options: { traceparent?: string } = {},
 ): Promise<WriteResult> {
   await lockStats(tx, animeId);
   const removed = await tx.query(
@@ -142,20 +134,17 @@ export async function deleteRating(
   const before = removed.rows[0] ? ratingView(removed.rows[0]) : null;
   if (!before) return { rating: null, aggregate: await currentAggregate(tx, animeId), events: [] };
   const aggregate = await applyRatingChange(tx, animeId, before, null);
-  const event = await enqueue(tx, {
-    type: 'dev.isekai.rating.removed.v1',
-    source: SOURCE,
-    subject: String(animeId),
-    data: {
+  const event = await enqueue(
+    tx,
+    newEvent('dev.isekai.rating.removed.v1', {
       animeId,
       userId: identity.sub,
       previousScore: before.score,
       hadReview: before.review !== null,
       aggregate: { count: aggregate.count, mean: aggregate.mean ?? 0 },
       removedAt: new Date().toISOString(),
-    },
-    ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-  });
+    }),
+  );
   return { rating: null, aggregate, events: [event] };
 }
 

@@ -5,23 +5,28 @@
  * context rides in `traceparent` / `tracestate`.
  */
 import type { CloudEventV1 } from 'cloudevents';
+import { toBinary } from '../../../functions/lib/events/encode.ts';
 
 export interface AmqpEvent {
   readonly headers: Record<string, string>;
   readonly content: Buffer;
 }
 
-const SKIP = new Set(['data', 'data_base64', 'datacontenttype', 'traceparent', 'tracestate']);
+/** Carried from the ingress request's live trace context, not from the event's own attributes. */
+const TRACE = new Set(['traceparent', 'tracestate']);
 
 /** Encode an event for the broker exchange; `trace` is the live trace context of the ingress request. */
 export function toAmqp(
   event: CloudEventV1<unknown>,
   trace: { traceparent?: string; tracestate?: string } = {},
 ): AmqpEvent {
-  const headers: Record<string, string> = { 'content-type': event.datacontenttype ?? 'application/json' };
-  for (const [name, value] of Object.entries(event)) {
-    if (SKIP.has(name) || value === undefined || value === null) continue;
-    headers[name] = value instanceof Date ? value.toISOString() : String(value);
+  // The binary-mode HTTP headers (the cloudevents SDK's one attribute → header mapping), `ce-` dropped.
+  const binary = toBinary(event);
+  const headers: Record<string, string> = {
+    'content-type': binary.headers['content-type'] ?? 'application/json',
+  };
+  for (const [name, value] of Object.entries(binary.headers)) {
+    if (name.startsWith('ce-') && !TRACE.has(name.slice(3))) headers[name.slice(3)] = value;
   }
   const traceparent =
     trace.traceparent ?? (typeof event.traceparent === 'string' ? event.traceparent : undefined);
@@ -29,13 +34,8 @@ export function toAmqp(
     trace.tracestate ?? (typeof event.tracestate === 'string' ? event.tracestate : undefined);
   if (traceparent) headers.traceparent = traceparent;
   if (tracestate) headers.tracestate = tracestate;
-  const { data } = event;
-  let content: Buffer;
-  if (data === undefined || data === null) content = Buffer.alloc(0);
-  else if (Buffer.isBuffer(data)) content = data;
-  else if (data instanceof Uint8Array) content = Buffer.from(data);
-  else if (typeof data === 'string') content = Buffer.from(data);
-  else content = Buffer.from(JSON.stringify(data));
+  const content =
+    event.data === undefined || event.data === null ? Buffer.alloc(0) : Buffer.from(binary.body);
   return { headers, content };
 }
 

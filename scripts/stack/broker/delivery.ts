@@ -20,10 +20,5 @@ export function backoffMs(delivery: Delivery | undefined, n: number): number {
   return delivery?.backoffPolicy === 'linear' ? delay * n : delay * 2 ** (n - 1);
 }
 
-/**
- * Whether a delivery outcome is retried (Knative's selective retry): no response (status −1), 5xx, 404,
- * 408, 409 and 429. Other 4xx are permanent: straight to the dead-letter sink.
- */
-export function isRetryable(status: number): boolean {
-  return status < 0 || status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
-}
+/** Whether a delivery outcome is retried: the one rule producers use too (Knative's selective retry). */
+export { isRetryableStatus as isRetryable } from '../../../functions/lib/events/retry.ts';

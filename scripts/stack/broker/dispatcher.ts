@@ -14,7 +14,7 @@ import { extractTraceId, injectTraceHeaders } from '../../../functions/lib/traci
 import type { AmqpLink } from './amqp.ts';
 import { headersOf, isReplyEvent, toHttpHeaders } from './codec.ts';
 import { attemptsOf, backoffMs, isRetryable } from './delivery.ts';
-import type { Route } from './topology.ts';
+import type { QueueSubscription } from './topology.ts';
 
 const { Annotation } = zipkin;
 
@@ -24,7 +24,7 @@ export const PREFETCH = 100;
 export interface DispatcherOptions {
   readonly runtime: Runtime;
   readonly link: AmqpLink;
-  readonly route: Route;
+  readonly route: QueueSubscription;
   /** The subscriber's URL (the Service resolved by the caller). */
   readonly subscriberUrl: string;
   /** Where reply events go: the broker ingress. */

@@ -6,7 +6,7 @@
  */
 import type { ConfirmChannel } from 'amqplib';
 import { DependencyUnavailable, Internal, NotFound } from '../../../functions/lib/errors.ts';
-import { validateEvent } from '../../../functions/lib/events/catalogue.ts';
+import { validateEvent } from '../../../functions/lib/events/validate-event.ts';
 import { decodeEvent } from '../../../functions/lib/host/server.ts';
 import { createHttpFunction, type HttpHandler } from '../../../functions/lib/http/http-function.ts';
 import type { AnyRoute, Route } from '../../../functions/lib/http/types.ts';

@@ -7,8 +7,8 @@
 import type { Channel } from 'amqplib';
 import type { BrokerDef, Delivery, ServiceDestination, TriggerDef } from '../../manifests/load.ts';
 
-/** Where a queue's events go, and how failures are handled. */
-export interface Route {
+/** A queue (a Trigger's, or a dead-letter queue), where its events go, and how failures are handled. */
+export interface QueueSubscription {
   /** For logs and `x-knative-trigger`: the trigger name, or `<broker>-dlq`. */
   readonly name: string;
   readonly queue: string;
@@ -28,7 +28,7 @@ export interface BrokerTopology {
   readonly exchange: string;
   readonly deadLetterExchange: string | undefined;
   /** One route per trigger of this broker, then one per dead-letter queue. */
-  readonly routes: readonly Route[];
+  readonly routes: readonly QueueSubscription[];
   /** Binding of each trigger queue: queue → arguments. */
   readonly bindings: ReadonlyMap<string, Record<string, string>>;
   readonly queueType: 'quorum' | 'classic';
@@ -63,7 +63,7 @@ export function planTopology(
   const mine = triggers.filter((t) => t.broker === broker.name && t.namespace === broker.namespace);
   const brokerDls = broker.delivery?.deadLetterSink;
   const brokerDlx = brokerDls ? names.brokerDlx(broker, uid) : undefined;
-  const routes: Route[] = [];
+  const routes: QueueSubscription[] = [];
   const bindings = new Map<string, Record<string, string>>();
   for (const trigger of mine) {
     const ownDls = trigger.delivery?.deadLetterSink;

@@ -2,8 +2,8 @@ import { HTTP } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { EVENTS } from '../../../events/catalogue.ts';
 import { IsekaiError } from '../errors.ts';
-import { validateEvent } from './catalogue.ts';
 import { toBinary, toStructured } from './encode.ts';
+import { validateEvent } from './validate-event.ts';
 
 const fixture = {
   specversion: '1.0',
