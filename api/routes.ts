@@ -5,6 +5,7 @@
  * `api/api.test.ts` fails when any of them drifts.
  */
 import { CatalogApi } from '../functions/catalog/api.ts';
+import { GroupsApi } from '../functions/groups/api.ts';
 import { IntegratorIngressApi } from '../functions/integrator-ingress/api.ts';
 import type { ApiTable, RouteSpec } from '../functions/lib/http/contract.ts';
 import { LibraryApi } from '../functions/library/api.ts';
@@ -31,6 +32,7 @@ export const FUNCTION_APIS: readonly FunctionApi[] = [
   { fn: 'subtitles', host: 'api', routes: SubtitlesApi },
   { fn: 'upload-subtitle', host: 'api', routes: UploadSubtitleApi },
   { fn: 'notifications', host: 'api', routes: NotificationsApi },
+  { fn: 'groups', host: 'api', routes: GroupsApi },
   { fn: 'integrator-ingress', host: 'events', routes: IntegratorIngressApi },
 ];
 

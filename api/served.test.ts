@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catalogRoutes } from '../functions/catalog/catalog.ts';
+import { groupsRoutes } from '../functions/groups/groups.ts';
 import { ingressRoutes } from '../functions/integrator-ingress/ingress.ts';
 import type { AnyRoute } from '../functions/lib/http/types.ts';
 import { libraryRoutes } from '../functions/library/library.ts';
@@ -22,6 +23,7 @@ const served: Record<string, AnyRoute[]> = {
   subtitles: subtitleRoutes(inert),
   'upload-subtitle': uploadRoutes(inert),
   notifications: notificationRoutes(inert),
+  groups: groupsRoutes(inert),
   'integrator-ingress': ingressRoutes(inert),
 };
 

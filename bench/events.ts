@@ -12,7 +12,7 @@ import { cloudEvent } from '@google-cloud/functions-framework';
 import { connect } from 'amqplib';
 import { EVENTS } from '../events/catalogue.ts';
 import { createHostServer } from '../functions/lib/host/server.ts';
-import { load } from './lib.ts';
+import { cpuOf, load } from './lib.ts';
 
 const exec = promisify(execFile);
 const BASE = process.env.AMQP_BASE_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -69,7 +69,15 @@ async function raw(): Promise<{ publishPerSec: number; consumePerSec: number }> 
 }
 
 /** The platform path, with the broker process as `npm start` runs it (knative/base topology). */
-async function platform(): Promise<{ ingressPerSec: number; endToEndPerSec: number; accepted: number }> {
+async function platform(): Promise<{
+  ingressPerSec: number;
+  endToEndPerSec: number;
+  accepted: number;
+  /** Broker process CPU (user + system) per accepted event, µs: robust where throughput is not. */
+  brokerCpuUsPerEvent: number;
+  /** Median ingress latency (POST → 202, i.e. the publisher confirm), ms. */
+  ingressP50Ms: number;
+}> {
   let received = 0;
   cloudEvent('bench-notify', () => {
     received += 1;
@@ -77,13 +85,15 @@ async function platform(): Promise<{ ingressPerSec: number; endToEndPerSec: numb
   const fn = createHostServer({ target: 'bench-notify', onEventError: () => undefined });
   await new Promise<void>((resolve) => fn.listen(0, '127.0.0.1', resolve));
   const fnUrl = `http://127.0.0.1:${(fn.address() as { port: number }).port}/`;
-  const broker = spawn(process.execPath, ['scripts/stack/broker/main.ts'], {
+  const broker = spawn(process.execPath, [process.env.BENCH_BROKER_MAIN ?? 'scripts/stack/broker/main.ts'], {
     env: {
       ...process.env,
       AMQP_URL: amqpUrl,
       BROKER_PORT: '0',
       LOG_LEVEL: 'warn',
       SUBSCRIBERS: `notify=${fnUrl}`,
+      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the broker alone
+      NODE_OPTIONS: process.env.BENCH_BROKER_NODE_OPTIONS ?? '',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -94,10 +104,11 @@ async function platform(): Promise<{ ingressPerSec: number; endToEndPerSec: numb
     });
   });
   try {
+    const cpu0 = await cpuOf(broker.pid ?? 0);
     const t0 = performance.now();
     const result = await load(ingress, {
       seconds: SECONDS,
-      connections: 128,
+      connections: Number(process.env.BENCH_EVENTS_CONNECTIONS ?? 128),
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -112,10 +123,14 @@ async function platform(): Promise<{ ingressPerSec: number; endToEndPerSec: numb
     const accepted = Math.round(result.requestsPerSec * SECONDS) - result.non2xx;
     const deadline = Date.now() + 120_000;
     while (received < accepted * 0.999 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const endToEndPerSec = received / ((performance.now() - t0) / 1000);
+    const cpuMs = (await cpuOf(broker.pid ?? 0)) - cpu0;
     return {
       ingressPerSec: result.requestsPerSec,
-      endToEndPerSec: received / ((performance.now() - t0) / 1000),
+      endToEndPerSec,
       accepted,
+      brokerCpuUsPerEvent: (cpuMs * 1000) / Math.max(1, received),
+      ingressP50Ms: result.p50Ms,
     };
   } finally {
     broker.kill('SIGTERM');
@@ -128,7 +143,13 @@ export interface EventsBenchResult {
   rawMessages: number;
   seconds: number;
   baseline: { publishPerSec: number; consumePerSec: number };
-  platform: { ingressPerSec: number; endToEndPerSec: number; accepted: number };
+  platform: {
+    ingressPerSec: number;
+    endToEndPerSec: number;
+    accepted: number;
+    brokerCpuUsPerEvent: number;
+    ingressP50Ms: number;
+  };
   ratios: { ingressVsRawPublish: number; endToEndVsRawPublish: number; endToEndVsRawConsume: number };
 }
 
@@ -147,7 +168,7 @@ export async function run(options: { quick: boolean }): Promise<EventsBenchResul
     );
     const measured = await platform();
     process.stdout.write(
-      `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s\n`,
+      `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s; broker CPU ${measured.brokerCpuUsPerEvent.toFixed(0)} µs/event; ingress p50 ${measured.ingressP50Ms.toFixed(0)} ms\n`,
     );
     return {
       rawMessages: RAW_MESSAGES,

@@ -7,6 +7,13 @@
 import type { TSchema } from 'typebox';
 import { EpisodeAiredV1 } from './schemas/episode-aired.ts';
 import { EpisodeRatedV1 } from './schemas/episode-rated.ts';
+import {
+  GroupInvitationAnsweredV1,
+  GroupInvitedV1,
+  GroupMemberJoinedV1,
+  GroupMemberLeftV1,
+  GroupProjectUpdatedV1,
+} from './schemas/group.ts';
 import { LibraryUpdatedV1 } from './schemas/library-updated.ts';
 import { RatingRemovedV1 } from './schemas/rating-removed.ts';
 import { RatingSubmittedV1 } from './schemas/rating-submitted.ts';
@@ -19,6 +26,11 @@ import { SubtitleUploadedV1 } from './schemas/subtitle-uploaded.ts';
 export type {
   EpisodeAiredV1,
   EpisodeRatedV1,
+  GroupInvitationAnsweredV1,
+  GroupInvitedV1,
+  GroupMemberJoinedV1,
+  GroupMemberLeftV1,
+  GroupProjectUpdatedV1,
   LibraryUpdatedV1,
   RatingRemovedV1,
   RatingSubmittedV1,
@@ -49,6 +61,7 @@ export interface EventSpec {
 
 const at = '2026-11-23T16:00:00Z';
 const user = '5f0c1b7e-8c55-4f4b-9f4e-2b8a9a4d6c10';
+const group = '0b7f1c1e-3d2a-4c1b-9a51-6f7e8d9c0a1b';
 const sha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export const EVENTS: readonly EventSpec[] = [
@@ -204,6 +217,93 @@ export const EVENTS: readonly EventSpec[] = [
       uploaderId: user,
       restoredBy: 'a1d4c3e2-0000-4000-8000-000000000002',
       restoredAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.group.invited.v1',
+    summary: 'A group leader invited a user to join a fansub group (subject: the group id).',
+    direction: 'outbound',
+    producer: 'groups',
+    data: GroupInvitedV1,
+    subjectRequired: true,
+    example: {
+      groupId: group,
+      groupSlug: 'moonlight-subs',
+      groupName: 'Moonlight Subs',
+      invitationId: '7d3e0c55-1f0a-4f7e-8d0b-2c5b6a7e9f10',
+      userId: user,
+      invitedBy: 'a1d4c3e2-0000-4000-8000-000000000002',
+      roles: ['translator'],
+      invitedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.group.invitation.answered.v1',
+    summary: 'An invitation to a fansub group was accepted, declined or revoked (subject: the group id).',
+    direction: 'outbound',
+    producer: 'groups',
+    data: GroupInvitationAnsweredV1,
+    subjectRequired: true,
+    example: {
+      groupId: group,
+      groupSlug: 'moonlight-subs',
+      groupName: 'Moonlight Subs',
+      invitationId: '7d3e0c55-1f0a-4f7e-8d0b-2c5b6a7e9f10',
+      userId: user,
+      answer: 'accepted',
+      answeredAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.group.member.joined.v1',
+    summary: 'A user joined a fansub group (subject: the group id).',
+    direction: 'outbound',
+    producer: 'groups',
+    data: GroupMemberJoinedV1,
+    subjectRequired: true,
+    example: {
+      groupId: group,
+      groupSlug: 'moonlight-subs',
+      groupName: 'Moonlight Subs',
+      userId: user,
+      roles: ['translator'],
+      joinedAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.group.member.left.v1',
+    summary: 'A member left a fansub group or a leader removed them (subject: the group id).',
+    direction: 'outbound',
+    producer: 'groups',
+    data: GroupMemberLeftV1,
+    subjectRequired: true,
+    example: {
+      groupId: group,
+      groupSlug: 'moonlight-subs',
+      groupName: 'Moonlight Subs',
+      userId: user,
+      removedBy: null,
+      leftAt: at,
+    },
+  },
+  {
+    type: 'dev.isekai.group.project.updated.v1',
+    summary: "A fansub group's translation project was created, changed status or released an episode.",
+    direction: 'outbound',
+    producer: 'groups',
+    data: GroupProjectUpdatedV1,
+    subjectRequired: true,
+    example: {
+      groupId: group,
+      groupSlug: 'moonlight-subs',
+      groupName: 'Moonlight Subs',
+      projectId: '3c9a2b10-5e4d-4c3b-8a29-1f0e9d8c7b6a',
+      animeId: 1,
+      language: 'en',
+      status: 'in_progress',
+      change: 'episode',
+      releasedEpisode: 6,
+      updatedAt: at,
     },
   },
   {

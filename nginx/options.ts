@@ -12,6 +12,7 @@ export const EDGE_FUNCTIONS = [
   'subtitles',
   'upload-subtitle',
   'notifications',
+  'groups',
   'integrator-ingress',
 ] as const;
 export type EdgeFunction = (typeof EDGE_FUNCTIONS)[number];

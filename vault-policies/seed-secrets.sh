@@ -78,7 +78,7 @@ REDIS_URL="redis://:${REDIS_PASSWORD}@redis.isekai-data.svc.cluster.local:6379"
 
 put_new kv/isekai/shared/redis "REDIS_URL=${REDIS_URL}"
 put_new kv/isekai/schema-migrate/config "DATABASE_URL=${OWNER_URL}"
-for fn in catalog dead-letters library library-backup outbox-relay rate-anime; do
+for fn in catalog dead-letters groups library library-backup outbox-relay rate-anime; do
   put_new "kv/isekai/${fn}/config" "DATABASE_URL=${APP_URL}"
 done
 put_new kv/isekai/notify/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"

@@ -13,7 +13,21 @@ export const InboxQuery = Type.Object(
 /** No query parameters (a token in `?access_token=` is refused: tokens travel in Authorization only). */
 export const NoQuery = Type.Object({}, { additionalProperties: false });
 
-/** A notification (its `data` depends on `kind`). */
+/** Something the reader can do from a notification: send `method` to `url` (an API path) with their token. */
+export const NotificationAction = Type.Object(
+  {
+    name: Type.String({ description: 'Stable name: accept, decline.' }),
+    label: Type.String({ description: 'What the button says.' }),
+    method: Type.Union([Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('DELETE')]),
+    url: Type.String({ pattern: '^/', description: 'A path of the API origin.' }),
+  },
+  { title: 'NotificationAction' },
+);
+
+/**
+ * A notification (its `data` depends on `kind`: subtitle.uploaded, subtitle.next-episode, episode.aired,
+ * subtitle.reported, subtitle.removed, group.invited, group.release).
+ */
 const Notification = Type.Object(
   {
     id: Type.String({ pattern: '^[0-9a-f]{24}$' }),
@@ -23,6 +37,9 @@ const Notification = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     readAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     inbox: Type.Union([Type.Literal('personal'), Type.Literal('moderation')]),
+    actions: Type.Array(NotificationAction, { description: 'Empty when none, or once done.' }),
+    doneAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    prominent: Type.Boolean({ description: 'Ranked first until read (subtitles for your next episode).' }),
   },
   { title: 'Notification' },
 );
@@ -33,7 +50,7 @@ export const InboxApi = defineApi({
     method: 'GET',
     path: '/notifications',
     access: 'user',
-    summary: "The caller's notifications, newest first",
+    summary: "The caller's notifications: unread next-episode alerts first, then newest first",
     query: InboxQuery,
     response: Type.Object({
       items: Type.Array(Notification),

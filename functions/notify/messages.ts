@@ -1,25 +1,73 @@
 import type {
   EpisodeAiredV1,
+  GroupInvitedV1,
+  GroupProjectUpdatedV1,
   SubtitleRemovedV1,
   SubtitleReportedV1,
   SubtitleUploadedV1,
 } from '../../events/catalogue.ts';
 import { ValidationFailed } from '../lib/errors.ts';
 import type { CheckedEvent } from '../lib/events/validate-event.ts';
-import type { NotificationKind } from '../lib/inbox/inbox.ts';
+import type { NotificationAction, NotificationKind } from '../lib/inbox/inbox.ts';
 
 export const UPLOADED = 'dev.isekai.subtitle.uploaded.v1';
 export const AIRED = 'dev.isekai.episode.aired.v1';
 export const REPORTED = 'dev.isekai.subtitle.reported.v1';
 export const REMOVED = 'dev.isekai.subtitle.removed.v1';
+export const INVITED = 'dev.isekai.group.invited.v1';
+export const ANSWERED = 'dev.isekai.group.invitation.answered.v1';
+export const PROJECT_UPDATED = 'dev.isekai.group.project.updated.v1';
 /** The event types notify consumes (one Trigger each in knative/base/400-notify.yaml). */
-export const NOTIFY_TYPES: readonly string[] = [UPLOADED, AIRED, REPORTED, REMOVED];
+export const NOTIFY_TYPES: readonly string[] = [
+  UPLOADED,
+  AIRED,
+  REPORTED,
+  REMOVED,
+  INVITED,
+  ANSWERED,
+  PROJECT_UPDATED,
+];
+
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
+/** A BCP 47 tag's English name (`en` → English, `pt-BR` → Brazilian Portuguese); the tag when unknown. */
+export function languageName(tag: string): string {
+  try {
+    return languageNames.of(tag) ?? tag;
+  } catch {
+    return tag;
+  }
+}
+
+/**
+ * The prominent alert for a subtitle of the episode a user watches next (their progress + 1).
+ * @example nextEpisodeDraft('Mushishi', 6, ['en']).message === 'Subtitles for your next episode: Mushishi episode 6, English'
+ */
+export function nextEpisodeDraft(
+  anime: string,
+  episode: number,
+  languages: readonly string[],
+  extra: Record<string, unknown> = {},
+  aired = false,
+): Draft {
+  const names = languages.map(languageName).join(', ');
+  return {
+    kind: 'subtitle.next-episode',
+    message: aired
+      ? `${anime} episode ${episode} has aired. Subtitles for your next episode: ${anime} episode ${episode}, ${names}`
+      : `Subtitles for your next episode: ${anime} episode ${episode}, ${names}`,
+    data: { episode, languages: [...languages], aired, ...extra },
+    rank: 1,
+  };
+}
 
 /** What a notification says, before it is addressed to inboxes. */
 export interface Draft {
   readonly kind: NotificationKind;
   readonly message: string;
   readonly data: Record<string, unknown>;
+  readonly actions?: NotificationAction[];
+  /** 1: ranked first in the inbox until read. */
+  readonly rank?: number;
 }
 
 /**
@@ -71,6 +119,50 @@ export function draftFor(event: CheckedEvent<unknown>, animeTitle: string | unde
           episode: d.episode,
           reason: d.reason,
           ...(d.note ? { note: d.note } : {}),
+        },
+      };
+    }
+    case INVITED: {
+      const d = event.data as GroupInvitedV1;
+      const roles = d.roles.map((r) => r.replace('_', ' ')).join(', ');
+      return {
+        kind: 'group.invited',
+        message: `You are invited to join ${d.groupName} as ${roles}`,
+        data: {
+          invitationId: d.invitationId,
+          groupId: d.groupId,
+          groupSlug: d.groupSlug,
+          groupName: d.groupName,
+          roles: d.roles,
+          invitedBy: d.invitedBy,
+        },
+        actions: [
+          {
+            name: 'accept',
+            label: 'Accept',
+            method: 'POST',
+            url: `/group-invitations/${d.invitationId}/accept`,
+          },
+          {
+            name: 'decline',
+            label: 'Decline',
+            method: 'POST',
+            url: `/group-invitations/${d.invitationId}/decline`,
+          },
+        ],
+      };
+    }
+    case PROJECT_UPDATED: {
+      const d = event.data as GroupProjectUpdatedV1;
+      return {
+        kind: 'group.release',
+        message: `${d.groupName} released ${anime} episode ${String(d.releasedEpisode)} (${languageName(d.language)})`,
+        data: {
+          groupId: d.groupId,
+          groupSlug: d.groupSlug,
+          projectId: d.projectId,
+          episode: d.releasedEpisode,
+          language: d.language,
         },
       };
     }

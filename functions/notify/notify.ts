@@ -6,8 +6,8 @@ import type { Postgres } from '../lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../lib/events/consumer.ts';
 import { channelOf, type Inbox, type NotificationDoc, toView } from '../lib/inbox/inbox.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { animeIdOf, audienceOf } from './audience.ts';
-import { draftFor, NOTIFY_TYPES } from './messages.ts';
+import { animeIdOf, planFor, type SubtitleLanguages } from './audience.ts';
+import { NOTIFY_TYPES } from './messages.ts';
 
 export interface NotifyDeps {
   readonly runtime: Runtime;
@@ -17,6 +17,8 @@ export interface NotifyDeps {
   readonly redis: Redis | undefined;
   readonly keyPrefix: string;
   readonly ttlDays: number;
+  /** Languages of an episode's published subtitles (combined aired + next-episode alerts); default none. */
+  readonly subtitleLanguages?: SubtitleLanguages;
   readonly now?: () => Date;
 }
 
@@ -38,13 +40,16 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
     consumer: 'notify',
     types: NOTIFY_TYPES,
     handle: async (tx, event) => {
-      const { inboxes, animeTitle } = await audienceOf(tx, event);
-      const animeId = animeIdOf(event);
-      if (inboxes.length === 0 || animeId === undefined) return;
-      const draft = draftFor(event, animeTitle);
+      const plan = await planFor(tx, event, deps.subtitleLanguages ?? (async () => []));
       const createdAt = now();
+      if (plan.close) {
+        const c = plan.close;
+        await inbox.markDone(c.kind, c.key, c.value, c.outcome, createdAt);
+      }
+      if (plan.deliveries.length === 0) return;
+      const animeId = animeIdOf(event) ?? null;
       const expiresAt = new Date(createdAt.getTime() + deps.ttlDays * 86_400_000);
-      const docs = inboxes.map<NotificationDoc>((userId) => ({
+      const docs = plan.deliveries.map<NotificationDoc>(({ inbox: userId, draft }) => ({
         _id: new ObjectId(),
         userId,
         eventId: event.id,
@@ -55,6 +60,8 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
         createdAt,
         readAt: null,
         expiresAt,
+        ...(draft.actions ? { actions: draft.actions, doneAt: null } : {}),
+        ...(draft.rank ? { rank: draft.rank } : {}),
       }));
       inserted.set(event.id, await inbox.insertOnce(docs));
     },

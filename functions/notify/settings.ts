@@ -3,6 +3,7 @@ import { loadConfig, Type } from '../lib/config.ts';
 import { createMongo } from '../lib/data/mongo.ts';
 import { createPostgres } from '../lib/data/postgres.ts';
 import { createRedis } from '../lib/data/redis.ts';
+import { DependencyUnavailable } from '../lib/errors.ts';
 import type { ConsumerOutcome } from '../lib/events/consumer.ts';
 import { createInbox } from '../lib/inbox/inbox.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
@@ -19,6 +20,11 @@ export const NotifySettings = Type.Object({
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   /** Prefix of the live channels: `<prefix>notifications:<userId>` (notifications uses the same). */
   REDIS_KEY_PREFIX: Type.String({ default: 'isekai:' }),
+  /**
+   * Database of the subtitle metadata (collection `subtitles`, written by upload-subtitle): an aired
+   * episode whose subtitles are already there becomes one combined alert. Default: MONGO_DATABASE.
+   */
+  SUBTITLES_MONGO_DATABASE: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}$' })),
   /** How long a notification stays in an inbox (MongoDB TTL index on expiresAt). */
   NOTIFICATION_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
 });
@@ -34,7 +40,19 @@ export function notifyFromEnv(env: NodeJS.ProcessEnv = process.env): {
   const mongo = createMongo(runtime, settings.MONGO_URL);
   const redis = createRedis(runtime, { url: settings.REDIS_URL });
   const inbox = createInbox(mongo.db(settings.MONGO_DATABASE));
+  const subtitles = mongo
+    .db(settings.SUBTITLES_MONGO_DATABASE ?? settings.MONGO_DATABASE)
+    .collection('subtitles');
+  const subtitleLanguages = async (animeId: number, episode: number): Promise<string[]> => {
+    try {
+      const found = await subtitles.distinct('language', { animeId, episode, status: 'published' });
+      return found.map(String);
+    } catch (error) {
+      throw new DependencyUnavailable('mongodb', { cause: error });
+    }
+  };
   const handler = createNotify({
+    subtitleLanguages,
     runtime,
     db,
     inbox,

@@ -1,5 +1,6 @@
 import { loadConfig, Type } from '../lib/config.ts';
 import { createPostgres } from '../lib/data/postgres.ts';
+import { groupCredit } from '../lib/groups/credits.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute, Authenticator, Reply } from '../lib/http/types.ts';
@@ -70,5 +71,6 @@ export function uploadSubtitleFromEnv(
         [animeId],
       )
     ).rows[0];
-  return createUploadSubtitle({ ...deps, findAnime });
+  const findCredit = (groupId: string, userId: string) => groupCredit(db, groupId, userId);
+  return createUploadSubtitle({ ...deps, findAnime, findCredit });
 }

@@ -4,9 +4,10 @@ import { ObjectId } from 'mongodb';
 import Type, { type Static } from 'typebox';
 import { Language } from '../../events/schemas/common.ts';
 import type { SubtitleUploadedV1 } from '../../events/schemas/subtitle-uploaded.ts';
-import { asIsekaiError, Conflict, NotFound, ValidationFailed } from '../lib/errors.ts';
+import { asIsekaiError, Conflict, Forbidden, NotFound, ValidationFailed } from '../lib/errors.ts';
 import { newEvent } from '../lib/events/new-event.ts';
 import type { EventTransport } from '../lib/events/transport.ts';
+import type { GroupCredit } from '../lib/groups/credits.ts';
 import type { Identity } from '../lib/http/types.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { publishPending } from '../lib/subtitles/events.ts';
@@ -48,6 +49,8 @@ export const UploadFields = Type.Object(
     /** OpenSubtitles hash of the video file it is timed to (16 hex digits) and the file's size. */
     videoHash: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{16}$' })),
     videoSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 })),
+    /** Uploaded for this fansub group (the uploader must be a member): credited with its members' roles. */
+    groupId: Type.Optional(Type.String({ format: 'uuid' })),
   },
   { additionalProperties: false },
 );
@@ -68,6 +71,8 @@ export interface UploadDeps {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly findAnime: FindAnime;
+  /** The credit of a group for an upload by this user; undefined when not a member (absent: groups unknown). */
+  readonly findCredit?: (groupId: string, userId: string) => Promise<GroupCredit | undefined>;
   readonly send: EventTransport | undefined;
 }
 
@@ -171,6 +176,11 @@ export async function storeUpload(
       });
     }
   }
+  const group = fields.groupId ? await deps.findCredit?.(fields.groupId, identity.sub) : undefined;
+  if (fields.groupId && !group)
+    throw new Forbidden(`you are not a member of group ${fields.groupId}: only members upload for a group`, {
+      issues: [{ field: '/body/groupId', message: 'the uploader must be a member of this group' }],
+    });
   const existing = await subtitles.findOne({ sha256: upload.sha256 }, { projection: { _id: 1 } });
   if (existing) throw duplicate(existing._id.toHexString());
   const trusted = await isTrusted(await deps.collections(), identity);
@@ -257,6 +267,7 @@ export async function storeUpload(
     uploaderId: identity.sub,
     uploaderName: identity.name ?? identity.username,
     trusted,
+    ...(group ? { group } : {}),
     status: 'published',
     downloads: 0,
     openReports: 0,

@@ -4,8 +4,10 @@
  */
 export interface FunctionSpec {
   name: string;
-  /** Hot paths keep >= 3 warm replicas; the others scale to zero. */
+  /** Hot paths keep >= 3 warm replicas; the others scale to zero (unless `warm`). */
   hot: boolean;
+  /** Not a hot path, but keeps exactly this many warm replicas (it holds long-lived streams). */
+  warm?: number;
   signature: 'http' | 'cloudevent';
   /** CloudEvent types it publishes through K_SINK (a SinkBinding). */
   emits: string[];
@@ -54,9 +56,27 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       'dev.isekai.subtitle.removed.v1',
       'dev.isekai.subtitle.reported.v1',
       'dev.isekai.episode.aired.v1',
+      'dev.isekai.group.invited.v1',
+      'dev.isekai.group.invitation.answered.v1',
+      'dev.isekai.group.project.updated.v1',
     ],
   },
-  { name: 'notifications', hot: false, signature: 'http', emits: [], consumes: [] },
+  // Holds live SSE streams: one warm replica, so a reconnect never waits for a cold start.
+  { name: 'notifications', hot: false, warm: 1, signature: 'http', emits: [], consumes: [] },
+  // Fansub groups: members and roles, invitations, translation projects, followers.
+  {
+    name: 'groups',
+    hot: false,
+    signature: 'http',
+    emits: [
+      'dev.isekai.group.invited.v1',
+      'dev.isekai.group.invitation.answered.v1',
+      'dev.isekai.group.member.joined.v1',
+      'dev.isekai.group.member.left.v1',
+      'dev.isekai.group.project.updated.v1',
+    ],
+    consumes: [],
+  },
   // Republishes outbox rows of any type, so it emits through K_SINK but declares no type of its own.
   { name: 'outbox-relay', hot: false, signature: 'cloudevent', emits: ['*'], consumes: [] },
   // Partners' front door (events.isekai.dev): forwards their inbound events to the Broker.

@@ -14,6 +14,9 @@ describe('load: the event topology as the data plane reads it from knative/base'
     const notify = triggers().filter((t) => t.subscriber.service === 'notify');
     expect(notify.map((t) => t.filter.type).sort()).toEqual([
       'dev.isekai.episode.aired.v1',
+      'dev.isekai.group.invitation.answered.v1',
+      'dev.isekai.group.invited.v1',
+      'dev.isekai.group.project.updated.v1',
       'dev.isekai.subtitle.removed.v1',
       'dev.isekai.subtitle.reported.v1',
       'dev.isekai.subtitle.uploaded.v1',
@@ -61,6 +64,7 @@ describe('load: the event topology as the data plane reads it from knative/base'
         .map((s) => s.subject)
         .sort(),
     ).toEqual([
+      'groups',
       'integrator-ingress',
       'library',
       'outbox-relay',

@@ -95,10 +95,12 @@ export function checkScaling(manifests: Manifest[], hotMin: number): string[] {
     const max = Number(a['autoscaling.knative.dev/max-scale']);
     if (fn.hot && !(min >= hotMin))
       out.push(`${where(m)}: hot path needs min-scale >= ${hotMin}, has ${min}`);
-    if (!fn.hot && a['autoscaling.knative.dev/min-scale'] !== '0')
-      out.push(`${where(m)}: must scale to zero`);
-    if (m.object.metadata.labels?.['isekai.dev/scale'] !== (fn.hot ? 'hot' : 'zero')) {
-      out.push(`${where(m)}: label isekai.dev/scale must be ${fn.hot ? 'hot' : 'zero'}`);
+    const coldMin = String(fn.warm ?? 0);
+    if (!fn.hot && a['autoscaling.knative.dev/min-scale'] !== coldMin)
+      out.push(`${where(m)}: ${fn.warm ? `must keep min-scale ${coldMin}` : 'must scale to zero'}`);
+    const label = fn.hot ? 'hot' : fn.warm ? 'warm' : 'zero';
+    if (m.object.metadata.labels?.['isekai.dev/scale'] !== label) {
+      out.push(`${where(m)}: label isekai.dev/scale must be ${label}`);
     }
     if (!(max >= Math.max(min, 1))) out.push(`${where(m)}: max-scale ${max} < min-scale ${min}`);
     for (const k of ['metric', 'target']) {

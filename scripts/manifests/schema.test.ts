@@ -25,8 +25,9 @@ describe('schema: every manifest document parses and validates', () => {
 
   // main's 80 + 21 NetworkPolicies (knative/base/150-network-policy.yaml), claim isekai/backups, config-autoscaler
   // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability), the
-  // dead-letter CLI Job (k3s/jobs/dead-letters-cli.yaml).
-  expect(manifests, 'manifest documents').toHaveLength(107);
+  // dead-letter CLI Job (k3s/jobs/dead-letters-cli.yaml); + groups (ServiceAccount, Service, SinkBinding) and
+  // notify's three group Triggers.
+  expect(manifests, 'manifest documents').toHaveLength(113);
   it.each(
     manifests.map(
       (m) =>

@@ -10,7 +10,7 @@ const roles = vaultRoles();
 const read = (file: string) => readFileSync(join(DIR, file), 'utf8');
 
 describe('vault-policies: one least-privilege policy and one role per function', () => {
-  expect(FUNCTIONS, 'functions').toHaveLength(13);
+  expect(FUNCTIONS, 'functions').toHaveLength(14);
   it.each(FUNCTIONS.map((f) => f.name))(
     '%s has <name>.hcl and a role for ServiceAccount isekai/<name>',
     (name) => {
@@ -43,7 +43,7 @@ describe('vault-policies: one least-privilege policy and one role per function',
     },
   );
 
-  expect(roles, 'vault roles').toHaveLength(18);
+  expect(roles, 'vault roles').toHaveLength(19);
   it.each(roles.map((r) => [r.role, r] as const))(
     '%s: read-only, its own paths and named shared secrets only',
     (_n, role) => {

@@ -23,6 +23,7 @@ const FUNCTION_ORDER = [
   'outbox-relay',
   'dead-letters',
   'integrator-ingress',
+  'groups',
 ];
 
 export function functionPort(name: string): number {

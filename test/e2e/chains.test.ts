@@ -233,10 +233,13 @@ describe('the user’s chains through the edge, the broker on RabbitMQ and the r
       () => mine.notifications().length === 1 && theirs.notifications().length === 0,
       QUIET_MS,
     );
+    // The viewer is watching with progress 0: episode 1 is their next episode, so it is the prominent alert.
     expect(mine.notifications()[0]).toMatchObject({
-      kind: 'subtitle.uploaded',
+      kind: 'subtitle.next-episode',
       animeId: anime,
       inbox: 'personal',
+      prominent: true,
+      message: expect.stringMatching(/^Subtitles for your next episode: .* episode 1, English$/),
       data: { subtitleId: subtitle.id, episode: 1, language: 'en' },
     });
     // The stream delivered what the inbox holds; the uploader's inbox stays empty.

@@ -6,6 +6,7 @@ import { MongoClient } from 'mongodb';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { deadLettersFromEnv } from '../../functions/dead-letters/settings.ts';
 import { edgeAuthFromEnv } from '../../functions/edge-auth/edge-auth.ts';
+import { groupsFromEnv } from '../../functions/groups/groups.ts';
 import { integratorIngressFromEnv } from '../../functions/integrator-ingress/settings.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import type { HttpHandler } from '../../functions/lib/http/http-function.ts';
@@ -95,6 +96,7 @@ export async function startRealFunctions(
   await serve('subtitles', subtitlesFromEnv(fnEnv));
   await serve('upload-subtitle', uploadSubtitleFromEnv(fnEnv));
   await serve('notifications', wireNotifications(fnEnv).handler);
+  await serve('groups', groupsFromEnv(fnEnv));
   await serve('integrator-ingress', integratorIngressFromEnv(fnEnv));
   // The broker's subscribers, registered as their index.ts does (`cloudEvent(name, …)`), on the lean host.
   const subscribers: Partial<Record<EventFunction, string>> = {};

@@ -28,7 +28,7 @@ function codeOf(work: () => unknown): { code: string; fields: string[] } | undef
 }
 
 describe('validateEvent', () => {
-  expect(EVENTS, 'event types').toHaveLength(10);
+  expect(EVENTS, 'event types').toHaveLength(15);
   it.each(EVENTS.map((e) => [e.type, e]))('accepts the catalogue example of %s', (type, spec) => {
     const event = { ...fixture, type, subject: String(spec.example.animeId), data: spec.example };
     expect(validateEvent(event)).toBe(event);

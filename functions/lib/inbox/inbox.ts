@@ -12,9 +12,26 @@ export const MODERATOR_ROLES: readonly string[] = ['moderator', 'admin'];
 
 export type NotificationKind =
   | 'subtitle.uploaded'
+  | 'subtitle.next-episode'
   | 'episode.aired'
   | 'subtitle.reported'
-  | 'subtitle.removed';
+  | 'subtitle.removed'
+  | 'group.invited'
+  | 'group.release';
+
+/**
+ * Something the reader can do from the notification itself: send `method` to `url` (a path of the API
+ * origin, with the reader's token), e.g. accept an invitation. Performing it is idempotent; once the
+ * notification is done (`doneAt`) it carries no actions any more.
+ */
+export interface NotificationAction {
+  /** Stable name for clients: `accept`, `decline`. */
+  readonly name: string;
+  /** What a button says: `Accept`. */
+  readonly label: string;
+  readonly method: 'POST' | 'PUT' | 'DELETE';
+  readonly url: string;
+}
 
 /** One stored notification: one inbox (a user id or MODERATION_INBOX), one event. */
 export interface NotificationDoc {
@@ -22,12 +39,21 @@ export interface NotificationDoc {
   userId: string;
   eventId: string;
   kind: NotificationKind;
-  /** Catalogue id (integer). Documents written before ids were integers hold its decimal string. */
-  animeId: number | string;
+  /** Catalogue id (integer; null for notifications about no anime). Older documents may hold a decimal string. */
+  animeId: number | string | null;
   message: string;
   data: Record<string, unknown>;
   createdAt: Date;
   readAt: Date | null;
+  /** Actions the reader can take (absent: none). */
+  actions?: NotificationAction[];
+  /** When its action was taken (or made moot): the actions are no longer offered. */
+  doneAt?: Date | null;
+  /**
+   * 1: ranked first while unread (next-episode subtitles); absent: by time. Removed when read (every
+   * ordinary document has none, so they sort alike: MongoDB sorts a missing field below any number).
+   */
+  rank?: number;
   /** The TTL index removes it after this instant (reads filter on it too). */
   expiresAt: Date;
 }
@@ -44,6 +70,12 @@ export interface NotificationView {
   readonly readAt: string | null;
   /** 'moderation' for the shared moderation inbox, 'personal' otherwise. */
   readonly inbox: 'personal' | 'moderation';
+  /** What the reader can do from it ([] when none, or once done). */
+  readonly actions: readonly NotificationAction[];
+  /** When its action was taken; null while open (or when it has none). */
+  readonly doneAt: string | null;
+  /** Ranked first in the inbox (next-episode subtitles) until read. */
+  readonly prominent: boolean;
 }
 
 /** The Redis pub/sub channel carrying live notifications of one inbox. */
@@ -65,6 +97,9 @@ export function toView(doc: NotificationDoc): NotificationView {
     createdAt: doc.createdAt.toISOString(),
     readAt: doc.readAt ? doc.readAt.toISOString() : null,
     inbox: doc.userId === MODERATION_INBOX ? 'moderation' : 'personal',
+    actions: doc.doneAt ? [] : (doc.actions ?? []),
+    doneAt: doc.doneAt ? doc.doneAt.toISOString() : null,
+    prominent: (doc.rank ?? 0) > 0 && doc.readAt === null,
   };
 }
 
@@ -87,6 +122,11 @@ export interface Inbox {
   /** Mark one read (idempotent); NotFound when it is not in these inboxes. */
   markRead(inboxes: string[], id: ObjectId, now: Date): Promise<void>;
   markAllRead(inboxes: string[], now: Date): Promise<number>;
+  /**
+   * Mark done (and read) every open notification of `kind` whose `data[key]` is `value`, recording
+   * `outcome` in `data.outcome`; returns how many changed (0 when already done: idempotent).
+   */
+  markDone(kind: NotificationKind, key: string, value: string, outcome: string, now: Date): Promise<number>;
   /** What came after notification `id` (Last-Event-ID), oldest first; [] when `id` is unknown. */
   after(inboxes: string[], id: ObjectId, now: Date, limit: number): Promise<NotificationDoc[]>;
 }
@@ -118,6 +158,7 @@ export function createInbox(db: Db): Inbox {
       indexes ??= (async () => {
         await collection.createIndex({ userId: 1, eventId: 1 }, { unique: true, name: 'user_event' });
         await collection.createIndex({ userId: 1, createdAt: -1 }, { name: 'user_created' });
+        await collection.createIndex({ userId: 1, rank: -1, createdAt: -1 }, { name: 'user_rank_created' });
         await collection.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expires' });
       })().catch((error: unknown) => {
         indexes = undefined;
@@ -147,7 +188,7 @@ export function createInbox(db: Db): Inbox {
         const filter = unread ? { ...live(inboxes, now), readAt: null } : live(inboxes, now);
         const found = await collection
           .find(filter)
-          .sort({ createdAt: -1, _id: -1 })
+          .sort({ rank: -1, createdAt: -1, _id: -1 })
           .skip((page - 1) * limit)
           .limit(limit + 1)
           .toArray();
@@ -159,7 +200,7 @@ export function createInbox(db: Db): Inbox {
       guarded(async () => {
         const result = await collection.updateOne(
           { _id: id, ...live(inboxes, now), readAt: null },
-          { $set: { readAt: now } },
+          { $set: { readAt: now }, $unset: { rank: '' } },
         );
         if (result.matchedCount > 0) return;
         const exists = await collection.countDocuments({ _id: id, ...live(inboxes, now) });
@@ -169,7 +210,15 @@ export function createInbox(db: Db): Inbox {
       guarded(async () => {
         const result = await collection.updateMany(
           { ...live(inboxes, now), readAt: null },
-          { $set: { readAt: now } },
+          { $set: { readAt: now }, $unset: { rank: '' } },
+        );
+        return result.modifiedCount;
+      }),
+    markDone: (kind, key, value, outcome, now) =>
+      guarded(async () => {
+        const result = await collection.updateMany(
+          { kind, [`data.${key}`]: value, doneAt: null },
+          { $set: { doneAt: now, readAt: now, 'data.outcome': outcome }, $unset: { rank: '' } },
         );
         return result.modifiedCount;
       }),

@@ -1,5 +1,6 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { type Collection, type Db, ObjectId } from 'mongodb';
+import type { GroupCredit } from '../groups/credits.ts';
 import type { SubtitleFormat } from './formats/detect.ts';
 import type { FrameRate } from './formats/frame-rate.ts';
 
@@ -34,6 +35,8 @@ export interface SubtitleDoc {
   cues: number;
   uploaderId: string;
   uploaderName: string;
+  /** The fansub group it was uploaded for, with its members' roles at upload time (credits). */
+  group?: GroupCredit | null;
   /** The uploader is trusted (set by admins): marked, and sorted first. */
   trusted?: boolean;
   /** `hidden` is reversible (restore); `removed` is final. Only `published` is searched and served. */
@@ -180,6 +183,8 @@ export function subtitleView(doc: SubtitleDoc) {
     sha256: doc.sha256,
     cues: doc.cues,
     uploader: { id: doc.uploaderId, name: doc.uploaderName, trusted: doc.trusted ?? false },
+    /** Credits: the group it was uploaded for and its members' roles (null: not a group release). */
+    group: doc.group ?? null,
     status: doc.status,
     downloads: doc.downloads,
     votes: doc.votes ?? { up: 0, down: 0, score: 0 },
