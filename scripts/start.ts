@@ -27,6 +27,7 @@ import { start as startMongoWire } from './servers/mongo-wire.ts';
 import { startLocalBroker } from './stack/broker/local.ts';
 import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
 import { startEmbeddedS3 } from './stack/embedded-s3.ts';
+import { mongoWireSettings, stackMongoDatabase } from './stack/mongo.ts';
 import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
@@ -108,9 +109,12 @@ try {
   } else lines.push('Redis        none (set REDIS_URL: catalog cache and live notifications are off)');
   // MongoDB (subtitle metadata, inboxes): MONGO_URL, else the MongoDB wire-compatible server
   // (mongo-java-server, in memory) when Java is installed — a substitute: no transactions, no TTL expiry.
+  // Either way the stack uses a database of its own (MONGO_DATABASE, default isekai-dev-<edge port>).
+  const mongoDatabase = process.env.MONGO_DATABASE ?? stackMongoDatabase(PORTS.edge);
   if (process.env.MONGO_URL) {
     env.MONGO_URL = process.env.MONGO_URL;
-    lines.push(`MongoDB      ${redact(env.MONGO_URL)} (from MONGO_URL)`);
+    env.MONGO_DATABASE = mongoDatabase;
+    lines.push(`MongoDB      ${redact(env.MONGO_URL)} database ${mongoDatabase} (from MONGO_URL)`);
   } else {
     const mongo = await startMongoWire().catch((error: unknown) => {
       say(`MongoDB wire server not started: ${error instanceof Error ? error.message : String(error)}`);
@@ -118,10 +122,13 @@ try {
     });
     if (mongo) {
       stops.push(mongo.stop);
-      Object.assign(env, mongo.env);
-      lines.push(
-        `MongoDB      ${mongo.env.MONGO_URL} (mongo-java-server, in memory: a wire-compatible substitute)`,
+      const settings = mongoWireSettings(
+        { url: mongo.env.MONGO_URL ?? '', reused: mongo.reused },
+        PORTS.edge,
+        mongoDatabase,
       );
+      Object.assign(env, settings.env);
+      lines.push(settings.line);
     } else lines.push('MongoDB      none (set MONGO_URL, or install Java: subtitles and inboxes answer 503)');
   }
   for (const key of ['ZIPKIN_URL', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'K_SINK']) {

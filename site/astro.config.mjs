@@ -16,9 +16,11 @@ export default defineConfig({
   // No client framework: pages are HTML + one stylesheet (external, so the edge's CSP needs no 'unsafe-inline').
   build: { inlineStylesheets: 'never' },
   security: {
-    // Astro's origin check stays on (form POSTs whose Origin is not the site's → 403); the per-session
-    // CSRF token (src/lib/csrf.ts) is checked as well.
-    checkOrigin: true,
+    // Astro's origin check rule (form POSTs whose Origin is not the site's → 403) runs as the first step
+    // of src/middleware.ts instead (src/lib/csrf.ts isCrossSiteFormPost, the same rule), so the refusal is
+    // the site's 403 page; the per-session CSRF token is checked as well. allowedDomains still decides
+    // which forwarded hosts make up the origin it compares with.
+    checkOrigin: false,
     allowedDomains: hosts.map((hostname) => ({ hostname, protocol: 'https' })),
   },
   server: { host: '127.0.0.1', port: 4321 },

@@ -45,6 +45,20 @@ describe('list rules', () => {
       { rewatchCount: 2 },
     ],
     ['an explicit null clears a date', entry(), { startedOn: null }, 12, { startedOn: null }],
+    [
+      'a progress increase starts a planned entry',
+      entry({ status: 'plan_to_watch', progress: 0, startedOn: null }),
+      { progress: 1 },
+      12,
+      { status: 'watching', progress: 1 },
+    ],
+    [
+      'an explicit status wins over the progress rule',
+      entry({ status: 'plan_to_watch', progress: 0, startedOn: null }),
+      { status: 'plan_to_watch' as const, progress: 1 },
+      12,
+      { status: 'plan_to_watch', startedOn: null },
+    ],
   ])('%s', (_name, before, input, episodes, expected) => {
     expect(nextEntry(before, input, episodes)).toMatchObject(expected);
   });

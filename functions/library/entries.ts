@@ -21,7 +21,7 @@ export function nextEntry(
   options: { automaticDates?: boolean; lenientProgress?: boolean } = {},
 ) {
   const auto = options.automaticDates ?? true;
-  const status: Status = input.status ?? before?.status ?? 'plan_to_watch';
+  const status: Status = input.status ?? impliedStatus(before, input);
   const entering = (s: Status) => status === s && before?.status !== s;
   let progress = input.progress ?? (entering('rewatching') ? 0 : (before?.progress ?? 0));
   if (episodes !== null && progress > episodes && options.lenientProgress) progress = episodes;
@@ -68,6 +68,18 @@ export function nextEntry(
     private: input.private ?? before?.private ?? false,
     favourite: input.favourite ?? before?.favourite ?? false,
   };
+}
+
+/**
+ * The status when the input names none: the entry's own (plan_to_watch for a new one), except that a
+ * planned entry whose progress goes up becomes `watching` — what MyAnimeList and AniList do on the first
+ * progress update of a planned entry. Completion stays explicit (progress reaching the last episode
+ * keeps the status; `completed` must be sent).
+ */
+function impliedStatus(before: Entry | undefined, input: EntryInput): Status {
+  const current = before?.status ?? 'plan_to_watch';
+  const started = input.progress !== undefined && input.progress > (before?.progress ?? 0);
+  return current === 'plan_to_watch' && started ? 'watching' : current;
 }
 
 export interface EntryWrite {

@@ -12,7 +12,14 @@ const DateText = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 /** PUT /me/library/:animeId — creates or updates; omitted fields keep their value. */
 export const EntryInput = Type.Object(
   {
-    status: Type.Optional(Type.Enum([...STATUSES])),
+    status: Type.Optional(
+      Type.Enum([...STATUSES], {
+        description:
+          'Omitted: the entry keeps its status (plan_to_watch for a new one), except that a plan_to_watch ' +
+          'entry whose progress goes up becomes watching (as MyAnimeList and AniList do). Completion is ' +
+          'never implied: send completed.',
+      }),
+    ),
     progress: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     rewatchCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000 })),
     startedOn: Type.Optional(Type.Union([DateText, Type.Null()])),

@@ -1,13 +1,25 @@
 /**
- * The request pipeline, in small named steps: security headers → session → CSRF token. Astro's own
- * origin check runs before these (cross-site form posts never reach them).
+ * The request pipeline, in small named steps: origin check → security headers → session → CSRF token.
+ * The origin check is Astro's own rule (`security.checkOrigin` is off so that this one runs instead and
+ * answers with the site's 403 page): a cross-site form post never reaches a page. A refused post is
+ * rewritten to src/pages/form-refused.astro (403, the site's layout, a way back).
  */
 import { defineMiddleware, sequence } from 'astro:middleware';
-import { csrfMatches, needsCsrf, sentCsrf } from './lib/csrf.ts';
+import { csrfMatches, isCrossSiteFormPost, needsCsrf, refusedFormPage, sentCsrf } from './lib/csrf.ts';
 import { readCookie, Session, sessionCookie } from './lib/session.ts';
 import { site, siteReady } from './lib/wiring.ts';
 
-const NO_SESSION = /^\/(healthz|readyz|favicon\.ico)$/;
+const NO_SESSION = /^\/(healthz|readyz|favicon\.ico|favicon\.svg)$/;
+
+/** The page every refused form post is rewritten to (it answers 403). */
+const REFUSED_PAGE = '/form-refused';
+
+/** Cross-site form posts (Astro's checkOrigin rule, src/lib/csrf.ts) get the site's 403 page. */
+const origin = defineMiddleware(async (context, next) => {
+  if (!isCrossSiteFormPost(context.request, context.url)) return next();
+  context.locals.refused = { reason: 'cross-site', returnTo: refusedFormPage(context.request, context.url) };
+  return next(REFUSED_PAGE);
+});
 
 /** Headers every page gets; personal pages are never cached, public ones briefly (by the edge too). */
 const headers = defineMiddleware(async (context, next) => {
@@ -62,18 +74,20 @@ const session = defineMiddleware(async (context, next) => {
 
 /** Every state-changing request carries the session's CSRF token. */
 const csrf = defineMiddleware(async (context, next) => {
+  if (context.locals.refused) return next();
   if (!needsCsrf(context.request.method) || NO_SESSION.test(context.url.pathname)) return next();
   // Signing out with no session left (it expired) has nothing to protect: just go home.
   if (context.url.pathname === '/auth/logout' && !context.locals.session?.exists)
     return new Response(null, { status: 303, headers: { location: '/' } });
   const expected = context.locals.session?.data?.csrf;
   if (!csrfMatches(expected, await sentCsrf(context.request))) {
-    return new Response(
-      '<!doctype html><html lang="en"><meta charset="utf-8"><title>Form expired — Isekai</title><main><h1>This form has expired</h1><p>For your safety the form was not sent. Go back, reload the page and try again.</p><p><a href="/">Home</a></p></main></html>',
-      { status: 403, headers: { 'content-type': 'text/html; charset=utf-8' } },
-    );
+    // The session ended (its Redis key expired or was removed) or never signed in: sign in again and come
+    // back; a signed-in session with another token: the page was older than the session.
+    const reason = context.locals.session?.data?.user ? 'stale' : 'signed-out';
+    context.locals.refused = { reason, returnTo: refusedFormPage(context.request, context.url) };
+    return next(REFUSED_PAGE);
   }
   return next();
 });
 
-export const onRequest = sequence(headers, session, csrf);
+export const onRequest = sequence(origin, headers, session, csrf);

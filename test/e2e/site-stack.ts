@@ -32,6 +32,8 @@ export interface SiteStack {
   readonly mongoDatabase: string;
   /** https://isekai.localhost:<port> */
   readonly siteUrl: string;
+  /** The site's `SESSION_KEY_PREFIX` in the harness's Redis (a session is this + the cookie's value). */
+  readonly sessionKeyPrefix: string;
   stop(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startSiteStack(
     });
     await Promise.all(procs.map((p) => waitHealthy(`http://127.0.0.1:${ports[p.name]}/healthz`, p, 150_000)));
 
+    const sessionKeyPrefix = `${common.REDIS_KEY_PREFIX}site:session:`;
     const sitePort = await freePort();
     const nothing = await freePort();
     const identity = new URL(
@@ -154,10 +157,18 @@ export async function startSiteStack(
       OIDC_ISSUER: issuer,
       OIDC_CLIENT_SECRET: siteSecret,
       REDIS_URL: env.REDIS_URL ?? '',
-      SESSION_KEY_PREFIX: `${common.REDIS_KEY_PREFIX}site:session:`,
+      SESSION_KEY_PREFIX: sessionKeyPrefix,
     });
     stops.push(site.stop);
-    return { edge, siteUrl, stop, databaseUrl: database.url, mongoUrl: env.MONGO_URL ?? '', mongoDatabase };
+    return {
+      edge,
+      siteUrl,
+      sessionKeyPrefix,
+      stop,
+      databaseUrl: database.url,
+      mongoUrl: env.MONGO_URL ?? '',
+      mongoDatabase,
+    };
   } catch (error) {
     await stop();
     throw error;

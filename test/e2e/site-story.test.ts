@@ -242,7 +242,10 @@ describe('the story: upload → live notification → download → preview → r
     expect(subtitleId).toMatch(/^[0-9a-f]{24}$/);
     await shot(pages.b, 'b-upload-verdict');
 
-    await pages.a.locator('#live-toast', { hasText: /New EN subtitles/ }).waitFor({ timeout: DEADLINE_MS });
+    // Episode 4 is A's next episode (progress 3, English): notify's next-episode alert (issue 14).
+    await pages.a
+      .locator('#live-toast', { hasText: /Subtitles for your next episode: .* episode 4, English/ })
+      .waitFor({ timeout: DEADLINE_MS });
     const shown = Date.now();
     await badge(pages.a).locator('.unread', { hasText: /^1$/ }).waitFor();
     process.stdout.write(
@@ -384,7 +387,7 @@ describe('upload without JavaScript: a zip gets a verdict per file', () => {
     // A's first notification, to resume after below.
     await pages.a.goto(`${siteUrl}/me/notifications`);
     const first =
-      (await pages.a.locator('li.notification[data-kind="subtitle.uploaded"]').getAttribute('data-id')) ?? '';
+      (await pages.a.locator('li.notification[data-kind="subtitle.next-episode"]').getAttribute('data-id')) ?? '';
     expect(first).toMatch(/^[0-9a-f]{24}$/);
     const page = await signedIn('b', { js: false });
     await page.goto(`${siteUrl}/upload?anime=${anime}`);

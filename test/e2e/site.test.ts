@@ -327,21 +327,46 @@ describe('what the site refuses', () => {
     });
 
   // edgeRequest sends Host isekai.localhost (no port): that is the origin the site sees for these.
+  // Both are the site's own 403 page (its layout and title), never the plain text of a framework.
   it.each([
     [
       'a cross-site form post (Origin elsewhere)',
       'https://evil.example',
-      /Cross-site POST form submissions are forbidden/,
+      '<title>Form refused — Isekai</title>',
+      /sent from another site/,
     ],
     [
-      'a same-origin post without the session CSRF token',
+      'a same-origin post without a session (it expired or never was)',
       'https://isekai.localhost',
-      /This form has expired/,
+      '<title>Your session has ended — Isekai</title>',
+      /href="\/auth\/login\?returnTo=%2Fanime%2F1"/,
     ],
-  ])('%s → 403', async (_name, origin, text) => {
-    const res = await post('/anime/1', { origin }, 'action=rating&score=10');
+  ])('%s → 403', async (_name, origin, title, text) => {
+    const res = await post(
+      '/anime/1',
+      { origin, referer: 'https://isekai.localhost/anime/1' },
+      'action=rating&score=10',
+    );
     expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.body).toContain(title);
+    expect(res.body).toContain('<main id="main"');
     expect(res.body).toMatch(text);
+  });
+
+  it("a cross-site post without any content type is refused too (Astro's checkOrigin rule)", async () => {
+    const res = await edgeRequest(stack.edge, '', {
+      method: 'POST',
+      path: '/anime/1',
+      headers: { origin: 'https://evil.example' },
+      body: '',
+    });
+    expect(res.status).toBe(403);
+    expect(res.body).toContain('<title>Form refused — Isekai</title>');
+  });
+
+  it('the refusal page is no page of its own (404 when visited)', async () => {
+    expect((await edgeRequest(stack.edge, '', { path: '/form-refused' })).status).toBe(404);
   });
 
   it('an unknown anime is a 404 page', async () => {

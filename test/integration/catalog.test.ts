@@ -29,6 +29,7 @@ describe('catalog search', () => {
     ['Japanese title', '千と千尋', 'Sen to Chihiro no Kamikakushi'],
     ['synonym', "knockin' on heaven's door", 'Cowboy Bebop: Tengoku no Tobira'],
     ['accents ignored', 'pokémon', 'Pokemon'],
+    ['one misspelled word (word similarity 0.33)', 'freiren', 'Sousou no Frieren'],
   ])('finds by %s', async (_name, q, expected) => {
     const { status, body } = await get(`/anime?q=${encodeURIComponent(q)}`);
     expect(status).toBe(200);

@@ -69,6 +69,32 @@ describe('list entries', () => {
     expect(done.body.finishedOn).not.toBeNull();
   });
 
+  it('a progress increase without a status moves a planned entry to watching (as MAL and AniList do)', async () => {
+    const ids = { eva: await fresh('plan-start'), lain: await fresh('plan-new', 13) };
+    const planned = await entry('l-amy', ids.eva, { status: 'plan_to_watch' });
+    expect(planned.body).toMatchObject({ status: 'plan_to_watch', progress: 0, startedOn: null });
+    // A progress write that does not go up (or names its status) leaves the plan alone.
+    expect((await entry('l-amy', ids.eva, { progress: 0 })).body.status).toBe('plan_to_watch');
+    const started = await entry('l-amy', ids.eva, { progress: 1 });
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({ status: 'watching', progress: 1 });
+    expect(started.body.startedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // Reaching the last episode without a status keeps it watching: completion is explicit.
+    expect((await entry('l-amy', ids.eva, { progress: 26 })).body).toMatchObject({
+      status: 'watching',
+      progress: 26,
+    });
+    // An explicit status always wins; a new entry added with progress only starts as watching.
+    expect((await entry('l-amy', ids.lain, { status: 'plan_to_watch', progress: 2 })).body.status).toBe(
+      'plan_to_watch',
+    );
+    await call('DELETE', `${lib}/me/library/${ids.lain}`, 'l-amy');
+    expect((await entry('l-amy', ids.lain, { progress: 2 })).body).toMatchObject({
+      status: 'watching',
+      progress: 2,
+    });
+  });
+
   it('a rewatch counts up and never overwrites the first watch; history keeps both passes', async () => {
     const ids = { eva: await fresh('rewatch') };
     expect((await entry('l-amy', ids.eva, { status: 'completed' })).status).toBe(201);

@@ -113,7 +113,20 @@ export function createProvider(issuer: string, realm: Realm, secrets: ProviderSe
       clientCredentials: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
+        // Keycloak ends the session without asking when the request carries a valid id_token_hint (the
+        // site always sends one) and asks to confirm otherwise. oidc-provider validated the hint before
+        // this runs (end_session.js endSessionChecks) and exposes it as the IdTokenHint entity: then the
+        // form (xsrf + logout=yes) submits itself, as oidc-provider's own form_post does; <noscript> keeps
+        // a button. Without a hint the confirmation page stays.
         logoutSource: (ctx, form) => {
+          if (ctx.oidc.entities.IdTokenHint) {
+            const autoForm = form.replace(
+              '</form>',
+              '<input type="hidden" name="logout" value="yes"/></form>',
+            );
+            ctx.body = `<!doctype html><title>Signing out</title>${autoForm}<script>document.forms[0].submit()</script><noscript><button form="op.logoutForm">Continue</button></noscript>`;
+            return;
+          }
           ctx.body = `<!doctype html><title>Sign out</title><h1>Sign out of ${escapeHtml(realm.name)}?</h1>${form}<button form="op.logoutForm" name="logout" value="yes">Sign out</button>`;
         },
         postLogoutSuccessSource: (ctx) => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CSRF_FIELD, csrfMatches, needsCsrf, sentCsrf } from './csrf.ts';
+import {
+  CSRF_FIELD,
+  csrfMatches,
+  isCrossSiteFormPost,
+  needsCsrf,
+  refusedFormPage,
+  sentCsrf,
+} from './csrf.ts';
 import { safeReturnTo } from './return-to.ts';
 
 describe('CSRF token', () => {
@@ -71,5 +78,52 @@ describe('returnTo after sign-in', () => {
     [null, '/'],
   ])('%s → %s', (raw, expected) => {
     expect(safeReturnTo(raw)).toBe(expected);
+  });
+});
+
+describe("the origin check (Astro's checkOrigin rule, run by our middleware)", () => {
+  const url = new URL('https://isekai.localhost/anime/1');
+  const req = (method: string, headers: Record<string, string>) =>
+    // A string body would add its own content type: only requests that name one carry a body.
+    new Request(url, { method, headers, body: headers['content-type'] ? 'a=1' : undefined });
+  it.each([
+    [
+      'a form post from another origin',
+      'POST',
+      { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      true,
+    ],
+    ['a multipart post without Origin', 'POST', { 'content-type': 'multipart/form-data; boundary=x' }, true],
+    [
+      'a text/plain PUT from another origin',
+      'PUT',
+      { origin: 'https://evil.example', 'content-type': 'text/plain' },
+      true,
+    ],
+    ['a post with no content type from another origin', 'DELETE', { origin: 'https://evil.example' }, true],
+    [
+      'a same-origin form post',
+      'POST',
+      { origin: 'https://isekai.localhost', 'content-type': 'application/x-www-form-urlencoded' },
+      false,
+    ],
+    [
+      'a JSON post from another origin (not a form: CORS preflights it)',
+      'POST',
+      { origin: 'https://evil.example', 'content-type': 'application/json' },
+      false,
+    ],
+    ['a GET from anywhere', 'GET', { origin: 'https://evil.example' }, false],
+  ])('%s → %s', (_name, method, headers, refused) => {
+    expect(isCrossSiteFormPost(req(method, headers), url)).toBe(refused);
+  });
+
+  it('leads back to the page the form came from (Referer on this origin), else to its address', () => {
+    const form = new URL('https://isekai.localhost/anime/1?from=yours');
+    const from = (referer?: string) =>
+      refusedFormPage(new Request(form, { method: 'POST', headers: referer ? { referer } : {} }), form);
+    expect(from('https://isekai.localhost/anime/1#mine')).toBe('/anime/1');
+    expect(from('https://evil.example/anime/2')).toBe('/anime/1?from=yours');
+    expect(from()).toBe('/anime/1?from=yours');
   });
 });

@@ -38,3 +38,39 @@ export async function sentCsrf(request: Request): Promise<string | undefined> {
     return undefined;
   }
 }
+
+const FORM_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+
+/**
+ * Whether a request is a cross-site form submission: astro's `security.checkOrigin` rule
+ * (astro/dist/core/app/origin-check.js `isForbiddenCrossOriginRequest`, Astro 7.3), run by our own
+ * middleware so the refusal is the site's 403 page: an unsafe method whose `Origin` is not the site's
+ * origin (`url`, built from the forwarded host/proto Astro trusts for `security.allowedDomains`) is
+ * refused when it carries a form content type (`application/x-www-form-urlencoded`,
+ * `multipart/form-data`, `text/plain`) or no content type at all.
+ */
+export function isCrossSiteFormPost(request: Request, url: URL): boolean {
+  if (!needsCsrf(request.method)) return false;
+  const sameOrigin = request.headers.get('origin') === url.origin;
+  const type = request.headers.get('content-type');
+  if (type === null) return !sameOrigin;
+  const formLike = FORM_CONTENT_TYPES.some((t) => type.toLowerCase().includes(t));
+  return formLike && !sameOrigin;
+}
+
+/**
+ * Where a refused form should lead back to: the page it was sent from (`Referer`, when on this origin),
+ * else the address it was posted to; always a local path.
+ */
+export function refusedFormPage(request: Request, url: URL): string {
+  const referer = request.headers.get('referer');
+  if (referer) {
+    try {
+      const from = new URL(referer);
+      if (from.origin === url.origin) return from.pathname + from.search;
+    } catch {
+      // not a URL: fall back to the form's address
+    }
+  }
+  return url.pathname + url.search;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore, readCookie, Session, sessionCookie } from './session.ts';
+import { memoryStore, PENDING_SIGN_IN_TTL_SECONDS, readCookie, Session, sessionCookie } from './session.ts';
 
 describe('sessions', () => {
   it('an anonymous visitor gets no session and no cookie until one is needed', async () => {
@@ -41,6 +41,44 @@ describe('sessions', () => {
     await s.commit();
     now += 61_000;
     expect((await Session.load(store, 60, s.id)).exists).toBe(false);
+  });
+
+  it('a session holding only a sign-in under way lives 10 minutes; signed in, the full TTL', async () => {
+    let now = 1_000_000;
+    const store = memoryStore(() => now);
+    const pending = { verifier: 'v', state: 's', nonce: 'n', returnTo: '/', createdAt: now };
+    const s = await Session.load(store, 36_000, undefined);
+    s.update((d) => {
+      d.pending = pending;
+    });
+    await s.commit();
+    expect(PENDING_SIGN_IN_TTL_SECONDS).toBe(600);
+    now += 599_000;
+    const back = await Session.load(store, 36_000, s.id);
+    expect(back.data?.pending).toEqual(pending);
+    // The callback: the user is in, the pending sign-in out, the id rotated → the full TTL again.
+    back.update((d) => {
+      delete d.pending;
+      d.user = { sub: 'u', username: 'u', name: 'U', roles: [] };
+    });
+    back.rotate();
+    await back.commit();
+    now += 2_000;
+    expect((await Session.load(store, 36_000, s.id)).exists).toBe(false);
+    now += 3_600_000;
+    expect((await Session.load(store, 36_000, back.id)).data?.user?.sub).toBe('u');
+  });
+
+  it('an abandoned sign-in is gone after 10 minutes', async () => {
+    let now = 1_000_000;
+    const store = memoryStore(() => now);
+    const s = await Session.load(store, 36_000, undefined);
+    s.update((d) => {
+      d.pending = { verifier: 'v', state: 's', nonce: 'n', returnTo: '/', createdAt: now };
+    });
+    await s.commit();
+    now += 601_000;
+    expect((await Session.load(store, 36_000, s.id)).exists).toBe(false);
   });
 
   it('rotate (at sign-in) gives a new id and CSRF token and deletes the old id', async () => {

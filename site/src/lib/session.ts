@@ -83,6 +83,13 @@ export function memoryStore(now: () => number = Date.now): SessionStore & { size
   };
 }
 
+/**
+ * TTL of a session that only holds a sign-in under way (no user yet): every anonymous visit to
+ * /auth/login makes one, so it must not live for the full session TTL. The callback (which rotates the
+ * session and adds the user) gives it the full TTL; a sign-in left longer than this starts over.
+ */
+export const PENDING_SIGN_IN_TTL_SECONDS = 600;
+
 /** A fresh random id or token: 32 bytes, base64url. */
 export const randomToken = () => randomBytes(32).toString('base64url');
 const ID = /^[A-Za-z0-9_-]{43}$/;
@@ -161,7 +168,12 @@ export class Session {
     const old = this.#destroyed ?? this.#rotated;
     if (old) await this.store.delete(old);
     if (this.#data && this.#id && this.#dirty) {
-      await this.store.set(this.#id, this.#data, this.ttl);
+      const pendingOnly = this.#data.pending !== undefined && this.#data.user === undefined;
+      await this.store.set(
+        this.#id,
+        this.#data,
+        pendingOnly ? Math.min(this.ttl, PENDING_SIGN_IN_TTL_SECONDS) : this.ttl,
+      );
       this.#dirty = false;
       return { set: this.#id };
     }
