@@ -387,7 +387,8 @@ describe('upload without JavaScript: a zip gets a verdict per file', () => {
     // A's first notification, to resume after below.
     await pages.a.goto(`${siteUrl}/me/notifications`);
     const first =
-      (await pages.a.locator('li.notification[data-kind="subtitle.next-episode"]').getAttribute('data-id')) ?? '';
+      (await pages.a.locator('li.notification[data-kind="subtitle.next-episode"]').getAttribute('data-id')) ??
+      '';
     expect(first).toMatch(/^[0-9a-f]{24}$/);
     const page = await signedIn('b', { js: false });
     await page.goto(`${siteUrl}/upload?anime=${anime}`);
