@@ -1,7 +1,7 @@
 import { NotFound } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { type Inbox, inboxesOf, parseId, toView } from '../lib/inbox/inbox.ts';
+import { type Inbox, parseId, readerOf, toView } from '../lib/inbox/inbox.ts';
 import { verifyUnsubscribe } from '../lib/inbox/mail.ts';
 import { type PreferencesStore, parsePatch } from '../lib/inbox/preferences.ts';
 import { InboxApi, PreferencesApi } from './api.ts';
@@ -11,7 +11,8 @@ export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): A
   return implement(InboxApi, {
     listNotifications: async (ctx) => {
       const { unread = false, page, limit } = ctx.query;
-      const { items, hasMore } = await inbox.list(inboxesOf(ctx.identity), {
+      const reader = readerOf(ctx.identity);
+      const { items, hasMore } = await inbox.list(reader, {
         unread,
         page,
         limit,
@@ -19,21 +20,21 @@ export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): A
       });
       return {
         headers: { 'cache-control': 'no-store' },
-        body: { items: items.map(toView), page, limit, hasMore },
+        body: { items: items.map((doc) => toView(doc, reader.sub)), page, limit, hasMore },
       };
     },
     unreadCount: async (ctx) => ({
       headers: { 'cache-control': 'no-store' },
-      body: { unread: await inbox.unreadCount(inboxesOf(ctx.identity), now()) },
+      body: { unread: await inbox.unreadCount(readerOf(ctx.identity), now()) },
     }),
     markRead: async (ctx) => {
       const id = parseId(ctx.params.id);
       if (!id) throw new NotFound(`no notification ${ctx.params.id}`);
-      await inbox.markRead(inboxesOf(ctx.identity), id, now());
+      await inbox.markRead(readerOf(ctx.identity), id, now());
       return { status: 204 };
     },
     markAllRead: async (ctx) => ({
-      body: { marked: await inbox.markAllRead(inboxesOf(ctx.identity), now()) },
+      body: { marked: await inbox.markAllRead(readerOf(ctx.identity), now()) },
     }),
   });
 }

@@ -43,7 +43,9 @@ export function streamRoute(options: StreamOptions): AnyRoute {
     try {
       const lastId = parseId(String(ctx.req.headers['last-event-id'] ?? ''));
       if (lastId)
-        replay = (await options.inbox.after(inboxes, lastId, new Date(), options.replayLimit)).map(toView);
+        replay = (await options.inbox.after(inboxes, lastId, new Date(), options.replayLimit)).map((doc) =>
+          toView(doc, ctx.identity.sub),
+        );
     } catch (error) {
       stop();
       throw error;

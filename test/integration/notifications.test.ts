@@ -275,9 +275,55 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
     expect(viewer.body.items.some((v: Loose) => v.inbox === 'moderation')).toBe(false);
     expect((await call('POST', `/notifications/${item.id}/read`, ALICE)).status).toBe(404);
     expect((await call('POST', `/notifications/${item.id}/read`, MOD, ['moderator'])).status).toBe(204);
-    expect(await inbox.countDocuments({ userId: MODERATION_INBOX, readAt: null, eventId: report.id })).toBe(
-      0,
-    );
+    const mine = await call('GET', '/notifications', MOD, ['moderator']);
+    expect(mine.body.items.find((v: Loose) => v.id === item.id)?.readAt).toEqual(expect.any(String));
+  });
+
+  it('read state in the moderation inbox is per moderator: one marking it read leaves it unread for the others', async () => {
+    const subtitleId = new ObjectId().toHexString();
+    const report = eventOf('dev.isekai.subtitle.reported.v1', animeId, {
+      reportId: `r-${subtitleId}`,
+      subtitleId,
+      episode: 1,
+      uploaderId: UPLOADER,
+      reporterId: ALICE,
+      reason: 'spam',
+      reportedAt: '2026-11-23T16:00:00Z',
+    });
+    await notifyOf(report);
+    const [M1, M2, ADMIN] = ['mod', 'mod2', 'admin1'];
+    const roles = { [M1]: ['moderator'], [M2]: ['viewer', 'moderator'], [ADMIN]: ['admin'] };
+    const findIn = async (who: string, query = '') =>
+      (await call('GET', `/notifications${query}`, who, roles[who])).body.items.find(
+        (v: Loose) => v.data.reportId === `r-${subtitleId}`,
+      );
+    const before = { [M1]: await unread(M1, roles[M1]), [M2]: await unread(M2, roles[M2]) };
+    const item = await findIn(M1);
+    expect(item).toMatchObject({ inbox: 'moderation', readAt: null });
+
+    expect((await call('POST', `/notifications/${item.id}/read`, M1, roles[M1])).status).toBe(204);
+    expect(await unread(M1, roles[M1])).toBe(before[M1] - 1);
+    expect((await findIn(M1))?.readAt).toEqual(expect.any(String));
+    expect(await findIn(M1, '?unread=true&limit=100')).toBeUndefined();
+    // M2 still sees it unread: listed, counted, in the unread filter.
+    expect(await unread(M2, roles[M2])).toBe(before[M2]);
+    expect(await findIn(M2)).toMatchObject({ id: item.id, readAt: null });
+    expect(await findIn(M2, '?unread=true&limit=100')).toMatchObject({ id: item.id });
+    // Marking again is idempotent for M1 and changes nothing for M2.
+    expect((await call('POST', `/notifications/${item.id}/read`, M1, roles[M1])).status).toBe(204);
+    expect(await unread(M2, roles[M2])).toBe(before[M2]);
+
+    // read-all by M2 marks it for M2 only; an admin (who also reads the inbox) still has it unread.
+    const adminBefore = await unread(ADMIN, roles[ADMIN]);
+    const marked = (await call('POST', '/notifications/read-all', M2, roles[M2])).body.marked as number;
+    expect(marked).toBeGreaterThanOrEqual(1);
+    expect(await unread(M2, roles[M2])).toBe(0);
+    expect(await findIn(ADMIN)).toMatchObject({ id: item.id, readAt: null });
+    expect(await unread(ADMIN, roles[ADMIN])).toBe(adminBefore);
+    // One shared document, one read time per moderator.
+    const stored = await inbox.findOne({ userId: MODERATION_INBOX, eventId: report.id });
+    expect(stored?.readAt).toBeNull();
+    expect(Object.keys(stored?.readBy ?? {})).toHaveLength(2);
   });
 
   it('expired notifications are neither listed nor counted (the substitute never runs the TTL index)', async () => {

@@ -44,7 +44,14 @@ export interface NotificationDoc {
   message: string;
   data: Record<string, unknown>;
   createdAt: Date;
+  /**
+   * Personal inbox: when its owner read it. Shared (moderation) inbox: always null for new documents
+   * (read state is per moderator, in `readBy`); a non-null value from before `readBy` existed counts as
+   * read by every moderator.
+   */
   readAt: Date | null;
+  /** Shared (moderation) inbox only: when each moderator (by token `sub`) read it. */
+  readBy?: Record<string, Date>;
   /** Actions the reader can take (absent: none). */
   actions?: NotificationAction[];
   /** When its action was taken (or made moot): the actions are no longer offered. */
@@ -87,7 +94,42 @@ export function inboxesOf(identity: Pick<Identity, 'sub' | 'roles'>): string[] {
   return moderator ? [identity.sub, MODERATION_INBOX] : [identity.sub];
 }
 
-export function toView(doc: NotificationDoc): NotificationView {
+/**
+ * Who reads: their `sub` (the key of their read state in shared inboxes) and the inboxes they read
+ * (inboxesOf). Every read and mark goes through one.
+ */
+export interface Reader {
+  readonly sub: string;
+  readonly inboxes: readonly string[];
+}
+
+/** The reader of a verified identity. */
+export const readerOf = (identity: Pick<Identity, 'sub' | 'roles'>): Reader => ({
+  sub: identity.sub,
+  inboxes: inboxesOf(identity),
+});
+
+/**
+ * The MongoDB path of one moderator's read time in `readBy`. A `sub` is a Keycloak user id (a UUID);
+ * anything else that could not be a field name (`.` nests, a leading `$` is an operator) is hex-encoded.
+ */
+export const readByPath = (sub: string): string =>
+  `readBy.${/^[A-Za-z0-9_-]+$/.test(sub) ? sub : `x${Buffer.from(sub).toString('hex')}`}`;
+const readByKey = (sub: string): string => readByPath(sub).slice('readBy.'.length);
+
+/** When `sub` read it: the personal readAt, or their entry in a shared document's readBy (legacy readAt wins). */
+export function readAtFor(doc: NotificationDoc, sub: string | undefined): Date | null {
+  if (doc.userId !== MODERATION_INBOX) return doc.readAt;
+  return doc.readAt ?? (sub === undefined ? null : (doc.readBy?.[readByKey(sub)] ?? null));
+}
+
+/**
+ * The client's view, as `reader` (its `sub`) sees it: in the shared moderation inbox `readAt` is that
+ * moderator's own. Without a reader (a live signal, published once for every listener) a shared
+ * document reads as unread: it is new.
+ */
+export function toView(doc: NotificationDoc, reader?: string): NotificationView {
+  const readAt = readAtFor(doc, reader);
   return {
     id: doc._id.toHexString(),
     kind: doc.kind,
@@ -95,11 +137,11 @@ export function toView(doc: NotificationDoc): NotificationView {
     message: doc.message,
     data: doc.data,
     createdAt: doc.createdAt.toISOString(),
-    readAt: doc.readAt ? doc.readAt.toISOString() : null,
+    readAt: readAt ? readAt.toISOString() : null,
     inbox: doc.userId === MODERATION_INBOX ? 'moderation' : 'personal',
     actions: doc.doneAt ? [] : (doc.actions ?? []),
     doneAt: doc.doneAt ? doc.doneAt.toISOString() : null,
-    prominent: (doc.rank ?? 0) > 0 && doc.readAt === null,
+    prominent: (doc.rank ?? 0) > 0 && readAt === null,
   };
 }
 
@@ -114,14 +156,20 @@ export interface Inbox {
   ready(): Promise<void>;
   /** Insert each document once per (userId, eventId); returns those this call inserted. */
   insertOnce(docs: NotificationDoc[]): Promise<NotificationDoc[]>;
+  /** The reader's notifications (`unread`: those unread by this reader; shared ones per moderator). */
   list(
-    inboxes: string[],
+    reader: Reader,
     options: { unread: boolean; page: number; limit: number; now: Date },
   ): Promise<{ items: NotificationDoc[]; hasMore: boolean }>;
-  unreadCount(inboxes: string[], now: Date): Promise<number>;
-  /** Mark one read (idempotent); NotFound when it is not in these inboxes. */
-  markRead(inboxes: string[], id: ObjectId, now: Date): Promise<void>;
-  markAllRead(inboxes: string[], now: Date): Promise<number>;
+  /** How many are unread by this reader (a shared notification another moderator read still counts). */
+  unreadCount(reader: Reader, now: Date): Promise<number>;
+  /**
+   * Mark one read for this reader (idempotent): personal → readAt; shared → readBy.<sub> (the other
+   * moderators still see it unread). NotFound when it is not in the reader's inboxes.
+   */
+  markRead(reader: Reader, id: ObjectId, now: Date): Promise<void>;
+  /** Mark every one unread by this reader read for them; returns how many changed. */
+  markAllRead(reader: Reader, now: Date): Promise<number>;
   /**
    * Mark done (and read) every open notification of `kind` whose `data[key]` is `value`, recording
    * `outcome` in `data.outcome`; returns how many changed (0 when already done: idempotent).
@@ -140,10 +188,28 @@ export interface Inbox {
 export function createInbox(db: Db): Inbox {
   const collection = db.collection<NotificationDoc>(COLLECTION);
   let indexes: Promise<void> | undefined;
-  const live = (inboxes: string[], now: Date) => ({
-    userId: { $in: inboxes },
+  const live = (inboxes: readonly string[], now: Date) => ({
+    userId: { $in: [...inboxes] },
     expiresAt: { $gt: now },
   });
+  const personal = (reader: Reader) => reader.inboxes.filter((i) => i !== MODERATION_INBOX);
+  const shared = (reader: Reader) => reader.inboxes.includes(MODERATION_INBOX);
+  /** Unread by this reader: personal readAt null; shared readAt null (legacy) and no readBy.<sub>. */
+  const unreadBy = (reader: Reader, now: Date) => {
+    const mine = { ...live(personal(reader), now), readAt: null };
+    if (!shared(reader)) return mine;
+    return {
+      $or: [
+        mine,
+        {
+          userId: MODERATION_INBOX,
+          expiresAt: { $gt: now },
+          readAt: null,
+          [readByPath(reader.sub)]: { $exists: false },
+        },
+      ],
+    };
+  };
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -183,9 +249,9 @@ export function createInbox(db: Db): Inbox {
         throw new DependencyUnavailable('mongodb', { cause: error });
       }
     },
-    list: (inboxes, { unread, page, limit, now }) =>
+    list: (reader, { unread, page, limit, now }) =>
       guarded(async () => {
-        const filter = unread ? { ...live(inboxes, now), readAt: null } : live(inboxes, now);
+        const filter = unread ? unreadBy(reader, now) : live(reader.inboxes, now);
         const found = await collection
           .find(filter)
           .sort({ rank: -1, createdAt: -1, _id: -1 })
@@ -194,25 +260,47 @@ export function createInbox(db: Db): Inbox {
           .toArray();
         return { items: found.slice(0, limit), hasMore: found.length > limit };
       }),
-    unreadCount: (inboxes, now) =>
-      guarded(() => collection.countDocuments({ ...live(inboxes, now), readAt: null })),
-    markRead: (inboxes, id, now) =>
+    unreadCount: (reader, now) => guarded(() => collection.countDocuments(unreadBy(reader, now))),
+    markRead: (reader, id, now) =>
       guarded(async () => {
         const result = await collection.updateOne(
-          { _id: id, ...live(inboxes, now), readAt: null },
+          { _id: id, ...live(personal(reader), now), readAt: null },
           { $set: { readAt: now }, $unset: { rank: '' } },
         );
         if (result.matchedCount > 0) return;
-        const exists = await collection.countDocuments({ _id: id, ...live(inboxes, now) });
+        if (shared(reader)) {
+          const own = await collection.updateOne(
+            {
+              _id: id,
+              userId: MODERATION_INBOX,
+              expiresAt: { $gt: now },
+              readAt: null,
+              [readByPath(reader.sub)]: { $exists: false },
+            },
+            { $set: { [readByPath(reader.sub)]: now } },
+          );
+          if (own.matchedCount > 0) return;
+        }
+        const exists = await collection.countDocuments({ _id: id, ...live(reader.inboxes, now) });
         if (exists === 0) throw new NotFound(`no notification ${id.toHexString()}`);
       }),
-    markAllRead: (inboxes, now) =>
+    markAllRead: (reader, now) =>
       guarded(async () => {
-        const result = await collection.updateMany(
-          { ...live(inboxes, now), readAt: null },
+        const mine = await collection.updateMany(
+          { ...live(personal(reader), now), readAt: null },
           { $set: { readAt: now }, $unset: { rank: '' } },
         );
-        return result.modifiedCount;
+        if (!shared(reader)) return mine.modifiedCount;
+        const own = await collection.updateMany(
+          {
+            userId: MODERATION_INBOX,
+            expiresAt: { $gt: now },
+            readAt: null,
+            [readByPath(reader.sub)]: { $exists: false },
+          },
+          { $set: { [readByPath(reader.sub)]: now } },
+        );
+        return mine.modifiedCount + own.modifiedCount;
       }),
     markDone: (kind, key, value, outcome, now) =>
       guarded(async () => {
