@@ -297,21 +297,21 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
       (await call('GET', `/notifications${query}`, who, roles[who])).body.items.find(
         (v: Loose) => v.data.reportId === `r-${subtitleId}`,
       );
-    const before = { [M1]: await unread(M1, roles[M1]), [M2]: await unread(M2, roles[M2]) };
+    const before = { m1: await unread(M1, roles[M1]), m2: await unread(M2, roles[M2]) };
     const item = await findIn(M1);
     expect(item).toMatchObject({ inbox: 'moderation', readAt: null });
 
     expect((await call('POST', `/notifications/${item.id}/read`, M1, roles[M1])).status).toBe(204);
-    expect(await unread(M1, roles[M1])).toBe(before[M1] - 1);
+    expect(await unread(M1, roles[M1])).toBe(before.m1 - 1);
     expect((await findIn(M1))?.readAt).toEqual(expect.any(String));
     expect(await findIn(M1, '?unread=true&limit=100')).toBeUndefined();
     // M2 still sees it unread: listed, counted, in the unread filter.
-    expect(await unread(M2, roles[M2])).toBe(before[M2]);
+    expect(await unread(M2, roles[M2])).toBe(before.m2);
     expect(await findIn(M2)).toMatchObject({ id: item.id, readAt: null });
     expect(await findIn(M2, '?unread=true&limit=100')).toMatchObject({ id: item.id });
     // Marking again is idempotent for M1 and changes nothing for M2.
     expect((await call('POST', `/notifications/${item.id}/read`, M1, roles[M1])).status).toBe(204);
-    expect(await unread(M2, roles[M2])).toBe(before[M2]);
+    expect(await unread(M2, roles[M2])).toBe(before.m2);
 
     // read-all by M2 marks it for M2 only; an admin (who also reads the inbox) still has it unread.
     const adminBefore = await unread(ADMIN, roles[ADMIN]);
