@@ -35,7 +35,16 @@ export interface NotifyDeps {
   readonly mailDb?: Db;
   /** Called after each handled event (e.g. the mail sender's sendDue); its failure is only logged. */
   readonly afterEvent?: () => Promise<unknown>;
+  /**
+   * Run on a clock tick (a `dev.knative.sources.ping` CloudEvent from the notify-mail-tick PingSource):
+   * the mail sender's sendDue, so digests and retries go out even when no event arrives. Its failure
+   * propagates (503 on the host; the next tick tries again). Undefined: a tick is acknowledged, nothing runs.
+   */
+  readonly onTick?: () => Promise<unknown>;
 }
+
+/** The CloudEvent type of a Knative PingSource tick (knative.dev/docs: PingSource reference). */
+export const PING_TYPE = 'dev.knative.sources.ping';
 
 /**
  * notify's logic, as an idempotent consumer: validate → in one PostgreSQL transaction record the event
@@ -143,6 +152,10 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
   }
 
   return async (event) => {
+    if (event.type === PING_TYPE) {
+      await deps.onTick?.();
+      return 'ok';
+    }
     const id = String(event.id);
     try {
       const outcome = await consume(event);

@@ -78,7 +78,7 @@ export function notifyFromEnv(env: NodeJS.ProcessEnv = process.env): {
   const handler = createNotify({
     subtitleLanguages,
     mailDb,
-    ...(sender ? { afterEvent: () => sender.sendDue() } : {}),
+    ...(sender ? { afterEvent: () => sender.sendDue(), onTick: () => sender.sendDue() } : {}),
     preferences: createPreferencesStore(mongo.db(settings.MONGO_DATABASE)),
     runtime,
     db,

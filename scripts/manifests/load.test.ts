@@ -84,6 +84,11 @@ describe('load: the event topology as the data plane reads it from knative/base'
         schedule: '* * * * *',
         sink: { service: 'outbox-relay', namespace: 'isekai' },
       }),
+      expect.objectContaining({
+        name: 'notify-mail-tick',
+        schedule: '*/5 * * * *',
+        sink: { service: 'notify', namespace: 'isekai' },
+      }),
     ]);
   });
 });

@@ -26,8 +26,8 @@ describe('schema: every manifest document parses and validates', () => {
   // main's 80 + 21 NetworkPolicies (knative/base/150-network-policy.yaml), claim isekai/backups, config-autoscaler
   // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability), the
   // dead-letter CLI Job (k3s/jobs/dead-letters-cli.yaml); + groups (ServiceAccount, Service, SinkBinding) and
-  // notify's three group Triggers.
-  expect(manifests, 'manifest documents').toHaveLength(113);
+  // notify's three group Triggers; + the notify-mail-tick PingSource (the mail sender's clock).
+  expect(manifests, 'manifest documents').toHaveLength(114);
   it.each(
     manifests.map(
       (m) =>

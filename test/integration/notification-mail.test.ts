@@ -240,4 +240,80 @@ describe('notification e-mail through a real SMTP server', () => {
     expect(await sender.sendDue()).toEqual({ sent: 0, failed: 0 });
     expect(received.filter((m) => m.subject?.includes('digest'))).toHaveLength(1);
   });
+
+  /** Pending mails written straight into the queue (as notify queues them), tagged for this test. */
+  const pendingMail = (tag: string, i: number, extra: Partial<PendingMail> = {}): PendingMail => ({
+    _id: `${tag}:${i}`,
+    userId: `${tag}-user-${i % 3}`,
+    to: `${tag}-${i % 3}@example.test`,
+    kind: 'episode.aired',
+    mode: 'immediate',
+    subject: `${tag} mail ${i}`,
+    text: `${tag} body ${i}`,
+    createdAt: new Date(),
+    sentAt: null,
+    attempts: 0,
+    ...extra,
+  });
+  const sender = (now?: () => Date) =>
+    createMailSender({
+      db: mongo.db(database),
+      transport: smtpTransport(`smtp://127.0.0.1:${smtpPort}`),
+      from: 'Isekai <no-reply@isekai.test>',
+      unsubscribeKey: KEY,
+      apiUrl: base,
+      ...(now ? { now } : {}),
+    });
+
+  it('the PingSource tick (dev.knative.sources.ping) makes notify send what is due, with no other event', async () => {
+    const tag = `tick${run}`;
+    await outbox.insertOne(pendingMail(tag, 0));
+    const tick = {
+      specversion: '1.0' as const,
+      id: `ping-${Date.now()}`,
+      type: 'dev.knative.sources.ping',
+      source: '/apis/v1/namespaces/isekai/pingsources/notify-mail-tick',
+      datacontenttype: 'application/json',
+      data: {},
+    };
+    const res = await deliver(notifyUrl, tick, 'binary');
+    expect(res.status).toBe(204);
+    await eventually(async () => (received.some((m) => m.subject === `${tag} mail 0`) ? true : undefined));
+    expect((await outbox.findOne({ _id: `${tag}:0` }))?.sentAt).toBeInstanceOf(Date);
+  });
+
+  it('two senders racing over the same pending mails (two notify pods): each mail reaches the SMTP server once', async () => {
+    const tag = `race${run}`;
+    const yesterday = new Date(Date.now() - 86_400_000);
+    const immediate = Array.from({ length: 24 }, (_, i) => pendingMail(tag, i));
+    // Three users' digests (due: created yesterday), two items each.
+    const digests = Array.from({ length: 6 }, (_, i) =>
+      pendingMail(`${tag}d`, i, { mode: 'daily-digest', createdAt: yesterday }),
+    );
+    // A mail claimed by a pod that died (lease expired): claimed again and sent. One claimed by a live
+    // pod: left to it.
+    const orphan = pendingMail(tag, 100, { leaseUntil: new Date(Date.now() - 1_000), leasedBy: 'dead-pod' });
+    const held = pendingMail(tag, 101, { leaseUntil: new Date(Date.now() + 600_000), leasedBy: 'live-pod' });
+    await outbox.insertMany([...immediate, ...digests, orphan, held]);
+    const [a, b] = [sender(), sender()];
+    const reports = await Promise.all([a.sendDue(), b.sendDue(), a.sendDue(), b.sendDue()]);
+    expect(reports.every((r) => r.failed === 0)).toBe(true);
+    const mine = () => received.filter((m) => m.subject?.startsWith(`${tag} mail `));
+    await eventually(async () => (mine().length >= immediate.length + 1 ? true : undefined));
+    const subjects = mine().map((m) => m.subject);
+    expect(subjects.length).toBe(new Set(subjects).size); // none twice
+    expect(new Set(subjects)).toEqual(new Set([...immediate, orphan].map((m) => m.subject)));
+    expect(subjects).not.toContain(held.subject);
+    // Digests: one e-mail per user, each item in exactly one of them.
+    const digestMails = received.filter(
+      (m) => m.subject?.includes('digest') && m.text?.includes(`${tag}d body`),
+    );
+    const items = digestMails.flatMap((m) => m.text?.match(new RegExp(`${tag}d body \\d+`, 'g')) ?? []);
+    expect(items.sort()).toEqual(digests.map((d) => d.text).sort());
+    expect(digestMails).toHaveLength(3);
+    expect(reports.reduce((n, r) => n + r.sent, 0)).toBe(immediate.length + 1 + 3);
+    const left = await outbox.find({ _id: { $regex: `^${tag}` }, sentAt: null }).toArray();
+    expect(left.map((m) => m._id)).toEqual([held._id]);
+    expect(await outbox.countDocuments({ _id: { $regex: `^${tag}` }, leasedBy: { $exists: true } })).toBe(1);
+  });
 });

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { MongoBulkWriteError } from 'mongodb';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -25,6 +25,13 @@ export interface PendingMail {
   sentAt: Date | null;
   attempts: number;
   lastError?: string;
+  /**
+   * The sender's claim: until this instant only the claimer (`leasedBy`, one id per claim) sends it, so
+   * two notify pods never send the same mail. Absent or past: free (an expired lease — a claimer that
+   * crashed — is claimed again). Removed when sent or when the attempt failed.
+   */
+  leaseUntil?: Date | null;
+  leasedBy?: string;
 }
 
 /** Queue mails, ignoring those already queued (idempotent by `_id`). MongoDB down → DependencyUnavailable. */
@@ -104,6 +111,11 @@ export interface MailSenderOptions {
   readonly now?: () => Date;
   /** At most this many mails per run. */
   readonly batch?: number;
+  /**
+   * How long a claim lasts (ms, default 120 000): longer than one SMTP attempt can take (the transport
+   * gives up within ~3× its timeout), so a lease only expires when its claimer is gone.
+   */
+  readonly leaseMs?: number;
 }
 
 export interface SendReport {
@@ -120,7 +132,9 @@ const startOfUtcDay = (d: Date): Date =>
  * e-mail. A mail is marked sent only after the SMTP server accepted it; a refusal or an unreachable
  * server leaves it pending (attempts + 1, lastError) for the next run — never lost. Its Message-ID is
  * derived from its id, so a resend after a crash between acceptance and marking is recognisable as
- * the same message. Runs are serialised (one at a time per process), so one process never sends a mail twice.
+ * the same message. Runs are serialised (one at a time per process), and across processes each mail is
+ * first claimed atomically (findOneAndUpdate / updateMany setting `leaseUntil` + `leasedBy` where no live
+ * lease exists): two notify pods running at once send each mail once.
  */
 export function createMailSender(options: MailSenderOptions): { sendDue(): Promise<SendReport> } {
   const outbox: Collection<PendingMail> = options.db.collection<PendingMail>(MAIL_COLLECTION);
@@ -129,6 +143,10 @@ export function createMailSender(options: MailSenderOptions): { sendDue(): Promi
   const link = (userId: string, type: PreferenceType) =>
     `${options.apiUrl.replace(/\/$/, '')}/unsubscribe?grant=${signUnsubscribe(options.unsubscribeKey, userId, type)}`;
   let running: Promise<SendReport> | undefined;
+  const leaseMs = options.leaseMs ?? 120_000;
+  /** Not sent, and no live claim on it. */
+  const free = (at: Date) => ({ sentAt: null, $or: [{ leaseUntil: null }, { leaseUntil: { $lte: at } }] });
+  const release = { leaseUntil: '', leasedBy: '' } as const;
 
   async function send(
     to: string,
@@ -153,6 +171,7 @@ export function createMailSender(options: MailSenderOptions): { sendDue(): Promi
       {
         $inc: { attempts: 1 },
         $set: { lastError: String((error as Error)?.message ?? error).slice(0, 500) },
+        $unset: release,
       },
     );
   }
@@ -161,12 +180,16 @@ export function createMailSender(options: MailSenderOptions): { sendDue(): Promi
     let sent = 0;
     let failures = 0;
     const batch = options.batch ?? 100;
-    const immediate = await outbox
-      .find({ sentAt: null, mode: 'immediate' })
-      .sort({ createdAt: 1 })
-      .limit(batch)
-      .toArray();
-    for (const mail of immediate) {
+    const tried: string[] = [];
+    while (tried.length < batch) {
+      const at = now();
+      const mail = await outbox.findOneAndUpdate(
+        { ...free(at), mode: 'immediate', _id: { $nin: tried } },
+        { $set: { leaseUntil: new Date(at.getTime() + leaseMs), leasedBy: randomUUID() } },
+        { sort: { createdAt: 1 }, returnDocument: 'after' },
+      );
+      if (!mail) break;
+      tried.push(mail._id);
       try {
         await send(mail.to, mail.subject, mail.text, mail._id, [link(mail.userId, mail.kind)]);
       } catch (error) {
@@ -174,18 +197,27 @@ export function createMailSender(options: MailSenderOptions): { sendDue(): Promi
         await failed([mail._id], error);
         continue;
       }
-      await outbox.updateOne({ _id: mail._id, sentAt: null }, { $set: { sentAt: now() } });
+      await outbox.updateOne({ _id: mail._id, sentAt: null }, { $set: { sentAt: now() }, $unset: release });
       sent += 1;
     }
     const today = startOfUtcDay(now());
-    const digestItems = await outbox
-      .find({ sentAt: null, mode: 'daily-digest', createdAt: { $lt: today } })
+    const candidates = await outbox
+      .find({ ...free(now()), mode: 'daily-digest', createdAt: { $lt: today } })
       .sort({ createdAt: 1 })
       .limit(batch * 10)
+      .project<{ userId: string }>({ userId: 1 })
       .toArray();
-    const byUser = new Map<string, PendingMail[]>();
-    for (const m of digestItems) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
-    for (const [userId, items] of byUser) {
+    for (const userId of new Set(candidates.map((c) => c.userId))) {
+      // Claim the user's due digest items (each document atomically: a racing sender gets the others, or
+      // none), then send only what this claim holds.
+      const at = now();
+      const claim = randomUUID();
+      await outbox.updateMany(
+        { ...free(at), userId, mode: 'daily-digest', createdAt: { $lt: today } },
+        { $set: { leaseUntil: new Date(at.getTime() + leaseMs), leasedBy: claim } },
+      );
+      const items = await outbox.find({ leasedBy: claim, sentAt: null }).sort({ createdAt: 1 }).toArray();
+      if (items.length === 0) continue;
       const first = items[0] as PendingMail;
       const types = [...new Set(items.map((i) => i.kind))];
       const subject = `Your Isekai digest: ${items.length} notification${items.length === 1 ? '' : 's'}`;
@@ -204,7 +236,10 @@ export function createMailSender(options: MailSenderOptions): { sendDue(): Promi
         await failed(ids, error);
         continue;
       }
-      await outbox.updateMany({ _id: { $in: ids }, sentAt: null }, { $set: { sentAt: now() } });
+      await outbox.updateMany(
+        { _id: { $in: ids }, sentAt: null },
+        { $set: { sentAt: now() }, $unset: release },
+      );
       sent += 1;
     }
     return { sent, failed: failures };
