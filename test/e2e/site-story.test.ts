@@ -337,6 +337,13 @@ describe('the story: upload → live notification → download → preview → r
     await shot(m, 'm-queue');
     await submit(m, row.getByRole('link'));
     expect(await text(m.getByTestId('status'))).toBe('published');
+    // The anime by its title (from the catalog), not by its id.
+    expect(
+      await m
+        .locator('dl.facts')
+        .getByRole('link', { name: /^Site story / })
+        .count(),
+    ).toBe(1);
     expect(await text(m.getByTestId('reports'))).toContain('Out of sync');
     await m.getByLabel('Remove (final)').check();
     await m.getByLabel(/^Note/).fill('Timing unusable; please re-time and upload again.');
