@@ -296,4 +296,57 @@ describe('the user’s chains through the edge, the broker on RabbitMQ and the r
       QUIET_MS,
     );
   });
+  it('groups: an invitation through the edge → group.invited → broker → notify → the invitee’s inbox with Accept/Decline → the Accept action as given → member listed, the notification done', async () => {
+    const lead = await tokenOf('uploader');
+    const invitee = await tokenOf('viewer');
+    // The invitee is a user of the platform once they have called it (GET /me upserts them).
+    expect((await api('GET', '/me', invitee)).status).toBe(200);
+    const slug = `chains-${process.pid}-${Date.now().toString(36)}`;
+    const created = await api('POST', '/groups', lead, { name: `Chains ${slug}`, slug, languages: ['en'] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const invited = await api('POST', `/groups/${slug}/invitations`, lead, {
+      userId: subOf(invitee),
+      roles: ['translator'],
+    });
+    expect(invited.status, JSON.stringify(invited.body)).toBe(201);
+    type Note = {
+      id: string;
+      doneAt: string | null;
+      actions: { name: string; method: string; url: string }[];
+    };
+    const noteOf = async (): Promise<Note | undefined> => {
+      const res = await api('GET', '/notifications?limit=100', invitee);
+      expect(res.status).toBe(200);
+      return (res.body.items as (Note & { data: { invitationId?: string } })[]).find(
+        (n) => n.data.invitationId === invited.body.id,
+      );
+    };
+    let note: Note | undefined;
+    await waitFor(
+      'the invitation in the invitee’s inbox',
+      async () => {
+        note = await noteOf();
+        return note !== undefined;
+      },
+      DEADLINE_MS,
+    );
+    expect(note?.actions.map((a) => a.name)).toEqual(['accept', 'decline']);
+    const accept = note?.actions.find((a) => a.name === 'accept');
+    // The action exactly as the notification gives it, through the edge.
+    const accepted = await api(accept?.method ?? '', accept?.url ?? '', invitee);
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+    expect(accepted.body).toMatchObject({ status: 'accepted' });
+    const group = await api('GET', `/groups/${slug}`, invitee);
+    expect(group.body.members).toEqual(
+      expect.arrayContaining([expect.objectContaining({ userId: subOf(invitee), roles: ['translator'] })]),
+    );
+    await waitFor(
+      'the notification marked done (group.invitation.answered → notify)',
+      async () => {
+        const now = await noteOf();
+        return now?.doneAt != null && now.actions.length === 0;
+      },
+      DEADLINE_MS,
+    );
+  });
 });
