@@ -16,6 +16,7 @@ import {
   keepALeader,
   memberView,
   projectOf,
+  projectUpdated,
   readGroup,
   readProject,
   requireLeader,
@@ -240,20 +241,11 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
         const row = rows[0];
         if (!row) throw new Conflict(`${group.slug} already has a ${language} project for anime ${animeId}`);
         events.push(
-          await groupEvent(
+          await projectUpdated(
             tx,
             group,
-            'project.updated',
-            {
-              projectId: row.id,
-              animeId,
-              language,
-              status,
-              change: 'created',
-              releasedEpisode: null,
-              updatedAt: row.updated_at.toISOString(),
-            },
-            String(animeId),
+            { id: row.id, animeId, language },
+            { status, change: 'created', updatedAt: row.updated_at.toISOString() },
           ),
         );
         return row.id;
@@ -272,20 +264,11 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
           status,
         ]);
         events.push(
-          await groupEvent(
+          await projectUpdated(
             tx,
             group,
-            'project.updated',
-            {
-              projectId: p.id,
-              animeId: p.anime_id,
-              language: p.language,
-              status,
-              change: 'status',
-              releasedEpisode: null,
-              updatedAt: new Date().toISOString(),
-            },
-            String(p.anime_id),
+            { id: p.id, animeId: p.anime_id, language: p.language },
+            { status, change: 'status' },
           ),
         );
         return p.id;
@@ -318,20 +301,11 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
         ]);
         if (released || status !== p.status)
           events.push(
-            await groupEvent(
+            await projectUpdated(
               tx,
               group,
-              'project.updated',
-              {
-                projectId: p.id,
-                animeId: p.anime_id,
-                language: p.language,
-                status,
-                change: released ? 'episode' : 'status',
-                releasedEpisode: released ? episode : null,
-                updatedAt: new Date().toISOString(),
-              },
-              String(p.anime_id),
+              { id: p.id, animeId: p.anime_id, language: p.language },
+              { status, change: released ? 'episode' : 'status', releasedEpisode: released ? episode : null },
             ),
           );
         return p.id;

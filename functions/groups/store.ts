@@ -79,6 +79,38 @@ export function groupEvent(
   return enqueue(tx, newEvent(`dev.isekai.group.${type}.v1`, { ...ref(group), ...data }, { subject }));
 }
 
+/**
+ * `group.project.updated` for one project (subject: its anime id): the status after the change, what changed
+ * (`created` | `status` | `episode`), the episode just released (or null), and when.
+ */
+export function projectUpdated(
+  tx: pg.ClientBase,
+  group: GroupRow,
+  project: { readonly id: string; readonly animeId: number; readonly language: string },
+  change: {
+    status: string;
+    change: 'created' | 'status' | 'episode';
+    releasedEpisode?: number | null;
+    updatedAt?: string;
+  },
+): Promise<CloudEventV1<unknown>> {
+  return groupEvent(
+    tx,
+    group,
+    'project.updated',
+    {
+      projectId: project.id,
+      animeId: project.animeId,
+      language: project.language,
+      status: change.status,
+      change: change.change,
+      releasedEpisode: change.releasedEpisode ?? null,
+      updatedAt: change.updatedAt ?? new Date().toISOString(),
+    },
+    String(project.animeId),
+  );
+}
+
 export interface InvitationRow {
   id: string;
   group_id: string;
