@@ -4,11 +4,12 @@
 # does not converge (every wait is bounded; nothing is masked):
 #   namespaces → cert-manager → Knative Serving + Kourier → Knative Eventing → RabbitMQ operators →
 #   eventing-rabbitmq → Rook + Ceph + buckets bound → Vault initialised, unsealed, configured, secrets
-#   generated → data stores ready → schema migration Job complete → functions ready → Broker and
+#   generated → Prometheus, Alertmanager, Grafana → data stores ready → schema migration Job complete → functions ready → Broker and
 #   Triggers ready.
 # Idempotent: re-running re-applies the same versions, never re-initialises Vault, never replaces a
 # secret, and re-runs the migration Job (applied migrations are skipped).
-#   KUBECONFIG=… ./install-platform.sh [--dry-run] [production|local]
+#   KUBECONFIG=… [ALERT_WEBHOOK_URL=https://…] ./install-platform.sh [--dry-run] [production|local]
+# ALERT_WEBHOOK_URL (production, first install): the webhook Alertmanager calls; kept in a Secret afterwards.
 # --dry-run prints the plan and the manifests it would apply (rendered), and touches nothing.
 # Production needs kubectl >= 1.31 (wait --for=create), vault, jq and openssl on this machine; Vault's
 # unseal keys and root token are written once to $VAULT_INIT_FILE (default ~/.isekai/vault-init.json).
@@ -30,6 +31,18 @@ ROOT=$(cd .. && pwd)
 VAULT_INIT_FILE=${VAULT_INIT_FILE:-$HOME/.isekai/vault-init.json}
 VAULT_LOCAL_PORT=${VAULT_LOCAL_PORT:-18200}
 POLL_SECONDS=${POLL_SECONDS:-2}
+# Where Alertmanager sends alerts (a chat or paging webhook); needed once, when its Secret does not exist yet.
+ALERT_WEBHOOK_URL=${ALERT_WEBHOOK_URL:-}
+alert_webhook_url() {
+  if [ -n "$ALERT_WEBHOOK_URL" ]; then
+    printf '%s' "$ALERT_WEBHOOK_URL"
+  elif [ "$OVERLAY" = local ]; then
+    # Nothing listens there: local alerts are read in Alertmanager's UI.
+    printf 'http://127.0.0.1:9/no-receiver'
+  else
+    die "ALERT_WEBHOOK_URL is not set: the webhook Alertmanager sends alerts to (Secret monitoring/alertmanager-receiver)"
+  fi
+}
 need kubectl
 [ "$OVERLAY" = local ] || [ "$DRY_RUN" = 1 ] || need vault jq openssl
 
@@ -64,8 +77,11 @@ kwait crd -l knative.dev/crd-install=true --for=condition=Established --timeout=
 apply_url "$SERVING_CORE_URL"
 apply_url "$KOURIER_URL"
 apply_file platform/knative-serving-config.yaml
+# Kourier reachable only from nginx on the edge node: its gateway runs there, and kourier-system denies the rest.
+apply_file platform/kourier-network-policy.yaml
+mutate kubectl -n kourier-system patch deployment 3scale-kourier-gateway --patch-file platform/kourier-gateway-edge.patch.yaml
 wait_rollouts knative-serving
-wait_rollouts kourier-system
+krollout kourier-system deployment/3scale-kourier-gateway 600s
 
 step "Knative Eventing ${KNATIVE_EVENTING_VERSION}"
 apply_url "$EVENTING_CRDS_URL"
@@ -143,6 +159,21 @@ if [ "$OVERLAY" = production ]; then
     "$ROOT/vault-policies/seed-secrets.sh"
   fi
 fi
+
+# Storage (Rook) exists from here on in production; Prometheus and Alertmanager watch the rest of the install.
+step "observability: Prometheus ${PROMETHEUS_VERSION}, Alertmanager ${ALERTMANAGER_VERSION}, Grafana ${GRAFANA_VERSION} (namespace monitoring)"
+apply_file "$ROOT/k3s/observability/k8s/namespace.yaml"
+# Created once and never replaced: the receiver's webhook URL (ALERT_WEBHOOK_URL) and Grafana's admin password.
+ensure_secret monitoring alertmanager-receiver webhook-url alert_webhook_url
+ensure_secret monitoring grafana-admin admin-password random_hex
+if [ "$OVERLAY" = production ]; then
+  apply_kustomization "$ROOT/k3s/observability"
+else
+  apply_kustomization "$ROOT/k3s/monitoring-local"
+fi
+krollout monitoring statefulset/prometheus 600s
+krollout monitoring deployment/alertmanager 300s
+krollout monitoring deployment/grafana 300s
 
 step "Isekai foundation: RBAC, network policies, Broker config, generated Secrets (objects without app.kubernetes.io/name)"
 if [ "$DRY_RUN" = 1 ]; then

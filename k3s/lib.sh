@@ -122,6 +122,29 @@ krollout() {
   fi
 }
 
+# random_hex: 48 random hex digits (a generated password).
+random_hex() {
+  od -An -N24 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# ensure_secret NAMESPACE NAME KEY PRODUCER: creates Secret NAME with one KEY, its value printed by the function
+# PRODUCER, unless the Secret exists (an existing secret is never replaced). The value reaches kubectl on
+# stdin, never on a command line; a dry run names the Secret and key, not the value.
+ensure_secret() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl -n $1 get secret $2, else: kubectl apply -f - <Secret $1/$2, key $3 from $4>   # once, never replaced"
+    return 0
+  fi
+  if kubectl -n "$1" get secret "$2" >/dev/null 2>&1; then
+    log "secret $1/$2 exists: kept"
+    return 0
+  fi
+  local value
+  value=$("$4")
+  printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\ndata:\n  %s: %s\n' \
+    "$2" "$1" "$3" "$(printf '%s' "$value" | base64 | tr -d '\n')" | kubectl apply -f -
+}
+
 # wait_rollouts NAMESPACE: every Deployment in NAMESPACE is Available (10 minutes at most).
 wait_rollouts() {
   kwait -n "$1" deployment --all --for=condition=Available --timeout=600s

@@ -75,7 +75,13 @@ export function initialState(): FakeState {
 }
 
 /** What each upstream release file creates and needs (the real files are not fetched). */
-const RELEASES: { match: string; namespaces?: string[]; apis?: string[]; needs?: string[] }[] = [
+const RELEASES: {
+  match: string;
+  namespaces?: string[];
+  apis?: string[];
+  needs?: string[];
+  objects?: string[];
+}[] = [
   {
     match: '/cert-manager.yaml',
     namespaces: ['cert-manager'],
@@ -86,7 +92,12 @@ const RELEASES: { match: string; namespaces?: string[]; apis?: string[]; needs?:
     apis: ['serving.knative.dev', 'autoscaling.internal.knative.dev', 'networking.internal.knative.dev'],
   },
   { match: '/serving-core.yaml', namespaces: ['knative-serving'], needs: ['api:serving.knative.dev'] },
-  { match: '/kourier.yaml', namespaces: ['kourier-system'], needs: ['ns:knative-serving'] },
+  {
+    match: '/kourier.yaml',
+    namespaces: ['kourier-system'],
+    needs: ['ns:knative-serving'],
+    objects: ['apps/Deployment/kourier-system/3scale-kourier-gateway'],
+  },
   {
     match: '/eventing-crds.yaml',
     apis: ['eventing.knative.dev', 'sources.knative.dev', 'messaging.knative.dev', 'flows.knative.dev'],
@@ -122,6 +133,11 @@ const CLUSTER_SCOPED = new Set([
   'CustomResourceDefinition',
   'PriorityClass',
 ]);
+/** Workloads (group/Kind/namespace/name) whose pods mount or read these Secrets of their namespace. */
+const SECRETS_NEEDED: Record<string, string[]> = {
+  'apps/Deployment/monitoring/alertmanager': ['alertmanager-receiver'],
+  'apps/Deployment/monitoring/grafana': ['grafana-admin'],
+};
 /** `kubectl wait` resource names → group/Kind. */
 const RESOURCES: Record<string, string> = {
   ksvc: 'serving.knative.dev/Service',
@@ -151,6 +167,7 @@ const VALUE_FLAGS = new Set([
   '-k',
   '-o',
   '--output',
+  '--patch-file',
 ]);
 
 /** A refusal: the message goes to stderr (or `stdout`, as `vault status` prints a sealed status). */
@@ -298,6 +315,7 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
         }
         for (const n of release.namespaces ?? []) if (!s.namespaces.includes(n)) s.namespaces.push(n);
         for (const a of release.apis ?? []) if (!s.apis.includes(a)) s.apis.push(a);
+        for (const o of release.objects ?? []) add(s, o);
         return `applied ${file}\n`;
       }
       let text: string;
@@ -340,6 +358,11 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
       } else if (present.length === 0 && !['apps/Deployment'].includes(gk)) {
         throw new Refused('error: no matching resources found');
       }
+      // A pod whose Secret is missing never starts (CreateContainerConfigError / volume not found).
+      for (const secret of SECRETS_NEEDED[`${gk}/${ns}/${name}`] ?? []) {
+        if (!s.objects.includes(`/Secret/${ns}/${secret}`))
+          throw new Refused(`error: timed out waiting for the condition on ${target} (secret "${secret}" not found)`);
+      }
       if (gk === '/Pod' && name === 'vault-0' && forWhat === 'condition=Ready' && s.vault.sealed) {
         throw new Refused(
           'error: timed out waiting for the condition on pods/vault-0 (sealed: readiness probe fails)',
@@ -354,6 +377,16 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
         }
       }
       return '';
+    }
+    case 'patch': {
+      // `kubectl -n NS patch KIND NAME --patch-file FILE`: the object must exist, the patch file too.
+      const [resource = '', name = ''] = positional.slice(1);
+      const gk = RESOURCES[resource];
+      if (!gk || !s.objects.includes(`${gk}/${ns}/${name}`))
+        throw new Refused(`Error from server (NotFound): ${resource} "${name}" not found`);
+      const file = flag(args, '--patch-file');
+      if (!file || !existsSync(file)) throw new Refused(`error: unable to read patch file ${file}`);
+      return `${resource}/${name} patched\n`;
     }
     case 'port-forward':
       s.vault.reachable = true;

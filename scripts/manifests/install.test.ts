@@ -76,6 +76,7 @@ function install(dir: string, args: string[], env: Record<string, string> = {}):
       FAKE_LOG: log,
       VAULT_INIT_FILE: join(dir, 'home', 'vault-init.json'),
       POLL_SECONDS: '0',
+      ALERT_WEBHOOK_URL: 'https://alerts.example.test/hook',
       NODE_COMPILE_CACHE: join(tmpdir(), 'isekai-fake-cluster-cache'),
       ...env,
     },
@@ -129,6 +130,10 @@ describe('install-platform.sh production, on a fresh cluster', () => {
       /apply -f \S+knative\/base\/100-namespace\.yaml/,
       /apply -f \S+cert-manager\.yaml/,
       /apply -f \S+serving-crds\.yaml/,
+      /apply -f \S+kourier\.yaml/,
+      /apply -f platform\/kourier-network-policy\.yaml/,
+      /patch deployment 3scale-kourier-gateway --patch-file platform\/kourier-gateway-edge\.patch\.yaml/,
+      /rollout status deployment\/3scale-kourier-gateway/,
       /apply -f \S+eventing-core\.yaml/,
       /apply -f \S+cluster-operator\.yml/,
       /apply -f \S+rabbitmq-broker\.yaml/,
@@ -143,6 +148,12 @@ describe('install-platform.sh production, on a fresh cluster', () => {
       /^vault write auth\/kubernetes\/role\/catalog/,
       /^vault kv put kv\/isekai\/shared\/backup-store -/,
       /^vault kv put kv\/isekai-data\/postgres\/config -/,
+      /apply -f \S+k3s\/observability\/k8s\/namespace\.yaml/,
+      /-n monitoring get secret alertmanager-receiver/,
+      /-n monitoring get secret grafana-admin/,
+      /apply -k \S+\/k3s\/observability$/,
+      /rollout status statefulset\/prometheus/,
+      /rollout status deployment\/grafana/,
       /apply -f \S+isekai\.yaml -l !app\.kubernetes\.io\/name$/,
       /apply -f \S+isekai\.yaml -l app\.kubernetes\.io\/name in \(postgres/,
       /rollout status statefulset\/postgres/,
@@ -167,6 +178,8 @@ describe('install-platform.sh production, on a fresh cluster', () => {
         'vault',
         'knative-serving',
         'knative-eventing',
+        'kourier-system',
+        'monitoring',
       ]),
     );
     // The original fault: Rook's bucket claims applied into `isekai` before it exists.
@@ -217,6 +230,35 @@ describe('install-platform.sh production, on a fresh cluster', () => {
     expect(kv['kv/isekai-data/keycloak/clients']?.KC_ISEKAI_SITE_SECRET).toMatch(/^[0-9a-f]{48}$/);
   });
 
+  it('creates the observability Secrets before the pods that read them (the fake refuses a rollout without them), and the stack', () => {
+    const objects = fresh.state().objects;
+    for (const o of [
+      '/Secret/monitoring/alertmanager-receiver',
+      '/Secret/monitoring/grafana-admin',
+      'apps/StatefulSet/monitoring/prometheus',
+      'rbac.authorization.k8s.io/ClusterRoleBinding//isekai-prometheus',
+      'networking.k8s.io/NetworkPolicy/monitoring/default-deny',
+      'networking.k8s.io/NetworkPolicy/kourier-system/default-deny',
+    ])
+      expect(objects).toContain(o);
+    // Both Secrets went through stdin: no secret value on a command line.
+    const creates = fresh.calls.filter((c) => line(c) === 'kubectl apply -f -');
+    expect(creates).toHaveLength(2);
+    expect(fresh.calls.some((c) => /alerts\.example\.test/.test(line(c)))).toBe(false);
+  });
+
+  it(
+    'without ALERT_WEBHOOK_URL (and no receiver Secret yet): stops naming it, before the stack and the overlay',
+    () => {
+      const r = install(cluster(), ['production'], { ALERT_WEBHOOK_URL: '' });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/ALERT_WEBHOOK_URL is not set/);
+      expect(r.calls.some((c) => /k3s\/observability$/.test(line(c)))).toBe(false);
+      expect(r.calls.some((c) => /isekai\.yaml/.test(line(c)) && c.args.includes('apply'))).toBe(false);
+    },
+    SLOW,
+  );
+
   it('writes the unseal keys to a file only its owner can read', () => {
     const file = join(fresh.dir, 'home', 'vault-init.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -229,13 +271,15 @@ describe('install-platform.sh is idempotent', () => {
     're-run on the installed cluster: converges again, never re-initialises Vault nor replaces a secret',
     () => {
       const before = fresh.state().vault.kv;
-      const again = install(cluster(fresh), ['production']);
+      const again = install(cluster(fresh), ['production'], { ALERT_WEBHOOK_URL: '' });
       expect(again.status).toBe(0);
       expect(again.calls.filter((c) => /^vault operator init/.test(line(c)))).toEqual([]);
       expect(again.calls.filter((c) => /^vault write .*sys\/unseal/.test(line(c)))).toEqual([]);
       const puts = again.calls.filter((c) => /^vault kv put/.test(line(c))).map((c) => c.args[2]);
       // Only the bucket keys are copied again from Rook's Secrets (the source of truth for them).
       expect(puts.sort()).toEqual(['kv/isekai/shared/backup-store', 'kv/isekai/shared/object-store']);
+      // The observability Secrets exist: kept, not replaced (no new Secret applied), even without the URL.
+      expect(again.calls.filter((c) => line(c) === 'kubectl apply -f -')).toEqual([]);
       expect(again.state().vault.kv).toEqual(before);
     },
     SLOW,
@@ -304,13 +348,20 @@ describe('install-platform.sh --dry-run', () => {
       expect(existsSync(join(r.dir, 'home', 'vault-init.json'))).toBe(false);
       const steps = [...r.stdout.matchAll(/^## step \d+: (.*)$/gm)].map((m) => m[1]);
       expect(steps[0]).toMatch(/^namespaces isekai and isekai-data/);
-      expect(steps).toHaveLength(14);
+      expect(steps).toHaveLength(15);
+      expect(steps).toContain(
+        'observability: Prometheus v2.53.4, Alertmanager v0.28.1, Grafana 11.6.1 (namespace monitoring)',
+      );
       for (const text of [
         'kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.17.2/cert-manager.yaml',
         'kubectl wait -n rook-ceph cephcluster/rook-ceph --for=jsonpath={.status.phase}=Ready --timeout=1800s',
         'kind: ObjectBucketClaim',
         "kubectl apply -f <rendered overlay> -l 'app.kubernetes.io/name=schema-migrate'",
         './vault-unseal.sh',
+        'kubectl apply -k k3s/observability',
+        'name: prometheus-config-',
+        'kubectl -n kourier-system patch deployment 3scale-kourier-gateway --patch-file platform/kourier-gateway-edge.patch.yaml',
+        'kubectl -n monitoring get secret grafana-admin, else: kubectl apply -f - <Secret monitoring/grafana-admin, key admin-password from random_hex>',
         'seed-secrets.sh',
         '# dry run: nothing was applied',
       ]) {
@@ -334,6 +385,8 @@ describe('install-platform.sh local', () => {
       expect(r.calls.filter((c) => c.tool === 'vault')).toEqual([]);
       expect(r.calls.some((c) => /rook/.test(line(c)))).toBe(false);
       expect(r.state().objects).toContain('/Secret/isekai/isekai-local-secrets');
+      // The same stack, on local-path storage, with a receiver that goes nowhere unless ALERT_WEBHOOK_URL is set.
+      expect(r.calls.some((c) => /apply -k \S+\/k3s\/monitoring-local$/.test(line(c)))).toBe(true);
     },
     SLOW,
   );

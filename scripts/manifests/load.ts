@@ -100,8 +100,9 @@ export interface PingSourceDef {
 export { isoDurationMs } from './duration.ts';
 export { ManifestError } from './guards.ts';
 
-// k3s/observability holds Prometheus files, not Kubernetes objects (observability.test.ts checks them).
-const SKIPPED = /(^|\/)kustomization\.ya?ml$|\.patch\.ya?ml$|(^|\/)observability\//;
+// k3s/observability's own files are Prometheus, Alertmanager and Grafana configuration, not Kubernetes objects
+// (observability.test.ts checks them); its k8s/ folder holds the objects that deploy them.
+const SKIPPED = /(^|\/)kustomization\.ya?ml$|\.patch\.ya?ml$|(^|\/)observability\/[^/]+\.ya?ml$/;
 
 /** Every YAML file under `dir` (recursive), kustomization files, patch fragments and Prometheus files excluded. */
 export function yamlFiles(dir: string): string[] {

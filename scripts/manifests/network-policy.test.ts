@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadFunctionSettings } from './function-env.ts';
 import { FUNCTIONS, JOBS } from './function-specs.ts';
 import { renderKustomize } from './kustomize.ts';
-import { type Manifest, REPO_ROOT } from './load.ts';
+import { loadManifests, type Manifest, REPO_ROOT } from './load.ts';
 import { canReach, type Pod, podsOf } from './network-policy.ts';
 
 const declared = await loadFunctionSettings();
@@ -24,12 +26,17 @@ const OUTSIDE: Record<string, Pod> = {
   rgw: { name: 'rgw', namespace: 'rook-ceph', labels: { app: 'rook-ceph-rgw' } },
   vault: { name: 'vault-0', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' } },
   dns: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
-  prometheus: {
-    name: 'prometheus',
-    namespace: 'monitoring',
-    labels: { 'app.kubernetes.io/name': 'prometheus' },
+  pingAdapter: {
+    name: 'pingsource-mt-adapter',
+    namespace: 'knative-eventing',
+    labels: { 'eventing.knative.dev/source': 'ping-source-controller' },
   },
+  kourierControl: { name: 'net-kourier-controller', namespace: 'knative-serving', labels: { app: 'net-kourier-controller' } },
+  cephMgr: { name: 'rook-ceph-mgr-a', namespace: 'rook-ceph', labels: { app: 'rook-ceph-mgr' } },
 };
+/** Our policies outside the overlay: kourier-system (k3s/platform) and monitoring (k3s/observability). */
+const platform = loadManifests(join(REPO_ROOT, 'k3s/platform'));
+const observability = renderKustomize(join(REPO_ROOT, 'k3s/observability'));
 const STORES: [string, number, string][] = [
   ['postgres', 5432, 'DATABASE_URL'],
   ['mongodb', 27017, 'MONGO_URL'],
@@ -46,7 +53,7 @@ const readers = (setting: string) =>
     .sort();
 
 describe.each(roots)('network policies of %s', (root) => {
-  const rendered: Manifest[] = renderKustomize(join(REPO_ROOT, root));
+  const rendered: Manifest[] = [...renderKustomize(join(REPO_ROOT, root)), ...platform, ...observability];
   const pods = podsOf(rendered);
   const pod = (name: string) => {
     const p = pods.find((x) => x.name === name);
@@ -56,7 +63,7 @@ describe.each(roots)('network policies of %s', (root) => {
   const functions = pods.filter((p) => 'serving.knative.dev/service' in p.labels);
 
   it('denies everything by default in each of our namespaces', () => {
-    for (const ns of ['isekai', 'isekai-data']) {
+    for (const ns of ['isekai', 'isekai-data', 'monitoring', 'kourier-system']) {
       const deny = rendered.find(
         (m) =>
           m.object.kind === 'NetworkPolicy' &&
@@ -103,20 +110,97 @@ describe.each(roots)('network policies of %s', (root) => {
       expect(canReach(rendered, f, OUTSIDE.rgw as Pod, 8080), f.name).toBe(s3.includes(f.name));
   });
 
-  it('lets Prometheus scrape functions (8080, queue-proxy 9091) and RabbitMQ (15692), and nothing else', () => {
-    const prom = OUTSIDE.prometheus as Pod;
+  it('lets Prometheus scrape functions (8080, queue-proxy 9091), dispatchers and Knative (9090), RabbitMQ (15692), Ceph (9283), and nothing else', () => {
+    const prom = pod('prometheus');
     for (const f of functions) {
       expect(canReach(rendered, prom, f, 8080), f.name).toBe(true);
       expect(canReach(rendered, prom, f, 9091), f.name).toBe(true);
+      expect(canReach(rendered, prom, f, 5432), f.name).toBe(false);
     }
+    expect(canReach(rendered, prom, OUTSIDE.dispatcher as Pod, 9090)).toBe(true);
+    expect(canReach(rendered, prom, OUTSIDE.activator as Pod, 9090)).toBe(true);
+    expect(canReach(rendered, prom, OUTSIDE.pingAdapter as Pod, 9090)).toBe(true);
+    expect(canReach(rendered, prom, OUTSIDE.cephMgr as Pod, 9283)).toBe(true);
     expect(canReach(rendered, prom, pod('rabbitmq'), 15692)).toBe(true);
+    expect(canReach(rendered, prom, pod('rabbitmq'), 5672)).toBe(false);
     expect(canReach(rendered, prom, pod('postgres'), 5432)).toBe(false);
+    expect(canReach(rendered, prom, OUTSIDE.rgw as Pod, 8080)).toBe(false);
+    // The scraped side admits Prometheus only: a stranger gets no metrics.
+    expect(canReach(rendered, OUTSIDE.stranger as Pod, OUTSIDE.dispatcher as Pod, 9090)).toBe(false);
+  });
+
+  it('monitoring: Grafana reads Prometheus, Prometheus alerts Alertmanager; nothing else reaches them or is reached', () => {
+    const [prom, grafana, am] = [pod('prometheus'), pod('grafana'), pod('alertmanager')];
+    expect(canReach(rendered, grafana, prom, 9090)).toBe(true);
+    expect(canReach(rendered, prom, am, 9093)).toBe(true);
+    for (const [to, port] of [
+      [prom, 9090],
+      [grafana, 3000],
+      [am, 9093],
+    ] as [Pod, number][]) {
+      expect(canReach(rendered, OUTSIDE.stranger as Pod, to, port), to.name).toBe(false);
+      for (const f of functions) expect(canReach(rendered, f, to, port), `${f.name} → ${to.name}`).toBe(false);
+    }
+    expect(canReach(rendered, grafana, pod('postgres'), 5432)).toBe(false);
+    expect(canReach(rendered, grafana, am, 9093)).toBe(false);
+    expect(canReach(rendered, am, pod('rabbitmq'), 5672)).toBe(false);
+    expect(canReach(rendered, am, prom, 9090)).toBe(false);
+    for (const p of [prom, grafana, am]) expect(canReach(rendered, p, OUTSIDE.dns as Pod, 53), p.name).toBe(true);
+  });
+
+  it('kourier-system: the gateway admits the eventing data plane and Knative, not functions or strangers; it reaches only functions and Knative', () => {
+    const gw = OUTSIDE.kourier as Pod;
+    for (const port of [8080, 8081]) {
+      expect(canReach(rendered, OUTSIDE.dispatcher as Pod, gw, port)).toBe(true);
+      expect(canReach(rendered, OUTSIDE.pingAdapter as Pod, gw, port)).toBe(true);
+      expect(canReach(rendered, OUTSIDE.kourierControl as Pod, gw, port)).toBe(true);
+      expect(canReach(rendered, OUTSIDE.stranger as Pod, gw, port)).toBe(false);
+      expect(canReach(rendered, pod('prometheus'), gw, port)).toBe(false);
+      for (const f of functions) expect(canReach(rendered, f, gw, port), f.name).toBe(false);
+    }
+    expect(canReach(rendered, gw, OUTSIDE.kourierControl as Pod, 18000)).toBe(true);
+    expect(canReach(rendered, gw, OUTSIDE.activator as Pod, 8012)).toBe(true);
+    expect(canReach(rendered, gw, pod('postgres'), 5432)).toBe(false);
+    expect(canReach(rendered, gw, OUTSIDE.vault as Pod, 8200)).toBe(false);
   });
 
   it('lets the Trigger dispatchers consume RabbitMQ, and Keycloak use PostgreSQL', () => {
     expect(canReach(rendered, OUTSIDE.dispatcher as Pod, pod('rabbitmq'), 5672)).toBe(true);
     expect(canReach(rendered, pod('keycloak'), pod('postgres'), 5432)).toBe(true);
     expect(canReach(rendered, pod('catalog'), pod('rabbitmq'), 5672)).toBe(false);
+  });
+});
+
+/**
+ * Kourier reachable only from nginx on the edge node. nginx is a host process (nginx/README.md), not a pod:
+ * the policy evaluator cannot model it, so the path is held together here: NodePorts bound to loopback on every
+ * node (scripts.test.ts), the gateway placed on the edge node only, a NodePort Service that never forwards to
+ * another node, and no ipBlock in kourier-system admitting any host — the only host that gets through is the
+ * gateway's own node, whose traffic k3s' policy controller (kube-router) always accepts for kubelet probes.
+ */
+describe('Kourier is reachable from the edge node only', () => {
+  const policies = platform.filter(
+    (m) => m.object.kind === 'NetworkPolicy' && m.object.metadata.namespace === 'kourier-system',
+  );
+  it('no kourier-system policy admits an address block (another node, the internet)', () => {
+    expect(policies.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(policies.map((m) => m.object.spec))).not.toContain('ipBlock');
+  });
+
+  it('the gateway runs on the edge node only and the NodePort Service keeps traffic on its node', () => {
+    const patch = parse(
+      readFileSync(join(REPO_ROOT, 'k3s/platform/kourier-gateway-edge.patch.yaml'), 'utf8'),
+    ) as { spec: { template: { spec: { nodeSelector: Record<string, string>; tolerations: unknown[] } } } };
+    expect(patch.spec.template.spec.nodeSelector).toEqual({ 'node-role.isekai.dev/edge': 'true' });
+    // The edge node's taint (install-server.sh) is tolerated, or the gateway would never be scheduled.
+    expect(patch.spec.template.spec.tolerations).toEqual([{ key: 'CriticalAddonsOnly', operator: 'Exists' }]);
+    const svc = platform.find((m) => m.object.kind === 'Service' && m.object.metadata.name === 'kourier');
+    expect((svc?.object.spec as { externalTrafficPolicy?: string }).externalTrafficPolicy).toBe('Local');
+    const install = readFileSync(join(REPO_ROOT, 'k3s/install-platform.sh'), 'utf8');
+    expect(install).toContain(
+      'patch deployment 3scale-kourier-gateway --patch-file platform/kourier-gateway-edge.patch.yaml',
+    );
+    expect(install).toContain('apply_file platform/kourier-network-policy.yaml');
   });
 });
 

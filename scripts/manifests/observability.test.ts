@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from './load.ts';
+import { KNATIVE_METRICS_VERSION, UPSTREAM_METRICS } from './upstream-metrics.ts';
 
 const DIR = join(REPO_ROOT, 'k3s', 'observability');
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
@@ -66,7 +67,9 @@ describe('k3s/observability', () => {
     const namespaces = config.scrape_configs.flatMap((j) =>
       (j.kubernetes_sd_configs ?? []).flatMap((s) => s.namespaces?.names ?? []),
     );
-    expect(new Set(namespaces)).toEqual(new Set(['isekai', 'isekai-data', 'rook-ceph', 'cert-manager']));
+    expect(new Set(namespaces)).toEqual(
+      new Set(['isekai', 'isekai-data', 'rook-ceph', 'cert-manager', 'knative-serving', 'knative-eventing']),
+    );
     for (const job of config.scrape_configs) {
       for (const sd of job.kubernetes_sd_configs ?? [])
         expect(['pod', 'endpoints', 'service']).toContain(sd.role);
@@ -113,11 +116,6 @@ describe('k3s/observability/dashboards', () => {
   const queries = dashboards.flatMap(({ file, json }) =>
     json.panels.flatMap((p) => p.targets.map((t) => ({ where: `${file} “${p.title}”`, expr: t.expr }))),
   );
-  const RABBITMQ = [
-    'rabbitmq_queue_messages_ready',
-    'rabbitmq_queue_messages_unacked',
-    'rabbitmq_queue_consumers',
-  ];
 
   it('cover requests, latency and errors per function; queue depth, retries and dead letters; cache hit rate, cold starts and replicas', () => {
     const text = queries.map((q) => q.expr).join('\n');
@@ -151,32 +149,97 @@ describe('k3s/observability/dashboards', () => {
     expect(r.status).toBe(0);
   });
 
-  it('every panel query names only series the functions, Prometheus or RabbitMQ export', async () => {
+  it('show Knative’s own cold starts and replicas (autoscaler, activator)', () => {
+    const text = queries.map((q) => q.expr).join('\n');
+    for (const series of ['autoscaler_actual_pods', 'autoscaler_desired_pods', 'activator_request_count'])
+      expect(text).toContain(series);
+  });
+});
+
+/**
+ * Every series a dashboard panel or an alert rule names is exported by our code (the registry
+ * functions/lib/metrics.ts builds, default process metrics included; a histogram's _bucket/_sum/_count) or is
+ * an upstream metric listed with its source and scrape job (upstream-metrics.ts), and every listed one is used.
+ */
+describe('k3s/observability: every series named exists', () => {
+  const dashDir = join(DIR, 'dashboards');
+  const uses = [
+    ...readdirSync(dashDir)
+      .filter((f) => f.endsWith('.json'))
+      .flatMap((file) =>
+        (JSON.parse(readFileSync(join(dashDir, file), 'utf8')) as Dashboard).panels.flatMap((p) =>
+          p.targets.map((t) => ({ where: `${file} “${p.title}”`, expr: t.expr })),
+        ),
+      ),
+    ...(
+      parse(readFileSync(join(DIR, 'alerts.rules.yml'), 'utf8')) as {
+        groups: { rules: { alert: string; expr: string }[] }[];
+      }
+    ).groups
+      .flatMap((g) => g.rules)
+      .map((r) => ({ where: `alerts.rules.yml ${r.alert}`, expr: r.expr })),
+  ];
+  const jobs = new Set(
+    (parse(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')) as { scrape_configs: ScrapeConfig[] }).scrape_configs.map(
+      (j) => j.job_name,
+    ),
+  );
+
+  it('every series is our own or a listed upstream metric', async () => {
     const { createMetrics } = await import('../../functions/lib/metrics.ts');
     const registry = createMetrics('dashboards-check').registry;
-    const exported = new Set<string>(['up', ...RABBITMQ]);
+    const exported = new Set<string>(UPSTREAM_METRICS.map((m) => m.name));
     for (const metric of await registry.getMetricsAsJSON()) {
       exported.add(metric.name);
       if (String(metric.type) === 'histogram')
         for (const suffix of ['_bucket', '_sum', '_count']) exported.add(metric.name + suffix);
     }
-    for (const { where, expr } of queries) {
-      const stripped = expr
-        .replace(/"[^"]*"/g, '""')
-        .replace(/\{[^}]*\}/g, '')
-        .replace(/\[[^\]]*\]/g, '')
-        .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
-      // Whole identifiers not followed by "(" (those are functions); keywords and numbers dropped.
-      const names = [...stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)]
-        .filter((m) => !/^\s*\(/.test(stripped.slice((m.index ?? 0) + m[0].length)))
-        .map((m) => m[0])
-        .filter((w) => !/^(and|or|unless|bool|offset|le)$/.test(w));
-      const series = names.filter((n) => /_/.test(n) || n === 'up');
+    expect(uses.length).toBeGreaterThan(20);
+    for (const { where, expr } of uses) {
+      const series = seriesOf(expr);
       expect(series.length, where).toBeGreaterThan(0);
       for (const name of series) expect([...exported], `${where}: ${name}`).toContain(name);
     }
   });
+
+  it('every listed upstream metric is used, names its source, and is collected by a scrape job we have', () => {
+    const used = new Set(uses.flatMap((u) => seriesOf(u.expr)));
+    for (const m of UPSTREAM_METRICS) {
+      expect(used.has(m.name), `${m.name} is used by no dashboard or rule`).toBe(true);
+      expect(m.source, m.name).toMatch(/^https:\/\//);
+      if (m.job !== null) expect([...jobs], m.name).toContain(m.job);
+    }
+  });
+
+  it('the Knative metric names are those of the pinned Knative version', () => {
+    const pinned = /^KNATIVE_SERVING_VERSION=(v\d+\.\d+)\./m.exec(
+      readFileSync(join(REPO_ROOT, 'k3s', 'versions.env'), 'utf8'),
+    )?.[1];
+    expect(pinned).toBe(KNATIVE_METRICS_VERSION);
+  });
+
+  it('the name check catches a series nobody exports', () => {
+    expect(seriesOf('sum(rate(kn_revision_request_count_total{x="y"}[5m])) by (service)')).toEqual([
+      'kn_revision_request_count_total',
+    ]);
+    expect(UPSTREAM_METRICS.map((m) => m.name)).not.toContain('kn_revision_request_count_total');
+  });
 });
+
+/** The series names a PromQL expression reads (label matchers, ranges, grouping clauses and functions dropped). */
+function seriesOf(expr: string): string[] {
+  const stripped = expr
+    .replace(/"[^"]*"/g, '""')
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+  // Whole identifiers not followed by "(" (those are functions); keywords and numbers dropped.
+  return [...stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)]
+    .filter((m) => !/^\s*\(/.test(stripped.slice((m.index ?? 0) + m[0].length)))
+    .map((m) => m[0])
+    .filter((w) => !/^(and|or|unless|bool|offset|le)$/.test(w))
+    .filter((n) => /_/.test(n) || n === 'up');
+}
 
 interface Dashboard {
   uid: string;
