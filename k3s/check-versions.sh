@@ -14,7 +14,10 @@ for url in "$CERT_MANAGER_URL" "$SERVING_CRDS_URL" "$SERVING_CORE_URL" "$KOURIER
   "$RABBITMQ_TOPOLOGY_OPERATOR_URL" "$EVENTING_RABBITMQ_URL" \
   "https://github.com/k3s-io/k3s/releases/tag/${K3S_VERSION/+/%2B}" \
   "https://charts.rook.io/release/rook-ceph-${ROOK_VERSION}.tgz" \
-  "https://helm.releases.hashicorp.com/vault-${VAULT_CHART_VERSION}.tgz"; do
+  "https://helm.releases.hashicorp.com/vault-${VAULT_CHART_VERSION}.tgz" \
+  "https://github.com/prometheus/prometheus/releases/tag/${PROMETHEUS_VERSION}" \
+  "https://github.com/prometheus/alertmanager/releases/tag/${ALERTMANAGER_VERSION}" \
+  "https://github.com/grafana/grafana/releases/tag/v${GRAFANA_VERSION}"; do
   if curl -fsIL -o /dev/null "$url"; then
     echo "ok      $url"
   else

@@ -361,7 +361,9 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
       // A pod whose Secret is missing never starts (CreateContainerConfigError / volume not found).
       for (const secret of SECRETS_NEEDED[`${gk}/${ns}/${name}`] ?? []) {
         if (!s.objects.includes(`/Secret/${ns}/${secret}`))
-          throw new Refused(`error: timed out waiting for the condition on ${target} (secret "${secret}" not found)`);
+          throw new Refused(
+            `error: timed out waiting for the condition on ${target} (secret "${secret}" not found)`,
+          );
       }
       if (gk === '/Pod' && name === 'vault-0' && forWhat === 'condition=Ready' && s.vault.sealed) {
         throw new Refused(

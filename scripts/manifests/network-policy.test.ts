@@ -31,7 +31,11 @@ const OUTSIDE: Record<string, Pod> = {
     namespace: 'knative-eventing',
     labels: { 'eventing.knative.dev/source': 'ping-source-controller' },
   },
-  kourierControl: { name: 'net-kourier-controller', namespace: 'knative-serving', labels: { app: 'net-kourier-controller' } },
+  kourierControl: {
+    name: 'net-kourier-controller',
+    namespace: 'knative-serving',
+    labels: { app: 'net-kourier-controller' },
+  },
   cephMgr: { name: 'rook-ceph-mgr-a', namespace: 'rook-ceph', labels: { app: 'rook-ceph-mgr' } },
 };
 /** Our policies outside the overlay: kourier-system (k3s/platform) and monitoring (k3s/observability). */
@@ -139,13 +143,15 @@ describe.each(roots)('network policies of %s', (root) => {
       [am, 9093],
     ] as [Pod, number][]) {
       expect(canReach(rendered, OUTSIDE.stranger as Pod, to, port), to.name).toBe(false);
-      for (const f of functions) expect(canReach(rendered, f, to, port), `${f.name} → ${to.name}`).toBe(false);
+      for (const f of functions)
+        expect(canReach(rendered, f, to, port), `${f.name} → ${to.name}`).toBe(false);
     }
     expect(canReach(rendered, grafana, pod('postgres'), 5432)).toBe(false);
     expect(canReach(rendered, grafana, am, 9093)).toBe(false);
     expect(canReach(rendered, am, pod('rabbitmq'), 5672)).toBe(false);
     expect(canReach(rendered, am, prom, 9090)).toBe(false);
-    for (const p of [prom, grafana, am]) expect(canReach(rendered, p, OUTSIDE.dns as Pod, 53), p.name).toBe(true);
+    for (const p of [prom, grafana, am])
+      expect(canReach(rendered, p, OUTSIDE.dns as Pod, 53), p.name).toBe(true);
   });
 
   it('kourier-system: the gateway admits the eventing data plane and Knative, not functions or strangers; it reaches only functions and Knative', () => {
@@ -195,7 +201,9 @@ describe('Kourier is reachable from the edge node only', () => {
     // The edge node's taint (install-server.sh) is tolerated, or the gateway would never be scheduled.
     expect(patch.spec.template.spec.tolerations).toEqual([{ key: 'CriticalAddonsOnly', operator: 'Exists' }]);
     const svc = platform.find((m) => m.object.kind === 'Service' && m.object.metadata.name === 'kourier');
-    expect((svc?.object.spec as { externalTrafficPolicy?: string }).externalTrafficPolicy).toBe('Local');
+    expect((svc?.object.spec as { externalTrafficPolicy?: string } | undefined)?.externalTrafficPolicy).toBe(
+      'Local',
+    );
     const install = readFileSync(join(REPO_ROOT, 'k3s/install-platform.sh'), 'utf8');
     expect(install).toContain(
       'patch deployment 3scale-kourier-gateway --patch-file platform/kourier-gateway-edge.patch.yaml',

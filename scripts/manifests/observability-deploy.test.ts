@@ -31,7 +31,9 @@ const find = (kind: string, name: string): Any => {
 };
 /** The generated ConfigMap whose name starts with `prefix-` (kustomize adds a content hash). */
 const configMap = (prefix: string): Any => {
-  const o = rendered.find((x) => x.kind === 'ConfigMap' && new RegExp(`^${prefix}-[a-z0-9]{10}$`).test(x.metadata.name));
+  const o = rendered.find(
+    (x) => x.kind === 'ConfigMap' && new RegExp(`^${prefix}-[a-z0-9]{10}$`).test(x.metadata.name),
+  );
   if (!o) throw new Error(`no generated ConfigMap ${prefix}`);
   return o;
 };
@@ -57,7 +59,9 @@ describe('k3s/observability deployed', () => {
       'NetworkPolicy/default-deny',
     ])
       expect(kinds).toContain(k);
-    for (const o of rendered.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind)))
+    for (const o of rendered.filter(
+      (x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind),
+    ))
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('monitoring');
   });
 
@@ -106,9 +110,16 @@ describe('k3s/observability deployed', () => {
     const role = find('ClusterRole', 'isekai-prometheus');
     const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     for (const r of rules) expect(r.verbs.sort()).toEqual(['get', 'list', 'watch']);
-    expect(rules.flatMap((r) => r.resources).sort()).toEqual(['endpoints', 'endpointslices', 'pods', 'services']);
+    expect(rules.flatMap((r) => r.resources).sort()).toEqual([
+      'endpoints',
+      'endpointslices',
+      'pods',
+      'services',
+    ]);
     const binding = find('ClusterRoleBinding', 'isekai-prometheus');
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }]);
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' },
+    ]);
     expect(pod(find('StatefulSet', 'prometheus')).serviceAccountName).toBe('prometheus');
   });
 
@@ -163,7 +174,9 @@ describe('k3s/observability deployed', () => {
 
   it('runs the image versions pinned in k3s/versions.env', () => {
     const image = (kind: string, name: string) => pod(find(kind, name)).containers[0].image as string;
-    expect(image('StatefulSet', 'prometheus')).toBe(`quay.io/prometheus/prometheus:${versions.PROMETHEUS_VERSION}`);
+    expect(image('StatefulSet', 'prometheus')).toBe(
+      `quay.io/prometheus/prometheus:${versions.PROMETHEUS_VERSION}`,
+    );
     expect(image('Deployment', 'alertmanager')).toBe(
       `quay.io/prometheus/alertmanager:${versions.ALERTMANAGER_VERSION}`,
     );
@@ -171,7 +184,9 @@ describe('k3s/observability deployed', () => {
   });
 
   it('every container runs as non-root with a read-only root, no capabilities, requests and limits, probes', () => {
-    for (const o of rendered.filter((x: KubeObject) => ['StatefulSet', 'Deployment'].includes(x.kind)) as Any[]) {
+    for (const o of rendered.filter((x: KubeObject) =>
+      ['StatefulSet', 'Deployment'].includes(x.kind),
+    ) as Any[]) {
       const spec = pod(o);
       expect(spec.securityContext.runAsNonRoot, o.metadata.name).toBe(true);
       expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { REPO_ROOT } from './load.ts';
+import { renderKustomize } from './kustomize.ts';
+import { loadManifests, REPO_ROOT } from './load.ts';
+import { canReach, type Pod, podsOf } from './network-policy.ts';
 import { KNATIVE_METRICS_VERSION, UPSTREAM_METRICS } from './upstream-metrics.ts';
 
 const DIR = join(REPO_ROOT, 'k3s', 'observability');
@@ -180,9 +182,9 @@ describe('k3s/observability: every series named exists', () => {
       .map((r) => ({ where: `alerts.rules.yml ${r.alert}`, expr: r.expr })),
   ];
   const jobs = new Set(
-    (parse(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')) as { scrape_configs: ScrapeConfig[] }).scrape_configs.map(
-      (j) => j.job_name,
-    ),
+    (
+      parse(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')) as { scrape_configs: ScrapeConfig[] }
+    ).scrape_configs.map((j) => j.job_name),
   );
 
   it('every series is our own or a listed upstream metric', async () => {
@@ -245,3 +247,41 @@ interface Dashboard {
   uid: string;
   panels: { title: string; targets: { expr: string }[] }[];
 }
+
+/**
+ * Knative's own spans reach our Zipkin: `config-tracing` in knative-serving and knative-eventing
+ * (k3s/platform) uses only the keys Knative 1.18 reads (knative.dev/pkg tracing/config: backend,
+ * zipkin-endpoint, sample-rate, debug; knative/docs eventing/accessing-traces.md), points at the Zipkin
+ * Service of the rendered overlay, and that Zipkin admits both namespaces.
+ */
+describe('Knative tracing (config-tracing) points at our Zipkin', () => {
+  const TRACING_KEYS = ['backend', 'zipkin-endpoint', 'sample-rate', 'debug'];
+  const platform = loadManifests(join(REPO_ROOT, 'k3s/platform'));
+  const overlay = renderKustomize(join(REPO_ROOT, 'knative/overlays/production'));
+  const zipkin = overlay.find((m) => m.object.kind === 'Service' && m.object.metadata.name === 'zipkin')
+    ?.object as { metadata: { namespace: string }; spec: { ports: { port: number }[] } } | undefined;
+
+  it.each(['knative-serving', 'knative-eventing'])('%s', (namespace) => {
+    const cm = platform.find(
+      (m) =>
+        m.object.kind === 'ConfigMap' &&
+        m.object.metadata.name === 'config-tracing' &&
+        m.object.metadata.namespace === namespace,
+    )?.object as { data: Record<string, string> } | undefined;
+    expect(cm, `config-tracing in ${namespace}`).toBeDefined();
+    const data = cm?.data ?? {};
+    for (const key of Object.keys(data)) expect(TRACING_KEYS, key).toContain(key);
+    expect(data.backend).toBe('zipkin');
+    expect(zipkin).toBeDefined();
+    expect(data['zipkin-endpoint']).toBe(
+      `http://zipkin.${zipkin?.metadata.namespace}.svc.cluster.local:${zipkin?.spec.ports[0]?.port}/api/v2/spans`,
+    );
+    const rate = Number(data['sample-rate']);
+    expect(rate).toBeGreaterThan(0);
+    expect(rate).toBeLessThanOrEqual(1);
+    const sender: Pod = { name: 'sender', namespace, labels: { app: 'activator' } };
+    const pods = podsOf(overlay);
+    const target = pods.find((p) => p.name === 'zipkin') as Pod;
+    expect(canReach(overlay, sender, target, zipkin?.spec.ports[0]?.port ?? 0)).toBe(true);
+  });
+});

@@ -2,7 +2,7 @@
  * k3s/RUNBOOK.md's commands are real: every `kubectl` line parses with kubectl's own flag parser (run
  * against an unreachable server: a parse error is reported before any connection is tried), every `kn` line
  * uses a known subcommand and flag, and every namespace and object a command names exists in the rendered
- * manifests (production overlay, rook/, k3s/platform) or among the objects the operators create.
+ * manifests (production overlay, rook/, k3s/observability, k3s/platform) or among the objects the operators create.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -42,6 +42,7 @@ const production = renderKustomize(join(REPO_ROOT, 'knative/overlays/production'
 const all = [
   ...production,
   ...renderKustomize(join(REPO_ROOT, 'rook')),
+  ...renderKustomize(join(REPO_ROOT, 'k3s/observability')),
   ...loadManifests(join(REPO_ROOT, 'k3s/platform')),
 ];
 /** Objects made by controllers or charts, not by our manifests (name them here only when documented). */
