@@ -277,6 +277,10 @@ describe('the story: upload → live notification → download → preview → r
     expect(body.startsWith('WEBVTT')).toBe(true);
     // 1.00 → 2.50 and 4.00 → 5.50 (the sign), 1.50 → 3.00 and 3.50 → 5.00 (the dialogue).
     expect(body).toContain('00:00:02.500 --> 00:00:05.500');
+    // the sign keeps its place: \pos(480,80) of 640×360, box centred on it (\an5)
+    expect(body).toContain(
+      '00:00:02.500 --> 00:00:05.500 position:75%,center line:22.22%,center align:center\n',
+    );
     expect(body).toContain('00:00:03.000 --> 00:00:05.000');
     expect(body).not.toContain('00:00:01.000 --> ');
     expect(body).toContain('Welcome to the other world.');
