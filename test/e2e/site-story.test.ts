@@ -468,6 +468,7 @@ describe('roles and settings', () => {
     await submit(a, a.locator('#profile').getByRole('button', { name: 'Save' }));
     expect(await text(a.locator('.flash.ok:not(#live-toast)'))).toBe('Your settings are saved.');
     expect(await a.getByLabel('Display name').inputValue()).toBe('Story Viewer A');
+    expect(await text(a.locator('.who strong')), 'the header shows the display name').toBe('Story Viewer A');
     await a.getByLabel('Preferred subtitle languages').fill('en, pt-BR, xx_bad');
     await submit(a, a.locator('#languages').getByRole('button', { name: 'Save' }));
     expect(await text(a.locator('#languages .error'))).toContain('Use language tags');
@@ -500,6 +501,13 @@ describe('roles and settings', () => {
     await second.goto(`${siteUrl}/`);
     await second.getByRole('link', { name: 'Sign in' }).click();
     await second.locator('input[name="password"]').waitFor();
+    // Signing in again reads the display name from the profile for the header and the welcome.
+    await second.locator('input[name="username"]').fill(users.a.username);
+    await second.locator('input[name="password"]').fill(users.a.password);
+    await submit(second, second.locator('#kc-login'));
+    await second.waitForURL(`${siteUrl}/**`);
+    expect(await text(second.locator('.who strong'))).toBe('Story Viewer A');
+    expect(await text(second.locator('.flash.ok:not(#live-toast)'))).toBe('Welcome, Story Viewer A.');
   });
 });
 
