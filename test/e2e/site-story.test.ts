@@ -358,6 +358,8 @@ describe('the story: upload → live notification → download → preview → r
     expect(await text(m.getByTestId('audit'))).toMatch(
       /remove by .*published → removed, 1 report resolved.*Timing unusable/,
     );
+    // named by account name, linked to their public list (not by the account's UUID)
+    expect(await text(m.getByTestId('audit'))).toContain(`remove by ${users.m.username} (`);
     await shot(m, 'm-decision');
     // The moderation inbox had the report (M's badge counts it).
     expect(await badgeCount(m)).toBeGreaterThanOrEqual(1);

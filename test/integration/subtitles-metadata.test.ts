@@ -379,7 +379,11 @@ describe('moderation: hide, restore, audit log', () => {
       ['restore', 'false alarm', 'hidden', 'published'],
       ['hide', 'looks like spam, checking', 'published', 'hidden'],
     ]);
-    expect(log.body.items[1]).toMatchObject({ moderatorId: tokens.subOf('mod-audit'), resolvedReports: 1 });
+    expect(log.body.items[1]).toMatchObject({
+      moderatorId: tokens.subOf('mod-audit'),
+      moderatorName: tokens.usernameOf('mod-audit'),
+      resolvedReports: 1,
+    });
     expect((await moderate(id, 'remove', 'confirmed spam')).body.status).toBe('removed');
     expect((await moderate(id, 'restore')).status).toBe(410);
   });
