@@ -17,7 +17,8 @@ for url in "$CERT_MANAGER_URL" "$SERVING_CRDS_URL" "$SERVING_CORE_URL" "$KOURIER
   "https://helm.releases.hashicorp.com/vault-${VAULT_CHART_VERSION}.tgz" \
   "https://github.com/prometheus/prometheus/releases/tag/${PROMETHEUS_VERSION}" \
   "https://github.com/prometheus/alertmanager/releases/tag/${ALERTMANAGER_VERSION}" \
-  "https://github.com/grafana/grafana/releases/tag/v${GRAFANA_VERSION}"; do
+  "https://github.com/grafana/grafana/releases/tag/v${GRAFANA_VERSION}" \
+  "https://github.com/prometheus/blackbox_exporter/releases/tag/${BLACKBOX_EXPORTER_VERSION}"; do
   if curl -fsIL -o /dev/null "$url"; then
     echo "ok      $url"
   else

@@ -161,7 +161,7 @@ if [ "$OVERLAY" = production ]; then
 fi
 
 # Storage (Rook) exists from here on in production; Prometheus and Alertmanager watch the rest of the install.
-step "observability: Prometheus ${PROMETHEUS_VERSION}, Alertmanager ${ALERTMANAGER_VERSION}, Grafana ${GRAFANA_VERSION} (namespace monitoring)"
+step "observability: Prometheus ${PROMETHEUS_VERSION}, Alertmanager ${ALERTMANAGER_VERSION}, Grafana ${GRAFANA_VERSION}, blackbox exporter ${BLACKBOX_EXPORTER_VERSION} (namespace monitoring)"
 apply_file "$ROOT/k3s/observability/k8s/namespace.yaml"
 # Created once and never replaced: the receiver's webhook URL (ALERT_WEBHOOK_URL) and Grafana's admin password.
 ensure_secret monitoring alertmanager-receiver webhook-url alert_webhook_url
@@ -174,6 +174,7 @@ fi
 krollout monitoring statefulset/prometheus 600s
 krollout monitoring deployment/alertmanager 300s
 krollout monitoring deployment/grafana 300s
+krollout monitoring deployment/blackbox-exporter 300s
 
 step "Isekai foundation: RBAC, network policies, Broker config, generated Secrets (objects without app.kubernetes.io/name)"
 if [ "$DRY_RUN" = 1 ]; then

@@ -352,7 +352,7 @@ describe('install-platform.sh --dry-run', () => {
       expect(steps[0]).toMatch(/^namespaces isekai and isekai-data/);
       expect(steps).toHaveLength(15);
       expect(steps).toContain(
-        'observability: Prometheus v2.53.4, Alertmanager v0.28.1, Grafana 11.6.1 (namespace monitoring)',
+        'observability: Prometheus v2.53.4, Alertmanager v0.28.1, Grafana 11.6.1, blackbox exporter v0.25.0 (namespace monitoring)',
       );
       for (const text of [
         'kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.17.2/cert-manager.yaml',

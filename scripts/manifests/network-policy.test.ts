@@ -152,6 +152,10 @@ describe.each(roots)('network policies of %s', (root) => {
     expect(canReach(rendered, am, prom, 9090)).toBe(false);
     for (const p of [prom, grafana, am])
       expect(canReach(rendered, p, OUTSIDE.dns as Pod, 53), p.name).toBe(true);
+    const blackbox = pod('blackbox-exporter');
+    expect(canReach(rendered, prom, blackbox, 9115)).toBe(true);
+    expect(canReach(rendered, OUTSIDE.stranger as Pod, blackbox, 9115)).toBe(false);
+    expect(canReach(rendered, blackbox, pod('postgres'), 5432)).toBe(false);
   });
 
   it('kourier-system: the gateway admits the eventing data plane and Knative, not functions or strangers; it reaches only functions and Knative', () => {

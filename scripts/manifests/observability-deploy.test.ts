@@ -71,6 +71,20 @@ describe('k3s/observability deployed', () => {
       'alerts.rules.yml': file('alerts.rules.yml'),
     });
     expect(configMap('alertmanager-config').data).toEqual({ 'alertmanager.yml': file('alertmanager.yml') });
+    expect(configMap('blackbox-config').data).toEqual({ 'blackbox.yml': file('blackbox.yml') });
+    // The edge-certificates job probes through our exporter's Service, with a module it defines.
+    const job = (parse(file('prometheus.yml')) as Any).scrape_configs.find(
+      (j: Any) => j.job_name === 'edge-certificates',
+    );
+    const exporter = find('Service', 'blackbox-exporter');
+    expect(job.relabel_configs.at(-1).replacement).toBe(
+      `blackbox-exporter.monitoring.svc.cluster.local:${exporter.spec.ports[0].port}`,
+    );
+    expect(Object.keys((parse(file('blackbox.yml')) as Any).modules)).toEqual(job.params.module);
+    const bb = find('Deployment', 'blackbox-exporter');
+    expect(pod(bb).containers[0].args).toContain(
+      `--config.file=${mountOf(bb, configMap('blackbox-config').metadata.name)}/blackbox.yml`,
+    );
     const dashboards = readdirSync(join(DIR, 'dashboards')).filter((f) => f.endsWith('.json'));
     expect(Object.keys(configMap('grafana-dashboards').data).sort()).toEqual(dashboards.sort());
     for (const d of dashboards)
@@ -181,6 +195,9 @@ describe('k3s/observability deployed', () => {
       `quay.io/prometheus/alertmanager:${versions.ALERTMANAGER_VERSION}`,
     );
     expect(image('Deployment', 'grafana')).toBe(`docker.io/grafana/grafana:${versions.GRAFANA_VERSION}`);
+    expect(image('Deployment', 'blackbox-exporter')).toBe(
+      `quay.io/prometheus/blackbox-exporter:${versions.BLACKBOX_EXPORTER_VERSION}`,
+    );
   });
 
   it('every container runs as non-root with a read-only root, no capabilities, requests and limits, probes', () => {

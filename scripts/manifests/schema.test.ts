@@ -27,10 +27,10 @@ describe('schema: every manifest document parses and validates', () => {
   // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability), the
   // dead-letter CLI Job (k3s/jobs/dead-letters-cli.yaml); + groups (ServiceAccount, Service, SinkBinding) and
   // notify's three group Triggers; + the notify-mail-tick PingSource (the mail sender's clock).
-  // + the observability stack (k3s/observability/k8s: Namespace, 5 NetworkPolicies, Prometheus' ServiceAccount,
+  // + the observability stack (k3s/observability/k8s: Namespace, 6 NetworkPolicies, the blackbox exporter's Service + Deployment, Prometheus' ServiceAccount,
   // ClusterRole, ClusterRoleBinding, Service, StatefulSet, Alertmanager's and Grafana's Service + Deployment),
   // kourier-system's 2 NetworkPolicies (k3s/platform), isekai's eventing-metrics-from-monitoring.
-  expect(manifests, 'manifest documents').toHaveLength(132);
+  expect(manifests, 'manifest documents').toHaveLength(135);
   it.each(
     manifests.map(
       (m) =>

@@ -130,6 +130,7 @@ describe('k3s/versions.env pins every component', () => {
     'PROMETHEUS_VERSION',
     'ALERTMANAGER_VERSION',
     'GRAFANA_VERSION',
+    'BLACKBOX_EXPORTER_VERSION',
   ])('%s is an exact version', (key) => expect(versions[key]).toMatch(/^v?\d+\.\d+\.\d+(\+k3s\d+)?$/));
 
   it('keeps Knative Serving, Kourier, Eventing and eventing-rabbitmq in lockstep', () => {

@@ -44,6 +44,12 @@ export const UPSTREAM_METRICS: UpstreamMetric[] = [
   { name: 'ceph_cluster_total_bytes', job: 'ceph', source: CEPH },
   { name: 'ceph_cluster_total_used_bytes', job: 'ceph', source: CEPH },
   { name: 'certmanager_certificate_expiration_timestamp_seconds', job: 'cert-manager', source: CERT_MANAGER },
+  {
+    name: 'probe_ssl_earliest_cert_expiry',
+    job: 'edge-certificates',
+    source:
+      'https://github.com/prometheus/blackbox_exporter (prober/tls.go: earliest NotAfter of the presented chain, Unix seconds)',
+  },
   { name: 'autoscaler_actual_pods', job: 'knative', source: KNATIVE_SERVING_METRICS },
   { name: 'autoscaler_desired_pods', job: 'knative', source: KNATIVE_SERVING_METRICS },
   { name: 'autoscaler_panic_mode', job: 'knative', source: KNATIVE_SERVING_METRICS },
