@@ -511,12 +511,19 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
 
     // The replacement takes the same file again: all of it, once.
     await library.restart();
+    const t0 = performance.now();
     const second = await importFile(() => undefined);
+    console.info(`TMP import ${Math.round(performance.now() - t0)} ms`);
     expect(second.cut).toBe(false);
     const report = second.lines.at(-1)?.report as { totals: Record<string, number> } | undefined;
     expect(report?.totals).toEqual({ imported: ROWS, updated: 0, skipped: 0 });
     const after = await state();
-    expect(after).toEqual({
+    const errors = await pool.query<{ last_error: string; n: string }>(
+      `select last_error, count(*) as n from outbox where event->'data'->>'userId' = $1 and published_at is null
+        group by last_error`,
+      [user],
+    );
+    expect(after, `unpublished: ${JSON.stringify(errors.rows)}; sink got ${sink.received.length}`).toEqual({
       entries: ROWS,
       ratings: rated,
       users: 1,
