@@ -35,6 +35,8 @@ let catalog: FunctionProcess;
 let rate: FunctionProcess;
 /** nginx processes this file started (masters and workers), for afterAll. */
 const nginxPids = new Set<number>();
+/** An nginx that started when it should not have (a failed assertion): stopped in afterAll. */
+const strays: RunningEdge[] = [];
 
 beforeAll(async () => {
   issuer = await startLocalIssuer('crash-edge');
@@ -64,6 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (rate?.pid()) process.kill(rate.pid(), 'SIGCONT');
+  for (const stray of strays) await stray.stop();
   await restarted?.stop();
   await edge?.stop();
   for (const pid of nginxPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
@@ -340,7 +343,15 @@ describe('nginx killed with SIGKILL: in-flight requests fail cleanly, writes are
     expect(statuses.slice(served).every((s) => s === 200)).toBe(true);
 
     // A supervisor that only restarts nginx fails while the orphan holds the ports (bind: in use).
-    await expect(startEdge(edge.options)).rejects.toThrow(/Address already in use/);
+    const premature = await startEdge(edge.options).then(
+      (started) => {
+        strays.push(started); // stopped in afterAll if it ever starts
+        return started;
+      },
+      (error: Error) => error,
+    );
+    expect(premature).toBeInstanceOf(Error);
+    expect(String(premature)).toMatch(/Address already in use/);
     // What a supervisor must do (systemd stops the unit's whole cgroup): end what is left of the old nginx
     // (the worker finishes its requests and exits; the cache manager too).
     for (const c of children) if (alive(c.pid)) process.kill(c.pid, 'SIGQUIT');
