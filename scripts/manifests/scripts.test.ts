@@ -127,6 +127,7 @@ describe('k3s/versions.env pins every component', () => {
     'RABBITMQ_TOPOLOGY_OPERATOR_VERSION',
     'ROOK_VERSION',
     'VAULT_CHART_VERSION',
+    'CNPG_VERSION',
   ])('%s is an exact version', (key) => expect(versions[key]).toMatch(/^v?\d+\.\d+\.\d+(\+k3s\d+)?$/));
 
   it('keeps Knative Serving, Kourier, Eventing and eventing-rabbitmq in lockstep', () => {
