@@ -172,11 +172,11 @@ if [ "$OVERLAY" = production ]; then
   step "PostgreSQL's Secrets, generated from Vault (CloudNativePG reads Kubernetes Secrets, not Vault)"
   # Role passwords (basic-auth, as the operator expects) and the backup bucket's keys for barman-cloud. The
   # values travel from vault to kubectl through a pipe only; re-running re-applies the same values.
-  vault_secret postgres-owner kubernetes.io/basic-auth kv/isekai-data/postgres/config \
+  vault_secret postgres-role-isekai kubernetes.io/basic-auth kv/isekai-data/postgres/config \
     '{username: "isekai", password: .ISEKAI_PASSWORD}'
-  vault_secret postgres-app kubernetes.io/basic-auth kv/isekai-data/postgres/config \
+  vault_secret postgres-role-isekai-app kubernetes.io/basic-auth kv/isekai-data/postgres/config \
     '{username: "isekai_app", password: .ISEKAI_APP_PASSWORD}'
-  vault_secret postgres-keycloak kubernetes.io/basic-auth kv/isekai-data/postgres/config \
+  vault_secret postgres-role-keycloak kubernetes.io/basic-auth kv/isekai-data/postgres/config \
     '{username: "keycloak", password: .KEYCLOAK_PASSWORD}'
   vault_secret backup-store Opaque kv/isekai/shared/backup-store \
     '{ACCESS_KEY_ID: .S3_ACCESS_KEY_ID, ACCESS_SECRET_KEY: .S3_SECRET_ACCESS_KEY}'

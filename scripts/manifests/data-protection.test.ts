@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: deep edits of parsed YAML
 /**
  * Data protection in the production overlay: each store runs replicated (PostgreSQL ×3 by CloudNativePG,
  * MongoDB a 3-member replica set, RabbitMQ ×3) or persisted (Redis AOF); every workload running more than
@@ -357,6 +358,26 @@ describe('data protection (production)', () => {
       });
     expect(jobs.map((j) => j.object.metadata.name).sort()).toEqual(['mongodb-dump', 'postgres-dump']);
     expect(checkContainers(jobs)).toEqual([]);
+  });
+
+  it('keeps the point-in-time recovery Cluster (k3s/restore/) equal to the live one but for where it starts', () => {
+    const live = structuredClone(production.find((m) => m.object.kind === 'Cluster')?.object) as Record<string, any>;
+    const restore = parseYaml(read('k3s/restore/postgres-pitr.yaml')) as Record<string, any>;
+    expect(restore.spec.bootstrap.recovery.source).toBe(restore.spec.externalClusters[0].name);
+    // It recovers from the archive the live Cluster writes, and archives elsewhere (a new timeline).
+    const archive = restore.spec.externalClusters[0].barmanObjectStore;
+    const liveStore = live.spec.backup.barmanObjectStore;
+    for (const key of ['destinationPath', 'endpointURL', 's3Credentials'])
+      expect(archive[key], key).toEqual(liveStore[key]);
+    expect(archive.serverName ?? live.metadata.name).toBe(liveStore.serverName ?? live.metadata.name);
+    expect(restore.spec.backup.barmanObjectStore.serverName).not.toBe(live.metadata.name);
+    for (const o of [live, restore]) {
+      delete o.spec.bootstrap;
+      delete o.spec.externalClusters;
+      delete o.spec.backup.barmanObjectStore.serverName;
+      delete o.metadata.labels['app.kubernetes.io/managed-by'];
+    }
+    expect(restore).toEqual(live);
   });
 
   it('snapshots the k3s datastore every 6 hours, keeps 28, and can upload them to S3', () => {

@@ -308,13 +308,13 @@ describe('install-platform.sh stops loudly at the first wait that fails', () => 
 describe('PostgreSQL (CloudNativePG) in the install', () => {
   it('generates the Secrets the Cluster names from Vault, none from the repository', () => {
     const objects = fresh.state().objects;
-    for (const name of ['postgres-owner', 'postgres-app', 'postgres-keycloak', 'backup-store'])
+    for (const name of ['postgres-role-isekai', 'postgres-role-isekai-app', 'postgres-role-keycloak', 'backup-store'])
       expect(objects).toContain(`/Secret/isekai-data/${name}`);
     expect(fresh.state().secretRefs?.['postgresql.cnpg.io/Cluster/isekai-data/postgres']).toEqual([
       'backup-store',
-      'postgres-app',
-      'postgres-keycloak',
-      'postgres-owner',
+      'postgres-role-isekai',
+      'postgres-role-isekai-app',
+      'postgres-role-keycloak',
     ]);
     // Values on pipes only: no kubectl or jq call carries a password.
     const kv = fresh.state().vault.kv['kv/isekai-data/postgres/config'] ?? {};
@@ -333,7 +333,7 @@ describe('PostgreSQL (CloudNativePG) in the install', () => {
     const url = 'https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v1.26.1/cnpg-1.26.1.yaml';
     expect(run(['apply', '-f', url]).stderr).toMatch(/Too long: must have at most 262144 bytes/);
     expect(run(['apply', '--server-side', '-f', url]).status).toBe(0);
-    expect(run(['-n', 'isekai-data', 'delete', 'secret', 'postgres-app']).status).toBe(0);
+    expect(run(['-n', 'isekai-data', 'delete', 'secret', 'postgres-role-isekai-app']).status).toBe(0);
     const wait = run([
       'wait',
       '-n',
@@ -343,7 +343,7 @@ describe('PostgreSQL (CloudNativePG) in the install', () => {
       '--timeout=1s',
     ]);
     expect(wait.status).toBe(1);
-    expect(wait.stderr).toContain('secrets not found: postgres-app');
+    expect(wait.stderr).toContain('secrets not found: postgres-role-isekai-app');
   });
 });
 

@@ -29,8 +29,8 @@ describe('schema: every manifest document parses and validates', () => {
   // notify's three group Triggers; + the notify-mail-tick PingSource (the mail sender's clock);
   // data protection: PostgreSQL's SA/ConfigMap/Service/StatefulSet → CloudNativePG Cluster + Database +
   // ScheduledBackup (−1), MongoDB's script ConfigMap and PDB (+2), Redis' PVC (+1), 4 NetworkPolicies, and
-  // 700-backups.yaml (ServiceAccount, script ConfigMap, 2 CronJobs: +4).
-  expect(manifests, 'manifest documents').toHaveLength(124);
+  // 700-backups.yaml (ServiceAccount, script ConfigMap, 2 CronJobs: +4), k3s/restore/postgres-pitr.yaml (+1).
+  expect(manifests, 'manifest documents').toHaveLength(125);
   it.each(
     manifests.map(
       (m) =>
