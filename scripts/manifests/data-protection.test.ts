@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { setupBucketCopies, readSetupScript } from './buckets.ts';
+import { readSetupScript, setupBucketCopies } from './buckets.ts';
 import { policyCovers, policyRules, vaultRoles } from './event-invariants.ts';
 import { renderKustomize } from './kustomize.ts';
 import { type Manifest, REPO_ROOT } from './load.ts';
@@ -115,7 +115,10 @@ function checkSpread(manifests: Manifest[]): string[] {
 const claims = new Map(
   rook
     .filter((m) => m.object.kind === 'ObjectBucketClaim')
-    .map((m) => [String(json(m.object.spec).bucketName), `${m.object.metadata.namespace}/${m.object.metadata.name}`]),
+    .map((m) => [
+      String(json(m.object.spec).bucketName),
+      `${m.object.metadata.namespace}/${m.object.metadata.name}`,
+    ]),
 );
 /** The S3 endpoint of the claims' object store (Rook's RGW Service for CephObjectStore isekai-objects). */
 const RGW = `http://rook-ceph-rgw-${rook.find((m) => m.object.kind === 'CephObjectStore')?.object.metadata.name}.rook-ceph.svc`;
@@ -135,7 +138,8 @@ function checkBackups(manifests: Manifest[]): string[] {
   const store = json(json(json(cluster?.object.spec).backup).barmanObjectStore);
   const bucket = /^s3:\/\/([^/]+)/.exec(String(store.destinationPath))?.[1] ?? '';
   const claim = claims.get(bucket);
-  if (!claim) out.push(`postgres: WAL archive bucket "${bucket}" is claimed by no ObjectBucketClaim in rook/`);
+  if (!claim)
+    out.push(`postgres: WAL archive bucket "${bucket}" is claimed by no ObjectBucketClaim in rook/`);
   if (store.endpointURL !== RGW) out.push(`postgres: endpointURL ${String(store.endpointURL)} is not ${RGW}`);
   const creds = json(store.s3Credentials);
   const secrets = new Set([json(creds.accessKeyId).name, json(creds.secretAccessKey).name]);
@@ -143,14 +147,17 @@ function checkBackups(manifests: Manifest[]): string[] {
     // The install script writes that Secret from the claim's keys in Vault.
     const made = new RegExp(`vault_secret ${String(secret)} \\S+ (\\S+)`).exec(installScript)?.[1];
     if (!claim || made !== keysOf(claim))
-      out.push(`postgres: Secret ${String(secret)} is not made from bucket ${bucket}'s keys (${made ?? 'nowhere'})`);
+      out.push(
+        `postgres: Secret ${String(secret)} is not made from bucket ${bucket}'s keys (${made ?? 'nowhere'})`,
+      );
   }
   const schedule = manifests.find(
     (m) => m.object.kind === 'ScheduledBackup' && json(json(m.object.spec).cluster).name === 'postgres',
   );
   if (!schedule) out.push('postgres: no ScheduledBackup (base backups)');
   const instance = pod('postgres');
-  if (!instance || !canReach(manifests, instance, RGW_POD, 8080)) out.push('postgres: instances cannot reach RGW');
+  if (!instance || !canReach(manifests, instance, RGW_POD, 8080))
+    out.push('postgres: instances cannot reach RGW');
 
   // The dump CronJobs: a claimed bucket, RGW, keys through Vault role backup, network to store and RGW.
   const roles = vaultRoles();
@@ -171,7 +178,8 @@ function checkBackups(manifests: Manifest[]): string[] {
         .map((e) => [e.name, e.value]),
     );
     const cronClaim = claims.get(String(env.BACKUP_BUCKET));
-    if (!cronClaim) out.push(`${name}: BACKUP_BUCKET ${String(env.BACKUP_BUCKET)} is claimed by no ObjectBucketClaim`);
+    if (!cronClaim)
+      out.push(`${name}: BACKUP_BUCKET ${String(env.BACKUP_BUCKET)} is claimed by no ObjectBucketClaim`);
     if (env.S3_ENDPOINT !== RGW) out.push(`${name}: S3_ENDPOINT ${String(env.S3_ENDPOINT)} is not ${RGW}`);
     const annotations = (json(json(template).metadata).annotations ?? {}) as Record<string, string>;
     const role = roles.find((r) => r.role === annotations['vault.hashicorp.com/role']);
@@ -190,7 +198,8 @@ function checkBackups(manifests: Manifest[]): string[] {
     const p = pod(name);
     const storePod = pod(target);
     if (!p || !canReach(manifests, p, RGW_POD, 8080)) out.push(`${name}: cannot reach RGW`);
-    if (!p || !storePod || !canReach(manifests, p, storePod, port)) out.push(`${name}: cannot reach ${target}`);
+    if (!p || !storePod || !canReach(manifests, p, storePod, port))
+      out.push(`${name}: cannot reach ${target}`);
   }
   return out;
 }
@@ -204,7 +213,9 @@ describe('data protection (production)', () => {
   it('replicates PostgreSQL quorum-synchronously and MongoDB as replica set rs0 named by every client', () => {
     const cluster = production.find((m) => m.object.kind === 'Cluster');
     expect(json(json(cluster?.object.spec).postgresql).synchronous).toEqual({ method: 'any', number: 1 });
-    const mongo = production.find((m) => m.object.kind === 'StatefulSet' && m.object.metadata.name === 'mongodb');
+    const mongo = production.find(
+      (m) => m.object.kind === 'StatefulSet' && m.object.metadata.name === 'mongodb',
+    );
     expect(JSON.stringify(mongo?.object)).toContain('--replSet rs0 --keyFile');
     const seed = read('vault-policies/seed-secrets.sh');
     const hosts = /^MONGO_HOSTS=(\S+)$/m.exec(seed)?.[1]?.split(',') ?? [];
@@ -257,7 +268,9 @@ describe('data protection (production)', () => {
       ...production
         .filter((m) => m.object.kind === 'PersistentVolumeClaim')
         .map((m) => json(m.object.spec).storageClassName),
-      ...production.filter((m) => m.object.kind === 'Cluster').map((m) => json(json(m.object.spec).storage).storageClass),
+      ...production
+        .filter((m) => m.object.kind === 'Cluster')
+        .map((m) => json(json(m.object.spec).storage).storageClass),
     ]);
     expect([...classes]).toEqual(['rook-ceph-block']);
     const sc = rook.find(
@@ -271,22 +284,27 @@ describe('data protection (production)', () => {
 
   it('persists Redis (it holds the site sessions): AOF on a volume claim, never an emptyDir', () => {
     const conf = String(
-      json(production.find((m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'redis-config')?.object.data)[
-        'redis.conf'
-      ],
+      json(
+        production.find((m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'redis-config')
+          ?.object.data,
+      )['redis.conf'],
     );
     expect(conf).toMatch(/^appendonly yes$/m);
     expect(conf).toMatch(/^dir \/data$/m);
-    const redis = production.find((m) => m.object.kind === 'Deployment' && m.object.metadata.name === 'redis');
+    const redis = production.find(
+      (m) => m.object.kind === 'Deployment' && m.object.metadata.name === 'redis',
+    );
     const pod = json(json(json(redis?.object.spec).template).spec);
     const data = (pod.volumes as { name: string; persistentVolumeClaim?: { claimName: string } }[]).find(
       (v) => v.name === 'data',
     );
     expect(data?.persistentVolumeClaim?.claimName).toBe('redis-data');
     expect(json(json(redis?.object.spec).strategy).type).toBe('Recreate');
-    expect(production.some((m) => m.object.kind === 'PersistentVolumeClaim' && m.object.metadata.name === 'redis-data')).toBe(
-      true,
-    );
+    expect(
+      production.some(
+        (m) => m.object.kind === 'PersistentVolumeClaim' && m.object.metadata.name === 'redis-data',
+      ),
+    ).toBe(true);
   });
 
   it('backs up every store to a claimed bucket, with keys and network paths that reach it', () => {
@@ -316,7 +334,8 @@ describe('data protection (production)', () => {
       'a WAL archive to another bucket',
       (m: Manifest) => {
         if (m.object.kind === 'Cluster')
-          json(json(json(m.object.spec).backup).barmanObjectStore).destinationPath = 's3://isekai-subtitles/cnpg/';
+          json(json(json(m.object.spec).backup).barmanObjectStore).destinationPath =
+            's3://isekai-subtitles/cnpg/';
       },
       "postgres: Secret backup-store is not made from bucket isekai-subtitles's keys (kv/isekai/shared/backup-store)",
     ],
@@ -334,7 +353,9 @@ describe('data protection (production)', () => {
   });
 
   it('runs the scripts test/integration/backup-restore.test.ts runs (the ConfigMap holds k3s/backup/*.sh)', () => {
-    const cm = production.find((m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'backup-scripts');
+    const cm = production.find(
+      (m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'backup-scripts',
+    );
     const data = json(cm?.object.data);
     expect(data['postgres.sh']).toBe(read('k3s/backup/postgres.sh'));
     expect(data['mongodb.sh']).toBe(read('k3s/backup/mongodb.sh'));
@@ -352,7 +373,15 @@ describe('data protection (production)', () => {
             ...m.object,
             apiVersion: 'batch/v1',
             kind: 'Job',
-            spec: { template: { ...json(template), spec: { ...spec, containers: [...((spec.initContainers as []) ?? []), ...(spec.containers as [])] } } },
+            spec: {
+              template: {
+                ...json(template),
+                spec: {
+                  ...spec,
+                  containers: [...((spec.initContainers as []) ?? []), ...(spec.containers as [])],
+                },
+              },
+            },
           },
         };
       });
@@ -361,7 +390,10 @@ describe('data protection (production)', () => {
   });
 
   it('keeps the point-in-time recovery Cluster (k3s/restore/) equal to the live one but for where it starts', () => {
-    const live = structuredClone(production.find((m) => m.object.kind === 'Cluster')?.object) as Record<string, any>;
+    const live = structuredClone(production.find((m) => m.object.kind === 'Cluster')?.object) as Record<
+      string,
+      any
+    >;
     const restore = parseYaml(read('k3s/restore/postgres-pitr.yaml')) as Record<string, any>;
     expect(restore.spec.bootstrap.recovery.source).toBe(restore.spec.externalClusters[0].name);
     // It recovers from the archive the live Cluster writes, and archives elsewhere (a new timeline).
@@ -382,7 +414,10 @@ describe('data protection (production)', () => {
 
   it('snapshots the k3s datastore every 6 hours, keeps 28, and can upload them to S3', () => {
     const config = /<<CONFIG\n([\s\S]*?)\nCONFIG\n/.exec(read('k3s/install-server.sh'))?.[1] ?? '';
-    const parsed = parseYaml(config.replace(/\$\{PUBLIC_NAME\}/g, 'cloud.example')) as Record<string, unknown>;
+    const parsed = parseYaml(config.replace(/\$\{PUBLIC_NAME\}/g, 'cloud.example')) as Record<
+      string,
+      unknown
+    >;
     expect(parsed).toMatchObject({
       'cluster-init': true,
       'etcd-snapshot-schedule-cron': '0 */6 * * *',

@@ -308,7 +308,12 @@ describe('install-platform.sh stops loudly at the first wait that fails', () => 
 describe('PostgreSQL (CloudNativePG) in the install', () => {
   it('generates the Secrets the Cluster names from Vault, none from the repository', () => {
     const objects = fresh.state().objects;
-    for (const name of ['postgres-role-isekai', 'postgres-role-isekai-app', 'postgres-role-keycloak', 'backup-store'])
+    for (const name of [
+      'postgres-role-isekai',
+      'postgres-role-isekai-app',
+      'postgres-role-keycloak',
+      'backup-store',
+    ])
       expect(objects).toContain(`/Secret/isekai-data/${name}`);
     expect(fresh.state().secretRefs?.['postgresql.cnpg.io/Cluster/isekai-data/postgres']).toEqual([
       'backup-store',

@@ -127,7 +127,9 @@ export function podsOf(manifests: Manifest[]): Pod[] {
     (x) => x.object.kind === 'Cluster' && x.object.apiVersion.startsWith('postgresql.cnpg.io/'),
   )) {
     // CloudNativePG labels its instances with the cluster's name and copies inheritedMetadata's labels.
-    const inherited = json(json(m.object.spec).inheritedMetadata).labels as Record<string, string> | undefined;
+    const inherited = json(json(m.object.spec).inheritedMetadata).labels as
+      | Record<string, string>
+      | undefined;
     pods.push({
       name: m.object.metadata.name,
       namespace: String(m.object.metadata.namespace),

@@ -50,9 +50,7 @@ const MADE_ELSEWHERE: Record<string, string[]> = {
   // CloudNativePG's Service for the primary of Cluster postgres.
   service: ['isekai-data/postgres-rw'],
   // Jobs the runbook itself creates (`kubectl … create job <name>`) before naming them.
-  job: [
-    ...text.matchAll(/kubectl -n (\S+) create job ([a-z0-9-]+)/g),
-  ].map((m) => `${m[1]}/${m[2]}`),
+  job: [...text.matchAll(/kubectl -n (\S+) create job ([a-z0-9-]+)/g)].map((m) => `${m[1]}/${m[2]}`),
 };
 const KINDS: Record<string, string> = {
   job: 'Job',
