@@ -79,10 +79,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }),
   );
   const link = new AmqpLink(options.amqpUrl, runtime.log);
-  link.onConnect(async (connection) => {
-    const channel = await connection.createChannel();
+  link.declare(async (channel) => {
     for (const topology of topologies) await declareTopology(channel, topology);
-    await channel.close();
   });
   const server: Server = createServer(
     { keepAliveTimeout: 65_000 },
