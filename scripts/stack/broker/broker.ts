@@ -6,13 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../../../functions/lib/runtime.ts';
-import {
-  type BrokerDef,
-  loadManifests,
-  ofKind,
-  type ServiceDestination,
-  type TriggerDef,
-} from '../../manifests/load.ts';
+import type { BrokerDef, ServiceDestination, TriggerDef } from '../../manifests/knative-types.ts';
+import { loadManifests, ofKind } from '../../manifests/load.ts';
 import { AmqpLink } from './amqp.ts';
 import { startDispatcher } from './dispatcher.ts';
 import { createIngress } from './ingress.ts';

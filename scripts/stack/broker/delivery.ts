@@ -1,7 +1,8 @@
 /** Knative delivery semantics: how many attempts, how long between them, what is retried (cockatiel runs the loop). */
 import { DelegateBackoff, handleWhenResult, type RetryPolicy, retry } from 'cockatiel';
 import { isRetryableStatus } from '../../../functions/lib/events/retry.ts';
-import { type Delivery, isoDurationMs } from '../../manifests/load.ts';
+import { isoDurationMs } from '../../manifests/duration.ts';
+import type { Delivery } from '../../manifests/knative-types.ts';
 
 /** The dispatcher's default backoff delay when a delivery spec has none (eventing-rabbitmq: 50 ms). */
 export const DEFAULT_BACKOFF_MS = 50;
