@@ -1,5 +1,6 @@
-import amqp, {
+import {
   type AmqpConnectionManager,
+  AmqpConnectionManagerClass,
   type Channel,
   type ChannelWrapper,
   type CreateChannelOpts,
@@ -41,7 +42,8 @@ export class AmqpLink {
   constructor(url: string, log: Logger) {
     this.url = url;
     this.log = log;
-    this.#manager = amqp.connect(url, {
+    // Created idle: nothing connects before start(), so every declaration and channel is registered first.
+    this.#manager = new AmqpConnectionManagerClass(url, {
       heartbeatIntervalInSeconds: HEARTBEAT_S,
       reconnectTimeInSeconds: RECONNECT_S,
       connectionOptions: { clientProperties: { connection_name: 'isekai-broker' } },
@@ -73,7 +75,7 @@ export class AmqpLink {
     return this.#manager.connection as ChannelModel | undefined;
   }
 
-  /** Register a declaration (exchanges, queues, bindings) run on every connection before other setups. */
+  /** Register a declaration (exchanges, queues, bindings) run on every connection before other setups; call before start(). */
   declare(setup: (channel: Channel) => Promise<void>): void {
     this.#declarations.push(setup);
   }
