@@ -81,10 +81,11 @@ put_new kv/isekai/shared/redis "REDIS_URL=${REDIS_URL}"
 # adds SMTP_URL (smtp://user:pass@host:587) here to turn sending on; without it mails stay queued.
 put_new kv/isekai/shared/mail "UNSUBSCRIBE_KEY=$(random)"
 put_new kv/isekai/schema-migrate/config "DATABASE_URL=${OWNER_URL}"
-for fn in catalog dead-letters groups library library-backup outbox-relay rate-anime; do
+for fn in catalog dead-letters groups library library-backup rate-anime; do
   put_new "kv/isekai/${fn}/config" "DATABASE_URL=${APP_URL}"
 done
 put_new kv/isekai/notify/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"
+put_new kv/isekai/outbox-relay/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/upload-subtitle/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/notifications/config "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/subtitles/config "MONGO_URL=${MONGO_URL}"

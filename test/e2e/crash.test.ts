@@ -130,7 +130,6 @@ beforeAll(async () => {
     S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY ?? '',
     S3_FORCE_PATH_STYLE: 'true',
     SUBTITLE_BUCKET: bucket.bucket,
-    SUBTITLE_RELAY_INTERVAL_MS: '0',
     OIDC_ISSUER: ISSUER,
     OIDC_AUDIENCE: 'isekai-api',
     OIDC_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`,
