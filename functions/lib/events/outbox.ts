@@ -5,6 +5,9 @@ import { asIsekaiError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboxClaim, OutboxSource, SendFailure } from './outbox-source.ts';
 import { type RelayResult, sendSequences } from './relay.ts';
+
+export { PUBLISH_CONCURRENCY } from './relay.ts';
+
 import type { EventTransport } from './transport.ts';
 
 /**
@@ -51,8 +54,9 @@ async function record(
 }
 
 /**
- * Publish events whose transaction has committed, and mark them published. Never throws for a broker
- * failure: the rows stay unpublished and outbox-relay sends them later (logged with the error code).
+ * Publish events whose transaction has committed, `PUBLISH_CONCURRENCY` at a time, and mark them
+ * published. Never throws for a broker failure: the rows stay unpublished and outbox-relay sends them
+ * later (logged with the error code).
  * @example const ce = await db.transaction((tx) => enqueue(tx, e)); await publishCommitted(deps, [ce]);
  */
 export async function publishCommitted(

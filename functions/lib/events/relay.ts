@@ -29,9 +29,16 @@ export interface SendOutcome {
 }
 
 /**
- * Send sequences of events side by side, each sequence in order, stopping a sequence at its first
- * failure (its later events stay unsent: neither ok nor failed). Never throws.
- * @example await sendSequences(send, events.map((e) => [e])) // all at once
+ * Sequences sent at once: a bulk write (a MAL import of 1,000 rows commits 1,250 events) must not open a
+ * thousand requests to the broker ingress together — the sends past its per-request timeout failed and
+ * were left to the relay (found by test/e2e/crash.test.ts, the import crash test).
+ */
+export const PUBLISH_CONCURRENCY = 16;
+
+/**
+ * Send sequences of events, `PUBLISH_CONCURRENCY` sequences at a time, each sequence in order and
+ * stopped at its first failure (its later events stay unsent: neither ok nor failed). Never throws.
+ * @example await sendSequences(send, events.map((e) => [e])) // independent events, 16 at a time
  */
 export async function sendSequences(
   send: EventTransport,
@@ -39,21 +46,23 @@ export async function sendSequences(
 ): Promise<SendOutcome> {
   const ok: string[] = [];
   const failed: SendFailure[] = [];
-  await Promise.all(
-    sequences.map(async (sequence) => {
-      for (const event of sequence) {
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < sequences.length; i = next++) {
+      for (const event of sequences[i] ?? []) {
         try {
           await send(event);
         } catch (reason) {
           const error = asIsekaiError(reason);
           const text = `${error.code}: ${error.message}`.slice(0, 500);
           failed.push({ id: event.id, error: text, transient: error.transient });
-          return;
+          break;
         }
         ok.push(event.id);
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, sequences.length) }, lane));
   return { ok, failed };
 }
 

@@ -65,7 +65,7 @@ describe('steps alone', () => {
   });
 
   it('authorize: a user route without a token is 401, with one the identity is set', async () => {
-    const identity = { sub: 'u1', username: 'u1', roles: [] };
+    const identity = { sub: 'u1', username: 'u1', roles: [], exp: 2_000_000_000 };
     const run = sequence(
       route(routes),
       authorize(async (req) => (req.headers.authorization ? identity : undefined)),
