@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -187,6 +187,7 @@ try {
       .join(' ')}\n`,
   );
   if (process.env.HOLD) {
+    mkdirSync(join(rootB, '.tmp'), { recursive: true });
     writeFileSync(join(rootB, '.tmp', 'edge-cpu-token'), token);
     process.stdout.write(
       `holding (SIGTERM ends): ${JSON.stringify(edges.map((e) => ({ name: e.name, port: e.edge.port, master: e.edge.child.pid })))}; token in ${join(rootB, '.tmp', 'edge-cpu-token')}\n`,
