@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { freePort } from '../scripts/servers/harness.ts';
 
 export { freePort };
@@ -79,6 +79,24 @@ export async function cpuOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+}
+
+/**
+ * CPU time (ms, user + system) of a process's threads so far, summed by thread name (`/proc/<pid>/task/*`:
+ * Node names its main thread `MainThread` and a worker thread by its `name` option; GC helpers are
+ * `V8Worker`). Threads that already ended are missing: measure before and after a run and subtract.
+ */
+export async function cpuByThread(pid: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tasks) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out[name] = (out[name] ?? 0) + (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+  }
+  return out;
 }
 
 /** VmRSS of a process and, when it is a `taskset` wrapper that exec'd, of itself (same pid). */
