@@ -4,6 +4,7 @@
  * names directly), `datacontenttype` becomes `content-type`, the data is the body, and the W3C trace
  * context rides in `traceparent` / `tracestate`.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CloudEventV1 } from 'cloudevents';
 import { toBinary } from '../../../functions/lib/events/encode.ts';
 
@@ -64,10 +65,10 @@ export function toHttpHeaders(headers: Record<string, string>): Record<string, s
   return out;
 }
 
-/** Whether an HTTP response carries a reply CloudEvent (binary or structured mode). */
-export function isReplyEvent(headers: Headers): boolean {
+/** Whether an HTTP response (node's lowercased headers) carries a reply CloudEvent (binary or structured mode). */
+export function isReplyEvent(headers: IncomingHttpHeaders): boolean {
   return (
-    headers.has('ce-specversion') ||
-    (headers.get('content-type') ?? '').startsWith('application/cloudevents+json')
+    headers['ce-specversion'] !== undefined ||
+    (headers['content-type'] ?? '').toLowerCase().startsWith('application/cloudevents+json')
   );
 }
