@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
+import { writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../scripts/servers/harness.ts';
 
 export { freePort };
@@ -127,8 +130,12 @@ export async function load(
     body?: string;
     /** TLS server name (SNI) when the URL's host is an address. */
     servername?: string;
+    /** Drive requests with a body through wrk too (a Lua script sets method and body); default GET only. */
+    wrkWithBody?: boolean;
   },
 ): Promise<LoadResult> {
+  if (hasWrk && options.wrkWithBody === true && options.servername === undefined)
+    return loadWithWrk(url, options);
   // wrk (C) drives far more load per core than autocannon (JS): use it for plain GETs when installed,
   // so the load generator is not the ceiling of what we measure.
   if (hasWrk && (options.method ?? 'GET') === 'GET' && options.body === undefined) {
@@ -169,8 +176,26 @@ export const hasWrk = await new Promise<boolean>((resolve) => {
 
 async function loadWithWrk(
   url: string,
-  options: { seconds: number; connections: number; cpu?: number; headers?: Record<string, string> },
+  options: {
+    seconds: number;
+    connections: number;
+    cpu?: number;
+    headers?: Record<string, string>;
+    method?: string;
+    body?: string;
+  },
 ): Promise<LoadResult> {
+  // Method and body go through a Lua script (wrk has no flag for them); the body in a long bracket.
+  let script: string[] = [];
+  if ((options.method ?? 'GET') !== 'GET' || options.body !== undefined) {
+    const file = join(tmpdir(), `wrk-${process.pid}-${Date.now().toString(36)}.lua`);
+    const level = '='.repeat(8);
+    writeFileSync(
+      file,
+      `wrk.method = "${options.method ?? 'POST'}"\nwrk.body = [${level}[${options.body ?? ''}]${level}]\n`,
+    );
+    script = ['-s', file];
+  }
   // wrk adds `Host` unless given under exactly that spelling (nginx refuses two Host headers).
   const headerArgs = Object.entries(options.headers ?? {}).flatMap(([k, v]) => [
     '-H',
@@ -182,6 +207,7 @@ async function loadWithWrk(
     `-c${options.connections}`,
     `-d${options.seconds}s`,
     '--latency',
+    ...script,
     ...headerArgs,
     url,
   ];
