@@ -5,15 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FUNCTIONS, JOBS } from './function-specs.ts';
+import type { Delivery, ServiceDestination } from './knative-types.ts';
 import {
   brokers,
-  type Delivery,
   isoDurationMs,
   type Manifest,
   ofKind,
   pingSources,
   REPO_ROOT,
-  type ServiceDestination,
   sinkBindings,
   triggers,
 } from './load.ts';

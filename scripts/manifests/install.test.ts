@@ -94,6 +94,17 @@ function install(dir: string, args: string[], env: Record<string, string> = {}):
   };
 }
 
+/** A copy of `from`'s cluster whose Vault is sealed again (as after a restart). */
+function sealedCluster(from: Run): string {
+  const dir = cluster(from);
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+  writeFileSync(
+    join(dir, 'state.json'),
+    JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
+  );
+  return dir;
+}
+
 const line = (c: FakeCall) => `${c.tool} ${c.args.join(' ')}`;
 /** Index of the first call matching `re` (fails the test when there is none). */
 function at(run: Run, re: RegExp): number {
@@ -250,12 +261,7 @@ describe('install-platform.sh is idempotent', () => {
   it(
     'after a Vault restart (sealed again) it unseals with the saved keys',
     () => {
-      const dir = cluster(fresh);
-      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
-      writeFileSync(
-        join(dir, 'state.json'),
-        JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
-      );
+      const dir = sealedCluster(fresh);
       const r = install(dir, ['production'], { FAKE_FAIL: 'ksvc' });
       expect(r.calls.filter((c) => /sys\/unseal/.test(line(c)))).toHaveLength(3);
       expect(r.state().vault.sealed).toBe(false);
@@ -289,12 +295,7 @@ describe('install-platform.sh stops loudly at the first wait that fails', () => 
   it(
     'a sealed Vault without its keys file: stops before the overlay, naming the file',
     () => {
-      const dir = cluster(fresh);
-      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
-      writeFileSync(
-        join(dir, 'state.json'),
-        JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
-      );
+      const dir = sealedCluster(fresh);
       rmSync(join(dir, 'home', 'vault-init.json'));
       const r = install(dir, ['production']);
       expect(r.status).not.toBe(0);
