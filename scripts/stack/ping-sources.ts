@@ -10,7 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
 import { toBinary } from '../../functions/lib/events/encode.ts';
-import { type PingSourceDef, pingSources } from '../manifests/load.ts';
+import type { PingSourceDef } from '../manifests/knative-types.ts';
+import { pingSources } from '../manifests/load.ts';
 
 export interface LocalPingSourcesOptions {
   /** Where a function listens locally (scripts/stack/ports.ts `functionPort`). */
