@@ -171,7 +171,7 @@ report() {
 # Start the image's entrypoint once from its own root filesystem, as uid 1000 with the image's environment,
 # with NODE_COMPILE_CACHE pointing at a scratch directory there, and add what Node wrote as the image's last
 # layer (Containerfile.compile-cache). Without settings the process stops at its configuration check (exit
-# 78); one that starts anyway is stopped after 20 s (SIGTERM: it exits cleanly and the cache is written).
+# 78); one that starts anyway (the site) is stopped after 20 s (SIGTERM, made an exit: the cache is written).
 # The cache holds the code V8 compiled when it compiled the module, so that early stop loses nothing.
 add_compile_cache() {
   local name=$1 ref=$2 ctr mnt ctx entry
@@ -180,9 +180,14 @@ add_compile_cache() {
   ctr=$("${B[@]}" from --pull=never "$ref")
   mnt=$("${B[@]}" mount "$ctr")
   install -d -o 1000 -g 1000 "$mnt/tmp/isekai-compile-cache"
+  # A server that starts without settings (the site) is stopped by `timeout`; Node writes its cache only
+  # when it exits, not when a signal kills it, so SIGTERM is made an exit (a Node option: not a V8 flag,
+  # which would change the cache's key).
+  echo "process.once('SIGTERM', () => process.exit(0));" >"$mnt/tmp/isekai-exit-on-term.cjs"
   mapfile -t entry < <("${B[@]}" inspect --type image --format '{{range .OCIv1.Config.Entrypoint}}{{println .}}{{end}}' "$ref" | sed '/^$/d')
   mapfile -t image_env < <("${B[@]}" inspect --type image --format '{{range .OCIv1.Config.Env}}{{println .}}{{end}}' "$ref" | sed '/^$/d')
   env -i "${image_env[@]}" NODE_COMPILE_CACHE=/tmp/isekai-compile-cache PORT=0 HOST=127.0.0.1 LOG_LEVEL=fatal \
+    NODE_OPTIONS=--require=/tmp/isekai-exit-on-term.cjs \
     timeout 20 /usr/sbin/chroot --userspec=1000:1000 "$mnt" "${entry[@]}" >/dev/null 2>&1 || true
   cp -R "$mnt/tmp/isekai-compile-cache/." "$ctx/compile-cache/"
   "${B[@]}" umount "$ctr" >/dev/null
