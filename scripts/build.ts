@@ -135,7 +135,9 @@ async function siteKey(siteDir: string): Promise<string> {
     if (!/\.(astro|ts|mts|js|mjs)$/.test(file)) continue;
     const text = await readFile(join(siteDir, 'src', file), 'utf8');
     if (/server:defer|astro:actions/.test(text))
-      throw new Error(`site/src/${file} uses server islands or actions: build with ASTRO_KEY set to a secret key`);
+      throw new Error(
+        `site/src/${file} uses server islands or actions: build with ASTRO_KEY set to a secret key`,
+      );
   }
   return PUBLIC_SITE_KEY;
 }
