@@ -141,3 +141,39 @@ describe('the OpenAPI 3.1 document', () => {
     expect(components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 });
+
+describe('statuses beyond the defaults (409, 410, 422, 207)', () => {
+  const doc = openApiDocument() as {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  };
+  const answersOf = (method: string, path: string) =>
+    Object.keys(doc.paths[path]?.[method.toLowerCase()]?.responses ?? {});
+  /** `| \`POST /groups/{slug}/invitations\` …| … 409 … |` rows of every function README: route and statuses. */
+  const readmeRows = FUNCTION_APIS.flatMap(({ fn }) =>
+    readFileSync(new URL(`../functions/${fn}/README.md`, import.meta.url), 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        const m = /^\| `(GET|POST|PUT|PATCH|DELETE) (\/[^`?\s]*)/.exec(line);
+        if (!m) return [];
+        const statuses = [...line.matchAll(/\b(207|409|410|422)\b/g)].map((s) => s[1] as string);
+        return statuses.length > 0
+          ? [{ fn, method: m[1] as string, path: m[2] as string, statuses, line }]
+          : [];
+      }),
+  );
+
+  it('finds the README rows that name them', () => expect(readmeRows.length).toBeGreaterThanOrEqual(9));
+
+  it.each(readmeRows.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    '%s: every status its README row names is in the OpenAPI document',
+    (_name, row) => {
+      expect(answersOf(row.method, row.path), row.line).toEqual(expect.arrayContaining(row.statuses));
+    },
+  );
+
+  it('documents 409 and 410 as problem responses and 207 as a success body', () => {
+    expect(answersOf('POST', '/uploads')).toEqual(expect.arrayContaining(['201', '207', '409', '422']));
+    expect(answersOf('GET', '/subtitles/{id}')).toContain('410');
+    expect(answersOf('GET', '/anime/{id}')).not.toContain('409');
+  });
+});

@@ -75,7 +75,10 @@ function success(route: DeclaredRoute, components: Json): Json {
   const content = Object.fromEntries(
     media.map((type) => [type, { schema: type === 'application/json' ? json : { type: 'string' } }]),
   );
-  return { [status]: { description: route.summary, content } };
+  const multi = route.alsoAnswers?.includes(207)
+    ? { 207: { description: 'Multi-status: one verdict per item of the request', content } }
+    : {};
+  return { [status]: { description: route.summary, content }, ...multi };
 }
 
 function operation(route: DeclaredRoute, components: Json): Json {
@@ -86,6 +89,8 @@ function operation(route: DeclaredRoute, components: Json): Json {
   if (typeof route.access === 'object') errors.push('Forbidden');
   if (route.path.includes(':')) errors.push('NotFound');
   if (route.body || route.consumes) errors.push('PayloadTooLarge', 'UnsupportedMediaType');
+  const extra = { 409: 'Conflict', 410: 'Gone', 422: 'Unprocessable' } as const;
+  for (const status of route.alsoAnswers ?? []) if (status !== 207) errors.push(extra[status]);
   errors.push('TooManyRequests', 'ServiceUnavailable');
   const statusOf = (name: string) => String(ERRORS[name]?.status);
   let requestBody: Json | undefined;

@@ -31,6 +31,26 @@ export const ERRORS: Record<string, { status: number; code: string; description:
     description: 'No such resource (or route)',
     detail: 'anime 999999 not found',
   },
+  Conflict: {
+    status: 409,
+    code: 'conflict',
+    description: 'The request conflicts with the current state (a duplicate, a rule that would break)',
+    detail: 'the slug fansubs is taken',
+  },
+  Gone: {
+    status: 410,
+    code: 'gone',
+    description:
+      'The resource was taken down or closed on purpose (a removed subtitle, a withdrawn invitation)',
+    detail: 'subtitle 65f0c0ffee0123456789abcd was removed by moderation',
+  },
+  Unprocessable: {
+    status: 422,
+    code: 'unprocessable',
+    description:
+      'The body has the right media type but its content cannot be used (a file that does not parse)',
+    detail: 'the subtitle file cannot be used: no cue could be read',
+  },
   PayloadTooLarge: {
     status: 413,
     code: 'payload_too_large',

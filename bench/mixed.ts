@@ -21,6 +21,8 @@ import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { createS3 } from '../functions/lib/data/s3.ts';
 import type { EdgeFunction } from '../nginx/options.ts';
+import { start as startRgw } from '../scripts/servers/ceph-rgw.ts';
+import { start as startMongoWire } from '../scripts/servers/mongo-wire.ts';
 import { startTestEdge, type TestEdge } from '../scripts/servers/nginx.ts';
 import { type FunctionProcess, spawnBroker, spawnFunction } from '../scripts/stack/function-process.ts';
 import { freePort } from './lib.ts';
@@ -71,6 +73,16 @@ export async function startMixedStack(label = 'mixed'): Promise<MixedStack> {
     ]);
     amqpBase.pathname = `/${vhost}`;
 
+    // The object store and MongoDB the functions need: found running (the test harness's, kept up between
+    // runs) or started here and stopped at the end; S3_ENDPOINT / MONGO_URL point at others instead.
+    if (!env.S3_ENDPOINT) {
+      const rgw = await startRgw();
+      stops.push(() => rgw.stop());
+    }
+    if (!env.MONGO_URL) {
+      const mongo = await startMongoWire();
+      stops.push(() => mongo.stop());
+    }
     const s3Env = {
       S3_ENDPOINT: env.S3_ENDPOINT ?? 'http://127.0.0.1:40180',
       S3_REGION: env.S3_REGION ?? 'us-east-1',

@@ -9,6 +9,7 @@ export const UploadSubtitleApi = defineApi({
     method: 'POST',
     path: '/uploads',
     access: { roles: ['uploader', 'moderator', 'admin'] },
+    alsoAnswers: [207, 409, 422],
     summary:
       'Upload a subtitle file or a zip of them (multipart: `file` + animeId, episode, language and optional metadata; a zip answers 207 with a verdict per file)',
     consumes: ['multipart/form-data'],

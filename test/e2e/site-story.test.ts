@@ -277,6 +277,10 @@ describe('the story: upload → live notification → download → preview → r
     expect(body.startsWith('WEBVTT')).toBe(true);
     // 1.00 → 2.50 and 4.00 → 5.50 (the sign), 1.50 → 3.00 and 3.50 → 5.00 (the dialogue).
     expect(body).toContain('00:00:02.500 --> 00:00:05.500');
+    // the sign keeps its place: \pos(480,80) of 640×360, box centred on it (\an5)
+    expect(body).toContain(
+      '00:00:02.500 --> 00:00:05.500 position:75%,center line:22.22%,center align:center\n',
+    );
     expect(body).toContain('00:00:03.000 --> 00:00:05.000');
     expect(body).not.toContain('00:00:01.000 --> ');
     expect(body).toContain('Welcome to the other world.');
@@ -354,6 +358,8 @@ describe('the story: upload → live notification → download → preview → r
     expect(await text(m.getByTestId('audit'))).toMatch(
       /remove by .*published → removed, 1 report resolved.*Timing unusable/,
     );
+    // named by account name, linked to their public list (not by the account's UUID)
+    expect(await text(m.getByTestId('audit'))).toContain(`remove by ${users.m.username} (`);
     await shot(m, 'm-decision');
     // The moderation inbox had the report (M's badge counts it).
     expect(await badgeCount(m)).toBeGreaterThanOrEqual(1);
@@ -464,6 +470,7 @@ describe('roles and settings', () => {
     await submit(a, a.locator('#profile').getByRole('button', { name: 'Save' }));
     expect(await text(a.locator('.flash.ok:not(#live-toast)'))).toBe('Your settings are saved.');
     expect(await a.getByLabel('Display name').inputValue()).toBe('Story Viewer A');
+    expect(await text(a.locator('.who strong')), 'the header shows the display name').toBe('Story Viewer A');
     await a.getByLabel('Preferred subtitle languages').fill('en, pt-BR, xx_bad');
     await submit(a, a.locator('#languages').getByRole('button', { name: 'Save' }));
     expect(await text(a.locator('#languages .error'))).toContain('Use language tags');
@@ -496,6 +503,13 @@ describe('roles and settings', () => {
     await second.goto(`${siteUrl}/`);
     await second.getByRole('link', { name: 'Sign in' }).click();
     await second.locator('input[name="password"]').waitFor();
+    // Signing in again reads the display name from the profile for the header and the welcome.
+    await second.locator('input[name="username"]').fill(users.a.username);
+    await second.locator('input[name="password"]').fill(users.a.password);
+    await submit(second, second.locator('#kc-login'));
+    await second.waitForURL(`${siteUrl}/**`);
+    expect(await text(second.locator('.who strong'))).toBe('Story Viewer A');
+    expect(await text(second.locator('.flash.ok:not(#live-toast)'))).toBe('Welcome, Story Viewer A.');
   });
 });
 

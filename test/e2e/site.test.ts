@@ -309,6 +309,16 @@ describe('public pages', () => {
     expect((await edgeRequest(stack.edge, '', { path: '/seasons/1998/monsoon' })).status).toBe(404);
   });
 
+  it('a search sent with empty filters answers with the URL that names only the filters in use', async () => {
+    const res = await edgeRequest(stack.edge, '', {
+      path: '/search?q=trigun&type=&status=&year=&sort=score',
+    });
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe('/search?q=trigun&sort=score');
+    const none = await edgeRequest(stack.edge, '', { path: '/search?q=&type=' });
+    expect(none.headers.location).toBe('/search');
+  });
+
   it("a viewer's public list shows their entries; an unknown user is a 404", async () => {
     const res = await edgeRequest(stack.edge, '', { path: '/u/viewer1' });
     expect(res.status).toBe(200);

@@ -319,9 +319,8 @@ describe('trusted uploaders', () => {
   });
 
   it('the trusted-uploader role marks uploads too', async () => {
-    // The realm export declares no `trusted-uploader` role (knative/base/keycloak/realm-isekai.json: found
-    // when this file moved to Keycloak tokens, issue 18); the shared Keycloak gets it here so the
-    // function's handling of the role is still checked.
+    // The realm export declares the role (knative/base/keycloak/realm-isekai.json); a shared Keycloak started
+    // from an older export may lack it, so it is ensured here (a no-op on a fresh import).
     await ensureRealmRole(env, 'trusted-uploader');
     const res = await putAs('up-role', 'role trusted', ['uploader', 'trusted-uploader']);
     expect(res.body.uploader.trusted).toBe(true);
@@ -380,7 +379,11 @@ describe('moderation: hide, restore, audit log', () => {
       ['restore', 'false alarm', 'hidden', 'published'],
       ['hide', 'looks like spam, checking', 'published', 'hidden'],
     ]);
-    expect(log.body.items[1]).toMatchObject({ moderatorId: tokens.subOf('mod-audit'), resolvedReports: 1 });
+    expect(log.body.items[1]).toMatchObject({
+      moderatorId: tokens.subOf('mod-audit'),
+      moderatorName: tokens.usernameOf('mod-audit'),
+      resolvedReports: 1,
+    });
     expect((await moderate(id, 'remove', 'confirmed spam')).body.status).toBe('removed');
     expect((await moderate(id, 'restore')).status).toBe(410);
   });

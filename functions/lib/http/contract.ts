@@ -26,6 +26,12 @@ export interface RouteSpec {
   readonly bodyLimit?: number;
   /** Success status (default 200; 204 = no body). */
   readonly status?: number;
+  /**
+   * Answers beyond the success and the errors every route of its kind has (400, 401, 403, 404, 413, 415,
+   * 429, 503 follow from access, path and body): 207 a multi-status body (one verdict per item), 409
+   * `conflict`, 410 `gone`, 422 `unprocessable`. Documented in OpenAPI; each function's README row names them.
+   */
+  readonly alsoAnswers?: readonly (207 | 409 | 410 | 422)[];
   /** Schema of the success body (JSON); documented in OpenAPI and checked by the e2e route test. */
   readonly response?: TSchema;
   /** Success body media types when not JSON (files, streams). */

@@ -104,6 +104,8 @@ export interface AuditDoc {
   uploaderId: string;
   action: 'remove' | 'hide' | 'restore' | 'keep';
   moderatorId: string;
+  /** The moderator's account name (`preferred_username`) when the action was taken (absent on older entries). */
+  moderatorName?: string;
   note: string | null;
   from: SubtitleDoc['status'];
   to: SubtitleDoc['status'];

@@ -30,6 +30,8 @@ export interface AuditEntry {
   subtitleId: string;
   action: string;
   moderatorId: string;
+  /** Null on entries written before names were kept. */
+  moderatorName: string | null;
   note?: string | null;
   from: string;
   to: string;

@@ -8,7 +8,12 @@ import { randomBytes } from 'node:crypto';
 export interface SessionData {
   /** Per-session CSRF token, sent back in every state-changing form. */
   csrf: string;
-  user?: { sub: string; username: string; name: string; roles: string[] };
+  /**
+   * The signed-in viewer: `name` is the ID token's `name` claim (else the account name); `displayName` the
+   * profile's display name (library `GET /me`), read at sign-in and kept when the settings page saves it —
+   * the header shows it first.
+   */
+  user?: { sub: string; username: string; name: string; displayName?: string; roles: string[] };
   /** When the viewer signed in (ms since the epoch): sessions older than a "sign out everywhere" end. */
   signedInAt?: number;
   tokens?: { access: string; refresh?: string | undefined; idToken?: string | undefined; expiresAt: number };

@@ -60,6 +60,28 @@ const READS: readonly [string, string, Cue[]][] = [
     [cue(360_000_000, 360_001_000, 'x')],
   ],
   [
+    '{\\pos(x,y)} as an anchor point, in percent of PlayResX×PlayResY',
+    ass(line('{\\an9\\pos(1440,108)}Sign'), 'PlayResX: 1920\nPlayResY: 1080'),
+    [cue(1000, 2000, 'Sign', { align: 9, pos: { x: 75, y: 10 } })],
+  ],
+  [
+    'without PlayRes, libass’s 384×288; only the first \\pos counts; clamped to the frame',
+    ass(
+      line(
+        '{\\pos(192,144)}a{\\pos(0,0)}b\nDialogue: 0,0:00:03.00,0:00:04.00,Default,,0,0,0,,{\\pos(500,-10)}c',
+      ),
+    ),
+    [
+      cue(1000, 2000, 'ab', { align: 2, pos: { x: 50, y: 50 } }),
+      cue(3000, 4000, 'c', { align: 2, pos: { x: 100, y: 0 } }),
+    ],
+  ],
+  [
+    'only PlayResX: PlayResY is ¾ of it (1280 → 1024)',
+    ass(line('{\\pos(640,512)}mid'), 'PlayResX: 1280'),
+    [cue(1000, 2000, 'mid', { align: 2, pos: { x: 50, y: 50 } })],
+  ],
+  [
     'events out of order sorted by start',
     ass(`${line('second', 'Default', '0:00:03.00', '0:00:04.00')}\n${line('first')}`),
     [cue(1000, 2000, 'first'), cue(3000, 4000, 'second')],
@@ -67,7 +89,7 @@ const READS: readonly [string, string, Cue[]][] = [
 ];
 
 describe('parseAss', () => {
-  it('covers every behaviour in the table', () => expect(READS).toHaveLength(15));
+  it('covers every behaviour in the table', () => expect(READS).toHaveLength(18));
 
   it.each(READS)('reads %s', (_name, text, cues) => {
     expect(parseAss(text).cues).toEqual(cues);

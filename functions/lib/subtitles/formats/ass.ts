@@ -40,12 +40,28 @@ function scan(text: string) {
     lines,
     ssa,
     wrapStyle,
+    playRes: playResOf(head),
     sectionOf: (line: string) => {
       const m = /^\s*\[([^\]]+)\]\s*$/.exec(line);
       if (m) section = (m[1] ?? '').toLowerCase();
       return { header: Boolean(m), section };
     },
   };
+}
+
+/**
+ * The script's coordinate space (`PlayResX`/`PlayResY`), completed as libass does when one or both are
+ * missing (`ass.c`, `ass_process_header`): neither → 384×288; only X → Y = X·3/4 (1280 → 1024); only Y →
+ * X = Y·4/3 (1024 → 1280).
+ */
+function playResOf(head: string): { x: number; y: number } {
+  const read = (name: string) => Number(new RegExp(`^PlayRes${name}:\\s*(\\d+)`, 'im').exec(head)?.[1] ?? 0);
+  let x = read('X');
+  let y = read('Y');
+  if (!x && !y) return { x: 384, y: 288 };
+  if (!y) y = x === 1280 ? 1024 : (x * 3) / 4;
+  if (!x) x = y === 1024 ? 1280 : (y * 4) / 3;
+  return { x, y };
 }
 
 const truthy = (v: string | undefined) => v !== undefined && v.trim() !== '' && Number(v) !== 0;
@@ -55,8 +71,14 @@ const truthy = (v: string | undefined) => v !== undefined && v.trim() !== '' && 
  * `\u` become formatting, `\an`/`\a` a position, `\r` resets to the style, `\p1`… starts a drawing
  * (not text); `\N` is a line break, `\n` one only with WrapStyle 2 (else a space), `\h` a hard space.
  */
-function assText(raw: string, style: Style, wrapStyle: number): { text: string; align?: Numpad } {
+function assText(
+  raw: string,
+  style: Style,
+  wrapStyle: number,
+  playRes: { x: number; y: number },
+): Pick<Cue, 'text' | 'align' | 'pos'> {
   let align = style.align;
+  let pos: { x: number; y: number } | undefined;
   const state = { i: style.italic, b: style.bold, u: style.underline };
   let shown: ('i' | 'b' | 'u')[] = []; // open tags, in order of opening
   let drawing = false;
@@ -76,6 +98,9 @@ function assText(raw: string, style: Style, wrapStyle: number): { text: string; 
   };
   for (const part of raw.split(/(\{[^}]*\})/)) {
     if (part.startsWith('{') && part.endsWith('}')) {
+      // libass takes a line's first \pos (later ones are ignored), in script coordinates.
+      const at = pos ? undefined : /\\pos\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)/.exec(part);
+      if (at) pos = { x: percent(Number(at[1]), playRes.x), y: percent(Number(at[2]), playRes.y) };
       for (const [, name = '', arg = ''] of part.matchAll(/\\(an|[ibup]|a|r)(\d*)/g)) {
         const n = Number(arg);
         if (name === 'an' && isNumpad(n)) align = n;
@@ -95,8 +120,15 @@ function assText(raw: string, style: Style, wrapStyle: number): { text: string; 
       .replace(/\\h/g, '\u00a0');
   }
   const text = balanceTags(out.replace(/[ \t]+\n|\n[ \t]+/g, '\n').trim());
-  return { text: text.replace(/^(<\/?[ibu]>)+$/, ''), ...(align && align !== 2 ? { align } : {}) };
+  return {
+    text: text.replace(/^(<\/?[ibu]>)+$/, ''),
+    ...(align && (align !== 2 || pos) ? { align } : {}),
+    ...(pos ? { pos } : {}),
+  };
 }
+
+/** A script coordinate as a percentage of the frame, clamped to it, to two decimals. */
+const percent = (v: number, of: number) => Math.round(Math.min(100, Math.max(0, (v / of) * 100)) * 100) / 100;
 
 /**
  * Read ASS or SSA as libass does: sections by header; `Style:` and `Dialogue:` fields by the section's
@@ -104,7 +136,7 @@ function assText(raw: string, style: Style, wrapStyle: number): { text: string; 
  * lines ignored. Cues come out in time order; lines that hold only a drawing are not cues.
  */
 export function parseAss(text: string): ParsedSubtitle {
-  const { lines, ssa, wrapStyle, sectionOf } = scan(text);
+  const { lines, ssa, wrapStyle, playRes, sectionOf } = scan(text);
   const warnings: string[] = [];
   const styles = new Map<string, Style>();
   let styleFormat: string[] | undefined;
@@ -147,7 +179,7 @@ export function parseAss(text: string): ParsedSubtitle {
       }
       const style = styles.get((f.style ?? '').trim().replace(/^\*/, '')) ??
         styles.get('Default') ?? { align: undefined, italic: false, bold: false, underline: false };
-      const cue = { start, end, ...assText(f.text, style, wrapStyle) };
+      const cue = { start, end, ...assText(f.text, style, wrapStyle, playRes) };
       if (cue.text !== '') cues.push(cue);
     }
   });
@@ -171,13 +203,20 @@ Style: Default,Arial,64,&H00FFFFFF,&H000000FF,&H00000000,&H80000000,0,0,0,0,100,
 Format: ${ASS_EVENT_FORMAT}
 `;
 
-/** Common text as ASS text: formatting as `{\i1}`…, line breaks as `\N`, a position as `{\anN}`. */
+/**
+ * Common text as ASS text: formatting as `{\i1}`…, line breaks as `\N`, a position as `{\anN}`, an anchor
+ * point as `\pos(x,y)` in the 1920×1080 coordinates of the header we write.
+ */
 function toAssText(cue: Cue): string {
   const text = cue.text
     .replace(/<(\/?)([ibu])>/g, (_t, close: string, name: string) => `{\\${name}${close ? 0 : 1}}`)
     .replace(/\n/g, '\\N');
-  return cue.align && cue.align !== 2 ? `{\\an${cue.align}}${text}` : text;
+  const an = cue.align && (cue.align !== 2 || cue.pos) ? `\\an${cue.align}` : '';
+  const pos = cue.pos ? `\\pos(${round1((cue.pos.x * 1920) / 100)},${round1((cue.pos.y * 1080) / 100)})` : '';
+  return an || pos ? `{${an}${pos}}${text}` : text;
 }
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
 
 /** Cues as an ASS v4.00+ script with one Default style. */
 export function renderAss(cues: readonly Cue[]): string {

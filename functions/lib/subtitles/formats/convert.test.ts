@@ -247,3 +247,28 @@ describe('sync by two reference points', () => {
     expect(fromTwoPoints(a, b)).toBeUndefined();
   });
 });
+
+describe('an ASS anchor point (\\pos) across formats', () => {
+  const SIGN = ASS.replace('{\\an8}Hello', '{\\an9\\pos(1800,100)}Hello');
+
+  it('becomes WebVTT position and line settings that put the box’s matching corner there', () => {
+    const vtt = renderCues(readSubtitle(SIGN, 'ass').cues, 'vtt');
+    expect(vtt).toContain(
+      '00:00:01.000 --> 00:00:02.500 position:93.75%,line-right line:9.26%,start align:right\n',
+    );
+    // a cue without one keeps the plain numpad settings (bottom centre: none)
+    expect(vtt).toContain('00:01:03.250 --> 00:01:05.000\nBye');
+  });
+
+  it('survives ASS → ASS through the common cues, in the 1920×1080 space we write', () => {
+    const again = renderCues(readSubtitle(SIGN, 'ass').cues, 'ass');
+    expect(again).toContain('{\\an9\\pos(1800,100)}Hello');
+    expect(readSubtitle(again, 'ass').cues[0]?.pos).toEqual({ x: 93.75, y: 9.26 });
+  });
+
+  it('is dropped by SRT, which has no anchor points (text and times stay)', () => {
+    const srt = renderCues(readSubtitle(SIGN, 'ass').cues, 'srt');
+    expect(srt).toContain('00:00:01,000 --> 00:00:02,500\nHello <i>there</i>\nsecond line\n');
+    expect(srt).not.toMatch(/pos|position/);
+  });
+});

@@ -15,6 +15,12 @@ export interface Cue {
   readonly text: string;
   /** Position on screen when not bottom centre. */
   readonly align?: Numpad;
+  /**
+   * Where the cue's anchor point is (ASS `\pos(x,y)`), in percent of the video's width and height (0–100,
+   * from the top left); `align` then says which point of the text box sits there (7 its top left … 3 its
+   * bottom right), as libass places a positioned line.
+   */
+  readonly pos?: { readonly x: number; readonly y: number };
   /** WebVTT cue settings as read from a WebVTT file (valid ones only), kept for WebVTT output. */
   readonly settings?: string;
 }

@@ -193,8 +193,22 @@ export function parseVtt(text: string): ParsedSubtitle {
   return { cues, warnings };
 }
 
-/** WebVTT settings expressing a numpad position (top: `line:0`). */
-function settingsOf(align: Numpad | undefined): string {
+/**
+ * WebVTT settings expressing a numpad position (top: `line:0`) or an anchor point (WebVTT §3.3 cue
+ * settings: `position:X%,line-left|center|line-right` and `line:Y%,start|center|end` put the box's
+ * matching edge at the point, as ASS `\an` does for `\pos`; `align` keeps the text's alignment).
+ */
+function settingsOf(align: Numpad | undefined, pos?: { x: number; y: number }): string {
+  if (pos) {
+    const n = align ?? 2;
+    const row = Math.floor((n - 1) / 3); // 0 bottom, 1 middle, 2 top
+    const column = (n - 1) % 3; // 0 left, 1 centre, 2 right
+    return [
+      `position:${pos.x}%,${['line-left', 'center', 'line-right'][column]}`,
+      `line:${pos.y}%,${['end', 'center', 'start'][row]}`,
+      `align:${['left', 'center', 'right'][column]}`,
+    ].join(' ');
+  }
   if (align === undefined || align === 2) return '';
   const row = Math.floor((align - 1) / 3);
   const column = (align - 1) % 3;
@@ -209,7 +223,7 @@ function settingsOf(align: Numpad | undefined): string {
 /** Cues as WebVTT: text escaped, settings kept from a WebVTT source or derived from the position. */
 export function renderVtt(cues: readonly Cue[]): string {
   const body = cues.map((c) => {
-    const settings = c.settings ?? settingsOf(c.align);
+    const settings = c.settings ?? settingsOf(c.align, c.pos);
     return `${vttTime(c.start)} --> ${vttTime(c.end)}${settings ? ` ${settings}` : ''}\n${escapeVtt(c.text)}\n`;
   });
   return `WEBVTT\n\n${body.join('\n')}`;
