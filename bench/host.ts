@@ -5,6 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { frameworkFile } from '../functions/lib/host/framework-files.ts';
 import { BUNDLE_OPTIONS } from '../scripts/build.ts';
 import { type LoadResult, load, median, startServer } from './lib.ts';
 
@@ -60,7 +61,7 @@ export async function benchHost(options: {
   coldRuns: number;
 }): Promise<HostBenchResult> {
   const files = await bundleFixtures();
-  const ff = join(root, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
+  const ff = frameworkFile('main.js');
   const variants: Record<string, string[]> = {
     'bare node:http': [process.execPath, files.bare ?? ''],
     'functions-framework (hello)': [

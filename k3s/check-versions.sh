@@ -11,7 +11,7 @@ release_urls
 failed=0
 for url in "$CERT_MANAGER_URL" "$SERVING_CRDS_URL" "$SERVING_CORE_URL" "$KOURIER_URL" \
   "$EVENTING_CRDS_URL" "$EVENTING_CORE_URL" "$RABBITMQ_CLUSTER_OPERATOR_URL" \
-  "$RABBITMQ_TOPOLOGY_OPERATOR_URL" "$EVENTING_RABBITMQ_URL" \
+  "$RABBITMQ_TOPOLOGY_OPERATOR_URL" "$EVENTING_RABBITMQ_URL" "$CNPG_URL" \
   "https://github.com/k3s-io/k3s/releases/tag/${K3S_VERSION/+/%2B}" \
   "https://charts.rook.io/release/rook-ceph-${ROOK_VERSION}.tgz" \
   "https://helm.releases.hashicorp.com/vault-${VAULT_CHART_VERSION}.tgz"; do

@@ -3,8 +3,9 @@
 # Installs the platform on a running k3s cluster, in dependency order, and stops at the first step that
 # does not converge (every wait is bounded; nothing is masked):
 #   namespaces → cert-manager → Knative Serving + Kourier → Knative Eventing → RabbitMQ operators →
-#   eventing-rabbitmq → Rook + Ceph + buckets bound → Vault initialised, unsealed, configured, secrets
-#   generated → data stores ready → schema migration Job complete → functions ready → Broker and
+#   eventing-rabbitmq → CloudNativePG operator → Rook + Ceph + buckets bound → Vault initialised, unsealed,
+#   configured, secrets generated → PostgreSQL's Secrets from Vault → data stores ready (PostgreSQL Cluster
+#   Ready, MongoDB replica set initiated) → schema migration Job complete → functions ready → Broker and
 #   Triggers ready.
 # Idempotent: re-running re-applies the same versions, never re-initialises Vault, never replaces a
 # secret, and re-runs the migration Job (applied migrations are skipped).
@@ -46,6 +47,22 @@ RENDERED="$WORK/isekai.yaml"
 kubectl kustomize "$ROOT/knative/overlays/$OVERLAY" >"$RENDERED"
 # Stateful dependencies (namespace isekai-data), selected by their app.kubernetes.io/name.
 DATA='app.kubernetes.io/name in (postgres,mongodb,redis,keycloak,zipkin,rabbitmq)'
+
+# vault_secret NAME TYPE VAULT_PATH JQ: Secret isekai-data/NAME whose stringData is JQ applied to the data
+# of Vault's VAULT_PATH; a missing value fails (never an empty password). Dry run: the plan line only.
+vault_secret() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "vault kv get -format=json $3 | jq '<Secret isekai-data/$1 ($2): $4>' | kubectl apply -f -"
+    return 0
+  fi
+  vault kv get -format=json "$3" |
+    jq -e --arg name "$1" --arg type "$2" '
+      {apiVersion: "v1", kind: "Secret", type: $type,
+       metadata: {name: $name, namespace: "isekai-data", labels: {"app.kubernetes.io/part-of": "isekai"}},
+       stringData: (.data.data | '"$4"')}
+      | if ([.stringData[]] | all(type == "string" and length > 0)) then . else error("\($name): a value is missing in Vault") end' |
+    kubectl apply -f -
+}
 if [ "$DRY_RUN" = 1 ]; then
   printf '# Isekai install plan: overlay %s, Knative %s, Rook %s, Vault chart %s\n' \
     "$OVERLAY" "$KNATIVE_SERVING_VERSION" "$ROOK_VERSION" "$VAULT_CHART_VERSION"
@@ -86,6 +103,15 @@ step "eventing-rabbitmq ${EVENTING_RABBITMQ_VERSION}"
 apply_url "$EVENTING_RABBITMQ_URL"
 wait_crd rabbitmqbrokerconfigs.eventing.knative.dev
 wait_rollouts knative-eventing
+
+step "CloudNativePG operator ${CNPG_VERSION} (PostgreSQL Cluster, ScheduledBackup, Database)"
+# Server-side: the CRDs exceed the size of client-side apply's last-applied annotation.
+apply_url_server_side "$CNPG_URL"
+wait_crd clusters.postgresql.cnpg.io
+wait_crd scheduledbackups.postgresql.cnpg.io
+wait_crd databases.postgresql.cnpg.io
+# Its webhooks validate every Cluster: the operator must be up before the first one is applied.
+wait_rollouts cnpg-system
 
 if [ "$OVERLAY" = production ]; then
   step "Rook ${ROOK_VERSION}: operator, then the Ceph cluster, block pool, object store and bucket claims"
@@ -142,6 +168,18 @@ if [ "$OVERLAY" = production ]; then
     REQUIRE_BUCKETS=1 "$ROOT/vault-policies/setup.sh"
     "$ROOT/vault-policies/seed-secrets.sh"
   fi
+
+  step "PostgreSQL's Secrets, generated from Vault (CloudNativePG reads Kubernetes Secrets, not Vault)"
+  # Role passwords (basic-auth, as the operator expects) and the backup bucket's keys for barman-cloud. The
+  # values travel from vault to kubectl through a pipe only; re-running re-applies the same values.
+  vault_secret postgres-role-isekai kubernetes.io/basic-auth kv/isekai-data/postgres/config \
+    '{username: "isekai", password: .ISEKAI_PASSWORD}'
+  vault_secret postgres-role-isekai-app kubernetes.io/basic-auth kv/isekai-data/postgres/config \
+    '{username: "isekai_app", password: .ISEKAI_APP_PASSWORD}'
+  vault_secret postgres-role-keycloak kubernetes.io/basic-auth kv/isekai-data/postgres/config \
+    '{username: "keycloak", password: .KEYCLOAK_PASSWORD}'
+  vault_secret backup-store Opaque kv/isekai/shared/backup-store \
+    '{ACCESS_KEY_ID: .S3_ACCESS_KEY_ID, ACCESS_SECRET_KEY: .S3_SECRET_ACCESS_KEY}'
 fi
 
 step "Isekai foundation: RBAC, network policies, Broker config, generated Secrets (objects without app.kubernetes.io/name)"
@@ -153,8 +191,11 @@ apply_selected "$RENDERED" '!app.kubernetes.io/name'
 
 step "data stores: PostgreSQL, MongoDB, Redis, Keycloak, Zipkin, RabbitMQ (namespace isekai-data), ready"
 apply_selected "$RENDERED" "$DATA"
-krollout isekai-data statefulset/postgres 600s
+# Ready: every instance streaming, the primary serving behind postgres-rw (initdb, then two standbys cloned).
+kwait -n isekai-data clusters.postgresql.cnpg.io/postgres --for=condition=Ready --timeout=1200s
 krollout isekai-data statefulset/mongodb 600s
+# Every member up: initiate replica set rs0 (or add new members), then wait for its primary (idempotent).
+mutate kubectl -n isekai-data exec mongodb-0 -c mongodb -- sh /scripts/replica-set.sh
 krollout isekai-data deployment/redis 300s
 krollout isekai-data deployment/zipkin 300s
 kwait -n isekai-data rabbitmqcluster/rabbitmq --for=condition=AllReplicasReady --timeout=900s

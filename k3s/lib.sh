@@ -18,6 +18,7 @@ release_urls() {
   EVENTING_CORE_URL="${eventing}/eventing-core.yaml"
   RABBITMQ_CLUSTER_OPERATOR_URL="https://github.com/rabbitmq/cluster-operator/releases/download/${RABBITMQ_CLUSTER_OPERATOR_VERSION}/cluster-operator.yml"
   RABBITMQ_TOPOLOGY_OPERATOR_URL="https://github.com/rabbitmq/messaging-topology-operator/releases/download/${RABBITMQ_TOPOLOGY_OPERATOR_VERSION}/messaging-topology-operator-with-certmanager.yaml"
+  CNPG_URL="https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v${CNPG_VERSION}/cnpg-${CNPG_VERSION}.yaml"
   EVENTING_RABBITMQ_URL="https://github.com/knative-extensions/eventing-rabbitmq/releases/download/knative-${EVENTING_RABBITMQ_VERSION}/rabbitmq-broker.yaml"
 }
 
@@ -59,6 +60,15 @@ apply_url() {
     plan "kubectl apply -f $1"
   else
     kubectl apply -f "$1"
+  fi
+}
+
+# apply_url_server_side URL: a release manifest whose CRDs exceed client-side apply's annotation size.
+apply_url_server_side() {
+  if [ "$DRY_RUN" = 1 ]; then
+    plan "kubectl apply --server-side --force-conflicts -f $1"
+  else
+    kubectl apply --server-side --force-conflicts -f "$1"
   fi
 }
 

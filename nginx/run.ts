@@ -95,13 +95,18 @@ export async function startEdge(options: EdgeOptions, extra: { cpu?: number } = 
     stderr += chunk.toString();
   });
   const health = `http://${options.listen.address ?? '127.0.0.1'}:${options.listen.http}/healthz`;
+  const pidFile = join(options.prefix, 'nginx.pid');
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${stderr}`);
+    // Ours only once its master wrote the pid file (nginx does so after binding every port): /healthz alone
+    // can be answered by another nginx still holding the ports (e.g. the orphaned workers of a killed
+    // master), while ours fails to bind and exits.
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
     try {
       const res = await fetch(health, { signal: AbortSignal.timeout(500) });
       await res.arrayBuffer();
-      if (res.ok) break;
+      if (res.ok && pid === child.pid) break;
     } catch {
       // not listening yet
     }

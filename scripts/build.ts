@@ -13,9 +13,25 @@ import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { frameworkFile } from '../functions/lib/host/framework-files.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const functionsDir = join(root, 'functions');
+
+/**
+ * The lean host finds functions-framework's registry at run time from the package's entry
+ * (functions/lib/host/framework-registry.ts); a bundle has no node_modules beside it, so the bundle gets
+ * that same file inlined — the one the framework's entry requires, so `http()` and the host share one Map.
+ */
+export const frameworkRegistryPlugin: Plugin = {
+  name: 'functions-framework-registry',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /[\\/]functions[\\/]lib[\\/]host[\\/]framework-registry\.ts$/ }, () => ({
+      contents: `import * as registry from ${JSON.stringify(frameworkFile('function_registry.js'))};\nexport const frameworkRegistry = registry;\n`,
+      loader: 'js',
+    }));
+  },
+};
 
 const BUILTINS = new Set(builtinModules);
 
@@ -68,7 +84,7 @@ export const BUNDLE_OPTIONS = {
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
-  plugins: [requireBuiltins],
+  plugins: [frameworkRegistryPlugin, requireBuiltins],
   logLevel: 'warning',
 } satisfies BuildOptions;
 

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { importSeedCatalog } from '../functions/catalog/seed.ts';
 import { migrate } from '../functions/lib/data/migrate.ts';
+import { frameworkFile } from '../functions/lib/host/framework-files.ts';
 import { nginxInstalled as edgeAvailable } from '../nginx/run.ts';
 import { functionNames } from './build.ts';
 import { start as startMongoWire } from './servers/mongo-wire.ts';
@@ -170,7 +171,7 @@ try {
     const command = useFramework
       ? [
           process.execPath,
-          join(root, 'node_modules/@google-cloud/functions-framework/build/src/main.js'),
+          frameworkFile('main.js'),
           `--source=${source}`,
           `--target=${name}`,
           `--port=${port}`,

@@ -54,7 +54,9 @@ field() { vault kv get -field="$2" "$1"; }
 put_new kv/isekai-data/postgres/config \
   "POSTGRES_PASSWORD=$(random)" "ISEKAI_PASSWORD=$(random)" "ISEKAI_APP_PASSWORD=$(random)" \
   "KEYCLOAK_PASSWORD=$(random)"
-put_new kv/isekai-data/mongodb/config "MONGO_ROOT_PASSWORD=$(random)"
+# MONGO_KEYFILE: the replica set members' shared key (base64, 1008 characters; mongod allows 6–1024).
+put_new kv/isekai-data/mongodb/config "MONGO_ROOT_PASSWORD=$(random)" \
+  "MONGO_KEYFILE=$(openssl rand -base64 756 | tr -d '\n')"
 put_new kv/isekai-data/redis/config "REDIS_PASSWORD=$(random)"
 KEYCLOAK_DB_PASSWORD=$(field kv/isekai-data/postgres/config KEYCLOAK_PASSWORD)
 put_new kv/isekai-data/keycloak/config "db-password=${KEYCLOAK_DB_PASSWORD}" \
@@ -65,7 +67,8 @@ put_new kv/isekai-data/keycloak/clients \
   "KC_ISEKAI_SITE_SECRET=$(random)" "KC_ISEKAI_INTEGRATIONS_SECRET=$(random)"
 
 # Functions (namespace isekai): whole settings, read by functions/lib/secrets.ts.
-PG=postgres.isekai-data.svc.cluster.local:5432
+# postgres-rw: the Service CloudNativePG points at the current primary (knative/base/600-postgres.yaml).
+PG=postgres-rw.isekai-data.svc.cluster.local:5432
 OWNER_PASSWORD=$(field kv/isekai-data/postgres/config ISEKAI_PASSWORD)
 APP_PASSWORD=$(field kv/isekai-data/postgres/config ISEKAI_APP_PASSWORD)
 MONGO_PASSWORD=$(field kv/isekai-data/mongodb/config MONGO_ROOT_PASSWORD)
@@ -73,7 +76,9 @@ REDIS_PASSWORD=$(field kv/isekai-data/redis/config REDIS_PASSWORD)
 OWNER_URL="postgres://isekai:${OWNER_PASSWORD}@${PG}/isekai"
 # The DML-only role the functions use (created by 600-postgres.yaml's init script; README "Database roles").
 APP_URL="postgres://isekai_app:${APP_PASSWORD}@${PG}/isekai"
-MONGO_URL="mongodb://root:${MONGO_PASSWORD}@mongodb.isekai-data.svc.cluster.local:27017/isekai?authSource=admin"
+# Every member of replica set rs0 (knative/base/600-mongodb.yaml): the driver finds the primary itself.
+MONGO_HOSTS=mongodb-0.mongodb.isekai-data.svc.cluster.local:27017,mongodb-1.mongodb.isekai-data.svc.cluster.local:27017,mongodb-2.mongodb.isekai-data.svc.cluster.local:27017
+MONGO_URL="mongodb://root:${MONGO_PASSWORD}@${MONGO_HOSTS}/isekai?authSource=admin&replicaSet=rs0"
 REDIS_URL="redis://:${REDIS_PASSWORD}@redis.isekai-data.svc.cluster.local:6379"
 
 put_new kv/isekai/shared/redis "REDIS_URL=${REDIS_URL}"
@@ -81,6 +86,8 @@ put_new kv/isekai/shared/redis "REDIS_URL=${REDIS_URL}"
 # adds SMTP_URL (smtp://user:pass@host:587) here to turn sending on; without it mails stay queued.
 put_new kv/isekai/shared/mail "UNSUBSCRIBE_KEY=$(random)"
 put_new kv/isekai/schema-migrate/config "DATABASE_URL=${OWNER_URL}"
+# The nightly dumps (knative/base/700-backups.yaml): the owner reads every table; MONGO_URL as the functions'.
+put_new kv/isekai-data/backup/config "DATABASE_URL=${OWNER_URL}" "MONGO_URL=${MONGO_URL}"
 for fn in catalog dead-letters groups library library-backup outbox-relay rate-anime; do
   put_new "kv/isekai/${fn}/config" "DATABASE_URL=${APP_URL}"
 done

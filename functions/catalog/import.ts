@@ -3,6 +3,7 @@ import type pg from 'pg';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { ValidationFailed } from '../lib/errors.ts';
+import { ANIME_TYPES } from '../lib/tracking/anime.ts';
 
 /**
  * Catalogue import from anime-offline-database JSON (https://github.com/manami-project/anime-offline-database)
@@ -61,7 +62,8 @@ const GENRES = [
   'Suspense',
 ];
 const GENRE_BY_KEY = new Map(GENRES.map((g) => [g.toLowerCase(), g]));
-const TYPES = new Set(['tv', 'movie', 'ova', 'ona', 'special']);
+/** Types a dataset record may name ('unknown' is what a record without one gets). */
+const TYPES = new Set<string>(ANIME_TYPES.filter((t) => t !== 'unknown'));
 const STATUSES = new Set(['finished', 'ongoing', 'upcoming']);
 const SEASONS = new Set(['winter', 'spring', 'summer', 'fall']);
 

@@ -1,8 +1,8 @@
 import Type, { type Static } from 'typebox';
-import { SafeText } from '../lib/tracking/anime.ts';
+import { ANIME_TYPES, SafeText } from '../lib/tracking/anime.ts';
 
 export const SEASONS = ['winter', 'spring', 'summer', 'fall'] as const;
-export const ANIME_TYPES = ['tv', 'movie', 'ova', 'ona', 'special', 'unknown'] as const;
+export { ANIME_TYPES };
 export const ANIME_STATUSES = ['finished', 'ongoing', 'upcoming', 'unknown'] as const;
 export const SORTS = ['relevance', 'score', 'popularity', 'title', 'start_date'] as const;
 

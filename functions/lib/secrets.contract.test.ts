@@ -37,7 +37,7 @@ const POLICIES: Record<string, string[]> = {
 /** KV v2 contents; `object-store` was never written (404). */
 const KV: Record<string, Record<string, unknown>> = {
   'isekai/catalog/config': {
-    DATABASE_URL: 'postgres://catalog:pw-from-vault@postgres.isekai-data.svc.cluster.local:5432/isekai',
+    DATABASE_URL: 'postgres://catalog:pw-from-vault@postgres-rw.isekai-data.svc.cluster.local:5432/isekai',
     DATABASE_PASSWORD: 'pw-from-vault',
     REDIS_URL: 'redis://:own-wins@redis:6379',
     PG_POOL_MAX: 20,
@@ -162,7 +162,7 @@ describe('loadFunctionEnv (contract: Vault Kubernetes auth + KV v2)', () => {
       signal: signal(),
     });
     expect(env).toMatchObject({
-      DATABASE_URL: 'postgres://catalog:pw-from-vault@postgres.isekai-data.svc.cluster.local:5432/isekai',
+      DATABASE_URL: 'postgres://catalog:pw-from-vault@postgres-rw.isekai-data.svc.cluster.local:5432/isekai',
       REDIS_URL: 'redis://:own-wins@redis:6379',
       LOG_LEVEL: 'warn',
       OIDC_ISSUER: 'https://auth.isekai.dev/realms/isekai',

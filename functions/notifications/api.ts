@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
+import { PREFERENCE_TYPES } from '../lib/inbox/preferences.ts';
 
 /** `GET /notifications` */
 export const InboxQuery = Type.Object(
@@ -114,18 +115,10 @@ const PartialChannels = Type.Object({
   live: Type.Optional(Type.Boolean()),
   email: Type.Optional(EmailMode),
 });
-const PREFERENCE_TYPE_NAMES = [
-  'subtitle.uploaded',
-  'subtitle.next-episode',
-  'episode.aired',
-  'subtitle.removed',
-  'group.invited',
-  'group.release',
-] as const;
 /** Every type with its channels (the effective preferences, defaults filled in). */
 export const NotificationPreferences = Type.Object(
-  Object.fromEntries(PREFERENCE_TYPE_NAMES.map((t) => [t, TypeChannels])) as Record<
-    (typeof PREFERENCE_TYPE_NAMES)[number],
+  Object.fromEntries(PREFERENCE_TYPES.map((t) => [t, TypeChannels])) as Record<
+    (typeof PREFERENCE_TYPES)[number],
     typeof TypeChannels
   >,
   { title: 'NotificationPreferences' },
@@ -135,8 +128,8 @@ export const NotificationPreferences = Type.Object(
  * but by the handler, whose 400 lists the allowed ones (`issues[].allowed`).
  */
 const PreferencesChange = Type.Object(
-  Object.fromEntries(PREFERENCE_TYPE_NAMES.map((t) => [t, Type.Optional(PartialChannels)])) as Record<
-    (typeof PREFERENCE_TYPE_NAMES)[number],
+  Object.fromEntries(PREFERENCE_TYPES.map((t) => [t, Type.Optional(PartialChannels)])) as Record<
+    (typeof PREFERENCE_TYPES)[number],
     ReturnType<typeof Type.Optional<typeof PartialChannels>>
   >,
   { title: 'NotificationPreferencesChange' },

@@ -5,15 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FUNCTIONS, JOBS } from './function-specs.ts';
+import type { Delivery, ServiceDestination } from './knative-types.ts';
 import {
   brokers,
-  type Delivery,
   isoDurationMs,
   type Manifest,
   ofKind,
   pingSources,
   REPO_ROOT,
-  type ServiceDestination,
   sinkBindings,
   triggers,
 } from './load.ts';
@@ -230,7 +229,11 @@ export function checkVaultWiring(
   }
   for (const m of manifests) {
     if (m.object.apiVersion.startsWith('serving.knative.dev/') || m.object.kind === 'Job') continue;
-    const template = json(json(m.object.spec).template);
+    // A CronJob's pods come from its Job template.
+    const spec = json(m.object.spec);
+    const template = json(
+      m.object.kind === 'CronJob' ? json(json(spec.jobTemplate).spec).template : spec.template,
+    );
     const a = (json(template.metadata).annotations ?? {}) as Record<string, string>;
     if (a['vault.hashicorp.com/agent-inject'] !== 'true') continue;
     const role = roles.find((r) => r.role === a['vault.hashicorp.com/role']);

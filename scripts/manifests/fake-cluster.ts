@@ -4,7 +4,9 @@
  * of a cluster in a JSON file and refuses what the real API server and Vault would refuse:
  * - applying an object into a namespace that does not exist, or of a kind whose CRD is not installed;
  * - waiting on an object never applied, or on something that cannot become true yet (Vault Ready while
- *   sealed, functions Ready before Vault is configured);
+ *   sealed, functions Ready before Vault is configured, a PostgreSQL Cluster whose Secrets do not exist);
+ * - a release whose CRDs only fit server-side apply (CloudNativePG) applied client-side;
+ * - `exec` into a pod of a StatefulSet never applied, or a script from a ConfigMap never applied;
  * - any Vault call but status/init/unseal while sealed or without the root token.
  * Every call is appended to FAKE_LOG as a JSON line. FAKE_FAIL (a regular expression) makes the `wait`s
  * and `rollout status`es whose arguments match time out, as a real one would.
@@ -21,6 +23,8 @@ export interface FakeState {
   /** Applied objects, `group/Kind/namespace/name`. */
   objects: string[];
   helmCharts: string[];
+  /** Secrets each applied object names (`group/Kind/namespace/name` → Secret names), for readiness. */
+  secretRefs?: Record<string, string[]>;
   vault: {
     initialized: boolean;
     sealed: boolean;
@@ -75,7 +79,14 @@ export function initialState(): FakeState {
 }
 
 /** What each upstream release file creates and needs (the real files are not fetched). */
-const RELEASES: { match: string; namespaces?: string[]; apis?: string[]; needs?: string[] }[] = [
+const RELEASES: {
+  match: string | RegExp;
+  namespaces?: string[];
+  apis?: string[];
+  needs?: string[];
+  /** Its CRDs exceed the 256 KiB last-applied annotation: only `apply --server-side` succeeds. */
+  serverSide?: boolean;
+}[] = [
   {
     match: '/cert-manager.yaml',
     namespaces: ['cert-manager'],
@@ -101,6 +112,12 @@ const RELEASES: { match: string; namespaces?: string[]; apis?: string[]; needs?:
     match: '/rabbitmq-broker.yaml',
     apis: ['eventing.knative.dev/RabbitmqBrokerConfig'],
     needs: ['ns:knative-eventing', 'api:eventing.knative.dev', 'api:rabbitmq.com'],
+  },
+  {
+    match: /\/cnpg-\d+\.\d+\.\d+\.yaml$/,
+    namespaces: ['cnpg-system'],
+    apis: ['postgresql.cnpg.io'],
+    serverSide: true,
   },
 ];
 /** Kinds a release adds to a group that another release serves. */
@@ -133,6 +150,7 @@ const RESOURCES: Record<string, string> = {
   rabbitmqcluster: 'rabbitmq.com/RabbitmqCluster',
   cephcluster: 'ceph.rook.io/CephCluster',
   cephobjectstore: 'ceph.rook.io/CephObjectStore',
+  'clusters.postgresql.cnpg.io': 'postgresql.cnpg.io/Cluster',
   objectbucketclaim: 'objectbucket.io/ObjectBucketClaim',
   statefulset: 'apps/StatefulSet',
   deployment: 'apps/Deployment',
@@ -142,6 +160,8 @@ const RESOURCES: Record<string, string> = {
 
 /** kubectl flags whose value may follow as the next argument. */
 const VALUE_FLAGS = new Set([
+  '-c',
+  '--container',
   '-n',
   '--namespace',
   '-l',
@@ -240,6 +260,11 @@ function applyObjects(s: FakeState, objects: Obj[], from: string): string[] {
       for (const a of chart.apis) if (!s.apis.includes(a)) s.apis.push(a);
       for (const x of chart.objects) add(s, x);
     }
+    // What a PostgreSQL Cluster needs before it can be Ready: the Secrets it names.
+    if (o.kind === 'Cluster' && group === 'postgresql.cnpg.io') {
+      s.secretRefs ??= {};
+      s.secretRefs[`${group}/${o.kind}/${ns}/${o.metadata.name}`] = secretNames(o.spec);
+    }
     // Rook binds a claim: the bucket's Secret (keys) and ConfigMap appear beside it.
     if (o.kind === 'ObjectBucketClaim') {
       add(s, `/Secret/${ns}/${o.metadata.name}`);
@@ -247,6 +272,26 @@ function applyObjects(s: FakeState, objects: Obj[], from: string): string[] {
     }
   }
   return errors;
+}
+
+/** Names of the Secrets a CloudNativePG Cluster spec refers to (role, bootstrap and S3 credential refs). */
+function secretNames(spec: unknown): string[] {
+  const names = new Set<string>();
+  const walk = (x: unknown, key: string) => {
+    if (Array.isArray(x)) for (const v of x) walk(v, key);
+    else if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      if (
+        ['secret', 'passwordSecret', 'superuserSecret', 'accessKeyId', 'secretAccessKey'].includes(key) &&
+        typeof o.name === 'string'
+      ) {
+        names.add(o.name);
+      }
+      for (const [k, v] of Object.entries(o)) walk(v, k);
+    }
+  };
+  walk(spec, '');
+  return [...names].sort();
 }
 
 function add(s: FakeState, key: string) {
@@ -281,8 +326,15 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
       const dir = flag(args, '-k');
       const selector = flag(args, '-l') ?? flag(args, '--selector');
       if (file?.startsWith('https://')) {
-        const release = RELEASES.find((r) => file.endsWith(r.match));
+        const release = RELEASES.find((r) =>
+          typeof r.match === 'string' ? file.endsWith(r.match) : r.match.test(file),
+        );
         if (!release) throw new Refused(`fake: unknown release ${file}`);
+        if (release.serverSide && !args.includes('--server-side')) {
+          throw new Refused(
+            `The CustomResourceDefinition "clusters.postgresql.cnpg.io" is invalid: metadata.annotations: Too long: must have at most 262144 bytes`,
+          );
+        }
         for (const need of release.needs ?? []) {
           const [kind, name = ''] = need.split(':');
           if (kind === 'ns' && !s.namespaces.includes(name)) {
@@ -345,6 +397,17 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
           'error: timed out waiting for the condition on pods/vault-0 (sealed: readiness probe fails)',
         );
       }
+      // The operator cannot initdb nor archive without the Secrets the Cluster names.
+      if (gk === 'postgresql.cnpg.io/Cluster' && name) {
+        const missing = (s.secretRefs?.[`${gk}/${ns}/${name}`] ?? []).filter(
+          (n) => !s.objects.includes(`/Secret/${ns}/${n}`),
+        );
+        if (missing.length) {
+          throw new Refused(
+            `error: timed out waiting for the condition on clusters/${name} (secrets not found: ${missing.join(', ')})`,
+          );
+        }
+      }
       // Functions log in to Vault at start: with Vault installed they cannot be Ready until it is configured.
       if (gk === 'serving.knative.dev/Service' && s.helmCharts.includes('vault')) {
         if (s.vault.sealed || !s.vault.auths.includes('kubernetes/') || s.vault.roles.length === 0) {
@@ -354,6 +417,20 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
         }
       }
       return '';
+    }
+    case 'exec': {
+      // `exec <statefulset>-<ordinal> … -- sh /scripts/<file>`: the pod exists once its StatefulSet was
+      // applied (and rolled out before: the script's caller waits for that); the script comes from a ConfigMap.
+      const pod = positional[1] ?? '';
+      const set = pod.replace(/-\d+$/, '');
+      if (!s.objects.includes(`apps/StatefulSet/${ns}/${set}`)) {
+        throw new Refused(`Error from server (NotFound): pods "${pod}" not found`);
+      }
+      const script = args.slice(args.indexOf('--') + 1).find((a) => a.startsWith('/scripts/'));
+      if (script && !s.objects.includes(`/ConfigMap/${ns}/${set}-scripts`)) {
+        throw new Refused(`sh: 0: cannot open ${script}: No such file`, 2);
+      }
+      return `${pod}: ran ${script ?? 'command'}\n`;
     }
     case 'port-forward':
       s.vault.reachable = true;

@@ -94,6 +94,17 @@ function install(dir: string, args: string[], env: Record<string, string> = {}):
   };
 }
 
+/** A copy of `from`'s cluster whose Vault is sealed again (as after a restart). */
+function sealedCluster(from: Run): string {
+  const dir = cluster(from);
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+  writeFileSync(
+    join(dir, 'state.json'),
+    JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
+  );
+  return dir;
+}
+
 const line = (c: FakeCall) => `${c.tool} ${c.args.join(' ')}`;
 /** Index of the first call matching `re` (fails the test when there is none). */
 function at(run: Run, re: RegExp): number {
@@ -132,6 +143,9 @@ describe('install-platform.sh production, on a fresh cluster', () => {
       /apply -f \S+eventing-core\.yaml/,
       /apply -f \S+cluster-operator\.yml/,
       /apply -f \S+rabbitmq-broker\.yaml/,
+      /apply --server-side --force-conflicts -f \S+\/cnpg-\d+\.\d+\.\d+\.yaml/,
+      /wait --for=condition=Established crd\/clusters\.postgresql\.cnpg\.io/,
+      /wait -n cnpg-system deployment --all --for=condition=Available/,
       /apply -f \S+rook\/100-operator\.yaml/,
       /apply -k \S+\/rook$/,
       /wait -n isekai objectbucketclaim --all --for=jsonpath=\{\.status\.phase\}=Bound/,
@@ -143,9 +157,12 @@ describe('install-platform.sh production, on a fresh cluster', () => {
       /^vault write auth\/kubernetes\/role\/catalog/,
       /^vault kv put kv\/isekai\/shared\/backup-store -/,
       /^vault kv put kv\/isekai-data\/postgres\/config -/,
+      /^kubectl apply -f -$/,
       /apply -f \S+isekai\.yaml -l !app\.kubernetes\.io\/name$/,
       /apply -f \S+isekai\.yaml -l app\.kubernetes\.io\/name in \(postgres/,
-      /rollout status statefulset\/postgres/,
+      /wait -n isekai-data clusters\.postgresql\.cnpg\.io\/postgres --for=condition=Ready/,
+      /rollout status statefulset\/mongodb/,
+      /exec mongodb-0 -c mongodb -- sh \/scripts\/replica-set\.sh/,
       /delete job schema-migrate/,
       /apply -f \S+isekai\.yaml -l app\.kubernetes\.io\/name=schema-migrate/,
       /wait -n isekai job\/schema-migrate --for=condition=complete/,
@@ -244,12 +261,7 @@ describe('install-platform.sh is idempotent', () => {
   it(
     'after a Vault restart (sealed again) it unseals with the saved keys',
     () => {
-      const dir = cluster(fresh);
-      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
-      writeFileSync(
-        join(dir, 'state.json'),
-        JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
-      );
+      const dir = sealedCluster(fresh);
       const r = install(dir, ['production'], { FAKE_FAIL: 'ksvc' });
       expect(r.calls.filter((c) => /sys\/unseal/.test(line(c)))).toHaveLength(3);
       expect(r.state().vault.sealed).toBe(false);
@@ -262,6 +274,11 @@ describe('install-platform.sh stops loudly at the first wait that fails', () => 
   it.each([
     ['the Ceph cluster never Ready', 'cephcluster', /apply -f platform\/vault\.yaml/],
     ['the migration Job never completes', 'job/schema-migrate', /apply -f \S+isekai\.yaml$/],
+    [
+      'the PostgreSQL Cluster never Ready',
+      'clusters.postgresql.cnpg.io/postgres',
+      /app\.kubernetes\.io\/name=schema-migrate/,
+    ],
   ])(
     '%s: non-zero exit, kubectl’s message, nothing after it',
     (_name, fail, never) => {
@@ -278,12 +295,7 @@ describe('install-platform.sh stops loudly at the first wait that fails', () => 
   it(
     'a sealed Vault without its keys file: stops before the overlay, naming the file',
     () => {
-      const dir = cluster(fresh);
-      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
-      writeFileSync(
-        join(dir, 'state.json'),
-        JSON.stringify({ ...state, vault: { ...state.vault, sealed: true } }),
-      );
+      const dir = sealedCluster(fresh);
       rmSync(join(dir, 'home', 'vault-init.json'));
       const r = install(dir, ['production']);
       expect(r.status).not.toBe(0);
@@ -292,6 +304,53 @@ describe('install-platform.sh stops loudly at the first wait that fails', () => 
     },
     SLOW,
   );
+});
+
+describe('PostgreSQL (CloudNativePG) in the install', () => {
+  it('generates the Secrets the Cluster names from Vault, none from the repository', () => {
+    const objects = fresh.state().objects;
+    for (const name of [
+      'postgres-role-isekai',
+      'postgres-role-isekai-app',
+      'postgres-role-keycloak',
+      'backup-store',
+    ])
+      expect(objects).toContain(`/Secret/isekai-data/${name}`);
+    expect(fresh.state().secretRefs?.['postgresql.cnpg.io/Cluster/isekai-data/postgres']).toEqual([
+      'backup-store',
+      'postgres-role-isekai',
+      'postgres-role-isekai-app',
+      'postgres-role-keycloak',
+    ]);
+    // Values on pipes only: no kubectl or jq call carries a password.
+    const kv = fresh.state().vault.kv['kv/isekai-data/postgres/config'] ?? {};
+    const secrets = Object.values(kv);
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(fresh.calls.filter((c) => secrets.some((v) => line(c).includes(v))).map(line)).toEqual([]);
+  });
+
+  it('the fake refuses what the cluster would: client-side CRDs too large, a Cluster without its Secrets', () => {
+    const dir = cluster(fresh);
+    const run = (args: string[]) =>
+      spawnSync(join(dir, 'bin', 'kubectl'), args, {
+        encoding: 'utf8',
+        env: { ...process.env, FAKE_STATE: join(dir, 'state.json'), REAL_KUBECTL: realKubectl },
+      });
+    const url = 'https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v1.26.1/cnpg-1.26.1.yaml';
+    expect(run(['apply', '-f', url]).stderr).toMatch(/Too long: must have at most 262144 bytes/);
+    expect(run(['apply', '--server-side', '-f', url]).status).toBe(0);
+    expect(run(['-n', 'isekai-data', 'delete', 'secret', 'postgres-role-isekai-app']).status).toBe(0);
+    const wait = run([
+      'wait',
+      '-n',
+      'isekai-data',
+      'clusters.postgresql.cnpg.io/postgres',
+      '--for=condition=Ready',
+      '--timeout=1s',
+    ]);
+    expect(wait.status).toBe(1);
+    expect(wait.stderr).toContain('secrets not found: postgres-role-isekai-app');
+  });
 });
 
 describe('install-platform.sh --dry-run', () => {
@@ -304,12 +363,15 @@ describe('install-platform.sh --dry-run', () => {
       expect(existsSync(join(r.dir, 'home', 'vault-init.json'))).toBe(false);
       const steps = [...r.stdout.matchAll(/^## step \d+: (.*)$/gm)].map((m) => m[1]);
       expect(steps[0]).toMatch(/^namespaces isekai and isekai-data/);
-      expect(steps).toHaveLength(14);
+      expect(steps).toHaveLength(16);
       for (const text of [
         'kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.17.2/cert-manager.yaml',
         'kubectl wait -n rook-ceph cephcluster/rook-ceph --for=jsonpath={.status.phase}=Ready --timeout=1800s',
         'kind: ObjectBucketClaim',
         "kubectl apply -f <rendered overlay> -l 'app.kubernetes.io/name=schema-migrate'",
+        'kubectl apply --server-side --force-conflicts -f https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v1.26.1/cnpg-1.26.1.yaml',
+        'kubectl wait -n isekai-data clusters.postgresql.cnpg.io/postgres --for=condition=Ready --timeout=1200s',
+        'kubectl -n isekai-data exec mongodb-0 -c mongodb -- sh /scripts/replica-set.sh',
         './vault-unseal.sh',
         'seed-secrets.sh',
         '# dry run: nothing was applied',

@@ -284,7 +284,7 @@ describe('invariants catch what they promise to catch', () => {
     [
       'a data workload injecting a path outside its policy',
       'StatefulSet',
-      'postgres',
+      'mongodb',
       (o: Json) => {
         annotations(o)['vault.hashicorp.com/agent-inject-secret-x'] = 'kv/data/isekai/catalog/config';
       },
@@ -292,9 +292,18 @@ describe('invariants catch what they promise to catch', () => {
     [
       'a data workload with an unknown role',
       'StatefulSet',
-      'postgres',
+      'mongodb',
       (o: Json) => {
         annotations(o)['vault.hashicorp.com/role'] = 'admin';
+      },
+    ],
+    [
+      'a backup CronJob injecting a path outside its policy',
+      'CronJob',
+      'postgres-dump',
+      (o: Json) => {
+        o.spec.jobTemplate.spec.template.metadata.annotations['vault.hashicorp.com/agent-inject-secret-x'] =
+          'kv/data/isekai/catalog/config';
       },
     ],
   ])('vault: %s', (_n, kind, name, mutate) => {

@@ -13,6 +13,20 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { isoDurationMs } from './duration.ts';
 import { isRecord, ManifestError, optionalStrings, record, str } from './guards.ts';
+import type {
+  BrokerDef,
+  BrokerSpec,
+  Delivery,
+  DeliverySpec,
+  Destination,
+  PingSourceDef,
+  PingSourceSpec,
+  ServiceDestination,
+  SinkBindingDef,
+  SinkBindingSpec,
+  TriggerDef,
+  TriggerSpec,
+} from './knative-types.ts';
 
 /** Repository root (two levels above this file). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,60 +55,6 @@ export interface Manifest {
   /** 0-based document index inside the file. */
   index: number;
   object: KubeObject;
-}
-
-/** A Knative Service a Trigger, source or delivery spec points at. */
-export interface ServiceDestination {
-  service: string;
-  namespace: string;
-  /** Relative path from `uri` next to the `ref`, if any. */
-  path?: string;
-}
-
-export interface Delivery {
-  retry?: number;
-  backoffPolicy?: 'linear' | 'exponential';
-  /** ISO-8601 duration as written, e.g. `PT0.5S`; see {@link isoDurationMs}. */
-  backoffDelay?: string;
-  deadLetterSink?: ServiceDestination;
-}
-
-export interface TriggerDef {
-  name: string;
-  namespace: string;
-  broker: string;
-  /** `spec.filter.attributes`: exact-match CloudEvent attributes (always includes `type`). */
-  filter: Record<string, string>;
-  subscriber: ServiceDestination;
-  delivery?: Delivery;
-  /** `rabbitmq.eventing.knative.dev/parallelism`; 1 means FIFO. */
-  parallelism?: number;
-}
-
-export interface BrokerDef {
-  name: string;
-  namespace: string;
-  brokerClass: string;
-  config: { apiVersion: string; kind: string; name: string; namespace: string };
-  delivery?: Delivery;
-}
-
-export interface SinkBindingDef {
-  name: string;
-  namespace: string;
-  /** The Knative Service that gets K_SINK. */
-  subject: string;
-  sink: { kind: string; name: string; namespace: string };
-}
-
-export interface PingSourceDef {
-  name: string;
-  namespace: string;
-  schedule: string;
-  timezone?: string;
-  contentType?: string;
-  data?: string;
-  sink: ServiceDestination;
 }
 
 export { isoDurationMs } from './duration.ts';
@@ -147,7 +107,7 @@ export function ofKind(manifests: Manifest[], kind: string, group?: string): Man
 export function triggers(manifests: Manifest[] = loadManifests()): TriggerDef[] {
   return ofKind(manifests, 'Trigger', 'eventing.knative.dev').map((m) => {
     const where = at(m);
-    const spec = record(m.object.spec, `${where} spec`);
+    const spec: TriggerSpec = record(m.object.spec, `${where} spec`);
     const attributes = record(
       record(spec.filter, `${where} spec.filter`).attributes,
       `${where} spec.filter.attributes`,
@@ -175,7 +135,7 @@ export function triggers(manifests: Manifest[] = loadManifests()): TriggerDef[] 
 export function brokers(manifests: Manifest[] = loadManifests()): BrokerDef[] {
   return ofKind(manifests, 'Broker', 'eventing.knative.dev').map((m) => {
     const where = at(m);
-    const spec = record(m.object.spec, `${where} spec`);
+    const spec: BrokerSpec = record(m.object.spec, `${where} spec`);
     const config = record(spec.config, `${where} spec.config`);
     return {
       name: m.object.metadata.name,
@@ -201,7 +161,7 @@ export function brokers(manifests: Manifest[] = loadManifests()): BrokerDef[] {
 export function sinkBindings(manifests: Manifest[] = loadManifests()): SinkBindingDef[] {
   return ofKind(manifests, 'SinkBinding', 'sources.knative.dev').map((m) => {
     const where = at(m);
-    const spec = record(m.object.spec, `${where} spec`);
+    const spec: SinkBindingSpec = record(m.object.spec, `${where} spec`);
     const subject = record(spec.subject, `${where} spec.subject`);
     if (subject.kind !== 'Service')
       throw new ManifestError(`${where}: spec.subject must be a Knative Service`);
@@ -223,7 +183,7 @@ export function sinkBindings(manifests: Manifest[] = loadManifests()): SinkBindi
 export function pingSources(manifests: Manifest[] = loadManifests()): PingSourceDef[] {
   return ofKind(manifests, 'PingSource', 'sources.knative.dev').map((m) => {
     const where = at(m);
-    const spec = record(m.object.spec, `${where} spec`);
+    const spec: PingSourceSpec = record(m.object.spec, `${where} spec`);
     return {
       name: m.object.metadata.name,
       namespace: namespaceOf(m),
@@ -234,8 +194,8 @@ export function pingSources(manifests: Manifest[] = loadManifests()): PingSource
   });
 }
 
-function delivery(value: unknown, namespace: string, where: string): Delivery {
-  const d = record(value, where);
+function delivery(value: DeliverySpec, namespace: string, where: string): Delivery {
+  const d: DeliverySpec = record(value, where);
   const out: Delivery = {};
   if (d.retry !== undefined) {
     if (!Number.isInteger(d.retry) || (d.retry as number) < 0)
@@ -259,8 +219,8 @@ function delivery(value: unknown, namespace: string, where: string): Delivery {
   return out;
 }
 
-function destination(value: unknown, namespace: string, where: string): ServiceDestination {
-  const dest = record(value, where);
+function destination(value: Destination | undefined, namespace: string, where: string): ServiceDestination {
+  const dest: Destination = record(value, where);
   const ref = record(dest.ref, `${where}.ref`);
   if (ref.kind !== 'Service' || ref.apiVersion !== 'serving.knative.dev/v1') {
     throw new ManifestError(`${where}.ref: must be a serving.knative.dev/v1 Service`);

@@ -113,6 +113,33 @@ describe.each(roots)('network policies of %s', (root) => {
     expect(canReach(rendered, prom, pod('postgres'), 5432)).toBe(false);
   });
 
+  it('lets the replicated stores replicate, the PostgreSQL operator manage its instances, and nothing else in', () => {
+    const pg = pod('postgres');
+    const operator: Pod = { name: 'cnpg-controller-manager', namespace: 'cnpg-system', labels: {} };
+    expect(canReach(rendered, pg, pg, 5432)).toBe(true);
+    expect(canReach(rendered, operator, pg, 8000)).toBe(true);
+    expect(canReach(rendered, OUTSIDE.stranger as Pod, pg, 8000)).toBe(false);
+    expect(canReach(rendered, pod('mongodb'), pod('mongodb'), 27017)).toBe(true);
+    expect(canReach(rendered, pod('redis'), pg, 5432)).toBe(false);
+    // WAL archive and base backups to the object store.
+    expect(canReach(rendered, pg, OUTSIDE.rgw as Pod, 8080)).toBe(true);
+    expect(canReach(rendered, pod('mongodb'), OUTSIDE.rgw as Pod, 8080)).toBe(false);
+  });
+
+  if (root.endsWith('production')) {
+    it('lets the backup CronJobs read their store and write to RGW, and no more', () => {
+      for (const [job, store, port] of [
+        ['postgres-dump', 'postgres', 5432],
+        ['mongodb-dump', 'mongodb', 27017],
+      ] as const) {
+        expect(canReach(rendered, pod(job), pod(store), port), job).toBe(true);
+        expect(canReach(rendered, pod(job), OUTSIDE.rgw as Pod, 8080), job).toBe(true);
+        expect(canReach(rendered, pod(job), pod('redis'), 6379), job).toBe(false);
+        expect(canReach(rendered, pod(job), pod('catalog'), 8080), job).toBe(false);
+      }
+    });
+  }
+
   it('lets the Trigger dispatchers consume RabbitMQ, and Keycloak use PostgreSQL', () => {
     expect(canReach(rendered, OUTSIDE.dispatcher as Pod, pod('rabbitmq'), 5672)).toBe(true);
     expect(canReach(rendered, pod('keycloak'), pod('postgres'), 5432)).toBe(true);

@@ -100,7 +100,10 @@ export function canReach(manifests: Manifest[], from: Pod, to: Pod, port: number
   return allowedBy(policies, from, to, port, 'Egress') && allowedBy(policies, to, from, port, 'Ingress');
 }
 
-/** The pods a rendered overlay runs: Knative revisions (with Knative's label), Deployments, StatefulSets, Jobs. */
+/**
+ * The pods a rendered overlay runs: Knative revisions (with Knative's label), Deployments, StatefulSets, Jobs,
+ * CronJobs' Jobs, and the pods operators make (RabbitMQ, CloudNativePG instances).
+ */
 export function podsOf(manifests: Manifest[]): Pod[] {
   const pods: Pod[] = [];
   for (const [name, m] of knativeServices(manifests)) {
@@ -114,6 +117,24 @@ export function podsOf(manifests: Manifest[]): Pod[] {
   for (const m of manifests.filter((x) => ['Deployment', 'StatefulSet', 'Job'].includes(x.object.kind))) {
     const labels = (json(json(json(m.object.spec).template).metadata).labels ?? {}) as Record<string, string>;
     pods.push({ name: m.object.metadata.name, namespace: String(m.object.metadata.namespace), labels });
+  }
+  for (const m of manifests.filter((x) => x.object.kind === 'CronJob')) {
+    const template = json(json(json(m.object.spec).jobTemplate).spec).template;
+    const labels = (json(json(template).metadata).labels ?? {}) as Record<string, string>;
+    pods.push({ name: m.object.metadata.name, namespace: String(m.object.metadata.namespace), labels });
+  }
+  for (const m of manifests.filter(
+    (x) => x.object.kind === 'Cluster' && x.object.apiVersion.startsWith('postgresql.cnpg.io/'),
+  )) {
+    // CloudNativePG labels its instances with the cluster's name and copies inheritedMetadata's labels.
+    const inherited = json(json(m.object.spec).inheritedMetadata).labels as
+      | Record<string, string>
+      | undefined;
+    pods.push({
+      name: m.object.metadata.name,
+      namespace: String(m.object.metadata.namespace),
+      labels: { ...inherited, 'cnpg.io/cluster': m.object.metadata.name },
+    });
   }
   for (const m of manifests.filter((x) => x.object.kind === 'RabbitmqCluster')) {
     // The RabbitMQ operator labels its pods with the cluster's name.

@@ -20,7 +20,7 @@ import { validateObject } from './validate.ts';
 const K = join(REPO_ROOT, 'knative');
 const declared = await loadFunctionSettings();
 /** Data workloads whose images read files: the Vault agent (or, without Vault, a Secret) provides them. */
-const AGENT_INJECTED = ['keycloak', 'mongodb', 'postgres', 'redis'];
+const AGENT_INJECTED = ['keycloak', 'mongodb', 'redis'];
 /**
  * The Secret components/no-vault expects (its README): the local overlay generates it. Renders that stack
  * the component elsewhere get the same Secret from outside, so the local one stands in for it.

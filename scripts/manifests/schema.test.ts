@@ -26,8 +26,11 @@ describe('schema: every manifest document parses and validates', () => {
   // main's 80 + 21 NetworkPolicies (knative/base/150-network-policy.yaml), claim isekai/backups, config-autoscaler
   // and config-tracing ×2 (k3s/platform), RabbitMQ's PodDisruptionBudget (components/high-availability), the
   // dead-letter CLI Job (k3s/jobs/dead-letters-cli.yaml); + groups (ServiceAccount, Service, SinkBinding) and
-  // notify's three group Triggers; + the notify-mail-tick PingSource (the mail sender's clock).
-  expect(manifests, 'manifest documents').toHaveLength(114);
+  // notify's three group Triggers; + the notify-mail-tick PingSource (the mail sender's clock);
+  // data protection: PostgreSQL's SA/ConfigMap/Service/StatefulSet → CloudNativePG Cluster + Database +
+  // ScheduledBackup (−1), MongoDB's script ConfigMap and PDB (+2), Redis' PVC (+1), 4 NetworkPolicies, and
+  // 700-backups.yaml (ServiceAccount, script ConfigMap, 2 CronJobs: +4), k3s/restore/postgres-pitr.yaml (+1).
+  expect(manifests, 'manifest documents').toHaveLength(125);
   it.each(
     manifests.map(
       (m) =>
@@ -96,6 +99,33 @@ describe('schema: the validators catch broken objects', () => {
         kind: 'Job',
         metadata: { name: 'x', namespace: 'isekai' },
         spec: { backoffLimit: 'three', template: { spec: { containers: [{ name: 'x', image: 'i' }] } } },
+      },
+    ],
+    [
+      'a PostgreSQL Cluster with a typo in its backup settings',
+      {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'Cluster',
+        metadata: { name: 'x' },
+        spec: { instances: 3, backup: { retentionPolicy: '30 days' } },
+      },
+    ],
+    [
+      'a PostgreSQL Cluster with an unknown anti-affinity type',
+      {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'Cluster',
+        metadata: { name: 'x' },
+        spec: { instances: 3, affinity: { podAntiAffinityType: 'strict' } },
+      },
+    ],
+    [
+      'a ScheduledBackup with a five-field (CronJob) schedule',
+      {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'ScheduledBackup',
+        metadata: { name: 'x' },
+        spec: { schedule: '0 3 * * *', cluster: { name: 'postgres' } },
       },
     ],
     ['an unknown kind', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } }],

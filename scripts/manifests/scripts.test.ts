@@ -60,6 +60,30 @@ describe('install-server.sh and install-agent.sh --dry-run', () => {
       expect(r.stdout).toContain(line);
   });
 
+  it('server: uploads each datastore snapshot to S3 when ETCD_S3_* are set, the secret key not printed', () => {
+    const s3 = {
+      ETCD_S3_ENDPOINT: 's3.offsite.example',
+      ETCD_S3_BUCKET: 'isekai-etcd',
+      ETCD_S3_ACCESS_KEY: 'AKIAEXAMPLE',
+      ETCD_S3_SECRET_KEY: 'very-secret-key',
+    };
+    const r = dry('install-server.sh', ['cloud.isekai.dev'], s3);
+    expect(r.status).toBe(0);
+    for (const line of [
+      'etcd-s3: true',
+      'etcd-s3-endpoint: "s3.offsite.example"',
+      'etcd-s3-bucket: "isekai-etcd"',
+      'etcd-s3-folder: "k3s-etcd"',
+      'etcd-s3-secret-key: "<hidden>"',
+    ])
+      expect(r.stdout).toContain(line);
+    expect(r.stdout).not.toContain('very-secret-key');
+    expect(dry('install-server.sh', ['cloud.isekai.dev']).stdout).not.toContain('etcd-s3:');
+    const partial = dry('install-server.sh', ['cloud.isekai.dev'], { ETCD_S3_BUCKET: 'isekai-etcd' });
+    expect(partial.status).toBe(1);
+    expect(partial.stderr).toContain('ETCD_S3_ENDPOINT is required');
+  });
+
   it('agent: storage nodes are labelled and tainted for Ceph; the token is not printed', () => {
     const r = dry('install-agent.sh', ['storage'], {
       K3S_URL: 'https://cloud:6443',
@@ -127,6 +151,7 @@ describe('k3s/versions.env pins every component', () => {
     'RABBITMQ_TOPOLOGY_OPERATOR_VERSION',
     'ROOK_VERSION',
     'VAULT_CHART_VERSION',
+    'CNPG_VERSION',
   ])('%s is an exact version', (key) => expect(versions[key]).toMatch(/^v?\d+\.\d+\.\d+(\+k3s\d+)?$/));
 
   it('keeps Knative Serving, Kourier, Eventing and eventing-rabbitmq in lockstep', () => {

@@ -5,6 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { announce, elapsed, tail, waitUntil } from './harness.ts';
 import type { StartedServer } from './types.ts';
 
 /**
@@ -138,20 +139,16 @@ function childEnv(): NodeJS.ProcessEnv {
 }
 
 async function waitReady(child: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + START_DEADLINE_MS;
   let exited: number | null = null;
   child.once('exit', (code) => {
     exited = code ?? -1;
   });
-  while (!(await answers(`http://${HOST}:${MANAGEMENT_PORT}/health/ready`))) {
-    if (exited !== null) {
-      const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-25).join('\n');
-      throw new Error(`[harness] keycloak exited with ${exited} before ready (log ${log}):\n${tail}`);
-    }
-    if (Date.now() > deadline)
-      throw new Error(`[harness] keycloak not ready after ${START_DEADLINE_MS} ms (log ${log})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitUntil('[harness] keycloak', () => answers(`http://${HOST}:${MANAGEMENT_PORT}/health/ready`), {
+    deadlineMs: START_DEADLINE_MS,
+    intervalMs: 250,
+    gaveUp: () =>
+      exited === null ? undefined : `exited with ${exited} before ready (log ${log}):\n${tail(log, 25)}`,
+  });
   if (!(await answers(`${ISSUER}/.well-known/openid-configuration`)))
     throw new Error(`[harness] keycloak is ready but realm ${REALM} is missing (log ${log})`);
 }
@@ -178,8 +175,8 @@ export async function start(): Promise<StartedServer> {
   const t0 = performance.now();
   const env = environment();
   if (await answers(`${ISSUER}/.well-known/openid-configuration`)) {
-    const ms = Math.round(performance.now() - t0);
-    process.stdout.write(`[harness] keycloak reused on ${BASE_URL} (${ms} ms)\n`);
+    const ms = elapsed(t0);
+    announce('keycloak', 'reused', ms, BASE_URL);
     return { name: 'keycloak', env, reused: true, ms, stop: async () => {} };
   }
   await ensureBuilt();
@@ -209,7 +206,7 @@ export async function start(): Promise<StartedServer> {
     await stopChild(child);
     throw error;
   }
-  const ms = Math.round(performance.now() - t0);
+  const ms = elapsed(t0);
   process.stdout.write(
     `[harness] keycloak started in ${ms} ms (${VERSION}, start --optimized, ${mode}, pid ${child.pid}, log ${log})\n`,
   );

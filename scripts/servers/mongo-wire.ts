@@ -1,20 +1,5 @@
-import path from 'node:path';
-import {
-  announce,
-  cleanEnv,
-  clearStale,
-  dataDir,
-  elapsed,
-  isAlive,
-  repoRoot,
-  runForOutput,
-  startDetached,
-  stopFromPidFile,
-  stopPid,
-  tail,
-  tcpOpen,
-  waitUntil,
-} from './harness.ts';
+import { tcpOpen } from './harness.ts';
+import { startJavaServer } from './java-server.ts';
 import type { StartedServer } from './types.ts';
 
 /**
@@ -24,11 +9,8 @@ import type { StartedServer } from './types.ts';
  * no update pipelines, collations ignored (see scripts/servers/README.md).
  */
 
-const NAME = 'mongo-wire';
 export const MONGO_PORT = 47017;
 const URL = `mongodb://127.0.0.1:${MONGO_PORT}`;
-const PREPARE = path.join(repoRoot, 'scripts/servers/prepare-java.sh');
-const MARKER = 'mongo-wire-';
 
 /** Answers a MongoDB `ping` (not merely an open port). */
 async function answering(): Promise<boolean> {
@@ -45,22 +27,15 @@ async function answering(): Promise<boolean> {
   }
 }
 
-export async function start(): Promise<StartedServer> {
-  const t0 = performance.now();
-  const env = { MONGO_URL: URL };
-  if (await answering()) {
-    const ms = elapsed(t0);
-    announce(NAME, 'reused', ms, URL);
-    return { name: NAME, env, reused: true, ms, stop: async () => {} };
-  }
-  const dir = dataDir(NAME);
-  const pidFile = path.join(dir, 'server.pid');
-  const logFile = path.join(dir, 'server.log');
-  await clearStale(NAME, dir, pidFile, MARKER);
-  const jar = await runForOutput('bash', [PREPARE, 'mongo-wire']);
-  const child = startDetached(
-    'java',
-    [
+export function start(): Promise<StartedServer> {
+  return startJavaServer({
+    name: 'mongo-wire',
+    url: URL,
+    env: { MONGO_URL: URL },
+    prepare: 'mongo-wire',
+    marker: 'mongo-wire-',
+    answering,
+    args: (jar) => [
       '-Xms16m',
       '-Xmx128m',
       '-XX:TieredStopAtLevel=1',
@@ -70,28 +45,7 @@ export async function start(): Promise<StartedServer> {
       '127.0.0.1',
       String(MONGO_PORT),
     ],
-    { cwd: dir, env: cleanEnv({}), logFile, pidFile },
-  );
-  const pid = child.pid as number;
-  try {
-    await waitUntil(`${NAME} on ${URL}`, answering, {
-      deadlineMs: 30_000,
-      intervalMs: 25,
-      gaveUp: () => (isAlive(pid) ? undefined : `java exited early:\n${tail(logFile)}`),
-    });
-  } catch (error) {
-    await stopPid(pid);
-    throw error;
-  }
-  const ms = elapsed(t0);
-  announce(NAME, 'started', ms, URL);
-  return {
-    name: NAME,
-    env,
-    reused: false,
-    ms,
-    async stop() {
-      await stopFromPidFile(dir, pidFile, MARKER);
-    },
-  };
+    deadlineMs: 30_000,
+    intervalMs: 25,
+  });
 }

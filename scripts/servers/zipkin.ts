@@ -1,21 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import {
-  announce,
-  cleanEnv,
-  clearStale,
-  dataDir,
-  elapsed,
-  httpGetText,
-  isAlive,
-  repoRoot,
-  runForOutput,
-  startDetached,
-  stopFromPidFile,
-  stopPid,
-  tail,
-  waitUntil,
-} from './harness.ts';
+import { httpGetText } from './harness.ts';
+import { startJavaServer } from './java-server.ts';
 import type { StartedServer } from './types.ts';
 
 /**
@@ -24,34 +10,19 @@ import type { StartedServer } from './types.ts';
  * storage, HTTP collector and API on one port.
  */
 
-const NAME = 'zipkin';
 export const ZIPKIN_PORT = 49411;
 const URL = `http://127.0.0.1:${ZIPKIN_PORT}`;
-const PREPARE = path.join(repoRoot, 'scripts/servers/prepare-java.sh');
-const MARKER = 'zipkin-server-';
 
 async function answering(): Promise<boolean> {
   const body = await httpGetText(`${URL}/health`);
   return body?.includes('"UP"') ?? false;
 }
 
-export async function start(): Promise<StartedServer> {
-  const t0 = performance.now();
-  const env = { ZIPKIN_URL: URL };
-  if (await answering()) {
-    const ms = elapsed(t0);
-    announce(NAME, 'reused', ms, URL);
-    return { name: NAME, env, reused: true, ms, stop: async () => {} };
-  }
-  const dir = dataDir(NAME);
-  const pidFile = path.join(dir, 'server.pid');
-  const logFile = path.join(dir, 'server.log');
-  await clearStale(NAME, dir, pidFile, MARKER);
-  const jar = await runForOutput('bash', [PREPARE, 'zipkin']);
+function args(jar: string): string[] {
   const archive = path.join(path.dirname(jar), 'app.jsa');
   const jvm = ['-Xms32m', '-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss512k'];
   if (existsSync(archive)) jvm.push(`-XX:SharedArchiveFile=${archive}`, '-Xshare:auto', '-Xlog:cds=off');
-  const args = [
+  return [
     ...jvm,
     '-jar',
     jar,
@@ -61,30 +32,22 @@ export async function start(): Promise<StartedServer> {
     `--armeria.ports[0].port=${ZIPKIN_PORT}`,
     '--armeria.ports[0].protocols[0]=http',
   ];
-  // A clean environment: Zipkin switches on Kafka/RabbitMQ/… collectors when their variables are set.
-  const zipkinEnv = cleanEnv({ STORAGE_TYPE: 'mem', MEM_MAX_SPANS: '200000', SELF_TRACING_ENABLED: 'false' });
-  const child = startDetached('java', args, { cwd: dir, env: zipkinEnv, logFile, pidFile });
-  const pid = child.pid as number;
-  try {
-    await waitUntil(`${NAME} on ${URL}`, answering, {
-      deadlineMs: 60_000,
-      intervalMs: 50,
-      gaveUp: () => (isAlive(pid) ? undefined : `java exited early:\n${tail(logFile)}`),
-    });
-  } catch (error) {
-    await stopPid(pid);
-    throw error;
-  }
-  const ms = elapsed(t0);
-  announce(NAME, 'started', ms, URL);
-  return {
-    name: NAME,
-    env,
-    reused: false,
-    ms,
-    async stop() {
-      // SIGTERM costs 2.4 s (Netty's graceful quiet period); the in-memory spans are thrown away anyway.
-      await stopFromPidFile(dir, pidFile, MARKER, 'SIGKILL');
-    },
-  };
+}
+
+export function start(): Promise<StartedServer> {
+  return startJavaServer({
+    name: 'zipkin',
+    url: URL,
+    env: { ZIPKIN_URL: URL },
+    prepare: 'zipkin',
+    marker: 'zipkin-server-',
+    answering,
+    args,
+    // A clean environment: Zipkin switches on Kafka/RabbitMQ/… collectors when their variables are set.
+    javaEnv: { STORAGE_TYPE: 'mem', MEM_MAX_SPANS: '200000', SELF_TRACING_ENABLED: 'false' },
+    deadlineMs: 60_000,
+    intervalMs: 50,
+    // SIGTERM costs 2.4 s (Netty's graceful quiet period); the in-memory spans are thrown away anyway.
+    stopSignal: 'SIGKILL',
+  });
 }

@@ -1,23 +1,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { importRecords, parseDataset } from '../../functions/catalog/import.ts';
+import { inTransaction } from '../../functions/lib/data/postgres.ts';
 import { toBinary } from '../../functions/lib/events/encode.ts';
 import { freePort } from '../../scripts/servers/harness.ts';
 import { type FunctionProcess, spawnBroker, spawnFunction } from '../../scripts/stack/function-process.ts';
+import { type LocalIssuer, startLocalIssuer } from '../support/local-issuer.ts';
 import { eventOf, seedAnime } from '../support/notify-fixtures.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 import { type ScratchVhost, scratchVhost } from '../support/scratch-vhost.ts';
 import { scratchBucket, srtOf } from '../support/subtitles.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { ownAnime, prepareDatabase } from '../support/tracking.ts';
-import { waitFor } from './events-support.ts';
+import { startSubscriber, waitFor } from './events-support.ts';
 
 /**
  * Issue 17, "Load, soak and crashes": the functions and the broker each run in a process of their own
@@ -26,11 +28,11 @@ import { waitFor } from './events-support.ts';
  * Outages: Redis is a redis-server of this file's own, stopped and started; MongoDB (the shared mongo-wire,
  * in-memory: stopping it would lose its data by design) and Ceph RGW (shared) are cut by a TCP proxy of
  * this file's own (every connection reset, then refused), so the shared servers never see an outage and
- * "no lost data" is checked on the data behind the proxy. Every wait is a poll with a deadline.
+ * "no lost data" is checked on the data behind the proxy; RabbitMQ likewise (a vhost of its own, reached
+ * through a proxy). Every wait is a poll with a deadline. The nginx edge: test/e2e/crash-edge.test.ts.
  */
 const env = inject('env');
 const DEADLINE_MS = 30_000;
-const ISSUER = 'http://keycloak.test/realms/isekai';
 const AIRED = 'dev.isekai.episode.aired.v1';
 
 let db: ScratchDatabase;
@@ -38,7 +40,7 @@ let pool: pg.Pool;
 let vhost: ScratchVhost;
 let bucket: Awaited<ReturnType<typeof scratchBucket>>;
 let mongo: MongoClient;
-let jwks: Server;
+let issuer: LocalIssuer;
 let sign: (sub: string, roles?: string[]) => Promise<string>;
 let redis: { port: number; start(): Promise<void>; stop(): Promise<void> };
 let mongoProxy: TcpProxy;
@@ -88,22 +90,8 @@ async function startPrivateRedis() {
 }
 
 beforeAll(async () => {
-  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'crash', alg: 'RS256', use: 'sig' };
-  jwks = createServer((_req, res) =>
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
-  );
-  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  sign = (sub, roles = ['viewer']) =>
-    new SignJWT({ preferred_username: sub, realm_access: { roles }, typ: 'Bearer' })
-      .setProtectedHeader({ alg: 'RS256', kid: 'crash' })
-      .setSubject(sub)
-      .setIssuer(ISSUER)
-      .setAudience('isekai-api')
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(privateKey);
-
+  issuer = await startLocalIssuer('crash');
+  sign = issuer.sign;
   db = await createScratchDatabase(env.DATABASE_URL ?? '', 'crash');
   await prepareDatabase(db.url);
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -131,9 +119,7 @@ beforeAll(async () => {
     S3_FORCE_PATH_STYLE: 'true',
     SUBTITLE_BUCKET: bucket.bucket,
     SUBTITLE_RELAY_INTERVAL_MS: '0',
-    OIDC_ISSUER: ISSUER,
-    OIDC_AUDIENCE: 'isekai-api',
-    OIDC_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`,
+    ...issuer.settings,
     K_SINK: `http://127.0.0.1:${brokerPort}/isekai/default`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
@@ -153,7 +139,7 @@ afterAll(async () => {
   await bucket?.drop().catch(() => undefined);
   await vhost?.drop();
   await db?.drop();
-  jwks?.close();
+  issuer?.close();
 });
 
 async function started(name: string, extra: Record<string, string> = {}): Promise<FunctionProcess> {
@@ -184,6 +170,52 @@ async function call(method: string, url: string, token?: string, body?: unknown)
   } catch {
     return { status: 0, headers: new Headers(), text: '' };
   }
+}
+
+/** What a CloudEvent sink of the test's own accepted (binary mode, as the functions send): id, type, data.userId. */
+interface Received {
+  readonly id: string;
+  readonly type: string;
+  readonly userId: string | undefined;
+}
+
+/** A CloudEvent sink of the test's own in place of the broker ingress: answers 202 and records every event. */
+async function startRecordingSink() {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let userId: string | undefined;
+      try {
+        userId = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { userId?: string }).userId;
+      } catch {
+        userId = undefined;
+      }
+      received.push({ id: String(req.headers['ce-id']), type: String(req.headers['ce-type']), userId });
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** `count` synthetic anime (MAL ids base + 1 …) through the catalogue's own importer, in one transaction. */
+async function importSyntheticAnime(base: number, count: number): Promise<void> {
+  const data = Array.from({ length: count }, (_, i) => ({
+    sources: [`https://example.org/crash-import/${base + i + 1}`],
+    title: `Crash import ${String(i + 1).padStart(4, '0')}`,
+    type: 'TV',
+    episodes: 12,
+    status: 'FINISHED',
+    animeSeason: { season: 'UNDEFINED', year: null },
+    malId: base + i + 1,
+  }));
+  await importRecords((work) => inTransaction(pool, work), parseDataset(JSON.stringify({ data })).records);
 }
 
 describe('kill -9 while work is in flight: every effect exactly once, nothing half-applied, the replacement serves', () => {
@@ -382,6 +414,134 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
     ]);
     expect(Number(rows[0]?.mean)).toBeCloseTo(mean, 2);
   }, 120_000);
+
+  it('library killed mid-import (a large MAL import streaming NDJSON progress): nothing of it applied or published; the re-run on the replacement applies it whole, once', async () => {
+    const ROWS = 600;
+    const MAL_BASE = 90_000_000;
+    await importSyntheticAnime(MAL_BASE, ROWS);
+    // Every row lists its anime (library.updated); every fourth also rates it (rating.submitted).
+    const score = (i: number) => (i % 4 === 0 ? (i % 10) + 1 : 0);
+    const xml = `<myanimelist>${Array.from(
+      { length: ROWS },
+      (_, i) =>
+        `<anime><series_animedb_id>${MAL_BASE + i + 1}</series_animedb_id><my_status>Watching</my_status><my_watched_episodes>3</my_watched_episodes><my_score>${score(i)}</my_score><update_on_import>1</update_on_import></anime>`,
+    ).join('')}</myanimelist>`;
+    const rated = Array.from({ length: ROWS }, (_, i) => score(i)).filter((s) => s > 0).length;
+    const sink = await startRecordingSink();
+    const library = await started('library', { K_SINK: sink.url });
+    const user = `crash-importer-${process.pid}`;
+    const token = await sign(user);
+    const state = async () => {
+      const { rows } = await pool.query<Record<string, string>>(
+        `select (select count(*) from library_entries where user_id = $1) as entries,
+                (select count(*) from ratings where user_id = $1) as ratings,
+                (select count(*) from users where id = $1) as users,
+                (select count(*) from outbox where event->'data'->>'userId' = $1) as outboxed,
+                (select count(*) from outbox where event->'data'->>'userId' = $1 and published_at is null) as unpublished,
+                (select coalesce(sum(s.members), 0) from anime_stats s join anime a on a.id = s.anime_id
+                  where a.mal_id > $2 and a.mal_id <= $2 + $3) as members,
+                (select coalesce(sum(s.score_count), 0) from anime_stats s join anime a on a.id = s.anime_id
+                  where a.mal_id > $2 and a.mal_id <= $2 + $3) as score_count`,
+        [user, MAL_BASE, ROWS],
+      );
+      return Object.fromEntries(Object.entries(rows[0] ?? {}).map(([k, v]) => [k, Number(v)]));
+    };
+    /** POST the file asking for NDJSON progress; `onLine` sees each line as it arrives. Status 0: cut. */
+    const importFile = async (onLine: (line: Record<string, unknown>) => Promise<void> | void) => {
+      const lines: Record<string, unknown>[] = [];
+      try {
+        const res = await fetch(`${library.url}/me/library/import`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/xml',
+            accept: 'application/x-ndjson',
+          },
+          body: xml,
+          signal: AbortSignal.timeout(50_000),
+        });
+        expect(res.status).toBe(200);
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let buffered = '';
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          buffered += decoder.decode(value, { stream: true });
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+            buffered = buffered.slice(nl + 1);
+            lines.push(line);
+            await onLine(line);
+          }
+        }
+        return { cut: false, lines };
+      } catch {
+        return { cut: true, lines };
+      }
+    };
+    const before = await state();
+    expect(before).toMatchObject({ entries: 0, ratings: 0, users: 0, outboxed: 0, members: 0 });
+
+    // Killed once 100 of the 600 rows have been written inside the import's transaction.
+    let killedAt = 0;
+    const first = await importFile(async (line) => {
+      const progress = line.progress as { done: number } | undefined;
+      if (progress && progress.done >= 100 && killedAt === 0) {
+        killedAt = progress.done;
+        await library.kill9();
+      }
+    });
+    expect(killedAt).toBeGreaterThanOrEqual(100);
+    expect(first.cut, 'the stream ends cut, without a report or a problem line').toBe(true);
+    expect(first.lines.filter((l) => 'report' in l || 'problem' in l)).toEqual([]);
+    // PostgreSQL ends the dead client's session (rolling its transaction back) once it sees the socket close.
+    await waitFor(
+      'the killed library’s sessions to end',
+      async () =>
+        (await count(
+          `select count(*) as n from pg_stat_activity where datname = current_database() and application_name = 'library'`,
+        )) === 0,
+      DEADLINE_MS,
+    );
+    expect(
+      await state(),
+      'nothing of the cut import (no entry, rating, user, aggregate or outbox row)',
+    ).toEqual(before);
+    expect(sink.received.filter((e) => e.userId === user)).toEqual([]);
+
+    // The replacement takes the same file again: all of it, once.
+    await library.restart();
+    const second = await importFile(() => undefined);
+    expect(second.cut).toBe(false);
+    const report = second.lines.at(-1)?.report as { totals: Record<string, number> } | undefined;
+    expect(report?.totals).toEqual({ imported: ROWS, updated: 0, skipped: 0 });
+    const after = await state();
+    const errors = await pool.query<{ last_error: string; n: string }>(
+      `select last_error, count(*) as n from outbox where event->'data'->>'userId' = $1 and published_at is null
+        group by last_error`,
+      [user],
+    );
+    expect(after, `unpublished: ${JSON.stringify(errors.rows)}; sink got ${sink.received.length}`).toEqual({
+      entries: ROWS,
+      ratings: rated,
+      users: 1,
+      outboxed: ROWS + rated,
+      unpublished: 0,
+      members: ROWS,
+      score_count: rated,
+    });
+    const published = sink.received.filter((e) => e.userId === user);
+    expect(published).toHaveLength(ROWS + rated);
+    expect(new Set(published.map((e) => e.id)).size).toBe(ROWS + rated);
+    expect(published.filter((e) => e.type === 'dev.isekai.rating.submitted.v1')).toHaveLength(rated);
+    const outboxIds = await pool.query<{ id: string }>(
+      `select id from outbox where event->'data'->>'userId' = $1`,
+      [user],
+    );
+    expect(new Set(published.map((e) => e.id))).toEqual(new Set(outboxIds.rows.map((r) => r.id)));
+    await sink.close();
+  }, 60_000);
 });
 
 describe('a store stopped and started during a short load: the documented degraded behaviour, nothing lost', () => {
@@ -516,4 +676,81 @@ describe('a store stopped and started during a short load: the documented degrad
     await load;
     expect(new Set(seen)).toEqual(new Set(['200', '503 problem + Retry-After']));
   }, 120_000);
+
+  it('RabbitMQ cut under a short load of events: the ingress answers 503 with Retry-After (never 202) for what it could not confirm; every event it accepted is delivered', async () => {
+    const amqp = await scratchVhost(env, 'crash-amqp');
+    const target = new URL(amqp.amqpUrl);
+    const amqpProxy = await startTcpProxy(target.hostname, Number(target.port || 5672));
+    const proxied = new URL(amqp.amqpUrl);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(amqpProxy.port);
+    const subscriber = await startSubscriber();
+    const broker = await spawnBroker(proxied.toString(), { notify: subscriber.url });
+    procs.push(broker);
+    try {
+      const ingress = `${broker.url}/isekai/default`;
+      const answers: string[] = [];
+      const accepted = new Set<string>();
+      let publishing = true;
+      /** A producer as outbox-relay is: the same event id again until the ingress answers 202. */
+      const publish = async (i: number) => {
+        const event = {
+          ...eventOf(AIRED, 1, { episode: i + 1, airedAt: '2026-11-30T12:00:00Z' }),
+          id: `amqp-${i}`,
+        };
+        const message = toBinary(event);
+        for (const deadline = performance.now() + DEADLINE_MS; ; ) {
+          const res = await fetch(ingress, {
+            method: 'POST',
+            headers: message.headers,
+            body: message.body,
+            signal: AbortSignal.timeout(10_000),
+          });
+          await res.arrayBuffer();
+          const retryAfter = /^\d+$/.test(res.headers.get('retry-after') ?? '');
+          answers.push(res.status === 503 && retryAfter ? '503 + Retry-After' : String(res.status));
+          if (res.status === 202) break;
+          if (performance.now() > deadline) throw new Error(`event amqp-${i} never accepted: ${res.status}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        accepted.add(event.id);
+      };
+      const producer = (async () => {
+        for (let burst = 0; publishing; burst++) {
+          await Promise.all(Array.from({ length: 5 }, (_, k) => publish(burst * 5 + k)));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      await waitFor('events to be accepted', () => accepted.size >= 10, DEADLINE_MS);
+      await amqpProxy.cut();
+      await waitFor(
+        'the ingress to refuse with 503',
+        () => answers.filter((a) => a === '503 + Retry-After').length >= 5,
+        DEADLINE_MS,
+      );
+      const duringOutage = accepted.size;
+      await amqpProxy.restore();
+      await waitFor('events to be accepted again', () => accepted.size >= duringOutage + 10, DEADLINE_MS);
+      publishing = false;
+      await producer;
+
+      expect(new Set(answers)).toEqual(new Set(['202', '503 + Retry-After']));
+      const delivered = () => new Set(subscriber.received.map((r) => String(r.headers['ce-id'])));
+      await waitFor(
+        'every accepted event to be delivered',
+        () => [...accepted].every((id) => delivered().has(id)),
+        DEADLINE_MS,
+      );
+      // At-least-once: a delivery cut by the outage may come twice (notify dedupes by event id).
+      const duplicates = subscriber.received.length - delivered().size;
+      console.info(
+        `RabbitMQ cut: ${accepted.size} events accepted, ${answers.filter((a) => a !== '202').length} answers 503, ${duplicates} duplicate deliveries`,
+      );
+    } finally {
+      await broker.stop();
+      await subscriber.close();
+      await amqpProxy.close();
+      await amqp.drop();
+    }
+  }, 60_000);
 });

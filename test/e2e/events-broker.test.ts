@@ -1,7 +1,7 @@
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EVENTS } from '../../events/catalogue.ts';
-import type { BrokerDef, TriggerDef } from '../../scripts/manifests/load.ts';
+import type { BrokerDef, TriggerDef } from '../../scripts/manifests/knative-types.ts';
 import { type RunningBroker, startBroker } from '../../scripts/stack/broker/broker.ts';
 import { names } from '../../scripts/stack/broker/topology.ts';
 import {

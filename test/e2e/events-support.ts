@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { CloudEventV1 } from 'cloudevents';
 import { toBinary } from '../../functions/lib/events/encode.ts';
 import { createRuntime, type Runtime } from '../../functions/lib/runtime.ts';
-import type { BrokerDef, TriggerDef } from '../../scripts/manifests/load.ts';
+import type { BrokerDef, TriggerDef } from '../../scripts/manifests/knative-types.ts';
 
 export interface Received {
   readonly at: number;

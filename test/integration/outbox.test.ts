@@ -6,6 +6,7 @@ import { newEvent } from '../../functions/lib/events/new-event.ts';
 import {
   enqueue,
   type OutboxDeps,
+  PUBLISH_CONCURRENCY,
   publishCommitted,
   relayOutbox,
 } from '../../functions/lib/events/outbox.ts';
@@ -97,6 +98,34 @@ describe('publishCommitted', () => {
       attempts: 1,
       last_error: expect.stringMatching(/^dependency_unavailable:/),
     });
+  });
+
+  it(`sends a bulk write's events ${PUBLISH_CONCURRENCY} at a time, every one published`, async () => {
+    const events = await db.transaction(async (tx) => {
+      const built = [];
+      for (let i = 0; i < 200; i++) built.push(await enqueue(tx, build(aired(100 + i))));
+      return built;
+    });
+    let inFlight = 0;
+    let most = 0;
+    const slow: OutboxDeps = {
+      ...deps(),
+      send: async (event) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight -= 1;
+        sent.push(event.id);
+      },
+    };
+    expect(await publishCommitted(slow, events)).toEqual({ published: 200, failed: 0 });
+    expect(most).toBe(PUBLISH_CONCURRENCY);
+    expect(new Set(sent)).toEqual(new Set(events.map((e) => e.id)));
+    const unpublished = await db.query(
+      'select 1 from outbox where id = any($1::text[]) and published_at is null',
+      [events.map((e) => e.id)],
+    );
+    expect(unpublished.rowCount).toBe(0);
   });
 });
 

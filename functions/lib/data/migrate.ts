@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { ConstantBackoff, handleWhen, retry } from 'cockatiel';
 import { runner } from 'node-pg-migrate';
 
 /** Isekai's SQL migrations (node-pg-migrate format: `-- Up Migration` / `-- Down Migration`). */
@@ -18,17 +19,17 @@ export function migrationsDir(env: NodeJS.ProcessEnv = process.env): string {
  * and repeatedly. Returns the names of the migrations it applied.
  */
 export async function migrate(databaseUrl: string, log?: (msg: string) => void): Promise<string[]> {
-  // node-pg-migrate refuses (rather than waits) while another process holds its advisory lock: wait.
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      return await migrateOnce(databaseUrl, log);
-    } catch (error) {
-      if (!/Another migration is already running/.test(String(error)) || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  return LOCK_WAIT.execute(() => migrateOnce(databaseUrl, log));
 }
+
+/**
+ * node-pg-migrate refuses (rather than waits) while another process holds its advisory lock: try again
+ * every 100 ms for about a minute; any other error is thrown at once.
+ */
+const LOCK_WAIT = retry(
+  handleWhen((error) => /Another migration is already running/.test(String(error))),
+  { maxAttempts: 600, backoff: new ConstantBackoff(100) },
+);
 
 async function migrateOnce(databaseUrl: string, log?: (msg: string) => void): Promise<string[]> {
   const applied = await runner({

@@ -62,11 +62,28 @@ async function record(
   }
 }
 
+/**
+ * Events sent at once by one publish: a bulk write (a MAL import of 1,000 rows commits 1,250 events) must
+ * not open a thousand requests to the broker ingress together — the sends past its per-request timeout
+ * failed and were left to the relay (found by test/e2e/crash.test.ts, the import crash test).
+ */
+export const PUBLISH_CONCURRENCY = 16;
+
 async function sendAll(
   send: EventTransport,
   events: readonly CloudEventV1<unknown>[],
 ): Promise<{ ok: string[]; failed: { id: string; error: string; transient: boolean }[] }> {
-  const results = await Promise.allSettled(events.map((e) => send(e)));
+  const results: PromiseSettledResult<void>[] = new Array(events.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < events.length; i = next++) {
+      results[i] = await send(events[i] as CloudEventV1<unknown>).then(
+        (value) => ({ status: 'fulfilled', value }) as const,
+        (reason: unknown) => ({ status: 'rejected', reason }) as const,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, events.length) }, lane));
   const ok: string[] = [];
   const failed: { id: string; error: string; transient: boolean }[] = [];
   results.forEach((r, i) => {

@@ -1,18 +1,9 @@
 import type { CloudEventFunction, HttpFunction } from '@google-cloud/functions-framework';
-// The framework's registry module, imported by path: its package exports hide it, and the host must read
-// the very Map that `http()` / `cloudEvent()` wrote to (same file → same module instance, bundled or not).
-import * as registryModule from '../../../node_modules/@google-cloud/functions-framework/build/src/function_registry.js';
+import { frameworkRegistry as registry } from './framework-registry.ts';
 
 export type Registered =
   | { readonly signatureType: 'http'; readonly userFunction: HttpFunction }
   | { readonly signatureType: 'cloudevent'; readonly userFunction: CloudEventFunction };
-
-interface RegistryModule {
-  getRegisteredFunction(name: string): { signatureType: string; userFunction: unknown } | undefined;
-}
-
-const registry = ((registryModule as unknown as { default?: RegistryModule }).default ??
-  registryModule) as unknown as RegistryModule;
 
 /** The function registered with functions-framework's `http(name, …)` or `cloudEvent(name, …)`. */
 export function registeredFunction(name: string): Registered {

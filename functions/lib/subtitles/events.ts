@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import type { Collection, ObjectId } from 'mongodb';
-import { dataSchemaUri } from '../../../events/catalogue.ts';
 import { asIsekaiError } from '../errors.ts';
 import type { EventTransport } from '../events/transport.ts';
-import { validateEvent } from '../events/validate-event.ts';
 import type { Logger } from '../logger.ts';
 import type { SubtitleCollections } from './store.ts';
 
@@ -12,32 +9,6 @@ import type { SubtitleCollections } from './store.ts';
 interface WithPending {
   _id: ObjectId;
   pendingEvents: CloudEventV1<unknown>[];
-}
-
-/**
- * A CloudEvent about a subtitle, validated against the catalogue (an invalid event throws before anything
- * is written). `subject` is the anime id.
- */
-export function subtitleEvent<T extends { animeId: number }>(
-  type: string,
-  source: string,
-  data: T,
-  traceparent?: string,
-): CloudEventV1<T> {
-  const ce: CloudEventV1<T> = Object.freeze({
-    specversion: '1.0',
-    id: randomUUID(),
-    type,
-    source,
-    subject: String(data.animeId),
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    dataschema: dataSchemaUri(type),
-    data,
-    ...(traceparent ? { traceparent } : {}),
-  });
-  validateEvent(ce);
-  return ce;
 }
 
 export interface PublishDeps {

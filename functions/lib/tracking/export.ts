@@ -1,4 +1,5 @@
 import type { Postgres } from '../data/postgres.ts';
+import { ANIME_TYPE_LABEL } from './anime.ts';
 import { ENTRY_SQL, type Entry, entryView } from './entry.ts';
 
 /** An entry with what exports need from the catalogue and the rating. */
@@ -37,14 +38,8 @@ const MAL_STATUS: Record<string, string> = {
   plan_to_watch: 'Plan to Watch',
   rewatching: 'Completed',
 };
-const MAL_TYPE: Record<string, string> = {
-  tv: 'TV',
-  movie: 'Movie',
-  ova: 'OVA',
-  ona: 'ONA',
-  special: 'Special',
-  unknown: 'Unknown',
-};
+/** MAL's `series_type` names are the display labels. */
+const MAL_TYPE: Readonly<Record<string, string>> = ANIME_TYPE_LABEL;
 const PRIORITY = ['LOW', 'MEDIUM', 'HIGH'];
 
 /** CDATA that survives `]]>` in the text. */

@@ -6,13 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../../../functions/lib/runtime.ts';
-import {
-  type BrokerDef,
-  loadManifests,
-  ofKind,
-  type ServiceDestination,
-  type TriggerDef,
-} from '../../manifests/load.ts';
+import type { BrokerDef, ServiceDestination, TriggerDef } from '../../manifests/knative-types.ts';
+import { loadManifests, ofKind } from '../../manifests/load.ts';
 import { AmqpLink } from './amqp.ts';
 import { startDispatcher } from './dispatcher.ts';
 import { createIngress } from './ingress.ts';
@@ -79,10 +74,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }),
   );
   const link = new AmqpLink(options.amqpUrl, runtime.log);
-  link.onConnect(async (connection) => {
-    const channel = await connection.createChannel();
+  link.declare(async (channel) => {
     for (const topology of topologies) await declareTopology(channel, topology);
-    await channel.close();
   });
   const server: Server = createServer(
     { keepAliveTimeout: 65_000 },

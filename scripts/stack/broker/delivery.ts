@@ -1,5 +1,8 @@
-/** Knative delivery semantics (pure): how many attempts, how long between them, what is retried. */
-import { type Delivery, isoDurationMs } from '../../manifests/load.ts';
+/** Knative delivery semantics: how many attempts, how long between them, what is retried (cockatiel runs the loop). */
+import { DelegateBackoff, handleWhenResult, type RetryPolicy, retry } from 'cockatiel';
+import { isRetryableStatus } from '../../../functions/lib/events/retry.ts';
+import { isoDurationMs } from '../../manifests/duration.ts';
+import type { Delivery } from '../../manifests/knative-types.ts';
 
 /** The dispatcher's default backoff delay when a delivery spec has none (eventing-rabbitmq: 50 ms). */
 export const DEFAULT_BACKOFF_MS = 50;
@@ -21,4 +24,32 @@ export function backoffMs(delivery: Delivery | undefined, n: number): number {
 }
 
 /** Whether a delivery outcome is retried: the one rule producers use too (Knative's selective retry). */
-export { isRetryableStatus as isRetryable } from '../../../functions/lib/events/retry.ts';
+export { isRetryableStatus as isRetryable };
+
+/** One delivery attempt's outcome: the subscriber's HTTP status (−1: no response) and answer body. */
+export interface Attempt {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A 2xx answer: the subscriber took the event. */
+export const delivered = (attempt: Attempt): boolean => attempt.status >= 200 && attempt.status < 300;
+
+/**
+ * The retry policy of one queue's deliveries (a cockatiel `retry`): up to `attemptsOf(delivery)` attempts,
+ * `backoffMs(delivery, n)` before retry n, and only outcomes `isRetryable` retried — a permanent 4xx ends
+ * it at once. `execute` resolves with the last attempt's outcome (it never throws for a failed delivery).
+ * @example const outcome = await deliveryRetry(route.delivery).execute(({ attempt }) => post(…));
+ */
+export function deliveryRetry(delivery: Delivery | undefined): RetryPolicy {
+  return retry(
+    handleWhenResult((outcome) => {
+      const attempt = outcome as Attempt;
+      return !delivered(attempt) && isRetryableStatus(attempt.status);
+    }),
+    {
+      maxAttempts: attemptsOf(delivery) - 1,
+      backoff: new DelegateBackoff((context) => backoffMs(delivery, context.attempt)),
+    },
+  );
+}

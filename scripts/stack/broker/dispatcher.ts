@@ -8,14 +8,13 @@
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import zipkin from 'zipkin';
 import type { Runtime } from '../../../functions/lib/runtime.ts';
 import { extractTraceId, injectTraceHeaders } from '../../../functions/lib/tracing/trace-headers.ts';
 import type { AmqpLink } from './amqp.ts';
 import { headersOf, isReplyEvent, toHttpHeaders } from './codec.ts';
-import { attemptsOf, backoffMs, isRetryable } from './delivery.ts';
+import { type Attempt, attemptsOf, delivered, deliveryRetry } from './delivery.ts';
 import type { QueueSubscription } from './topology.ts';
 
 const { Annotation } = zipkin;
@@ -35,11 +34,6 @@ export interface DispatcherOptions {
   readonly timeoutMs?: number;
 }
 
-interface Attempt {
-  readonly status: number;
-  readonly body: string;
-}
-
 /** Start consuming `route.queue` on every (re)connection of `link`. */
 export function startDispatcher(options: DispatcherOptions): void {
   const { runtime, link, route, subscriberUrl } = options;
@@ -48,45 +42,43 @@ export function startDispatcher(options: DispatcherOptions): void {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const attempts = attemptsOf(route.delivery);
 
-  link.onConnect(async (connection) => {
-    const channel = await connection.createChannel();
-    const dlx: ConfirmChannel | undefined = route.deadLetterExchange
-      ? await connection.createConfirmChannel()
-      : undefined;
-    let open = true;
-    channel.on('close', () => {
-      open = false;
-    });
-    channel.on('error', () => undefined);
-    dlx?.on('error', () => undefined);
-    const waiting: ConsumeMessage[] = [];
-    let active = 0;
-    const pump = () => {
-      while (open && active < route.parallelism && waiting.length > 0) {
-        const message = waiting.shift() as ConsumeMessage;
-        active += 1;
-        handle(channel, dlx, message)
-          .catch((error: unknown) => log.error({ code: 'internal', err: error }, 'dispatch failed'))
-          .finally(() => {
-            active -= 1;
-            pump();
-          });
-      }
-      if (!open) waiting.length = 0; // unacked: RabbitMQ redelivers them on the next connection
-    };
-    await channel.prefetch(Math.max(PREFETCH, route.parallelism));
-    await channel.consume(route.queue, (message) => {
-      if (!message) return; // consumer cancelled (queue deleted)
-      waiting.push(message);
-      pump();
-    });
+  const policy = deliveryRetry(route.delivery);
+
+  // A confirm channel when failed events are republished to a dead-letter exchange (their confirm comes
+  // before the ack); amqp-connection-manager re-creates it and runs this setup again on every reconnect.
+  link.channel({
+    name: route.queue,
+    confirm: route.deadLetterExchange !== undefined,
+    setup: async (channel) => {
+      let open = true;
+      channel.on('close', () => {
+        open = false;
+      });
+      const waiting: ConsumeMessage[] = [];
+      let active = 0;
+      const pump = () => {
+        while (open && active < route.parallelism && waiting.length > 0) {
+          const message = waiting.shift() as ConsumeMessage;
+          active += 1;
+          handle(channel, message)
+            .catch((error: unknown) => log.error({ code: 'internal', err: error }, 'dispatch failed'))
+            .finally(() => {
+              active -= 1;
+              pump();
+            });
+        }
+        if (!open) waiting.length = 0; // unacked: RabbitMQ redelivers them on the next connection
+      };
+      await channel.prefetch(Math.max(PREFETCH, route.parallelism));
+      await channel.consume(route.queue, (message) => {
+        if (!message) return; // consumer cancelled (queue deleted)
+        waiting.push(message);
+        pump();
+      });
+    },
   });
 
-  async function handle(
-    channel: Channel,
-    dlx: ConfirmChannel | undefined,
-    message: ConsumeMessage,
-  ): Promise<void> {
+  async function handle(channel: Channel, message: ConsumeMessage): Promise<void> {
     const headers = headersOf(message.properties.headers as Record<string, unknown> | undefined);
     const id = headers.id;
     if (!id || !headers.type || !headers.specversion) {
@@ -97,21 +89,21 @@ export function startDispatcher(options: DispatcherOptions): void {
     const elog = log.child({ 'ce.id': id, 'ce.type': headers.type });
     const parent = extractTraceId((name) => headers[name]);
     const span = parent ? tracer.createChildId(parent) : tracer.createRootId();
-    let last: Attempt = { status: -1, body: '' };
-    for (let n = 0; n < attempts; n += 1) {
-      if (n > 0) await sleep(backoffMs(route.delivery, n));
-      last = await tracer.letId(span, () => deliver(headers, message.content, span));
-      if (last.status >= 200 && last.status < 300) {
-        safe(() => channel.ack(message));
-        return;
-      }
-      elog.warn(
-        { code: 'dependency_unavailable', status: last.status, attempt: n + 1, of: attempts },
-        'delivery failed',
-      );
-      if (!isRetryable(last.status)) break;
+    const last: Attempt = await policy.execute(async ({ attempt }) => {
+      const outcome = await tracer.letId(span, () => deliver(headers, message.content, span));
+      if (!delivered(outcome))
+        elog.warn(
+          { code: 'dependency_unavailable', status: outcome.status, attempt: attempt + 1, of: attempts },
+          'delivery failed',
+        );
+      return outcome;
+    });
+    if (delivered(last)) {
+      safe(() => channel.ack(message));
+      return;
     }
-    if (dlx && route.deadLetterExchange) {
+    const dlx = route.deadLetterExchange;
+    if (dlx) {
       const dead = {
         ...message.properties.headers,
         knativeerrordest: subscriberUrl,
@@ -120,8 +112,8 @@ export function startDispatcher(options: DispatcherOptions): void {
       };
       try {
         await new Promise<void>((resolve, reject) =>
-          dlx.publish(
-            route.deadLetterExchange as string,
+          (channel as ConfirmChannel).publish(
+            dlx,
             '',
             message.content,
             { persistent: true, headers: dead, contentType: message.properties.contentType },

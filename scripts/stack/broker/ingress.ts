@@ -2,9 +2,8 @@
  * The broker ingress (eventing-rabbitmq's `ingress`): POST a CloudEvent (binary or structured mode), it is
  * validated against the catalogue (400 problem+json when invalid — it never reaches a queue), then
  * published to the broker's headers exchange as a persistent message with publisher confirms: 202 once
- * RabbitMQ confirms, 500 on a nack, 503 while RabbitMQ is unreachable.
+ * RabbitMQ confirms, 500 on a nack, 503 while RabbitMQ is unreachable or no confirm came within 4 s.
  */
-import type { ConfirmChannel } from 'amqplib';
 import { DependencyUnavailable, Internal, NotFound } from '../../../functions/lib/errors.ts';
 import { validateEvent } from '../../../functions/lib/events/validate-event.ts';
 import { decodeEvent } from '../../../functions/lib/host/server.ts';
@@ -25,42 +24,34 @@ export interface IngressOptions {
   readonly topologies: readonly BrokerTopology[];
 }
 
-/** Publishes with confirms on one confirm channel per connection. */
-export function createPublisher(link: AmqpLink, runtime: Runtime) {
-  let channel: ConfirmChannel | undefined;
-  link.onConnect(async (connection) => {
-    const ch = await connection.createConfirmChannel();
-    ch.on('error', (error: Error) =>
-      runtime.log.warn({ code: 'dependency_unavailable', err: error }, 'publish channel error'),
-    );
-    ch.on('close', () => {
-      if (channel === ch) channel = undefined;
-    });
-    channel = ch;
-  });
+/**
+ * How long a publish may wait for RabbitMQ's confirm (ms): a message the manager holds across a
+ * reconnect is re-sent and still answered 202 once confirmed; past this it is 503 and the producer retries.
+ */
+export const CONFIRM_TIMEOUT_MS = 4_000;
+
+/** Publishes with confirms on one confirm channel, kept across reconnects by amqp-connection-manager. */
+export function createPublisher(link: AmqpLink) {
+  const channel = link.channel({ name: 'ingress', confirm: true, publishTimeoutMs: CONFIRM_TIMEOUT_MS });
   return {
-    /** Resolves when RabbitMQ has confirmed the message (it is on disk in every matching queue). */
-    publish(exchange: string, message: AmqpEvent): Promise<void> {
-      const ch = channel;
-      if (!ch) return Promise.reject(new DependencyUnavailable('rabbitmq', { retryAfter: 1 }));
-      return new Promise<void>((resolve, reject) => {
-        try {
-          ch.publish(
-            exchange,
-            '',
-            message.content,
-            { persistent: true, headers: message.headers, contentType: message.headers['content-type'] },
-            (error: unknown) => {
-              if (!error) resolve();
-              else if (String(error).includes('nack'))
-                reject(new Internal('rabbitmq refused the event (nack)', { cause: error }));
-              else reject(new DependencyUnavailable('rabbitmq', { cause: error, retryAfter: 1 }));
-            },
-          );
-        } catch (error) {
-          reject(new DependencyUnavailable('rabbitmq', { cause: error, retryAfter: 1 }));
-        }
-      });
+    /**
+     * Resolves when RabbitMQ has confirmed the message (it is on disk in every matching queue).
+     * Rejects with DependencyUnavailable while RabbitMQ is unreachable or the confirm does not come in
+     * time, with Internal when RabbitMQ refuses it (nack).
+     */
+    async publish(exchange: string, message: AmqpEvent): Promise<void> {
+      if (!link.connection) throw new DependencyUnavailable('rabbitmq', { retryAfter: 1 });
+      try {
+        await channel.publish(exchange, '', message.content, {
+          persistent: true,
+          headers: message.headers,
+          contentType: message.headers['content-type'],
+        });
+      } catch (error) {
+        if (String(error).includes('nack'))
+          throw new Internal('rabbitmq refused the event (nack)', { cause: error });
+        throw new DependencyUnavailable('rabbitmq', { cause: error, retryAfter: 1 });
+      }
     },
   };
 }
@@ -68,7 +59,7 @@ export function createPublisher(link: AmqpLink, runtime: Runtime) {
 /** The ingress HTTP handler: `POST /<namespace>/<broker>` (and `POST /` when there is one broker). */
 export function createIngress(options: IngressOptions): HttpHandler {
   const { runtime, topologies } = options;
-  const publisher = createPublisher(options.link, runtime);
+  const publisher = createPublisher(options.link);
   const byPath = new Map(topologies.map((t) => [`${t.broker.namespace}/${t.broker.name}`, t]));
   runtime.addCheck('rabbitmq', async () => {
     if (!options.link.connection) throw new Error('not connected');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { brokers, triggers } from '../../manifests/load.ts';
-import { attemptsOf, backoffMs, isRetryable } from './delivery.ts';
+import { type Attempt, attemptsOf, backoffMs, deliveryRetry, isRetryable } from './delivery.ts';
 import { planTopology } from './topology.ts';
 
 describe('delivery', () => {
@@ -39,6 +39,40 @@ describe('delivery', () => {
     [422, false],
   ])('status %i retried: %s', (status, retried) => {
     expect(isRetryable(status)).toBe(retried);
+  });
+});
+
+describe("deliveryRetry (the dispatcher's cockatiel policy)", () => {
+  /** Runs the policy over answers given in turn; returns the statuses tried and the waits before each retry. */
+  async function run(delivery: Parameters<typeof deliveryRetry>[0], answers: number[]) {
+    const policy = deliveryRetry(delivery);
+    const waits: number[] = [];
+    policy.onRetry((r) => waits.push(r.delay));
+    const tried: number[] = [];
+    const last = (await policy.execute(({ attempt }) => {
+      const status = answers[Math.min(attempt, answers.length - 1)] ?? -1;
+      tried.push(status);
+      return { status, body: '' } satisfies Attempt;
+    })) as Attempt;
+    return { tried, waits, last: last.status };
+  }
+
+  it.each([
+    ['stops at the first 2xx', [503, -1, 202], [503, -1, 202], [2, 4]],
+    ['gives up after 1 + retry attempts on transient failures', [503], [503, 503, 503, 503], [2, 4, 8]],
+    ['does not retry a permanent 4xx', [503, 400, 202], [503, 400], [2]],
+  ])('%s', async (_name, answers, tried, waits) => {
+    const result = await run({ retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.002S' }, answers);
+    expect(result.tried).toEqual(tried);
+    expect(result.waits).toEqual(waits);
+    expect(result.last).toBe(tried.at(-1));
+  });
+
+  it('waits linearly when the delivery says linear, and tries once without a delivery spec', async () => {
+    expect((await run({ retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT0.003S' }, [500])).waits).toEqual(
+      [3, 6],
+    );
+    expect((await run(undefined, [500])).tried).toEqual([500]);
   });
 });
 

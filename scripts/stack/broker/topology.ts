@@ -1,11 +1,11 @@
 /**
- * The eventing-rabbitmq topology, built from Broker and Trigger definitions (scripts/manifests/load.ts):
+ * The eventing-rabbitmq topology, built from Broker and Trigger definitions (scripts/manifests/knative-types.ts):
  * a durable headers exchange per Broker, a durable queue per Trigger bound with the trigger's
  * `filter.attributes` + `x-knative-trigger` + `x-match: all`, and a dead-letter exchange + queue for the
  * Broker and for every Trigger whose own delivery names a dead-letter sink.
  */
 import type { Channel } from 'amqplib';
-import type { BrokerDef, Delivery, ServiceDestination, TriggerDef } from '../../manifests/load.ts';
+import type { BrokerDef, Delivery, ServiceDestination, TriggerDef } from '../../manifests/knative-types.ts';
 
 /** A queue (a Trigger's, or a dead-letter queue), where its events go, and how failures are handled. */
 export interface QueueSubscription {

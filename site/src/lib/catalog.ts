@@ -5,6 +5,7 @@
 import Value from 'typebox/value';
 import type { AnimeDetail, AnimeSummary, Page } from '../../../functions/catalog/queries.ts';
 import { ListQuery, SEASONS } from '../../../functions/catalog/schemas.ts';
+import { ANIME_TYPE_LABEL } from '../../../functions/lib/tracking/anime.ts';
 import type { Entry } from '../../../functions/lib/tracking/entry.ts';
 import type { RatingView } from '../../../functions/lib/tracking/rating-view.ts';
 
@@ -82,14 +83,8 @@ export const STATUS_LABEL: Record<string, string> = {
   rewatching: 'Rewatching',
 };
 
-export const TYPE_LABEL: Record<string, string> = {
-  tv: 'TV',
-  movie: 'Movie',
-  ova: 'OVA',
-  ona: 'ONA',
-  special: 'Special',
-  unknown: 'Unknown',
-};
+/** Anime type → label (one table with the MAL export: functions/lib/tracking/anime.ts). */
+export const TYPE_LABEL: Readonly<Record<string, string>> = ANIME_TYPE_LABEL;
 
 /** "Fall 2024" */
 export const seasonLabel = (season: string | null, year: number | null) =>
