@@ -12,7 +12,7 @@ import { cloudEvent } from '@google-cloud/functions-framework';
 import { connect } from 'amqplib';
 import { EVENTS } from '../events/catalogue.ts';
 import { createHostServer } from '../functions/lib/host/server.ts';
-import { cpuOf, load } from './lib.ts';
+import { cpuByThread, cpuOf, load } from './lib.ts';
 
 const exec = promisify(execFile);
 const BASE = process.env.AMQP_BASE_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -77,6 +77,8 @@ async function platform(): Promise<{
   brokerCpuUsPerEvent: number;
   /** Median ingress latency (POST → 202, i.e. the publisher confirm), ms. */
   ingressP50Ms: number;
+  /** The same CPU split by thread name (`MainThread`, `broker-dispatch`, `V8Worker` = GC…), µs per event. */
+  cpuUsPerEventByThread: Record<string, number>;
 }> {
   let received = 0;
   cloudEvent('bench-notify', () => {
@@ -105,6 +107,7 @@ async function platform(): Promise<{
   });
   try {
     const cpu0 = await cpuOf(broker.pid ?? 0);
+    const threads0 = await cpuByThread(broker.pid ?? 0);
     const t0 = performance.now();
     const result = await load(ingress, {
       seconds: SECONDS,
@@ -119,18 +122,30 @@ async function platform(): Promise<{
         'ce-subject': '1',
       },
       body,
+      // wrk (C) unless BENCH_EVENTS_LOADGEN=autocannon: autocannon (JS) took a large share of the 2 cores.
+      wrkWithBody: process.env.BENCH_EVENTS_LOADGEN !== 'autocannon',
     });
     const accepted = Math.round(result.requestsPerSec * SECONDS) - result.non2xx;
     const deadline = Date.now() + 120_000;
     while (received < accepted * 0.999 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const endToEndPerSec = received / ((performance.now() - t0) / 1000);
     const cpuMs = (await cpuOf(broker.pid ?? 0)) - cpu0;
+    const threads1 = await cpuByThread(broker.pid ?? 0);
+    const cpuUsPerEventByThread = Object.fromEntries(
+      Object.entries(threads1)
+        .map(([name, ms]) => [
+          name,
+          Math.round(((ms - (threads0[name] ?? 0)) * 1000) / Math.max(1, received)),
+        ])
+        .filter(([, us]) => Number(us) > 0),
+    );
     return {
       ingressPerSec: result.requestsPerSec,
       endToEndPerSec,
       accepted,
       brokerCpuUsPerEvent: (cpuMs * 1000) / Math.max(1, received),
       ingressP50Ms: result.p50Ms,
+      cpuUsPerEventByThread,
     };
   } finally {
     broker.kill('SIGTERM');
@@ -149,6 +164,7 @@ export interface EventsBenchResult {
     accepted: number;
     brokerCpuUsPerEvent: number;
     ingressP50Ms: number;
+    cpuUsPerEventByThread: Record<string, number>;
   };
   ratios: { ingressVsRawPublish: number; endToEndVsRawPublish: number; endToEndVsRawConsume: number };
 }
@@ -168,7 +184,10 @@ export async function run(options: { quick: boolean }): Promise<EventsBenchResul
     );
     const measured = await platform();
     process.stdout.write(
-      `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s; broker CPU ${measured.brokerCpuUsPerEvent.toFixed(0)} µs/event; ingress p50 ${measured.ingressP50Ms.toFixed(0)} ms\n`,
+      `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s; broker CPU ${measured.brokerCpuUsPerEvent.toFixed(0)} µs/event; ingress p50 ${measured.ingressP50Ms.toFixed(0)} ms\n` +
+        `  broker CPU by thread (µs/event)  ${Object.entries(measured.cpuUsPerEventByThread)
+          .map(([name, us]) => `${name} ${us}`)
+          .join(', ')}\n`,
     );
     return {
       rawMessages: RAW_MESSAGES,

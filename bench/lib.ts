@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../scripts/servers/harness.ts';
 
 export { freePort };
@@ -81,6 +84,24 @@ export async function cpuOf(pid: number): Promise<number> {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }
 
+/**
+ * CPU time (ms, user + system) of a process's threads so far, summed by thread name (`/proc/<pid>/task/*`:
+ * Node names its main thread `MainThread` and a worker thread by its `name` option; GC helpers are
+ * `V8Worker`). Threads that already ended are missing: measure before and after a run and subtract.
+ */
+export async function cpuByThread(pid: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tasks) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out[name] = (out[name] ?? 0) + (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+  }
+  return out;
+}
+
 /** VmRSS of a process and, when it is a `taskset` wrapper that exec'd, of itself (same pid). */
 export async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -109,8 +130,12 @@ export async function load(
     body?: string;
     /** TLS server name (SNI) when the URL's host is an address. */
     servername?: string;
+    /** Drive requests with a body through wrk too (a Lua script sets method and body); default GET only. */
+    wrkWithBody?: boolean;
   },
 ): Promise<LoadResult> {
+  if (hasWrk && options.wrkWithBody === true && options.servername === undefined)
+    return loadWithWrk(url, options);
   // wrk (C) drives far more load per core than autocannon (JS): use it for plain GETs when installed,
   // so the load generator is not the ceiling of what we measure.
   if (hasWrk && (options.method ?? 'GET') === 'GET' && options.body === undefined) {
@@ -151,8 +176,26 @@ export const hasWrk = await new Promise<boolean>((resolve) => {
 
 async function loadWithWrk(
   url: string,
-  options: { seconds: number; connections: number; cpu?: number; headers?: Record<string, string> },
+  options: {
+    seconds: number;
+    connections: number;
+    cpu?: number;
+    headers?: Record<string, string>;
+    method?: string;
+    body?: string;
+  },
 ): Promise<LoadResult> {
+  // Method and body go through a Lua script (wrk has no flag for them); the body in a long bracket.
+  let script: string[] = [];
+  if ((options.method ?? 'GET') !== 'GET' || options.body !== undefined) {
+    const file = join(tmpdir(), `wrk-${process.pid}-${Date.now().toString(36)}.lua`);
+    const level = '='.repeat(8);
+    writeFileSync(
+      file,
+      `wrk.method = "${options.method ?? 'POST'}"\nwrk.body = [${level}[${options.body ?? ''}]${level}]\n`,
+    );
+    script = ['-s', file];
+  }
   // wrk adds `Host` unless given under exactly that spelling (nginx refuses two Host headers).
   const headerArgs = Object.entries(options.headers ?? {}).flatMap(([k, v]) => [
     '-H',
@@ -164,6 +207,7 @@ async function loadWithWrk(
     `-c${options.connections}`,
     `-d${options.seconds}s`,
     '--latency',
+    ...script,
     ...headerArgs,
     url,
   ];

@@ -122,7 +122,6 @@ export async function startMixedStack(label = 'mixed'): Promise<MixedStack> {
       MONGO_DATABASE: mongoDatabase,
       SUBTITLE_BUCKET: bucket,
       BACKUP_BUCKET: bucket,
-      SUBTITLE_RELAY_INTERVAL_MS: '0',
       K_SINK: `http://127.0.0.1:${brokerPort}/isekai/default`,
       LOG_LEVEL: 'warn',
     };

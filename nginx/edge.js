@@ -106,15 +106,18 @@ function logUri(r) {
   return `${target.slice(0, q)}?${parts.join('')}`;
 }
 
-/** Whether a header value holds a control character (RFC 9110 allows none but HTAB). */
+/** A control character (RFC 9110 allows none in a field value but HTAB). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * Whether a header value holds a control character. One regex test per value (PCRE, in C): a loop of
+ * `charCodeAt` in njs's interpreter cost ≈ 120 µs per request on a bearer token's ~800 characters.
+ */
 function badHeader(r) {
   const headers = r.rawHeadersIn;
   for (let h = 0; h < headers.length; h++) {
-    const value = headers[h][1];
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
-    }
+    if (CONTROL.test(headers[h][1])) return true;
   }
   return false;
 }

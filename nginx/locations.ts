@@ -149,6 +149,11 @@ export function authLocation(o: EdgeOptions, serverClass: 'api' | 'events'): str
     '  auth_request off;',
     // The main request's location enforces the body limit; the subrequest inherits its Content-Length.
     '  client_max_body_size 0;',
+    // Anonymous on a rule open to everyone (edge.conf.template `$edge_auth_anonymous`, generated from the
+    // same RULES edge-auth judges by): edge-auth's answer would be 200 with no identity.
+    '  if ($edge_auth_anonymous) {',
+    '    return 204;',
+    '  }',
     `  proxy_pass http://${upstreamOf(o, 'edge-auth')}/check;`,
     '  proxy_method GET;',
     '  proxy_pass_request_body off;',
@@ -181,6 +186,10 @@ export function authCacheLines(o: EdgeOptions): string[] {
     '  proxy_cache_lock on;',
     '  proxy_cache_lock_timeout 2s;',
     '  proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;',
+    // A hit still reads its file; keep the descriptors open (no open/fstat/close per hit). A replaced
+    // file has another inode, which the cache node records, so nginx reopens it.
+    '  open_file_cache max=10000 inactive=60s;',
+    '  open_file_cache_valid 30s;',
   ];
 }
 

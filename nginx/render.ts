@@ -186,6 +186,13 @@ export function policyMap(): string {
   }).join('\n');
 }
 
+/** nginx map lines: the `$auth_class` values whose rule needs nothing (an anonymous request passes). */
+export function anonymousRules(): string {
+  return RULES.flatMap((rule, index) => (rule.need.kind === 'anonymous' ? [`    rule${index} 1;`] : [])).join(
+    '\n',
+  );
+}
+
 /** `$edge_trace_flags`: 01 (sampled) for the given share of new traces (split_clients refuses 0 % / 100 %). */
 function traceFlags(percent: number): string {
   if (percent <= 0 || percent >= 100)
@@ -214,6 +221,7 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     perIpRate: String(o.limits.perIp.rate),
     perTokenRate: String(o.limits.perToken.rate),
     policyMap: policyMap(),
+    anonymousRules: anonymousRules(),
     upstreams: upstreams(o),
     httpListen: listen(o.listen.http),
     httpsListen: listen(o.listen.https),

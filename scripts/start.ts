@@ -31,6 +31,7 @@ import { startEmbeddedS3 } from './stack/embedded-s3.ts';
 import { mongoWireSettings, stackMongoDatabase } from './stack/mongo.ts';
 import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
+import { startPingSources } from './stack/ping-sources.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
 import { type Proc, StartFailure, startProcess, waitHealthy } from './stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from './stack/site.ts';
@@ -202,6 +203,19 @@ try {
       );
     }),
   );
+
+  // The PingSources of knative/base, as in the cluster: outbox-relay relays the PostgreSQL outbox and the
+  // subtitle documents' pending events every minute, notify sends due mail, library-backup runs weekly.
+  const pings = startPingSources({
+    functionPort,
+    services: names,
+    onTick: (tick) => {
+      if (tick.error !== undefined || (tick.status ?? 500) >= 300)
+        say(`PingSource ${tick.source}: ${tick.status ?? String(tick.error)}`);
+    },
+  });
+  stops.push(pings.stop);
+  lines.push(`PingSources  ${pings.lines.join('; ')}`);
 
   // The edge: nginx in front of the functions (TLS, auth_request to edge-auth, limits), when installed.
   // The site is built now (a few seconds when its sources changed) and started once the edge exists.

@@ -88,10 +88,11 @@ put_new kv/isekai/shared/mail "UNSUBSCRIBE_KEY=$(random)"
 put_new kv/isekai/schema-migrate/config "DATABASE_URL=${OWNER_URL}"
 # The nightly dumps (knative/base/700-backups.yaml): the owner reads every table; MONGO_URL as the functions'.
 put_new kv/isekai-data/backup/config "DATABASE_URL=${OWNER_URL}" "MONGO_URL=${MONGO_URL}"
-for fn in catalog dead-letters groups library library-backup outbox-relay rate-anime; do
+for fn in catalog dead-letters groups library library-backup rate-anime; do
   put_new "kv/isekai/${fn}/config" "DATABASE_URL=${APP_URL}"
 done
 put_new kv/isekai/notify/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"
+put_new kv/isekai/outbox-relay/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/upload-subtitle/config "DATABASE_URL=${APP_URL}" "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/notifications/config "MONGO_URL=${MONGO_URL}"
 put_new kv/isekai/subtitles/config "MONGO_URL=${MONGO_URL}"

@@ -41,7 +41,10 @@ export function catalogRoutes(deps: Pick<TrackingDeps, 'db' | 'cache'>): AnyRout
       if (id === undefined || !anime) throw new NotFound(`anime ${ctx.params.id} not found`);
       if (!ctx.identity) return { headers: CACHE_HEADERS, body: anime };
       const me = await callerView(db, ctx.identity.sub, id);
-      return { headers: { 'cache-control': 'private, no-store' }, body: { ...JSON.parse(anime), me } };
+      return {
+        headers: { 'cache-control': 'private, no-store' },
+        body: { ...JSON.parse(anime.toString()), me },
+      };
     },
   });
 }

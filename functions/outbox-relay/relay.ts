@@ -1,10 +1,16 @@
 import type { CloudEventV1 } from 'cloudevents';
 import Type from 'typebox';
 import { loadConfig } from '../lib/config.ts';
-import { createPostgres, type Postgres } from '../lib/data/postgres.ts';
-import { type OutboxDeps, type RelayResult, relayOutbox } from '../lib/events/outbox.ts';
+import { createMongo } from '../lib/data/mongo.ts';
+import { createPostgres } from '../lib/data/postgres.ts';
+import { asIsekaiError } from '../lib/errors.ts';
+import { postgresOutbox } from '../lib/events/outbox.ts';
+import type { OutboxSource } from '../lib/events/outbox-source.ts';
+import { type RelayResult, relayOutbox } from '../lib/events/relay.ts';
 import { createHttpTransport, type EventTransport } from '../lib/events/transport.ts';
 import { createRuntime, type Runtime } from '../lib/runtime.ts';
+import { subtitleOutbox } from '../lib/subtitles/events.ts';
+import { mongoFault } from '../lib/subtitles/wiring.ts';
 import { check } from '../lib/validate.ts';
 import { RelaySettings } from './settings.ts';
 
@@ -13,29 +19,45 @@ const Tick = Type.Object({ maxRows: Type.Optional(Type.Integer({ minimum: 1, max
 
 export interface RelayDeps {
   readonly runtime: Runtime;
-  readonly db: Postgres;
+  /** Where unpublished events wait, relayed in this order: the PostgreSQL outbox, the subtitle documents. */
+  readonly sources: readonly OutboxSource[];
   readonly send: EventTransport;
   readonly batchSize: number;
-  readonly minAgeMs: number;
 }
 
 /**
  * The outbox relay's logic: on each tick (a `dev.knative.sources.ping` CloudEvent) publish up to
- * `maxRows` unpublished outbox rows through the broker. A broker outage leaves the rows for the next tick
- * and answers 503 (transient); a malformed tick is a permanent 400.
+ * `maxRows` unpublished events of each source through the broker (`relayOutbox`). A broker outage leaves
+ * them for the next tick; a source that fails (its database down) does not stop the others, and the tick
+ * then fails with that source's error (503, transient); a malformed tick is a permanent 400.
  */
 export function createRelayHandler(deps: RelayDeps): (event: CloudEventV1<unknown>) => Promise<RelayResult> {
-  const outbox: OutboxDeps = { db: deps.db, send: deps.send, log: deps.runtime.log };
+  const relay = { send: deps.send, log: deps.runtime.log };
   return async (event) => {
     const data = typeof event.data === 'string' ? (JSON.parse(event.data) as unknown) : (event.data ?? {});
     const tick = check<{ maxRows?: number }>(Tick, data, '/data');
-    const result = await relayOutbox(outbox, {
-      maxRows: tick.maxRows ?? 500,
-      batchSize: deps.batchSize,
-      minAgeMs: deps.minAgeMs,
-    });
-    deps.runtime.log.info({ 'ce.id': event.id, 'ce.type': event.type, ...result }, 'outbox relayed');
-    return result;
+    const options = { maxRows: tick.maxRows ?? 500, batchSize: deps.batchSize };
+    const total = { published: 0, failed: 0 };
+    let failure: unknown;
+    for (const source of deps.sources) {
+      try {
+        const result = await relayOutbox(source, relay, options);
+        total.published += result.published;
+        total.failed += result.failed;
+        deps.runtime.log.info(
+          { 'ce.id': event.id, 'ce.type': event.type, source: source.name, ...result },
+          'outbox relayed',
+        );
+      } catch (error) {
+        failure ??= error;
+        deps.runtime.log.warn(
+          { 'ce.id': event.id, source: source.name, code: asIsekaiError(error).code, err: error },
+          'outbox source failed',
+        );
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return total;
   };
 }
 
@@ -44,12 +66,34 @@ export function outboxRelayFromEnv(env: NodeJS.ProcessEnv = process.env) {
   const runtime = createRuntime('outbox-relay', { env });
   const settings = loadConfig(RelaySettings, env);
   const db = createPostgres(runtime, { url: settings.DATABASE_URL, max: 4 });
+  const sources: OutboxSource[] = [postgresOutbox(db, { minAgeMs: settings.RELAY_MIN_AGE_MS })];
+  if (settings.MONGO_URL) {
+    const mongo = createMongo(runtime, settings.MONGO_URL);
+    sources.push(
+      mongoFaults(
+        subtitleOutbox(mongo.db(settings.MONGO_DATABASE), { minAgeMs: settings.SUBTITLE_RELAY_MIN_AGE_MS }),
+      ),
+    );
+  }
   const send = createHttpTransport({ runtime, sink: settings.K_SINK });
-  return createRelayHandler({
-    runtime,
-    db,
-    send,
-    batchSize: settings.RELAY_BATCH_SIZE,
-    minAgeMs: settings.RELAY_MIN_AGE_MS,
-  });
+  return createRelayHandler({ runtime, sources, send, batchSize: settings.RELAY_BATCH_SIZE });
+}
+
+/** A MongoDB source whose outages surface as DependencyUnavailable (503), as the subtitle routes answer. */
+function mongoFaults(source: OutboxSource): OutboxSource {
+  const mapped = <T>(work: Promise<T>) =>
+    work.catch((error: unknown) => {
+      throw mongoFault(error);
+    });
+  return {
+    name: source.name,
+    claim: async (limit) => {
+      const claim = await mapped(source.claim(limit));
+      return {
+        sequences: claim.sequences,
+        markPublished: (ids) => mapped(claim.markPublished(ids)),
+        release: (failures) => mapped(claim.release(failures)),
+      };
+    },
+  };
 }

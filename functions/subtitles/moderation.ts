@@ -6,9 +6,9 @@ import type { SubtitleRemovedV1 } from '../../events/schemas/subtitle-removed.ts
 import { ReportReason, type SubtitleReportedV1 } from '../../events/schemas/subtitle-reported.ts';
 import type { SubtitleRestoredV1 } from '../../events/schemas/subtitle-restored.ts';
 import { Conflict, Gone, NotFound } from '../lib/errors.ts';
+import { type PublishDeps, publishPending } from '../lib/events/embedded-outbox.ts';
 import { newEvent } from '../lib/events/new-event.ts';
 import type { Identity } from '../lib/http/types.ts';
-import { type PublishDeps, publishPending } from '../lib/subtitles/events.ts';
 import {
   type AuditDoc,
   isDuplicateKey,

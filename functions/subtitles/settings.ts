@@ -1,8 +1,7 @@
 import { SubtitleStorageSettings } from '../lib/subtitles/wiring.ts';
-import { RelaySettings } from './subtitles.ts';
 
 /** Settings schemas subtitles parses at start-up (with BaseSettings). */
-export const settings = [SubtitleStorageSettings, RelaySettings] as const;
+export const settings = [SubtitleStorageSettings] as const;
 /**
  * Settings Vault provides in the cluster (credentials): MONGO_URL from kv/data/isekai/subtitles/config,
  * the bucket keys from kv/data/isekai/shared/object-store. Never set in a manifest.

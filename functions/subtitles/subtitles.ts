@@ -1,9 +1,6 @@
-import { loadConfig, Type } from '../lib/config.ts';
-import { asIsekaiError } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { relayPendingSubtitleEvents } from '../lib/subtitles/events.ts';
 import { subtitleView } from '../lib/subtitles/store.ts';
 import { setTrust } from '../lib/subtitles/uploaders.ts';
 import {
@@ -18,14 +15,6 @@ import { downloadSubtitle } from './download.ts';
 import { auditLog, listReports, moderateSubtitle, mySubtitles, reportSubtitle } from './moderation.ts';
 import { publishedSubtitle, searchSubtitles } from './search.ts';
 import { voteSubtitle } from './votes.ts';
-
-/** What subtitles reads besides the shared subtitle settings. */
-export const RelaySettings = Type.Object({
-  /** How often pending events (broker down at write time) are republished; 0 turns the relay off. */
-  SUBTITLE_RELAY_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
-  /** Events younger than this are left to their producer's own publish (fewer double sends). */
-  SUBTITLE_RELAY_MIN_AGE_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
-});
 
 const NO_STORE = { 'cache-control': 'private, no-store' };
 
@@ -99,44 +88,12 @@ export function createSubtitles(deps: SubtitleDeps): HttpHandler {
 }
 
 /**
- * Republish pending subtitle events every `intervalMs` (the hot replicas are always up, so no PingSource
- * is needed; consumers dedupe by event id, so replicas relaying the same event at once is harmless).
- * Returns a stop function, also registered as a shutdown hook.
+ * The subtitles function wired from the environment (what index.ts registers). Events its writes leave
+ * pending (the broker was down) are published by outbox-relay (`subtitleOutbox`), not by this service.
  */
-export function startRelay(deps: SubtitleDeps, intervalMs: number, minAgeMs = 10_000): () => void {
-  if (!deps.send || intervalMs === 0) return () => undefined;
-  let running = false;
-  const tick = async () => {
-    if (running) return; // a slow run (broker timing out) is not overlapped by the next
-    running = true;
-    try {
-      const c = await deps.collections();
-      const result = await relayPendingSubtitleEvents(
-        { send: deps.send, log: deps.runtime.log, collections: c },
-        { minAgeMs },
-      );
-      if (result.published + result.failed > 0)
-        deps.runtime.log.info(result, 'pending subtitle events relayed');
-    } catch (error) {
-      deps.runtime.log.warn({ code: asIsekaiError(error).code, err: error }, 'subtitle event relay failed');
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), intervalMs);
-  timer.unref();
-  const stop = () => clearInterval(timer);
-  deps.runtime.onShutdown(stop);
-  return stop;
-}
-
-/** The subtitles function wired from the environment (what index.ts registers), its relay started. */
 export function subtitlesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: SubtitleOverrides = {},
 ): HttpHandler {
-  const relay = loadConfig(RelaySettings, env);
-  const deps = wireSubtitles('subtitles', env, overrides);
-  startRelay(deps, relay.SUBTITLE_RELAY_INTERVAL_MS, relay.SUBTITLE_RELAY_MIN_AGE_MS);
-  return createSubtitles(deps);
+  return createSubtitles(wireSubtitles('subtitles', env, overrides));
 }

@@ -78,6 +78,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     consumes: [],
   },
   // Republishes outbox rows of any type, so it emits through K_SINK but declares no type of its own.
+  // outbox-relay republishes what producers could not publish, from both outbox sources (the PostgreSQL
+  // outbox, the subtitle documents' pending events in MongoDB): any type.
   { name: 'outbox-relay', hot: false, signature: 'cloudevent', emits: ['*'], consumes: [] },
   // Partners' front door (events.isekai.dev): forwards their inbound events to the Broker.
   {

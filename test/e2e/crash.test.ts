@@ -118,7 +118,6 @@ beforeAll(async () => {
     S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY ?? '',
     S3_FORCE_PATH_STYLE: 'true',
     SUBTITLE_BUCKET: bucket.bucket,
-    SUBTITLE_RELAY_INTERVAL_MS: '0',
     ...issuer.settings,
     K_SINK: `http://127.0.0.1:${brokerPort}/isekai/default`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -7,7 +7,7 @@ import type { EpisodeAiredV1 } from '../../events/catalogue.ts';
 import { createPostgres, type Postgres } from '../../functions/lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../../functions/lib/events/consumer.ts';
 import { newEvent } from '../../functions/lib/events/new-event.ts';
-import { enqueue, publishCommitted } from '../../functions/lib/events/outbox.ts';
+import { enqueue, postgresOutbox, publishCommitted } from '../../functions/lib/events/outbox.ts';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import { createRelayHandler } from '../../functions/outbox-relay/relay.ts';
@@ -85,10 +85,9 @@ function relay() {
   const runtime = quietRuntime('outbox-relay');
   const handler = createRelayHandler({
     runtime,
-    db,
+    sources: [postgresOutbox(db, { minAgeMs: 0 })],
     send: createHttpTransport({ runtime, sink, timeoutMs: SEND_TIMEOUT_MS }),
     batchSize: 200,
-    minAgeMs: 0,
   });
   return () =>
     handler({

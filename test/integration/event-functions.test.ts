@@ -10,7 +10,7 @@ import { DependencyUnavailable } from '../../functions/lib/errors.ts';
 import { createConsumer } from '../../functions/lib/events/consumer.ts';
 import { toBinary, toStructured } from '../../functions/lib/events/encode.ts';
 import { newEvent } from '../../functions/lib/events/new-event.ts';
-import { enqueue } from '../../functions/lib/events/outbox.ts';
+import { enqueue, postgresOutbox } from '../../functions/lib/events/outbox.ts';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
 import { createHostServer } from '../../functions/lib/host/server.ts';
 import { createRuntime, type Runtime } from '../../functions/lib/runtime.ts';
@@ -86,10 +86,9 @@ beforeAll(async () => {
     'outbox-relay',
     createRelayHandler({
       runtime: relayRuntime,
-      db,
+      sources: [postgresOutbox(db, { minAgeMs: 0 })],
       send: createHttpTransport({ runtime: relayRuntime, sink: sinkUrl }),
       batchSize: 100,
-      minAgeMs: 0,
     }),
   );
   cloudEvent('dead-letters', createDeadLetterSink({ runtime: quiet('dead-letters'), db }));

@@ -7,9 +7,10 @@ import {
   enqueue,
   type OutboxDeps,
   PUBLISH_CONCURRENCY,
+  postgresOutbox,
   publishCommitted,
-  relayOutbox,
 } from '../../functions/lib/events/outbox.ts';
+import { relayOutbox } from '../../functions/lib/events/relay.ts';
 import { createRuntime } from '../../functions/lib/runtime.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 
@@ -131,21 +132,24 @@ describe('publishCommitted', () => {
 
 describe('relayOutbox', () => {
   it('publishes rows older than minAge and leaves younger ones to their producer', async () => {
-    await relayOutbox(deps(), { minAgeMs: 0 }); // drain what earlier tests left
+    await relayOutbox(postgresOutbox(db, { minAgeMs: 0 }), deps()); // drain what earlier tests left
     sent.length = 0;
     const [old, young] = await db.transaction(async (tx) => [
       await enqueue(tx, build(aired(5))),
       await enqueue(tx, build(aired(6))),
     ]);
     await db.query(`update outbox set created_at = now() - interval '10 seconds' where id = $1`, [old?.id]);
-    expect(await relayOutbox(deps(), { minAgeMs: 2_000 })).toEqual({ published: 1, failed: 0 });
+    expect(await relayOutbox(postgresOutbox(db, { minAgeMs: 2_000 }), deps())).toEqual({
+      published: 1,
+      failed: 0,
+    });
     expect(sent).toEqual([old?.id]);
     expect((await row(old?.id ?? ''))?.published_at).toBeInstanceOf(Date);
     expect((await row(young?.id ?? ''))?.published_at).toBeNull();
   });
 
   it('stops at the first failing batch while the broker is down, and drains everything once it is back', async () => {
-    await relayOutbox(deps(), { minAgeMs: 0 }); // drain what earlier tests left
+    await relayOutbox(postgresOutbox(db, { minAgeMs: 0 }), deps()); // drain what earlier tests left
     sent.length = 0;
     const events = await db.transaction(async (tx) => {
       const out: CloudEventV1<unknown>[] = [];
@@ -153,10 +157,12 @@ describe('relayOutbox', () => {
       return out;
     });
     failing = true;
-    const down = await relayOutbox(deps(), { minAgeMs: 0, batchSize: 2 });
+    const down = await relayOutbox(postgresOutbox(db, { minAgeMs: 0 }), deps(), { batchSize: 2 });
     expect(down).toEqual({ published: 0, failed: 2 });
     failing = false;
-    expect((await relayOutbox(deps(), { minAgeMs: 0, batchSize: 2 })).published).toBe(5);
+    expect((await relayOutbox(postgresOutbox(db, { minAgeMs: 0 }), deps(), { batchSize: 2 })).published).toBe(
+      5,
+    );
     expect([...sent].sort()).toEqual(events.map((e) => e.id).sort());
   });
 });

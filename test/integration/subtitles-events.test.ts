@@ -1,9 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { relayOutbox } from '../../functions/lib/events/relay.ts';
 import { createHttpTransport } from '../../functions/lib/events/transport.ts';
-import { createRuntime, runtimes } from '../../functions/lib/runtime.ts';
-import { relayPendingSubtitleEvents } from '../../functions/lib/subtitles/events.ts';
+import { createRuntime } from '../../functions/lib/runtime.ts';
+import { subtitleOutbox } from '../../functions/lib/subtitles/events.ts';
 import {
   openCollections,
   type ReportDoc,
@@ -11,6 +12,7 @@ import {
   type SubtitleDoc,
 } from '../../functions/lib/subtitles/store.ts';
 import { wireSubtitles } from '../../functions/lib/subtitles/wiring.ts';
+import { createRelayHandler } from '../../functions/outbox-relay/relay.ts';
 import { subtitlesFromEnv } from '../../functions/subtitles/subtitles.ts';
 import {
   createUploadSubtitle,
@@ -229,10 +231,10 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
 
     const runtime = createRuntime('subtitles-relay-test', { env: { LOG_LEVEL: 'silent' } });
     const relay = () =>
-      relayPendingSubtitleEvents(
-        { send: createHttpTransport({ runtime, sink: sink.url }), log: runtime.log, collections },
-        { minAgeMs: 0 },
-      );
+      relayOutbox(subtitleOutbox(mongo.db(database), { minAgeMs: 0 }), {
+        send: createHttpTransport({ runtime, sink: sink.url }),
+        log: runtime.log,
+      });
     expect((await relay()).published).toBe(0); // still down: nothing lost, nothing published
     expect(await pendingOf(collections.subtitles, res.body.id)).toHaveLength(1);
 
@@ -245,39 +247,34 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
     expect(await relay()).toEqual({ published: 0, failed: 0 });
   });
 
-  it('the subtitles function relays pending events on its own timer once the sink is back', async () => {
+  it('outbox-relay publishes pending subtitle events on its PingSource tick once the sink is back', async () => {
     sink.state.down = true;
     const res = await upload(uploads, 'ev-alice', fields(5), Buffer.from(srtOf('events five')));
     expect(res.status).toBe(201);
     const [pending] = await pendingOf(collections.subtitles, res.body.id);
     expect(pending?.type).toBe('dev.isekai.subtitle.uploaded.v1');
     sink.state.down = false;
-    const existing = new Set(runtimes);
-    const relaying = subtitlesFromEnv(
-      {
-        ...subtitleEnv(env, { database, bucket: bucket.bucket, sink: sink.url }),
-        SUBTITLE_RELAY_INTERVAL_MS: '100',
-        SUBTITLE_RELAY_MIN_AGE_MS: '0',
-      },
-      { authenticate: async () => undefined },
-    );
-    const served = await serveOnHost('subtitles-relaying', relaying);
-    // Its shutdown stops the relay timer and closes its MongoDB client: at the end of this test, so that
-    // its timer never relays another test's pending events.
-    const own = [...runtimes].filter((r) => !existing.has(r));
+    // The outbox-relay function with the MongoDB source only (the run database's PostgreSQL outbox holds
+    // other test files' rows), as the PingSource tick reaches it.
+    const runtime = createRuntime('outbox-relay', { env: { LOG_LEVEL: 'silent' } });
+    const tick = createRelayHandler({
+      runtime,
+      sources: [subtitleOutbox(mongo.db(database), { minAgeMs: 0 })],
+      send: createHttpTransport({ runtime, sink: sink.url }),
+      batchSize: 100,
+    });
     try {
-      // Sent, then pulled from the document: wait for both (the sink sees it before the pull is written).
-      const deadline = Date.now() + 10_000;
-      const relayed = async () =>
-        sink.received.some((m) => m.headers['ce-id'] === pending?.id) &&
-        (await pendingOf(collections.subtitles, res.body.id)).length === 0;
-      while (!(await relayed()) && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await tick({
+        specversion: '1.0',
+        id: 'subtitle-relay-tick',
+        type: 'dev.knative.sources.ping',
+        source: '/apis/v1/namespaces/isekai/pingsources/outbox-relay-tick',
+        data: { maxRows: 500 },
+      });
       expect(sink.received.filter((m) => m.headers['ce-id'] === pending?.id)).toHaveLength(1);
       expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
     } finally {
-      await served.close();
-      await Promise.all(own.map((r) => r.shutdown()));
+      await runtime.shutdown();
     }
   });
 

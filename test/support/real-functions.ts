@@ -74,7 +74,6 @@ export async function startRealFunctions(
     S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY ?? '',
     SUBTITLE_BUCKET: bucket.bucket,
     BACKUP_BUCKET: bucket.bucket,
-    SUBTITLE_RELAY_INTERVAL_MS: '0',
     OIDC_ISSUER: env.OIDC_ISSUER ?? '',
     OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
     K_SINK: options.sink ?? `http://127.0.0.1:${await freePort()}/`,

@@ -58,7 +58,6 @@ export function subtitleEnv(
     // The suite's Keycloak: the functions verify tokens as in production.
     OIDC_ISSUER: env.OIDC_ISSUER ?? '',
     OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
-    SUBTITLE_RELAY_INTERVAL_MS: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(options.sink ? { K_SINK: options.sink } : {}),
   };

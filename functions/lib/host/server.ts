@@ -120,6 +120,14 @@ function serveProbe(req: HostRequest, res: HostResponse): void {
  * takes one event), is a permanent 400.
  */
 export function decodeEvent(req: IncomingMessage, body: Buffer): CloudEventV1<unknown> {
+  return decodeOneEvent(req, body).event;
+}
+
+/** {@link decodeEvent}, with the content mode it came in (the broker ingress passes binary JSON bytes on). */
+export function decodeOneEvent(
+  req: IncomingMessage,
+  body: Buffer,
+): { readonly mode: 'binary' | 'structured'; readonly event: CloudEventV1<unknown> } {
   const { mode, events } = decodeHttpMessage(req.headers, body);
   const [event] = events;
   if (mode === 'batch' || !event) {
@@ -127,7 +135,7 @@ export function decodeEvent(req: IncomingMessage, body: Buffer): CloudEventV1<un
       issues: [{ field: '/', message: 'must be a single event (binary or structured mode)' }],
     });
   }
-  return event as unknown as CloudEventV1<unknown>;
+  return { mode, event: event as unknown as CloudEventV1<unknown> };
 }
 
 function failHttp(res: ServerResponse, error: unknown, url: string | undefined): void {

@@ -129,10 +129,14 @@ export interface SubtitleCollections {
   readonly audit: Collection<AuditDoc>;
 }
 
+/** Names of the collections whose documents embed pending events (`pendingEvents`). */
+export const SUBTITLES = 'subtitles';
+export const SUBTITLE_REPORTS = 'subtitle_reports';
+
 /** The collections, with their indexes created (idempotent; run once at start-up). */
 export async function openCollections(db: Db): Promise<SubtitleCollections> {
-  const subtitles = db.collection<SubtitleDoc>('subtitles');
-  const reports = db.collection<ReportDoc>('subtitle_reports');
+  const subtitles = db.collection<SubtitleDoc>(SUBTITLES);
+  const reports = db.collection<ReportDoc>(SUBTITLE_REPORTS);
   const votes = db.collection<VoteDoc>('subtitle_votes');
   const uploaders = db.collection<UploaderDoc>('subtitle_uploaders');
   const audit = db.collection<AuditDoc>('subtitle_audit');

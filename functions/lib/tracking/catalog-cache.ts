@@ -20,12 +20,13 @@ import { createLocalCache } from './local-cache.ts';
  */
 export interface CatalogCache {
   /**
-   * The anime detail as JSON text: cached, else `load()` serialised once (and filled into the cache
-   * when Redis answers). Text, so a cached read is sent as it is, never parsed and serialised again.
+   * The anime detail as JSON (UTF-8 bytes): cached, else `load()` serialised once (and filled into the
+   * cache when Redis answers). Bytes, so a cached read is sent as it is: never parsed, serialised or
+   * encoded again (a hit held in this process is one `res.end(buffer)`).
    */
-  anime<T>(id: number, load: () => Promise<T | undefined>): Promise<string | undefined>;
-  /** A list/search result as JSON text: cached for this query, else `load()` serialised once. */
-  list<T>(query: Readonly<Record<string, unknown>>, load: () => Promise<T>): Promise<string>;
+  anime<T>(id: number, load: () => Promise<T | undefined>): Promise<Buffer | undefined>;
+  /** A list/search result as JSON (UTF-8 bytes): cached for this query, else `load()` serialised once. */
+  list<T>(query: Readonly<Record<string, unknown>>, load: () => Promise<T>): Promise<Buffer>;
   /** Forget an anime's object and every list (call after the commit, before answering). */
   invalidate(animeIds: readonly number[]): Promise<void>;
 }
@@ -76,6 +77,9 @@ export function createCatalogCache(
   });
   let lastWarn = 0;
   const lookups = runtime.metrics.cacheLookups;
+  // Bound once: a labelled inc() hashes its labels on every call, and hits are the hot path.
+  const animeHit = lookups.labels({ cache: 'anime', result: 'hit' });
+  const listHit = lookups.labels({ cache: 'list', result: 'hit' });
   const client = redis as FillingRedis | undefined;
   if (client && typeof client.fillIfCurrent !== 'function') {
     client.defineCommand('fillIfCurrent', { numberOfKeys: 2, lua: FILL_IF_CURRENT });
@@ -115,7 +119,7 @@ export function createCatalogCache(
     async anime(id, load) {
       const held = local?.get(`anime:${id}`);
       if (held !== undefined) {
-        lookups.inc({ cache: 'anime', result: 'hit' });
+        animeHit.inc();
         return held;
       }
       const key = `catalog:anime:${id}`;
@@ -124,14 +128,15 @@ export function createCatalogCache(
       const cached = await attempt('get', (r) => r.mget(key, genKey));
       lookups.inc({ cache: 'anime', result: cached ? (cached[0] ? 'hit' : 'miss') : 'error' });
       if (cached?.[0]) {
-        local?.set(`anime:${id}`, cached[0], epoch, animeTtl);
-        return cached[0];
+        const bytes = Buffer.from(cached[0]);
+        local?.set(`anime:${id}`, bytes, epoch, animeTtl);
+        return bytes;
       }
       const value = await load();
       if (value === undefined) return undefined;
       const text = JSON.stringify(value);
       if (cached) await attempt('fill', (r) => r.fillIfCurrent(key, genKey, text, animeTtl, cached[1] ?? ''));
-      return text;
+      return Buffer.from(text);
     },
 
     async list(query, load) {
@@ -139,7 +144,7 @@ export function createCatalogCache(
       const normal = normalQuery(query);
       const held = local?.get(`list:${normal}`);
       if (held !== undefined) {
-        lookups.inc({ cache: 'list', result: 'hit' });
+        listHit.inc();
         return held;
       }
       const hash = createHash('sha1').update(normal).digest('base64url');
@@ -147,12 +152,13 @@ export function createCatalogCache(
       const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
       lookups.inc({ cache: 'list', result: found ? (found[1] ? 'hit' : 'miss') : 'error' });
       if (found?.[1]) {
-        local?.set(`list:${normal}`, found[1], epoch, listTtl);
-        return found[1];
+        const bytes = Buffer.from(found[1]);
+        local?.set(`list:${normal}`, bytes, epoch, listTtl);
+        return bytes;
       }
       const text = JSON.stringify(await load());
       if (found) await attempt('fill', (r) => r.set(`catalog:list:${found[0]}:${hash}`, text, 'EX', listTtl));
-      return text;
+      return Buffer.from(text);
     },
 
     async invalidate(animeIds) {

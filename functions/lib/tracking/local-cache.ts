@@ -21,12 +21,12 @@ import type { Runtime } from '../runtime.ts';
  * the Redis TTL of their kind (safety net) and the oldest go first beyond `maxEntries`.
  */
 export interface LocalCache {
-  /** The value of `key` when it is held and tracking is live. */
-  get(key: string): string | undefined;
+  /** The value of `key` (the answer's UTF-8 bytes, sent as they are) when it is held and tracking is live. */
+  get(key: string): Buffer | undefined;
   /** The invalidation count now; pass it to `set` for an answer read after this moment. */
   epoch(): number;
   /** Keep `value` unless an invalidation arrived since `epoch` (or tracking is not live). */
-  set(key: string, value: string, epoch: number, ttlSeconds: number): void;
+  set(key: string, value: Buffer, epoch: number, ttlSeconds: number): void;
   close(): void;
 }
 
@@ -37,7 +37,7 @@ export function createLocalCache(
   options: { maxEntries: number },
 ): LocalCache {
   const prefix = (redis.options.keyPrefix as string | undefined) ?? '';
-  const entries = new Map<string, { value: string; expires: number }>();
+  const entries = new Map<string, { value: Buffer; expires: number }>();
   const hits = new Counter({
     name: 'catalog_local_cache_hits_total',
     help: 'Catalog answers served from this process without a Redis round trip',

@@ -1,7 +1,8 @@
 /**
  * The local broker data plane: the topology of every Broker and Trigger declared on a real RabbitMQ, the
- * ingress on one HTTP port, a dispatcher per trigger queue and per dead-letter queue. What
- * eventing-rabbitmq runs as separate pods, in one process.
+ * ingress on one HTTP port, a dispatcher per trigger queue and per dead-letter queue. eventing-rabbitmq
+ * runs the ingress and the dispatchers as separate pods; `role` runs one side here (`threads.ts` puts
+ * each on a thread of its own), the default `all` both on the caller's thread (tests).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +28,17 @@ export interface BrokerOptions {
   readonly queueType?: 'quorum' | 'classic';
   /** Per-attempt delivery timeout (ms). */
   readonly timeoutMs?: number;
+  /**
+   * What runs here: `ingress` (HTTP server, publisher), `dispatch` (a dispatcher per queue, no server;
+   * replies go to `ingressBase`), or `all` (default). Each side declares the whole topology itself.
+   */
+  readonly role?: BrokerRole;
+  /** With role `dispatch`: the ingress's base URL (`http://127.0.0.1:<port>`), where replies are POSTed. */
+  readonly ingressBase?: string;
 }
+
+/** Which side of the data plane a thread runs (eventing-rabbitmq: the ingress pod, the dispatcher pods). */
+export type BrokerRole = 'all' | 'ingress' | 'dispatch';
 
 export interface RunningBroker {
   readonly topologies: readonly BrokerTopology[];
@@ -77,18 +88,23 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   link.declare(async (channel) => {
     for (const topology of topologies) await declareTopology(channel, topology);
   });
-  const server: Server = createServer(
-    { keepAliveTimeout: 65_000 },
-    createIngress({ runtime, link, topologies }),
-  );
-  await new Promise<void>((resolve) =>
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
-  );
-  const address = server.address() as AddressInfo;
-  const base = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
+  const role = options.role ?? 'all';
+  let server: Server | undefined;
+  let base: string;
+  if (role === 'dispatch') {
+    if (!options.ingressBase) throw new Error('startBroker: role dispatch needs ingressBase');
+    base = options.ingressBase;
+  } else {
+    const ingress = createServer({ keepAliveTimeout: 65_000 }, createIngress({ runtime, link, topologies }));
+    await new Promise<void>((resolve) =>
+      ingress.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+    );
+    server = ingress;
+    base = `http://${options.host ?? '127.0.0.1'}:${(ingress.address() as AddressInfo).port}`;
+  }
   const ingressUrl = (namespace: string, broker: string) => `${base}/${namespace}/${broker}`;
 
-  for (const topology of topologies) {
+  for (const topology of role === 'ingress' ? [] : topologies) {
     for (const route of topology.routes) {
       const subscriberUrl = options.resolve(route.subscriber);
       if (!subscriberUrl) {
@@ -111,11 +127,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   try {
     await link.start();
   } catch (error) {
-    server.close();
+    server?.close();
     throw error;
   }
   runtime.log.info(
-    { ingress: base, queues: topologies.flatMap((t) => t.routes.map((r) => r.queue)) },
+    { role, ingress: base, queues: topologies.flatMap((t) => t.routes.map((r) => r.queue)) },
     'broker ready',
   );
   return {
@@ -123,8 +139,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     link,
     ingressUrl,
     async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      if (server) {
+        const ingress = server;
+        ingress.closeAllConnections();
+        await new Promise((resolve) => ingress.close(resolve));
+      }
       await link.close();
     },
   };

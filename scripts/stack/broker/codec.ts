@@ -4,8 +4,8 @@
  * names directly), `datacontenttype` becomes `content-type`, the data is the body, and the W3C trace
  * context rides in `traceparent` / `tracestate`.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CloudEventV1 } from 'cloudevents';
-import { toBinary } from '../../../functions/lib/events/encode.ts';
 
 export interface AmqpEvent {
   readonly headers: Record<string, string>;
@@ -15,18 +15,27 @@ export interface AmqpEvent {
 /** Carried from the ingress request's live trace context, not from the event's own attributes. */
 const TRACE = new Set(['traceparent', 'tracestate']);
 
-/** Encode an event for the broker exchange; `trace` is the live trace context of the ingress request. */
+/** Attributes that are not AMQP headers: the data, its content type (→ `content-type`), the trace. */
+const NOT_HEADERS = new Set(['data', 'data_base64', 'datacontenttype', ...TRACE]);
+
+/**
+ * Encode an event for the broker exchange; `trace` is the live trace context of the ingress request.
+ * The headers are the binary-mode attribute mapping of the cloudevents SDK (`HTTP.binary`, `ce-` dropped;
+ * `time` as sent), written directly: the SDK's object per event was a third of this function's cost.
+ * `dataBytes`, when given, is the data exactly as it arrived (a binary-mode JSON body, already parsed
+ * and validated): passed on as is instead of serialising the parsed data again.
+ */
 export function toAmqp(
   event: CloudEventV1<unknown>,
   trace: { traceparent?: string; tracestate?: string } = {},
+  dataBytes?: Buffer,
 ): AmqpEvent {
-  // The binary-mode HTTP headers (the cloudevents SDK's one attribute → header mapping), `ce-` dropped.
-  const binary = toBinary(event);
   const headers: Record<string, string> = {
-    'content-type': binary.headers['content-type'] ?? 'application/json',
+    'content-type': event.datacontenttype ?? 'application/json',
   };
-  for (const [name, value] of Object.entries(binary.headers)) {
-    if (name.startsWith('ce-') && !TRACE.has(name.slice(3))) headers[name.slice(3)] = value;
+  for (const name in event) {
+    const value = (event as unknown as Record<string, unknown>)[name];
+    if (value !== undefined && !NOT_HEADERS.has(name)) headers[name] = String(value);
   }
   const traceparent =
     trace.traceparent ?? (typeof event.traceparent === 'string' ? event.traceparent : undefined);
@@ -34,9 +43,15 @@ export function toAmqp(
     trace.tracestate ?? (typeof event.tracestate === 'string' ? event.tracestate : undefined);
   if (traceparent) headers.traceparent = traceparent;
   if (tracestate) headers.tracestate = tracestate;
-  const content =
-    event.data === undefined || event.data === null ? Buffer.alloc(0) : Buffer.from(binary.body);
-  return { headers, content };
+  return { headers, content: dataBytes ?? contentOf(event.data) };
+}
+
+/** The message body: JSON for parsed data, bytes and text as they are, empty without data. */
+function contentOf(data: unknown): Buffer {
+  if (data === undefined || data === null) return Buffer.alloc(0);
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data);
+  return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data));
 }
 
 /** AMQP headers (values of any AMQP type) → string header map, dropping RabbitMQ's own `x-` headers. */
@@ -64,10 +79,10 @@ export function toHttpHeaders(headers: Record<string, string>): Record<string, s
   return out;
 }
 
-/** Whether an HTTP response carries a reply CloudEvent (binary or structured mode). */
-export function isReplyEvent(headers: Headers): boolean {
+/** Whether an HTTP response (node's lowercased headers) carries a reply CloudEvent (binary or structured mode). */
+export function isReplyEvent(headers: IncomingHttpHeaders): boolean {
   return (
-    headers.has('ce-specversion') ||
-    (headers.get('content-type') ?? '').startsWith('application/cloudevents+json')
+    headers['ce-specversion'] !== undefined ||
+    (headers['content-type'] ?? '').toLowerCase().startsWith('application/cloudevents+json')
   );
 }

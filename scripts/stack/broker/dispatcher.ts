@@ -6,7 +6,7 @@
  * `knativeerrordata` — or, with no dead-letter sink, drops the event (logged). A reply CloudEvent from
  * the subscriber is POSTed back to the broker ingress.
  */
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import zipkin from 'zipkin';
@@ -41,6 +41,8 @@ export function startDispatcher(options: DispatcherOptions): void {
   const { tracer } = runtime.tracing;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const attempts = attemptsOf(route.delivery);
+  const subscriber = targetOf(subscriberUrl);
+  const ingress = targetOf(options.ingressUrl);
 
   const policy = deliveryRetry(route.delivery);
 
@@ -86,13 +88,18 @@ export function startDispatcher(options: DispatcherOptions): void {
       safe(() => channel.ack(message));
       return;
     }
-    const elog = log.child({ 'ce.id': id, 'ce.type': headers.type });
+    // A child logger only when something is logged (a delivery that succeeds at once logs nothing).
+    let child: typeof log | undefined;
+    const elog = () => {
+      child ??= log.child({ 'ce.id': id, 'ce.type': headers.type });
+      return child;
+    };
     const parent = extractTraceId((name) => headers[name]);
     const span = parent ? tracer.createChildId(parent) : tracer.createRootId();
     const last: Attempt = await policy.execute(async ({ attempt }) => {
       const outcome = await tracer.letId(span, () => deliver(headers, message.content, span));
       if (!delivered(outcome))
-        elog.warn(
+        elog().warn(
           { code: 'dependency_unavailable', status: outcome.status, attempt: attempt + 1, of: attempts },
           'delivery failed',
         );
@@ -121,17 +128,17 @@ export function startDispatcher(options: DispatcherOptions): void {
           ),
         );
       } catch (error) {
-        elog.warn(
+        elog().warn(
           { code: 'dependency_unavailable', err: error },
           'dead-letter publish failed; left for redelivery',
         );
         return; // not acked: redelivered after reconnect
       }
-      elog.error({ code: 'delivery_failed', status: last.status }, 'event dead-lettered');
+      elog().error({ code: 'delivery_failed', status: last.status }, 'event dead-lettered');
       safe(() => channel.ack(message));
       return;
     }
-    elog.error(
+    elog().error(
       { code: 'delivery_failed', status: last.status, attempts },
       'event dropped: no dead-letter sink',
     );
@@ -150,8 +157,8 @@ export function startDispatcher(options: DispatcherOptions): void {
     let text = '';
     try {
       const res = await post(
-        subscriberUrl,
-        { ...toHttpHeaders(headers), ...injectTraceHeaders(span) },
+        subscriber,
+        Object.assign(toHttpHeaders(headers), injectTraceHeaders(span)),
         body,
         timeoutMs,
       );
@@ -171,13 +178,18 @@ export function startDispatcher(options: DispatcherOptions): void {
   }
 
   /** Forward a subscriber's reply event to the ingress; a refused (4xx) reply is logged and dropped. */
-  async function sendReply(replyHeaders: Headers, body: string, span: zipkin.TraceId): Promise<Attempt> {
+  async function sendReply(
+    replyHeaders: IncomingHttpHeaders,
+    body: string,
+    span: zipkin.TraceId,
+  ): Promise<Attempt> {
     const headers: Record<string, string> = { ...injectTraceHeaders(span) };
-    replyHeaders.forEach((value, name) => {
-      if (name.startsWith('ce-') || name === 'content-type') headers[name] = value;
-    });
+    for (const [name, value] of Object.entries(replyHeaders)) {
+      if (value !== undefined && (name.startsWith('ce-') || name === 'content-type'))
+        headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
     try {
-      const res = await post(options.ingressUrl, headers, Buffer.from(body), timeoutMs);
+      const res = await post(ingress, headers, Buffer.from(body), timeoutMs);
       if (res.status >= 400 && res.status < 500)
         log.error(
           { code: 'validation_failed', status: res.status, body: res.body.slice(0, 300) },
@@ -196,53 +208,68 @@ const agents = {
   'https:': new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }),
 };
 
+/** Where a dispatcher POSTs, resolved once: node:http's options without a WHATWG URL per request. */
+interface Target {
+  readonly send: typeof httpRequest;
+  readonly options: RequestOptions;
+}
+
+function targetOf(url: string): Target {
+  const target = new URL(url);
+  const https = target.protocol === 'https:';
+  return {
+    send: https ? httpsRequest : httpRequest,
+    options: {
+      method: 'POST',
+      protocol: target.protocol,
+      hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: target.port || (https ? 443 : 80),
+      path: `${target.pathname}${target.search}`,
+      agent: https ? agents['https:'] : agents['http:'],
+      ...(target.username || target.password
+        ? { auth: `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}` }
+        : {}),
+    },
+  };
+}
+
 /**
  * POST `body` and read the whole answer (node:http on a keep-alive agent: about half fetch's CPU per
  * request). Rejects on a network error or when `timeoutMs` passes before the answer is complete.
  */
 function post(
-  url: string,
+  target: Target,
   headers: Record<string, string>,
   body: Buffer,
   timeoutMs: number,
-): Promise<{ status: number; headers: Headers; body: string }> {
-  const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
-    const req = send(
-      target,
-      {
-        method: 'POST',
-        agent: agents[target.protocol as keyof typeof agents],
-        headers: { ...headers, 'content-length': String(body.length) },
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? -1,
-            headers: toHeaders(res.headers),
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
+    const req = target.send({ ...target.options, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', fail);
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({
+          status: res.statusCode ?? -1,
+          headers: res.headers,
+          body: chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8'),
+        });
+      });
+    });
+    // One plain timer for the whole exchange (an AbortSignal per request was measurable).
+    const timer = setTimeout(
+      () => req.destroy(new Error(`no complete answer within ${timeoutMs} ms`)),
+      timeoutMs,
     );
-    req.on('error', reject);
+    function fail(error: Error) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    req.on('error', fail);
     req.end(body);
   });
-}
-
-function toHeaders(raw: IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.append(name, v);
-    else out.set(name, value);
-  }
-  return out;
 }
 
 function safe(work: () => void): void {

@@ -4,7 +4,7 @@
  */
 import { createRuntime, type Runtime } from '../../../functions/lib/runtime.ts';
 import { brokers, KNATIVE_BASE, loadManifests, triggers } from '../../manifests/load.ts';
-import { queueTypeOf, type RunningBroker, startBroker } from './broker.ts';
+import { type BrokerRole, queueTypeOf, type RunningBroker, startBroker } from './broker.ts';
 
 export interface ManifestBrokerOptions {
   /** RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672/%2F`. */
@@ -19,6 +19,10 @@ export interface ManifestBrokerOptions {
   readonly runtime?: Runtime;
   /** Per-attempt delivery timeout, ms (default 30 000). */
   readonly timeoutMs?: number;
+  /** Which side runs on this thread (default both; see `threads.ts`). */
+  readonly role?: BrokerRole;
+  /** With role `dispatch`: the ingress's base URL, for reply events. */
+  readonly ingressBase?: string;
 }
 
 export interface ManifestBroker extends RunningBroker {
@@ -50,6 +54,8 @@ export async function startBrokerFromManifests(options: ManifestBrokerOptions): 
     ...(options.host === undefined ? {} : { host: options.host }),
     queueType: queueTypeOf(first, manifests),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.role === undefined ? {} : { role: options.role }),
+    ...(options.ingressBase === undefined ? {} : { ingressBase: options.ingressBase }),
   });
   return Object.assign(running, { sink: running.ingressUrl(first.namespace, first.name) });
 }

@@ -6,7 +6,7 @@
  */
 import { DependencyUnavailable, Internal, NotFound } from '../../../functions/lib/errors.ts';
 import { validateEvent } from '../../../functions/lib/events/validate-event.ts';
-import { decodeEvent } from '../../../functions/lib/host/server.ts';
+import { decodeOneEvent } from '../../../functions/lib/host/server.ts';
 import { createHttpFunction, type HttpHandler } from '../../../functions/lib/http/http-function.ts';
 import type { AnyRoute, Route } from '../../../functions/lib/http/types.ts';
 import type { Runtime } from '../../../functions/lib/runtime.ts';
@@ -71,13 +71,25 @@ export function createIngress(options: IngressOptions): HttpHandler {
     raw: Buffer | undefined,
   ) => {
     if (!topology) throw new NotFound('no such broker');
-    const event = validateEvent(decodeEvent(req, raw ?? Buffer.alloc(0)));
+    const body = raw ?? Buffer.alloc(0);
+    const { mode, event: decoded } = decodeOneEvent(req, body);
+    const event = validateEvent(decoded);
     const current = runtime.tracing.tracer.id;
     const tracestate = req.headers.tracestate;
-    const message = toAmqp(event, {
-      traceparent: traceparentOf(current),
-      ...(typeof tracestate === 'string' ? { tracestate } : {}),
-    });
+    // A binary-mode JSON body is the data as it arrived: parsed once (to validate), passed on as bytes.
+    const parsedJson =
+      mode === 'binary' &&
+      typeof event.data === 'object' &&
+      event.data !== null &&
+      !Buffer.isBuffer(event.data);
+    const message = toAmqp(
+      event,
+      {
+        traceparent: traceparentOf(current),
+        ...(typeof tracestate === 'string' ? { tracestate } : {}),
+      },
+      parsedJson ? body : undefined,
+    );
     await publisher.publish(topology.exchange, message);
     return { status: 202 };
   };

@@ -8,9 +8,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRuntime } from '../../../functions/lib/runtime.ts';
 import { functionNames } from '../../build.ts';
-import { startBrokerFromManifests } from './from-manifests.ts';
+import { startBrokerThreads } from './threads.ts';
 
 export interface LocalBrokerOptions {
   /** RabbitMQ URL (`AMQP_URL`); undefined → no broker: events wait in the outbox. */
@@ -39,23 +38,16 @@ export interface LocalBroker {
  */
 export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
   if (!options.amqpUrl) return startStandIn(options.port);
-  const services = new Set(options.services ?? (await functionNames()));
-  const runtime = createRuntime('broker', { env: { LOG_LEVEL: options.logLevel ?? 'info' } });
-  const broker = await startBrokerFromManifests({
-    runtime,
+  const services = options.services ?? (await functionNames());
+  // Ingress and dispatchers each on a worker thread of their own (threads.ts): this thread runs the
+  // embedded servers of `npm start`.
+  const broker = await startBrokerThreads({
     amqpUrl: options.amqpUrl,
     port: options.port,
-    subscriberUrl: (service) =>
-      services.has(service) ? `http://127.0.0.1:${options.functionPort(service)}/` : undefined,
+    subscribers: services.map((s) => `${s}=http://127.0.0.1:${options.functionPort(s)}/`).join(','),
+    env: { LOG_LEVEL: options.logLevel ?? 'info' },
   });
-  return {
-    ingressUrl: broker.sink,
-    mode: 'rabbitmq',
-    stop: async () => {
-      await broker.close();
-      await runtime.shutdown();
-    },
-  };
+  return { ingressUrl: broker.sink, mode: 'rabbitmq', stop: () => broker.close() };
 }
 
 async function startStandIn(port: number): Promise<LocalBroker> {

@@ -1,15 +1,15 @@
 /**
  * The local broker process: `node scripts/stack/broker/main.ts`.
  * Reads Broker, RabbitmqBrokerConfig and Trigger manifests from KNATIVE_DIR and runs their topology on
- * the RabbitMQ at AMQP_URL; the ingress listens on BROKER_PORT (`K_SINK` = http://127.0.0.1:<port>/<ns>/<broker>).
+ * the RabbitMQ at AMQP_URL; the ingress listens on BROKER_PORT (`K_SINK` = http://127.0.0.1:<port>/<ns>/<broker>)
+ * on the main thread, the dispatchers run on a worker thread (threads.ts).
  * `npm start` runs the same in process (scripts/stack/broker/local.ts).
  */
 
 import { loadConfig, Type } from '../../../functions/lib/config.ts';
 import { createRuntime } from '../../../functions/lib/runtime.ts';
 import { KNATIVE_BASE } from '../../manifests/load.ts';
-import { subscriberMap } from './broker.ts';
-import { startBrokerFromManifests } from './from-manifests.ts';
+import { startBrokerThreads } from './threads.ts';
 
 const Settings = Type.Object({
   AMQP_URL: Type.String({ pattern: '^amqps?://' }),
@@ -24,18 +24,22 @@ const Settings = Type.Object({
 
 const settings = loadConfig(Settings);
 const runtime = createRuntime('broker');
-const resolve = subscriberMap(settings.SUBSCRIBERS);
-const running = await startBrokerFromManifests({
+// The ingress on this thread, the dispatchers on a worker (threads.ts): upstream's two pods, one process.
+const running = await startBrokerThreads({
   runtime,
   amqpUrl: settings.AMQP_URL,
   knativeDir: settings.KNATIVE_DIR,
-  subscriberUrl: (service, namespace) => resolve({ service, namespace }),
+  subscribers: settings.SUBSCRIBERS,
   port: settings.BROKER_PORT,
   host: settings.BROKER_HOST,
   timeoutMs: settings.DELIVERY_TIMEOUT_MS,
+  onFailure: (error) => {
+    // A pod whose dispatcher died is restarted, not left half-alive: exit, the supervisor starts another.
+    runtime.log.error({ code: 'internal', err: error }, 'broker dispatcher thread died; exiting');
+    process.exit(1);
+  },
 });
-for (const t of running.topologies) {
-  const b = t.broker;
+for (const b of running.brokers) {
   process.stdout.write(
     `${JSON.stringify({ level: 'info', msg: 'broker ingress', broker: `${b.namespace}/${b.name}`, url: running.ingressUrl(b.namespace, b.name) })}\n`,
   );

@@ -1,0 +1,203 @@
+/**
+ * CPU per request of the edge, A/B between two checkouts: `node bench/edge-cpu.ts <rootA> <rootB>
+ * [seconds=3] [rounds=3]` (e.g. a copy of main made with `git archive main | tar -x -C /tmp/main-copy`
+ * and a `node_modules` symlink, against this worktree). Each root's nginx/ renders and serves its own edge
+ * (edge.conf.template, render.ts, edge.js); the echo upstream and edge-auth are shared (from A). Rounds
+ * alternate the variants; each prints req/s and the CPU time (µs, user + system from /proc/<pid>/stat,
+ * 10 ms ticks) the nginx worker, echo and edge-auth spent per request over a fixed wrk run — on a shared
+ * machine req/s swings with the neighbours' load, CPU per request much less. `ONLY=anon|auth` runs one
+ * kind; `HOLD=1` keeps everything up afterwards (for `perf record -p` / `strace -c -p` on a worker) until
+ * SIGTERM. Needs wrk, taskset and `api.isekai.localhost` in /etc/hosts.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, SignJWT } from 'jose';
+import type { TestEdge, TestEdgeOptions } from '../scripts/servers/nginx.ts';
+import { freePort, median, startServer } from './lib.ts';
+
+const [rootA = '', rootB = '', secondsArg = '3', roundsArg = '3'] = process.argv.slice(2);
+if (!rootA || !rootB) {
+  process.stderr.write('usage: node bench/edge-cpu.ts <rootA> <rootB> [seconds] [rounds]\n');
+  process.exit(64);
+}
+const seconds = Number(secondsArg);
+const rounds = Number(roundsArg);
+const only = process.env.ONLY;
+const ISSUER = 'https://auth.bench.invalid/realms/isekai';
+const API_HOST = 'api.isekai.localhost';
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
+const jwks = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+});
+await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
+const iat = Math.floor(Date.now() / 1000);
+const token = await new SignJWT({
+  typ: 'Bearer',
+  azp: 'isekai-site',
+  preferred_username: 'bench1',
+  realm_access: { roles: ['viewer'] },
+})
+  .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'bench' })
+  .setIssuer(ISSUER)
+  .setAudience(['isekai-api', 'account'])
+  .setSubject('00000000-0000-4000-8000-000000000001')
+  .setIssuedAt(iat)
+  .setExpirationTime(iat + 3600)
+  .sign(privateKey);
+
+const host = join(rootA, 'functions/lib/host/main.ts');
+const echo = await startServer(
+  [
+    process.execPath,
+    host,
+    `--source=${join(rootA, 'bench/edge-echo.ts')}`,
+    '--target=edge-echo',
+    '--host=127.0.0.1',
+  ],
+  {},
+  { cpu: 0, readyPath: '/anime/1' },
+);
+const edgeAuth = await startServer(
+  [
+    process.execPath,
+    host,
+    `--source=${join(rootA, 'functions/edge-auth/index.ts')}`,
+    '--target=edge-auth',
+    '--host=127.0.0.1',
+  ],
+  { OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: 'isekai-api', OIDC_JWKS_URL: jwksUrl },
+  { cpu: 0, readyPath: '/healthz' },
+);
+const portOf = (url: string) => Number(new URL(url).port);
+const unlimited = {
+  perIp: { rate: 1_000_000, burst: 1_000_000 },
+  perToken: { rate: 1_000_000, burst: 1_000_000 },
+};
+type StartTestEdge = (id: string, options: TestEdgeOptions) => Promise<TestEdge>;
+const edges: { name: string; edge: TestEdge }[] = [];
+for (const [name, root] of [
+  ['A', rootA],
+  ['B', rootB],
+] as const) {
+  const { startTestEdge } = (await import(join(root, 'scripts/servers/nginx.ts'))) as {
+    startTestEdge: StartTestEdge;
+  };
+  const edge = await startTestEdge(`cpu-${name}`, {
+    functions: { 'edge-auth': portOf(edgeAuth.url) },
+    defaultPort: portOf(echo.url),
+    keycloakUrl: jwksUrl,
+    https: await freePort(),
+    http: await freePort(),
+    overrides: { limits: unlimited, traceSamplePercent: 0, accessLogBuffer: '64k' },
+    cpu: 0,
+  });
+  edges.push({ name, edge });
+}
+
+/** CPU clock ticks (10 ms) a process has used. */
+function ticks(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+/** nginx's worker (and cache) processes under a master. */
+const children = (master: number | undefined) =>
+  execFileSync('pgrep', ['-P', String(master)])
+    .toString()
+    .trim()
+    .split('\n')
+    .map(Number);
+
+function wrk(url: string, headers: string[], secs: number): Promise<{ requests: number; rps: number }> {
+  return new Promise((resolve, reject) => {
+    const args = ['-c', '1', 'wrk', '-t1', '-c16', `-d${secs}s`, ...headers.flatMap((h) => ['-H', h]), url];
+    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on('exit', (code) => {
+      const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      if (code !== 0 || failed > 0) return reject(new Error(`wrk: ${out}`));
+      resolve({
+        requests: Number(/(\d+) requests in/.exec(out)?.[1]),
+        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+      });
+    });
+  });
+}
+
+const kinds: [string, string[]][] = [
+  ['anon', [`Host: ${API_HOST}`]],
+  ['auth', [`Host: ${API_HOST}`, `Authorization: Bearer ${token}`]],
+].filter(([kind]) => !only || kind === only) as [string, string[]][];
+const path = '/anime/1';
+const edgeUrl = (edge: TestEdge) => `https://${API_HOST}:${edge.port}${path}`;
+try {
+  for (const { edge } of edges) for (const [, h] of kinds) await wrk(edgeUrl(edge), h, 1); // warm-up
+  const rows: Record<string, number[][]> = {};
+  const add = (name: string, row: number[]) => {
+    rows[name] = [...(rows[name] ?? []), row];
+  };
+  for (let round = 0; round < rounds; round++) {
+    const before = ticks(echo.child.pid);
+    const bare = await wrk(`${echo.url}${path}`, [], seconds);
+    const bareUs = ((ticks(echo.child.pid) - before) * 10_000) / bare.requests;
+    add('bare', [bare.rps, bareUs, 0, 0]);
+    for (const { name, edge } of round % 2 ? [...edges].reverse() : edges) {
+      for (const [kind, h] of kinds) {
+        const nginxPids = children(edge.child.pid);
+        const sample = (): number[] => [
+          nginxPids.reduce((sum: number, p) => sum + ticks(p), 0),
+          ticks(echo.child.pid),
+          ticks(edgeAuth.child.pid),
+        ];
+        const start = sample();
+        const r = await wrk(edgeUrl(edge), h, seconds);
+        const us = sample().map((t, i) => ((t - (start[i] ?? 0)) * 10_000) / r.requests);
+        add(`${name} ${kind}`, [r.rps, ...us]);
+        process.stdout.write(
+          `round ${round + 1} ${name} ${kind.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  nginx ${us[0]?.toFixed(1)} µs  echo ${us[1]?.toFixed(1)} µs  edge-auth ${us[2]?.toFixed(1)} µs  (echo alone ${bare.rps.toFixed(0)} req/s, ${bareUs.toFixed(1)} µs)\n`,
+        );
+      }
+    }
+  }
+  process.stdout.write('\nmedians: req/s, then µs per request of nginx, echo, edge-auth\n');
+  for (const [name, values] of Object.entries(rows))
+    process.stdout.write(
+      `  ${name.padEnd(8)} ${[0, 1, 2, 3]
+        .map((i) =>
+          median(values.map((v) => v[i] ?? Number.NaN))
+            .toFixed(1)
+            .padStart(8),
+        )
+        .join(' ')}\n`,
+    );
+  process.stdout.write(
+    `load average ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}\n`,
+  );
+  if (process.env.HOLD) {
+    mkdirSync(join(rootB, '.tmp'), { recursive: true });
+    writeFileSync(join(rootB, '.tmp', 'edge-cpu-token'), token);
+    process.stdout.write(
+      `holding (SIGTERM ends): ${JSON.stringify(edges.map((e) => ({ name: e.name, port: e.edge.port, master: e.edge.child.pid })))}; token in ${join(rootB, '.tmp', 'edge-cpu-token')}\n`,
+    );
+    await new Promise((r) => process.once('SIGTERM', r));
+  }
+} finally {
+  for (const { edge } of edges) await edge.stop();
+  await edgeAuth.stop();
+  await echo.stop();
+  jwks.close();
+}
+process.exit(0);
