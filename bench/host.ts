@@ -16,10 +16,19 @@ const out = join(root, 'dist/bench');
 async function bundleFixtures(): Promise<Record<string, string>> {
   await mkdir(out, { recursive: true });
   const common = BUNDLE_OPTIONS;
+  // The floor as a bare server is written and run (`import { createServer } from 'node:http'`, an ESM
+  // import of the built-in); and the same file bundled as the functions are, built-ins by require() (see
+  // requireBuiltins in scripts/build.ts: that skips loading undici, half of this floor's start-up).
+  await build({
+    ...common,
+    plugins: [],
+    entryPoints: [join(root, 'bench/fixtures/bare.ts')],
+    outfile: join(out, 'bare.mjs'),
+  });
   await build({
     ...common,
     entryPoints: [join(root, 'bench/fixtures/bare.ts')],
-    outfile: join(out, 'bare.mjs'),
+    outfile: join(out, 'bare-require.mjs'),
   });
   for (const target of ['hello', 'hello-runtime']) {
     await build({
@@ -34,6 +43,7 @@ async function bundleFixtures(): Promise<Record<string, string>> {
   }
   return {
     bare: join(out, 'bare.mjs'),
+    'bare-require': join(out, 'bare-require.mjs'),
     hello: join(out, 'hello.mjs'),
     'hello-runtime': join(out, 'hello-runtime.mjs'),
   };
@@ -105,6 +115,7 @@ export async function benchHost(options: {
   ).stop();
   const cold: Record<string, { command: string[]; env?: Record<string, string> }> = {
     'bare node:http': { command: [process.execPath, files.bare ?? ''] },
+    'bare node:http (built-ins by require)': { command: [process.execPath, files['bare-require'] ?? ''] },
     'lean host (hello-runtime)': { command: [process.execPath, files['hello-runtime'] ?? ''] },
     'lean host (hello-runtime, compile cache)': {
       command: [process.execPath, files['hello-runtime'] ?? ''],

@@ -68,7 +68,7 @@ const rows: Row[] = [
   {
     path: 'cold start (image: compile cache) / bare',
     value:
-      (cold('lean host (hello-runtime)')?.medianMs ?? Number.NaN) /
+      (cold('lean host (hello-runtime, compile cache)')?.medianMs ?? Number.NaN) /
       (cold('bare node:http')?.medianMs ?? Number.NaN),
     goal: 1.2,
     atMost: true,
@@ -79,6 +79,16 @@ const rows: Row[] = [
     value:
       (cold('lean host (hello-runtime, compile cache)')?.cpuMs ?? Number.NaN) /
       (cold('bare node:http')?.cpuMs ?? Number.NaN),
+    goal: 1.2,
+    atMost: true,
+    unit: '×',
+  },
+  {
+    // The same, against the floor bundled as the functions are (built-ins by require(): no undici).
+    path: 'cold start CPU / bare bundled (require)',
+    value:
+      (cold('lean host (hello-runtime, compile cache)')?.cpuMs ?? Number.NaN) /
+      (cold('bare node:http (built-ins by require)')?.cpuMs ?? Number.NaN),
     goal: 1.2,
     atMost: true,
     unit: '×',

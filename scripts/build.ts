@@ -9,7 +9,8 @@
  * A function with a `cli.ts` (dead-letters) also gets `dist/<name>/cli.mjs`.
  */
 import { spawnSync } from 'node:child_process';
-import { cp, readdir, rm, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { frameworkFile } from '../functions/lib/host/framework-files.ts';
@@ -27,6 +28,32 @@ export const frameworkRegistryPlugin: Plugin = {
   setup(pluginBuild) {
     pluginBuild.onLoad({ filter: /[\\/]functions[\\/]lib[\\/]host[\\/]framework-registry\.ts$/ }, () => ({
       contents: `import * as registry from ${JSON.stringify(frameworkFile('function_registry.js'))};\nexport const frameworkRegistry = registry;\n`,
+      loader: 'js',
+    }));
+  },
+};
+
+const BUILTINS = new Set(builtinModules);
+
+/**
+ * Node's built-in modules loaded with `require()` instead of an ESM `import`. An ESM import of a built-in
+ * makes Node build its ESM facade, which reads every export once — `node:http`'s lazy `WebSocket` getter
+ * among them, which loads all of undici (and TLS): about half of a bare `node:http` server's start-up CPU
+ * (bench/README.md, "Cold start"). `require()` returns the same module object and reads nothing.
+ * `import x`, `import * as x` and named imports all keep working (esbuild's CommonJS interop).
+ */
+export const requireBuiltins: Plugin = {
+  name: 'require-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
+      const prefixed = args.path.startsWith('node:');
+      if (!prefixed && !BUILTINS.has(args.path)) return undefined;
+      // require() of a built-in stays as it is (external); imports go through the CommonJS shim below.
+      if (args.kind === 'require-call') return { path: args.path, external: true };
+      return { path: args.path, namespace: 'require-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'require-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
       loader: 'js',
     }));
   },
@@ -57,7 +84,7 @@ export const BUNDLE_OPTIONS = {
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
-  plugins: [frameworkRegistryPlugin],
+  plugins: [frameworkRegistryPlugin, requireBuiltins],
   logLevel: 'warning',
 } satisfies BuildOptions;
 
@@ -110,6 +137,31 @@ async function bundleCli(name: string, outdir: string): Promise<void> {
 export const SITE = 'site';
 
 /**
+ * The key Astro writes into the server's manifest (`ASTRO_KEY`, AES-256 in base64). Without one, every
+ * `astro build` makes a random key, so no two builds of the site were alike. It encrypts only server
+ * islands' props and actions' payloads, which the site has neither of, so a fixed key is used; a build given
+ * `ASTRO_KEY` (a deployment's own secret, `astro create-key`) uses that instead. A site that starts using
+ * server islands or actions must be built with a secret key: the build refuses otherwise, since the fixed
+ * key is public.
+ */
+async function siteKey(siteDir: string): Promise<string> {
+  if (process.env.ASTRO_KEY) return process.env.ASTRO_KEY;
+  const files = await readdir(join(siteDir, 'src'), { recursive: true });
+  for (const file of files) {
+    if (!/\.(astro|ts|mts|js|mjs)$/.test(file)) continue;
+    const text = await readFile(join(siteDir, 'src', file), 'utf8');
+    if (/server:defer|astro:actions/.test(text))
+      throw new Error(
+        `site/src/${file} uses server islands or actions: build with ASTRO_KEY set to a secret key`,
+      );
+  }
+  return PUBLIC_SITE_KEY;
+}
+
+/** sha256("isekai site: no server islands, no actions"), base64: public, see siteKey(). */
+const PUBLIC_SITE_KEY = 'x7c1/C8gIZp0vWgYosDgdu0fHCCh35KLUcx/4einoI8=';
+
+/**
  * Build the site (`astro build` in site/) and bundle its server entry into one file,
  * `<outdir>/server/entry.mjs`, with the static files in `<outdir>/client/` beside it (the @astrojs/node
  * standalone server finds them relative to its entry), so its image needs no node_modules.
@@ -119,9 +171,11 @@ export async function bundleSite(
 ): Promise<{ file: string; bytes: number }> {
   const siteDir = join(root, 'site');
   const astro = join(root, 'node_modules', 'astro', 'bin', 'astro.mjs');
+  const { _: _lastCommand, ...inherited } = process.env;
   const built = spawnSync(process.execPath, [astro, 'build'], {
     cwd: siteDir,
-    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
+    // `_` (the shell's last command) ends up in the bundle's import.meta.env: leave it out.
+    env: { ...inherited, ASTRO_TELEMETRY_DISABLED: '1', ASTRO_KEY: await siteKey(siteDir) },
     encoding: 'utf8',
   });
   if (built.status !== 0)

@@ -11,7 +11,8 @@ import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-
  * The images, built for real (scripts/images.sh: Debian root filesystem by mmdebstrap, buildah with vfs
  * storage, OCI layout), each unpacked with `umoci unpack` and its entrypoint started from the unpacked root
  * filesystem under `chroot --userspec=1000:1000` with the image's own environment plus the settings a pod
- * gets: every function's and the site's `/healthz` answers 200; the migration image migrates a database
+ * gets: every function's and the site's `/healthz` answers 200, its entrypoint compiled from the V8 compile
+ * cache the image ships (scripts/images.sh; Node's own debug line says so); the migration image migrates a database
  * and the dead-letter CLI shipped in the dead-letters image lists from it. Needs root (buildah vfs, chroot,
  * umoci keeps owners); the base root filesystem and unchanged images are cached in ~/.cache/isekai/images.
  */
@@ -224,11 +225,17 @@ async function startOne(name: string): Promise<void> {
     SITE_ORIGIN: 'https://isekai.localhost',
     API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
     OIDC_CLIENT_SECRET: 'images-test',
+    // Node says whether the compile cache shipped in the image's last layer was used (scripts/images.sh).
+    NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
   };
   const { child, output } = startChrooted(rootfs, config, imageEnv(config, settings));
   try {
     const status = await waitHealthy(`http://127.0.0.1:${port}/healthz`, child, output, 60_000);
     expect(status, `${name}: ${output()}`).toBe(200);
+    const entry = config.process.args.at(-1) ?? '';
+    expect(output(), `${name}: the compile cache in the image is used`).toContain(
+      `V8 code cache for ESM file://${entry} was accepted`,
+    );
   } finally {
     child.kill('SIGTERM');
     await exited(child);

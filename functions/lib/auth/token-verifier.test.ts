@@ -124,6 +124,43 @@ describe('token verification', () => {
     expect((error as Unauthenticated).reason).toBe('invalid_token');
   });
 
+  describe('a token verified once', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('is answered from memory: the key source is not asked again', async () => {
+      const local = createLocalJWKSet({ keys: [publicJwk] });
+      let lookups = 0;
+      const counting = createTokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: (header, token) => {
+          lookups += 1;
+          return local(header, token);
+        },
+      });
+      const token = await sign();
+      const first = await counting.verify(token);
+      expect(await counting.verify(token)).toEqual(first);
+      expect(lookups).toBe(1);
+      // One byte changed in the signature is another token: verified, and refused.
+      const tampered = `${token.slice(0, -2)}${token.endsWith('A') ? 'B' : 'A'}${token.slice(-1)}`;
+      await expect(counting.verify(tampered)).rejects.toBeInstanceOf(Unauthenticated);
+      expect(lookups).toBe(2);
+    });
+
+    it('is refused once it expires (exp + 30 s), as a fresh one would be', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(new Date('2026-11-30T12:00:00.000Z'));
+      const token = await sign({ exp: now() + 10 });
+      await expect(verifier.verify(token)).resolves.toMatchObject({ username: 'viewer1' });
+      vi.setSystemTime(new Date('2026-11-30T12:00:39.000Z'));
+      await expect(verifier.verify(token)).resolves.toMatchObject({ username: 'viewer1' });
+      vi.setSystemTime(new Date('2026-11-30T12:00:40.000Z'));
+      const error = await verifier.verify(token).catch((e: unknown) => e);
+      expect((error as Unauthenticated).reason).toBe('invalid_token');
+    });
+  });
+
   it('reads Bearer tokens from requests and ignores anonymous ones', async () => {
     const req = (authorization?: string) => ({ headers: authorization ? { authorization } : {} }) as never;
     await expect(verifier.authenticate(req())).resolves.toBeUndefined();

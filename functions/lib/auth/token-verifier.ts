@@ -33,13 +33,18 @@ interface KeycloakClaims extends JWTPayload {
   realm_access?: { roles?: unknown };
 }
 
+/** Verified tokens kept per process (≈ 1–2 KiB each) and the longest any is kept. */
+const VERIFIED_MAX = 10_000;
+const VERIFIED_TTL_MS = 5 * 60_000;
+
 const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/;
 
 /**
  * Keycloak access-token verification shared by the edge and every function: RS256 only, exact `iss`,
  * `aud` containing the API, `exp`/`nbf` with ≤ 30 s leeway, claim `typ` = Bearer (refuses ID and
  * refresh tokens), roles from `realm_access.roles`. The JWKS is fetched once and cached; a token with an
- * unknown `kid` triggers a refetch (rate-limited), so key rotation is picked up without a restart.
+ * unknown `kid` triggers a refetch (rate-limited), so key rotation is picked up without a restart. A token
+ * verified once is answered from memory until it expires (at most 5 min): the same rules, one RSA check.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const clockTolerance = Math.min(options.clockToleranceSec ?? 30, 30);
@@ -51,7 +56,29 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       cacheMaxAge: 10 * 60_000,
     });
 
+  /**
+   * Tokens verified before, by their exact text (a different byte is a different key), with the moment
+   * jose would start refusing them (`exp` + the clock tolerance), capped at VERIFIED_TTL_MS so that a key
+   * removed from the JWKS stops being honoured as soon as it would without this map (jose keeps the JWKS
+   * 10 min). An RS256 verification was the largest CPU item of an authenticated write (bench/README.md,
+   * "Rating write"); a client sends the same token for minutes. Only successes are kept; oldest out first.
+   */
+  const verified = new Map<string, { readonly identity: Identity; readonly until: number }>();
+
   async function verify(token: string): Promise<Identity> {
+    const known = verified.get(token);
+    if (known) {
+      if (Date.now() < known.until) return known.identity;
+      verified.delete(token);
+    }
+    const identity = await verifyFresh(token);
+    const until = Math.min((identity.exp + clockTolerance) * 1000, Date.now() + VERIFIED_TTL_MS);
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value ?? '');
+    verified.set(token, { identity, until });
+    return identity;
+  }
+
+  async function verifyFresh(token: string): Promise<Identity> {
     let payload: KeycloakClaims;
     try {
       ({ payload } = await jwtVerify<KeycloakClaims>(token, keys, {
@@ -82,15 +109,16 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const roles = Array.isArray(payload.realm_access?.roles)
       ? payload.realm_access.roles.filter((r): r is string => typeof r === 'string')
       : [];
-    return {
+    // Frozen: the same identity answers every request that carries this token.
+    return Object.freeze({
       sub: payload.sub as string,
       username: payload.preferred_username ?? (payload.sub as string),
       name: payload.name,
       email: payload.email,
-      roles,
+      roles: Object.freeze(roles) as string[],
       clientId: payload.azp ?? payload.client_id,
       exp: payload.exp as number,
-    };
+    });
   }
 
   return {

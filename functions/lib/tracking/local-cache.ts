@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import client from 'prom-client';
+import { Counter } from '../prom.ts';
 import type { Runtime } from '../runtime.ts';
 
 /**
@@ -38,7 +38,7 @@ export function createLocalCache(
 ): LocalCache {
   const prefix = (redis.options.keyPrefix as string | undefined) ?? '';
   const entries = new Map<string, { value: Buffer; expires: number }>();
-  const hits = new client.Counter({
+  const hits = new Counter({
     name: 'catalog_local_cache_hits_total',
     help: 'Catalog answers served from this process without a Redis round trip',
     registers: [runtime.metrics.registry],
