@@ -62,6 +62,21 @@ async function listPage(db: Deps['db'], userId: string, query: ListQuery, public
   return { items, page: query.page, perPage: query.perPage, total: Number(rows[0]?.total ?? 0) };
 }
 
+/**
+ * 400 naming /body/displayName when `name` is (case-insensitively) another account's username: a display
+ * name shown as "moderator1" would pass for that account.
+ */
+async function refuseOthersUsername(tx: pg.PoolClient, sub: string, name: string): Promise<void> {
+  const { rowCount } = await tx.query('select 1 from users where lower(username) = lower($1) and id <> $2', [
+    name,
+    sub,
+  ]);
+  if (rowCount === 0) return;
+  throw new ValidationFailed("the display name is another account's username", {
+    issues: [{ field: '/body/displayName', message: "must not be another account's username" }],
+  });
+}
+
 /** The list routes: the caller's entries, history, profile, and other users' public lists. */
 export function listRoutes(deps: Deps): AnyRoute[] {
   const { db, cache, publish } = deps;
@@ -127,11 +142,21 @@ export function listRoutes(deps: Deps): AnyRoute[] {
       return { status: created ? 201 : 200, headers: NO_STORE, body: item };
     },
     getProfile: async (ctx) => {
-      const { rows } = await db.query(
-        'select username, display_name, preferred_subtitle_languages, weekly_backup, last_backup_at from users where id = $1',
-        [ctx.identity.sub],
-      );
-      const row = rows[0];
+      const read = async () =>
+        (
+          await db.query(
+            'select username, display_name, email, preferred_subtitle_languages, weekly_backup, last_backup_at from users where id = $1',
+            [ctx.identity.sub],
+          )
+        ).rows[0];
+      // The site calls GET /me at sign-in: the account becomes known here (invitable, its public list
+      // found by name) before it writes anything. Written only when missing or its email changed, so a
+      // read of an up-to-date row costs one select and no write.
+      let row = await read();
+      if (!row || row.email !== (ctx.identity.email ?? null)) {
+        await db.transaction((tx) => ensureUser(tx, ctx.identity));
+        row = await read();
+      }
       return {
         headers: NO_STORE,
         body: {
@@ -145,9 +170,11 @@ export function listRoutes(deps: Deps): AnyRoute[] {
       };
     },
     patchProfile: async (ctx) => {
-      const { displayName, preferredSubtitleLanguages, weeklyBackup } = ctx.body;
+      const { preferredSubtitleLanguages, weeklyBackup } = ctx.body;
+      const displayName = typeof ctx.body.displayName === 'string' ? ctx.body.displayName.trim() : ctx.body.displayName;
       const { rows } = await db.transaction(async (tx) => {
         await ensureUser(tx, ctx.identity);
+        if (typeof displayName === 'string') await refuseOthersUsername(tx, ctx.identity.sub, displayName);
         return tx.query(
           `update users set display_name = case when $2 then $3 else display_name end,
                preferred_subtitle_languages = coalesce($4, preferred_subtitle_languages),

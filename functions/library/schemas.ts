@@ -65,10 +65,27 @@ export const ExportQuery = Type.Object(
 );
 export type ExportQuery = Static<typeof ExportQuery>;
 
+/**
+ * A display name: at least one visible character (not only white space), no control or format
+ * characters (Unicode Cc: NUL, CR, LF, …; Cf: bidi overrides such as U+202E, zero-width characters),
+ * ≤ 100 characters. Surrounding white space is trimmed before it is stored (PATCH /me); a name equal
+ * to another account's username is refused there (it needs the database).
+ */
+export const DisplayName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  // Leading white space, the first visible character, then anything but Cc/Cf: the first two classes
+  // are disjoint, so matching is linear (no backtracking on a 64 KiB body).
+  pattern: '^[^\\S\\p{Cc}\\p{Cf}]*[^\\s\\p{Cc}\\p{Cf}][^\\p{Cc}\\p{Cf}]*$',
+  description:
+    'Trimmed; needs a visible character; control and format characters (CR, LF, bidi overrides) are refused, ' +
+    "and so is another account's username (any case)",
+});
+
 /** PATCH /me — the profile. */
 export const ProfileInput = Type.Object(
   {
-    displayName: Type.Optional(Type.Union([SafeText({ minLength: 1, maxLength: 100 }), Type.Null()])),
+    displayName: Type.Optional(Type.Union([DisplayName, Type.Null()])),
     preferredSubtitleLanguages: Type.Optional(
       Type.Array(Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$' }), {
         maxItems: 10,

@@ -171,6 +171,19 @@ describe('tokens and roles at the edge', () => {
     expect(await servedOn(key)).toBe(1);
   });
 
+  it('the integrator client cannot act as a user: GET /me and a rating are 403 at the edge, no function reached', async () => {
+    const before = await hits();
+    expectProblem(await edgeRequest(edge, 'api', { path: '/me', headers: bearer(tokens.integrator ?? '') }), 403, 'forbidden');
+    const rating = await edgeRequest(edge, 'api', {
+      method: 'PUT',
+      path: '/anime/5/rating',
+      body: JSON.stringify({ score: 10 }),
+      headers: { 'content-type': 'application/json', ...bearer(tokens.integrator ?? '') },
+    });
+    expectProblem(rating, 403, 'forbidden');
+    expect(await hits()).toBe(before);
+  });
+
   it('the integrator ingress needs the integrator role; a down function answers 502 problem+json', async () => {
     const denied = await edgeRequest(edge, 'events', {
       method: 'POST',

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { groupsFromEnv } from '../../functions/groups/groups.ts';
 import { LEADER_RULE } from '../../functions/groups/store.ts';
+import { libraryFromEnv } from '../../functions/library/library.ts';
 import { validateEvent } from '../../functions/lib/events/validate-event.ts';
 import type { Runtime } from '../../functions/lib/runtime.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
@@ -29,6 +30,7 @@ let [LEAD, TRANS, OTHER, FAN, WATCHER, BEHIND, AHEAD] = ['', '', '', '', '', '',
 const nameOf = new Map<string, string>();
 
 let groups = '';
+let library = '';
 let inboxUrl = '';
 let signed: ReturnType<typeof caller>;
 /** A JSON call as the user whose id is `sub` (a token from the suite's Keycloak). */
@@ -89,6 +91,9 @@ beforeAll(async () => {
   const g = await serveOnHost('groups', groupsFromEnv(trackingEnv(env, 'groups-test')));
   groups = g.url;
   closers.push(g.close);
+  const l = await serveOnHost('library-groups', libraryFromEnv(trackingEnv(env, 'groups-test')));
+  library = l.url;
+  closers.push(l.close);
   const common = {
     MONGO_URL: env.MONGO_URL ?? '',
     MONGO_DATABASE: database,
@@ -256,6 +261,19 @@ describe('groups', () => {
     problem(await call('POST', path, LEAD, { userId: `${u('nobody')}`, roles: ['timer'] }), 404);
     problem(await call('POST', path, LEAD, { userId: FAN, roles: ['boss'] }), 400);
     expect(await outbox('group.invited', g.id)).toHaveLength(1);
+  });
+
+  it('a user who only signed in (GET /me, as the site does) can be invited', async () => {
+    const g = await newGroup();
+    await tokens.sign('newcomer');
+    const newcomer = tokens.subOf('newcomer');
+    nameOf.set(newcomer, 'newcomer');
+    const path = `${groups}/groups/${g.slug}/invitations`;
+    problem(await call('POST', path, LEAD, { userId: newcomer, roles: ['timer'] }), 404); // never signed in
+    expect((await call('GET', `${library}/me`, newcomer)).status).toBe(200);
+    const invited = await call('POST', path, LEAD, { userId: newcomer, roles: ['timer'] });
+    expect(invited.status, JSON.stringify(invited.body)).toBe(201);
+    expect(invited.body).toMatchObject({ userId: newcomer, status: 'pending' });
   });
 
   it('an action on a withdrawn invitation is 410 with a clear message, and the notification is closed', async () => {

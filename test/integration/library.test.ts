@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { STATUSES } from '../../functions/lib/tracking/entry.ts';
 import { libraryFromEnv } from '../../functions/library/library.ts';
+import { clientCredentialsToken } from '../setup/keycloak-client.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
 import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
@@ -272,5 +273,94 @@ describe('profile', () => {
     const bad = await call('PATCH', `${lib}/me`, 'l-fay', { preferredSubtitleLanguages: ['English!'] });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].field).toMatch(/^\/body\/preferredSubtitleLanguages/);
+  });
+});
+
+describe('an account is known from its first GET /me (the site calls it at sign-in)', () => {
+  it('creates the user row once: its public list is then 200 with no items, and a re-read writes nothing', async () => {
+    await tokens.sign('l-gus');
+    const name = tokens.usernameOf('l-gus');
+    const sub = tokens.subOf('l-gus');
+    expect((await call('GET', `${lib}/users/${name}/library`)).status).toBe(404);
+    const me = await call('GET', `${lib}/me`, 'l-gus');
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ id: sub, username: name, displayName: 'Name l-gus' });
+    const pub = await call('GET', `${lib}/users/${name}/library`);
+    expect(pub.status).toBe(200);
+    expect(pub.body).toMatchObject({ user: { id: sub, username: name }, items: [], total: 0 });
+    const stamp = async () =>
+      (await db.query('select updated_at, xmin::text as version from users where id = $1', [sub])).rows[0];
+    const before = await stamp();
+    expect((await call('GET', `${lib}/me`, 'l-gus')).status).toBe(200);
+    expect(await stamp()).toEqual(before);
+  });
+});
+
+describe('user routes refuse machines', () => {
+  it('a client-credentials token of the integrator client gets 403 problem+json, nothing written', async () => {
+    const { access_token } = await clientCredentialsToken(
+      env,
+      env.KEYCLOAK_INTEGRATIONS_CLIENT_ID as string,
+      env.KEYCLOAK_INTEGRATIONS_CLIENT_SECRET as string,
+    );
+    for (const [method, path, body] of [
+      ['GET', '/me', undefined],
+      ['PATCH', '/me', { displayName: 'Bot' }],
+      ['GET', '/me/library', undefined],
+    ] as const) {
+      const res = await fetch(`${lib}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${access_token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((await res.json()).detail).toMatch(/service-account/);
+    }
+    const sub = (JSON.parse(Buffer.from(access_token.split('.')[1] ?? '', 'base64url').toString()) as Loose).sub;
+    expect((await db.query('select 1 from users where id = $1', [sub])).rowCount).toBe(0);
+  });
+
+  it('a token without any person role (integrator only) gets 403', async () => {
+    const res = await caller(tokens, () => ({ roles: ['integrator'] }))('GET', `${lib}/me`, 'l-bot');
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('forbidden');
+  });
+});
+
+describe('display names', () => {
+  it('are trimmed before they are stored', async () => {
+    const res = await call('PATCH', `${lib}/me`, 'l-ivy', { displayName: '  Ivy  ' });
+    expect(res.status).toBe(200);
+    expect(res.body.displayName).toBe('Ivy');
+  });
+
+  const bad: [string, () => string][] = [
+    ['white space only', () => '   '],
+    ['a line break (CR LF)', () => 'Ivy\r\nAdmin'],
+    ['a bidi override (U+202E)', () => 'Ivy\u202Enimda'],
+    ['a zero-width space (U+200B)', () => '\u200B'],
+    ["another account's username, other case", () => tokens.usernameOf('l-amy').toUpperCase()],
+  ];
+  expect(bad, 'bad display names').toHaveLength(5);
+  it.each(bad)('%s → 400 naming /body/displayName, the name unchanged', async (_name, value) => {
+    await call('GET', `${lib}/me`, 'l-amy'); // the other account exists
+    expect((await call('PATCH', `${lib}/me`, 'l-jon', { displayName: 'Jon' })).status).toBe(200);
+    const res = await call('PATCH', `${lib}/me`, 'l-jon', { displayName: value() });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors.map((e: Loose) => e.field)).toContain('/body/displayName');
+    expect((await call('GET', `${lib}/me`, 'l-jon')).body.displayName).toBe('Jon');
+  });
+
+  it('may equal the caller\'s own username', async () => {
+    const own = tokens.usernameOf('l-jon');
+    const res = await call('PATCH', `${lib}/me`, 'l-jon', { displayName: own });
+    expect(res.status).toBe(200);
+    expect(res.body.displayName).toBe(own);
   });
 });

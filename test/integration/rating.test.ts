@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogFromEnv } from '../../functions/catalog/catalog.ts';
 import { rateAnimeFromEnv } from '../../functions/rate-anime/rate-anime.ts';
+import { clientCredentialsToken } from '../setup/keycloak-client.ts';
 import { caller } from '../support/caller.ts';
 import type { Loose } from '../support/http.ts';
 import { type KeycloakTokens, keycloakTokens } from '../support/keycloak-tokens.ts';
@@ -182,6 +183,25 @@ describe('rating an anime', () => {
     expect(
       (await db.query('select 1 from ratings where user_id = $1', [tokens.subOf('r-jane')])).rowCount,
     ).toBe(0);
+  });
+
+  it('the integrator client (client credentials) cannot rate: 403 problem+json, the scores unmoved', async () => {
+    const ergo = await fresh('machine');
+    const { access_token } = await clientCredentialsToken(
+      env,
+      env.KEYCLOAK_INTEGRATIONS_CLIENT_ID as string,
+      env.KEYCLOAK_INTEGRATIONS_CLIENT_SECRET as string,
+    );
+    const res = await fetch(`${rate}/anime/${ergo}/rating`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ score: 10 }),
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await res.json()) as Loose).code).toBe('forbidden');
+    expect((await db.query('select 1 from ratings where anime_id = $1', [ergo])).rowCount).toBe(0);
+    expect((await call('GET', `${catalog}/anime/${ergo}`)).body.stats.count).toBe(0);
   });
 
   it('rates single episodes with per-episode means', async () => {

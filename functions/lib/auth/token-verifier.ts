@@ -28,6 +28,7 @@ interface KeycloakClaims extends JWTPayload {
   preferred_username?: string;
   azp?: string;
   client_id?: string;
+  clientId?: string;
   name?: string;
   email?: string;
   realm_access?: { roles?: unknown };
@@ -117,6 +118,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       email: payload.email,
       roles: Object.freeze(roles) as string[],
       clientId: payload.azp ?? payload.client_id,
+      serviceAccount: isServiceAccount(payload),
       exp: payload.exp as number,
     });
   }
@@ -134,6 +136,19 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return verify(match[1]);
     },
   };
+}
+
+/**
+ * Whether a Keycloak access token comes from the client-credentials grant: Keycloak's `service_account`
+ * client scope puts `client_id` (before Keycloak 25: `clientId`) in those tokens only, and every service
+ * account is named `service-account-<client id>` (Keycloak's SERVICE_ACCOUNT_USER_PREFIX).
+ */
+function isServiceAccount(payload: KeycloakClaims): boolean {
+  return (
+    payload.client_id !== undefined ||
+    payload.clientId !== undefined ||
+    (payload.preferred_username ?? '').startsWith('service-account-')
+  );
 }
 
 function isFetchFailure(error: unknown): boolean {

@@ -4,7 +4,7 @@ import type { IsekaiError } from '../errors.ts';
 import { createRuntime } from '../runtime.ts';
 import { Exchange, type Step, sequence } from './pipeline.ts';
 import { authorize, route } from './steps.ts';
-import type { AnyRoute } from './types.ts';
+import type { AnyRoute, Identity } from './types.ts';
 
 const runtime = createRuntime('pipeline-test', { env: { LOG_LEVEL: 'silent' } });
 const exchange = (method: string, url: string, headers: Record<string, string> = {}) =>
@@ -65,7 +65,7 @@ describe('steps alone', () => {
   });
 
   it('authorize: a user route without a token is 401, with one the identity is set', async () => {
-    const identity = { sub: 'u1', username: 'u1', roles: [], exp: 2_000_000_000 };
+    const identity = { sub: 'u1', username: 'u1', roles: ['viewer'], exp: 2_000_000_000 };
     const run = sequence(
       route(routes),
       authorize(async (req) => (req.headers.authorization ? identity : undefined)),
@@ -74,5 +74,18 @@ describe('steps alone', () => {
     const x = exchange('POST', '/anime/7/rating', { authorization: 'Bearer t' });
     expect(await run(x)).toBe(200);
     expect(x.identity).toEqual(identity);
+  });
+
+  const machines: [string, Identity][] = [
+    [
+      'a service-account token, even with a person role',
+      { sub: 's1', username: 'service-account-bot', roles: ['viewer'], serviceAccount: true, exp: 2_000_000_000 },
+    ],
+    ['a token without a person role', { sub: 'u2', username: 'u2', roles: ['integrator'], exp: 2_000_000_000 }],
+  ];
+  it.each(machines)('authorize: a user route refuses %s (403)', async (_name, identity) => {
+    const run = sequence(route(routes), authorize(async () => identity))(last);
+    const x = exchange('POST', '/anime/7/rating', { authorization: 'Bearer t' });
+    expect((await failure(() => run(x)))?.code).toBe('forbidden');
   });
 });

@@ -8,6 +8,7 @@ import {
   Unauthenticated,
   ValidationFailed,
 } from '../errors.ts';
+import { personRefusal } from '../auth/people.ts';
 import type { Runtime } from '../runtime.ts';
 import { extractTraceId, traceparentOf } from '../tracing/trace-headers.ts';
 import { check, convertAndCheck } from '../validate.ts';
@@ -126,7 +127,8 @@ export function route(routes: readonly AnyRoute[]): Step {
 }
 
 /**
- * Access: `public` (or none) passes; `optional` verifies a token when one is sent; `user` needs one (401);
+ * Access: `public` (or none) passes; `optional` verifies a token when one is sent; `user` needs one (401)
+ * of a person (403 for a service-account token or one without a person's role: `auth/people.ts`);
  * `{ roles }` needs one of the roles (403). Sets the caller's identity.
  */
 export function authorize(authenticate: Authenticator | undefined): Step {
@@ -148,6 +150,10 @@ async function identify(
   const identity = authenticate ? await authenticate(x.req) : undefined;
   if (access === 'optional') return identity;
   if (!identity) throw new Unauthenticated('a bearer token is required for this route');
+  if (access === 'user') {
+    const refusal = personRefusal(identity);
+    if (refusal) throw new Forbidden(refusal);
+  }
   if (access !== 'user' && !access.roles.some((role) => identity.roles.includes(role))) {
     throw new Forbidden(`this route needs one of the roles: ${access.roles.join(', ')}`);
   }

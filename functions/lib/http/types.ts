@@ -14,6 +14,12 @@ export interface Identity {
   readonly roles: readonly string[];
   /** The OAuth client the token was issued to (`azp`, else RFC 9068 `client_id`), spelled as registered. */
   readonly clientId?: string | undefined;
+  /**
+   * True for a token of the client-credentials grant (a machine, not a person): Keycloak marks those with
+   * the `client_id` claim and the `service-account-<client>` username. `user` routes refuse them
+   * (`functions/lib/auth/people.ts`).
+   */
+  readonly serviceAccount?: boolean | undefined;
   /** Seconds since epoch when the token expires. */
   readonly exp: number;
 }
