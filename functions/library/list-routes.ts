@@ -171,7 +171,8 @@ export function listRoutes(deps: Deps): AnyRoute[] {
     },
     patchProfile: async (ctx) => {
       const { preferredSubtitleLanguages, weeklyBackup } = ctx.body;
-      const displayName = typeof ctx.body.displayName === 'string' ? ctx.body.displayName.trim() : ctx.body.displayName;
+      const displayName =
+        typeof ctx.body.displayName === 'string' ? ctx.body.displayName.trim() : ctx.body.displayName;
       const { rows } = await db.transaction(async (tx) => {
         await ensureUser(tx, ctx.identity);
         if (typeof displayName === 'string') await refuseOthersUsername(tx, ctx.identity.sub, displayName);

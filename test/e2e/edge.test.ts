@@ -173,7 +173,11 @@ describe('tokens and roles at the edge', () => {
 
   it('the integrator client cannot act as a user: GET /me and a rating are 403 at the edge, no function reached', async () => {
     const before = await hits();
-    expectProblem(await edgeRequest(edge, 'api', { path: '/me', headers: bearer(tokens.integrator ?? '') }), 403, 'forbidden');
+    expectProblem(
+      await edgeRequest(edge, 'api', { path: '/me', headers: bearer(tokens.integrator ?? '') }),
+      403,
+      'forbidden',
+    );
     const rating = await edgeRequest(edge, 'api', {
       method: 'PUT',
       path: '/anime/5/rating',

@@ -318,9 +318,10 @@ describe('user routes refuse machines', () => {
       });
       expect(res.status, `${method} ${path}`).toBe(403);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect((await res.json()).detail).toMatch(/service-account/);
+      expect(((await res.json()) as Loose).detail).toMatch(/service-account/);
     }
-    const sub = (JSON.parse(Buffer.from(access_token.split('.')[1] ?? '', 'base64url').toString()) as Loose).sub;
+    const sub = (JSON.parse(Buffer.from(access_token.split('.')[1] ?? '', 'base64url').toString()) as Loose)
+      .sub;
     expect((await db.query('select 1 from users where id = $1', [sub])).rowCount).toBe(0);
   });
 
@@ -357,7 +358,7 @@ describe('display names', () => {
     expect((await call('GET', `${lib}/me`, 'l-jon')).body.displayName).toBe('Jon');
   });
 
-  it('may equal the caller\'s own username', async () => {
+  it("may equal the caller's own username", async () => {
     const own = tokens.usernameOf('l-jon');
     const res = await call('PATCH', `${lib}/me`, 'l-jon', { displayName: own });
     expect(res.status).toBe(200);

@@ -6,7 +6,13 @@ import type { Identity } from '../http/types.ts';
  * account holds `integrator` only (knative/base/keycloak/realm-isekai.json, checked by
  * test/integration/keycloak.test.ts).
  */
-export const PERSON_ROLES: readonly string[] = ['viewer', 'uploader', 'trusted-uploader', 'moderator', 'admin'];
+export const PERSON_ROLES: readonly string[] = [
+  'viewer',
+  'uploader',
+  'trusted-uploader',
+  'moderator',
+  'admin',
+];
 
 /**
  * Why `identity` may not use a `user` route (one that acts as a person: a list, a rating, a profile), or

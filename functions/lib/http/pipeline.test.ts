@@ -79,12 +79,24 @@ describe('steps alone', () => {
   const machines: [string, Identity][] = [
     [
       'a service-account token, even with a person role',
-      { sub: 's1', username: 'service-account-bot', roles: ['viewer'], serviceAccount: true, exp: 2_000_000_000 },
+      {
+        sub: 's1',
+        username: 'service-account-bot',
+        roles: ['viewer'],
+        serviceAccount: true,
+        exp: 2_000_000_000,
+      },
     ],
-    ['a token without a person role', { sub: 'u2', username: 'u2', roles: ['integrator'], exp: 2_000_000_000 }],
+    [
+      'a token without a person role',
+      { sub: 'u2', username: 'u2', roles: ['integrator'], exp: 2_000_000_000 },
+    ],
   ];
   it.each(machines)('authorize: a user route refuses %s (403)', async (_name, identity) => {
-    const run = sequence(route(routes), authorize(async () => identity))(last);
+    const run = sequence(
+      route(routes),
+      authorize(async () => identity),
+    )(last);
     const x = exchange('POST', '/anime/7/rating', { authorization: 'Bearer t' });
     expect((await failure(() => run(x)))?.code).toBe('forbidden');
   });
