@@ -1,5 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERSON_ROLES, personRefusal } from '../../functions/lib/auth/people.ts';
+import { verifierFromSettings } from '../../functions/lib/auth/token-verifier.ts';
 import { devRealm, start } from '../../scripts/servers/keycloak.ts';
 import type { StartedServer } from '../../scripts/servers/types.ts';
 import {
@@ -90,6 +92,17 @@ describe('keycloak realm isekai', () => {
     expect(payload.azp).toBe('isekai-integrations');
     expect(payload.realm_access?.roles).toContain('integrator');
     expect(payload.realm_access?.roles).not.toContain('viewer');
+    // What lets `user` routes refuse it (functions/lib/auth/people.ts): no person role at all, and the
+    // service-account shape the production verifier recognises (Keycloak 26 with this realm's scopes puts
+    // no `client_id` claim in it: the `service-account-` username is the marker).
+    expect(payload.realm_access?.roles.filter((r) => PERSON_ROLES.includes(r))).toEqual([]);
+    const identity = await verifierFromSettings({
+      OIDC_ISSUER: env.OIDC_ISSUER as string,
+      OIDC_AUDIENCE: env.OIDC_AUDIENCE as string,
+      OIDC_JWKS_URL: env.OIDC_JWKS_URI as string,
+    }).verify(access_token);
+    expect(identity).toMatchObject({ username: 'service-account-isekai-integrations', serviceAccount: true });
+    expect(personRefusal(identity)).toMatch(/service-account/);
   });
 
   it('the browser client refuses the password grant (only the dev client allows it)', async () => {
