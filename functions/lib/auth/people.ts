@@ -18,8 +18,8 @@ export const PERSON_ROLES: readonly string[] = [
  * Why `identity` may not use a `user` route (one that acts as a person: a list, a rating, a profile), or
  * undefined when it may. Two independent rules, so that neither a realm change nor a mapper change alone
  * lets a machine act as a user:
- * 1. a service-account token (client-credentials grant: Keycloak's `client_id` claim, or the
- *    `service-account-<client>` username Keycloak gives every service account) is refused whatever its roles;
+ * 1. a service-account token (client-credentials grant: the `service-account-<client>` username Keycloak
+ *    gives every service account, or a `client_id` claim) is refused whatever its roles;
  * 2. the token must carry one of PERSON_ROLES.
  * edge-auth and the functions' `authorize` step both apply it, so the edge and the function agree.
  * @example personRefusal({ …, serviceAccount: true }) === 'a service-account (client credentials) token cannot act as a user'

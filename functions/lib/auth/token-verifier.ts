@@ -139,9 +139,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 }
 
 /**
- * Whether a Keycloak access token comes from the client-credentials grant: Keycloak's `service_account`
- * client scope puts `client_id` (before Keycloak 25: `clientId`) in those tokens only, and every service
- * account is named `service-account-<client id>` (Keycloak's SERVICE_ACCOUNT_USER_PREFIX).
+ * Whether a Keycloak access token comes from the client-credentials grant. Every service account is named
+ * `service-account-<client id>` (Keycloak's SERVICE_ACCOUNT_USER_PREFIX): the marker that fires for this
+ * realm's integrator token on Keycloak 26 (checked by test/integration/keycloak.test.ts), whose client
+ * lists its scopes without `service_account`, so the token has no `client_id`. A client that has that
+ * scope (and the embedded dev provider) adds `client_id` (before Keycloak 25: `clientId`), recognised too.
  */
 function isServiceAccount(payload: KeycloakClaims): boolean {
   return (

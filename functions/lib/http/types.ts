@@ -15,8 +15,8 @@ export interface Identity {
   /** The OAuth client the token was issued to (`azp`, else RFC 9068 `client_id`), spelled as registered. */
   readonly clientId?: string | undefined;
   /**
-   * True for a token of the client-credentials grant (a machine, not a person): Keycloak marks those with
-   * the `client_id` claim and the `service-account-<client>` username. `user` routes refuse them
+   * True for a token of the client-credentials grant (a machine, not a person): the
+   * `service-account-<client>` username, or a `client_id` claim. `user` routes refuse them
    * (`functions/lib/auth/people.ts`).
    */
   readonly serviceAccount?: boolean | undefined;

@@ -101,6 +101,7 @@ describe('embedded OpenID provider shaped like the Keycloak realm', () => {
     const identity = await verify.verify(next.access_token as string);
     expect(identity.username).toBe('viewer1');
     expect(identity.roles).toContain('viewer');
+    expect(identity.serviceAccount).toBe(false); // a person: `user` routes accept it
     // A made-up refresh token is refused.
     const bogus = await fetch(`${oidc.issuer}/protocol/openid-connect/token`, {
       method: 'POST',
@@ -166,6 +167,7 @@ describe('embedded OpenID provider shaped like the Keycloak realm', () => {
     );
     expect(identity.roles).toContain('integrator');
     expect(identity.username).toBe('service-account-isekai-integrations');
+    expect(identity.serviceAccount).toBe(true); // `user` routes refuse it (functions/lib/auth/people.ts)
 
     const bad = await fetch(tokenUrl(), {
       method: 'POST',
