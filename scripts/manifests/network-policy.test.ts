@@ -43,6 +43,12 @@ const OUTSIDE: Record<string, Pod> = {
     labels: { app: 'net-kourier-controller' },
   },
   cephMgr: { name: 'rook-ceph-mgr-a', namespace: 'rook-ceph', labels: { app: 'rook-ceph-mgr' } },
+  /** nginx on the edge node (`cloud`, podCIDR 10.42.0.0/24): a host, masqueraded to its flannel address. */
+  edgeNginx: { name: 'nginx@cloud', namespace: '', labels: {}, ip: '10.42.0.0' },
+  /** Any other node's host (a worker, podCIDR 10.42.1.0/24), and a pod address on the edge node. */
+  workerHost: { name: 'host@worker-1', namespace: '', labels: {}, ip: '10.42.1.0' },
+  edgePodAddress: { name: 'pod-ip@cloud', namespace: '', labels: {}, ip: '10.42.0.7' },
+  internet: { name: 'internet', namespace: '', labels: {}, ip: '203.0.113.9' },
 };
 /** Our policies outside the overlay: kourier-system (k3s/platform) and monitoring (k3s/observability). */
 const platform = loadManifests(join(REPO_ROOT, 'k3s/platform'));
@@ -219,6 +225,15 @@ describe.each(roots)('network policies of %s', (root) => {
     expect(canReach(rendered, pod('postgres'), ingress, 8080)).toBe(false);
     // 8080 only: the rule opens the ingress, not every port of every eventing pod.
     expect(canReach(rendered, functions[0] as Pod, ingress, 5672)).toBe(false);
+  });
+
+  it('lets nginx on the edge node reach Keycloak (browser sign-in, 8080), and no other host or port', () => {
+    const keycloak = pod('keycloak');
+    expect(canReach(rendered, OUTSIDE.edgeNginx as Pod, keycloak, 8080)).toBe(true);
+    expect(canReach(rendered, OUTSIDE.edgeNginx as Pod, keycloak, 9000)).toBe(false);
+    expect(canReach(rendered, OUTSIDE.edgeNginx as Pod, pod('postgres'), 5432)).toBe(false);
+    for (const other of [OUTSIDE.workerHost, OUTSIDE.edgePodAddress, OUTSIDE.internet] as Pod[])
+      expect(canReach(rendered, other, keycloak, 8080), other.name).toBe(false);
   });
 
   it('lets the Trigger dispatchers consume RabbitMQ, and Keycloak use PostgreSQL', () => {
