@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { platformLimits } from './knative-limits.ts';
 import { renderKustomize } from './kustomize.ts';
 import { loadManifests, parseManifests, REPO_ROOT } from './load.ts';
 import { checkContainers, podSpec } from './pod-invariants.ts';
@@ -70,6 +71,7 @@ const KINDS: Record<string, string> = {
   triggers: 'Trigger',
   broker: 'Broker',
   pod: 'Pod',
+  networkpolicy: 'NetworkPolicy',
 };
 const namespaces = new Set([
   ...all.filter((m) => m.object.kind === 'Namespace').map((m) => m.object.metadata.name),
@@ -192,7 +194,7 @@ describe('k3s/RUNBOOK.md', () => {
         kind &&
         KINDS[kind] &&
         w[i - 2] &&
-        ['get', 'describe'].includes(w[i - 2] ?? '') &&
+        ['get', 'describe', 'patch'].includes(w[i - 2] ?? '') &&
         /^[a-z0-9-]+$/.test(x)
       ) {
         if (!exists(kind, namespace, x)) missing.push(`${kind} ${x}`);
@@ -207,6 +209,39 @@ describe('k3s/RUNBOOK.md', () => {
       if (!exists('ksvc', namespace, svc)) missing.push(`ksvc ${svc}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('never sets a max-scale Knative rejects: 0 is unbounded (refused under max-scale-limit), past the limit', () => {
+    expect(text).not.toMatch(/--scale-max[ =]0\b/);
+    const limit = platformLimits().maxScaleLimit;
+    const maxes = commands
+      .filter((c) => c.startsWith('kn '))
+      .flatMap((c) => [...c.matchAll(/--scale-max[ =](\S+)/g)].map((m) => m[1] ?? ''));
+    expect(maxes.length).toBeGreaterThan(0);
+    for (const max of maxes) {
+      expect(Number(max), max).toBeGreaterThanOrEqual(1);
+      expect(Number(max), max).toBeLessThanOrEqual(limit);
+    }
+  });
+
+  it('stops the PostgreSQL writers through the role the functions log in as, and MongoDB through its policy', () => {
+    const pg = production.find(
+      (m) => m.object.kind === 'Cluster' && m.object.apiVersion.startsWith('postgresql.cnpg.io/'),
+    );
+    const roles = (pg?.object.spec as { managed?: { roles?: { name: string }[] } } | undefined)?.managed
+      ?.roles;
+    // The patch names roles/0 and tests its name: it must be the functions' role.
+    expect(roles?.[0]?.name).toBe('isekai_app');
+    expect(text).toContain('"path":"/spec/managed/roles/0/name","value":"isekai_app"');
+    const mongoReaders = production.find(
+      (m) => m.object.kind === 'NetworkPolicy' && m.object.metadata.name === 'mongodb-from-readers',
+    );
+    const values = JSON.stringify(mongoReaders?.object.spec);
+    for (const writer of ['notifications', 'notify', 'outbox-relay', 'subtitles', 'upload-subtitle'])
+      expect(values).toContain(`"${writer}"`);
+    expect(text).toContain(
+      "delete pod -l 'app.kubernetes.io/name in (notifications,notify,outbox-relay,subtitles,upload-subtitle)'",
+    );
   });
 
   it('the name check catches a wrong name', () => {
