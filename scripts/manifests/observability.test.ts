@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { FUNCTIONS } from './function-specs.ts';
 import { renderKustomize } from './kustomize.ts';
 import { loadManifests, REPO_ROOT } from './load.ts';
 import { canReach, type Pod, podsOf } from './network-policy.ts';
+import { json, knativeServices } from './pod-invariants.ts';
 import { KNATIVE_METRICS_VERSION, UPSTREAM_METRICS } from './upstream-metrics.ts';
 
 const DIR = join(REPO_ROOT, 'k3s', 'observability');
@@ -60,6 +62,42 @@ describe('k3s/observability', () => {
     );
     expect(rules.filter((r) => !tested.has(r))).toEqual([]);
     expect(rules.length).toBeGreaterThanOrEqual(8);
+  });
+
+  const alertRules = (
+    parse(readFileSync(join(DIR, 'alerts.rules.yml'), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    }
+  ).groups.flatMap((g) => g.rules);
+  const exprOf = (alert: string) => alertRules.find((r) => r.alert === alert)?.expr ?? '';
+
+  it('HotPathDown covers every hot path that serves /metrics, and stands in a 0 for each when its series vanish', () => {
+    // The site is hot but serves no /metrics: its `up` would be 0 forever.
+    const hot = FUNCTIONS.filter((f) => f.hot && f.name !== 'site')
+      .map((f) => f.name)
+      .sort();
+    const expr = exprOf('HotPathDown');
+    const regex = /function=~"([^"]+)"/.exec(expr)?.[1]?.split('|') ?? [];
+    expect(regex.sort()).toEqual(hot);
+    const standIns = [...expr.matchAll(/label_replace\(vector\(0\), "function", "([^"]+)"/g)].map(
+      (m) => m[1],
+    );
+    expect(standIns.sort()).toEqual(hot);
+  });
+
+  it('DeadLettersArriving counts a function that never scales to zero (increase() misses a pod that came and went)', () => {
+    const service = /increase\(events_handled_total\{service="([^"]+)"\}/.exec(
+      exprOf('DeadLettersArriving'),
+    )?.[1];
+    expect(service).toBe('dead-letters');
+    const spec = FUNCTIONS.find((f) => f.name === service);
+    expect(spec?.hot || (spec?.warm ?? 0) >= 1).toBe(true);
+    const ksvc = knativeServices(loadManifests()).get(service ?? '');
+    const annotations = json(json(json(ksvc?.object.spec).template).metadata).annotations as Record<
+      string,
+      string
+    >;
+    expect(Number(annotations['autoscaling.knative.dev/min-scale'])).toBeGreaterThanOrEqual(1);
   });
 
   it('the scrape configuration is valid (Kubernetes SD swapped for static targets) and scrapes our namespaces', () => {
