@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadFunctionSettings } from './function-env.ts';
 import { platformLimits } from './knative-limits.ts';
 import { renderKustomize } from './kustomize.ts';
 import { loadManifests, parseManifests, REPO_ROOT } from './load.ts';
@@ -242,6 +243,48 @@ describe('k3s/RUNBOOK.md', () => {
     expect(text).toContain(
       "delete pod -l 'app.kubernetes.io/name in (notifications,notify,outbox-relay,subtitles,upload-subtitle)'",
     );
+  });
+
+  it('rotates a secret through a shell variable and stdin, marked admin, and restarts every reader of it', async () => {
+    const lines = blocks.flatMap((b) => b.split('\n'));
+    // A value on a command line is visible to every process on the machine (ps) and kept in shell history.
+    for (const l of lines.filter((x) => /\bvault kv (put|patch)\b/.test(x))) {
+      expect(l, l).not.toMatch(/vault kv (put|patch) \S+ [A-Z_]+=/);
+      expect(l, l).toMatch(/ -\s+# admin$/);
+    }
+    const loop = lines.find((l) => /^for fn in .* do kubectl -n isekai patch ksvc "\$fn"/.test(l)) ?? '';
+    const restarted = (/^for fn in (.*?); do/.exec(loop)?.[1] ?? '').split(' ').sort();
+    const declared = await loadFunctionSettings();
+    const redisReaders = [...declared]
+      .filter(([, f]) => f.vaultSettings.includes('REDIS_URL'))
+      .map(([name]) => name)
+      .sort();
+    expect(redisReaders.length).toBeGreaterThan(0);
+    expect(restarted).toEqual(redisReaders);
+    for (const name of restarted) expect(exists('ksvc', 'isekai', name), name).toBe(true);
+  });
+
+  it('follows the Job it created (not every Job with its label), and names restore Jobs afresh each time', () => {
+    const lines = blocks.flatMap((b) => b.split('\n'));
+    expect(lines.filter((l) => /(wait|logs) .*-l isekai\.dev\/job=/.test(l))).toEqual([]);
+    for (const l of lines.filter((x) => /kubectl create -f (-|jobs\/|restore\/postgres-backup)/.test(x)))
+      if (!/sed /.test(l)) expect(l, l).toMatch(/^\w+=\$\(.* -o name\)$/);
+    expect(text).not.toMatch(/create job mongodb-restore /);
+    expect(text).toContain('job=mongodb-restore-$(date -u +%Y%m%d%H%M%S)');
+  });
+
+  it('a point-in-time restore is followed by a base backup into the new archive', () => {
+    const block = blocks.find((b) => b.includes('apply -f restore/postgres-pitr.yaml')) ?? '';
+    expect(block.indexOf('kubectl create -f restore/postgres-backup.yaml')).toBeGreaterThan(
+      block.indexOf('apply -f restore/postgres-pitr.yaml'),
+    );
+    const backup = parseManifests(
+      readFileSync(join(REPO_ROOT, 'k3s/restore/postgres-backup.yaml'), 'utf8'),
+      'k3s/restore/postgres-backup.yaml',
+    )[0];
+    expect(backup?.object.kind).toBe('Backup');
+    expect((backup?.object.spec as { cluster: { name: string } }).cluster.name).toBe('postgres');
+    expect(exists('clusters.postgresql.cnpg.io', 'isekai-data', 'postgres')).toBe(true);
   });
 
   it('the name check catches a wrong name', () => {
