@@ -10,15 +10,12 @@
  * SIGTERM. Needs wrk, taskset and `api.isekai.localhost` in /etc/hosts.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, SignJWT } from 'jose';
 import type { TestEdge, TestEdgeOptions } from '../scripts/servers/nginx.ts';
-import { freePort, median, startServer } from './lib.ts';
+import { API_HOST, startEdgeUpstreams, UNLIMITED } from './edge-setup.ts';
+import { freePort, median } from './lib.ts';
 
 const [rootA = '', rootB = '', secondsArg = '3', roundsArg = '3'] = process.argv.slice(2);
 if (!rootA || !rootB) {
@@ -28,59 +25,9 @@ if (!rootA || !rootB) {
 const seconds = Number(secondsArg);
 const rounds = Number(roundsArg);
 const only = process.env.ONLY;
-const ISSUER = 'https://auth.bench.invalid/realms/isekai';
-const API_HOST = 'api.isekai.localhost';
 
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
-const jwks = createServer((_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-});
-await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
-const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
-const iat = Math.floor(Date.now() / 1000);
-const token = await new SignJWT({
-  typ: 'Bearer',
-  azp: 'isekai-site',
-  preferred_username: 'bench1',
-  realm_access: { roles: ['viewer'] },
-})
-  .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'bench' })
-  .setIssuer(ISSUER)
-  .setAudience(['isekai-api', 'account'])
-  .setSubject('00000000-0000-4000-8000-000000000001')
-  .setIssuedAt(iat)
-  .setExpirationTime(iat + 3600)
-  .sign(privateKey);
-
-const host = join(rootA, 'functions/lib/host/main.ts');
-const echo = await startServer(
-  [
-    process.execPath,
-    host,
-    `--source=${join(rootA, 'bench/edge-echo.ts')}`,
-    '--target=edge-echo',
-    '--host=127.0.0.1',
-  ],
-  {},
-  { cpu: 0, readyPath: '/anime/1' },
-);
-const edgeAuth = await startServer(
-  [
-    process.execPath,
-    host,
-    `--source=${join(rootA, 'functions/edge-auth/index.ts')}`,
-    '--target=edge-auth',
-    '--host=127.0.0.1',
-  ],
-  { OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: 'isekai-api', OIDC_JWKS_URL: jwksUrl },
-  { cpu: 0, readyPath: '/healthz' },
-);
-const portOf = (url: string) => Number(new URL(url).port);
-const unlimited = {
-  perIp: { rate: 1_000_000, burst: 1_000_000 },
-  perToken: { rate: 1_000_000, burst: 1_000_000 },
-};
+const up = await startEdgeUpstreams(rootA);
+const { token, jwksUrl, echo, edgeAuth } = up;
 type StartTestEdge = (id: string, options: TestEdgeOptions) => Promise<TestEdge>;
 const edges: { name: string; edge: TestEdge }[] = [];
 for (const [name, root] of [
@@ -91,12 +38,12 @@ for (const [name, root] of [
     startTestEdge: StartTestEdge;
   };
   const edge = await startTestEdge(`cpu-${name}`, {
-    functions: { 'edge-auth': portOf(edgeAuth.url) },
-    defaultPort: portOf(echo.url),
+    functions: { 'edge-auth': up.port(edgeAuth) },
+    defaultPort: up.port(echo),
     keycloakUrl: jwksUrl,
     https: await freePort(),
     http: await freePort(),
-    overrides: { limits: unlimited, traceSamplePercent: 0, accessLogBuffer: '64k' },
+    overrides: { limits: UNLIMITED, traceSamplePercent: 0, accessLogBuffer: '64k' },
     cpu: 0,
   });
   edges.push({ name, edge });
@@ -196,8 +143,6 @@ try {
   }
 } finally {
   for (const { edge } of edges) await edge.stop();
-  await edgeAuth.stop();
-  await echo.stop();
-  jwks.close();
+  await up.stop();
 }
 process.exit(0);

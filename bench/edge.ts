@@ -8,17 +8,11 @@
  * The token is RS256, verified by the real edge-auth against a JWKS served here (no Keycloak needed:
  * after the first fetch the path is the same). nginx, edge-auth and echo share core 0; load runs on core 1.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { exportJWK, SignJWT } from 'jose';
 import { startTestEdge } from '../scripts/servers/nginx.ts';
-import { freePort, type LoadResult, load, median, startServer } from './lib.ts';
+import { API_HOST, startEdgeUpstreams, UNLIMITED } from './edge-setup.ts';
+import { freePort, type LoadResult, load, median } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const ISSUER = 'https://auth.bench.invalid/realms/isekai';
-const API_HOST = 'api.isekai.localhost';
 
 export interface EdgeBenchResult {
   throughput: Record<string, LoadResult[]>;
@@ -31,56 +25,8 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
   const rounds = options.quick ? 1 : 5;
   const connections = 16;
 
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
-  const jwks = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-  });
-  await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
-  const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
-  const iat = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({
-    typ: 'Bearer',
-    azp: 'isekai-site',
-    preferred_username: 'bench1',
-    realm_access: { roles: ['viewer'] },
-  })
-    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'bench' })
-    .setIssuer(ISSUER)
-    .setAudience(['isekai-api', 'account'])
-    .setSubject('00000000-0000-4000-8000-000000000001')
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + 3600)
-    .sign(privateKey);
-
-  const host = join(root, 'functions/lib/host/main.ts');
-  const echo = await startServer(
-    [
-      process.execPath,
-      host,
-      `--source=${join(root, 'bench/edge-echo.ts')}`,
-      '--target=edge-echo',
-      '--host=127.0.0.1',
-    ],
-    {},
-    { cpu: 0, readyPath: '/anime/1' },
-  );
-  const edgeAuth = await startServer(
-    [
-      process.execPath,
-      host,
-      `--source=${join(root, 'functions/edge-auth/index.ts')}`,
-      '--target=edge-auth',
-      '--host=127.0.0.1',
-    ],
-    { OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: 'isekai-api', OIDC_JWKS_URL: jwksUrl },
-    { cpu: 0, readyPath: '/healthz' },
-  );
-  const port = (url: string) => Number(new URL(url).port);
-  const unlimited = {
-    perIp: { rate: 1_000_000, burst: 1_000_000 },
-    perToken: { rate: 1_000_000, burst: 1_000_000 },
-  };
+  const up = await startEdgeUpstreams(root);
+  const { token, jwksUrl, echo, edgeAuth, port } = up;
   const edges = [];
   try {
     for (const [id, authCache] of [
@@ -89,12 +35,12 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
     ] as const) {
       edges.push(
         await startTestEdge(id, {
-          functions: { 'edge-auth': port(edgeAuth.url) },
-          defaultPort: port(echo.url),
+          functions: { 'edge-auth': port(edgeAuth) },
+          defaultPort: port(echo),
           keycloakUrl: jwksUrl,
           https: await freePort(),
           http: await freePort(),
-          overrides: { limits: unlimited, authCache, traceSamplePercent: 0, accessLogBuffer: '64k' },
+          overrides: { limits: UNLIMITED, authCache, traceSamplePercent: 0, accessLogBuffer: '64k' },
           cpu: 0,
         }),
       );
@@ -153,8 +99,6 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
     return result;
   } finally {
     for (const e of edges) await e.stop();
-    await edgeAuth.stop();
-    await echo.stop();
-    jwks.close();
+    await up.stop();
   }
 }

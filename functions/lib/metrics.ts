@@ -11,6 +11,10 @@ export interface Metrics {
   readonly eventsHandled: Counter<'type' | 'outcome'>;
   /** Cache-aside lookups: `cache` (anime, list), `result` hit, miss or error (the store did not answer). */
   readonly cacheLookups: Counter<'cache' | 'result'>;
+  /** outbox-relay, after each tick: events not yet published per outbox source (`OutboxSource.name`). */
+  readonly outboxPending: Gauge<'source'>;
+  /** outbox-relay, after each tick: age in seconds of the oldest unpublished event per source, 0 when none. */
+  readonly outboxOldestPending: Gauge<'source'>;
 }
 
 /** A fresh registry with the standard series (default process metrics included). */
@@ -55,6 +59,18 @@ export function createMetrics(service: string): Metrics {
       name: 'cache_lookups_total',
       help: 'Cache-aside lookups by cache and result (hit, miss, error)',
       labelNames: ['cache', 'result'],
+      registers: [registry],
+    }),
+    outboxPending: new Gauge({
+      name: 'outbox_pending_events',
+      help: 'Events not yet published per outbox source, read by outbox-relay after each tick',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    outboxOldestPending: new Gauge({
+      name: 'outbox_oldest_pending_seconds',
+      help: 'Age in seconds of the oldest unpublished event per outbox source (0 when none), after each tick',
+      labelNames: ['source'],
       registers: [registry],
     }),
   };

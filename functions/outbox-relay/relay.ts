@@ -23,6 +23,8 @@ export interface RelayDeps {
   readonly sources: readonly OutboxSource[];
   readonly send: EventTransport;
   readonly batchSize: number;
+  /** The clock the backlog's age is measured with (ms since the epoch; default Date.now). */
+  readonly now?: () => number;
 }
 
 /**
@@ -30,9 +32,30 @@ export interface RelayDeps {
  * `maxRows` unpublished events of each source through the broker (`relayOutbox`). A broker outage leaves
  * them for the next tick; a source that fails (its database down) does not stop the others, and the tick
  * then fails with that source's error (503, transient); a malformed tick is a permanent 400.
+ * After each source's run its backlog (`source.pending()`) sets the gauges `outbox_pending_events` and
+ * `outbox_oldest_pending_seconds` (label `source`: the source's name); when it cannot be read the source's
+ * series are removed (no reading rather than a stale one) and the tick goes on.
  */
 export function createRelayHandler(deps: RelayDeps): (event: CloudEventV1<unknown>) => Promise<RelayResult> {
   const relay = { send: deps.send, log: deps.runtime.log };
+  const now = deps.now ?? Date.now;
+  const { outboxPending, outboxOldestPending } = deps.runtime.metrics;
+  const recordBacklog = async (source: OutboxSource) => {
+    const labels = { source: source.name };
+    try {
+      const backlog = await source.pending();
+      outboxPending.set(labels, backlog.count);
+      const age = backlog.oldest ? Math.max(0, (now() - backlog.oldest.getTime()) / 1000) : 0;
+      outboxOldestPending.set(labels, age);
+    } catch (error) {
+      outboxPending.remove(labels);
+      outboxOldestPending.remove(labels);
+      deps.runtime.log.warn(
+        { source: source.name, code: asIsekaiError(error).code, err: error },
+        'outbox backlog unreadable',
+      );
+    }
+  };
   return async (event) => {
     const data = typeof event.data === 'string' ? (JSON.parse(event.data) as unknown) : (event.data ?? {});
     const tick = check<{ maxRows?: number }>(Tick, data, '/data');
@@ -55,6 +78,7 @@ export function createRelayHandler(deps: RelayDeps): (event: CloudEventV1<unknow
           'outbox source failed',
         );
       }
+      await recordBacklog(source);
     }
     if (failure !== undefined) throw failure;
     return total;
@@ -95,5 +119,6 @@ function mongoFaults(source: OutboxSource): OutboxSource {
         release: (failures) => mapped(claim.release(failures)),
       };
     },
+    pending: () => mapped(source.pending()),
   };
 }

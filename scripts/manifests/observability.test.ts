@@ -245,7 +245,7 @@ describe('k3s/observability/dashboards', () => {
     json.panels.flatMap((p) => p.targets.map((t) => ({ where: `${file} “${p.title}”`, expr: t.expr }))),
   );
 
-  it('cover requests, latency and errors per function; queue depth, retries and dead letters; cache hit rate, cold starts and replicas', () => {
+  it('cover requests, latency and errors per function; queue depth, retries and dead letters; outbox backlog; cache hit rate, cold starts and replicas', () => {
     const text = queries.map((q) => q.expr).join('\n');
     for (const series of [
       'http_requests_total',
@@ -257,6 +257,7 @@ describe('k3s/observability/dashboards', () => {
       'cache_lookups_total{result="hit"}',
       'process_start_time_seconds',
       'up{job="isekai-functions"}',
+      'outbox_oldest_pending_seconds',
     ])
       expect(text).toContain(series);
     expect(new Set(dashboards.map((d) => d.json.uid)).size).toBe(dashboards.length);

@@ -10,6 +10,7 @@ import { freePort } from '../../scripts/servers/harness.ts';
 import { edgeRequest, startTestEdge, type TestEdge } from '../../scripts/servers/nginx.ts';
 import { type FunctionProcess, spawnFunction } from '../../scripts/stack/function-process.ts';
 import { type LocalIssuer, startLocalIssuer } from '../support/local-issuer.ts';
+import { wholeRatings } from '../support/ratings-invariant.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 import { ownAnime, prepareDatabase } from '../support/tracking.ts';
 import { waitFor } from './events-support.ts';
@@ -146,42 +147,6 @@ async function viaEdge(
   }
 }
 
-/**
- * The anime's ratings are whole: `anime_stats` count and sum equal its ratings, every rater has a
- * `rating.submitted` in the outbox and no event names a user without a rating. Returns the scores by user.
- */
-async function wholeRatings(anime: number): Promise<Map<string, number>> {
-  const { rows } = await pool.query<{
-    ratings: string;
-    sum: string | null;
-    score_count: number;
-    score_sum: string;
-    outboxed: string;
-    unrated_events: string;
-  }>(
-    `select (select count(*) from ratings where anime_id = $1) as ratings,
-            (select sum(score) from ratings where anime_id = $1) as sum,
-            s.score_count, s.score_sum,
-            (select count(distinct event->'data'->>'userId') from outbox
-              where type = 'dev.isekai.rating.submitted.v1' and subject = $1::text) as outboxed,
-            (select count(*) from outbox o where o.type = 'dev.isekai.rating.submitted.v1'
-              and o.subject = $1::text and not exists (select 1 from ratings r where r.anime_id = $1
-              and r.user_id::text = o.event->'data'->>'userId')) as unrated_events
-     from anime_stats s where s.anime_id = $1`,
-    [anime],
-  );
-  const r = rows[0];
-  expect(r?.score_count).toBe(Number(r?.ratings));
-  expect(Number(r?.score_sum)).toBe(Number(r?.sum ?? 0));
-  expect(Number(r?.outboxed)).toBe(Number(r?.ratings));
-  expect(Number(r?.unrated_events)).toBe(0);
-  const scores = await pool.query<{ user_id: string; score: number }>(
-    'select user_id, score from ratings where anime_id = $1',
-    [anime],
-  );
-  return new Map(scores.rows.map((s) => [s.user_id, s.score]));
-}
-
 /** PUT the same rating until the edge answers 2xx (a client's retry); fails past the deadline. */
 async function rateUntilAnswered(port: number, anime: number, user: string, score: number) {
   const token = await issuer.sign(user);
@@ -274,14 +239,14 @@ describe('nginx killed with SIGKILL: in-flight requests fail cleanly, writes are
         ).rowCount === 0,
       DEADLINE_MS,
     );
-    const beforeRetry = await wholeRatings(anime);
+    const beforeRetry = await wholeRatings(pool, anime);
     for (const [i, user] of users.entries()) {
       const applied = beforeRetry.get(user);
       expect([undefined, score(i)], `${user}: applied once with its score, or not at all`).toContain(applied);
     }
     // The clients retry with the same body: every write ends applied exactly once.
     await Promise.all(users.map((u, i) => rateUntilAnswered(edge.port, anime, u, score(i))));
-    const after = await wholeRatings(anime);
+    const after = await wholeRatings(pool, anime);
     expect(after.size).toBe(users.length + 1);
     for (const [i, user] of users.entries()) expect(after.get(user)).toBe(score(i));
     const { rows } = await pool.query<{ mean: string }>('select mean from anime_stats where anime_id = $1', [
@@ -383,7 +348,7 @@ describe('nginx killed with SIGKILL: in-flight requests fail cleanly, writes are
     // Every answer was a 200 or a cut/refused connection; no 5xx from a half-dead edge.
     expect(new Set(statuses.map(String))).toEqual(new Set(['200', '0']));
     // Writes: every user rated once with its score; aggregates and outbox whole.
-    const ratings = await wholeRatings(anime);
+    const ratings = await wholeRatings(pool, anime);
     expect(ratings.size).toBe(users.length + 1);
     for (const [i, user] of users.entries()) expect(ratings.get(user)).toBe(score(i));
     // The auth cache left by the killed edge: every entry a complete cache file (nginx writes a temporary

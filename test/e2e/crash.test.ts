@@ -14,6 +14,7 @@ import { freePort } from '../../scripts/servers/harness.ts';
 import { type FunctionProcess, spawnBroker, spawnFunction } from '../../scripts/stack/function-process.ts';
 import { type LocalIssuer, startLocalIssuer } from '../support/local-issuer.ts';
 import { eventOf, seedAnime } from '../support/notify-fixtures.ts';
+import { wholeRatings } from '../support/ratings-invariant.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
 import { type ScratchVhost, scratchVhost } from '../support/scratch-vhost.ts';
 import { scratchBucket, srtOf } from '../support/subtitles.ts';
@@ -361,34 +362,7 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
     await rate.kill9();
     await load;
 
-    const consistent = async () => {
-      const { rows } = await pool.query<{
-        ratings: string;
-        sum: string | null;
-        score_count: number;
-        score_sum: string;
-        outboxed: string;
-        unrated_events: string;
-      }>(
-        `select (select count(*) from ratings where anime_id = $1) as ratings,
-                (select sum(score) from ratings where anime_id = $1) as sum,
-                s.score_count, s.score_sum,
-                (select count(distinct event->'data'->>'userId') from outbox
-                  where type = 'dev.isekai.rating.submitted.v1' and subject = $1::text) as outboxed,
-                (select count(*) from outbox o where o.type = 'dev.isekai.rating.submitted.v1'
-                  and o.subject = $1::text and not exists (select 1 from ratings r where r.anime_id = $1
-                  and r.user_id::text = o.event->'data'->>'userId')) as unrated_events
-         from anime_stats s where s.anime_id = $1`,
-        [anime],
-      );
-      const r = rows[0];
-      expect(r).toBeDefined();
-      expect(r?.score_count).toBe(Number(r?.ratings));
-      expect(Number(r?.score_sum)).toBe(Number(r?.sum ?? 0));
-      expect(Number(r?.outboxed)).toBe(Number(r?.ratings));
-      expect(Number(r?.unrated_events)).toBe(0);
-      return Number(r?.ratings);
-    };
+    const consistent = async () => (await wholeRatings(pool, anime)).size;
     // Every answered write is in; every committed one is whole (aggregates and event with it).
     const committed = await consistent();
     const ok = [...answered].filter(([, s]) => s >= 200 && s < 300).map(([u]) => u);

@@ -20,7 +20,8 @@ import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-
 /**
  * STYLE rule 8 for every CloudEvent function we ship — outbox-relay, dead-letters and a consumer built
  * with createConsumer — over the wire in binary and structured mode, on functions-framework's test server
- * and on the lean host, against the real PostgreSQL (a scratch database: the relay publishes every row).
+ * and on the lean host, against the real PostgreSQL (a scratch database: the relay publishes every row);
+ * and outbox-relay's backlog gauges on the lean host's /metrics (what Prometheus scrapes).
  */
 const env = inject('env');
 const TYPE = 'dev.isekai.episode.aired.v1';
@@ -227,5 +228,60 @@ describe.each(Object.entries(hosts))('on %s', (host, make) => {
       const { rows } = await db.query('select 1 from processed_events where event_id = $1', [event.id]);
       expect(rows).toHaveLength(0);
     });
+  });
+});
+
+describe('outbox-relay on the lean host: /metrics', () => {
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    server = createHostServer({ target: 'outbox-relay', onEventError: () => undefined });
+    base = await listen(server);
+  });
+  afterAll(() => close(server));
+
+  it('shows the outbox backlog after each tick (pending events, age of the oldest)', async () => {
+    const tick = (id: string, maxRows: number) =>
+      deliver(
+        base,
+        {
+          specversion: '1.0',
+          id: `metrics-${id}`,
+          type: 'dev.knative.sources.ping',
+          source: '/apis/v1/namespaces/isekai/pingsources/outbox-relay-tick',
+          datacontenttype: 'application/json',
+          data: { maxRows },
+        },
+        'binary',
+      );
+    const gauge = async (name: string) => {
+      const text = await (await fetch(`${base}metrics`)).text();
+      const line = new RegExp(`^${name}\\{source="postgresql"[^}]*\\} (\\S+)$`, 'm').exec(text);
+      return line ? Number(line[1]) : undefined;
+    };
+    expect(acked((await tick('drain', 500)).status)).toBe(true);
+    // Three rows written two minutes ago; a tick of one row leaves two waiting.
+    await db.transaction(async (tx) => {
+      for (let episode = 1; episode <= 3; episode += 1) {
+        const ce = await enqueue(
+          tx,
+          newEvent(
+            TYPE,
+            { animeId: 1, episode, airedAt: '2026-11-23T16:00:00Z' },
+            { source: '/functions/library' },
+          ),
+        );
+        await tx.query(`update outbox set created_at = now() - interval '120 seconds' where id = $1`, [
+          ce.id,
+        ]);
+      }
+    });
+    expect(acked((await tick('one', 1)).status)).toBe(true);
+    expect(await gauge('outbox_pending_events')).toBe(2);
+    expect(await gauge('outbox_oldest_pending_seconds')).toBeGreaterThanOrEqual(119);
+    expect(await gauge('outbox_oldest_pending_seconds')).toBeLessThan(180);
+    expect(acked((await tick('rest', 500)).status)).toBe(true);
+    expect(await gauge('outbox_pending_events')).toBe(0);
+    expect(await gauge('outbox_oldest_pending_seconds')).toBe(0);
   });
 });

@@ -7,8 +7,9 @@
  *   proves the queries and the lease as the driver sends them, not a real mongod's concurrency.
  * What every source must do: hand out due events oldest first and leave young ones; never hand a claimed
  * event to a second claim until it is released; never hand out a published event again; hand out again
- * what was released unpublished; keep a sequence in write order; and, through `relayOutbox`, lose
- * nothing while the broker is down and send each event once it is back.
+ * what was released unpublished; keep a sequence in write order; report its backlog (`pending`: how many
+ * wait, since when); and, through `relayOutbox`, lose nothing while the broker is down and send each event
+ * once it is back.
  */
 import type { CloudEventV1 } from 'cloudevents';
 import { type Db, MongoClient, ObjectId } from 'mongodb';
@@ -200,6 +201,24 @@ describe.each(fixtures)('outbox source contract: %s', (_name, store) => {
     const again = await source.claim(10);
     await again.release([]);
     expect(ids(again.sequences)).toEqual([kept]);
+  });
+
+  it('pending() counts every unpublished event (young ones too) and dates the oldest; published ones leave it', async () => {
+    expect(await store.source(0).pending()).toEqual({ count: 0, oldest: null });
+    await store.write([1, 2], 120_000);
+    await store.write([1], 0);
+    const source = store.source(10_000);
+    const before = await source.pending();
+    expect(before.count).toBe(4);
+    // Written 120 s ago (the row's created_at, the event's time), give or take the test's own run.
+    expect(Date.now() - (before.oldest?.getTime() ?? 0)).toBeGreaterThanOrEqual(119_000);
+    expect(Date.now() - (before.oldest?.getTime() ?? 0)).toBeLessThan(130_000);
+    const claim = await source.claim(10);
+    await claim.markPublished(ids(claim.sequences));
+    await claim.release([]);
+    const after = await source.pending();
+    expect(after.count).toBe(1);
+    expect(Date.now() - (after.oldest?.getTime() ?? 0)).toBeLessThan(10_000);
   });
 
   it('through relayOutbox: nothing is lost while the broker is down, and each event is sent once when it is back', async () => {

@@ -3,7 +3,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import type { Collection, ObjectId } from 'mongodb';
 import { asIsekaiError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { OutboxClaim, OutboxSource } from './outbox-source.ts';
+import type { OutboxBacklog, OutboxClaim, OutboxSource } from './outbox-source.ts';
 import type { EventTransport } from './transport.ts';
 
 /**
@@ -89,7 +89,10 @@ export interface EmbeddedOutboxOptions {
  * `relayLeaseUntil` + `relayLeasedBy` where no live lease is: two relays never hold the same document; a
  * relay that dies lets go when its lease ends); each document's due events are one sequence (they go out
  * in write order). `markPublished` pulls them from their documents, `release` lifts the lease (MongoDB
- * keeps no attempt count: a failure is logged by the relay and the event stays pending).
+ * keeps no attempt count: a failure is logged by the relay and the event stays pending). `pending` sums
+ * the `pendingEvents` of every document that has some, and takes the oldest first event's `time` (events
+ * are pushed in write order); it reads every document of the collections (no index on `pendingEvents`), once
+ * per tick.
  * @example await relayOutbox(embeddedOutbox([subtitles, reports]), { send, log })
  */
 export function embeddedOutbox(
@@ -145,6 +148,28 @@ export function embeddedOutbox(
             );
         },
       };
+    },
+    async pending(): Promise<OutboxBacklog> {
+      let count = 0;
+      let oldest: string | undefined;
+      for (const collection of collections) {
+        const [totals] = await collection
+          .aggregate<{ count: number; oldest: string | null }>([
+            { $match: { 'pendingEvents.0': { $exists: true } } },
+            {
+              $group: {
+                _id: null,
+                count: { $sum: { $size: '$pendingEvents' } },
+                oldest: { $min: { $arrayElemAt: ['$pendingEvents.time', 0] } },
+              },
+            },
+          ])
+          .toArray();
+        count += totals?.count ?? 0;
+        // ISO-8601 UTC times (newEvent's toISOString) order as strings, as the claim's filter relies on.
+        if (totals?.oldest && (oldest === undefined || totals.oldest < oldest)) oldest = totals.oldest;
+      }
+      return { count, oldest: oldest === undefined ? null : new Date(oldest) };
     },
   };
 }

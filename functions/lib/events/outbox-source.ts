@@ -28,6 +28,14 @@ export interface OutboxClaim {
   release(failures: readonly SendFailure[]): Promise<void>;
 }
 
+/** What waits in an outbox source: the relay's backlog (`OutboxSource.pending`). */
+export interface OutboxBacklog {
+  /** Events not yet published, due or not (≥ 0). */
+  readonly count: number;
+  /** When the oldest of them was written (the row's `created_at`, the event's `time`); null when none waits. */
+  readonly oldest: Date | null;
+}
+
 /**
  * Where committed events wait until the broker has them: the PostgreSQL `outbox` table
  * (`postgresOutbox`, events/outbox.ts) or the `pendingEvents` embedded in MongoDB documents
@@ -43,4 +51,10 @@ export interface OutboxSource {
    * is due. A claim may exceed `limit` by the rest of one sequence.
    */
   claim(limit: number): Promise<OutboxClaim>;
+  /**
+   * The backlog: how many events are not yet published (claimed or not, younger than the minimum age
+   * included) and when the oldest was written. One cheap read, no claim; outbox-relay exports it after each
+   * tick (`outbox_pending_events`, `outbox_oldest_pending_seconds`). Throws when the store is down.
+   */
+  pending(): Promise<OutboxBacklog>;
 }

@@ -85,6 +85,7 @@ export async function publishCommitted(
  * lets go with its connection), oldest first (`created_at, id`), each row its own sequence (sent side by
  * side). `markPublished` sets `published_at`, `release` records attempts and `last_error` and commits.
  * The claim lives in `Postgres.transaction` (10 s guard), as the sends it waits for did before.
+ * `pending` counts the rows with no `published_at` and the oldest `created_at`.
  * @example await relayOutbox(postgresOutbox(db, { minAgeMs: 2_000 }), { send, log })
  */
 export function postgresOutbox(db: Postgres, options: { readonly minAgeMs?: number } = {}): OutboxSource {
@@ -114,6 +115,13 @@ export function postgresOutbox(db: Postgres, options: { readonly minAgeMs?: numb
       // Before the claim: the select failed. After it, `release` hands the outcome to its caller.
       committed.catch(claimed.reject);
       return claimed.promise;
+    },
+    async pending() {
+      // The partial index outbox_unpublished (created_at where published_at is null) answers both.
+      const { rows } = await db.query<{ count: number; oldest: Date | null }>(
+        'select count(*)::int as count, min(created_at) as oldest from outbox where published_at is null',
+      );
+      return { count: rows[0]?.count ?? 0, oldest: rows[0]?.oldest ?? null };
     },
   };
 }

@@ -7,11 +7,6 @@ import type { Oidc } from './oidc.ts';
 import { needsRefresh } from './oidc.ts';
 import type { Session } from './session.ts';
 
-/** The page needs a signed-in viewer and there is none (or the sign-in expired). */
-export class SignInRequired extends Error {
-  override readonly name = 'SignInRequired';
-}
-
 /** The viewer's access token, refreshed if needed; undefined for anonymous visitors. */
 export async function accessToken(
   session: Session,
@@ -35,13 +30,6 @@ export async function accessToken(
     signOutLocally(session);
     return undefined;
   }
-}
-
-/** Like accessToken, but a missing viewer is an error (pages answer it with a redirect to sign in). */
-export async function requireToken(session: Session, oidc: Oidc): Promise<string> {
-  const token = await accessToken(session, oidc);
-  if (!token) throw new SignInRequired('sign in to see this page');
-  return token;
 }
 
 /** Forget the tokens and the user, keeping the session (and its CSRF token) for the next sign-in. */
