@@ -282,8 +282,9 @@ describe('k3s/RUNBOOK.md', () => {
       readFileSync(join(REPO_ROOT, 'k3s/restore/postgres-backup.yaml'), 'utf8'),
       'k3s/restore/postgres-backup.yaml',
     )[0];
-    expect(backup?.object.kind).toBe('Backup');
-    expect((backup?.object.spec as { cluster: { name: string } }).cluster.name).toBe('postgres');
+    if (!backup) throw new Error('no Backup in k3s/restore/postgres-backup.yaml');
+    expect(backup.object.kind).toBe('Backup');
+    expect((backup.object.spec as { cluster: { name: string } }).cluster.name).toBe('postgres');
     expect(exists('clusters.postgresql.cnpg.io', 'isekai-data', 'postgres')).toBe(true);
   });
 
