@@ -1,5 +1,6 @@
 import FindMyWay from 'find-my-way';
 import zipkin from 'zipkin';
+import { personRefusal } from '../auth/people.ts';
 import {
   asIsekaiError,
   Forbidden,
@@ -8,7 +9,6 @@ import {
   Unauthenticated,
   ValidationFailed,
 } from '../errors.ts';
-import { personRefusal } from '../auth/people.ts';
 import type { Runtime } from '../runtime.ts';
 import { extractTraceId, traceparentOf } from '../tracing/trace-headers.ts';
 import { check, convertAndCheck } from '../validate.ts';
