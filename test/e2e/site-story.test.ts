@@ -354,6 +354,7 @@ describe('the story: upload → live notification → download → preview → r
     expect(await m.locator('input[name="decision"]:checked').count()).toBe(0);
     await record.click();
     expect(await m.locator('input[name="decision"]:invalid').count()).toBeGreaterThan(0);
+    expect(await m.locator('.flash.error').count()).toBe(0);
     expect(await text(m.getByTestId('status'))).toBe('published');
     await m.getByLabel('Remove (final)').check();
     await m.getByLabel(/^Note/).fill('Timing unusable; please re-time and upload again.');
