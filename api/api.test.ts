@@ -155,7 +155,9 @@ describe('statuses beyond the defaults (201, 207, 403, 404, 409, 410, 413, 422)'
       .flatMap((line) => {
         const m = /^\| `(GET|POST|PUT|PATCH|DELETE) (\/[^`?\s]*)/.exec(line);
         if (!m) return [];
-        const statuses = [...line.matchAll(/\b(201|207|403|404|409|410|413|422)\b/g)].map((s) => s[1] as string);
+        const statuses = [...line.matchAll(/\b(201|207|403|404|409|410|413|422)\b/g)].map(
+          (s) => s[1] as string,
+        );
         return statuses.length > 0
           ? [{ fn, method: m[1] as string, path: m[2] as string, statuses, line }]
           : [];
@@ -179,7 +181,9 @@ describe('statuses beyond the defaults (201, 207, 403, 404, 409, 410, 413, 422)'
 
   it('documents what the code paths answer: a created entry, an empty or too large bundle, a non-leader', () => {
     expect(answersOf('PUT', '/me/library/{animeId}')).toEqual(expect.arrayContaining(['200', '201']));
-    expect(answersOf('POST', '/me/library/{animeId}/history')).toEqual(expect.arrayContaining(['200', '201']));
+    expect(answersOf('POST', '/me/library/{animeId}/history')).toEqual(
+      expect.arrayContaining(['200', '201']),
+    );
     expect(answersOf('GET', '/subtitles/bulk')).toEqual(expect.arrayContaining(['404', '413']));
     for (const [method, path] of [
       ['PATCH', '/groups/{slug}'],

@@ -55,7 +55,8 @@ export const ERRORS: Record<string, { status: number; code: string; description:
   PayloadTooLarge: {
     status: 413,
     code: 'payload_too_large',
-    description: "The body is larger than the route's limit, or the answer would be (a bulk download over its limit)",
+    description:
+      "The body is larger than the route's limit, or the answer would be (a bulk download over its limit)",
     detail: 'the request body is larger than 65536 bytes',
   },
   UnsupportedMediaType: {

@@ -90,7 +90,10 @@ export class PayloadTooLarge extends IsekaiError {
   readonly code = 'payload_too_large';
   readonly limitBytes: number;
   /** `message` names what is too large when it is not the request body (an answer to be built). */
-  constructor(limitBytes: number, message = `request body exceeds the limit of ${limitBytes} bytes for this route`) {
+  constructor(
+    limitBytes: number,
+    message = `request body exceeds the limit of ${limitBytes} bytes for this route`,
+  ) {
     super(message);
     this.limitBytes = limitBytes;
   }

@@ -259,7 +259,10 @@ describe.each([
     const sid = (await context.cookies(stack.siteUrl)).find((c) => c.name === '__Host-isekai-sid')?.value;
     expect(sid).toBeTruthy();
     for (const path of ['/me/backups/2020-01-01', '/me/backups/not-a-date']) {
-      const res = await edgeRequest(stack.edge, '', { path, headers: { cookie: `__Host-isekai-sid=${sid}` } });
+      const res = await edgeRequest(stack.edge, '', {
+        path,
+        headers: { cookie: `__Host-isekai-sid=${sid}` },
+      });
       expect(res.status, path).toBe(404);
       expect(res.body).toContain('<title>Not found — Isekai</title>');
       expect(res.body).not.toContain('no longer exists');

@@ -376,7 +376,10 @@ describe('groups', () => {
     const counted = await seed(`Groups Counted ${run}`, 28);
     const uncounted = await seed(`Groups Uncounted ${run}`, null);
     const p = (await call('POST', projects, LEAD, { animeId: counted, language: 'en' })).body;
-    const past = problem(await call('PUT', `${projects}/${p.id}/episodes/99`, LEAD, { stage: 'released' }), 400);
+    const past = problem(
+      await call('PUT', `${projects}/${p.id}/episodes/99`, LEAD, { stage: 'released' }),
+      400,
+    );
     expect(past.code).toBe('validation_failed');
     expect(past.errors).toEqual([{ field: '/path/episode', message: 'must be at most 28' }]);
     const announced = (await outbox('group.project.updated', String(counted))).map(
