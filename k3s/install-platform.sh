@@ -63,9 +63,12 @@ DATA='app.kubernetes.io/name in (postgres,mongodb,redis,keycloak,zipkin,rabbitmq
 
 # vault_secret NAME TYPE VAULT_PATH JQ: Secret isekai-data/NAME whose stringData is JQ applied to the data
 # of Vault's VAULT_PATH; a missing value fails (never an empty password). Dry run: the plan line only.
+# Server-side apply: a client-side apply copies the whole object, values included, into the
+# kubectl.kubernetes.io/last-applied-configuration annotation, readable by anyone who may read the object's
+# metadata.
 vault_secret() {
   if [ "$DRY_RUN" = 1 ]; then
-    plan "vault kv get -format=json $3 | jq '<Secret isekai-data/$1 ($2): $4>' | kubectl apply -f -"
+    plan "vault kv get -format=json $3 | jq '<Secret isekai-data/$1 ($2): $4>' | kubectl apply --server-side -f -"
     return 0
   fi
   vault kv get -format=json "$3" |
@@ -74,7 +77,7 @@ vault_secret() {
        metadata: {name: $name, namespace: "isekai-data", labels: {"app.kubernetes.io/part-of": "isekai"}},
        stringData: (.data.data | '"$4"')}
       | if ([.stringData[]] | all(type == "string" and length > 0)) then . else error("\($name): a value is missing in Vault") end' |
-    kubectl apply -f -
+    kubectl apply --server-side -f -
 }
 if [ "$DRY_RUN" = 1 ]; then
   printf '# Isekai install plan: overlay %s, Knative %s, Rook %s, Vault chart %s\n' \
@@ -173,6 +176,9 @@ if [ "$OVERLAY" = production ]; then
     VAULT_INIT_FILE="$VAULT_INIT_FILE" ./vault-unseal.sh
   fi
   kwait -n vault pod/vault-0 --for=condition=Ready --timeout=300s
+  # The agent injector's webhook adds the Vault agent to the data pods: a pod admitted while it is not
+  # serving starts without its secrets (the webhook fails open), so it is rolled out before any data pod.
+  krollout vault deployment/vault-agent-injector 600s
   if [ "$DRY_RUN" = 1 ]; then
     plan "VAULT_TOKEN=<root token from ${VAULT_INIT_FILE}, or \$VAULT_TOKEN> ../vault-policies/setup.sh"
     plan "../vault-policies/seed-secrets.sh   # every missing secret generated; existing ones kept"

@@ -139,10 +139,11 @@ random_hex() {
 
 # ensure_secret NAMESPACE NAME KEY PRODUCER: creates Secret NAME with one KEY, its value printed by the function
 # PRODUCER, unless the Secret exists (an existing secret is never replaced). The value reaches kubectl on
-# stdin, never on a command line; a dry run names the Secret and key, not the value.
+# stdin, never on a command line, and is applied server-side (a client-side apply would copy it into the
+# last-applied-configuration annotation); a dry run names the Secret and key, not the value.
 ensure_secret() {
   if [ "$DRY_RUN" = 1 ]; then
-    plan "kubectl -n $1 get secret $2, else: kubectl apply -f - <Secret $1/$2, key $3 from $4>   # once, never replaced"
+    plan "kubectl -n $1 get secret $2, else: kubectl apply --server-side -f - <Secret $1/$2, key $3 from $4>   # once, never replaced"
     return 0
   fi
   if kubectl -n "$1" get secret "$2" >/dev/null 2>&1; then
@@ -152,7 +153,7 @@ ensure_secret() {
   local value
   value=$("$4")
   printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\ndata:\n  %s: %s\n' \
-    "$2" "$1" "$3" "$(printf '%s' "$value" | base64 | tr -d '\n')" | kubectl apply -f -
+    "$2" "$1" "$3" "$(printf '%s' "$value" | base64 | tr -d '\n')" | kubectl apply --server-side -f -
 }
 
 # wait_rollouts NAMESPACE: every Deployment in NAMESPACE is Available (10 minutes at most).

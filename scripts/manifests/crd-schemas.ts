@@ -42,6 +42,15 @@ const resource = (spec: Schema): Schema => ({
   required: ['apiVersion', 'kind', 'metadata', 'spec'],
   properties: { metadata: { type: 'object', required: ['name'] }, spec },
 });
+/** A resource made by `kubectl create` with a fresh name each time: name or generateName. */
+const createdResource = (spec: Schema): Schema => ({
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    metadata: { type: 'object', anyOf: [{ required: ['name'] }, { required: ['generateName'] }] },
+    spec,
+  },
+});
 
 const replicatedPool = strict(
   {
@@ -452,6 +461,20 @@ export const CRD_SCHEMAS: Record<string, Schema> = {
         pluginConfiguration: obj,
       },
       ['schedule', 'cluster'],
+    ),
+  ),
+  // An on-demand base backup (cloudnative-pg api/v1 backup_types.go BackupSpec).
+  'postgresql.cnpg.io/v1/Backup': createdResource(
+    strict(
+      {
+        cluster: secretName,
+        target: { enum: ['primary', 'prefer-standby'] },
+        method: { enum: ['barmanObjectStore', 'volumeSnapshot', 'plugin'] },
+        online: bool,
+        onlineConfiguration: obj,
+        pluginConfiguration: obj,
+      },
+      ['cluster'],
     ),
   ),
   'postgresql.cnpg.io/v1/Database': resource(

@@ -6,6 +6,8 @@
  * - waiting on an object never applied, or on something that cannot become true yet (Vault Ready while
  *   sealed, functions Ready before Vault is configured, a PostgreSQL Cluster whose Secrets do not exist);
  * - a release whose CRDs only fit server-side apply (CloudNativePG) applied client-side;
+ * - a Secret generated on the fly (applied from stdin) applied client-side: kubectl would copy its values into
+ *   the last-applied-configuration annotation (the local overlay's committed dev Secrets come from a file);
  * - `exec` into a pod of a StatefulSet never applied, or a script from a ConfigMap never applied;
  * - any Vault call but status/init/unseal while sealed or without the root token.
  * Every call is appended to FAKE_LOG as a JSON line. FAKE_FAIL (a regular expression) makes the `wait`s
@@ -135,7 +137,15 @@ const CHARTS: Record<string, { namespace: string; apis: string[]; objects: strin
     apis: ['ceph.rook.io', 'objectbucket.io'],
     objects: ['apps/Deployment/rook-ceph/rook-ceph-operator'],
   },
-  vault: { namespace: 'vault', apis: [], objects: ['/Pod/vault/vault-0', 'apps/StatefulSet/vault/vault'] },
+  vault: {
+    namespace: 'vault',
+    apis: [],
+    objects: [
+      '/Pod/vault/vault-0',
+      'apps/StatefulSet/vault/vault',
+      'apps/Deployment/vault/vault-agent-injector',
+    ],
+  },
 };
 const CLUSTER_SCOPED = new Set([
   'Namespace',
@@ -376,6 +386,10 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
         .map((d) => d.toJSON() as Obj | null)
         .filter((o): o is Obj => !!o?.kind)
         .filter((o) => !selector || matches(selector, o.metadata.labels));
+      if (file === '-' && !args.includes('--server-side') && objects.some((o) => o.kind === 'Secret'))
+        throw new Refused(
+          'fake: a generated Secret applied client-side: its values would be copied into the kubectl.kubernetes.io/last-applied-configuration annotation (use apply --server-side)',
+        );
       const errors = applyObjects(s, objects, file ?? dir ?? '');
       if (errors.length) throw new Refused(errors.join('\n'));
       return objects.map((o) => `${o.kind.toLowerCase()}/${o.metadata.name} configured\n`).join('');

@@ -50,4 +50,17 @@ describe('function settings: one declared source per function', () => {
       for (const setting of fn.vaultSettings) expect(env[setting], setting).toBeTruthy();
     },
   );
+
+  it("K_SINK is the RabbitMQ Broker's own ingress Service (default-broker-ingress in isekai, no path)", () => {
+    const m = knativeServices(base).get('outbox-relay');
+    const fn = declared.get('outbox-relay');
+    if (!m || !fn) throw new Error('no outbox-relay');
+    expect(containerEnv(base, m, fn).env.K_SINK).toBe(
+      'http://default-broker-ingress.isekai.svc.cluster.local',
+    );
+    // The AsyncAPI document names the same server.
+    expect(readFileSync(join(REPO_ROOT, 'events/asyncapi.yaml'), 'utf8')).toContain(
+      'host: default-broker-ingress.isekai.svc.cluster.local',
+    );
+  });
 });

@@ -55,8 +55,14 @@ export const VAULT_PLACEHOLDERS: Readonly<Record<string, string>> = {
  */
 export const EXTERNAL_SOURCES: Readonly<Record<string, NodeJS.ProcessEnv>> = {};
 
-/** Set on every pod by the platform, not by our manifests: Knative (PORT, K_*), a SinkBinding (K_SINK). */
-const K_SINK_PLACEHOLDER = 'http://rabbitmq-broker-ingress.knative-eventing.svc.cluster.local/isekai/default';
+/**
+ * The address a RabbitMQ Broker publishes in status.address.url, which a SinkBinding injects as K_SINK:
+ * eventing-rabbitmq makes the Service `<broker>-broker-ingress` in the Broker's own namespace and sets the
+ * URL to its cluster host name, with no path (pkg/reconciler/broker: resources/ingress.go MakeIngressService,
+ * broker.go `network.GetServiceHostname(ingressEndpoints.GetName(), ingressEndpoints.GetNamespace())`).
+ */
+export const brokerAddress = (broker: string, namespace: string) =>
+  `http://${broker}-broker-ingress.${namespace}.svc.cluster.local`;
 /** Variables the runtime reads outside the settings schemas (functions-framework, Node, secrets.ts). */
 const RUNTIME_SETTINGS = new Set<string>([
   'FUNCTION_TARGET',
@@ -126,9 +132,10 @@ export function containerEnv(
     }
     for (const [key, value] of Object.entries(json(found.object.stringData))) env[key] = String(value);
   }
-  if (sinkBindings(manifests).some((s) => s.subject === name && s.namespace === namespace)) {
-    env.K_SINK = K_SINK_PLACEHOLDER;
-  }
+  // Set by the platform, not by our manifests: a SinkBinding injects K_SINK, its Broker's address.
+  const binding = sinkBindings(manifests).find((s) => s.subject === name && s.namespace === namespace);
+  if (binding?.sink.kind === 'Broker') env.K_SINK = brokerAddress(binding.sink.name, binding.sink.namespace);
+  else if (binding) problems.push(`${where(m)}: SinkBinding ${binding.name} sinks to a ${binding.sink.kind}`);
   for (const e of (container.env ?? []) as Record<string, unknown>[]) {
     if (typeof e.value === 'string') env[String(e.name)] = e.value;
     else

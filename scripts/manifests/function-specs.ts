@@ -6,7 +6,7 @@ export interface FunctionSpec {
   name: string;
   /** Hot paths keep >= 3 warm replicas; the others scale to zero (unless `warm`). */
   hot: boolean;
-  /** Not a hot path, but keeps exactly this many warm replicas (it holds long-lived streams). */
+  /** Not a hot path, but keeps exactly this many warm replicas (long-lived streams; a counter alerted on). */
   warm?: number;
   signature: 'http' | 'cloudevent';
   /** CloudEvent types it publishes through K_SINK (a SinkBinding). */
@@ -94,8 +94,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   // The viewers' website (site/, Astro SSR): not a functions-framework function, but deployed, scaled and
   // secured like one (settings in site/src/lib/settings.ts).
   { name: 'site', hot: true, signature: 'http', emits: [], consumes: [] },
-  // The dead-letter sink of the Broker and of every Trigger.
-  { name: 'dead-letters', hot: false, signature: 'cloudevent', emits: [], consumes: [] },
+  // The dead-letter sink of the Broker and of every Trigger. One warm replica: its event counter is what
+  // DeadLettersArriving alerts on, and a pod that came and went for one event leaves no increase() to see.
+  { name: 'dead-letters', hot: false, warm: 1, signature: 'cloudevent', emits: [], consumes: [] },
 ];
 
 /** Containers allowed a writable root filesystem, with the reason (see 600-keycloak.yaml). */

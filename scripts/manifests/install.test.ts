@@ -120,7 +120,7 @@ const waits = (run: Run) =>
 function monitoringSecretsApplied(run: Run): FakeCall[] {
   const from = at(run, /apply -f \S+k3s\/observability\/k8s\/namespace\.yaml/);
   const to = at(run, /apply -k \S+\/k3s\/observability$/);
-  return run.calls.slice(from, to).filter((c) => line(c) === 'kubectl apply -f -');
+  return run.calls.slice(from, to).filter((c) => line(c) === 'kubectl apply --server-side -f -');
 }
 
 const SLOW = 240_000;
@@ -167,11 +167,12 @@ describe('install-platform.sh production, on a fresh cluster', () => {
       /^vault operator init/,
       /^vault write -format=json sys\/unseal key=-/,
       /wait -n vault pod\/vault-0 --for=condition=Ready/,
+      /-n vault rollout status deployment\/vault-agent-injector/,
       /^vault auth enable kubernetes/,
       /^vault write auth\/kubernetes\/role\/catalog/,
       /^vault kv put kv\/isekai\/shared\/backup-store -/,
       /^vault kv put kv\/isekai-data\/postgres\/config -/,
-      /^kubectl apply -f -$/,
+      /^kubectl apply --server-side -f -$/,
       /apply -f \S+k3s\/observability\/k8s\/namespace\.yaml/,
       /-n monitoring get secret alertmanager-receiver/,
       /-n monitoring get secret grafana-admin/,
@@ -381,6 +382,29 @@ describe('PostgreSQL (CloudNativePG) in the install', () => {
     expect(fresh.calls.filter((c) => secrets.some((v) => line(c).includes(v))).map(line)).toEqual([]);
   });
 
+  it('applies every generated Secret server-side (no values in last-applied-configuration), the fake refusing client-side', () => {
+    const stdinApplies = fresh.calls.filter(
+      (c) =>
+        c.tool === 'kubectl' && c.args.includes('apply') && c.args.includes('-f') && c.args.includes('-'),
+    );
+    // 4 PostgreSQL Secrets from Vault + 2 observability Secrets.
+    expect(stdinApplies).toHaveLength(6);
+    for (const c of stdinApplies) expect(c.args, line(c)).toContain('--server-side');
+    const dir = cluster(fresh);
+    const secret =
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: isekai-data\nstringData:\n  k: v\n';
+    const apply = (args: string[]) =>
+      spawnSync(join(dir, 'bin', 'kubectl'), ['apply', ...args, '-f', '-'], {
+        encoding: 'utf8',
+        input: secret,
+        env: { ...process.env, FAKE_STATE: join(dir, 'state.json'), REAL_KUBECTL: realKubectl },
+      });
+    const client = apply([]);
+    expect(client.status).not.toBe(0);
+    expect(client.stderr).toContain('last-applied-configuration');
+    expect(apply(['--server-side']).status).toBe(0);
+  });
+
   it('the fake refuses what the cluster would: client-side CRDs too large, a Cluster without its Secrets', () => {
     const dir = cluster(fresh);
     const run = (args: string[]) =>
@@ -431,7 +455,7 @@ describe('install-platform.sh --dry-run', () => {
         'kubectl apply -k k3s/observability',
         'name: prometheus-config-',
         'kubectl -n kourier-system patch deployment 3scale-kourier-gateway --patch-file platform/kourier-gateway-edge.patch.yaml',
-        'kubectl -n monitoring get secret grafana-admin, else: kubectl apply -f - <Secret monitoring/grafana-admin, key admin-password from random_hex>',
+        'kubectl -n monitoring get secret grafana-admin, else: kubectl apply --server-side -f - <Secret monitoring/grafana-admin, key admin-password from random_hex>',
         'seed-secrets.sh',
         '# dry run: nothing was applied',
       ]) {

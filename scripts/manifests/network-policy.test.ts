@@ -23,6 +23,12 @@ const OUTSIDE: Record<string, Pod> = {
     namespace: 'isekai',
     labels: { 'eventing.knative.dev/trigger': 'notify' },
   },
+  /** eventing-rabbitmq's Broker ingress: made by its controller in the Broker's namespace (ingress.go). */
+  brokerIngress: {
+    name: 'default-broker-ingress',
+    namespace: 'isekai',
+    labels: { 'eventing.knative.dev/broker': 'default', 'eventing.knative.dev/brokerRole': 'ingress' },
+  },
   rgw: { name: 'rgw', namespace: 'rook-ceph', labels: { app: 'rook-ceph-rgw' } },
   vault: { name: 'vault-0', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' } },
   dns: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
@@ -37,6 +43,12 @@ const OUTSIDE: Record<string, Pod> = {
     labels: { app: 'net-kourier-controller' },
   },
   cephMgr: { name: 'rook-ceph-mgr-a', namespace: 'rook-ceph', labels: { app: 'rook-ceph-mgr' } },
+  /** nginx on the edge node (`cloud`, podCIDR 10.42.0.0/24): a host, masqueraded to its flannel address. */
+  edgeNginx: { name: 'nginx@cloud', namespace: '', labels: {}, ip: '10.42.0.0' },
+  /** Any other node's host (a worker, podCIDR 10.42.1.0/24), and a pod address on the edge node. */
+  workerHost: { name: 'host@worker-1', namespace: '', labels: {}, ip: '10.42.1.0' },
+  edgePodAddress: { name: 'pod-ip@cloud', namespace: '', labels: {}, ip: '10.42.0.7' },
+  internet: { name: 'internet', namespace: '', labels: {}, ip: '203.0.113.9' },
 };
 /** Our policies outside the overlay: kourier-system (k3s/platform) and monitoring (k3s/observability). */
 const platform = loadManifests(join(REPO_ROOT, 'k3s/platform'));
@@ -200,6 +212,29 @@ describe.each(roots)('network policies of %s', (root) => {
       }
     });
   }
+
+  it('lets producers, dispatcher replies and the PingSource adapter reach the Broker ingress (8080), and it reach RabbitMQ', () => {
+    const ingress = OUTSIDE.brokerIngress as Pod;
+    for (const f of functions) expect(canReach(rendered, f, ingress, 8080), f.name).toBe(true);
+    expect(canReach(rendered, OUTSIDE.dispatcher as Pod, ingress, 8080)).toBe(true);
+    expect(canReach(rendered, OUTSIDE.pingAdapter as Pod, ingress, 8080)).toBe(true);
+    expect(canReach(rendered, ingress, pod('rabbitmq'), 5672)).toBe(true);
+    expect(canReach(rendered, pod('prometheus'), ingress, 9090)).toBe(true);
+    expect(canReach(rendered, OUTSIDE.stranger as Pod, ingress, 8080)).toBe(false);
+    expect(canReach(rendered, pod('prometheus'), ingress, 8080)).toBe(false);
+    expect(canReach(rendered, pod('postgres'), ingress, 8080)).toBe(false);
+    // 8080 only: the rule opens the ingress, not every port of every eventing pod.
+    expect(canReach(rendered, functions[0] as Pod, ingress, 5672)).toBe(false);
+  });
+
+  it('lets nginx on the edge node reach Keycloak (browser sign-in, 8080), and no other host or port', () => {
+    const keycloak = pod('keycloak');
+    expect(canReach(rendered, OUTSIDE.edgeNginx as Pod, keycloak, 8080)).toBe(true);
+    expect(canReach(rendered, OUTSIDE.edgeNginx as Pod, keycloak, 9000)).toBe(false);
+    expect(canReach(rendered, OUTSIDE.edgeNginx as Pod, pod('postgres'), 5432)).toBe(false);
+    for (const other of [OUTSIDE.workerHost, OUTSIDE.edgePodAddress, OUTSIDE.internet] as Pod[])
+      expect(canReach(rendered, other, keycloak, 8080), other.name).toBe(false);
+  });
 
   it('lets the Trigger dispatchers consume RabbitMQ, and Keycloak use PostgreSQL', () => {
     expect(canReach(rendered, OUTSIDE.dispatcher as Pod, pod('rabbitmq'), 5672)).toBe(true);

@@ -1,7 +1,9 @@
 /**
  * A NetworkPolicy evaluator (the Kubernetes semantics: a pod selected by no policy of a direction is open in
  * that direction; otherwise traffic needs a rule of a selecting policy whose peer and port match), and the
- * pods of a rendered overlay to run it on. No CNI quirks: ipBlock peers are not modelled.
+ * pods of a rendered overlay to run it on. No CNI quirks. ipBlock peers match only a host (a Pod with `ip`, e.g.
+ * nginx on the edge node as seen after kube-proxy's masquerade): pods carry no address here, so an ipBlock
+ * never admits a pod.
  */
 import type { Manifest } from './load.ts';
 import { json, knativeServices } from './pod-invariants.ts';
@@ -10,6 +12,8 @@ export interface Pod {
   name: string;
   namespace: string;
   labels: Record<string, string>;
+  /** A host outside the pod network (namespace ''): its source address, dotted IPv4. */
+  ip?: string;
 }
 
 interface Selector {
@@ -19,7 +23,7 @@ interface Selector {
 interface Peer {
   namespaceSelector?: Selector;
   podSelector?: Selector;
-  ipBlock?: unknown;
+  ipBlock?: { cidr: string; except?: string[] };
 }
 interface Rule {
   from?: Peer[];
@@ -56,8 +60,20 @@ export function selects(selector: Selector | undefined, labels: Record<string, s
 
 const nsLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns });
 
+const ipv4 = (ip: string) => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+/** Is dotted IPv4 `ip` inside `cidr` (a.b.c.d/len)? */
+export function inCidr(ip: string, cidr: string): boolean {
+  const [base = '', len = '32'] = cidr.split('/');
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+}
+
 function peerMatches(peer: Peer, policyNs: string, other: Pod): boolean {
-  if (peer.ipBlock) return false;
+  if (peer.ipBlock) {
+    const { cidr, except = [] } = peer.ipBlock;
+    return other.ip !== undefined && inCidr(other.ip, cidr) && !except.some((e) => inCidr(other.ip ?? '', e));
+  }
+  if (other.ip !== undefined) return false;
   if (peer.namespaceSelector) {
     if (!selects(peer.namespaceSelector, nsLabels(other.namespace))) return false;
   } else if (other.namespace !== policyNs) {

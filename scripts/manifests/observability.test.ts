@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { FUNCTIONS } from './function-specs.ts';
 import { renderKustomize } from './kustomize.ts';
 import { loadManifests, REPO_ROOT } from './load.ts';
 import { canReach, type Pod, podsOf } from './network-policy.ts';
+import { json, knativeServices } from './pod-invariants.ts';
 import { KNATIVE_METRICS_VERSION, UPSTREAM_METRICS } from './upstream-metrics.ts';
 
 const DIR = join(REPO_ROOT, 'k3s', 'observability');
@@ -25,6 +27,63 @@ interface ScrapeConfig {
   job_name: string;
   kubernetes_sd_configs?: { role: string; namespaces?: { names: string[] } }[];
   static_configs?: { targets: string[] }[];
+}
+
+type Labels = Record<string, string>;
+interface Relabel {
+  source_labels?: string[];
+  separator?: string;
+  regex?: string;
+  target_label?: string;
+  replacement?: string;
+  action?: string;
+}
+const INGRESS_LABELS: Labels = {
+  'eventing.knative.dev/broker': 'default',
+  'eventing.knative.dev/brokerRole': 'ingress',
+};
+const DISPATCHER_LABELS: Labels = {
+  'eventing.knative.dev/broker': 'default',
+  'eventing.knative.dev/brokerRole': 'dispatcher',
+};
+const scrapeJob = (name: string) => {
+  const config = parse(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')) as {
+    scrape_configs: (ScrapeConfig & { relabel_configs?: Relabel[] })[];
+  };
+  const job = config.scrape_configs.find((j) => j.job_name === name);
+  if (!job) throw new Error(`no scrape job ${name}`);
+  return job;
+};
+/** Prometheus' pod SD (role pod): one target per declared container port, or one bare-IP target without. */
+function podTargets(ip: string, name: string, labels: Labels, ports: [string, number][]): Labels[] {
+  const meta: Labels = { __meta_kubernetes_namespace: 'isekai', __meta_kubernetes_pod_name: name };
+  meta.__meta_kubernetes_pod_ip = ip;
+  for (const [k, v] of Object.entries(labels))
+    meta[`__meta_kubernetes_pod_label_${k.replace(/[^a-zA-Z0-9_]/g, '_')}`] = v;
+  if (ports.length === 0) return [{ ...meta, __address__: ip }];
+  return ports.map(([port, number]) => ({
+    ...meta,
+    __address__: `${ip}:${number}`,
+    __meta_kubernetes_pod_container_port_name: port,
+    __meta_kubernetes_pod_container_port_number: String(number),
+  }));
+}
+/** Prometheus' relabelling (keep, drop, replace; anchored regexes, `;` separator): the target, or null when dropped. */
+function relabel(target: Labels, configs: Relabel[]): Labels | null {
+  const out = { ...target };
+  for (const c of configs) {
+    const value = (c.source_labels ?? []).map((l) => out[l] ?? '').join(c.separator ?? ';');
+    const match = new RegExp(`^(?:${c.regex ?? '(.*)'})$`).exec(value);
+    const action = c.action ?? 'replace';
+    if (action === 'keep' && !match) return null;
+    if (action === 'drop' && match) return null;
+    if (action === 'replace' && match && c.target_label) {
+      const replaced = (c.replacement ?? '$1').replace(/\$(\d+)/g, (_, i: string) => match[Number(i)] ?? '');
+      if (replaced === '') delete out[c.target_label];
+      else out[c.target_label] = replaced;
+    }
+  }
+  return out;
 }
 
 describe('k3s/observability', () => {
@@ -60,6 +119,73 @@ describe('k3s/observability', () => {
     );
     expect(rules.filter((r) => !tested.has(r))).toEqual([]);
     expect(rules.length).toBeGreaterThanOrEqual(8);
+  });
+
+  const alertRules = (
+    parse(readFileSync(join(DIR, 'alerts.rules.yml'), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    }
+  ).groups.flatMap((g) => g.rules);
+  const exprOf = (alert: string) => alertRules.find((r) => r.alert === alert)?.expr ?? '';
+
+  it('HotPathDown covers every hot path that serves /metrics, and stands in a 0 for each when its series vanish', () => {
+    // The site is hot but serves no /metrics: its `up` would be 0 forever.
+    const hot = FUNCTIONS.filter((f) => f.hot && f.name !== 'site')
+      .map((f) => f.name)
+      .sort();
+    const expr = exprOf('HotPathDown');
+    const regex = /function=~"([^"]+)"/.exec(expr)?.[1]?.split('|') ?? [];
+    expect(regex.sort()).toEqual(hot);
+    const standIns = [...expr.matchAll(/label_replace\(vector\(0\), "function", "([^"]+)"/g)].map(
+      (m) => m[1],
+    );
+    expect(standIns.sort()).toEqual(hot);
+  });
+
+  it('DeadLettersArriving counts a function that never scales to zero (increase() misses a pod that came and went)', () => {
+    const service = /increase\(events_handled_total\{service="([^"]+)"\}/.exec(
+      exprOf('DeadLettersArriving'),
+    )?.[1];
+    expect(service).toBe('dead-letters');
+    const spec = FUNCTIONS.find((f) => f.name === service);
+    expect(spec?.hot || (spec?.warm ?? 0) >= 1).toBe(true);
+    const ksvc = knativeServices(loadManifests()).get(service ?? '');
+    const annotations = json(json(json(ksvc?.object.spec).template).metadata).annotations as Record<
+      string,
+      string
+    >;
+    expect(Number(annotations['autoscaling.knative.dev/min-scale'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it("scrapes eventing-rabbitmq's Broker ingress and dispatchers on 9090, which their pods do not declare", () => {
+    const job = scrapeJob('knative-eventing-rabbitmq');
+    // Pod SD's targets for the pods eventing-rabbitmq makes (ingress.go: one port, 8080 "http"; dispatcher.go:
+    // none), a function and the schema-migrate Job.
+    const ingress = podTargets('10.42.1.5', 'default-broker-ingress-abc', INGRESS_LABELS, [['http', 8080]]);
+    const dispatcher = podTargets('10.42.1.6', 'notify-dispatcher-def', DISPATCHER_LABELS, []);
+    const fn = podTargets('10.42.1.7', 'catalog-00001-x', { 'serving.knative.dev/service': 'catalog' }, [
+      ['user-port', 8080],
+    ]);
+    const migrate = podTargets(
+      '10.42.1.8',
+      'schema-migrate-y',
+      { 'app.kubernetes.io/name': 'schema-migrate' },
+      [],
+    );
+    const addresses = (targets: Labels[]) =>
+      targets.map((t) => relabel(t, job.relabel_configs ?? [])).flatMap((t) => (t ? [t.__address__] : []));
+    expect(addresses(ingress)).toEqual(['10.42.1.5:9090']);
+    expect(addresses(dispatcher)).toEqual(['10.42.1.6:9090']);
+    expect(addresses(fn)).toEqual([]);
+    expect(addresses(migrate)).toEqual([]);
+    // The policies let Prometheus in on that port.
+    const manifests = [
+      ...renderKustomize(join(REPO_ROOT, 'knative/overlays/production')),
+      ...renderKustomize(DIR),
+    ];
+    const prom = podsOf(manifests).find((p) => p.name === 'prometheus') as Pod;
+    const ingressPod: Pod = { name: 'default-broker-ingress', namespace: 'isekai', labels: INGRESS_LABELS };
+    expect(canReach(manifests, prom, ingressPod, 9090)).toBe(true);
   });
 
   it('the scrape configuration is valid (Kubernetes SD swapped for static targets) and scrapes our namespaces', () => {

@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadFunctionSettings } from './function-env.ts';
+import { platformLimits } from './knative-limits.ts';
 import { renderKustomize } from './kustomize.ts';
 import { loadManifests, parseManifests, REPO_ROOT } from './load.ts';
 import { checkContainers, podSpec } from './pod-invariants.ts';
@@ -70,6 +72,7 @@ const KINDS: Record<string, string> = {
   triggers: 'Trigger',
   broker: 'Broker',
   pod: 'Pod',
+  networkpolicy: 'NetworkPolicy',
 };
 const namespaces = new Set([
   ...all.filter((m) => m.object.kind === 'Namespace').map((m) => m.object.metadata.name),
@@ -192,7 +195,7 @@ describe('k3s/RUNBOOK.md', () => {
         kind &&
         KINDS[kind] &&
         w[i - 2] &&
-        ['get', 'describe'].includes(w[i - 2] ?? '') &&
+        ['get', 'describe', 'patch'].includes(w[i - 2] ?? '') &&
         /^[a-z0-9-]+$/.test(x)
       ) {
         if (!exists(kind, namespace, x)) missing.push(`${kind} ${x}`);
@@ -207,6 +210,82 @@ describe('k3s/RUNBOOK.md', () => {
       if (!exists('ksvc', namespace, svc)) missing.push(`ksvc ${svc}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('never sets a max-scale Knative rejects: 0 is unbounded (refused under max-scale-limit), past the limit', () => {
+    expect(text).not.toMatch(/--scale-max[ =]0\b/);
+    const limit = platformLimits().maxScaleLimit;
+    const maxes = commands
+      .filter((c) => c.startsWith('kn '))
+      .flatMap((c) => [...c.matchAll(/--scale-max[ =](\S+)/g)].map((m) => m[1] ?? ''));
+    expect(maxes.length).toBeGreaterThan(0);
+    for (const max of maxes) {
+      expect(Number(max), max).toBeGreaterThanOrEqual(1);
+      expect(Number(max), max).toBeLessThanOrEqual(limit);
+    }
+  });
+
+  it('stops the PostgreSQL writers through the role the functions log in as, and MongoDB through its policy', () => {
+    const pg = production.find(
+      (m) => m.object.kind === 'Cluster' && m.object.apiVersion.startsWith('postgresql.cnpg.io/'),
+    );
+    const roles = (pg?.object.spec as { managed?: { roles?: { name: string }[] } } | undefined)?.managed
+      ?.roles;
+    // The patch names roles/0 and tests its name: it must be the functions' role.
+    expect(roles?.[0]?.name).toBe('isekai_app');
+    expect(text).toContain('"path":"/spec/managed/roles/0/name","value":"isekai_app"');
+    const mongoReaders = production.find(
+      (m) => m.object.kind === 'NetworkPolicy' && m.object.metadata.name === 'mongodb-from-readers',
+    );
+    const values = JSON.stringify(mongoReaders?.object.spec);
+    for (const writer of ['notifications', 'notify', 'outbox-relay', 'subtitles', 'upload-subtitle'])
+      expect(values).toContain(`"${writer}"`);
+    expect(text).toContain(
+      "delete pod -l 'app.kubernetes.io/name in (notifications,notify,outbox-relay,subtitles,upload-subtitle)'",
+    );
+  });
+
+  it('rotates a secret through a shell variable and stdin, marked admin, and restarts every reader of it', async () => {
+    const lines = blocks.flatMap((b) => b.split('\n'));
+    // A value on a command line is visible to every process on the machine (ps) and kept in shell history.
+    for (const l of lines.filter((x) => /\bvault kv (put|patch)\b/.test(x))) {
+      expect(l, l).not.toMatch(/vault kv (put|patch) \S+ [A-Z_]+=/);
+      expect(l, l).toMatch(/ -\s+# admin$/);
+    }
+    const loop = lines.find((l) => /^for fn in .* do kubectl -n isekai patch ksvc "\$fn"/.test(l)) ?? '';
+    const restarted = (/^for fn in (.*?); do/.exec(loop)?.[1] ?? '').split(' ').sort();
+    const declared = await loadFunctionSettings();
+    const redisReaders = [...declared]
+      .filter(([, f]) => f.vaultSettings.includes('REDIS_URL'))
+      .map(([name]) => name)
+      .sort();
+    expect(redisReaders.length).toBeGreaterThan(0);
+    expect(restarted).toEqual(redisReaders);
+    for (const name of restarted) expect(exists('ksvc', 'isekai', name), name).toBe(true);
+  });
+
+  it('follows the Job it created (not every Job with its label), and names restore Jobs afresh each time', () => {
+    const lines = blocks.flatMap((b) => b.split('\n'));
+    expect(lines.filter((l) => /(wait|logs) .*-l isekai\.dev\/job=/.test(l))).toEqual([]);
+    for (const l of lines.filter((x) => /kubectl create -f (-|jobs\/|restore\/postgres-backup)/.test(x)))
+      if (!/sed /.test(l)) expect(l, l).toMatch(/^\w+=\$\(.* -o name\)$/);
+    expect(text).not.toMatch(/create job mongodb-restore /);
+    expect(text).toContain('job=mongodb-restore-$(date -u +%Y%m%d%H%M%S)');
+  });
+
+  it('a point-in-time restore is followed by a base backup into the new archive', () => {
+    const block = blocks.find((b) => b.includes('apply -f restore/postgres-pitr.yaml')) ?? '';
+    expect(block.indexOf('kubectl create -f restore/postgres-backup.yaml')).toBeGreaterThan(
+      block.indexOf('apply -f restore/postgres-pitr.yaml'),
+    );
+    const backup = parseManifests(
+      readFileSync(join(REPO_ROOT, 'k3s/restore/postgres-backup.yaml'), 'utf8'),
+      'k3s/restore/postgres-backup.yaml',
+    )[0];
+    if (!backup) throw new Error('no Backup in k3s/restore/postgres-backup.yaml');
+    expect(backup.object.kind).toBe('Backup');
+    expect((backup.object.spec as { cluster: { name: string } }).cluster.name).toBe('postgres');
+    expect(exists('clusters.postgresql.cnpg.io', 'isekai-data', 'postgres')).toBe(true);
   });
 
   it('the name check catches a wrong name', () => {
