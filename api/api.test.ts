@@ -142,7 +142,7 @@ describe('the OpenAPI 3.1 document', () => {
   });
 });
 
-describe('statuses beyond the defaults (409, 410, 422, 207)', () => {
+describe('statuses beyond the defaults (201, 207, 403, 404, 409, 410, 413, 422)', () => {
   const doc = openApiDocument() as {
     paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
   };
@@ -155,7 +155,9 @@ describe('statuses beyond the defaults (409, 410, 422, 207)', () => {
       .flatMap((line) => {
         const m = /^\| `(GET|POST|PUT|PATCH|DELETE) (\/[^`?\s]*)/.exec(line);
         if (!m) return [];
-        const statuses = [...line.matchAll(/\b(207|409|410|422)\b/g)].map((s) => s[1] as string);
+        const statuses = [...line.matchAll(/\b(201|207|403|404|409|410|413|422)\b/g)].map(
+          (s) => s[1] as string,
+        );
         return statuses.length > 0
           ? [{ fn, method: m[1] as string, path: m[2] as string, statuses, line }]
           : [];
@@ -175,5 +177,21 @@ describe('statuses beyond the defaults (409, 410, 422, 207)', () => {
     expect(answersOf('POST', '/uploads')).toEqual(expect.arrayContaining(['201', '207', '409', '422']));
     expect(answersOf('GET', '/subtitles/{id}')).toContain('410');
     expect(answersOf('GET', '/anime/{id}')).not.toContain('409');
+  });
+
+  it('documents what the code paths answer: a created entry, an empty or too large bundle, a non-leader', () => {
+    expect(answersOf('PUT', '/me/library/{animeId}')).toEqual(expect.arrayContaining(['200', '201']));
+    expect(answersOf('POST', '/me/library/{animeId}/history')).toEqual(
+      expect.arrayContaining(['200', '201']),
+    );
+    expect(answersOf('GET', '/subtitles/bulk')).toEqual(expect.arrayContaining(['404', '413']));
+    for (const [method, path] of [
+      ['PATCH', '/groups/{slug}'],
+      ['POST', '/groups/{slug}/invitations'],
+      ['PUT', '/groups/{slug}/projects/{projectId}/episodes/{episode}'],
+    ] as const)
+      expect(answersOf(method, path), `${method} ${path}`).toContain('403');
+    // a route that cannot: following a group is open to every user
+    expect(answersOf('PUT', '/groups/{slug}/follow')).not.toContain('403');
   });
 });

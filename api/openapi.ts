@@ -66,6 +66,24 @@ function responseRef(route: DeclaredRoute, schema: TSchema, components: Json): J
   return { $ref: `#/components/schemas/${name}` };
 }
 
+/** Successes a route may answer besides its own `status` (`alsoAnswers`), with the same body. */
+const ALSO_SUCCEEDS = {
+  200: 'Already there: nothing was created; the existing item',
+  201: 'Created: the item was not there before',
+  207: 'Multi-status: one verdict per item of the request',
+} as const;
+type SuccessStatus = keyof typeof ALSO_SUCCEEDS;
+
+/** Problem responses a route may answer besides those its access, path and body imply (`alsoAnswers`). */
+const ALSO_FAILS = {
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'PayloadTooLarge',
+  422: 'Unprocessable',
+} as const;
+
 function success(route: DeclaredRoute, components: Json): Json {
   const status = route.status ?? 200;
   if (status === 204) return { [status]: { description: 'Done (no content)' } };
@@ -75,10 +93,12 @@ function success(route: DeclaredRoute, components: Json): Json {
   const content = Object.fromEntries(
     media.map((type) => [type, { schema: type === 'application/json' ? json : { type: 'string' } }]),
   );
-  const multi = route.alsoAnswers?.includes(207)
-    ? { 207: { description: 'Multi-status: one verdict per item of the request', content } }
-    : {};
-  return { [status]: { description: route.summary, content }, ...multi };
+  const also = Object.fromEntries(
+    (route.alsoAnswers ?? [])
+      .filter((s): s is SuccessStatus => s in ALSO_SUCCEEDS && s !== status)
+      .map((s) => [s, { description: ALSO_SUCCEEDS[s], content }]),
+  );
+  return { [status]: { description: route.summary, content }, ...also };
 }
 
 function operation(route: DeclaredRoute, components: Json): Json {
@@ -89,8 +109,11 @@ function operation(route: DeclaredRoute, components: Json): Json {
   if (typeof route.access === 'object') errors.push('Forbidden');
   if (route.path.includes(':')) errors.push('NotFound');
   if (route.body || route.consumes) errors.push('PayloadTooLarge', 'UnsupportedMediaType');
-  const extra = { 409: 'Conflict', 410: 'Gone', 422: 'Unprocessable' } as const;
-  for (const status of route.alsoAnswers ?? []) if (status !== 207) errors.push(extra[status]);
+  for (const status of route.alsoAnswers ?? [])
+    if (status in ALSO_FAILS) {
+      const name = ALSO_FAILS[status as keyof typeof ALSO_FAILS];
+      if (!errors.includes(name)) errors.push(name);
+    }
   errors.push('TooManyRequests', 'ServiceUnavailable');
   const statusOf = (name: string) => String(ERRORS[name]?.status);
   let requestBody: Json | undefined;

@@ -22,7 +22,8 @@ export const ERRORS: Record<string, { status: number; code: string; description:
   Forbidden: {
     status: 403,
     code: 'forbidden',
-    description: 'The token lacks the role this route needs',
+    description:
+      'The token lacks the role this route needs, or the caller may not do this here (a group’s leaders or members only)',
     detail: 'this route needs one of the roles: moderator, admin',
   },
   NotFound: {
@@ -54,7 +55,8 @@ export const ERRORS: Record<string, { status: number; code: string; description:
   PayloadTooLarge: {
     status: 413,
     code: 'payload_too_large',
-    description: "The body is larger than the route's limit",
+    description:
+      "The body is larger than the route's limit, or the answer would be (a bulk download over its limit)",
     detail: 'the request body is larger than 65536 bytes',
   },
   UnsupportedMediaType: {

@@ -1,7 +1,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
-import { Conflict, NotFound } from '../lib/errors.ts';
+import { Conflict, NotFound, ValidationFailed } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
@@ -284,6 +284,7 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
         const group = await groupBySlug(tx, ctx.params.slug);
         await requireMember(tx, group, ctx.identity);
         const p = await projectOf(tx, group, ctx.params.projectId);
+        await requireKnownEpisode(tx, p.anime_id, episode);
         const before = await tx.query<{ stage: string }>(
           'select stage from group_project_episodes where project_id = $1 and episode = $2',
           [p.id, episode],
@@ -334,6 +335,22 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
       return { status: 204 };
     },
   });
+}
+
+/**
+ * Refuse an episode past the anime's last one (its `episodes` count), as library and uploads do: 400 naming
+ * `/path/episode`. An unknown count (null: still airing, not yet listed) allows any episode.
+ */
+async function requireKnownEpisode(tx: pg.ClientBase, animeId: number, episode: number): Promise<void> {
+  const { rows } = await tx.query<{ episodes: number | null }>('select episodes from anime where id = $1', [
+    animeId,
+  ]);
+  const episodes = rows[0]?.episodes ?? null;
+  if (episodes !== null && episode > episodes) {
+    throw new ValidationFailed(`episode ${episode} is past the last episode (${episodes})`, {
+      issues: [{ field: '/path/episode', message: `must be at most ${episodes}` }],
+    });
+  }
 }
 
 /** The groups function from its dependencies. */

@@ -89,8 +89,12 @@ export class Forbidden extends IsekaiError {
 export class PayloadTooLarge extends IsekaiError {
   readonly code = 'payload_too_large';
   readonly limitBytes: number;
-  constructor(limitBytes: number) {
-    super(`request body exceeds the limit of ${limitBytes} bytes for this route`);
+  /** `message` names what is too large when it is not the request body (an answer to be built). */
+  constructor(
+    limitBytes: number,
+    message = `request body exceeds the limit of ${limitBytes} bytes for this route`,
+  ) {
+    super(message);
     this.limitBytes = limitBytes;
   }
 }

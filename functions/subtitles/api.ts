@@ -29,7 +29,9 @@ export const SubtitlesApi = defineApi({
     method: 'GET',
     path: '/subtitles/bulk',
     access: 'public',
-    summary: 'A zip of the best subtitle of each episode in a range, for one anime and language (streamed)',
+    alsoAnswers: [404, 413],
+    summary:
+      'A zip of the best subtitle of each episode in a range, for one anime and language (streamed); nothing to bundle is 404, over 64 MiB stored 413',
     query: BulkQuery,
     produces: ['application/zip'],
   },

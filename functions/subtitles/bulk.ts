@@ -60,7 +60,11 @@ export async function bulkDownload(
   const chosen = [...best.values()];
   if (chosen.length === 0) throw new NotFound('no subtitles for that anime, language and episode range');
   const total = chosen.reduce((sum, d) => sum + d.sizeBytes, 0);
-  if (total > BULK_MAX_BYTES) throw new PayloadTooLarge(BULK_MAX_BYTES);
+  if (total > BULK_MAX_BYTES)
+    throw new PayloadTooLarge(
+      BULK_MAX_BYTES,
+      `the zip would hold ${total} bytes of subtitles, over the limit of ${BULK_MAX_BYTES}: ask for fewer episodes`,
+    );
   const zip = new yazl.ZipFile();
   for (const doc of chosen) {
     const format = query.format ?? doc.format;

@@ -134,6 +134,17 @@ describe('tokens and roles at the edge', () => {
     expect(await servedOn('library GET /me')).toBe(before + 1);
   });
 
+  it('the scheme is case-insensitive (RFC 7235 §2.1): `bearer` and `BEARER` pass edge-auth and the function', async () => {
+    const before = await servedOn('library GET /me');
+    for (const scheme of ['bearer', 'BEARER']) {
+      const headers = { authorization: `${scheme} ${tokens.viewer ?? ''}` };
+      const res = await edgeRequest(edge, 'api', { ...PROTECTED, headers });
+      expect(res.status, `${scheme}: ${res.body}`).toBe(200);
+      expect(res.json()).toMatchObject({ id: template.sub, username: 'viewer1' });
+    }
+    expect(await servedOn('library GET /me')).toBe(before + 2);
+  });
+
   it('routes the inbox at /notifications (no trailing slash) to notifications, for signed-in users only', async () => {
     const key = 'notifications GET /notifications';
     const before = await servedOn(key);

@@ -349,9 +349,26 @@ describe('the story: upload → live notification → download → preview → r
         .count(),
     ).toBe(1);
     expect(await text(m.getByTestId('reports'))).toContain('Out of sync');
+    // No action is preselected (removal is final): a required choice, so the browser posts nothing without one.
+    const record = m.getByRole('button', { name: 'Record decision' });
+    expect(await m.locator('input[name="decision"]:checked').count()).toBe(0);
+    await record.click();
+    expect(await m.locator('input[name="decision"]:invalid').count()).toBeGreaterThan(0);
+    expect(await m.locator('.flash.error').count()).toBe(0);
+    expect(await text(m.getByTestId('status'))).toBe('published');
     await m.getByLabel('Remove (final)').check();
     await m.getByLabel(/^Note/).fill('Timing unusable; please re-time and upload again.');
-    await submit(m, m.getByRole('button', { name: 'Record decision' }));
+    // With JavaScript, removal asks first; cancelling posts nothing.
+    const asked: string[] = [];
+    m.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await record.click();
+    expect(asked).toEqual(['Remove this subtitle for good? A removal cannot be undone.']);
+    expect(await text(m.getByTestId('status'))).toBe('published');
+    m.once('dialog', (d) => void d.accept());
+    await submit(m, record);
     expect(await text(m.locator('.flash.ok:not(#live-toast)'))).toBe('Decision recorded: remove (final).');
     expect(await text(m.getByTestId('status'))).toBe('removed');
     expect(await text(m.getByTestId('final'))).toMatch(/^Removed: the decision is final/);

@@ -255,6 +255,20 @@ describe.each([
     expect(await text(page.getByTestId('backup-state'))).toMatch(/^Weekly backups are on\./);
   });
 
+  it('a backup that does not exist is the 404 page (not the import page saying an anime is gone)', async () => {
+    const sid = (await context.cookies(stack.siteUrl)).find((c) => c.name === '__Host-isekai-sid')?.value;
+    expect(sid).toBeTruthy();
+    for (const path of ['/me/backups/2020-01-01', '/me/backups/not-a-date']) {
+      const res = await edgeRequest(stack.edge, '', {
+        path,
+        headers: { cookie: `__Host-isekai-sid=${sid}` },
+      });
+      expect(res.status, path).toBe(404);
+      expect(res.body).toContain('<title>Not found — Isekai</title>');
+      expect(res.body).not.toContain('no longer exists');
+    }
+  });
+
   it('signs out of the site and of the identity provider', async () => {
     await page.goto(`${stack.siteUrl}/`);
     await submit(page, page.getByRole('button', { name: 'Sign out' }));

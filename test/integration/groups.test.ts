@@ -379,6 +379,38 @@ describe('groups', () => {
     expect((await inbox(OTHER)).filter((n) => n.data.projectId === p.body.id)).toEqual([]);
     expect((await call('DELETE', `${groups}/groups/${g.slug}/follow`, FAN)).status).toBe(204);
   });
+
+  it('an episode past the anime’s last one is 400 naming /path/episode (nothing told); an unknown count allows it', async () => {
+    const g = await newGroup();
+    const projects = `${groups}/groups/${g.slug}/projects`;
+    const seed = async (title: string, episodes: number | null) =>
+      (
+        await db.query<{ id: number }>(
+          `insert into anime (sources, content_hash, title, type, status, episodes, search_text, search_vector)
+           values ('{}', 'test', $1, 'tv', 'finished', $2, lower($1), to_tsvector('simple', $1)) returning id`,
+          [title, episodes],
+        )
+      ).rows[0]?.id as number;
+    const counted = await seed(`Groups Counted ${run}`, 28);
+    const uncounted = await seed(`Groups Uncounted ${run}`, null);
+    const p = (await call('POST', projects, LEAD, { animeId: counted, language: 'en' })).body;
+    const past = problem(
+      await call('PUT', `${projects}/${p.id}/episodes/99`, LEAD, { stage: 'released' }),
+      400,
+    );
+    expect(past.code).toBe('validation_failed');
+    expect(past.errors).toEqual([{ field: '/path/episode', message: 'must be at most 28' }]);
+    const announced = (await outbox('group.project.updated', String(counted))).map(
+      (e) => (e.data as { releasedEpisode: unknown }).releasedEpisode,
+    );
+    expect(announced).toEqual([null]);
+    const last = await call('PUT', `${projects}/${p.id}/episodes/28`, LEAD, { stage: 'released' });
+    expect(last.status, JSON.stringify(last.body)).toBe(200);
+    expect(last.body.episodes).toEqual([expect.objectContaining({ episode: 28, stage: 'released' })]);
+    const open = (await call('POST', projects, LEAD, { animeId: uncounted, language: 'en' })).body;
+    const any = await call('PUT', `${projects}/${open.id}/episodes/99`, LEAD, { stage: 'editing' });
+    expect(any.status, JSON.stringify(any.body)).toBe(200);
+  });
 });
 
 describe('credits', () => {

@@ -169,4 +169,22 @@ describe('token verification', () => {
     });
     await expect(verifier.authenticate(req('Basic dXNlcjpwYXNz'))).rejects.toBeInstanceOf(Unauthenticated);
   });
+
+  it.each([
+    ['lowercase', 'bearer '],
+    ['uppercase', 'BEARER '],
+    ['mixed case', 'bEaReR '],
+    ['two spaces (1*SP)', 'Bearer  '],
+  ])('reads the scheme in any case (RFC 7235 §2.1): %s', async (_name, prefix) => {
+    const req = { headers: { authorization: `${prefix}${await sign()}` } } as never;
+    await expect(verifier.authenticate(req)).resolves.toMatchObject({ username: 'viewer1' });
+  });
+
+  it.each([
+    ['no space', 'Bearer'],
+    ['another scheme', 'Bearers '],
+  ])('still refuses a header that is not the Bearer scheme: %s', async (_name, prefix) => {
+    const req = { headers: { authorization: `${prefix}${await sign()}` } } as never;
+    await expect(verifier.authenticate(req)).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
 });

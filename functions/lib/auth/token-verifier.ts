@@ -38,7 +38,11 @@ interface KeycloakClaims extends JWTPayload {
 const VERIFIED_MAX = 10_000;
 const VERIFIED_TTL_MS = 5 * 60_000;
 
-const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/;
+/**
+ * `Authorization: Bearer <jwt>`. The scheme is case-insensitive (RFC 7235 §2.1: `bearer`, `BEARER` too) and
+ * followed by one or more spaces (`1*SP`); the token is a compact JWS (three base64url parts).
+ */
+const BEARER = /^bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i;
 
 /**
  * Keycloak access-token verification shared by the edge and every function: RS256 only, exact `iss`,

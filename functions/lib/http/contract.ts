@@ -27,11 +27,16 @@ export interface RouteSpec {
   /** Success status (default 200; 204 = no body). */
   readonly status?: number;
   /**
-   * Answers beyond the success and the errors every route of its kind has (400, 401, 403, 404, 413, 415,
-   * 429, 503 follow from access, path and body): 207 a multi-status body (one verdict per item), 409
-   * `conflict`, 410 `gone`, 422 `unprocessable`. Documented in OpenAPI; each function's README row names them.
+   * Answers beyond the success and the errors every route of its kind has (400 from any input, 401 from a
+   * non-public access, 403 from a role access, 404 from a path parameter, 413 and 415 from a body; 429 and
+   * 503 always). Successes: 200 (a route whose `status` is 201 that can also find the item already there),
+   * 201 (a route answering 200 that can also create), 207 a multi-status body (one verdict per item).
+   * Errors: 403 `forbidden` on a `user` route the caller may not use on this resource (a group's leaders
+   * only), 404 `not_found` without a path parameter (nothing matches a query), 409 `conflict`, 410 `gone`,
+   * 413 `payload_too_large` of an answer (a zip too large to build), 422 `unprocessable`. Documented in
+   * OpenAPI; each function's README row names them.
    */
-  readonly alsoAnswers?: readonly (207 | 409 | 410 | 422)[];
+  readonly alsoAnswers?: readonly (200 | 201 | 207 | 403 | 404 | 409 | 410 | 413 | 422)[];
   /** Schema of the success body (JSON); documented in OpenAPI and checked by the e2e route test. */
   readonly response?: TSchema;
   /** Success body media types when not JSON (files, streams). */

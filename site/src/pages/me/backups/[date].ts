@@ -5,14 +5,19 @@ import { seeOther } from '../../../lib/http.ts';
 import { accessToken, signInUrl } from '../../../lib/viewer.ts';
 import { site } from '../../../lib/wiring.ts';
 
-/** GET /me/backups/{date}: one stored weekly backup (.xml.gz), passed through as a download. */
-export const GET: APIRoute = async ({ params, locals }) => {
+/**
+ * GET /me/backups/{date}: one stored weekly backup (.xml.gz), passed through as a download. No backup of
+ * that date (the library's 404, or an address that is no date) is the site's 404 page; any other refusal
+ * goes back to the import page's backups with the reason.
+ */
+export const GET: APIRoute = async ({ params, locals, rewrite }) => {
   const { api, oidc } = site();
+  const date = params.date ?? '';
   const token = await accessToken(locals.session, oidc);
   if (!token) return seeOther(signInUrl('/me/import'));
-  const date = params.date ?? '';
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return seeOther('/me/import#backups');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return rewrite('/404');
   const res = await api.send({ path: `/me/backups/${date}`, token, accept: '*/*' });
+  if (res.status === 404) return rewrite('/404');
   if (res.status !== 200) {
     locals.session.update((d) => {
       d.flash = { kind: 'error', text: describeProblem(problemOf(res)).message };
