@@ -106,7 +106,8 @@ function operation(route: DeclaredRoute, components: Json): Json {
   const hasInput = route.body || route.query || route.path.includes(':') || route.consumes;
   if (hasInput) errors.push('BadRequest');
   if (route.access !== 'public') errors.push('Unauthorized');
-  if (typeof route.access === 'object') errors.push('Forbidden');
+  // Role routes refuse other roles; user routes refuse service accounts and tokens without a person role.
+  if (typeof route.access === 'object' || route.access === 'user') errors.push('Forbidden');
   if (route.path.includes(':')) errors.push('NotFound');
   if (route.body || route.consumes) errors.push('PayloadTooLarge', 'UnsupportedMediaType');
   for (const status of route.alsoAnswers ?? [])

@@ -63,12 +63,14 @@ async function listPage(db: Deps['db'], userId: string, query: ListQuery, public
 }
 
 /**
- * 400 naming /body/displayName when `name` is (case-insensitively) another account's username: a display
- * name shown as "moderator1" would pass for that account.
+ * 400 naming /body/displayName when `name` is another account's username, compared after Unicode NFKC
+ * (compatibility forms: full-width "ｍoderator1" is "moderator1") and case folding: a display name shown as
+ * "moderator1" would pass for that account. Only accounts the platform has seen are known here (a row is made
+ * at the first `GET /me`, i.e. at the first sign-in to the site).
  */
 async function refuseOthersUsername(tx: pg.PoolClient, sub: string, name: string): Promise<void> {
   const { rowCount } = await tx.query('select 1 from users where lower(username) = lower($1) and id <> $2', [
-    name,
+    name.normalize('NFKC'),
     sub,
   ]);
   if (rowCount === 0) return;

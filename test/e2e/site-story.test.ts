@@ -483,6 +483,12 @@ describe('roles and settings', () => {
     const second = await signedIn('a');
     const a = pages.a;
     await a.goto(`${siteUrl}/me/settings`);
+    // The moderator has signed in (so the platform knows the account): A cannot pass for them.
+    await a.getByLabel('Display name').fill(users.m.username);
+    await submit(a, a.locator('#profile').getByRole('button', { name: 'Save' }));
+    expect(await text(a.locator('#profile .error'))).toBe(
+      "This display name must not be another account's username.",
+    );
     await a.getByLabel('Display name').fill('Story Viewer A');
     await submit(a, a.locator('#profile').getByRole('button', { name: 'Save' }));
     expect(await text(a.locator('.flash.ok:not(#live-toast)'))).toBe('Your settings are saved.');

@@ -345,8 +345,13 @@ describe('display names', () => {
     ['a bidi override (U+202E)', () => 'Ivy\u202Enimda'],
     ['a zero-width space (U+200B)', () => '\u200B'],
     ["another account's username, other case", () => tokens.usernameOf('l-amy').toUpperCase()],
+    [
+      "another account's username in full-width letters (NFKC)",
+      // 'l' → U+FF4C: looks the same, the same name after compatibility normalisation
+      () => tokens.usernameOf('l-amy').replace(/^l/, '\uFF4C'),
+    ],
   ];
-  expect(bad, 'bad display names').toHaveLength(5);
+  expect(bad, 'bad display names').toHaveLength(6);
   it.each(bad)('%s → 400 naming /body/displayName, the name unchanged', async (_name, value) => {
     await call('GET', `${lib}/me`, 'l-amy'); // the other account exists
     expect((await call('PATCH', `${lib}/me`, 'l-jon', { displayName: 'Jon' })).status).toBe(200);

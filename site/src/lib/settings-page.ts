@@ -14,7 +14,7 @@ import {
 } from '../../../functions/lib/inbox/preferences.ts';
 import { check } from '../../../functions/lib/validate.ts';
 import { ProfileInput } from '../../../functions/library/schemas.ts';
-import type { Api } from './api.ts';
+import { type Api, ApiProblem } from './api.ts';
 import { describeProblem, fieldOf } from './forms.ts';
 
 export interface Profile {
@@ -70,6 +70,15 @@ export async function applyProfileForm(
       return { ok: false, message: 'Please check the highlighted field.', errors };
     }
     const described = describeProblem(error);
+    // The library's own refusals (e.g. a display name that is another account's username) name the field.
+    const refused =
+      error instanceof ApiProblem ? error.errors.find((e) => fieldOf(e.field) === 'displayName') : undefined;
+    if (refused)
+      return {
+        ok: false,
+        message: 'Please check the highlighted field.',
+        errors: { displayName: `This display name ${refused.message}.` },
+      };
     return { ok: false, message: described.message, errors: {} };
   }
 }
