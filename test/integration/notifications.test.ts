@@ -255,7 +255,8 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
     expect(((await json(both)) as Loose).code).toBe('validation_failed');
   });
 
-  it('moderators read the moderation inbox (reports); viewers do not see it', async () => {
+  /** Alice reports a fresh subtitle of Uploader's; notify handles the event. Returns the event. */
+  const notifyReport = async () => {
     const subtitleId = new ObjectId().toHexString();
     const report = eventOf('dev.isekai.subtitle.reported.v1', animeId, {
       reportId: `r-${subtitleId}`,
@@ -267,6 +268,11 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
       reportedAt: '2026-11-23T16:00:00Z',
     });
     await notifyOf(report);
+    return { subtitleId, report };
+  };
+
+  it('moderators read the moderation inbox (reports); viewers do not see it', async () => {
+    const { subtitleId } = await notifyReport();
     const MOD = 'mod'; // a moderator of its own (a Keycloak user name: auth signs for it)
     const seen = await call('GET', '/notifications', MOD, ['viewer', 'moderator']);
     const item = seen.body.items.find((v: Loose) => v.data.reportId === `r-${subtitleId}`);
@@ -280,17 +286,7 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
   });
 
   it('read state in the moderation inbox is per moderator: one marking it read leaves it unread for the others', async () => {
-    const subtitleId = new ObjectId().toHexString();
-    const report = eventOf('dev.isekai.subtitle.reported.v1', animeId, {
-      reportId: `r-${subtitleId}`,
-      subtitleId,
-      episode: 1,
-      uploaderId: UPLOADER,
-      reporterId: ALICE,
-      reason: 'spam',
-      reportedAt: '2026-11-23T16:00:00Z',
-    });
-    await notifyOf(report);
+    const { subtitleId, report } = await notifyReport();
     const [M1, M2, ADMIN] = ['mod', 'mod2', 'admin1'];
     const roles = { [M1]: ['moderator'], [M2]: ['viewer', 'moderator'], [ADMIN]: ['admin'] };
     const findIn = async (who: string, query = '') =>
