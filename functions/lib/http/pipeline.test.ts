@@ -110,4 +110,35 @@ describe('steps alone', () => {
     const x = exchange('POST', '/anime/7/rating', { authorization: 'Bearer t' });
     expect((await failure(() => run(x)))?.code).toBe('forbidden');
   });
+
+  // An optional route acts as the caller when a token comes (their own entry, their own scores): the
+  // token must be a person's, as on a user route; without one the route stays open.
+  const optional: AnyRoute[] = [
+    { method: 'GET', path: '/anime/:id', access: 'optional', handle: () => undefined },
+  ];
+  it.each(machines)(
+    'authorize: an optional route refuses %s (403), as a user route does',
+    async (_name, identity) => {
+      const run = sequence(
+        route(optional),
+        authorize(async (req) => (req.headers.authorization ? identity : undefined)),
+      )(last);
+      const x = exchange('GET', '/anime/7', { authorization: 'Bearer t' });
+      expect((await failure(() => run(x)))?.code).toBe('forbidden');
+      const anonymous = exchange('GET', '/anime/7');
+      expect(await run(anonymous)).toBe(200);
+      expect(anonymous.identity).toBeUndefined();
+    },
+  );
+
+  it('authorize: an optional route sets a person’s identity', async () => {
+    const person = { sub: 'u1', username: 'u1', roles: ['viewer'], exp: 2_000_000_000 };
+    const run = sequence(
+      route(optional),
+      authorize(async () => person),
+    )(last);
+    const x = exchange('GET', '/anime/7', { authorization: 'Bearer t' });
+    expect(await run(x)).toBe(200);
+    expect(x.identity).toEqual(person);
+  });
 });

@@ -142,8 +142,9 @@ export function route(routes: readonly AnyRoute[]): Step {
 }
 
 /**
- * Access: `public` (or none) passes; `optional` verifies a token when one is sent; `user` needs one (401)
- * of a person (403 for a service-account token or one without a person's role: `auth/people.ts`);
+ * Access: `public` (or none) passes; `optional` passes without a token, and a token sent must be a
+ * person's (it acts as that person: their own entry, their own scores); `user` needs one (401) of a
+ * person; a service-account token or one without a person's role is 403 on both (`auth/people.ts`);
  * `{ roles }` needs one of the roles (403). Sets the caller's identity.
  */
 export function authorize(authenticate: Authenticator | undefined): Step {
@@ -163,13 +164,14 @@ async function identify(
   authenticate: Authenticator | undefined,
 ): Promise<Identity | undefined> {
   const identity = authenticate ? await authenticate(x.req) : undefined;
-  if (access === 'optional') return identity;
+  if (access === 'optional' && !identity) return undefined;
   if (!identity) throw new Unauthenticated('a bearer token is required for this route');
-  if (access === 'user') {
+  if (access === 'user' || access === 'optional') {
     const refusal = personRefusal(identity);
     if (refusal) throw new Forbidden(refusal);
+    return identity;
   }
-  if (access !== 'user' && !access.roles.some((role) => identity.roles.includes(role))) {
+  if (!access.roles.some((role) => identity.roles.includes(role))) {
     throw new Forbidden(`this route needs one of the roles: ${access.roles.join(', ')}`);
   }
   return identity;
