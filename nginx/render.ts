@@ -6,13 +6,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '../functions/edge-auth/policy.ts';
+import { authClassMaps } from './auth-class.ts';
 import { docsLocations } from './docs.ts';
 import {
   API_ROUTES,
   authenticatedServerHead,
   authLocation,
   EVENTS_ROUTES,
+  FORWARDED_HEADERS,
   functionLocation,
+  headerVariable,
   upstreams,
 } from './locations.ts';
 import { clusterOptions, type EdgeOptions } from './options.ts';
@@ -48,7 +51,7 @@ function servers(o: EdgeOptions): string {
   const d = o.domain;
   const api = server(o, `api.${d}`, [
     ...authenticatedServerHead(o, 'api'),
-    ...refuseBadInput(),
+    ...refuseBadInput('$edge_api_refusal'),
     // CORS preflights are answered here, before auth (`return` runs in the rewrite phase).
     'error_page 418 = @preflight;',
     'if ($request_method = OPTIONS) {',
@@ -64,17 +67,17 @@ function servers(o: EdgeOptions): string {
     '  return 204;',
     '}',
     ...docsLocations(o),
-    ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
+    ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api', 'listed')),
     'location / {',
     '  return 404;',
     '}',
   ]);
   const events = server(o, `events.${d}`, [
     ...authenticatedServerHead(o, 'events'),
-    ...refuseBadInput(),
+    ...refuseBadInput('$edge_refusal'),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
-    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
+    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api', 'all')),
     'location / {',
     '  return 404;',
     '}',
@@ -176,16 +179,6 @@ function siteStatic(o: EdgeOptions): string[] {
   ];
 }
 
-/** nginx map lines for functions/edge-auth/policy.ts RULES, in order (first match wins in both). */
-export function policyMap(): string {
-  return RULES.map((rule, index) => {
-    const host = rule.host ?? '[a-z]+';
-    const methods = rule.methods ? `(?:${rule.methods.join('|')})` : '[A-Z]+';
-    const path = rule.path.source.replace(/^\^/, '');
-    return `    "~^${host} ${methods} ${path}" rule${index};`;
-  }).join('\n');
-}
-
 /** nginx map lines: the `$auth_class` values whose rule needs nothing (an anonymous request passes). */
 export function anonymousRules(): string {
   return RULES.flatMap((rule, index) => (rule.need.kind === 'anonymous' ? [`    rule${index} 1;`] : [])).join(
@@ -220,8 +213,9 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     siteOrigin: siteOrigin(o),
     perIpRate: String(o.limits.perIp.rate),
     perTokenRate: String(o.limits.perToken.rate),
-    policyMap: policyMap(),
+    authClassMaps: authClassMaps(),
     anonymousRules: anonymousRules(),
+    forwardedHeaderValues: FORWARDED_HEADERS.map(headerVariable).join(''),
     upstreams: upstreams(o),
     httpListen: listen(o.listen.http),
     httpsListen: listen(o.listen.https),
