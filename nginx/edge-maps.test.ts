@@ -4,24 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RULES } from '../functions/edge-auth/policy.ts';
 import { freePort, tcpOpen } from '../scripts/servers/harness.ts';
 import { rawBatch, rawRequest } from '../test/support/raw-http.ts';
-import { flatAuthClassMap } from './auth-class.ts';
 import { FORWARDED_HEADERS } from './locations.ts';
 import { clusterOptions, renderEdgeConfig } from './render.ts';
 import { NGINX_BIN, nginxInstalled } from './run.ts';
 
 /**
- * The maps that keep njs and long regex lists off the hot path, checked in a real nginx (these are nginx
- * and PCRE semantics, so nothing else can check them) against what they replace:
- * - `$edge_api_refusal` (edge.conf.template maps) against nginx/edge.js `refusal` for generated requests
- *   that carry only the headers the api server passes on;
- * - `$auth_class` (nested maps, nginx/auth-class.ts) against the flat first-match map over every RULE, and
- *   both against functions/edge-auth/policy.ts's own first match, for sample paths of every rule.
+ * The api server's refusals without njs (edge.conf.template maps: `$edge_api_refusal`), checked in a real
+ * nginx (these are nginx and PCRE semantics, so nothing else can check them) against what they replace,
+ * nginx/edge.js `refusal`, for generated requests that carry only the headers the api server passes on.
  * Spawns nginx on a loopback port, like `nginx -t` in scripts/servers/nginx.test.ts.
  */
-
 const rendered = renderEdgeConfig(clusterOptions());
 
 /** The top-level `map … $<name> { … }` block of the rendered config. */
@@ -30,10 +24,6 @@ function mapBlock(name: string): string {
   if (!m) throw new Error(`no map for $${name} in the rendered config`);
   return m[0];
 }
-
-const authMapNames = [...rendered.matchAll(/^ {2}map [^\n]* \$(auth_class\w*|edge_uri_head) \{$/gm)].map(
-  (m) => m[1] ?? '',
-);
 
 let dir = '';
 let port = 0;
@@ -57,14 +47,10 @@ beforeAll(async () => {
     '  js_set $edge_query_refusal_js edge.queryRefusal;',
     '  js_set $edge_refusal edge.refusal;',
     ...['edge_header_refusal', 'edge_target_refusal', 'edge_query_refusal', 'edge_api_refusal'].map(mapBlock),
-    ...authMapNames.map(mapBlock),
-    flatAuthClassMap('$auth_class_flat'),
     '  server {',
     `    listen 127.0.0.1:${port};`,
     '    location / {',
-    '      set $edge_class $http_x_class;',
-    '      set $edge_uri $http_x_uri;',
-    '      return 200 "$edge_api_refusal|$edge_refusal|$auth_class|$auth_class_flat";',
+    '      return 200 "$edge_api_refusal|$edge_refusal";',
     '    }',
     '  }',
     '}',
@@ -220,66 +206,4 @@ describe('the api server refuses without njs exactly what edge.js refuses', () =
     ]);
     expect({ native, njs }).toEqual({ native: '', njs: 'header_control' });
   });
-});
-
-describe('$auth_class by first segment is the flat first match over every rule', () => {
-  const segments = ['1', 'abc', 'export', 'x-y', '\xc3\xbc'];
-  /** Concrete paths a rule's pattern describes, and neighbours of them. */
-  function samples(source: string): string[] {
-    const body = source.replace(/^\^/, '');
-    const paths = segments.flatMap((seg, i) => {
-      const fill = (s: string) =>
-        s.replaceAll('[^/]+', i % 2 ? seg : (segments[(i + 1) % segments.length] ?? seg));
-      const open = body.endsWith('\\/?$');
-      const stem = fill(body.replace(/\\\/\?\$$|\$$/, '')).replaceAll('\\/', '/');
-      return [stem, ...(open ? [`${stem}/`] : []), `${stem}/extra`, stem.toUpperCase()];
-    });
-    return [...new Set(paths)];
-  }
-  const paths = [
-    ...new Set([...RULES.flatMap((r) => samples(r.path.source)), '/', '', '/unknown/x', '//anime/1']),
-  ];
-  // Every method a rule names (HEAD and OPTIONS only ride along with GET in them), and one none does.
-  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND'];
-  const hosts = ['api', 'events'];
-  const cases = hosts.flatMap((host) =>
-    methods.flatMap((method) => paths.map((path) => ({ host, method, path }))),
-  );
-  /** functions/edge-auth/policy.ts's first match, as `rule<i>`. */
-  const expected = ({ host, method, path }: (typeof cases)[number]) => {
-    const i = RULES.findIndex(
-      (r) =>
-        (r.host === undefined || r.host === host) &&
-        (r.methods === undefined || r.methods.includes(method)) &&
-        r.path.test(path),
-    );
-    return i < 0 ? 'fallback' : `rule${i}`;
-  };
-
-  it(`for ${cases.length} host × method × path cases, every rule hit`, async () => {
-    const answers = await ask(
-      cases.map((c) =>
-        rawRequest({
-          method: c.method,
-          target: '/',
-          host: 'api.isekai.localhost',
-          headers: [
-            ['X-Class', c.host],
-            ['X-Uri', Buffer.from(c.path, 'latin1')],
-          ],
-        }),
-      ),
-    );
-    const wrong = cases.flatMap((c, i) => {
-      const answer = answers[i];
-      if (!answer) return [];
-      const [, , nested, flat] = answer;
-      const policy = expected(c);
-      return nested === flat && flat === policy ? [] : [{ ...c, nested, flat, policy }];
-    });
-    expect(wrong.slice(0, 5)).toEqual([]);
-    const hit = new Set(answers.map((a) => a?.[2]));
-    expect(RULES.map((_r, i) => `rule${i}`).filter((r) => !hit.has(r))).toEqual([]);
-    expect(authMapNames.length).toBeGreaterThan(3);
-  }, 120_000);
 });

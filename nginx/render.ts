@@ -6,7 +6,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '../functions/edge-auth/policy.ts';
-import { authClassMaps } from './auth-class.ts';
 import { docsLocations } from './docs.ts';
 import {
   API_ROUTES,
@@ -179,6 +178,16 @@ function siteStatic(o: EdgeOptions): string[] {
   ];
 }
 
+/** nginx map lines for functions/edge-auth/policy.ts RULES, in order (first match wins in both). */
+export function policyMap(): string {
+  return RULES.map((rule, index) => {
+    const host = rule.host ?? '[a-z]+';
+    const methods = rule.methods ? `(?:${rule.methods.join('|')})` : '[A-Z]+';
+    const path = rule.path.source.replace(/^\^/, '');
+    return `    "~^${host} ${methods} ${path}" rule${index};`;
+  }).join('\n');
+}
+
 /** nginx map lines: the `$auth_class` values whose rule needs nothing (an anonymous request passes). */
 export function anonymousRules(): string {
   return RULES.flatMap((rule, index) => (rule.need.kind === 'anonymous' ? [`    rule${index} 1;`] : [])).join(
@@ -213,7 +222,7 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     siteOrigin: siteOrigin(o),
     perIpRate: String(o.limits.perIp.rate),
     perTokenRate: String(o.limits.perToken.rate),
-    authClassMaps: authClassMaps(),
+    policyMap: policyMap(),
     anonymousRules: anonymousRules(),
     forwardedHeaderValues: FORWARDED_HEADERS.map(headerVariable).join(''),
     upstreams: upstreams(o),
