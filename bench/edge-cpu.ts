@@ -49,12 +49,23 @@ for (const [name, root] of [
   edges.push({ name, edge });
 }
 
-/** CPU clock ticks (10 ms) a process has used. */
+/** CPU clock ticks (10 ms) a process has used; NaN once it has exited (nginx's cache loader does). */
 function ticks(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
+/** Ticks the processes spent between two samples of each, leaving out any that exited meanwhile. */
+const spent = (before: number[], after: number[]) =>
+  after.reduce(
+    (sum, t, i) => (Number.isNaN(t - (before[i] ?? Number.NaN)) ? sum : sum + t - (before[i] ?? 0)),
+    0,
+  );
 /** nginx's worker (and cache) processes under a master. */
 const children = (master: number | undefined) =>
   execFileSync('pgrep', ['-P', String(master)])
@@ -102,14 +113,16 @@ try {
     for (const { name, edge } of round % 2 ? [...edges].reverse() : edges) {
       for (const [kind, h] of kinds) {
         const nginxPids = children(edge.child.pid);
-        const sample = (): number[] => [
-          nginxPids.reduce((sum: number, p) => sum + ticks(p), 0),
-          ticks(echo.child.pid),
-          ticks(edgeAuth.child.pid),
-        ];
+        const sample = (): number[] => [...nginxPids, echo.child.pid, edgeAuth.child.pid].map(ticks);
         const start = sample();
         const r = await wrk(edgeUrl(edge), h, seconds);
-        const us = sample().map((t, i) => ((t - (start[i] ?? 0)) * 10_000) / r.requests);
+        const end = sample();
+        const n = nginxPids.length;
+        const us = [
+          spent(start.slice(0, n), end.slice(0, n)),
+          spent(start.slice(n, n + 1), end.slice(n, n + 1)),
+          spent(start.slice(n + 1), end.slice(n + 1)),
+        ].map((t) => (t * 10_000) / r.requests);
         add(`${name} ${kind}`, [r.rps, ...us]);
         process.stdout.write(
           `round ${round + 1} ${name} ${kind.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  nginx ${us[0]?.toFixed(1)} µs  echo ${us[1]?.toFixed(1)} µs  edge-auth ${us[2]?.toFixed(1)} µs  (echo alone ${bare.rps.toFixed(0)} req/s, ${bareUs.toFixed(1)} µs)\n`,

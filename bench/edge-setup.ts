@@ -68,12 +68,12 @@ export async function startEdgeUpstreams(root: string): Promise<EdgeUpstreams> {
   const echo = await startServer(
     lean('bench/edge-echo.ts', 'edge-echo'),
     {},
-    { cpu: 0, readyPath: '/anime/1' },
+    { cpu: 0, readyPath: '/anime/1', deadlineMs: 120_000 },
   );
   const edgeAuth = await startServer(
     lean('functions/edge-auth/index.ts', 'edge-auth'),
     { OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: 'isekai-api', OIDC_JWKS_URL: jwksUrl },
-    { cpu: 0, readyPath: '/healthz' },
+    { cpu: 0, readyPath: '/healthz', deadlineMs: 120_000 },
   ).catch(async (error: unknown) => {
     await echo.stop();
     jwks.close();

@@ -123,8 +123,9 @@ function badHeader(r) {
 }
 
 /**
- * `$edge_refusal`: the problem page (`/_problem/<name>`, nginx/problems.ts REFUSALS) for a request the API
- * refuses before limits, auth and functions, or ''.
+ * `$edge_refusal` (events server; the api server decides the same in edge.conf.template's maps): the
+ * problem page (`/_problem/<name>`, nginx/problems.ts REFUSALS) for a request refused before limits, auth
+ * and functions, or ''.
  * - `header_control`: a control character in a header value: nginx passes it on, node refuses it (edge-auth's
  *   400 became a 503).
  * - `fragment`: a raw `#` in the request target: nginx ends the path there and ignores the query after it, a
@@ -140,6 +141,14 @@ function refusal(r) {
 }
 
 /**
+ * `$edge_query_refusal_js`: `query_credentials` or ''. The api server's maps (edge.conf.template) decide
+ * the query themselves unless a parameter name needs decoding (`%`, `+`); then they ask this.
+ */
+function queryRefusal(r) {
+  return queryCredential(r) ? 'query_credentials' : '';
+}
+
+/**
  * `$problem_instance`: the request path (never the query: it may hold credentials) as a JSON string
  * (problem+json `instance`), ASCII only.
  */
@@ -149,4 +158,4 @@ function problemInstance(r) {
   return JSON.stringify((q < 0 ? target : target.slice(0, q)) || '/');
 }
 
-export default { tokenHash, upstreamUri, refusal, logUri, problemInstance };
+export default { tokenHash, upstreamUri, refusal, queryRefusal, logUri, problemInstance };

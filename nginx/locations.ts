@@ -119,8 +119,43 @@ export function hostHeader(o: EdgeOptions, fn: EdgeFunction): string {
   return o.functions[fn].host ?? '$proxy_host';
 }
 
+/**
+ * The client's request headers the api server passes on to a function; every other one is dropped (least
+ * privilege: a function sees what it reads, and Knative's or Node's parsers never see the rest). Only these
+ * values need the control-character check (`$edge_header_refusal`, a `map` in edge.conf.template), so the
+ * api server's refusals need no njs. A function that starts reading another request header adds it here.
+ * The events server passes every header on (CloudEvents binary mode puts attributes in `ce-*` headers).
+ */
+export const FORWARDED_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'Last-Event-ID'] as const;
+
+/** nginx's variable for a request header: `Last-Event-ID` → `$http_last_event_id`. */
+export const headerVariable = (name: string): string => `$http_${name.toLowerCase().replaceAll('-', '_')}`;
+
+/**
+ * Which client headers a server passes on: `listed` (api: FORWARDED_HEADERS only) or `all` (events; edge.js
+ * `refusal` checks every header value there).
+ */
+export type HeaderForwarding = 'listed' | 'all';
+
 /** The headers every proxied function request gets; client-sent identity headers are replaced. */
-export function proxyHeaders(o: EdgeOptions, fn: EdgeFunction, stream = false): string[] {
+export function proxyHeaders(
+  o: EdgeOptions,
+  fn: EdgeFunction,
+  stream = false,
+  forwarding: HeaderForwarding = 'all',
+): string[] {
+  const clientHeaders =
+    forwarding === 'listed'
+      ? [
+          'proxy_pass_request_headers off;',
+          ...FORWARDED_HEADERS.map((h) => `proxy_set_header ${h} ${headerVariable(h)};`),
+        ]
+      : [
+          // Passed on with every other client header: a client's copy must not pass.
+          'proxy_set_header X-Original-Method "";',
+          'proxy_set_header X-Original-URI "";',
+          'proxy_set_header X-Original-Host "";',
+        ];
   return [
     'proxy_http_version 1.1;',
     `proxy_set_header Host ${hostHeader(o, fn)};`,
@@ -135,9 +170,7 @@ export function proxyHeaders(o: EdgeOptions, fn: EdgeFunction, stream = false): 
     'proxy_set_header X-Auth-User-Id $auth_user_id;',
     'proxy_set_header X-Auth-User-Name $auth_user_name;',
     'proxy_set_header X-Auth-Roles $auth_roles;',
-    'proxy_set_header X-Original-Method "";',
-    'proxy_set_header X-Original-URI "";',
-    'proxy_set_header X-Original-Host "";',
+    ...clientHeaders,
   ];
 }
 
@@ -193,7 +226,12 @@ export function authCacheLines(o: EdgeOptions): string[] {
   ];
 }
 
-export function functionLocation(o: EdgeOptions, route: ApiRoute, kind: HeaderKind): string[] {
+export function functionLocation(
+  o: EdgeOptions,
+  route: ApiRoute,
+  kind: HeaderKind,
+  forwarding: HeaderForwarding,
+): string[] {
   const lines = [
     `location ${route.location} {`,
     '  set $edge_uri $uri;',
@@ -207,7 +245,7 @@ export function functionLocation(o: EdgeOptions, route: ApiRoute, kind: HeaderKi
     ...(route.bodyLimit ? [`  client_max_body_size ${route.bodyLimit};`] : []),
     // The client's request target, non-ASCII bytes percent-encoded (node refuses them raw).
     `  proxy_pass http://${upstreamOf(o, route.fn)}$edge_upstream_uri;`,
-    ...proxyHeaders(o, route.fn, route.stream).map((l) => `  ${l}`),
+    ...proxyHeaders(o, route.fn, route.stream, forwarding).map((l) => `  ${l}`),
     ...securityHeaders(kind, o).map((l) => `  ${l}`),
   ];
   if (route.stream) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FORWARDED_HEADERS } from './locations.ts';
 import { NGINX_ERRORS, REFUSALS } from './problems.ts';
 import { clusterOptions, renderEdgeConfig } from './render.ts';
 
@@ -72,11 +73,27 @@ describe('problem pages in the rendered edge config', () => {
   );
 
   it('the API refuses what edge.js names before auth, each with its own page', () => {
-    for (const block of apiServers) {
-      expect(block).toContain('rewrite ^ /_problem/$edge_refusal? last;');
+    // api: the same decision in maps (nginx/edge-maps.test.ts); events: edge.js itself.
+    const [api, events] = apiServers;
+    expect(api).toContain('rewrite ^ /_problem/$edge_api_refusal? last;');
+    expect(events).toContain('rewrite ^ /_problem/$edge_refusal? last;');
+    for (const block of apiServers)
       for (const refusal of Object.values(REFUSALS))
         expect(block).toContain(`location = /_problem/${refusal.name} {`);
-    }
+  });
+
+  it('api functions get only the listed client headers; the events ingress gets every one (ce-*)', () => {
+    const [api = '', events = ''] = apiServers;
+    const proxied = (block: string) =>
+      block.match(/proxy_pass http:\/\/\w+\$edge_upstream_uri;/g)?.length ?? 0;
+    expect(proxied(api)).toBeGreaterThan(0);
+    expect(api.match(/proxy_pass_request_headers off;/g)?.length).toBe(proxied(api) + 1); // + /_edge_auth
+    // Authorization also goes to edge-auth (/_edge_auth).
+    for (const h of FORWARDED_HEADERS)
+      expect(api.match(new RegExp(`proxy_set_header ${h} \\$http_`, 'g'))?.length, h).toBe(
+        proxied(api) + (h === 'Authorization' ? 1 : 0),
+      );
+    expect(events.match(/proxy_pass_request_headers off;/g)?.length).toBe(1); // /_edge_auth only
   });
 
   it('API answers carry RateLimit-Policy; a 429 adds RateLimit and Retry-After', () => {

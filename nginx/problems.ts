@@ -229,11 +229,14 @@ export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
 }
 
 /**
- * API server head (rewrite phase, before limits, auth and functions): refuse what nginx/edge.js `refusal`
- * names (control characters in headers, a raw `#`, credentials in the query) with its REFUSALS page.
+ * API and events server head (rewrite phase, before limits, auth and functions): refuse a control
+ * character in a header value passed on, a raw `#` and credentials in the query, each with its REFUSALS
+ * page. `variable` names the page: `$edge_api_refusal` (api: maps in edge.conf.template, njs only for a
+ * query parameter name that needs decoding) or `$edge_refusal` (events: nginx/edge.js `refusal`, which
+ * checks every header value, since that server passes every header on).
  */
-export function refuseBadInput(): string[] {
-  return ['if ($edge_refusal) {', '  rewrite ^ /_problem/$edge_refusal? last;', '}'];
+export function refuseBadInput(variable: '$edge_api_refusal' | '$edge_refusal'): string[] {
+  return [`if (${variable}) {`, `  rewrite ^ /_problem/${variable}? last;`, '}'];
 }
 
 /** `:<port>` in public URLs, or nothing on 443. */

@@ -12,7 +12,9 @@ import {
   authenticatedServerHead,
   authLocation,
   EVENTS_ROUTES,
+  FORWARDED_HEADERS,
   functionLocation,
+  headerVariable,
   upstreams,
 } from './locations.ts';
 import { clusterOptions, type EdgeOptions } from './options.ts';
@@ -48,7 +50,7 @@ function servers(o: EdgeOptions): string {
   const d = o.domain;
   const api = server(o, `api.${d}`, [
     ...authenticatedServerHead(o, 'api'),
-    ...refuseBadInput(),
+    ...refuseBadInput('$edge_api_refusal'),
     // CORS preflights are answered here, before auth (`return` runs in the rewrite phase).
     'error_page 418 = @preflight;',
     'if ($request_method = OPTIONS) {',
@@ -64,17 +66,17 @@ function servers(o: EdgeOptions): string {
     '  return 204;',
     '}',
     ...docsLocations(o),
-    ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
+    ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api', 'listed')),
     'location / {',
     '  return 404;',
     '}',
   ]);
   const events = server(o, `events.${d}`, [
     ...authenticatedServerHead(o, 'events'),
-    ...refuseBadInput(),
+    ...refuseBadInput('$edge_refusal'),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
-    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api')),
+    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api', 'all')),
     'location / {',
     '  return 404;',
     '}',
@@ -224,6 +226,7 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     perTokenRate: String(o.limits.perToken.rate),
     policyMap: policyMap(),
     anonymousRules: anonymousRules(),
+    forwardedHeaderValues: FORWARDED_HEADERS.map(headerVariable).join(''),
     upstreams: upstreams(o),
     httpListen: listen(o.listen.http),
     httpsListen: listen(o.listen.https),

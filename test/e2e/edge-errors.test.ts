@@ -403,6 +403,25 @@ describe('headers', () => {
     );
     expect(header(withToken, 'ratelimit')).toBeUndefined();
   });
+
+  it('a header the api server does not pass on (nginx/locations.ts FORWARDED_HEADERS) never reaches a function: a control character in it is no refusal', async () => {
+    const before = await stack.hits();
+    const res = await rawExchange(
+      stack.tls(),
+      get('/anime/1', [
+        ['X-Other', 'a\x01b'],
+        ['Cookie', 'c=\x7f'],
+      ]),
+    );
+    expect(res.status).toBe(200);
+    expect(await stack.hits()).toBe(before + 1);
+    // A passed-on one still is (edge.js `refusal`'s rule, decided in maps).
+    expectProblem(
+      await rawExchange(stack.tls(), get('/anime/1', [['Accept', 'a\x1fb']])),
+      400,
+      'validation_failed',
+    );
+  });
 });
 
 describe('limits and dependencies (edges of their own)', () => {

@@ -1,0 +1,209 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, tcpOpen } from '../scripts/servers/harness.ts';
+import { rawBatch, rawRequest } from '../test/support/raw-http.ts';
+import { FORWARDED_HEADERS } from './locations.ts';
+import { clusterOptions, renderEdgeConfig } from './render.ts';
+import { NGINX_BIN, nginxInstalled } from './run.ts';
+
+/**
+ * The api server's refusals without njs (edge.conf.template maps: `$edge_api_refusal`), checked in a real
+ * nginx (these are nginx and PCRE semantics, so nothing else can check them) against what they replace,
+ * nginx/edge.js `refusal`, for generated requests that carry only the headers the api server passes on.
+ * Spawns nginx on a loopback port, like `nginx -t` in scripts/servers/nginx.test.ts.
+ */
+const rendered = renderEdgeConfig(clusterOptions());
+
+/** The top-level `map … $<name> { … }` block of the rendered config. */
+function mapBlock(name: string): string {
+  const m = new RegExp(`^ {2}map [^\\n]* \\$${name} \\{\\n[\\s\\S]*?\\n {2}\\}$`, 'm').exec(rendered);
+  if (!m) throw new Error(`no map for $${name} in the rendered config`);
+  return m[0];
+}
+
+let dir = '';
+let port = 0;
+let nginx: ChildProcess | undefined;
+
+beforeAll(async () => {
+  expect(nginxInstalled(), 'run scripts/install-deps.sh').toBe(true);
+  dir = await mkdtemp(join(tmpdir(), 'isekai-edge-maps-'));
+  await mkdir(join(dir, 'tmp'));
+  port = await freePort();
+  const conf = [
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log warn;`,
+    'load_module /usr/lib/nginx/modules/ngx_http_js_module.so;',
+    'pcre_jit on;',
+    'events { worker_connections 64; }',
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp;`),
+    `  js_import edge from ${join(import.meta.dirname, 'edge.js')};`,
+    '  js_set $edge_query_refusal_js edge.queryRefusal;',
+    '  js_set $edge_refusal edge.refusal;',
+    ...['edge_header_refusal', 'edge_target_refusal', 'edge_query_refusal', 'edge_api_refusal'].map(mapBlock),
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    '    location / {',
+    '      return 200 "$edge_api_refusal|$edge_refusal";',
+    '    }',
+    '  }',
+    '}',
+  ].join('\n');
+  await writeFile(join(dir, 'nginx.conf'), conf);
+  nginx = spawn(NGINX_BIN, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  nginx.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(await tcpOpen(port))) {
+    if (nginx.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}, 30_000);
+
+afterAll(async () => {
+  if (nginx && nginx.exitCode === null) {
+    const exited = new Promise((r) => nginx?.once('exit', r));
+    nginx.kill('SIGQUIT');
+    await exited;
+  }
+  // nginx's own complaints (a capture that failed, an njs exception) fail the file.
+  const log = dir ? await readFile(join(dir, 'error.log'), 'utf8').catch(() => '') : '';
+  if (dir) await rm(dir, { recursive: true, force: true });
+  expect(log.split('\n').filter((l) => /\[(error|crit|alert|emerg)\]/.test(l))).toEqual([]);
+});
+
+/**
+ * Send every request; the `|`-separated variables each one was answered with, by index (undefined: nginx
+ * refused the request itself before any variable was read, e.g. a duplicate Authorization header → 400).
+ */
+async function ask(requests: Buffer[]): Promise<(string[] | undefined)[]> {
+  const answers: (string[] | undefined)[] = [];
+  const failures: string[] = [];
+  await rawBatch(
+    { port },
+    requests.map((bytes) => ({ bytes, head: false })),
+    8,
+    (index, res) => {
+      if (res instanceof Error || (res.status !== 200 && res.status !== 400))
+        failures.push(
+          `${res instanceof Error ? res.message : res.status}: ${requests[index]?.toString('latin1')}`,
+        );
+      else answers[index] = res.status === 200 ? res.body.toString('latin1').split('|') : undefined;
+    },
+  );
+  expect(failures.slice(0, 3)).toEqual([]);
+  // nginx's own 400s are the exception: most requests must get to the maps.
+  expect(answers.filter((a) => a !== undefined).length).toBeGreaterThan(requests.length * 0.9);
+  return answers;
+}
+
+describe('the api server refuses without njs exactly what edge.js refuses', () => {
+  const bytes = (b: Uint8Array) => Buffer.from(b);
+  const word = fc.stringMatching(/^[A-Za-z0-9_.~-]{1,10}$/).map((s) => Buffer.from(s));
+  const credentialish = fc
+    .constantFrom(
+      'token',
+      'access_token',
+      'Access_Token',
+      'TOKEN',
+      'secret',
+      'passw',
+      'password',
+      'api_key',
+      'api-key',
+      'apikey',
+      'APIKey',
+      'signature',
+      'credential',
+      'jwt',
+      'code',
+      'Code',
+      'auth_code',
+      'codes',
+      'xcode',
+      'key',
+      'keys',
+      'sig',
+      'sigs',
+      'auth',
+      'Authorization',
+      'authorizations',
+      'bearer',
+      'access%5Ftoken',
+      'tok%65n',
+      'c%6Fde',
+      'to+ken',
+      'co+de',
+      '%zz',
+      'q',
+      'page',
+    )
+    .map((s) => Buffer.from(s));
+  /** Bytes a client should not send raw, '#' included; no CR, LF, space (they end the request line). */
+  const raw = fc
+    .uint8Array({ minLength: 1, maxLength: 4, min: 0x21, max: 0xff })
+    .map(bytes)
+    .filter((b) => !b.includes(0x7f));
+  const jwt = fc
+    .stringMatching(/^[A-Za-z0-9_-]{2,12}$/)
+    .map((s) => Buffer.from(`eyJhbGciOi${s}.eyJzdWIi.c2ln`));
+  const part = fc.oneof(
+    word,
+    credentialish,
+    raw,
+    jwt,
+    fc.constantFrom('=', '&', '?', '#', '%', '+', ';').map((s) => Buffer.from(s)),
+  );
+  const text = fc.array(part, { maxLength: 6 }).map((parts) => Buffer.concat(parts));
+  const target = fc
+    .tuple(fc.constantFrom('/anime/1', '/x', '/'), fc.option(text, { nil: undefined }))
+    .map(([path, query]) => Buffer.concat([Buffer.from(path), ...(query ? [Buffer.from('?'), query] : [])]));
+  /** Any byte but NUL, CR and LF (nginx refuses those itself), mostly printable. */
+  const value = fc.oneof(
+    { weight: 3, arbitrary: fc.stringMatching(/^[ -~]{0,20}$/).map((s) => Buffer.from(s)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ maxLength: 12, min: 0x01, max: 0xff })
+        .map((b) => bytes(b.filter((x) => x !== 0x0d && x !== 0x0a))),
+    },
+  );
+  // Each at most once (nginx refuses a second Authorization itself).
+  const headers = fc.uniqueArray(fc.tuple(fc.constantFrom(...FORWARDED_HEADERS), value), {
+    maxLength: 3,
+    selector: ([name]) => name,
+  });
+  const request = fc
+    .tuple(target, headers)
+    .map(([t, h]) => rawRequest({ target: t, host: 'api.isekai.localhost', headers: h }));
+
+  it('for 3000 generated request targets and forwarded header values, each refusal kind among them', {
+    timeout: 120_000,
+  }, async () => {
+    const requests = fc.sample(request, { numRuns: 3000, seed: 4242 });
+    const answers = await ask(requests);
+    const mismatches = answers.flatMap(([native, njs] = ['', ''], i) =>
+      native === njs ? [] : [{ native, njs, request: requests[i]?.toString('latin1') }],
+    );
+    expect(mismatches.slice(0, 5)).toEqual([]);
+    const kinds = new Set(answers.flatMap((a) => (a ? [a[0]] : [])));
+    expect([...kinds].sort()).toEqual(['', 'fragment', 'header_control', 'query_credentials']);
+  });
+
+  it('a control character in a header the api server does not pass on is not its concern', async () => {
+    const [[native, njs] = []] = await ask([
+      rawRequest({ target: '/anime/1', host: 'api.isekai.localhost', headers: [['X-Other', 'a\x01b']] }),
+    ]);
+    expect({ native, njs }).toEqual({ native: '', njs: 'header_control' });
+  });
+});
