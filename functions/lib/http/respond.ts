@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { IsekaiError } from '../errors.ts';
-import { problemHeaders, toProblem } from '../problem.ts';
+import { PROBLEM_MEDIA_TYPE, problemHeaders, toProblem } from '../problem.ts';
 import { isReadable, type Reply } from './types.ts';
 
 /** Write a handler's reply: objects as JSON, strings/Buffers as-is, Readables piped. */
@@ -41,7 +41,7 @@ export function sendProblem(res: ServerResponse, error: IsekaiError, instance: s
   const payload = JSON.stringify(problem);
   res.writeHead(problem.status, {
     ...problemHeaders(error),
-    'content-type': 'application/problem+json; charset=utf-8',
+    'content-type': PROBLEM_MEDIA_TYPE,
     'content-length': String(Buffer.byteLength(payload)),
     'cache-control': 'no-store',
   });
