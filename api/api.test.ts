@@ -15,6 +15,7 @@ import { declaredRoutes, FUNCTION_APIS } from './routes.ts';
  * generated files are current, and nginx, edge-auth and the OpenAPI document agree with it route by route.
  */
 const routes = declaredRoutes();
+const document = openApiDocument();
 /** A concrete path for a template: every parameter `1` (an anime id, an episode, …). */
 const sample = (path: string) =>
   path.replace(/:(\w+)/g, (_m, name: string) => (name === 'date' ? '2026-01-05' : '1'));
@@ -36,6 +37,23 @@ describe('the route table', () => {
     const keys = routes.map((r) => `${r.host} ${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
+
+  it.each(routes.filter((r) => r.path.includes(':')).map((r) => [`${r.method} ${r.path}`, r] as const))(
+    'declares the shape of every path parameter (a malformed one is 400, not 404): %s',
+    (_name, route) => {
+      const names = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+      const declared = route.params as
+        | { properties?: Record<string, unknown>; required?: string[] }
+        | undefined;
+      expect(Object.keys(declared?.properties ?? {}).sort()).toEqual([...names].sort());
+      expect([...(declared?.required ?? [])].sort()).toEqual([...names].sort());
+      const documented = document as {
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      };
+      const op = documented.paths[route.path.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
+      expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(['400', '404']));
+    },
+  );
 
   it('functions/edge-auth/rules.json is current (run `node api/render.ts`)', () => {
     expect(readFileSync(EDGE_RULES_FILE, 'utf8')).toBe(renderEdgeRules());
@@ -83,8 +101,6 @@ describe('the route table', () => {
 });
 
 describe('the OpenAPI 3.1 document', () => {
-  const document = openApiDocument();
-
   it('validates against the OpenAPI 3.1 schema, and its references resolve', async () => {
     const validator = new Validator();
     const result = await validator.validate(structuredClone(document));

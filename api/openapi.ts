@@ -14,24 +14,14 @@ type Json = Record<string, unknown>;
 const plain = (schema: TSchema): Json => JSON.parse(JSON.stringify(schema));
 const pascal = (id: string) => id.charAt(0).toUpperCase() + id.slice(1);
 
-/** Path parameters whose type the route's handler parses (everything else is a string). */
-const PARAM_SCHEMAS: Record<string, Json> = {
-  animeId: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
-  episode: { type: 'integer', minimum: 1 },
-  year: { type: 'integer', minimum: 1900, maximum: 2200 },
-  season: { enum: ['winter', 'spring', 'summer', 'fall'] },
-  date: { type: 'string', format: 'date' },
-};
-
+/** Path parameters, each by its route's `params` schema (api.test.ts: every parameter has one). */
 function parameters(route: DeclaredRoute): Json[] {
+  const declared = (route.params ? plain(route.params).properties : {}) as Record<string, Json>;
   const path = [...route.path.matchAll(/:(\w+)/g)].map(([, name = '']) => ({
     name,
     in: 'path',
     required: true,
-    schema: PARAM_SCHEMAS[name] ??
-      (name === 'id' && route.path.startsWith('/anime/') ? PARAM_SCHEMAS.animeId : undefined) ?? {
-        type: 'string',
-      },
+    schema: declared[name] ?? { type: 'string' },
   }));
   const query = route.query ? plain(route.query) : undefined;
   const required = new Set((query?.required as string[] | undefined) ?? []);

@@ -10,7 +10,8 @@ export const ERRORS: Record<string, { status: number; code: string; description:
   BadRequest: {
     status: 400,
     code: 'validation_failed',
-    description: 'The request is invalid; `errors` names each bad field as a JSON pointer',
+    description:
+      'The request is invalid; `errors` names each bad field as a JSON pointer (`/body/…`, `/query/…`, a malformed path parameter as `/path/<name>`)',
     detail: 'invalid body: /body/score must be <= 10',
   },
   Unauthorized: {

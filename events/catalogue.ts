@@ -34,8 +34,10 @@ export type {
   LibraryUpdatedV1,
   RatingRemovedV1,
   RatingSubmittedV1,
+  SubtitleHiddenV1,
   SubtitleRemovedV1,
   SubtitleReportedV1,
+  SubtitleRestoredV1,
   SubtitleUploadedV1,
 };
 
@@ -200,6 +202,7 @@ export const EVENTS: readonly EventSpec[] = [
       uploaderId: user,
       hiddenBy: 'a1d4c3e2-0000-4000-8000-000000000002',
       note: 'Checking the reports.',
+      reasons: ['out_of_sync'],
       hiddenAt: at,
     },
   },

@@ -1,6 +1,6 @@
 /** The answers nginx gives itself (RFC 9457 problem+json, same codes as the functions) and its headers. */
 import { type ErrorCode, IsekaiError } from '../functions/lib/errors.ts';
-import { PROBLEM_BASE, toProblem } from '../functions/lib/problem.ts';
+import { PROBLEM_BASE, PROBLEM_MEDIA_TYPE, toProblem } from '../functions/lib/problem.ts';
 import type { EdgeOptions } from './options.ts';
 
 /**
@@ -203,7 +203,7 @@ export function problemLocations(kind: HeaderKind, o: EdgeOptions): string[] {
     '  auth_request off;',
     // Not counted again (the request already was, or failed before the limits ran).
     '  limit_req zone=edge_unlimited;',
-    '  default_type application/problem+json;',
+    `  default_type ${PROBLEM_MEDIA_TYPE};`,
     // Over HTTP/2, nginx 1.22 leaves r->discard_body unset when it refuses a large body, so the size check
     // would run again for this page and answer its built-in HTML 413 (ngx_http_core_find_config_handler).
     '  client_max_body_size 0;',

@@ -1,5 +1,7 @@
+import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
-import { ListQuery, SeasonQuery } from './schemas.ts';
+import { AnimeIdParam, pathParams } from '../lib/http/params.ts';
+import { ListQuery, SEASONS, SeasonQuery } from './schemas.ts';
 
 /** catalog's routes (the table the edge, edge-auth's rules and the OpenAPI document are generated from). */
 export const CatalogApi = defineApi({
@@ -13,6 +15,10 @@ export const CatalogApi = defineApi({
   listSeason: {
     method: 'GET',
     path: '/seasons/:year/:season',
+    params: pathParams({
+      year: Type.Integer({ minimum: 1900, maximum: 2200 }),
+      season: Type.Enum([...SEASONS]),
+    }),
     access: 'public',
     summary: "One season's anime (winter, spring, summer, fall)",
     query: SeasonQuery,
@@ -20,6 +26,7 @@ export const CatalogApi = defineApi({
   getAnime: {
     method: 'GET',
     path: '/anime/:id',
+    params: pathParams({ id: AnimeIdParam }),
     access: 'optional',
     summary: "One anime; with a token, also the caller's own entry and rating (`me`)",
   },

@@ -2,6 +2,7 @@ import Type from 'typebox';
 import { Episode, Language } from '../../events/schemas/common.ts';
 import { GroupRole, ProjectStatus } from '../../events/schemas/group.ts';
 import { defineApi } from '../lib/http/contract.ts';
+import { EpisodeParam, NameParam, pathParams, UuidParam } from '../lib/http/params.ts';
 import { WebUrl } from '../lib/web-url.ts';
 
 const Timestamp = Type.String({ format: 'date-time' });
@@ -101,6 +102,7 @@ export const GroupsApi = defineApi({
   getGroup: {
     method: 'GET',
     path: '/groups/:slug',
+    params: pathParams({ slug: Slug }),
     access: 'public',
     summary: "A group's page: description, links, languages, members with roles, projects",
     query: NoQuery,
@@ -109,6 +111,7 @@ export const GroupsApi = defineApi({
   updateGroup: {
     method: 'PATCH',
     path: '/groups/:slug',
+    params: pathParams({ slug: Slug }),
     access: 'user',
     alsoAnswers: [403],
     summary: "Change a group's name, description, links or languages (leaders only: else 403)",
@@ -120,6 +123,7 @@ export const GroupsApi = defineApi({
   inviteMember: {
     method: 'POST',
     path: '/groups/:slug/invitations',
+    params: pathParams({ slug: Slug }),
     access: 'user',
     alsoAnswers: [403, 409],
     summary:
@@ -138,6 +142,7 @@ export const GroupsApi = defineApi({
   revokeInvitation: {
     method: 'DELETE',
     path: '/groups/:slug/invitations/:id',
+    params: pathParams({ slug: Slug, id: UuidParam }),
     access: 'user',
     alsoAnswers: [403],
     summary: 'Withdraw a pending invitation (leaders only); its actions then answer 410',
@@ -147,6 +152,7 @@ export const GroupsApi = defineApi({
   acceptInvitation: {
     method: 'POST',
     path: '/group-invitations/:id/accept',
+    params: pathParams({ id: UuidParam }),
     access: 'user',
     alsoAnswers: [410],
     summary: 'Accept an invitation (the invitee only; idempotent). A declined or withdrawn invitation is 410',
@@ -156,6 +162,7 @@ export const GroupsApi = defineApi({
   declineInvitation: {
     method: 'POST',
     path: '/group-invitations/:id/decline',
+    params: pathParams({ id: UuidParam }),
     access: 'user',
     alsoAnswers: [410],
     summary:
@@ -166,6 +173,7 @@ export const GroupsApi = defineApi({
   setMemberRoles: {
     method: 'PUT',
     path: '/groups/:slug/members/:userId',
+    params: pathParams({ slug: Slug, userId: NameParam }),
     access: 'user',
     alsoAnswers: [403, 409],
     summary: "Change a member's roles (leaders only); taking the last leader's role is 409",
@@ -177,6 +185,7 @@ export const GroupsApi = defineApi({
   removeMember: {
     method: 'DELETE',
     path: '/groups/:slug/members/:userId',
+    params: pathParams({ slug: Slug, userId: NameParam }),
     access: 'user',
     alsoAnswers: [403, 409],
     summary: 'Leave a group (your own id) or remove a member (leaders only). Removing the last leader is 409',
@@ -186,6 +195,7 @@ export const GroupsApi = defineApi({
   createProject: {
     method: 'POST',
     path: '/groups/:slug/projects',
+    params: pathParams({ slug: Slug }),
     access: 'user',
     alsoAnswers: [403, 409],
     summary: 'Start a translation project for an anime and language (leaders only; one per pair: 409)',
@@ -205,6 +215,7 @@ export const GroupsApi = defineApi({
   updateProject: {
     method: 'PATCH',
     path: '/groups/:slug/projects/:projectId',
+    params: pathParams({ slug: Slug, projectId: UuidParam }),
     access: 'user',
     alsoAnswers: [403],
     summary: "Change a project's status (leaders only)",
@@ -216,6 +227,7 @@ export const GroupsApi = defineApi({
   setEpisodeProgress: {
     method: 'PUT',
     path: '/groups/:slug/projects/:projectId/episodes/:episode',
+    params: pathParams({ slug: Slug, projectId: UuidParam, episode: EpisodeParam }),
     access: 'user',
     alsoAnswers: [403],
     summary:
@@ -228,6 +240,7 @@ export const GroupsApi = defineApi({
   followGroup: {
     method: 'PUT',
     path: '/groups/:slug/follow',
+    params: pathParams({ slug: Slug }),
     access: 'user',
     summary: 'Follow a group (idempotent): hear of its releases',
     query: NoQuery,
@@ -236,6 +249,7 @@ export const GroupsApi = defineApi({
   unfollowGroup: {
     method: 'DELETE',
     path: '/groups/:slug/follow',
+    params: pathParams({ slug: Slug }),
     access: 'user',
     summary: 'Stop following a group (idempotent)',
     query: NoQuery,

@@ -276,9 +276,7 @@ export function groupsRoutes(deps: GroupsDeps): AnyRoute[] {
       return { headers: NO_STORE, body: await readProject(db.pool, id) };
     },
     setEpisodeProgress: async (ctx) => {
-      const episode = Number(ctx.params.episode);
-      if (!Number.isInteger(episode) || episode < 1 || episode > 10_000)
-        throw new NotFound(`no episode ${ctx.params.episode}`);
+      const { episode } = ctx.params;
       const { stage } = ctx.body;
       const id = await write(async (tx, events) => {
         const group = await groupBySlug(tx, ctx.params.slug);

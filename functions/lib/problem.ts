@@ -1,5 +1,12 @@
 import { type ErrorCode, type IsekaiError, MethodNotAllowed, Unauthenticated } from './errors.ts';
 
+/**
+ * The one `Content-Type` of every problem answer, whoever makes it (functions, nginx's own pages, the
+ * site, the development broker): exactly as RFC 9457 §6.1 registers it, without parameters (JSON is
+ * UTF-8 by definition, RFC 8259 §8.1, so a `charset` says nothing).
+ */
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
 /** Where problem types are documented; `type` = base + code (RFC 9457 §3.1.1). */
 export const PROBLEM_BASE = 'https://isekai.dev/problems/';
 

@@ -1,10 +1,13 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
+import { AnimeIdParam, DateParam, NameParam, pathParams } from '../lib/http/params.ts';
 import { EntrySchema } from '../lib/tracking/entry.ts';
 import { EntryInput, ExportQuery, HistoryInput, ListQuery, ProfileInput } from './schemas.ts';
 
 /** Largest MAL import accepted (compressed or not); nginx allows the same on the route. */
 export const IMPORT_LIMIT = 16 * 1024 * 1024;
+
+const EntryPath = pathParams({ animeId: AnimeIdParam });
 
 const Timestamp = Type.String({ format: 'date-time' });
 
@@ -76,6 +79,7 @@ export const LibraryListApi = defineApi({
   listUserLibrary: {
     method: 'GET',
     path: '/users/:user/library',
+    params: pathParams({ user: NameParam }),
     access: 'public',
     summary: "Another user's public entries (by id or username)",
     query: ListQuery,
@@ -91,6 +95,7 @@ export const LibraryListApi = defineApi({
   getEntry: {
     method: 'GET',
     path: '/me/library/:animeId',
+    params: EntryPath,
     access: 'user',
     summary: 'One entry of the caller’s list',
     response: Entry,
@@ -98,6 +103,7 @@ export const LibraryListApi = defineApi({
   putEntry: {
     method: 'PUT',
     path: '/me/library/:animeId',
+    params: EntryPath,
     access: 'user',
     alsoAnswers: [201],
     summary: 'Add or change an entry (201 when added)',
@@ -108,6 +114,7 @@ export const LibraryListApi = defineApi({
   deleteEntry: {
     method: 'DELETE',
     path: '/me/library/:animeId',
+    params: EntryPath,
     access: 'user',
     summary: 'Remove an entry',
     status: 204,
@@ -115,6 +122,7 @@ export const LibraryListApi = defineApi({
   listHistory: {
     method: 'GET',
     path: '/me/library/:animeId/history',
+    params: EntryPath,
     access: 'user',
     summary: 'The watch history of one anime',
     response: Type.Object({ items: Type.Array(HistoryItem) }),
@@ -122,6 +130,7 @@ export const LibraryListApi = defineApi({
   addHistory: {
     method: 'POST',
     path: '/me/library/:animeId/history',
+    params: EntryPath,
     access: 'user',
     alsoAnswers: [200],
     summary: 'Log a watched episode (201; an episode already logged in this pass answers 200 with its row)',
@@ -189,6 +198,7 @@ export const LibraryBackupApi = defineApi({
   getBackup: {
     method: 'GET',
     path: '/me/backups/:date',
+    params: pathParams({ date: DateParam }),
     access: 'user',
     summary: 'Download one backup (gzipped MAL XML, re-importable)',
     produces: ['application/gzip'],

@@ -1,6 +1,6 @@
 import type { BackupStore } from '../lib/backups/backups.ts';
 import { ensureUser } from '../lib/data/users.ts';
-import { DependencyUnavailable, NotFound } from '../lib/errors.ts';
+import { DependencyUnavailable, ValidationFailed } from '../lib/errors.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
@@ -36,7 +36,10 @@ export function backupRoutes(
     },
     getBackup: async (ctx) => {
       const date = ctx.params.date;
-      if (!isRealDate(date)) throw new NotFound(`no backup of ${date}`);
+      if (!isRealDate(date))
+        throw new ValidationFailed(`${date} is not a real day`, {
+          issues: [{ field: '/path/date', message: 'is not a real date' }],
+        });
       const { record, bytes } = await store().open(ctx.identity.sub, date);
       return {
         headers: {

@@ -4,7 +4,6 @@ import { NotFound, ValidationFailed } from '../lib/errors.ts';
 import { commitAndPublish } from '../lib/events/commit.ts';
 import { implement } from '../lib/http/contract.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { parseAnimeId } from '../lib/tracking/anime.ts';
 import type { TrackingDeps } from '../lib/tracking/wiring.ts';
 import { LibraryListApi } from './api.ts';
 import {
@@ -21,11 +20,9 @@ import type { ListQuery } from './schemas.ts';
 const NO_STORE = { 'cache-control': 'private, no-store' };
 type Deps = Pick<TrackingDeps, 'db' | 'cache' | 'runtime' | 'publish'>;
 
-export function animeIdOf(ctx: { readonly params: { readonly animeId: string } }): number {
-  const id = parseAnimeId(ctx.params.animeId);
-  if (id === undefined) throw new NotFound(`anime ${ctx.params.animeId} not found`);
-  return id;
-}
+/** The anime id of the path (checked and converted by the route's `params`: 400 when malformed). */
+export const animeIdOf = (ctx: { readonly params: { readonly animeId: number } }): number =>
+  ctx.params.animeId;
 
 const SORT: Record<string, string> = {
   updated: 'e.updated_at desc',

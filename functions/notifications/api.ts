@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
+import { ObjectIdParam, pathParams } from '../lib/http/params.ts';
 import { PREFERENCE_TYPES } from '../lib/inbox/preferences.ts';
 
 /** `GET /notifications` */
@@ -27,7 +28,7 @@ export const NotificationAction = Type.Object(
 
 /**
  * A notification (its `data` depends on `kind`: subtitle.uploaded, subtitle.next-episode, episode.aired,
- * subtitle.reported, subtitle.removed, group.invited, group.release).
+ * subtitle.reported, subtitle.removed, subtitle.hidden, subtitle.restored, group.invited, group.release).
  */
 const Notification = Type.Object(
   {
@@ -71,6 +72,7 @@ export const InboxApi = defineApi({
   markRead: {
     method: 'POST',
     path: '/notifications/:id/read',
+    params: pathParams({ id: ObjectIdParam }),
     access: 'user',
     summary: 'Mark one notification read',
     query: NoQuery,
@@ -137,7 +139,8 @@ const PreferencesChange = Type.Object(
 
 /**
  * The caller's notification preferences: per type (subtitle.uploaded, subtitle.next-episode,
- * episode.aired, subtitle.removed = moderation decisions, group.invited, group.release) the channels
+ * episode.aired, subtitle.removed = moderation decisions (removed, hidden, restored), group.invited,
+ * group.release) the channels
  * inbox, live (booleans) and email (off | immediate | daily-digest). Defaults: inbox and live on; e-mail
  * immediate for group.invited and subtitle.removed, off for the rest.
  */

@@ -4,10 +4,13 @@ import type {
   GroupInvitationAnsweredV1,
   GroupInvitedV1,
   GroupProjectUpdatedV1,
+  SubtitleHiddenV1,
   SubtitleRemovedV1,
+  SubtitleRestoredV1,
   SubtitleUploadedV1,
 } from '../../events/catalogue.ts';
 import { parseAnimeId } from '../lib/anime-id.ts';
+import { Unprocessable } from '../lib/errors.ts';
 import type { CheckedEvent } from '../lib/events/validate-event.ts';
 import type { NotificationKind } from '../lib/inbox/inbox.ts';
 import {
@@ -15,16 +18,19 @@ import {
   ANSWERED,
   type Draft,
   draftFor,
+  HIDDEN,
   INVITED,
   nextEpisodeDraft,
   PROJECT_UPDATED,
   REMOVED,
   REPORTED,
+  RESTORED,
   UPLOADED,
 } from './messages.ts';
 import {
   AIRED_STATUSES,
   type Candidate,
+  decisionRecipients,
   removedRecipients,
   reportedRecipients,
   UPLOAD_STATUSES,
@@ -74,8 +80,10 @@ const isNext = (w: Watcher, episode: number) =>
  * - subtitle.uploaded: a user watching the anime whose next episode (progress + 1) it is, in one of their
  *   languages, gets the prominent next-episode alert; other interested users the ordinary one;
  * - episode.aired: a watcher for whom it is the next episode and whose languages already have subtitles
- *   gets one combined notification (aired + subtitles), never two; other watchers the ordinary one;
+ *   gets one combined notification (aired + subtitles), never two; other watchers the ordinary one; an
+ *   anime the catalogue does not hold → Unprocessable (422: dead-lettered, not retried);
  * - group.invited: the invitee, with accept / decline actions; group.invitation.answered closes it;
+ * - subtitle.removed / hidden / restored: the uploader (not when the decision was their own);
  * - group.project.updated releasing an episode: the group's followers.
  */
 export async function planFor(
@@ -133,6 +141,13 @@ export async function planFor(
     }
     case AIRED: {
       const d = event.data as EpisodeAiredV1;
+      // A partner's event about an anime the catalogue does not hold cannot be applied: refused for good
+      // (422: not retried, so the broker dead-letters it and `dead-letters` records it for the operators,
+      // who replay it once the anime is imported), never acknowledged as if it had been.
+      if (title === undefined)
+        throw new Unprocessable(`anime ${d.animeId} is not in the catalogue`, {
+          issues: [{ field: '/data/animeId', message: 'is not an anime of the catalogue' }],
+        });
       const watchers = await onList(AIRED_STATUSES);
       const nextOnes = watchers.filter((w) => isNext(w, d.episode));
       const present =
@@ -156,6 +171,14 @@ export async function planFor(
       return { deliveries: to(reportedRecipients(), draftFor(event, title)) };
     case REMOVED:
       return { deliveries: to(removedRecipients(event.data as SubtitleRemovedV1), draftFor(event, title)) };
+    case HIDDEN: {
+      const d = event.data as SubtitleHiddenV1;
+      return { deliveries: to(decisionRecipients({ ...d, by: d.hiddenBy }), draftFor(event, title)) };
+    }
+    case RESTORED: {
+      const d = event.data as SubtitleRestoredV1;
+      return { deliveries: to(decisionRecipients({ ...d, by: d.restoredBy }), draftFor(event, title)) };
+    }
     case INVITED: {
       const d = event.data as GroupInvitedV1;
       return { deliveries: to([d.userId], draftFor(event, title)) };

@@ -2,18 +2,23 @@ import type {
   EpisodeAiredV1,
   GroupInvitedV1,
   GroupProjectUpdatedV1,
+  SubtitleHiddenV1,
   SubtitleRemovedV1,
   SubtitleReportedV1,
+  SubtitleRestoredV1,
   SubtitleUploadedV1,
 } from '../../events/catalogue.ts';
 import { ValidationFailed } from '../lib/errors.ts';
 import type { CheckedEvent } from '../lib/events/validate-event.ts';
 import type { NotificationAction, NotificationKind } from '../lib/inbox/inbox.ts';
+import { reportReasonLabel } from '../lib/subtitles/report-reasons.ts';
 
 export const UPLOADED = 'dev.isekai.subtitle.uploaded.v1';
 export const AIRED = 'dev.isekai.episode.aired.v1';
 export const REPORTED = 'dev.isekai.subtitle.reported.v1';
 export const REMOVED = 'dev.isekai.subtitle.removed.v1';
+export const HIDDEN = 'dev.isekai.subtitle.hidden.v1';
+export const RESTORED = 'dev.isekai.subtitle.restored.v1';
 export const INVITED = 'dev.isekai.group.invited.v1';
 export const ANSWERED = 'dev.isekai.group.invitation.answered.v1';
 export const PROJECT_UPDATED = 'dev.isekai.group.project.updated.v1';
@@ -23,10 +28,17 @@ export const NOTIFY_TYPES: readonly string[] = [
   AIRED,
   REPORTED,
   REMOVED,
+  HIDDEN,
+  RESTORED,
   INVITED,
   ANSWERED,
   PROJECT_UPDATED,
 ];
+
+/** ` (reported as: Out of sync, Wrong episode)` for a decision's report categories; '' without any. */
+function reportedAs(reasons: readonly string[] | undefined): string {
+  return reasons && reasons.length > 0 ? ` (reported as: ${reasons.map(reportReasonLabel).join(', ')})` : '';
+}
 
 const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
 /** A BCP 47 tag's English name (`en` → English, `pt-BR` → Brazilian Portuguese); the tag when unknown. */
@@ -97,7 +109,7 @@ export function draftFor(event: CheckedEvent<unknown>, animeTitle: string | unde
       const d = event.data as SubtitleReportedV1;
       return {
         kind: 'subtitle.reported',
-        message: `Subtitle ${d.subtitleId} for ${anime} episode ${d.episode} was reported (${d.reason})`,
+        message: `Subtitle ${d.subtitleId} for ${anime} episode ${d.episode} was reported: ${reportReasonLabel(d.reason)}`,
         data: {
           reportId: d.reportId,
           subtitleId: d.subtitleId,
@@ -113,13 +125,35 @@ export function draftFor(event: CheckedEvent<unknown>, animeTitle: string | unde
       const d = event.data as SubtitleRemovedV1;
       return {
         kind: 'subtitle.removed',
-        message: `Your subtitle for ${anime} episode ${d.episode} was removed (${d.reason})`,
+        message: `Your subtitle for ${anime} episode ${d.episode} was removed (${d.reason})${reportedAs(d.reasons)}`,
         data: {
           subtitleId: d.subtitleId,
           episode: d.episode,
           reason: d.reason,
+          ...(d.reasons ? { reasons: d.reasons } : {}),
           ...(d.note ? { note: d.note } : {}),
         },
+      };
+    }
+    case HIDDEN: {
+      const d = event.data as SubtitleHiddenV1;
+      return {
+        kind: 'subtitle.hidden',
+        message: `Your subtitle for ${anime} episode ${d.episode} was hidden by a moderator${reportedAs(d.reasons)}; it is out of search and downloads until restored`,
+        data: {
+          subtitleId: d.subtitleId,
+          episode: d.episode,
+          ...(d.reasons ? { reasons: d.reasons } : {}),
+          ...(d.note ? { note: d.note } : {}),
+        },
+      };
+    }
+    case RESTORED: {
+      const d = event.data as SubtitleRestoredV1;
+      return {
+        kind: 'subtitle.restored',
+        message: `Your subtitle for ${anime} episode ${d.episode} was restored by a moderator: searchable and downloadable again`,
+        data: { subtitleId: d.subtitleId, episode: d.episode, ...(d.note ? { note: d.note } : {}) },
       };
     }
     case INVITED: {

@@ -6,7 +6,7 @@ import type { Postgres } from '../lib/data/postgres.ts';
 import { type ConsumerOutcome, createConsumer } from '../lib/events/consumer.ts';
 import { channelOf, type Inbox, MODERATION_INBOX, type NotificationDoc, toView } from '../lib/inbox/inbox.ts';
 import { type PendingMail, queueMail } from '../lib/inbox/mail.ts';
-import { isPreferenceType, type Preferences, type PreferencesStore } from '../lib/inbox/preferences.ts';
+import { type Preferences, type PreferencesStore, preferenceOf } from '../lib/inbox/preferences.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { animeIdOf, planFor, type SubtitleLanguages } from './audience.ts';
 import { NOTIFY_TYPES } from './messages.ts';
@@ -91,7 +91,8 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
       const prefs = deps.preferences ? await deps.preferences.many(users) : new Map<string, Preferences>();
       const wants = (doc: NotificationDoc, channel: 'inbox' | 'live'): boolean => {
         const mine = prefs.get(doc.userId);
-        return !mine || !isPreferenceType(doc.kind) || mine[doc.kind][channel];
+        const type = preferenceOf(doc.kind);
+        return !mine || type === undefined || mine[type][channel];
       };
       const stored = await inbox.insertOnce(docs.filter((d) => wants(d, 'inbox')));
       // Live without inbox: pushed once (the event is recorded processed with this commit), never stored.
@@ -99,7 +100,8 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
       inserted.set(event.id, [...stored.filter((d) => wants(d, 'live')), ...liveOnly]);
       if (deps.mailDb) {
         const mailed = docs.filter((d) => {
-          const mode = isPreferenceType(d.kind) ? prefs.get(d.userId)?.[d.kind].email : undefined;
+          const type = preferenceOf(d.kind);
+          const mode = type === undefined ? undefined : prefs.get(d.userId)?.[type].email;
           return mode !== undefined && mode !== 'off';
         });
         if (mailed.length > 0) {
@@ -111,7 +113,7 @@ export function createNotify(deps: NotifyDeps): (event: CloudEventV1<unknown>) =
           const mails: PendingMail[] = [];
           for (const d of mailed) {
             const to = emailOf.get(d.userId);
-            const kind = d.kind as keyof Preferences;
+            const kind = preferenceOf(d.kind) as keyof Preferences;
             const mode = prefs.get(d.userId)?.[kind].email;
             if (!to || (mode !== 'immediate' && mode !== 'daily-digest')) continue;
             mails.push({

@@ -45,6 +45,11 @@ export function removedRecipients(removal: {
   return removal.uploaderId === removal.removedBy ? [] : [removal.uploaderId];
 }
 
+/** Who hears that a subtitle was hidden or restored: its uploader, unless they made the decision themselves. */
+export function decisionRecipients(decision: { readonly uploaderId: string; readonly by: string }): string[] {
+  return decision.uploaderId === decision.by ? [] : [decision.uploaderId];
+}
+
 /**
  * Who hears of a report: the moderation inbox (read by every user with role moderator/admin; users'
  * roles live in their tokens, not in PostgreSQL, so there is no per-moderator fan-out).

@@ -1,11 +1,15 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
+import { AnimeIdParam, EpisodeParam, pathParams } from '../lib/http/params.ts';
 import {
   EpisodeRatingInput,
   RatingInput,
   RatingPatch,
   ReviewsQuery,
 } from '../lib/tracking/rating-schemas.ts';
+
+const AnimePath = pathParams({ id: AnimeIdParam });
+const EpisodePath = pathParams({ id: AnimeIdParam, episode: EpisodeParam });
 
 const Page = {
   page: Type.Integer({ minimum: 1 }),
@@ -18,12 +22,14 @@ export const RateAnimeApi = defineApi({
   getRating: {
     method: 'GET',
     path: '/anime/:id/rating',
+    params: AnimePath,
     access: 'user',
     summary: "The caller's rating of an anime (score, aspects, review)",
   },
   putRating: {
     method: 'PUT',
     path: '/anime/:id/rating',
+    params: AnimePath,
     access: 'user',
     summary: "Rate an anime (score 1–10, optional aspects and review); answers the anime's new aggregate",
     body: RatingInput,
@@ -32,6 +38,7 @@ export const RateAnimeApi = defineApi({
   patchRating: {
     method: 'PATCH',
     path: '/anime/:id/rating',
+    params: AnimePath,
     access: 'user',
     summary:
       'Change part of a rating: a field left out keeps its value, `null` clears it (aspects merge one by one)',
@@ -41,6 +48,7 @@ export const RateAnimeApi = defineApi({
   deleteRating: {
     method: 'DELETE',
     path: '/anime/:id/rating',
+    params: AnimePath,
     access: 'user',
     summary: "Remove the caller's rating",
     status: 204,
@@ -48,6 +56,7 @@ export const RateAnimeApi = defineApi({
   putEpisodeRating: {
     method: 'PUT',
     path: '/anime/:id/episodes/:episode/rating',
+    params: EpisodePath,
     access: 'user',
     summary: 'Rate one episode (score 1–10)',
     body: EpisodeRatingInput,
@@ -56,6 +65,7 @@ export const RateAnimeApi = defineApi({
   deleteEpisodeRating: {
     method: 'DELETE',
     path: '/anime/:id/episodes/:episode/rating',
+    params: EpisodePath,
     access: 'user',
     summary: "Remove the caller's rating of one episode",
     status: 204,
@@ -63,6 +73,7 @@ export const RateAnimeApi = defineApi({
   listEpisodeRatings: {
     method: 'GET',
     path: '/anime/:id/episodes/ratings',
+    params: AnimePath,
     access: 'optional',
     summary: "Per-episode averages; with a token, also the caller's own scores",
     response: Type.Object({
@@ -80,6 +91,7 @@ export const RateAnimeApi = defineApi({
   listReviews: {
     method: 'GET',
     path: '/anime/:id/reviews',
+    params: AnimePath,
     access: 'public',
     summary: 'Public reviews of an anime, newest first',
     query: ReviewsQuery,

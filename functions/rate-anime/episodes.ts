@@ -7,14 +7,11 @@ import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
 import { lockStats } from '../lib/tracking/stats.ts';
 
-/** Parse an episode number from the path; 400 naming `/path/episode` when it is not one. */
-export function parseEpisode(raw: string | undefined, episodes: number | null): number {
-  const n = /^[1-9]\d{0,4}$/.test(raw ?? '') ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(n)) {
-    throw new ValidationFailed('episode must be a positive integer', {
-      issues: [{ field: '/path/episode', message: 'must be a positive integer' }],
-    });
-  }
+/**
+ * An episode of the path (already a positive integer: the route's `params`) within the anime's count
+ * when it is known; 400 naming `/path/episode` past the last one.
+ */
+export function checkEpisode(n: number, episodes: number | null): number {
   if (episodes !== null && n > episodes) {
     throw new ValidationFailed(`episode ${n} is past the last episode (${episodes})`, {
       issues: [{ field: '/path/episode', message: `must be at most ${episodes}` }],
@@ -40,11 +37,11 @@ export async function rateEpisode(
   tx: pg.ClientBase,
   identity: Identity,
   animeId: number,
-  rawEpisode: string | undefined,
+  pathEpisode: number,
   score: number | null,
 ): Promise<EpisodeWrite> {
   const { episodes } = await lockStats(tx, animeId);
-  const episode = parseEpisode(rawEpisode, episodes);
+  const episode = checkEpisode(pathEpisode, episodes);
   if (score !== null) await ensureUser(tx, identity);
   const previous = await tx.query<{ score: number }>(
     score === null

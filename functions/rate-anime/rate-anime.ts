@@ -4,7 +4,6 @@ import { commitAndPublish } from '../lib/events/commit.ts';
 import { implement } from '../lib/http/contract.ts';
 import { createHttpFunction, type HttpHandler } from '../lib/http/http-function.ts';
 import type { AnyRoute } from '../lib/http/types.ts';
-import { parseAnimeId } from '../lib/tracking/anime.ts';
 import { deleteRating, readRating, submitRating, type WriteResult } from '../lib/tracking/ratings.ts';
 import { type TrackingDeps, type WiringOverrides, wireTracking } from '../lib/tracking/wiring.ts';
 import { RateAnimeApi } from './api.ts';
@@ -12,11 +11,8 @@ import { episodeRatings, rateEpisode } from './episodes.ts';
 
 const NO_STORE = { 'cache-control': 'private, no-store' };
 
-function animeIdOf(ctx: { readonly params: { readonly id: string } }): number {
-  const id = parseAnimeId(ctx.params.id);
-  if (id === undefined) throw new NotFound(`anime ${ctx.params.id} not found`);
-  return id;
-}
+/** The anime id of the path (checked and converted by the route's `params`: 400 when malformed). */
+const animeIdOf = (ctx: { readonly params: { readonly id: number } }): number => ctx.params.id;
 
 /** rate-anime's routes: the caller's rating (+ aspects, review), per-episode ratings, public reviews. */
 export function rateAnimeRoutes(deps: Omit<TrackingDeps, 'authenticate' | 'redis'>): AnyRoute[] {

@@ -1,10 +1,13 @@
 import { defineApi } from '../lib/http/contract.ts';
+import { NameParam, ObjectIdParam, pathParams } from '../lib/http/params.ts';
 import { TrustInput } from '../lib/subtitles/uploaders.ts';
 import { BulkQuery } from './bulk.ts';
 import { DownloadQuery } from './download.ts';
 import { MineQuery, ModerationInput, ReportInput, ReportsQuery } from './moderation.ts';
 import { SearchQuery } from './search.ts';
 import { VoteInput } from './votes.ts';
+
+const SubtitlePath = pathParams({ id: ObjectIdParam });
 
 const MODERATORS = { roles: ['moderator', 'admin'] } as const;
 
@@ -45,6 +48,7 @@ export const SubtitlesApi = defineApi({
   setUploaderTrust: {
     method: 'PUT',
     path: '/subtitles/uploaders/:userId',
+    params: pathParams({ userId: NameParam }),
     access: { roles: ['admin'] },
     summary: 'Mark an uploader trusted or not (their subtitles are marked and sort first)',
     body: TrustInput,
@@ -53,6 +57,7 @@ export const SubtitlesApi = defineApi({
   getSubtitle: {
     method: 'GET',
     path: '/subtitles/:id',
+    params: SubtitlePath,
     access: 'public',
     alsoAnswers: [410],
     summary: 'One published subtitle',
@@ -60,6 +65,7 @@ export const SubtitlesApi = defineApi({
   downloadSubtitle: {
     method: 'GET',
     path: '/subtitles/:id/download',
+    params: SubtitlePath,
     access: 'public',
     alsoAnswers: [410],
     summary:
@@ -70,6 +76,7 @@ export const SubtitlesApi = defineApi({
   voteSubtitle: {
     method: 'PUT',
     path: '/subtitles/:id/vote',
+    params: SubtitlePath,
     access: 'user',
     alsoAnswers: [410],
     summary: 'Vote a subtitle up (1) or down (-1); voting again changes the vote',
@@ -79,6 +86,7 @@ export const SubtitlesApi = defineApi({
   withdrawVote: {
     method: 'DELETE',
     path: '/subtitles/:id/vote',
+    params: SubtitlePath,
     access: 'user',
     alsoAnswers: [410],
     summary: "Withdraw the caller's vote",
@@ -86,12 +94,14 @@ export const SubtitlesApi = defineApi({
   auditLog: {
     method: 'GET',
     path: '/subtitles/:id/audit',
+    params: SubtitlePath,
     access: MODERATORS,
     summary: "A subtitle's audit log: every moderator action, who, when, why",
   },
   reportSubtitle: {
     method: 'POST',
     path: '/subtitles/:id/reports',
+    params: SubtitlePath,
     access: 'user',
     alsoAnswers: [409, 410],
     summary: 'Report a subtitle (out of sync, wrong anime or episode, spam, …)',
@@ -102,6 +112,7 @@ export const SubtitlesApi = defineApi({
   moderateSubtitle: {
     method: 'POST',
     path: '/subtitles/:id/moderation',
+    params: SubtitlePath,
     access: MODERATORS,
     alsoAnswers: [409, 410],
     summary: 'Decide on a subtitle: remove (final), hide, restore or keep',

@@ -159,7 +159,8 @@ const TRANSITIONS: Record<
  * A moderator's decision on a subtitle. `remove` (final): status → removed (the object is kept for the
  * record and any appeal; downloads answer 410, search hides it) with the `removed` event in the same
  * document write. `hide` (reversible): status → hidden (410, out of search) until `restore`; each with
- * its `hidden`/`restored` event the same way. `keep`:
+ * its `hidden`/`restored` event the same way (notify tells the uploader of each). `removed` and `hidden`
+ * carry the categories (`reasons`) of the open reports the decision resolves. `keep`:
  * only the open reports change. Every action resolves the open reports and is written to the audit log
  * (who, when, what, why), which moderators read and the uploader sees as the decision on their subtitle.
  * An action the status does not allow → 409 (410 once removed).
@@ -190,6 +191,13 @@ export async function moderateSubtitle(
   };
   const at = now.toISOString();
   const withNote = note ? { note } : {};
+  // What the uploader is told: the categories of the open reports this decision resolves, never the
+  // reporters' own words (their `details` stay with the moderators).
+  const open = await reports
+    .find({ subtitleId: id.toHexString(), status: 'open' }, { projection: { reason: 1 } })
+    .toArray();
+  const categories = [...new Set(open.map((r) => r.reason))].sort();
+  const withReasons = categories.length > 0 ? { reasons: categories } : {};
   // The status change and its event are one document write (the outbox embedded in the subtitle).
   let event: CloudEventV1<{ animeId: number }> | undefined;
   if (input.action === 'remove') {
@@ -198,11 +206,18 @@ export async function moderateSubtitle(
       removedBy: identity.sub,
       reason: 'moderation',
       ...withNote,
+      ...withReasons,
       removedAt: at,
     };
     event = newEvent('dev.isekai.subtitle.removed.v1', data);
   } else if (input.action === 'hide') {
-    const data: SubtitleHiddenV1 = { ...about, hiddenBy: identity.sub, ...withNote, hiddenAt: at };
+    const data: SubtitleHiddenV1 = {
+      ...about,
+      hiddenBy: identity.sub,
+      ...withNote,
+      ...withReasons,
+      hiddenAt: at,
+    };
     event = newEvent('dev.isekai.subtitle.hidden.v1', data);
   } else if (input.action === 'restore') {
     const data: SubtitleRestoredV1 = { ...about, restoredBy: identity.sub, ...withNote, restoredAt: at };

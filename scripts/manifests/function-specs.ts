@@ -54,6 +54,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     consumes: [
       'dev.isekai.subtitle.uploaded.v1',
       'dev.isekai.subtitle.removed.v1',
+      'dev.isekai.subtitle.hidden.v1',
+      'dev.isekai.subtitle.restored.v1',
       'dev.isekai.subtitle.reported.v1',
       'dev.isekai.episode.aired.v1',
       'dev.isekai.group.invited.v1',

@@ -17,8 +17,10 @@ describe('load: the event topology as the data plane reads it from knative/base'
       'dev.isekai.group.invitation.answered.v1',
       'dev.isekai.group.invited.v1',
       'dev.isekai.group.project.updated.v1',
+      'dev.isekai.subtitle.hidden.v1',
       'dev.isekai.subtitle.removed.v1',
       'dev.isekai.subtitle.reported.v1',
+      'dev.isekai.subtitle.restored.v1',
       'dev.isekai.subtitle.uploaded.v1',
     ]);
     const removed = notify.find((t) => t.name === 'notify-subtitle-removed');

@@ -106,7 +106,7 @@ async function streamOf(token: string): Promise<OpenStream> {
 }
 
 /** A partner's episode.aired event, encoded by the `cloudevents` SDK, POSTed to the events host. */
-async function publishAired(anime: number, episode: number): Promise<number> {
+async function publishAired(anime: number, episode: number, id?: string): Promise<number> {
   const clientId = env.KEYCLOAK_INTEGRATIONS_CLIENT_ID ?? '';
   const { access_token } = await clientCredentialsToken(
     env,
@@ -114,6 +114,7 @@ async function publishAired(anime: number, episode: number): Promise<number> {
     env.KEYCLOAK_INTEGRATIONS_CLIENT_SECRET ?? '',
   );
   const event = new CloudEvent({
+    ...(id === undefined ? {} : { id }),
     type: AIRED,
     source: `/integrators/${clientId}`,
     subject: String(anime),
@@ -348,5 +349,105 @@ describe('the user’s chains through the edge, the broker on RabbitMQ and the r
       },
       DEADLINE_MS,
     );
+  });
+
+  it('moderation: a report and a hide through the edge → subtitle.hidden → broker → notify → the uploader’s inbox with the category, never the reporter’s words; restore → subtitle.restored', async () => {
+    const anime = await ownAnime(stack.functions.databaseUrl, 'chains moderation');
+    const [viewer, moderator, uploader] = await Promise.all([
+      tokenOf('viewer'),
+      tokenOf('moderator'),
+      tokenOf('uploader'),
+    ]);
+    const form = new FormData();
+    form.set('animeId', String(anime));
+    form.set('episode', '2');
+    form.set('language', 'en');
+    form.set(
+      'file',
+      new File([`1\n00:00:01,000 --> 00:00:02,000\nTo be hidden ${Date.now()}\n`], 'hide-me.srt'),
+    );
+    const uploaded = await fetch(`${stack.origin('api')}/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${uploader}` },
+      body: form,
+    });
+    const subtitle = (await uploaded.json()) as { id: string };
+    expect(uploaded.status, JSON.stringify(subtitle)).toBe(201);
+    const words = `my own words ${Date.now()}`;
+    const reported = await api('POST', `/subtitles/${subtitle.id}/reports`, viewer, {
+      reason: 'out_of_sync',
+      details: words,
+    });
+    expect(reported.status, JSON.stringify(reported.body)).toBe(201);
+    // The moderators' inbox names the category by its label, not its code.
+    const modNote = async () =>
+      (await inboxAbout(moderator, anime)).find((n) => n.kind === 'subtitle.reported');
+    await waitFor(
+      'the report in the moderation inbox',
+      async () => (await modNote()) !== undefined,
+      DEADLINE_MS,
+    );
+    expect((await modNote())?.message).toMatch(/was reported: Out of sync$/);
+
+    const hidden = await api('POST', `/subtitles/${subtitle.id}/moderation`, moderator, {
+      action: 'hide',
+      note: 'Checking the timing.',
+    });
+    expect(hidden.status, JSON.stringify(hidden.body)).toBe(200);
+    const decision = async (kind: string) => (await inboxAbout(uploader, anime)).find((n) => n.kind === kind);
+    await waitFor(
+      'the hide in the uploader’s inbox',
+      async () => (await decision('subtitle.hidden')) !== undefined,
+      DEADLINE_MS,
+    );
+    const note = await decision('subtitle.hidden');
+    expect(note).toMatchObject({
+      inbox: 'personal',
+      readAt: null,
+      data: { subtitleId: subtitle.id, episode: 2, reasons: ['out_of_sync'], note: 'Checking the timing.' },
+    });
+    expect(note?.message).toMatch(/was hidden by a moderator \(reported as: Out of sync\)/);
+    expect(JSON.stringify(note)).not.toContain(words);
+    // The reporter hears nothing of the decision.
+    expect((await inboxAbout(viewer, anime)).filter((n) => String(n.kind).startsWith('subtitle.h'))).toEqual(
+      [],
+    );
+
+    const restored = await api('POST', `/subtitles/${subtitle.id}/moderation`, moderator, {
+      action: 'restore',
+    });
+    expect(restored.status, JSON.stringify(restored.body)).toBe(200);
+    await waitFor(
+      'the restore in the uploader’s inbox',
+      async () => (await decision('subtitle.restored')) !== undefined,
+      DEADLINE_MS,
+    );
+    expect(await decision('subtitle.restored')).toMatchObject({
+      data: { subtitleId: subtitle.id, episode: 2 },
+      message: expect.stringMatching(/was restored by a moderator/),
+    });
+  }, 240_000);
+
+  it('integrator: an event about an anime the catalogue does not hold is accepted (202), then refused by notify (422) and dead-lettered where the operators see it, never silently dropped', async () => {
+    const id = `chains-unknown-anime-${process.pid}-${Date.now()}`;
+    expect(await publishAired(999_999_999, 1, id)).toBe(202);
+    let letter: { error_code: number; error_data: string; event_type: string } | undefined;
+    await waitFor(
+      'the event in dead_letters',
+      async () => {
+        const { rows } = await db.query(
+          'select error_code, error_data, event_type from dead_letters where event_id = $1',
+          [id],
+        );
+        letter = rows[0];
+        return letter !== undefined;
+      },
+      DEADLINE_MS,
+    );
+    expect(letter).toMatchObject({ error_code: 422, event_type: AIRED });
+    expect(letter?.error_data).toContain('anime 999999999 is not in the catalogue');
+    // Not recorded as processed: a replay once the anime exists is applied.
+    const processed = await db.query('select 1 from processed_events where event_id = $1', [id]);
+    expect(processed.rowCount).toBe(0);
   });
 });

@@ -304,3 +304,137 @@ describe('group links through the edge: only http(s) URLs (a `javascript:` link 
     expect(page.json()).toMatchObject({ links: [IRC] });
   });
 });
+
+/** A request through the edge with a dev user's token (`undefined`: anonymous). */
+function call(
+  method: string,
+  path: string,
+  who: 'viewer' | 'uploader' | 'moderator' | 'integrator' | undefined,
+  body?: unknown,
+  sub: 'api' | 'events' = 'api',
+): Promise<EdgeResponse> {
+  const auth: Record<string, string> = who ? { authorization: `Bearer ${tokens[who]}` } : {};
+  return edgeRequest(edge, sub, {
+    method,
+    path,
+    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+const UUID = '5f0c1b7e-8c55-4f4b-9f4e-2b8a9a4d6c10';
+
+describe('path parameters are checked like bodies: a malformed one is 400 naming it, a well-formed unknown one 404', () => {
+  it.each([
+    ['GET', '/anime/abc', undefined, undefined, '/path/id'],
+    ['GET', '/anime/0', undefined, undefined, '/path/id'],
+    ['GET', '/anime/007', undefined, undefined, '/path/id'],
+    ['GET', '/anime/2147483648', undefined, undefined, '/path/id'],
+    ['GET', '/seasons/2024/autumn', undefined, undefined, '/path/season'],
+    ['GET', '/seasons/1800/winter', undefined, undefined, '/path/year'],
+    ['GET', '/anime/abc/reviews', undefined, undefined, '/path/id'],
+    ['PUT', '/anime/1/episodes/0/rating', 'viewer', { score: 8 }, '/path/episode'],
+    ['GET', '/me/library/abc', 'viewer', undefined, '/path/animeId'],
+    ['GET', '/me/backups/2026-02-30', 'viewer', undefined, '/path/date'],
+    ['GET', '/subtitles/not-an-id', undefined, undefined, '/path/id'],
+    ['POST', '/notifications/not-an-id/read', 'viewer', undefined, '/path/id'],
+    ['GET', '/groups/Not_A_Slug', undefined, undefined, '/path/slug'],
+    ['DELETE', '/groups/x/invitations/not-a-uuid', 'viewer', undefined, '/path/id'],
+    ['PUT', `/groups/x/projects/${UUID}/episodes/0`, 'viewer', { stage: 'translation' }, '/path/episode'],
+    ['PUT', `/groups/x/projects/${UUID}/episodes/10001`, 'viewer', { stage: 'translation' }, '/path/episode'],
+  ] as const)('%s %s → 400 naming the parameter', async (method, path, who, body, field) => {
+    const res = await call(method, path, who, body);
+    expect(res.status, res.body).toBe(400);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    const problem = res.json<{ code: string; detail: string; errors: { field: string }[] }>();
+    expect(problem.code).toBe('validation_failed');
+    expect(problem.errors.map((e) => e.field)).toEqual([field]);
+    expect(problem.detail).toContain(field);
+  });
+
+  it('an enumeration names its allowed values; a well-formed id of nothing is still 404', async () => {
+    const season = (await call('GET', '/seasons/2024/autumn', undefined)).json<{
+      errors: { allowed?: unknown[] }[];
+    }>();
+    expect(season.errors[0]?.allowed).toEqual(['winter', 'spring', 'summer', 'fall']);
+    expect((await call('GET', '/anime/999999', undefined)).status).toBe(404);
+    expect((await call('GET', '/subtitles/0123456789abcdef01234567', undefined)).status).toBe(404);
+    expect((await call('GET', '/anime/1', undefined)).status).toBe(200);
+  });
+});
+
+/** A multipart upload body of one subtitle file (the fields `POST /uploads` needs). */
+function uploadForm(fileName: string, text: string): { body: string; type: string } {
+  const b = `----isekai${Date.now()}`;
+  const field = (name: string, value: string) =>
+    `--${b}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const body = `${field('animeId', '1')}${field('episode', '1')}${field('language', 'en')}--${b}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n${text}\r\n--${b}--\r\n`;
+  return { body, type: `multipart/form-data; boundary=${b}` };
+}
+
+describe('a subtitle in a known format whose content is broken is 422 naming the line, not 415', () => {
+  it.each([
+    ['SRT, an arrow mistyped', 'broken.srt', '1\n00:00:01,000 -> 00:00:02,000\nHello\n', 'line 2'],
+    ['SRT, a time that is not one', 'broken.srt', '1\n00:00:01,000 --> 00:00:0x,000\nHello\n', 'line 2'],
+    ['WebVTT', 'broken.vtt', 'WEBVTT\n\n00:00:01.000 --> 00:00:0x.000\nHello\n', 'line 3'],
+    [
+      'ASS',
+      'broken.ass',
+      '[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:0x.00,0:00:02.00,Default,,0,0,0,,Hello\n',
+      'line 6',
+    ],
+  ])('%s', async (_name, fileName, text, line) => {
+    const { body, type } = uploadForm(fileName, text);
+    const res = await edgeRequest(edge, 'api', {
+      method: 'POST',
+      path: '/uploads',
+      headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': type },
+      body,
+    });
+    expect(res.status, res.body).toBe(422);
+    const problem = res.json<{ code: string; detail: string; errors: { field: string }[] }>();
+    expect(problem.code).toBe('unprocessable');
+    expect(problem.errors.map((e) => e.field)).toEqual(['/body/file']);
+    expect(problem.detail).toContain(line);
+  });
+
+  it('a file in no subtitle format at all is still 415', async () => {
+    const { body, type } = uploadForm('notes.txt', 'just some words\nand more words\n');
+    const res = await edgeRequest(edge, 'api', {
+      method: 'POST',
+      path: '/uploads',
+      headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': type },
+      body,
+    });
+    expect(res.status, res.body).toBe(415);
+  });
+});
+
+describe('every problem answer has one exact Content-Type, application/problem+json (RFC 9457 §6.1), whoever made it', () => {
+  it.each([
+    ['a function (catalog, a bad parameter)', () => call('GET', '/anime/abc', undefined), 400],
+    ['a function (catalog, nothing there)', () => call('GET', '/anime/999999', undefined), 404],
+    [
+      'a function (library, a bad body)',
+      () => call('PUT', '/me/library/1', 'viewer', { status: 'nope' }),
+      400,
+    ],
+    [
+      'a function (integrator-ingress, not an event)',
+      () => call('POST', '/', 'integrator', {}, 'events'),
+      400,
+    ],
+    ['edge-auth’s verdict: no token', () => call('GET', '/me', undefined), 401],
+    ['edge-auth’s verdict: a role missing', () => call('GET', '/subtitles/reports', 'viewer'), 403],
+    ['nginx: no such route', () => call('GET', '/no-such-route', undefined), 404],
+    ['nginx: a method the route does not take', () => call('DELETE', '/anime/1', undefined), 405],
+  ] as const)('%s', async (_name, request, status) => {
+    const res = await request();
+    expect(res.status, res.body).toBe(status);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.json()).toMatchObject({
+      status,
+      type: expect.stringMatching(/^https:\/\/isekai\.dev\/problems\//),
+    });
+  });
+});

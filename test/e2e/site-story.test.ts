@@ -331,6 +331,22 @@ describe('the story: upload → live notification → download → preview → r
     await shot(pages.a, 'a-reported');
   });
 
+  it("M's inbox shows the report by its category's label and leads to the subtitle's moderation page", async () => {
+    const m = pages.m;
+    const deadline = Date.now() + DEADLINE_MS;
+    const item = m.locator(`li.notification[data-kind="subtitle.reported"]`).filter({ hasText: subtitleId });
+    do await m.goto(`${siteUrl}/me/notifications`);
+    while ((await item.count()) === 0 && Date.now() < deadline);
+    expect(await text(item)).toMatch(/was reported: Out of sync/);
+    expect(await text(item)).not.toContain('out_of_sync');
+    const review = item.getByRole('link', { name: 'review the subtitle' });
+    expect(await review.getAttribute('href')).toBe(`/mod/subtitles/${subtitleId}`);
+    expect(await item.getByRole('link', { name: 'open the anime' }).count()).toBe(0);
+    await submit(m, review);
+    expect(m.url()).toBe(`${siteUrl}/mod/subtitles/${subtitleId}`);
+    expect(await text(m.getByTestId('status'))).toBe('published');
+  });
+
   it('M finds it in the queue, reads the report and removes it with a note; the audit log records it', async () => {
     const m = pages.m;
     await m.goto(`${siteUrl}/mod/reports`);
@@ -395,6 +411,17 @@ describe('the story: upload → live notification → download → preview → r
     await submit(nojs, item.getByRole('button', { name: /^Mark read/ }));
     expect(await text(nojs.locator('.flash'))).toBe('Marked read.');
     expect(await badgeCount(nojs)).toBe(before - 1);
+    // The notification leads to the subtitle's page, which says what became of it (410), not to a dead end.
+    const open = item.getByRole('link', { name: 'open the subtitle' });
+    expect(await open.getAttribute('href')).toBe(`/subtitles/${subtitleId}`);
+    const [answer] = await Promise.all([
+      nojs.waitForResponse((r) => r.url() === `${siteUrl}/subtitles/${subtitleId}`),
+      open.click(),
+    ]);
+    expect(answer.status()).toBe(410);
+    expect(await text(nojs.locator('[role="alert"]'))).toBe(
+      'This subtitle was removed or hidden by moderation.',
+    );
     // The subtitle is gone for everyone.
     await pages.a.goto(`${siteUrl}/subtitles/${subtitleId}`);
     expect(await text(pages.a.locator('[role="alert"]'))).toBe(

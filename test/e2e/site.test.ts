@@ -258,7 +258,7 @@ describe.each([
   it('a backup that does not exist is the 404 page (not the import page saying an anime is gone)', async () => {
     const sid = (await context.cookies(stack.siteUrl)).find((c) => c.name === '__Host-isekai-sid')?.value;
     expect(sid).toBeTruthy();
-    for (const path of ['/me/backups/2020-01-01', '/me/backups/not-a-date']) {
+    for (const path of ['/me/backups/2020-01-01', '/me/backups/not-a-date', '/me/backups/2026-02-30']) {
       const res = await edgeRequest(stack.edge, '', {
         path,
         headers: { cookie: `__Host-isekai-sid=${sid}` },
@@ -391,6 +391,17 @@ describe('what the site refuses', () => {
 
   it('the refusal page is no page of its own (404 when visited)', async () => {
     expect((await edgeRequest(stack.edge, '', { path: '/form-refused' })).status).toBe(404);
+  });
+
+  it('problem answers of the site and of the edge in front of it say exactly application/problem+json', async () => {
+    // The site's own (its live-notifications relay, signed out) and nginx's own on the site's server.
+    const stream = await edgeRequest(stack.edge, '', { path: '/me/notifications/stream' });
+    expect(stream.status).toBe(401);
+    expect(stream.headers['content-type']).toBe('application/problem+json');
+    expect(stream.json()).toMatchObject({ status: 401, code: 'unauthenticated' });
+    const tooLarge = await edgeRequest(stack.edge, '', { path: '/', headers: { 'x-big': 'a'.repeat(9000) } });
+    expect(tooLarge.status).toBe(431);
+    expect(tooLarge.headers['content-type']).toBe('application/problem+json');
   });
 
   it('an unknown anime is a 404 page', async () => {

@@ -92,14 +92,16 @@ describe('seasons', () => {
     expect(body.items.every((a: Loose) => a.year === 2006 && a.season === 'fall')).toBe(true);
   });
 
-  it.each([['/seasons/2006/autumn'], ['/seasons/06/fall'], ['/seasons/abcd/fall']])(
-    '%s is not a season',
-    async (path) => {
-      const { status, body } = await get(path);
-      expect(status).toBe(404);
-      expect(body.code).toBe('not_found');
-    },
-  );
+  it.each([
+    ['/seasons/2006/autumn', '/path/season'],
+    ['/seasons/06/fall', '/path/year'],
+    ['/seasons/abcd/fall', '/path/year'],
+  ])('%s is not a season: 400 naming the parameter', async (path, field) => {
+    const { status, body } = await get(path);
+    expect(status).toBe(400);
+    expect(body.code).toBe('validation_failed');
+    expect(body.errors.map((e: Loose) => e.field)).toEqual([field]);
+  });
 });
 
 describe('anime detail', () => {
@@ -115,12 +117,19 @@ describe('anime detail', () => {
     expect(Object.keys(body.stats.distribution)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
   });
 
-  it.each([['/anime/999999'], ['/anime/abc'], ['/anime/99999999999999'], ['/anime/-1']])(
-    '%s is not found',
+  it('/anime/999999 is not found', async () => {
+    const { status, body } = await get('/anime/999999');
+    expect(status).toBe(404);
+    expect(body.type).toBe('https://isekai.dev/problems/not_found');
+  });
+
+  it.each([['/anime/abc'], ['/anime/99999999999999'], ['/anime/-1'], ['/anime/0'], ['/anime/007']])(
+    '%s is no anime id: 400 naming /path/id',
     async (path) => {
       const { status, body } = await get(path);
-      expect(status).toBe(404);
-      expect(body.type).toBe('https://isekai.dev/problems/not_found');
+      expect(status).toBe(400);
+      expect(body.type).toBe('https://isekai.dev/problems/validation_failed');
+      expect(body.errors.map((e: Loose) => e.field)).toEqual(['/path/id']);
     },
   );
 });

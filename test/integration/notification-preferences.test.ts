@@ -169,3 +169,26 @@ describe('notify honours the preferences', () => {
     expect(await inbox.countDocuments({ eventId: third.id, userId: ALICE })).toBe(1);
   });
 });
+
+describe('a hidden subtitle follows the preference of moderation decisions (subtitle.removed)', () => {
+  it('stored with that type on, not stored with its inbox off', async () => {
+    const hide = (subtitleId: string) =>
+      eventOf('dev.isekai.subtitle.hidden.v1', animeId, {
+        subtitleId,
+        episode: 1,
+        uploaderId: ALICE,
+        hiddenBy: 'a1d4c3e2-0000-4000-8000-000000000002',
+        reasons: ['out_of_sync'],
+        hiddenAt: '2026-11-30T12:00:00Z',
+      });
+    const shown = hide('6745f0c2a1b2c3d4e5f60718');
+    expect((await deliver(notifyUrl, shown, 'binary')).status).toBe(204);
+    const stored = await inbox.findOne({ eventId: shown.id, userId: ALICE });
+    expect(stored).toMatchObject({ kind: 'subtitle.hidden', data: { reasons: ['out_of_sync'] } });
+    await call('PUT', { 'subtitle.removed': { inbox: false, live: false } });
+    const quiet = hide('6745f0c2a1b2c3d4e5f60719');
+    expect((await deliver(notifyUrl, quiet, 'binary')).status).toBe(204);
+    expect(await inbox.countDocuments({ eventId: quiet.id })).toBe(0);
+    await call('PUT', {});
+  });
+});

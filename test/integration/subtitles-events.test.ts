@@ -179,7 +179,10 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       removedBy: tokens.subOf('ev-mod'),
       reason: 'moderation',
       note: 'wrong episode',
+      // the category of the report it resolved, never the reporter's words
+      reasons: ['wrong_episode'],
     });
+    expect(removed[0]?.body).not.toContain('this is episode 3');
     expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
     expect(await pendingOf(collections.reports, report.body.id)).toEqual([]);
   });
@@ -208,6 +211,8 @@ describe('subtitle events on the MongoDB wire-compatible substitute (mongo-java-
       expect.objectContaining({ subtitleId: res.body.id, restoredBy: tokens.subOf('ev-mod') }),
     ]);
     expect(restored[0]).not.toHaveProperty('note');
+    // no open report: no categories
+    expect(hidden[0]).not.toHaveProperty('reasons');
     expect(await pendingOf(collections.subtitles, res.body.id)).toEqual([]);
   });
 

@@ -18,6 +18,12 @@ export interface RouteSpec {
   readonly body?: TSchema;
   /** Query schema (values converted from strings; unknown parameters refused). */
   readonly query?: TSchema;
+  /**
+   * Path parameters schema, one property per `:name` of `path` (`http/params.ts` `pathParams`): a value of
+   * the wrong shape is a 400 naming `/path/<name>`, integers reach the handler as numbers. Every route with
+   * a parameter declares it (api/api.test.ts), and OpenAPI documents each parameter by it.
+   */
+  readonly params?: TSchema;
   /** Request body media types when not JSON (uploads, XML imports). */
   readonly consumes?: readonly string[];
   /** Read the body as bytes (`ctx.raw`) before the handler; without it a `consumes` route streams `ctx.req`. */
@@ -56,12 +62,16 @@ export function defineApi<const T extends ApiTable>(table: T): T {
   return table;
 }
 
+/** A path's parameters as the router gives them (strings), for routes without a `params` schema. */
 type ParamsOf<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
   ? { readonly [K in Name]: string } & ParamsOf<`/${Rest}`>
   : P extends `${string}:${infer Name}`
     ? { readonly [K in Name]: string }
     : Readonly<Record<never, string>>;
 
+type PathOf<S extends RouteSpec> = S extends { readonly params: infer P extends TSchema }
+  ? Readonly<Static<P>>
+  : ParamsOf<S['path']>;
 type BodyOf<S> = S extends { readonly body: infer B extends TSchema } ? Static<B> : undefined;
 type QueryOf<S> = S extends { readonly query: infer Q extends TSchema } ? Static<Q> : Record<string, string>;
 type IdentityOf<S> = S extends { readonly access: 'user' | { readonly roles: readonly string[] } }
@@ -73,7 +83,7 @@ export type ContextOf<S extends RouteSpec> = Omit<
   RequestContext<BodyOf<S>, QueryOf<S>>,
   'identity' | 'params'
 > & {
-  readonly params: ParamsOf<S['path']>;
+  readonly params: PathOf<S>;
   /** Non-optional where the route needs a user (the pipeline answered 401/403 otherwise). */
   readonly identity: IdentityOf<S>;
 };
@@ -93,10 +103,11 @@ export function routeOf<S extends RouteSpec>(spec: S, handle: Handler<S>): AnyRo
     access: spec.access,
     body: spec.body,
     query: spec.query,
+    params: spec.params,
     raw: spec.raw,
     bodyLimit: spec.bodyLimit,
-    // The one place the typed context meets the untyped pipeline: createHttpFunction validated body and
-    // query against these schemas and enforced `access` before calling it.
+    // The one place the typed context meets the untyped pipeline: createHttpFunction validated path, body
+    // and query against these schemas and enforced `access` before calling it.
     handle: handle as unknown as AnyRoute['handle'],
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import type { Runtime } from '../runtime.ts';
+import { parsePathParams } from './params.ts';
 import { Exchange, type Outcome, sequence } from './pipeline.ts';
 import { sendReply } from './respond.ts';
 import { authorize, measure, parseQueryString, problems, readBody, route, trace } from './steps.ts';
@@ -103,7 +104,8 @@ function isThenable(value: unknown): value is PromiseLike<Reply | undefined> {
  * Build the request handler registered with `http('<name>', handler)`. It works the same under
  * functions-framework (Express req/res) and the lean host (plain node req/res). A request goes through
  * small named steps (`steps.ts`), composed once with `sequence()` (`pipeline.ts`):
- * trace → measure → problems → route → authorize → readBody → parseQueryString → the handler.
+ * trace → measure → problems → route → authorize → parsePathParams (`params.ts`) → readBody →
+ * parseQueryString → the handler.
  * Adds /healthz, /readyz and /metrics.
  */
 export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
@@ -114,6 +116,7 @@ export function createHttpFunction(options: HttpFunctionOptions): HttpHandler {
     problems,
     route([...builtinRoutes(runtime), ...(options.routes as AnyRoute[])]),
     authorize(options.authenticate),
+    parsePathParams,
     readBody,
     parseQueryString(),
   )(handleRoute);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { IsekaiError } from '../errors.ts';
-import { problemHeaders, toProblem } from '../problem.ts';
+import { PROBLEM_MEDIA_TYPE, problemHeaders, toProblem } from '../problem.ts';
 import { isReadable, type Reply } from './types.ts';
 
 /**
@@ -59,7 +59,7 @@ export function sendProblem(
   const payload = JSON.stringify(problem);
   res.writeHead(problem.status, {
     ...problemHeaders(error),
-    'content-type': 'application/problem+json; charset=utf-8',
+    'content-type': PROBLEM_MEDIA_TYPE,
     'content-length': String(Buffer.byteLength(payload)),
     'cache-control': 'no-store',
     ...(traceparent === undefined ? {} : { traceparent }),

@@ -34,6 +34,7 @@ export interface RequestContext<Body = unknown, Query = Record<string, string>> 
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly url: URL;
+  /** The path's parameters: the router's strings, or converted by the route's `params` schema. */
   readonly params: Readonly<Record<string, string>>;
   readonly query: Query;
   /** The validated JSON body (routes with a `body` schema) or undefined. */
@@ -61,6 +62,8 @@ export interface Route<Body = unknown, Query = Record<string, string>> {
   readonly body?: TSchema;
   /** Query schema (values converted from strings); unknown parameters are rejected. */
   readonly query?: TSchema;
+  /** Path parameters schema (`http/params.ts`): a value of the wrong shape is a 400 naming `/path/<name>`. */
+  readonly params?: TSchema;
   /** Read the body as raw bytes instead of JSON (uploads, XML imports). */
   readonly raw?: boolean;
   /** Maximum request body in bytes (default 64 KiB). */

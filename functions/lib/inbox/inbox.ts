@@ -16,6 +16,8 @@ export type NotificationKind =
   | 'episode.aired'
   | 'subtitle.reported'
   | 'subtitle.removed'
+  | 'subtitle.hidden'
+  | 'subtitle.restored'
   | 'group.invited'
   | 'group.release';
 

@@ -4,7 +4,8 @@ import { DependencyUnavailable, ValidationFailed } from '../errors.ts';
 /**
  * Notification types a user can tune: the kinds notify writes to a personal inbox. `subtitle.reported`
  * goes to the moderators' shared inbox, which no single user's preferences govern, so it is not here.
- * `subtitle.removed` is the moderation decision the uploader receives.
+ * `subtitle.removed` is the moderation decision the uploader receives: it governs the other decisions
+ * (`subtitle.hidden`, `subtitle.restored`) too (`preferenceOf`).
  */
 export const PREFERENCE_TYPES = [
   'subtitle.uploaded',
@@ -48,6 +49,21 @@ export function defaultPreferences(): Preferences {
 
 export const isPreferenceType = (value: string): value is PreferenceType =>
   (PREFERENCE_TYPES as readonly string[]).includes(value);
+
+/** Notification kinds a preference type of another name governs: every moderation decision on an upload. */
+const GOVERNED_BY: Readonly<Record<string, PreferenceType>> = {
+  'subtitle.hidden': 'subtitle.removed',
+  'subtitle.restored': 'subtitle.removed',
+};
+
+/**
+ * The preference type that governs a notification kind (its own name, or the decision type for hidden
+ * and restored subtitles); undefined for kinds no user tunes (the moderators' shared inbox).
+ * @example preferenceOf('subtitle.hidden') === 'subtitle.removed'; preferenceOf('subtitle.reported') === undefined
+ */
+export function preferenceOf(kind: string): PreferenceType | undefined {
+  return isPreferenceType(kind) ? kind : GOVERNED_BY[kind];
+}
 
 /**
  * Check a request body against the types and channels; ValidationFailed (400) naming each unknown type

@@ -1,5 +1,6 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { type Collection, type Db, ObjectId } from 'mongodb';
+import type { SubtitleReportedV1 } from '../../../events/schemas/subtitle-reported.ts';
 import type { GroupCredit } from '../groups/credits.ts';
 import type { SubtitleFormat } from './formats/detect.ts';
 import type { FrameRate } from './formats/frame-rate.ts';
@@ -60,7 +61,8 @@ export interface ReportDoc {
   animeId: number;
   episode: number;
   reporterId: string;
-  reason: string;
+  /** The category (events/schemas/subtitle-reported.ts `ReportReason`). */
+  reason: SubtitleReportedV1['reason'];
   details: string | null;
   status: 'open' | 'resolved';
   /** `<subtitleId>:<reporterId>` while open (unique, sparse: one open report per user and subtitle). */

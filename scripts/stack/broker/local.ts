@@ -8,6 +8,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PROBLEM_MEDIA_TYPE } from '../../../functions/lib/problem.ts';
 import { functionNames } from '../../build.ts';
 import { startBrokerThreads } from './threads.ts';
 
@@ -60,7 +61,7 @@ async function startStandIn(port: number): Promise<LocalBroker> {
   });
   const server = createServer((req, res) => {
     req.resume();
-    res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '60' }).end(problem);
+    res.writeHead(503, { 'content-type': PROBLEM_MEDIA_TYPE, 'retry-after': '60' }).end(problem);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

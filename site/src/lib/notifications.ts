@@ -3,6 +3,7 @@
  * mark one / all read) and actions. An action (`{name, label, method, url}`, when the API sends them) is
  * rendered as a button and relayed by the site with the viewer's token; only API paths are relayed.
  */
+import { reportReasonLabel } from '../../../functions/lib/subtitles/report-reasons.ts';
 import type { Api } from './api.ts';
 
 /** One notification as `GET /notifications` lists it (functions/notifications/api.ts), actions optional. */
@@ -22,6 +23,20 @@ export interface Notification {
 /** The moderator's note of a decision, when the notification carries one. */
 export const noteOf = (n: Pick<Notification, 'data'>): string | undefined =>
   typeof n.data?.note === 'string' && n.data.note ? n.data.note : undefined;
+
+/**
+ * What a notification says on the page: its message, with a report's category as its label. notify
+ * writes the label ("… was reported: Out of sync"); reports stored before it wrote the raw category
+ * ("… was reported (out_of_sync)"), shown the same way.
+ */
+export function shownMessage(n: Pick<Notification, 'kind' | 'message' | 'data'>): string {
+  const reason = n.data?.reason;
+  if (n.kind !== 'subtitle.reported' || typeof reason !== 'string') return n.message;
+  const raw = ` was reported (${reason})`;
+  return n.message.endsWith(raw)
+    ? `${n.message.slice(0, -raw.length)} was reported: ${reportReasonLabel(reason)}`
+    : n.message;
+}
 
 export interface NotificationAction {
   name: string;

@@ -3,6 +3,7 @@
  * (subtitles `GET /subtitles/{id}/download`), votes, reports, and the upload relay (upload-subtitle
  * `POST /uploads`). Types come from the functions' own modules.
  */
+import { REPORT_REASON_LABELS } from '../../../functions/lib/subtitles/report-reasons.ts';
 import type { subtitleView } from '../../../functions/lib/subtitles/store.ts';
 import { type Api, ApiProblem, problemOf, query } from './api.ts';
 import { describeProblem } from './forms.ts';
@@ -11,15 +12,7 @@ import { describeProblem } from './forms.ts';
 export type Subtitle = ReturnType<typeof subtitleView>;
 
 /** The report reasons the API accepts (events/schemas/subtitle-reported.ts `ReportReason`), with labels. */
-export const REPORT_REASONS = {
-  out_of_sync: 'Out of sync',
-  wrong_episode: 'Wrong episode',
-  wrong_anime: 'Wrong anime',
-  bad_quality: 'Bad quality (machine translation, typos)',
-  spam: 'Spam or not a subtitle',
-  copyright: 'Copyright',
-  other: 'Something else',
-} as const;
+export const REPORT_REASONS = REPORT_REASON_LABELS;
 
 /** The frame rates the API converts between (functions/lib/subtitles/formats/frame-rate.ts `FrameRateSchema`). */
 export const FRAME_RATES = ['23.976', '24', '25', '29.97', '30'] as const;

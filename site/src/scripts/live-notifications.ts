@@ -6,12 +6,16 @@
  * the top. A dropped stream reconnects with `Last-Event-ID` (the API replays what was missed), backing off
  * from 1 s to 30 s; a 401 (signed out) stops it.
  */
+import { notificationLinks } from '../lib/notification-link.ts';
+
 interface LiveNotification {
   id: string;
+  kind: string;
   message: string;
   animeId: number | null;
   createdAt: string;
   inbox?: string;
+  data?: Record<string, unknown>;
 }
 
 export function startLive(doc: Document): void {
@@ -46,10 +50,10 @@ export function startLive(doc: Document): void {
       span.className = 'message';
       span.textContent = text;
       p.append(span);
-      if (n.animeId !== null) {
+      for (const link of notificationLinks(n)) {
         const a = doc.createElement('a');
-        a.href = `/anime/${n.animeId}#subtitles`;
-        a.textContent = 'open the anime';
+        a.href = link.href;
+        a.textContent = link.label;
         p.append(' · ', a);
       }
       item.append(p);

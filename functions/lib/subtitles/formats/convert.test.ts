@@ -272,3 +272,40 @@ describe('an ASS anchor point (\\pos) across formats', () => {
     expect(srt).not.toMatch(/pos|position/);
   });
 });
+
+describe('a recognised format with broken content is unprocessable (422) naming the line, not unsupported (415)', () => {
+  it.each([
+    ['SRT, a mistyped arrow', '1\n00:00:01,000 -> 00:00:02,000\nHello\n', 'srt', 'line 2: the timing line'],
+    [
+      'SRT, a time that is none',
+      '1\n00:00:01,000 --> 00:00:0x,000\nHello\n',
+      'srt',
+      'line 2: the timing line',
+    ],
+    ['WebVTT', 'WEBVTT\n\n00:00:01.000 --> 00:00:0x.000\nHello\n', 'vtt', 'the cue at line 3'],
+    [
+      'ASS',
+      '[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:0x.00,0:00:02.00,Default,,0,0,0,,Hello\n',
+      'ass',
+      'the Dialogue line 6',
+    ],
+  ])('%s', (_name, text, format, line) => {
+    expect(detectFormat(text)).toBe(format);
+    let error: IsekaiError | undefined;
+    try {
+      readSubtitle(text, format as 'srt' | 'vtt' | 'ass');
+    } catch (e) {
+      error = e as IsekaiError;
+    }
+    expect(error?.code).toBe('unprocessable');
+    expect(error?.message).toContain(line);
+    expect(error?.issues.map((i) => i.field)).toEqual(['/body/file']);
+  });
+
+  it('text in no subtitle format is still unsupported', () => {
+    expect(sniffFormat('1\nnot a time -> at all\n')).toBeUndefined();
+    expect(() => detectFormat('just words\n')).toThrow(
+      expect.objectContaining({ code: 'unsupported_media_type' }),
+    );
+  });
+});

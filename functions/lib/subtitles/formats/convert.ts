@@ -16,13 +16,17 @@ const unusable = (message: string) =>
 /**
  * Read normalised subtitle text of a known format: its cues and the warnings of what was skipped (junk
  * blocks, a cue whose timings do not parse). No usable cue, or a cue that ends before it starts →
- * Unprocessable (422) naming `/body/file`.
+ * Unprocessable (422) naming `/body/file`; without a cue the detail names the first line skipped
+ * (`line 2: the timing line does not parse …`, `skipped the Dialogue line 9: …`).
  */
 export function readSubtitle(text: string, format: SubtitleFormat): ParsedSubtitle {
   if ((format === 'ass' || format === 'ssa') && !/^\s*\[Events\]/im.test(text))
     throw unusable('an ASS/SSA file needs an [Events] section');
   const parsed = format === 'srt' ? parseSrt(text) : format === 'vtt' ? parseVtt(text) : parseAss(text);
-  if (parsed.cues.length === 0) throw unusable('the file has no cues');
+  if (parsed.cues.length === 0) {
+    const why = parsed.warnings.find((w) => /\bline \d+/.test(w));
+    throw unusable(why === undefined ? 'the file has no cues' : `the file has no usable cue: ${why}`);
+  }
   const bad = parsed.cues.findIndex((c) => !(c.start >= 0 && c.end >= c.start));
   if (bad >= 0) throw unusable(`cue ${bad + 1} ends before it starts`);
   return parsed;

@@ -1,5 +1,5 @@
 import { UnsupportedMediaType } from '../../errors.ts';
-import { isSrtTiming } from './srt.ts';
+import { isCueNumber, isSrtTiming, looksLikeSrtTiming } from './srt.ts';
 
 /** Subtitle formats the database stores (the `format` of dev.isekai.subtitle.uploaded.v1). */
 export type SubtitleFormat = 'srt' | 'vtt' | 'ass' | 'ssa';
@@ -24,8 +24,11 @@ export function sniffFormat(text: string): SubtitleFormat | undefined {
     return 'ssa';
   }
   // SRT: a timing line among the first lines (players skip a title or credit line before the first cue,
-  // and accept a cue without its number); the parser reports what it skipped.
-  if (head.split('\n', 30).some(isSrtTiming)) return 'srt';
+  // and accept a cue without its number); the parser reports what it skipped. A cue number followed by a
+  // timing line that does not parse is SRT too: recognised, and refused as unusable (422) naming the line.
+  const lines = head.split('\n', 30);
+  if (lines.some(isSrtTiming)) return 'srt';
+  if (lines.some((line, i) => isCueNumber(line) && looksLikeSrtTiming(lines[i + 1] ?? ''))) return 'srt';
   return undefined;
 }
 

@@ -12,6 +12,19 @@ const TIMING =
 /** Whether a line is an SRT timing line (the cheap `-->` test first: most lines are text). */
 export const isSrtTiming = (line: string): boolean => line.includes('-->') && TIMING.test(line);
 
+/**
+ * Whether a line is meant as a timing line, parsing or not: an arrow (`-->`, or a mistyped `->`) after
+ * something time-like (`00:00:01,000 -> 00:00:02`, `0:00:01;5 --> …`). Text rarely has both.
+ */
+export const looksLikeSrtTiming = (line: string): boolean => line.includes('->') && /^\s*\d+:\d/.test(line);
+
+/** A cue number alone on its line. */
+export const isCueNumber = (line: string): boolean => /^\s*\d+\s*$/.test(line);
+
+/** The warning of a timing line that does not parse, with its line number (1-based). */
+const badTiming = (index: number) =>
+  `line ${index + 1}: the timing line does not parse (expected HH:MM:SS,mmm --> HH:MM:SS,mmm)`;
+
 const SRT_TAG = /<\/?(i|b|u|s|font)(?:\s[^<>]*)?>/gi;
 
 /**
@@ -40,7 +53,7 @@ export function srtText(raw: string): { text: string; align?: Numpad } {
 /**
  * Read SubRip as real players do: a cue is a timing line (optionally after its number) and the text lines
  * up to the next blank line or the next cue. Anything else (a bad timing line and its text, junk after the last cue) is
- * skipped and reported in `warnings`.
+ * skipped and reported in `warnings`; a timing line that does not parse is named by its line number.
  */
 export function parseSrt(text: string): ParsedSubtitle {
   const lines = text.split('\n');
@@ -54,13 +67,26 @@ export function parseSrt(text: string): ParsedSubtitle {
     }
     junk = [];
   };
+  /** Whether line `at` starts the next cue: a timing line, or a cue number and a timing line. */
+  const nextCue = (at: number) =>
+    TIMING.test(lines[at] ?? '') || (/^\s*\d+\s*$/.test(lines[at] ?? '') && TIMING.test(lines[at + 1] ?? ''));
   let i = 0;
   while (i < lines.length) {
     const line = lines[i] ?? '';
     const timing = line.includes('-->') ? TIMING.exec(line) : null;
     if (!timing) {
-      // A cue number directly before its timing line is not junk; blank lines never are.
-      const numberOfNext = /^\s*\d+\s*$/.test(line) && isSrtTiming(lines[i + 1] ?? '');
+      if (looksLikeSrtTiming(line)) {
+        // A cue whose timing line does not parse: named by its line, skipped with its text.
+        flushJunk();
+        warnings.push(badTiming(i));
+        i++;
+        while (i < lines.length && (lines[i] ?? '').trim() !== '' && !nextCue(i)) i++;
+        continue;
+      }
+      // A cue number directly before its timing line (or a broken one, named above) is not junk; blank
+      // lines never are.
+      const next = lines[i + 1] ?? '';
+      const numberOfNext = isCueNumber(line) && (isSrtTiming(next) || looksLikeSrtTiming(next));
       if (line.trim() !== '' && !numberOfNext) junk.push(i);
       i++;
       continue;
@@ -71,9 +97,6 @@ export function parseSrt(text: string): ParsedSubtitle {
     i++;
     // The text runs to a blank line — or, in files that lost their blank lines, to the next cue's number
     // and timing line (where ffmpeg starts the next cue too).
-    const nextCue = (at: number) =>
-      TIMING.test(lines[at] ?? '') ||
-      (/^\s*\d+\s*$/.test(lines[at] ?? '') && TIMING.test(lines[at + 1] ?? ''));
     while (i < lines.length && (lines[i] ?? '').trim() !== '' && !nextCue(i)) body.push(lines[i++] ?? '');
     cues.push({
       start: toMs(n[0], n[1], n[2], n[3]),

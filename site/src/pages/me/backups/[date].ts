@@ -7,8 +7,9 @@ import { site } from '../../../lib/wiring.ts';
 
 /**
  * GET /me/backups/{date}: one stored weekly backup (.xml.gz), passed through as a download. No backup of
- * that date (the library's 404, or an address that is no date) is the site's 404 page; any other refusal
- * goes back to the import page's backups with the reason.
+ * that date (the library's 404, or an address that is no date: not shaped like one here, or no real day,
+ * the library's 400) is the site's 404 page; any other refusal goes back to the import page's backups
+ * with the reason.
  */
 export const GET: APIRoute = async ({ params, locals, rewrite }) => {
   const { api, oidc } = site();
@@ -17,7 +18,7 @@ export const GET: APIRoute = async ({ params, locals, rewrite }) => {
   if (!token) return seeOther(signInUrl('/me/import'));
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return rewrite('/404');
   const res = await api.send({ path: `/me/backups/${date}`, token, accept: '*/*' });
-  if (res.status === 404) return rewrite('/404');
+  if (res.status === 404 || res.status === 400) return rewrite('/404');
   if (res.status !== 200) {
     locals.session.update((d) => {
       d.flash = { kind: 'error', text: describeProblem(problemOf(res)).message };

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { APIRoute } from 'astro';
+import { PROBLEM_MEDIA_TYPE } from '../../../../../functions/lib/problem.ts';
 import { accessToken } from '../../../lib/viewer.ts';
 import { site } from '../../../lib/wiring.ts';
 
@@ -16,7 +17,7 @@ export const GET: APIRoute = async ({ request, locals }) => {
   if (!token)
     return new Response(JSON.stringify({ title: 'Sign in first', status: 401, code: 'unauthenticated' }), {
       status: 401,
-      headers: { 'content-type': 'application/problem+json' },
+      headers: { 'content-type': PROBLEM_MEDIA_TYPE },
     });
   const last = request.headers.get('last-event-id');
   const upstream = new AbortController();
@@ -32,14 +33,14 @@ export const GET: APIRoute = async ({ request, locals }) => {
   } catch {
     return new Response(JSON.stringify({ title: 'The notifications service is unavailable', status: 503 }), {
       status: 503,
-      headers: { 'content-type': 'application/problem+json', 'retry-after': '5' },
+      headers: { 'content-type': PROBLEM_MEDIA_TYPE, 'retry-after': '5' },
     });
   }
   if (res.status !== 200) {
     res.body.resume();
     return new Response(JSON.stringify({ title: 'The stream was refused', status: res.status }), {
       status: res.status === 401 ? 401 : 502,
-      headers: { 'content-type': 'application/problem+json' },
+      headers: { 'content-type': PROBLEM_MEDIA_TYPE },
     });
   }
   res.body.on('error', () => undefined);
