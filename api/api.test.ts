@@ -191,8 +191,12 @@ describe('statuses beyond the defaults (201, 207, 403, 404, 409, 410, 413, 422)'
       ['PUT', '/groups/{slug}/projects/{projectId}/episodes/{episode}'],
     ] as const)
       expect(answersOf(method, path), `${method} ${path}`).toContain('403');
-    // every user route refuses service accounts (403); a public read cannot answer 403
+    // every user route refuses service accounts (403), and so does an optional one when a token is sent;
+    // a public read cannot answer 403
     expect(answersOf('PUT', '/groups/{slug}/follow')).toContain('403');
-    expect(answersOf('GET', '/anime/{id}')).not.toContain('403');
+    expect(answersOf('GET', '/anime/{id}')).toContain('403');
+    expect(answersOf('GET', '/anime/{id}/episodes/ratings')).toContain('403');
+    expect(answersOf('GET', '/subtitles/{id}')).not.toContain('403');
+    expect(answersOf('GET', '/seasons/{year}/{season}')).not.toContain('403');
   });
 });

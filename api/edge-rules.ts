@@ -6,7 +6,11 @@
 import type { Access } from '../functions/lib/http/types.ts';
 import { bySpecificity, type DeclaredRoute, declaredRoutes, type HostClass, pathPattern } from './routes.ts';
 
-type Need = { kind: 'anonymous' } | { kind: 'user' } | { kind: 'roles'; roles: readonly string[] };
+type Need =
+  | { kind: 'anonymous' }
+  | { kind: 'optional' }
+  | { kind: 'user' }
+  | { kind: 'roles'; roles: readonly string[] };
 
 interface GeneratedRule {
   readonly host: HostClass;
@@ -16,9 +20,13 @@ interface GeneratedRule {
   readonly path: string;
 }
 
-/** What the edge requires for a route's access rule (`optional` lets anonymous callers through). */
+/**
+ * What the edge requires for a route's access rule: `optional` lets anonymous callers through and refuses
+ * a token that is not a person's, as `user` does (`functions/lib/auth/people.ts`).
+ */
 export function needOf(access: Access): Need {
-  if (access === 'public' || access === 'optional') return { kind: 'anonymous' };
+  if (access === 'public') return { kind: 'anonymous' };
+  if (access === 'optional') return { kind: 'optional' };
   if (access === 'user') return { kind: 'user' };
   return { kind: 'roles', roles: [...access.roles] };
 }

@@ -106,8 +106,9 @@ function operation(route: DeclaredRoute, components: Json): Json {
   const hasInput = route.body || route.query || route.path.includes(':') || route.consumes;
   if (hasInput) errors.push('BadRequest');
   if (route.access !== 'public') errors.push('Unauthorized');
-  // Role routes refuse other roles; user routes refuse service accounts and tokens without a person role.
-  if (typeof route.access === 'object' || route.access === 'user') errors.push('Forbidden');
+  // Role routes refuse other roles; user routes, and optional ones when a token is sent, refuse service
+  // accounts and tokens without a person role.
+  if (route.access !== 'public') errors.push('Forbidden');
   if (route.path.includes(':')) errors.push('NotFound');
   if (route.body || route.consumes) errors.push('PayloadTooLarge', 'UnsupportedMediaType');
   for (const status of route.alsoAnswers ?? [])
@@ -208,7 +209,11 @@ export function openApiDocument(routes: readonly DeclaredRoute[] = declaredRoute
           bearerFormat: 'JWT',
           description:
             'A Keycloak access token of realm `isekai` (https://auth.isekai.dev/realms/isekai), audience ' +
-            '`isekai-api`; roles are realm roles (viewer, uploader, moderator, admin, integrator).',
+            '`isekai-api`; roles are realm roles (viewer, uploader, moderator, admin, integrator); role ' +
+            'routes need one of theirs. Routes that act as the caller — those that need a token without ' +
+            'naming roles, and those where it is optional, when one is sent — answer 403 to a ' +
+            'service-account (client-credentials) token or one without a person role (send none for the ' +
+            'public answer). The integrator token publishes events only.',
         },
       },
     },

@@ -23,7 +23,7 @@ export const ERRORS: Record<string, { status: number; code: string; description:
     status: 403,
     code: 'forbidden',
     description:
-      'The token lacks the role this route needs, or the caller may not do this here (a group’s leaders or members only)',
+      'The token lacks the role this route needs; or it is not a person’s (a service-account, client-credentials token, or one without a person role) on a route that acts as the caller, token optional or not; or the caller may not do this here (a group’s leaders or members only)',
     detail: 'this route needs one of the roles: moderator, admin',
   },
   NotFound: {

@@ -186,11 +186,13 @@ export function policyMap(): string {
   }).join('\n');
 }
 
-/** nginx map lines: the `$auth_class` values whose rule needs nothing (an anonymous request passes). */
+/**
+ * nginx map lines: the `$auth_class` values whose rule lets a request without a token pass (`anonymous`,
+ * and `optional`, which judges only a token that is sent).
+ */
 export function anonymousRules(): string {
-  return RULES.flatMap((rule, index) => (rule.need.kind === 'anonymous' ? [`    rule${index} 1;`] : [])).join(
-    '\n',
-  );
+  const open = (kind: string) => kind === 'anonymous' || kind === 'optional';
+  return RULES.flatMap((rule, index) => (open(rule.need.kind) ? [`    rule${index} 1;`] : [])).join('\n');
 }
 
 /** `$edge_trace_flags`: 01 (sampled) for the given share of new traces (split_clients refuses 0 % / 100 %). */

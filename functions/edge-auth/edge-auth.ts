@@ -29,8 +29,8 @@ function identityHeaders(identity: Identity | undefined, cacheSeconds: number): 
 /**
  * The target of nginx `auth_request`. nginx sends the client's Authorization header plus
  * X-Original-Method / X-Original-URI / X-Original-Host; the answer is 200 with identity headers,
- * 401 with WWW-Authenticate, or 403 (a role is missing, or a service account on a `user` route: the
- * functions' rule, `lib/auth/people.ts`). Answers never carry a body nginx would show.
+ * 401 with WWW-Authenticate, or 403 (a role is missing, or a service account on a `user` or `optional`
+ * route: the functions' rule, `lib/auth/people.ts`). Answers never carry a body nginx would show.
  */
 export function createEdgeAuth(runtime: Runtime, verifier: TokenVerifier, cacheSeconds: number): HttpHandler {
   const check: Route = {
@@ -45,8 +45,11 @@ export function createEdgeAuth(runtime: Runtime, verifier: TokenVerifier, cacheS
       const host = String(ctx.req.headers['x-original-host'] ?? '').startsWith('events.') ? 'events' : 'api';
       const need = requirementFor(host, method, path);
       const identity = await verifier.authenticate(ctx.req);
-      if (need.kind !== 'anonymous' && !identity) throw new Unauthenticated('a bearer token is required');
-      const refusal = need.kind === 'user' && identity ? personRefusal(identity) : undefined;
+      const tokenOptional = need.kind === 'anonymous' || need.kind === 'optional';
+      if (!tokenOptional && !identity) throw new Unauthenticated('a bearer token is required');
+      // `user` and `optional` routes act as the person the token names.
+      const asPerson = need.kind === 'user' || need.kind === 'optional';
+      const refusal = asPerson && identity ? personRefusal(identity) : undefined;
       if (refusal) throw new Forbidden(refusal);
       if (need.kind === 'roles' && identity && !need.roles.some((r) => identity.roles.includes(r))) {
         throw new Forbidden(`needs one of the roles: ${need.roles.join(', ')}`);

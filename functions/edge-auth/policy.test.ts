@@ -5,7 +5,14 @@ import { requirementFor } from './policy.ts';
 describe('edge access policy', () => {
   it.each([
     ['public catalog search', 'api', 'GET', '/anime?q=frieren', 'anonymous'],
-    ['catalog detail (optional identity)', 'api', 'GET', '/anime/5114', 'anonymous'],
+    [
+      'catalog detail (optional identity: a token sent must be a person’s)',
+      'api',
+      'GET',
+      '/anime/5114',
+      'optional',
+    ],
+    ['episode means (optional identity)', 'api', 'GET', '/anime/5114/episodes/ratings', 'optional'],
     ['public subtitle search', 'api', 'GET', '/subtitles?anime=5114', 'anonymous'],
     ['rating write', 'api', 'PUT', '/anime/5114/rating', 'user'],
     ['own rating read', 'api', 'GET', '/anime/5114/rating', 'user'],

@@ -8,8 +8,13 @@
  */
 import generated from './rules.json' with { type: 'json' };
 
+/**
+ * `anonymous`: nothing (a token sent is still verified); `optional`: nothing, but a token sent must be a
+ * person's; `user`: a person's token; `roles`: a token with one of the roles.
+ */
 export type Requirement =
   | { kind: 'anonymous' }
+  | { kind: 'optional' }
   | { kind: 'user' }
   | { kind: 'roles'; roles: readonly string[] };
 

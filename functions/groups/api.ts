@@ -2,14 +2,16 @@ import Type from 'typebox';
 import { Episode, Language } from '../../events/schemas/common.ts';
 import { GroupRole, ProjectStatus } from '../../events/schemas/group.ts';
 import { defineApi } from '../lib/http/contract.ts';
+import { WebUrl } from '../lib/web-url.ts';
 
 const Timestamp = Type.String({ format: 'date-time' });
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 64 });
 const Roles = Type.Array(GroupRole, { minItems: 1, maxItems: 6, uniqueItems: true });
+/** A link of a group page; its `url` only http(s) (WebUrl: a `javascript:` link would run in readers' pages). */
 const Link = Type.Object(
   {
     label: Type.String({ minLength: 1, maxLength: 60 }),
-    url: Type.String({ format: 'uri', maxLength: 500 }),
+    url: WebUrl,
   },
   { additionalProperties: false },
 );

@@ -4,6 +4,7 @@ import { Conflict, Forbidden, Gone, NotFound } from '../lib/errors.ts';
 import { newEvent } from '../lib/events/new-event.ts';
 import { enqueue } from '../lib/events/outbox.ts';
 import type { Identity } from '../lib/http/types.ts';
+import { isWebUrl } from '../lib/web-url.ts';
 
 export const SOURCE = '/functions/groups';
 /** The rule a last leader's removal breaks (named in the 409). */
@@ -216,7 +217,8 @@ export async function readGroup(q: pg.ClientBase | pg.Pool, slug: string) {
     slug: g.slug as string,
     name: g.name as string,
     description: g.description as string,
-    links: g.links as { label: string; url: string }[],
+    // A link stored before WebUrl was the rule (a `javascript:` one) is never served.
+    links: (g.links as { label: string; url: string }[]).filter((link) => isWebUrl(link.url)),
     languages: g.languages as string[],
     members: members.rows.map((m) => memberView(m)),
     projects: await Promise.all(projects.rows.map((p) => readProject(q, p.id))),

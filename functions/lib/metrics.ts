@@ -75,3 +75,87 @@ export function createMetrics(service: string): Metrics {
     }),
   };
 }
+
+/** prom-client's own storage of one labelled series (15.x: `hashMap[labelHash]`), read by its `get()`. */
+interface CounterSeries {
+  value: number;
+}
+interface HistogramSeries {
+  sum: number;
+  count: number;
+  bucketValues: Record<string, number>;
+}
+interface Stored<S> {
+  hashMap: Record<string, S | undefined>;
+}
+
+/** One (route, method, status): its labels, prom-client's hash of them, and the two series it updates. */
+interface Cell {
+  readonly labels: { route: string; method: string; status: string };
+  hash: string;
+  requests: CounterSeries | undefined;
+  duration: HistogramSeries | undefined;
+}
+
+/**
+ * Record one answered request in `http_requests_total` and `http_request_duration_seconds` (same names,
+ * labels and values as `inc(labels)` + `observe(labels, seconds)`). prom-client builds and checks a
+ * label hash on every call; here the first request of a (route, method, status) goes through its API
+ * and the series it made are kept, so later ones add to them directly — checked against prom-client's
+ * map each time, so a `reset()` or `remove()` is honoured (the next request goes through the API again).
+ * @example const record = httpRequestRecorder(metrics); record('/anime/:id', 'GET', 200, 0.0021);
+ */
+export function httpRequestRecorder(
+  metrics: Metrics,
+): (route: string, method: string, status: number, seconds: number) => void {
+  const { httpRequests, httpDuration } = metrics;
+  const counter = httpRequests as unknown as Stored<CounterSeries>;
+  const histogram = httpDuration as unknown as Stored<HistogramSeries> & { upperBounds: number[] };
+  const bounds = histogram.upperBounds;
+  // prom-client keys bucketValues by the bound as a string (`acc[upperBound] = 0`).
+  const bucketKeys = bounds.map(String);
+  const cells = new Map<string, Map<string, Map<number, Cell>>>();
+  return (route, method, status, seconds) => {
+    let byMethod = cells.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      cells.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let cell = byStatus.get(status);
+    if (!cell) {
+      cell = {
+        labels: { route, method, status: String(status) },
+        hash: '',
+        requests: undefined,
+        duration: undefined,
+      };
+      byStatus.set(status, cell);
+    }
+    const requests = counter.hashMap[cell.hash];
+    const duration = histogram.hashMap[cell.hash];
+    if (!requests || !duration || requests !== cell.requests || duration !== cell.duration) {
+      // prom-client's inc() answers `{ labelHash }` (typed void); without it every call takes this path.
+      cell.hash =
+        (httpRequests.inc(cell.labels) as unknown as { labelHash: string } | undefined)?.labelHash ?? '';
+      httpDuration.observe(cell.labels, seconds);
+      cell.requests = counter.hashMap[cell.hash];
+      cell.duration = histogram.hashMap[cell.hash];
+      return;
+    }
+    requests.value += 1;
+    duration.sum += seconds;
+    duration.count += 1;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= (bounds[i] as number)) {
+        const key = bucketKeys[i] as string;
+        duration.bucketValues[key] = (duration.bucketValues[key] ?? 0) + 1;
+        break;
+      }
+    }
+  };
+}

@@ -1,5 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -172,5 +182,107 @@ describe('k3s/versions.env pins every component', () => {
   it('matches the chart versions written in the HelmChart manifests', () => {
     expect(chartVersion('rook/100-operator.yaml')).toBe(versions.ROOK_VERSION);
     expect(chartVersion('k3s/platform/vault.yaml')).toBe(versions.VAULT_CHART_VERSION);
+  });
+});
+
+/** The shell scripts the base ships in ConfigMaps (`<ConfigMap>/<key>.sh`), run inside the data pods. */
+const CONFIGMAP_SCRIPTS = loadManifests(join(REPO_ROOT, 'knative/base')).flatMap((m) =>
+  m.object.kind === 'ConfigMap'
+    ? Object.entries((m.object as { data?: Record<string, string> }).data ?? {})
+        .filter(([key]) => key.endsWith('.sh'))
+        .map(([key, text]) => [`${m.object.metadata.name}/${key}`, text] as const)
+    : [],
+);
+
+describe('scripts shipped in ConfigMaps', () => {
+  expect(CONFIGMAP_SCRIPTS.map(([name]) => name).sort(), 'ConfigMap scripts').toEqual([
+    'backup-scripts/mongodb.sh',
+    'backup-scripts/postgres.sh',
+    'mongodb-scripts/replica-set.sh',
+  ]);
+
+  it.each(CONFIGMAP_SCRIPTS)('%s parses with sh -n and is shellcheck-clean', (_name, text) => {
+    expect(spawnSync('sh', ['-n'], { input: text, encoding: 'utf8' }).status).toBe(0);
+    const r = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: text, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+  });
+});
+
+describe('replica-set.sh (mongodb-scripts) against a recording mongosh', () => {
+  // The Vault agent's file holds the root password; a process's argv (/proc/<pid>/cmdline) is readable by
+  // every process on the node, its environment by the same user: the password must be in neither.
+  const PASSWORD = 'root-password-sentinel-5f3a9c';
+  const script = CONFIGMAP_SCRIPTS.find(([name]) => name === 'mongodb-scripts/replica-set.sh')?.[1] ?? '';
+
+  /**
+   * Runs the script with the Vault mount at a scratch folder, `getent` resolving mongodb-0…2 and `mongosh`
+   * a stand-in that records its argv and environment and runs the `--eval` code against a stub shell API
+   * (an uninitiated set; `auth` and `initiate` recorded).
+   */
+  function run(): { status: number | null; stderr: string; record: Record<string, unknown> } {
+    const dir = mkdtempSync(join(tmpdir(), 'replica-set-'));
+    try {
+      const bin = join(dir, 'bin');
+      const vault = join(dir, 'vault');
+      mkdirSync(bin);
+      mkdirSync(vault);
+      writeFileSync(join(vault, 'root-password'), `${PASSWORD}\n`);
+      writeFileSync(
+        join(bin, 'getent'),
+        '#!/bin/sh\ncase "$2" in mongodb-[012].*) echo "10.0.0.1 $2";; *) exit 2;; esac\n',
+      );
+      const record = join(dir, 'record.json');
+      writeFileSync(
+        join(bin, 'mongosh'),
+        `#!${process.execPath}
+const fs = require('node:fs');
+const vm = require('node:vm');
+const args = process.argv.slice(2);
+const out = { argv: args, env: process.env, auth: [], initiated: null, printed: [] };
+const admin = { auth: (user, pwd) => { out.auth.push([user, pwd]); return { ok: 1 }; } };
+const db = { getSiblingDB: () => admin, hello: () => ({ primary: 'mongodb-0:27017' }) };
+const rs = {
+  status: () => { const e = new Error('no replset config'); e.codeName = 'NotYetInitialized'; throw e; },
+  initiate: (config) => { out.initiated = config; return { ok: 1 }; },
+};
+const code = args[args.indexOf('--eval') + 1];
+try {
+  vm.runInNewContext(code, { db, rs, require: (m) => (m === 'fs' ? fs : undefined), print: (s) => out.printed.push(s), sleep: () => {} });
+} finally {
+  fs.writeFileSync(${JSON.stringify(record)}, JSON.stringify(out));
+}
+`,
+      );
+      chmodSync(join(bin, 'getent'), 0o755);
+      chmodSync(join(bin, 'mongosh'), 0o755);
+      const r = spawnSync('sh', ['-c', script.replaceAll('/vault/secrets/', `${vault}/`)], {
+        encoding: 'utf8',
+        env: { PATH: `${bin}:${process.env.PATH}` },
+      });
+      const recorded = existsSync(record) ? JSON.parse(readFileSync(record, 'utf8')) : {};
+      return { status: r.status, stderr: r.stderr, record: recorded };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('authenticates as root with the file’s password, which is on no command line and in no environment', () => {
+    const { status, stderr, record } = run();
+    expect(status, stderr).toBe(0);
+    expect(record.auth).toEqual([['root', PASSWORD]]);
+    expect((record.argv as string[]).filter((a) => a.includes(PASSWORD))).toEqual([]);
+    expect(
+      Object.entries(record.env as Record<string, string>).filter(([, v]) => v.includes(PASSWORD)),
+    ).toEqual([]);
+  });
+
+  it('initiates rs0 with every member that resolves', () => {
+    const { status, stderr, record } = run();
+    expect(status, stderr).toBe(0);
+    const domain = 'mongodb.isekai-data.svc.cluster.local';
+    expect(record.initiated).toEqual({
+      _id: 'rs0',
+      members: [0, 1, 2].map((i) => ({ _id: i, host: `mongodb-${i}.${domain}:27017` })),
+    });
   });
 });

@@ -199,6 +199,33 @@ describe('tokens and roles at the edge', () => {
     expect(await hits()).toBe(before);
   });
 
+  it('nor on a route where the token is optional: 403 at the edge (no function reached) and in the function itself; without a token, or with a person’s, answered', async () => {
+    const optional = [
+      ['catalog', '/anime/1'],
+      ['rate-anime', '/anime/1/episodes/ratings'],
+    ] as const;
+    const before = await hits();
+    for (const [, path] of optional) {
+      const res = await edgeRequest(edge, 'api', { path, headers: bearer(tokens.integrator ?? '') });
+      expectProblem(res, 403, 'forbidden');
+    }
+    expect(await hits()).toBe(before);
+    // Past the edge (a Knative Service is reachable inside the cluster), the function refuses it as well.
+    for (const [fn, path] of optional) {
+      const res = await fetch(`http://127.0.0.1:${functions.ports[fn]}${path}`, {
+        headers: bearer(tokens.integrator ?? ''),
+      });
+      expect(res.status, `${fn} ${path}`).toBe(403);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/service-account/);
+    }
+    for (const [, path] of optional) {
+      expect((await edgeRequest(edge, 'api', { path })).status, path).toBe(200);
+      const person = await edgeRequest(edge, 'api', { path, headers: bearer(tokens.viewer ?? '') });
+      expect(person.status, `${path}: ${person.body}`).toBe(200);
+    }
+  });
+
   it('the integrator ingress needs the integrator role; a down function answers 502 problem+json', async () => {
     const denied = await edgeRequest(edge, 'events', {
       method: 'POST',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OPENAPI_FILE } from '../../api/render.ts';
 import { type DeclaredRoute, declaredRoutes } from '../../api/routes.ts';
@@ -228,5 +229,78 @@ describe('the API description through the edge', () => {
   it('keeps what no route declares off the edge: the functions’ own /metrics and /healthz are 404', async () => {
     for (const path of ['/metrics', '/healthz', '/readyz', '/library/me'])
       expect((await edgeRequest(edge, 'api', { path })).status, path).toBe(404);
+  });
+});
+
+describe('group links through the edge: only http(s) URLs (a `javascript:` link would run in readers’ pages)', () => {
+  const run = `${process.pid}-${Date.now().toString(36)}`;
+  // A token of its own: the sweep above may have used most of the first one's 5 minutes.
+  let viewer = '';
+  beforeAll(async () => {
+    viewer = (await passwordToken(env, 'viewer1', DEV_USERS.viewer1.password)).access_token;
+  });
+  const asViewer = (method: string, path: string, body?: unknown) =>
+    edgeRequest(edge, 'api', {
+      method,
+      path,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        authorization: `Bearer ${viewer}`,
+      },
+    });
+  const IRC = { label: 'IRC', url: 'https://irc.example.org/moonlight' };
+  const refusal = (res: EdgeResponse) => {
+    expect(res.status, res.body).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    return res.json<{ code: string; errors: { field: string; message: string }[] }>();
+  };
+  const schemes: [string, string][] = [
+    ['javascript:', 'javascript:alert(document.cookie)'],
+    ['JavaScript: in mixed case', 'JavaScript:alert(1)'],
+    ['data:', 'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=='],
+    ['vbscript:', 'vbscript:msgbox(1)'],
+  ];
+  expect(schemes, 'refused schemes').toHaveLength(4);
+
+  it.each(schemes)(
+    '%s: creating or editing a group with it is 400 problem+json naming /body/links/1/url; nothing is stored',
+    async (name, url) => {
+      const slug = `links-${run}-${schemes.findIndex(([n]) => n === name)}`;
+      const links = [IRC, { label: 'Site', url }];
+      const created = refusal(await asViewer('POST', '/groups', { name: 'Links', slug, links }));
+      expect(created).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ field: '/body/links/1/url', message: 'must match pattern "^https?://"' }],
+      });
+      expect((await asViewer('GET', `/groups/${slug}`)).status).toBe(404);
+      const made = await asViewer('POST', '/groups', { name: 'Links', slug, links: [IRC] });
+      expect(made.status, made.body).toBe(201);
+      const edited = refusal(await asViewer('PATCH', `/groups/${slug}`, { links }));
+      expect(edited.errors).toEqual([
+        { field: '/body/links/1/url', message: 'must match pattern "^https?://"' },
+      ]);
+      expect((await asViewer('GET', `/groups/${slug}`)).json()).toMatchObject({ links: [IRC] });
+    },
+  );
+
+  it('a link stored before the rule (straight in the table) is never served', async () => {
+    const slug = `links-${run}-stored`;
+    expect((await asViewer('POST', '/groups', { name: 'Stored', slug, links: [IRC] })).status).toBe(201);
+    const db = new pg.Client({ connectionString: functions.databaseUrl });
+    await db.connect();
+    try {
+      const stored = [IRC, ...schemes.map(([name, url]) => ({ label: name, url }))];
+      const updated = await db.query('update fansub_groups set links = $2::jsonb where slug = $1', [
+        slug,
+        JSON.stringify(stored),
+      ]);
+      expect(updated.rowCount).toBe(1);
+    } finally {
+      await db.end();
+    }
+    const page = await asViewer('GET', `/groups/${slug}`);
+    expect(page.status).toBe(200);
+    expect(page.json()).toMatchObject({ links: [IRC] });
   });
 });

@@ -202,4 +202,35 @@ describe('failure paths of an HTTP function', () => {
       )
       .toContain('get /anime');
   });
+
+  it.each([
+    ['a handler that waits (503)', '/anime', 503, { error: '503' }],
+    ['a handler answered at once (200)', '/traced', 200, {}],
+  ])('records the server span of %s with its fields', async (_name, path, status, extra) => {
+    const traceId = `${path === '/traced' ? '2' : '3'}${'c'.repeat(31)}`;
+    const parentId = '00f067aa0ba902b7';
+    const res = await fetch(base + path, { headers: { traceparent: `00-${traceId}-${parentId}-01` } });
+    expect(res.status).toBe(status);
+    await res.arrayBuffer();
+    const id = res.headers.get('traceparent')?.split('-')[2];
+    await runtime.tracing.flush();
+    const span = async () => {
+      const found = await fetch(`${env.ZIPKIN_URL}/api/v2/trace/${traceId}`);
+      const spans = found.status === 200 ? await json(found) : [];
+      return spans.find((s: { kind?: string }) => s.kind === 'SERVER');
+    };
+    await expect.poll(span, { timeout: 15_000, interval: 250 }).toBeTruthy();
+    const server = await span();
+    expect(server).toMatchObject({
+      traceId,
+      parentId,
+      id,
+      kind: 'SERVER',
+      name: `get ${path}`,
+      localEndpoint: { serviceName: 'runtime-failures' },
+      tags: { 'http.path': path, 'http.status_code': String(status), ...extra },
+    });
+    if (status < 500) expect(server.tags.error).toBeUndefined();
+    expect(server.timestamp).toBeGreaterThan(0);
+  });
 });

@@ -15,8 +15,8 @@ export const PERSON_ROLES: readonly string[] = [
 ];
 
 /**
- * Why `identity` may not use a `user` route (one that acts as a person: a list, a rating, a profile), or
- * undefined when it may. Two independent rules, so that neither a realm change nor a mapper change alone
+ * Why `identity` may not use a `user` route (one that acts as a person: a list, a rating, a profile) or
+ * send its token to an `optional` one (which then acts as that person), or undefined when it may. Two independent rules, so that neither a realm change nor a mapper change alone
  * lets a machine act as a user:
  * 1. a service-account token (client-credentials grant: the `service-account-<client>` username Keycloak
  *    gives every service account, or a `client_id` claim) is refused whatever its roles;

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type CryptoKey, createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Unauthenticated } from '../errors.ts';
 import { createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
 
@@ -186,5 +188,82 @@ describe('token verification', () => {
   ])('still refuses a header that is not the Bearer scheme: %s', async (_name, prefix) => {
     const req = { headers: { authorization: `${prefix}${await sign()}` } } as never;
     await expect(verifier.authenticate(req)).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
+});
+
+describe('a token verified once, against a JWKS server whose keys change (Keycloak removing a key)', () => {
+  /** What the server publishes now, and how often the verifier fetched it. */
+  let published: JWK[] = [];
+  let fetches = 0;
+  let server: Server;
+  let jwksUrl = '';
+  const signers = new Map<string, { privateKey: CryptoKey; jwk: JWK }>();
+
+  beforeAll(async () => {
+    for (const kid of ['key-a', 'key-b', 'key-c']) {
+      const pair = await generateKeyPair('RS256', { extractable: true });
+      const jwk = { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' };
+      signers.set(kid, { privateKey: pair.privateKey, jwk });
+    }
+    server = createServer((_req, res) => {
+      fetches += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/certs`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // jose's refetch cooldown (5 s) and JWKS age (10 min) are read from Date.now(): the clock is moved by hand.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-11-30T12:00:00.000Z'));
+    fetches = 0;
+  });
+  afterEach(() => vi.useRealTimers());
+
+  const publish = (...kids: string[]) => {
+    published = kids.map((kid) => signers.get(kid)?.jwk as JWK);
+  };
+  /** A token signed with `kid`'s key, valid for an hour (longer than any cache here). */
+  const signedWith = (kid: string) =>
+    new SignJWT(claims({ exp: now() + 3600 }))
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .sign(signers.get(kid)?.privateKey as CryptoKey);
+  const outcome = (v: TokenVerifier, token: string) =>
+    v.verify(token).then(
+      () => 'accepted',
+      (e: unknown) => (e as Unauthenticated).reason,
+    );
+  const later = (ms: number) => vi.setSystemTime(new Date(Date.now() + ms));
+
+  it('is answered from memory (no fetch) while its key is published, and refused once a refetch no longer finds its key', async () => {
+    publish('key-a', 'key-b');
+    const v = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl });
+    const old = await signedWith('key-a');
+    expect(await outcome(v, old)).toBe('accepted');
+    expect(await outcome(v, old)).toBe('accepted');
+    expect(fetches).toBe(1);
+    // Keycloak removes key A and signs with a new key C; the first C token makes the verifier refetch
+    // (past jose's 5 s cooldown): what it holds now has no key A.
+    publish('key-b', 'key-c');
+    later(6_000);
+    expect(await outcome(v, await signedWith('key-c'))).toBe('accepted');
+    expect(fetches).toBe(2);
+    expect(await outcome(v, old)).toBe('invalid_token');
+    expect(fetches).toBe(2);
+  });
+
+  it('once the key set it holds is 10 min old, a remembered token is checked again (one refetch): a key removed meanwhile is refused', async () => {
+    publish('key-a');
+    const v = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl });
+    const token = await signedWith('key-a');
+    expect(await outcome(v, token)).toBe('accepted');
+    publish('key-b');
+    later(9 * 60_000);
+    expect(await outcome(v, token)).toBe('accepted');
+    expect(fetches).toBe(1);
+    later(60_000 + 1);
+    expect(await outcome(v, token)).toBe('invalid_token');
+    expect(fetches).toBe(2);
   });
 });

@@ -1,5 +1,15 @@
 import type { IncomingMessage } from 'node:http';
-import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  type ExportedJWKSCache,
+  errors,
+  type JSONWebKeySet,
+  type JWKSCacheInput,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwksCache,
+  jwtVerify,
+} from 'jose';
 import { DependencyUnavailable, Unauthenticated } from '../errors.ts';
 import type { Authenticator, Identity } from '../http/types.ts';
 
@@ -34,9 +44,10 @@ interface KeycloakClaims extends JWTPayload {
   realm_access?: { roles?: unknown };
 }
 
-/** Verified tokens kept per process (≈ 1–2 KiB each) and the longest any is kept. */
+/** Verified tokens kept per process (≈ 1–2 KiB each). */
 const VERIFIED_MAX = 10_000;
-const VERIFIED_TTL_MS = 5 * 60_000;
+/** How long jose keeps a fetched JWKS before it fetches it again on the next verification. */
+const JWKS_MAX_AGE_MS = 10 * 60_000;
 
 /**
  * `Authorization: Bearer <jwt>`. The scheme is case-insensitive (RFC 7235 §2.1: `bearer`, `BEARER` too) and
@@ -49,44 +60,74 @@ const BEARER = /^bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i;
  * `aud` containing the API, `exp`/`nbf` with ≤ 30 s leeway, claim `typ` = Bearer (refuses ID and
  * refresh tokens), roles from `realm_access.roles`. The JWKS is fetched once and cached; a token with an
  * unknown `kid` triggers a refetch (rate-limited), so key rotation is picked up without a restart. A token
- * verified once is answered from memory until it expires (at most 5 min): the same rules, one RSA check.
+ * verified once is answered from memory while jose would still accept it: before `exp` + the tolerance, and
+ * only while its key (`kid`) is in the key set jose holds and that set is fresh — the same rules, one RSA
+ * check, no fetch per request.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const clockTolerance = Math.min(options.clockToleranceSec ?? 30, 30);
-  const keys =
-    options.keys ??
-    createRemoteJWKSet(new URL(options.jwksUrl ?? `${options.issuer}/protocol/openid-connect/certs`), {
-      timeoutDuration: 2_000,
-      cooldownDuration: 5_000,
-      cacheMaxAge: 10 * 60_000,
-    });
+  /** The key set jose fetched last: its `jwksCache` option writes `jwks` (and `uat`) here on every fetch. */
+  const held: Partial<ExportedJWKSCache> = {};
+  const remote = options.keys
+    ? undefined
+    : createRemoteJWKSet(new URL(options.jwksUrl ?? `${options.issuer}/protocol/openid-connect/certs`), {
+        timeoutDuration: 2_000,
+        cooldownDuration: 5_000,
+        cacheMaxAge: JWKS_MAX_AGE_MS,
+        [jwksCache]: held as JWKSCacheInput,
+      });
+  const keys: JWTVerifyGetKey = options.keys ?? (remote as JWTVerifyGetKey);
+
+  /** The `kid`s of `held.jwks`, worked out again only when jose has replaced the set. */
+  let kidsOf: JSONWebKeySet | undefined;
+  let kids: ReadonlySet<string> = new Set();
+  /**
+   * Whether a token verified with key `kid` may still be answered from memory: its key is in the set jose
+   * holds now (a refetch — on an unknown `kid`, or once the set is 10 min old — drops a key Keycloak
+   * removed), and that set is fresh (else the token goes to jose, which refetches it first). A fixed key
+   * source (`options.keys`) never changes.
+   */
+  function keyStillHeld(kid: string | undefined): boolean {
+    if (!remote) return true;
+    if (kid === undefined || !remote.fresh) return false;
+    if (held.jwks !== kidsOf) {
+      kidsOf = held.jwks;
+      kids = new Set((kidsOf?.keys ?? []).flatMap((k) => (typeof k.kid === 'string' ? [k.kid] : [])));
+    }
+    return kids.has(kid);
+  }
 
   /**
-   * Tokens verified before, by their exact text (a different byte is a different key), with the moment
-   * jose would start refusing them (`exp` + the clock tolerance), capped at VERIFIED_TTL_MS so that a key
-   * removed from the JWKS stops being honoured as soon as it would without this map (jose keeps the JWKS
-   * 10 min). An RS256 verification was the largest CPU item of an authenticated write (bench/README.md,
-   * "Rating write"); a client sends the same token for minutes. Only successes are kept; oldest out first.
+   * Tokens verified before, by their exact text (a different byte is a different key), with their key's
+   * `kid` and the moment jose would start refusing them (`exp` + the clock tolerance). An RS256
+   * verification was the largest CPU item of an authenticated write (bench/README.md, "Rating write"); a
+   * client sends the same token for minutes. Only successes are kept; oldest out first.
    */
-  const verified = new Map<string, { readonly identity: Identity; readonly until: number }>();
+  const verified = new Map<
+    string,
+    { readonly identity: Identity; readonly kid: string | undefined; readonly until: number }
+  >();
 
   async function verify(token: string): Promise<Identity> {
     const known = verified.get(token);
     if (known) {
-      if (Date.now() < known.until) return known.identity;
+      if (Date.now() < known.until && keyStillHeld(known.kid)) return known.identity;
       verified.delete(token);
     }
-    const identity = await verifyFresh(token);
-    const until = Math.min((identity.exp + clockTolerance) * 1000, Date.now() + VERIFIED_TTL_MS);
+    const { identity, kid } = await verifyFresh(token);
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value ?? '');
-    verified.set(token, { identity, until });
+    verified.set(token, { identity, kid, until: (identity.exp + clockTolerance) * 1000 });
     return identity;
   }
 
-  async function verifyFresh(token: string): Promise<Identity> {
+  async function verifyFresh(token: string): Promise<{ identity: Identity; kid: string | undefined }> {
     let payload: KeycloakClaims;
+    let kid: string | undefined;
     try {
-      ({ payload } = await jwtVerify<KeycloakClaims>(token, keys, {
+      ({
+        payload,
+        protectedHeader: { kid },
+      } = await jwtVerify<KeycloakClaims>(token, keys, {
         algorithms: ['RS256'],
         issuer: options.issuer,
         audience: options.audience,
@@ -115,7 +156,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       ? payload.realm_access.roles.filter((r): r is string => typeof r === 'string')
       : [];
     // Frozen: the same identity answers every request that carries this token.
-    return Object.freeze({
+    const identity: Identity = Object.freeze({
       sub: payload.sub as string,
       username: payload.preferred_username ?? (payload.sub as string),
       name: payload.name,
@@ -125,6 +166,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       serviceAccount: isServiceAccount(payload),
       exp: payload.exp as number,
     });
+    return { identity, kid };
   }
 
   return {

@@ -28,7 +28,8 @@ export interface RouteSpec {
   readonly status?: number;
   /**
    * Answers beyond the success and the errors every route of its kind has (400 from any input, 401 from a
-   * non-public access, 403 from a role access, 404 from a path parameter, 413 and 415 from a body; 429 and
+   * non-public access, 403 from any non-public access (a role missing; on `user` and `optional` routes a
+   * token that is not a person's), 404 from a path parameter, 413 and 415 from a body; 429 and
    * 503 always). Successes: 200 (a route whose `status` is 201 that can also find the item already there),
    * 201 (a route answering 200 that can also create), 207 a multi-status body (one verdict per item).
    * Errors: 403 `forbidden` on a `user` route the caller may not use on this resource (a group's leaders

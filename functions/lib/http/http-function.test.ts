@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { http } from '@google-cloud/functions-framework';
@@ -9,6 +9,7 @@ import { json } from '../../../test/support/http.ts';
 import { Conflict, Unauthenticated } from '../errors.ts';
 import { createHostServer } from '../host/server.ts';
 import { createRuntime } from '../runtime.ts';
+import { currentTraceparent } from '../tracing/trace-headers.ts';
 import { createHttpFunction } from './http-function.ts';
 import type { Route } from './types.ts';
 
@@ -50,6 +51,30 @@ const routes = [
     handle: (ctx) => ({ body: { bytes: ctx.raw?.length } }),
   },
   { method: 'GET', path: '/admin', access: { roles: ['admin'] }, handle: () => ({ body: 'ok' }) },
+  {
+    method: 'GET',
+    path: '/context',
+    // The trace context as a handler's code sees it: a log line at once, one after waiting, and what an
+    // outgoing event would carry (currentTraceparent) before and after the wait.
+    handle: async (ctx) => {
+      const before = currentTraceparent();
+      ctx.log.info({ probe: 'sync' }, 'context probe');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      ctx.log.info({ probe: 'later' }, 'context probe');
+      return { body: { before, after: currentTraceparent() } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/self-written',
+    // A handler that writes the answer itself (as the SSE stream does) and returns nothing.
+    handle: (ctx) => {
+      ctx.res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      ctx.res.end('written');
+      return undefined;
+    },
+  },
+  { method: 'GET', path: '/at-once', handle: () => ({ body: 'at once' }) },
 ] as Route<never, never>[];
 
 const handler = createHttpFunction({
@@ -199,6 +224,31 @@ describe.each([
     expect(JSON.parse(text).code).toBe('internal');
   });
 
+  it('counts each answered request once in the request metrics', async () => {
+    /** The value of the series `name` whose labels include each of `labels` (0 when absent). */
+    const read = async () => {
+      const lines = (await (await fetch(`${base}/metrics`)).text()).split('\n');
+      const value = (name: string, ...labels: string[]) =>
+        Number(
+          lines
+            .find(
+              (l) => l.startsWith(`${name}{`) && ['route="/at-once"', ...labels].every((p) => l.includes(p)),
+            )
+            ?.split(' ')
+            .at(-1) ?? 0,
+        );
+      return [
+        value('http_requests_total', 'method="GET"', 'status="200"'),
+        value('http_request_duration_seconds_count', 'status="200"'),
+        value('http_request_duration_seconds_bucket', 'le="+Inf"', 'status="200"'),
+        value('http_request_duration_seconds_bucket', 'le="5"', 'status="200"'),
+      ];
+    };
+    const before = await read();
+    for (let i = 0; i < 3; i++) await (await fetch(`${base}/at-once`)).arrayBuffer();
+    expect(await read()).toEqual(before.map((n) => n + 3));
+  });
+
   it('answers health, readiness and metrics', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
@@ -208,6 +258,30 @@ describe.each([
       /http_requests_total\{route="\/anime",method="GET",status="200",service="http-test"\} \d+/,
     );
     expect(metrics).toContain('http_request_duration_seconds_bucket');
+  });
+
+  it('answers every kind of reply with the traceparent of the request', async () => {
+    const traceparent = /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/;
+    for (const path of ['/at-once', '/self-written', '/nope', '/boom', '/anime?page=zero']) {
+      const res = await fetch(base + path);
+      await res.arrayBuffer();
+      expect({ path, traceparent: res.headers.get('traceparent') }).toEqual({
+        path,
+        traceparent: expect.stringMatching(traceparent),
+      });
+    }
+    expect(await (await fetch(`${base}/self-written`)).text()).toBe('written');
+  });
+
+  it('gives a handler the trace context it answers with: at once, after a wait, in logs and events', async () => {
+    const res = await fetch(`${base}/context`);
+    const answered = res.headers.get('traceparent') ?? '';
+    expect(await json(res)).toEqual({ before: answered, after: answered });
+    const traceId = answered.split('-')[1];
+    await new Promise<void>((resolve) => runtime.log.flush(() => resolve()));
+    await expect
+      .poll(() => logLines.filter((l) => l.traceId === traceId && l.msg === 'context probe').length)
+      .toBe(2);
   });
 
   it('continues an incoming trace and logs its id', async () => {
@@ -220,5 +294,25 @@ describe.each([
     await expect
       .poll(() => logLines.find((l) => l.traceId === traceId && l.code === 'internal'))
       .toBeTruthy();
+  });
+});
+
+describe('a handler that returns its reply', () => {
+  it('is answered before the request callback returns (no promise on the way)', async () => {
+    let endedAtOnce: boolean | undefined;
+    const server = createServer((req, res) => {
+      handler(req, res);
+      endedAtOnce = res.writableEnded;
+    });
+    const url = await listen(server);
+    try {
+      const res = await fetch(`${url}/at-once`);
+      expect(await res.text()).toBe('at once');
+      expect(res.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-/);
+      expect(endedAtOnce).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.ts';
 import type { Runtime } from '../runtime.ts';
-import { Exchange, sequence } from './pipeline.ts';
+import { Exchange, type Outcome, sequence } from './pipeline.ts';
 import { sendReply } from './respond.ts';
 import { authorize, measure, parseQueryString, problems, readBody, route, trace } from './steps.ts';
-import type { AnyRoute, Authenticator, RequestContext, Route } from './types.ts';
+import type { AnyRoute, Authenticator, Identity, Reply, RequestContext, Route } from './types.ts';
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -37,27 +38,65 @@ function builtinRoutes(runtime: Runtime): AnyRoute[] {
   ];
 }
 
-/** The last step: the route's handler with its typed context, and its reply sent. Resolves with the status. */
-async function handleRoute(x: Exchange): Promise<number> {
-  const ctx: RequestContext<never, never> = {
-    req: x.req,
-    res: x.res,
-    get url() {
-      return new URL(x.req.url ?? '/', 'http://function.local');
-    },
-    params: x.params,
-    query: x.query as never,
-    body: x.body as never,
-    raw: x.raw,
-    identity: x.identity,
-    get log() {
-      return x.log;
-    },
-  };
-  const reply = await (x.route as AnyRoute).handle(ctx);
+/**
+ * What a handler sees of its request (`RequestContext`): one object per request whose `url` and `log`
+ * are made only when read (on the prototype, not a closure pair per request). A handler that takes `res`
+ * to write the answer itself gets it with `traceparent` already set.
+ */
+class Context implements RequestContext<never, never> {
+  readonly req: Exchange['req'];
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: never;
+  readonly body: never;
+  readonly raw: Buffer | undefined;
+  readonly identity: Identity | undefined;
+  readonly #x: Exchange;
+
+  constructor(x: Exchange) {
+    this.#x = x;
+    this.req = x.req;
+    this.params = x.params;
+    this.query = x.query as never;
+    this.body = x.body as never;
+    this.raw = x.raw;
+    this.identity = x.identity;
+  }
+
+  get res(): Exchange['res'] {
+    const { res, traceparent } = this.#x;
+    if (traceparent !== undefined && !res.headersSent && !res.hasHeader('traceparent'))
+      res.setHeader('traceparent', traceparent);
+    return res;
+  }
+
+  get url(): URL {
+    return new URL(this.req.url ?? '/', 'http://function.local');
+  }
+
+  get log(): Logger {
+    return this.#x.log;
+  }
+}
+
+/**
+ * The last step: the route's handler with its typed context, and its reply sent. A handler that returns
+ * its reply (not a promise) is answered at once, without a promise; the status is the outcome.
+ */
+function handleRoute(x: Exchange): Outcome {
+  const reply = (x.route as AnyRoute).handle(new Context(x));
+  if (isThenable(reply)) return Promise.resolve(reply).then((r) => answer(x, r));
+  return answer(x, reply);
+}
+
+function answer(x: Exchange, reply: Reply | undefined): Outcome {
   if (reply === undefined) return x.res.statusCode;
-  await sendReply(x.res, reply, x.method === 'HEAD');
-  return reply.status ?? (reply.body === undefined ? 204 : 200);
+  const status = reply.status ?? (reply.body === undefined ? 204 : 200);
+  const streaming = sendReply(x.res, reply, x.method === 'HEAD', x.traceparent);
+  return streaming === undefined ? status : streaming.then(() => status);
+}
+
+function isThenable(value: unknown): value is PromiseLike<Reply | undefined> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
 /**

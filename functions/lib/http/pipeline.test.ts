@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { IsekaiError } from '../errors.ts';
 import { createRuntime } from '../runtime.ts';
 import { Exchange, type Step, sequence } from './pipeline.ts';
-import { authorize, route } from './steps.ts';
+import { authorize, measure, problems, route, trace } from './steps.ts';
 import type { AnyRoute, Identity } from './types.ts';
 
 const runtime = createRuntime('pipeline-test', { env: { LOG_LEVEL: 'silent' } });
@@ -11,7 +11,7 @@ const exchange = (method: string, url: string, headers: Record<string, string> =
   new Exchange({ method, url, headers } as IncomingMessage, {} as ServerResponse, runtime.log);
 const last = async () => 200;
 /** The error a run ends with (thrown at once, as `route` does, or rejected later). */
-const failure = async (work: () => Promise<unknown>) =>
+const failure = async (work: () => unknown) =>
   Promise.resolve()
     .then(work)
     .then(
@@ -26,7 +26,7 @@ describe('sequence()', () => {
       (name: string): Step =>
       (x, next) => {
         seen.push(`${name} in`);
-        return next(x).then((status) => {
+        return Promise.resolve(next(x)).then((status) => {
           seen.push(`${name} out ${status}`);
           return status + 1;
         });
@@ -40,6 +40,16 @@ describe('sequence()', () => {
     });
     expect(await run(exchange('GET', '/'))).toBe(202);
     expect(seen).toEqual(['a in', 'b in', 'handler', 'b out 200', 'a out 201']);
+  });
+});
+
+describe('a run where nothing waits', () => {
+  it('answers with the status itself, not a promise', () => {
+    const routes: AnyRoute[] = [{ method: 'GET', path: '/at-once', handle: () => undefined }];
+    const run = sequence(trace(runtime), measure(runtime), problems, route(routes))(() => 200);
+    const x = exchange('GET', '/at-once');
+    expect(run(x)).toBe(200);
+    expect(x.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   });
 });
 
@@ -99,5 +109,36 @@ describe('steps alone', () => {
     )(last);
     const x = exchange('POST', '/anime/7/rating', { authorization: 'Bearer t' });
     expect((await failure(() => run(x)))?.code).toBe('forbidden');
+  });
+
+  // An optional route acts as the caller when a token comes (their own entry, their own scores): the
+  // token must be a person's, as on a user route; without one the route stays open.
+  const optional: AnyRoute[] = [
+    { method: 'GET', path: '/anime/:id', access: 'optional', handle: () => undefined },
+  ];
+  it.each(machines)(
+    'authorize: an optional route refuses %s (403), as a user route does',
+    async (_name, identity) => {
+      const run = sequence(
+        route(optional),
+        authorize(async (req) => (req.headers.authorization ? identity : undefined)),
+      )(last);
+      const x = exchange('GET', '/anime/7', { authorization: 'Bearer t' });
+      expect((await failure(() => run(x)))?.code).toBe('forbidden');
+      const anonymous = exchange('GET', '/anime/7');
+      expect(await run(anonymous)).toBe(200);
+      expect(anonymous.identity).toBeUndefined();
+    },
+  );
+
+  it('authorize: an optional route sets a person’s identity', async () => {
+    const person = { sub: 'u1', username: 'u1', roles: ['viewer'], exp: 2_000_000_000 };
+    const run = sequence(
+      route(optional),
+      authorize(async () => person),
+    )(last);
+    const x = exchange('GET', '/anime/7', { authorization: 'Bearer t' });
+    expect(await run(x)).toBe(200);
+    expect(x.identity).toEqual(person);
   });
 });

@@ -16,6 +16,11 @@ export class Exchange {
   /** The route's path template once routing found it (`unmatched` before: the metrics label). */
   template = 'unmatched';
   traceId: zipkin.TraceId | undefined;
+  /**
+   * The `traceparent` header to answer with (set by the trace step): sent with the reply's other headers
+   * in one `writeHead`, or set on `res` when a handler takes `ctx.res` to write the answer itself.
+   */
+  traceparent: string | undefined;
   route: AnyRoute | undefined;
   params: Record<string, string> = {};
   identity: Identity | undefined;
@@ -46,15 +51,22 @@ export class Exchange {
   }
 }
 
-/** What the rest of the pipeline does; resolves with the status answered. */
-export type Next = (x: Exchange) => Promise<number>;
+/**
+ * What a step answers: the status, at once when the request was answered synchronously (a handler that
+ * returned its reply, a refusal), else a promise of it. Most hot requests never wait, so they allocate no
+ * promise on their way through the steps.
+ */
+export type Outcome = number | Promise<number>;
+
+/** What the rest of the pipeline does; answers with the status sent. */
+export type Next = (x: Exchange) => Outcome;
 
 /**
  * One named step of the request pipeline: do its part, call `next(x)` for the rest (or answer without
- * it), and may act on the status the rest answered. A step that only prepares returns `next(x)` as is (no
- * extra promise per request).
+ * it), and may act on the status the rest answered (`typeof outcome === 'number'`: at once; else when the
+ * promise settles). A step that only prepares returns `next(x)` as is.
  */
-export type Step = (x: Exchange, next: Next) => Promise<number>;
+export type Step = (x: Exchange, next: Next) => Outcome;
 
 /**
  * Compose steps into one, outermost first (as functions-framework's middleware chain or Astro's

@@ -9,11 +9,13 @@ import {
   Unauthenticated,
   ValidationFailed,
 } from '../errors.ts';
+import { httpRequestRecorder } from '../metrics.ts';
 import type { Runtime } from '../runtime.ts';
+import { withTraceContext } from '../tracing/als-context.ts';
 import { extractTraceId, traceparentOf } from '../tracing/trace-headers.ts';
 import { check, convertAndCheck } from '../validate.ts';
 import { parseJsonBody, readBody as readBytes } from './body.ts';
-import type { Exchange, Step } from './pipeline.ts';
+import type { Exchange, Next, Outcome, Step } from './pipeline.ts';
 import { parseQuery } from './query.ts';
 import { sendProblem } from './respond.ts';
 import type { Access, AnyRoute, Authenticator, Identity, Method } from './types.ts';
@@ -37,43 +39,53 @@ function header(x: Exchange, name: string): string | undefined {
  * sampled — record the server span (`<method> <route template>`, path, status, `error` for 5xx).
  */
 export function trace(runtime: Runtime): Step {
-  const { tracer } = runtime.tracing;
+  const { tracing } = runtime;
+  const { tracer } = tracing;
+  const finishSpan = (x: Exchange, status: number): number => {
+    tracer.recordRpc(`${x.method} ${x.template}`);
+    tracer.recordBinary('http.path', x.pathname);
+    tracer.recordBinary('http.status_code', String(status));
+    if (status >= 500) tracer.recordBinary('error', String(status));
+    tracer.recordAnnotation(new Annotation.ServerSend());
+    return status;
+  };
+  // The rest of the pipeline, inside the request's trace context.
+  const traced = (x: Exchange, next: Next): Outcome => {
+    const traceId = x.traceId as zipkin.TraceId;
+    // Answered with the reply's headers (one writeHead: `respond.ts`), not set on `res` here.
+    x.traceparent = traceparentOf(traceId);
+    if (!traceId.sampled.getOrElse(false)) return next(x);
+    tracer.recordServiceName(runtime.name);
+    tracer.recordAnnotation(new Annotation.ServerRecv());
+    const outcome = next(x);
+    if (typeof outcome === 'number') return finishSpan(x, outcome);
+    return outcome.then((status) => tracer.letId(traceId, () => finishSpan(x, status)));
+  };
   return (x, next) => {
-    const incoming = extractTraceId((name) => header(x, name));
-    const traceId = incoming ? tracer.createChildId(incoming) : tracer.createRootId();
+    const headers = x.req.headers;
+    // Most requests carry no trace context: skip the parsers (and a getter closure) for them.
+    const incoming =
+      headers.traceparent === undefined && headers.b3 === undefined && headers['x-b3-traceid'] === undefined
+        ? undefined
+        : extractTraceId((name) => header(x, name));
+    const traceId = incoming ? tracing.childId(incoming) : tracing.rootId();
     x.traceId = traceId;
-    return tracer.letId(traceId, () => {
-      const sampled = traceId.sampled.getOrElse(false);
-      if (sampled) {
-        tracer.recordServiceName(runtime.name);
-        tracer.recordAnnotation(new Annotation.ServerRecv());
-      }
-      x.res.setHeader('traceparent', traceparentOf(traceId));
-      if (!sampled) return next(x);
-      return next(x).then((status) => {
-        tracer.letId(traceId, () => {
-          tracer.recordRpc(`${x.method} ${x.template}`);
-          tracer.recordBinary('http.path', x.pathname);
-          tracer.recordBinary('http.status_code', String(status));
-          if (status >= 500) tracer.recordBinary('error', String(status));
-          tracer.recordAnnotation(new Annotation.ServerSend());
-        });
-        return status;
-      });
-    });
+    return withTraceContext(traceId, traced, x, next);
   };
 }
 
 /** Metrics: `http_requests_total` and `http_request_duration_seconds` by route template, method and status. */
 export function measure(runtime: Runtime): Step {
-  const { httpRequests, httpDuration } = runtime.metrics;
-  return (x, next) =>
-    next(x).then((status) => {
-      const labels = { route: x.template, method: x.method, status: String(status) };
-      httpRequests.inc(labels);
-      httpDuration.observe(labels, (performance.now() - x.started) / 1000);
-      return status;
-    });
+  const recordRequest = httpRequestRecorder(runtime.metrics);
+  const record = (x: Exchange, status: number): number => {
+    recordRequest(x.template, x.method, status, (performance.now() - x.started) / 1000);
+    return status;
+  };
+  return (x, next) => {
+    const outcome = next(x);
+    if (typeof outcome === 'number') return record(x, outcome);
+    return outcome.then((status) => record(x, status));
+  };
 }
 
 /**
@@ -81,16 +93,19 @@ export function measure(runtime: Runtime): Step {
  * the error for 5xx (code, status). Catches what any later step throws, at once or later.
  */
 export const problems: Step = (x, next) => {
+  let outcome: Outcome;
   try {
-    return next(x).catch((error: unknown) => answerProblem(x, error));
+    outcome = next(x);
   } catch (error) {
-    return Promise.resolve(answerProblem(x, error));
+    return answerProblem(x, error);
   }
+  if (typeof outcome === 'number') return outcome;
+  return outcome.catch((error: unknown) => answerProblem(x, error));
 };
 
 function answerProblem(x: Exchange, error: unknown): number {
   const failure = asIsekaiError(error);
-  const status = sendProblem(x.res, failure, x.pathname);
+  const status = sendProblem(x.res, failure, x.pathname, x.traceparent);
   const fields = { code: failure.code, status, err: status >= 500 ? error : undefined };
   if (status >= 500) x.log.error(fields, failure.message);
   else x.log.info(fields, failure.message);
@@ -127,8 +142,9 @@ export function route(routes: readonly AnyRoute[]): Step {
 }
 
 /**
- * Access: `public` (or none) passes; `optional` verifies a token when one is sent; `user` needs one (401)
- * of a person (403 for a service-account token or one without a person's role: `auth/people.ts`);
+ * Access: `public` (or none) passes; `optional` passes without a token, and a token sent must be a
+ * person's (it acts as that person: their own entry, their own scores); `user` needs one (401) of a
+ * person; a service-account token or one without a person's role is 403 on both (`auth/people.ts`);
  * `{ roles }` needs one of the roles (403). Sets the caller's identity.
  */
 export function authorize(authenticate: Authenticator | undefined): Step {
@@ -148,13 +164,14 @@ async function identify(
   authenticate: Authenticator | undefined,
 ): Promise<Identity | undefined> {
   const identity = authenticate ? await authenticate(x.req) : undefined;
-  if (access === 'optional') return identity;
+  if (access === 'optional' && !identity) return undefined;
   if (!identity) throw new Unauthenticated('a bearer token is required for this route');
-  if (access === 'user') {
+  if (access === 'user' || access === 'optional') {
     const refusal = personRefusal(identity);
     if (refusal) throw new Forbidden(refusal);
+    return identity;
   }
-  if (access !== 'user' && !access.roles.some((role) => identity.roles.includes(role))) {
+  if (!access.roles.some((role) => identity.roles.includes(role))) {
     throw new Forbidden(`this route needs one of the roles: ${access.roles.join(', ')}`);
   }
   return identity;

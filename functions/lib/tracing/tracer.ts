@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import zipkin from 'zipkin';
 import { HttpLogger } from 'zipkin-transport-http';
 import { AlsContext } from './als-context.ts';
@@ -8,6 +9,13 @@ const { Tracer, BatchRecorder, jsonEncoder, sampler, option, TraceId } = zipkin;
 export interface Tracing {
   readonly tracer: zipkin.Tracer;
   readonly serviceName: string;
+  /**
+   * A new root id: 128-bit trace id, 64-bit span id, sampled by the tracer's sampler — what
+   * `tracer.createRootId()` makes, from a pool of random bytes instead of 32 `Math.random()` calls.
+   */
+  rootId(): zipkin.TraceId;
+  /** A child of `parent` (its trace, a new span id, its sampling decision or the sampler's): `tracer.createChildId(parent)`. */
+  childId(parent: zipkin.TraceId): zipkin.TraceId;
   /** Current trace id as a 32-hex string, or undefined outside a traced scope. */
   currentTraceId(): string | undefined;
   /** Send buffered spans now (tests, shutdown). */
@@ -43,10 +51,12 @@ export function createTracing(options: TracingOptions): Tracing {
   } else {
     recorder = { record: () => undefined } as unknown as zipkin.Recorder;
   }
+  // zipkin's CountingSampler, with the decision reachable without allocating an Option per id.
+  const decide = countingDecision(options.sampleRate ?? 1);
   const tracer = new Tracer({
     ctxImpl,
     recorder,
-    sampler: new sampler.CountingSampler(options.sampleRate ?? 1),
+    sampler: new sampler.Sampler(decide),
     traceId128Bit: true,
     supportsJoin: false,
     localServiceName: options.serviceName,
@@ -54,12 +64,66 @@ export function createTracing(options: TracingOptions): Tracing {
   return {
     tracer,
     serviceName: options.serviceName,
+    rootId() {
+      const ids = randomHex(24);
+      return new TraceId({
+        traceId: ids.slice(0, 32),
+        spanId: ids.slice(32),
+        parentId: option.None,
+        sampled: decide() ? SAMPLED : UNSAMPLED,
+      });
+    },
+    childId(parent) {
+      const debug = parent.isDebug();
+      let sampled = parent.sampled;
+      if (!debug && !sampled.present) sampled = decide() ? SAMPLED : UNSAMPLED;
+      return new TraceId({
+        traceId: parent.traceId,
+        parentId: new option.Some(parent.spanId),
+        spanId: randomHex(8),
+        debug,
+        sampled,
+      });
+    },
     currentTraceId() {
       const id = ctxImpl.getContext();
       return id === root ? undefined : id.traceId;
     },
     flush: () => flushLogger(logger),
   };
+}
+
+/** Sampling decisions are shared: an Option is never changed once made. */
+const SAMPLED = new option.Some(true);
+const UNSAMPLED = new option.Some(false);
+
+/** zipkin's counting sampler (`CountingSampler`): none at ≤ 0, all at ≥ 1, else one in ⌊1/rate⌋, the first sampled. */
+function countingDecision(rate: number): () => boolean {
+  if (rate <= 0) return () => false;
+  if (rate >= 1) return () => true;
+  const limit = Math.floor(1 / rate);
+  let counter = 0;
+  return () => {
+    counter %= limit;
+    const sample = counter === 0;
+    counter += 1;
+    return sample;
+  };
+}
+
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let used = POOL_BYTES;
+
+/** `bytes` random bytes (crypto's generator, drawn 4 KiB at a time) as lowercase hex. */
+function randomHex(bytes: number): string {
+  if (used + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const hex = pool.toString('hex', used, used + bytes);
+  used += bytes;
+  return hex;
 }
 
 interface QueueingLogger {
