@@ -57,6 +57,9 @@ export async function run(options: { quick: boolean }) {
       body: JSON.stringify({ score: 8 }),
       connections: 10,
       cpu: 1,
+      // wrk (C) as pgbench is C: autocannon spent ≈ 75 µs of core 1 per request, CPU the floor's client
+      // does not take from PostgreSQL (`BENCH_RATING_LOADGEN=autocannon` for the old generator).
+      wrkWithBody: process.env.BENCH_RATING_LOADGEN !== 'autocannon',
     };
     await load(`${rate.url}/anime/1/rating`, { ...request, seconds: 1 }); // warm-up
     const fn: LoadResult[] = [];

@@ -31,11 +31,12 @@ export interface Postgres {
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>;
   /**
-   * A single statement in its own transaction (autocommit: one round trip); not retried. The pool's
+   * A single statement in its own transaction (autocommit: one round trip); not retried; `text` may be a
+   * query config (e.g. a named prepared statement). The pool's
    * statement timeout (5 s by default) ends it before the write guard's 10 s, so a 503 is never committed later.
    */
   write<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    text: string,
+    text: string | pg.QueryConfig,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>;
   /**
@@ -82,7 +83,14 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
   return {
     pool,
     query: (text, values) => reads.run(() => pool.query(text, values)).catch(rethrowDataException),
-    write: (text, values) => writes.run(() => pool.query(text, values)).catch(rethrowDataException),
+    write: (text, values) =>
+      writes
+        .run(() =>
+          typeof text === 'string'
+            ? pool.query(text, values)
+            : pool.query(values === undefined ? text : { ...text, values }),
+        )
+        .catch(rethrowDataException),
     transaction: (work) =>
       writes.run((signal) => inTransaction(pool, work, signal)).catch(rethrowDataException),
     bulkTransaction: (work) =>
