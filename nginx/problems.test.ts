@@ -73,7 +73,7 @@ describe('problem pages in the rendered edge config', () => {
   );
 
   it('the API refuses what edge.js names before auth, each with its own page', () => {
-    // api: the same decision in maps (nginx/edge-maps.test.ts); events: edge.js itself.
+    // api: the same decision in maps (scripts/servers/edge-maps.test.ts); events: edge.js itself.
     const [api, events] = apiServers;
     expect(api).toContain('rewrite ^ /_problem/$edge_api_refusal? last;');
     expect(events).toContain('rewrite ^ /_problem/$edge_refusal? last;');

@@ -34,8 +34,9 @@ describe('schema: every manifest document parses and validates', () => {
   // ClusterRole, ClusterRoleBinding, Service, StatefulSet, Alertmanager's, Grafana's and the blackbox exporter's
   // Service + Deployment: +18), kourier-system's 2 NetworkPolicies (k3s/platform), isekai's
   // eventing-metrics-from-monitoring; isekai's broker-ingress and isekai-data's keycloak-from-edge
-  // NetworkPolicies, the post-restore Backup (k3s/restore/postgres-backup.yaml).
-  expect(manifests, 'manifest documents').toHaveLength(149);
+  // NetworkPolicies, the post-restore Backup (k3s/restore/postgres-backup.yaml); notify's Triggers for
+  // subtitle.hidden and subtitle.restored (the uploader is told of moderation decisions).
+  expect(manifests, 'manifest documents').toHaveLength(151);
   it.each(
     manifests.map(
       (m) =>

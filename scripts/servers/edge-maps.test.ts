@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, tcpOpen } from '../scripts/servers/harness.ts';
-import { rawBatch, rawRequest } from '../test/support/raw-http.ts';
-import { FORWARDED_HEADERS } from './locations.ts';
-import { clusterOptions, renderEdgeConfig } from './render.ts';
-import { NGINX_BIN, nginxInstalled } from './run.ts';
+import { FORWARDED_HEADERS } from '../../nginx/locations.ts';
+import { clusterOptions, renderEdgeConfig } from '../../nginx/render.ts';
+import { NGINX_BIN, nginxInstalled } from '../../nginx/run.ts';
+import { rawBatch, rawRequest } from '../../test/support/raw-http.ts';
+import { freePort, tcpOpen } from './harness.ts';
 
 /**
  * The api server's refusals without njs (edge.conf.template maps: `$edge_api_refusal`), checked in a real
@@ -43,7 +43,7 @@ beforeAll(async () => {
     'http {',
     '  access_log off;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp;`),
-    `  js_import edge from ${join(import.meta.dirname, 'edge.js')};`,
+    `  js_import edge from ${join(import.meta.dirname, '../../nginx/edge.js')};`,
     '  js_set $edge_query_refusal_js edge.queryRefusal;',
     '  js_set $edge_refusal edge.refusal;',
     ...['edge_header_refusal', 'edge_target_refusal', 'edge_query_refusal', 'edge_api_refusal'].map(mapBlock),
