@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { frameworkFile } from '../functions/lib/host/framework-files.ts';
 import { BUNDLE_OPTIONS } from '../scripts/build.ts';
-import { type LoadResult, load, median, startServer } from './lib.ts';
+import { type LoadResult, load, median, quantile, startServer } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist/bench');
@@ -49,10 +49,27 @@ async function bundleFixtures(): Promise<Record<string, string>> {
   };
 }
 
+/** One cold-start variant over its interleaved starts. */
+export interface ColdStart {
+  /** Median wall time, spawn → first 200 (ms), and every start's, in order. */
+  medianMs: number;
+  runs: number[];
+  /** Median RSS right after the first 200 (KiB). */
+  rssKiB: number;
+  /** Median CPU time to the first 200 (ms, schedstat: ns resolution) and every start's. */
+  cpuMs: number;
+  cpuRuns: number[];
+  /** Interquartile range of the CPU times and of the wall times (ms): the spread of the medians above. */
+  cpuIqr: [number, number];
+  msIqr: [number, number];
+  /** Median over rounds of this start / the bare node:http start of the same round (wall, CPU). */
+  perRound: { wall: number; cpu: number };
+}
+
 export interface HostBenchResult {
   throughput: Record<string, LoadResult[]>;
   ratios: Record<string, number>;
-  coldStart: Record<string, { medianMs: number; runs: number[]; rssKiB: number; cpuMs: number }>;
+  coldStart: Record<string, ColdStart>;
 }
 
 export async function benchHost(options: {
@@ -123,11 +140,14 @@ export async function benchHost(options: {
     },
     'functions-framework (hello)': { command: variants['functions-framework (hello)'] ?? [] },
   };
-  // Rounds alternate the variants (the machine's speed drifts); CPU time to the first 200 is reported
-  // beside the wall time: on a loaded machine it is the steadier of the two.
+  // Rounds alternate the variants and their order (the machine's speed drifts); CPU time to the first 200
+  // is reported beside the wall time: on a loaded machine it is the steadier of the two. Each start is also
+  // divided by the bare start of its round, and the median of those ratios kept.
   const runs: Record<string, { ms: number[]; cpu: number[]; rss: number[] }> = {};
+  const names = Object.keys(cold);
   for (let i = 0; i < options.coldRuns; i++) {
-    for (const [name, { command, env }] of Object.entries(cold)) {
+    for (const name of i % 2 === 0 ? names : [...names].reverse()) {
+      const { command, env } = cold[name] ?? { command: [] };
       const server = await startServer(command, env ?? {}, { cpu: 0 });
       const r = runs[name] ?? { ms: [], cpu: [], rss: [] };
       runs[name] = r;
@@ -137,12 +157,21 @@ export async function benchHost(options: {
       await server.stop();
     }
   }
+  const bare = runs['bare node:http'] ?? { ms: [], cpu: [], rss: [] };
+  const round = (ms: number) => Math.round(ms * 10) / 10;
   for (const [name, r] of Object.entries(runs)) {
     coldStart[name] = {
       medianMs: median(r.ms),
-      runs: r.ms.map((ms) => Math.round(ms)),
+      runs: r.ms.map(round),
       rssKiB: median(r.rss),
-      cpuMs: median(r.cpu),
+      cpuMs: round(median(r.cpu)),
+      cpuRuns: r.cpu.map(round),
+      cpuIqr: [round(quantile(r.cpu, 0.25)), round(quantile(r.cpu, 0.75))],
+      msIqr: [round(quantile(r.ms, 0.25)), round(quantile(r.ms, 0.75))],
+      perRound: {
+        wall: median(r.ms.map((ms, i) => ms / (bare.ms[i] ?? Number.NaN))),
+        cpu: median(r.cpu.map((cpu, i) => cpu / (bare.cpu[i] ?? Number.NaN))),
+      },
     };
   }
   return { throughput, ratios, coldStart };

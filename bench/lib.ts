@@ -22,7 +22,10 @@ export interface Started {
   readonly startMs: number;
   /** Resident set size (KiB) right after the first 200. */
   readonly rssKiB: number;
-  /** CPU time (user + system, ms) the process used up to its first 200: robust on a loaded machine. */
+  /**
+   * CPU time (ms, user + system) the process used up to its first 200, to the nanosecond where the kernel
+   * keeps schedstats ({@link startCpuOf}): robust on a loaded machine, unlike the wall time.
+   */
   readonly cpuMs: number;
   stop(): Promise<void>;
 }
@@ -60,7 +63,7 @@ export async function startServer(
   }
   const startMs = performance.now() - t0;
   const rssKiB = await rssOf(child.pid ?? 0);
-  const cpuMs = await cpuOf(child.pid ?? 0);
+  const cpuMs = await startCpuOf(child.pid ?? 0);
   return {
     child,
     url,
@@ -82,6 +85,25 @@ export async function cpuOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+}
+
+/**
+ * CPU time (ms, fractional) a process has run so far: the sum of its threads' run time in nanoseconds
+ * (`/proc/<pid>/task/<tid>/schedstat`, first field: the scheduler's own account, user + system), or
+ * {@link cpuOf}'s 10 ms ticks where the kernel has no schedstats. For a process that just started (a cold
+ * start): threads that already ended are not counted, and Node ends none before it serves. A cold start
+ * is 15–30 ticks, so ticks alone moved a median by ±5 % (bench/README.md, "Cold start").
+ */
+export async function startCpuOf(pid: number): Promise<number> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  let ns = 0;
+  for (const tid of tasks) {
+    const line = await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').catch(() => '');
+    const run = Number(line.split(' ')[0]);
+    if (!line || !Number.isFinite(run)) return cpuOf(pid);
+    ns += run;
+  }
+  return tasks.length > 0 ? ns / 1e6 : cpuOf(pid);
 }
 
 /**
@@ -241,4 +263,12 @@ export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/** The p-quantile (0–1) of `values`, linear between neighbours. */
+export const quantile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * p;
+  const lo = Math.floor(at);
+  return (sorted[lo] ?? Number.NaN) + ((sorted[lo + 1] ?? sorted[lo] ?? 0) - (sorted[lo] ?? 0)) * (at - lo);
 };

@@ -59,6 +59,52 @@ export const requireBuiltins: Plugin = {
   },
 };
 
+/**
+ * CommonJS packages that a dependency requires when it loads but uses only on paths no function takes,
+ * keyed by the package that requires them: evaluating them cost every cold start (bench/README.md, "Cold
+ * start"). prom-client reads `@opentelemetry/api` only for exemplars (`enableExemplars`, never set);
+ * pino builds a `thread-stream` (a worker thread) only for transports (`pino.transport()`, never called).
+ */
+export const LAZY_REQUIRES: Readonly<Record<string, readonly string[]>> = {
+  '@opentelemetry/api': ['prom-client'],
+  'thread-stream': ['pino'],
+};
+
+/**
+ * `require()` of a {@link LAZY_REQUIRES} package from its listed requirer returns a stand-in that loads
+ * the package on first use (a property read, a call or `new`) and forwards to it: the same exports, the
+ * package's code evaluated only if that path is taken. Every other importer gets the package as usual.
+ */
+export const lazyRequires: Plugin = {
+  name: 'lazy-requires',
+  setup(b) {
+    const names = Object.keys(LAZY_REQUIRES).map((n) => n.replace(/[/\\^$*+?.()|[\]{}-]/g, '\\$&'));
+    b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => {
+      // The stand-in's own require(): left to Node at run time (not bundled), like the optional add-ons
+      // in BUNDLE_OPTIONS.external.
+      if (args.namespace === 'lazy-require') return { path: args.path, external: true };
+      const requirers = LAZY_REQUIRES[args.path] ?? [];
+      const from = args.importer.replaceAll('\\', '/');
+      if (args.kind !== 'require-call' || !requirers.some((p) => from.includes(`/node_modules/${p}/`)))
+        return undefined;
+      return { path: args.path, namespace: 'lazy-require', pluginData: { resolveDir: args.resolveDir } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, (args) => ({
+      contents: `let real;
+const load = () => (real ??= require(${JSON.stringify(args.path)}));
+const lazy = new Proxy(function lazy() {}, {
+  get: (_, key) => load()[key],
+  has: (_, key) => key in load(),
+  apply: (_, self, list) => Reflect.apply(load(), self, list),
+  construct: (_, list, newTarget) => Reflect.construct(load(), list, newTarget === lazy ? load() : newTarget),
+});
+module.exports = lazy;`,
+      loader: 'js',
+      resolveDir: (args.pluginData as { resolveDir: string }).resolveDir,
+    }));
+  },
+};
+
 /** How every function (and every benchmark fixture) is bundled: one minified ESM file for Node 24. */
 export const BUNDLE_OPTIONS = {
   bundle: true,
@@ -80,11 +126,15 @@ export const BUNDLE_OPTIONS = {
     // zipkin-transport-http requires node-fetch only when there is no global fetch (Node 18+ has one).
     'node-fetch',
   ],
+  // cockatiel's ES module build (its package.json `module`; for platform node esbuild takes the CommonJS
+  // `main`, which loads every policy): the package is marked side-effect free, so the bundle keeps only the
+  // policies used, 14 KB less to load at every cold start (bench/README.md, "Cold start").
+  alias: { cockatiel: 'cockatiel/dist/esm/index.js' },
   // Bundled CommonJS still calls require(): give the ESM output one.
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
-  plugins: [frameworkRegistryPlugin, requireBuiltins],
+  plugins: [frameworkRegistryPlugin, requireBuiltins, lazyRequires],
   logLevel: 'warning',
 } satisfies BuildOptions;
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import vault from 'node-vault';
+import type vault from 'node-vault';
 import { ConfigInvalid } from './errors.ts';
 
 /** The environment variables this module reads (VAULT_ADDR switches Vault on); manifests may set them. */
@@ -72,7 +72,10 @@ export async function loadFunctionEnv(
 
 /** Kubernetes auth login (POST /v1/auth/<mount>/login) with the pod's service-account token. */
 async function login(fn: string, env: NodeJS.ProcessEnv, options: SecretOptions): Promise<Session> {
-  const client: VaultClient = vault({
+  // Loaded here, not at start-up: node-vault brings axios, follow-redirects and form-data (and through them
+  // zlib, http2 and undici), which a function started without VAULT_ADDR never uses (bench/README.md).
+  const { default: createClient } = await import('node-vault');
+  const client: VaultClient = createClient({
     apiVersion: 'v1',
     endpoint: env.VAULT_ADDR,
     ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}),
