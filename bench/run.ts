@@ -1,7 +1,7 @@
 /**
  * `npm run bench [suite…]`: runs the benchmark suites and writes bench/results/<time>.json plus a table.
  * Every number is reported beside a floor measured in the same run (ratios), never asserted in tests.
- * Suites: host (default), and any bench/<suite>.ts exporting `run(options)` (catalog, rating, edge,
+ * Suites: host (default), and any bench/<suite>.ts exporting `run(options)` (catalog, search, rating, edge,
  * events, site, subtitles, ramp, soak). Ends with issue 17's hot-path table: each ratio beside its goal.
  * Flags after the suites belong to them: `npm run bench soak -- --minutes 3`.
  */

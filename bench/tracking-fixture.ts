@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the catalog and rating benchmarks: a throwaway database (migrated, seed imported),
+ * Shared set-up for the catalog, search and rating benchmarks: a throwaway database (migrated, seed imported),
  * a local JWKS the real token verifier fetches, and the functions started on the lean host from their
  * own index.ts — the way they run in production.
  */

@@ -97,20 +97,21 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
     return `$${values.length}`;
   };
   let rank = '0';
+  let settings: Record<string, string> | undefined;
   if (query.q !== undefined) {
     const q = param(query.q);
     const norm = `lower(unaccent(${q}))`;
     const like = `'%' || ${param(likeEscape(query.q.toLowerCase()))} || '%'`;
     const ts = `plainto_tsquery('simple', unaccent(${q}))`;
-    // One misspelled word ("freiren" for Frieren: word similarity 0.33) is under pg_trgm's default
-    // word_similarity_threshold (0.6) that `<%` applies; a single word is matched from 0.3 as well.
-    // Several words keep `<%` alone (the index serves it; "kowboy bibop" gets suggestions instead).
-    const singleWord = !/\s/.test(query.q.trim());
-    const loose = singleWord
-      ? ` or word_similarity(${norm}, a.search_text) >= ${SINGLE_WORD_SIMILARITY}`
-      : '';
+    // `<%` is true from pg_trgm.word_similarity_threshold on, and the trigram index serves it (a
+    // `word_similarity(…) >= x` test cannot use an index: it scanned the whole catalogue). One misspelled
+    // word ("freiren" for Frieren: word similarity 0.33) needs 0.3, set for this statement only
+    // (`QueryOptions.settings`: two more round trips); several words keep pg_trgm's default, 0.6 ("kowboy
+    // bibop" gets suggestions instead), in one round trip (bench/README.md, "Uncached title search").
+    if (!/\s/.test(query.q.trim()))
+      settings = { 'pg_trgm.word_similarity_threshold': String(SINGLE_WORD_SIMILARITY) };
     where.push(`(a.search_text like lower(unaccent(${like})) or ${norm} <% a.search_text
-      or a.search_vector @@ ${ts}${loose})`);
+      or a.search_vector @@ ${ts})`);
     rank = `(greatest(word_similarity(${norm}, a.search_text), ts_rank(a.search_vector, ${ts}))
       + case when lower(a.title) = lower(${q}) then 1 else 0 end)`;
   }
@@ -141,12 +142,13 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
   const sql = `select ${SUMMARY_COLUMNS}, count(*) over () as total
     from anime a join anime_stats s on s.anime_id = a.id ${filter}
     order by ${orderBy}, a.id limit ${limit} offset ${offset}`;
-  const { rows } = await db.query(sql, values);
+  const { rows } = await db.query(sql, values, { settings });
   let total = rows.length > 0 ? Number(rows[0]?.total) : 0;
   if (rows.length === 0 && query.page > 1) {
     const counted = await db.query(
       `select count(*)::int as n from anime a join anime_stats s on s.anime_id = a.id ${filter}`,
       values.slice(0, -2),
+      { settings },
     );
     total = counted.rows[0]?.n ?? 0;
   }

@@ -488,7 +488,7 @@ describe('kill -9 while work is in flight: every effect exactly once, nothing ha
     const second = await importFile(() => undefined);
     expect(second.cut).toBe(false);
     const report = second.lines.at(-1)?.report as { totals: Record<string, number> } | undefined;
-    expect(report?.totals).toEqual({ imported: ROWS, updated: 0, skipped: 0 });
+    expect(report?.totals).toEqual({ imported: ROWS, updated: 0, unchanged: 0, skipped: 0 });
     const after = await state();
     const errors = await pool.query<{ last_error: string; n: string }>(
       `select last_error, count(*) as n from outbox where event->'data'->>'userId' = $1 and published_at is null

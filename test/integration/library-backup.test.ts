@@ -241,7 +241,12 @@ describe('/me/backups', () => {
       body: gz,
     });
     expect(imported.status).toBe(200);
-    expect(((await imported.json()) as Loose).totals).toEqual({ imported: 3, updated: 0, skipped: 0 });
+    expect(((await imported.json()) as Loose).totals).toEqual({
+      imported: 3,
+      updated: 0,
+      unchanged: 0,
+      skipped: 0,
+    });
     const comparable = async (user: string) => {
       const exp = await fetch(`${lib}/me/library/export?format=json`, {
         headers: { authorization: `Bearer ${await tokens.sign(user)}` },

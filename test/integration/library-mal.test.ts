@@ -108,7 +108,7 @@ describe('MAL round trip', () => {
 
     const imported = await upload('m-dst', xml.bytes);
     expect(imported.status).toBe(200);
-    expect(JSON.parse(imported.text).totals).toEqual({ imported: 5, updated: 0, skipped: 0 });
+    expect(JSON.parse(imported.text).totals).toEqual({ imported: 5, updated: 0, unchanged: 0, skipped: 0 });
     expect(await comparable('m-dst')).toEqual(await comparable('m-src'));
 
     const gz = await exportOf('m-src', 'format=mal&gzip=true');
@@ -120,6 +120,80 @@ describe('MAL round trip', () => {
     const again = await upload('m-gz', gz.bytes);
     expect(JSON.parse(again.text)).toMatchObject({ file: { gzipped: true }, totals: { imported: 5 } });
     expect(await comparable('m-gz')).toEqual(await comparable('m-src'));
+  });
+
+  it('importing the same file again changes nothing: every row unchanged, no write, no event', async () => {
+    const file = (bebopScore: string, trigunProgress: string) => `<myanimelist>
+${row({ series_animedb_id: '1', my_status: 'Completed', my_watched_episodes: '26', my_score: bebopScore, my_start_date: '2020-01-02', my_finish_date: '2020-02-03', my_tags: 'space, jazz', my_comments: '<![CDATA[Tom & Jerry]]>', my_priority: 'High', update_on_import: '1' })}
+${row({ series_animedb_id: '6', my_status: 'Watching', my_watched_episodes: trigunProgress, my_score: '0', update_on_import: '1' })}
+${row({ series_animedb_id: '47', my_status: 'Plan to Watch', update_on_import: '1' })}
+${row({ series_animedb_id: '339', my_status: 'Completed', my_watched_episodes: '13', my_times_watched: '2', my_score: '7', update_on_import: '1' })}
+</myanimelist>`;
+    await tokens.sign('m-again');
+    const user = tokens.subOf('m-again');
+    /** Each entry's and rating's last write, and the user's events in the outbox by type. */
+    const state = async () => ({
+      entries: (
+        await db.query(
+          'select anime_id, updated_at from library_entries where user_id = $1 order by anime_id',
+          [user],
+        )
+      ).rows,
+      ratings: (
+        await db.query('select anime_id, updated_at from ratings where user_id = $1 order by anime_id', [
+          user,
+        ])
+      ).rows,
+      events: (
+        await db.query(
+          `select type, count(*)::int as n from outbox where event->'data'->>'userId' = $1 group by type order by type`,
+          [user],
+        )
+      ).rows,
+    });
+    const first = await upload('m-again', file('9', '7'));
+    expect(JSON.parse(first.text).totals).toEqual({ imported: 4, updated: 0, unchanged: 0, skipped: 0 });
+    const imported = await state();
+    expect(imported.events).toEqual([
+      { type: 'dev.isekai.library.updated.v1', n: 4 },
+      { type: 'dev.isekai.rating.submitted.v1', n: 2 },
+    ]);
+
+    const again = await upload('m-again', file('9', '7'));
+    expect(again.status).toBe(200);
+    const report = JSON.parse(again.text);
+    expect(report.totals).toEqual({ imported: 0, updated: 0, unchanged: 4, skipped: 0 });
+    expect(report.rows.map((r: Loose) => [r.malId, r.outcome])).toEqual([
+      [1, 'unchanged'],
+      [6, 'unchanged'],
+      [47, 'unchanged'],
+      [339, 'unchanged'],
+    ]);
+    expect(await state()).toEqual(imported);
+
+    // One field of one row changed: that row alone is written, with its one event.
+    const changed = await upload('m-again', file('8', '9'));
+    expect(JSON.parse(changed.text).rows.map((r: Loose) => [r.malId, r.outcome])).toEqual([
+      [1, 'updated'],
+      [6, 'updated'],
+      [47, 'unchanged'],
+      [339, 'unchanged'],
+    ]);
+    const after = await state();
+    expect(after.events).toEqual([
+      { type: 'dev.isekai.library.updated.v1', n: 5 }, // Trigun's progress
+      { type: 'dev.isekai.rating.submitted.v1', n: 3 }, // Bebop's score (its entry is as it was)
+    ]);
+    const trigun = await animeIdByMal(env.DATABASE_URL as string, 6);
+    const bebop = await animeIdByMal(env.DATABASE_URL as string, 1);
+    const stamp = (rows: Loose[], id: number) => rows.find((r) => r.anime_id === id)?.updated_at.getTime();
+    for (const [rows, was, moved] of [
+      [after.entries, imported.entries, trigun],
+      [after.ratings, imported.ratings, bebop],
+    ] as const) {
+      expect(rows.filter((r) => r.anime_id !== moved)).toEqual(was.filter((r) => r.anime_id !== moved));
+      expect(stamp(rows, moved)).toBeGreaterThan(stamp(was, moved));
+    }
   });
 
   it('an unknown export format → 400 naming the field once, with the allowed formats', async () => {
@@ -230,7 +304,7 @@ ${row({ series_animedb_id: '47', my_status: 'Dropped' })}
     const res = await upload('m-dirty', bytes);
     expect(res.status).toBe(200);
     const report = JSON.parse(res.text);
-    expect(report.totals).toEqual({ imported: 4, updated: 0, skipped: 5 });
+    expect(report.totals).toEqual({ imported: 4, updated: 0, unchanged: 0, skipped: 5 });
     expect(report.rows.map((r: Loose) => [r.row, r.outcome, r.reason ?? ''])).toEqual([
       [1, 'imported', ''],
       [2, 'imported', ''],
@@ -308,6 +382,6 @@ ${row({ series_animedb_id: '47', my_status: 'Dropped' })}
       .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ file: { rows: 52 } });
     expect(lines.filter((l) => l.progress).map((l) => l.progress.done)).toEqual([50, 52]);
-    expect(lines.at(-1).report.totals).toEqual({ imported: 52, updated: 0, skipped: 0 });
+    expect(lines.at(-1).report.totals).toEqual({ imported: 52, updated: 0, unchanged: 0, skipped: 0 });
   });
 });

@@ -23,12 +23,27 @@ export function isPostgresFault(error: unknown): boolean {
   return error instanceof Error && CONNECTION_FAILURE.test(error.message);
 }
 
+/** Options of `Postgres.query`. */
+export interface QueryOptions {
+  /**
+   * Settings for this statement only (name → value, e.g. `{ 'pg_trgm.word_similarity_threshold': '0.3' }`):
+   * the statement then runs in a read-only transaction of its own that sets them with
+   * `set_config(name, value, true)` first — 3 round trips instead of 1 (`begin` + the settings in one simple
+   * query, the statement, `commit`). Names and values come from code, never from a request.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
 export interface Postgres {
   readonly pool: pg.Pool;
-  /** A single statement; retried once on a connection fault (use for reads and idempotent writes). */
+  /**
+   * A single statement; retried once on a connection fault (use for reads and idempotent writes). With
+   * `options.settings`: a read, run under those transaction-local settings (`QueryOptions`).
+   */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values?: unknown[],
+    options?: QueryOptions,
   ): Promise<pg.QueryResult<R>>;
   /**
    * A single statement in its own transaction (autocommit: one round trip); not retried; `text` may be a
@@ -82,7 +97,14 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
   runtime.onShutdown(() => pool.end());
   return {
     pool,
-    query: (text, values) => reads.run(() => pool.query(text, values)).catch(rethrowDataException),
+    query: (text, values, options) =>
+      reads
+        .run(() =>
+          options?.settings === undefined
+            ? pool.query(text, values)
+            : queryWithSettings(pool, options.settings, text, values),
+        )
+        .catch(rethrowDataException),
     write: (text, values) =>
       writes
         .run(() =>
@@ -121,6 +143,40 @@ export async function inTransaction<T>(
     throw error;
   } finally {
     client.release();
+  }
+}
+
+/**
+ * One read statement in a read-only transaction whose first step sets `settings` for that transaction only
+ * (`set_config(…, true)`): the pooled connection goes back with its own settings whatever happens.
+ */
+async function queryWithSettings<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  settings: Readonly<Record<string, string>>,
+  text: string,
+  values: unknown[] | undefined,
+): Promise<pg.QueryResult<R>> {
+  const set = Object.entries(settings)
+    .map(([name, value]) => `set_config(${pg.escapeLiteral(name)}, ${pg.escapeLiteral(value)}, true)`)
+    .join(', ');
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    // One simple-protocol query (no parameters: the literals are escaped), so begin + settings is one round trip.
+    await client.query(set === '' ? 'begin read only' : `begin read only; select ${set}`);
+    const result = await client.query<R>(text, values);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    // A connection that failed is not given back to the pool; one that answered an error is rolled back.
+    if (isPostgresFault(error)) broken = error as Error;
+    else
+      await client.query('rollback').catch((e: unknown) => {
+        broken = e as Error;
+      });
+    throw error;
+  } finally {
+    client.release(broken);
   }
 }
 

@@ -74,6 +74,22 @@ export async function publishPending<D extends { _id: ObjectId; pendingEvents: C
   return sent;
 }
 
+/**
+ * The index `embeddedOutbox`'s claim and backlog read through, on every collection it serves (created where
+ * the collections' indexes are, `openCollections` in functions/lib/subtitles/store.ts): only documents with
+ * at least one pending event are in it (a partial index: published events are pulled, and an emptied
+ * `pendingEvents` leaves the index), keyed by the events' `time`. The claim's `pendingEvents.time ≤ cutoff`
+ * and the backlog's `$exists` both imply the filter, so MongoDB's planner may use it; without it both read
+ * every document of the collection.
+ */
+export const PENDING_EVENTS_INDEX = {
+  key: { 'pendingEvents.time': 1 },
+  options: {
+    name: 'pending_events',
+    partialFilterExpression: { 'pendingEvents.time': { $exists: true } },
+  },
+} as const;
+
 export interface EmbeddedOutboxOptions {
   /** Leave events younger than this to their producer's own publish (default 10 s). */
   readonly minAgeMs?: number;
@@ -91,8 +107,8 @@ export interface EmbeddedOutboxOptions {
  * in write order). `markPublished` pulls them from their documents, `release` lifts the lease (MongoDB
  * keeps no attempt count: a failure is logged by the relay and the event stays pending). `pending` sums
  * the `pendingEvents` of every document that has some, and takes the oldest first event's `time` (events
- * are pushed in write order); it reads every document of the collections (no index on `pendingEvents`), once
- * per tick.
+ * are pushed in write order), once per tick. Both read the documents with pending events only, through
+ * {@link PENDING_EVENTS_INDEX} (create it on each collection).
  * @example await relayOutbox(embeddedOutbox([subtitles, reports]), { send, log })
  */
 export function embeddedOutbox(
@@ -155,7 +171,8 @@ export function embeddedOutbox(
       for (const collection of collections) {
         const [totals] = await collection
           .aggregate<{ count: number; oldest: string | null }>([
-            { $match: { 'pendingEvents.0': { $exists: true } } },
+            // The index's own filter (every event has a `time`: newEvent sets it, the claim needs it).
+            { $match: PENDING_EVENTS_INDEX.options.partialFilterExpression },
             {
               $group: {
                 _id: null,

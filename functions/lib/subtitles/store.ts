@@ -1,6 +1,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import type { SubtitleReportedV1 } from '../../../events/schemas/subtitle-reported.ts';
+import { PENDING_EVENTS_INDEX } from '../events/embedded-outbox.ts';
 import type { GroupCredit } from '../groups/credits.ts';
 import type { SubtitleFormat } from './formats/detect.ts';
 import type { FrameRate } from './formats/frame-rate.ts';
@@ -158,6 +159,9 @@ export async function openCollections(db: Db): Promise<SubtitleCollections> {
     subtitles.createIndex({ sha256: 1 }, { name: 'sha256_unique', unique: true }),
     reports.createIndex({ openKey: 1 }, { name: 'open_report_unique', unique: true, sparse: true }),
     reports.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' }),
+    // outbox-relay's claim and backlog (functions/lib/events/embedded-outbox.ts): documents with pending events.
+    subtitles.createIndex(PENDING_EVENTS_INDEX.key, PENDING_EVENTS_INDEX.options),
+    reports.createIndex(PENDING_EVENTS_INDEX.key, PENDING_EVENTS_INDEX.options),
   ]);
   return { subtitles, reports, votes, uploaders, audit };
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, handleWhenResult, noJitterGenerator, retry } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import type { Runtime } from '../runtime.ts';
 import { createLocalCache } from './local-cache.ts';
@@ -111,7 +113,22 @@ export function createCatalogCache(
       : undefined;
   /** Anime whose invalidation Redis has not taken yet (retried by `retryPending`). */
   const pending = new Set<number>();
-  let retryTimer: NodeJS.Timeout | undefined;
+  /** Whether the background retry runs (one at a time). */
+  let retrying = false;
+  // Until Redis takes it: a flush answers false while Redis refuses (it never throws). After the first wait
+  // (RETRY_FIRST_MS, in `retryPending`) the waits double from 2 × RETRY_FIRST_MS up to RETRY_MAX_MS; the
+  // timers are unref'd, so a pending retry never holds a stopping process.
+  const untilTaken = retry(
+    handleWhenResult((done) => done !== true),
+    {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      backoff: new ExponentialBackoff({
+        generator: noJitterGenerator,
+        initialDelay: 2 * RETRY_FIRST_MS,
+        maxDelay: RETRY_MAX_MS,
+      }),
+    },
+  ).dangerouslyUnref();
   // Keys built inside a script get no keyPrefix from ioredis: add it ourselves.
   const prefix = (client?.options.keyPrefix as string | undefined) ?? '';
 
@@ -191,7 +208,7 @@ export function createCatalogCache(
         { code: 'dependency_unavailable', dependency: 'redis', animeIds },
         'could not invalidate cached anime; retrying in the background until Redis answers',
       );
-      retryPending(RETRY_FIRST_MS);
+      retryPending();
     },
   };
 
@@ -206,20 +223,31 @@ export function createCatalogCache(
     return done === true;
   }
 
-  /** Retry the pending invalidations with capped exponential backoff; one timer at a time, unref'd. */
-  function retryPending(delayMs: number): void {
-    if (retryTimer || pending.size === 0) return;
-    retryTimer = setTimeout(async () => {
-      const ids = [...pending];
-      const done = await flush(ids);
-      retryTimer = undefined;
-      if (done) {
-        for (const id of ids) pending.delete(id);
-        runtime.log.info({ animeIds: ids }, 'pending catalog invalidations reached redis');
-        retryPending(RETRY_FIRST_MS);
-      } else retryPending(Math.min(delayMs * 2, RETRY_MAX_MS));
-    }, delayMs);
-    retryTimer.unref();
+  /**
+   * Retry the pending invalidations in the background (cockatiel: 250 ms, then 500 ms doubling to 2 s
+   * between attempts, no jitter) until Redis takes them; each attempt sends every anime pending at that
+   * moment, and those that arrive meanwhile go in the next round. One retry runs at a time.
+   */
+  function retryPending(): void {
+    if (retrying || pending.size === 0) return;
+    retrying = true;
+    void (async () => {
+      try {
+        while (pending.size > 0) {
+          await sleep(RETRY_FIRST_MS, undefined, { ref: false });
+          let ids: number[] = [];
+          await untilTaken.execute(() => {
+            ids = [...pending];
+            return flush(ids);
+          });
+          for (const id of ids) pending.delete(id);
+          runtime.log.info({ animeIds: ids }, 'pending catalog invalidations reached redis');
+        }
+      } finally {
+        // In the same turn as the last `pending.size` check: an invalidation added later starts a new retry.
+        retrying = false;
+      }
+    })();
   }
 }
 

@@ -15,7 +15,7 @@ interface RowReport {
   warnings?: string[];
 }
 interface Report {
-  totals: { imported: number; updated: number; skipped: number };
+  totals: { imported: number; updated: number; unchanged: number; skipped: number };
   rows: RowReport[];
 }
 
@@ -33,7 +33,7 @@ function el<K extends keyof HTMLElementTagNameMap>(
 
 /** The report section, as import.astro renders it (text only: titles and reasons never become HTML). */
 function reportSection(doc: Document, rowsRead: number, report: Report): HTMLElement {
-  const { imported, updated, skipped } = report.totals;
+  const { imported, updated, unchanged, skipped } = report.totals;
   const body = el(doc, 'tbody');
   for (const r of report.rows) {
     // A MAL row may have no series_title: name it by its MAL id (a link needs text).
@@ -74,7 +74,7 @@ function reportSection(doc: Document, rowsRead: number, report: Report): HTMLEle
       doc,
       'p',
       { 'data-testid': 'import-totals' },
-      `${rowsRead} rows read: ${imported} imported, ${updated} updated, ${skipped} skipped.`,
+      `${rowsRead} rows read: ${imported} imported, ${updated} updated${unchanged > 0 ? `, ${unchanged} unchanged` : ''}, ${skipped} skipped.`,
     ),
     el(doc, 'div', { class: 'table-wrap' }, el(doc, 'table', {}, head, body)),
   );
