@@ -282,7 +282,7 @@ describe('/me/backups', () => {
 
   const refused: [string, string, string | undefined, number][] = [
     ['a date with no backup', '/me/backups/2026-11-30', 'bk-owner', 404],
-    ['a date that is not one', '/me/backups/2026-13-45', 'bk-owner', 404],
+    ['a date that is not one (a malformed path parameter)', '/me/backups/2026-13-45', 'bk-owner', 400],
     ['another user’s backup', '/me/backups/2026-11-23', 'bk-nobody', 404],
     ['no token', '/me/backups', undefined, 401],
   ];
