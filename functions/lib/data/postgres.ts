@@ -46,12 +46,11 @@ export interface Postgres {
     options?: QueryOptions,
   ): Promise<pg.QueryResult<R>>;
   /**
-   * A single statement in its own transaction (autocommit: one round trip); not retried; `text` may be a
-   * query config (e.g. a named prepared statement). The pool's
+   * A single statement in its own transaction (autocommit: one round trip); not retried. The pool's
    * statement timeout (5 s by default) ends it before the write guard's 10 s, so a 503 is never committed later.
    */
   write<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    text: string | pg.QueryConfig,
+    text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>;
   /**
@@ -105,14 +104,7 @@ export function createPostgres(runtime: Runtime, options: PostgresOptions): Post
             : queryWithSettings(pool, options.settings, text, values),
         )
         .catch(rethrowDataException),
-    write: (text, values) =>
-      writes
-        .run(() =>
-          typeof text === 'string'
-            ? pool.query(text, values)
-            : pool.query(values === undefined ? text : { ...text, values }),
-        )
-        .catch(rethrowDataException),
+    write: (text, values) => writes.run(() => pool.query(text, values)).catch(rethrowDataException),
     transaction: (work) =>
       writes.run((signal) => inTransaction(pool, work, signal)).catch(rethrowDataException),
     bulkTransaction: (work) =>

@@ -42,7 +42,5 @@ export async function commitAndPublish<R extends WriteResult>(
 
 /** A client for work that issues one statement: each `query` is `Postgres.write` (its own transaction). */
 function oneStatementClient(db: Postgres): pg.PoolClient {
-  return {
-    query: (text: string | pg.QueryConfig, values?: unknown[]) => db.write(text, values),
-  } as unknown as pg.PoolClient;
+  return { query: (text: string, values?: unknown[]) => db.write(text, values) } as unknown as pg.PoolClient;
 }

@@ -62,14 +62,6 @@ export function ratingInput(input: RatingPatch, mode: 'replace' | 'merge'): Reco
 }
 
 /**
- * The name `rating_submit`'s call is prepared under on each connection (parsed and planned once per
- * connection, not per write). It carries the version of the last migration that changed the function: a
- * prepared statement whose result type changes fails with "cached plan must not change result type", so a
- * migration that changes it must come with a new name here (the old one is never reused).
- */
-export const RATING_SUBMIT_STATEMENT = 'rating_submit@20261130000300';
-
-/**
  * Create or change the caller's rating in one statement (`rating_submit`, migration
  * 20261130000300_rating_submit.sql: one round trip instead of eight): PUT replaces it whole, PATCH
  * merges into it (the rules of `nextRating`); the user row, the aggregates moved by the difference and
@@ -99,19 +91,15 @@ export async function submitRating(
   const known = { animeId: draft.data?.animeId, userId: draft.data?.userId };
   let row: Record<string, unknown> | undefined;
   try {
-    const { rows } = await db.query({
-      name: RATING_SUBMIT_STATEMENT,
-      text: 'select * from rating_submit($1, $2, $3, $4, $5, $6, $7)',
-      values: [
-        identity.sub,
-        identity.username,
-        identity.name ?? null,
-        identity.email ?? null,
-        animeId,
-        JSON.stringify(ratingInput(input, mode)),
-        JSON.stringify({ ...draft, data: known }),
-      ],
-    });
+    const { rows } = await db.query(`select * from rating_submit($1, $2, $3, $4, $5, $6, $7)`, [
+      identity.sub,
+      identity.username,
+      identity.name ?? null,
+      identity.email ?? null,
+      animeId,
+      JSON.stringify(ratingInput(input, mode)),
+      JSON.stringify({ ...draft, data: known }),
+    ]);
     row = rows[0];
   } catch (error) {
     const e = error as { code?: string; message?: string };
