@@ -12,20 +12,12 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { INVALIDATE } from '../functions/lib/tracking/catalog-cache.ts';
 import { median } from './lib.ts';
 import { createFixture } from './tracking-fixture.ts';
 
 const blocks = Number(process.argv[2] ?? 4);
 const perBlock = Number(process.argv[3] ?? 1000);
-
-const INVALIDATE = `
-for i = 1, #KEYS - 1, 2 do
-  redis.call('del', KEYS[i])
-  redis.call('incr', KEYS[i + 1])
-  redis.call('expire', KEYS[i + 1], ARGV[1])
-end
-redis.call('incr', KEYS[#KEYS])
-return 1`;
 
 const cpuUs = () => {
   const u = process.cpuUsage();

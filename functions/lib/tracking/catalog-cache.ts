@@ -64,7 +64,7 @@ return {ver, redis.call('get', ARGV[1] .. ver .. ':' .. ARGV[2])}`;
  * generation key, then the list version; ARGV[1] the generation's TTL. One command instead of MULTI, three
  * per anime, one more and EXEC (bench/README.md, "Rating write").
  */
-const INVALIDATE = `
+export const INVALIDATE = `
 for i = 1, #KEYS - 1, 2 do
   redis.call('del', KEYS[i])
   redis.call('incr', KEYS[i + 1])
