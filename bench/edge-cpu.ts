@@ -9,13 +9,13 @@
  * kind; `HOLD=1` keeps everything up afterwards (for `perf record -p` / `strace -c -p` on a worker) until
  * SIGTERM. Needs wrk, taskset and `api.isekai.localhost` in /etc/hosts.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { TestEdge, TestEdgeOptions } from '../scripts/servers/nginx.ts';
 import { API_HOST, startEdgeUpstreams, UNLIMITED } from './edge-setup.ts';
-import { freePort, median } from './lib.ts';
+import { freePort, median, runWrk, type WrkResult } from './lib.ts';
 
 const [rootA = '', rootB = '', secondsArg = '3', roundsArg = '3'] = process.argv.slice(2);
 if (!rootA || !rootB) {
@@ -74,23 +74,8 @@ const children = (master: number | undefined) =>
     .split('\n')
     .map(Number);
 
-function wrk(url: string, headers: string[], secs: number): Promise<{ requests: number; rps: number }> {
-  return new Promise((resolve, reject) => {
-    const args = ['-c', '1', 'wrk', '-t1', '-c16', `-d${secs}s`, ...headers.flatMap((h) => ['-H', h]), url];
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on('exit', (code) => {
-      const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      if (code !== 0 || failed > 0) return reject(new Error(`wrk: ${out}`));
-      resolve({
-        requests: Number(/(\d+) requests in/.exec(out)?.[1]),
-        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-      });
-    });
-  });
+function wrk(url: string, headers: string[], secs: number): Promise<WrkResult> {
+  return runWrk(['-t1', '-c16', `-d${secs}s`, ...headers.flatMap((h) => ['-H', h]), url]);
 }
 
 const kinds: [string, string[]][] = [

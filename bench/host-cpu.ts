@@ -12,13 +12,12 @@
  * `CATALOG=1` adds the catalog function from each root (a throwaway database and the machine's Redis, as
  * `bench/catalog.ts`), detail and search, both cached. Needs wrk and taskset.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { median, type Started, startServer } from './lib.ts';
+import { median, runWrk, type Started, startServer, type WrkResult } from './lib.ts';
 import { createFixture, type Fixture } from './tracking-fixture.ts';
 
 const roots = process.argv.slice(2);
@@ -60,23 +59,8 @@ function ticks(pid: number | undefined): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-function wrk(url: string, secs: number): Promise<{ requests: number; rps: number }> {
-  return new Promise((resolve, reject) => {
-    const args = ['-c', '1', 'wrk', '-t1', '-c50', `-d${secs}s`, url];
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.on('exit', (code) => {
-      const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
-      if (code !== 0 || failed > 0) return reject(new Error(`wrk: ${text}`));
-      resolve({
-        requests: Number(/(\d+) requests in/.exec(text)?.[1]),
-        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
-      });
-    });
-  });
+function wrk(url: string, secs: number): Promise<WrkResult> {
+  return runWrk(['-t1', '-c50', `-d${secs}s`, url]);
 }
 
 const node = process.execPath;

@@ -272,3 +272,31 @@ export const quantile = (values: readonly number[], p: number): number => {
   const lo = Math.floor(at);
   return (sorted[lo] ?? Number.NaN) + ((sorted[lo + 1] ?? sorted[lo] ?? 0) - (sorted[lo] ?? 0)) * (at - lo);
 };
+
+/** What `runWrk` reports: requests completed and requests per second. */
+export interface WrkResult {
+  requests: number;
+  rps: number;
+}
+
+/**
+ * wrk with `args` pinned to core 1 (`taskset -c 1`), for the CPU-per-request A/B tools (host-cpu,
+ * rating-cpu, edge-cpu). Rejects when wrk fails or any answer was not 2xx/3xx.
+ */
+export function runWrk(args: string[]): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', '1', 'wrk', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on('exit', (code) => {
+      const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      if (code !== 0 || failed > 0) return reject(new Error(`wrk: ${out}`));
+      resolve({
+        requests: Number(/(\d+) requests in/.exec(out)?.[1]),
+        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+      });
+    });
+  });
+}

@@ -9,12 +9,13 @@
  * autocannon (what `bench/rating.ts` used before) instead of wrk; `PROF=<dir>` starts the last with `--cpu-prof`
  * (written at the end). Needs wrk, pgbench and taskset.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { runWrk, type WrkResult } from './lib.ts';
 import type { Fixture } from './tracking-fixture.ts';
 
 const exec = promisify(execFile);
@@ -46,26 +47,21 @@ async function backends(admin: pg.Client, database: string, app: string): Promis
   return rows.map((r) => r.pid);
 }
 
-function wrk(url: string, token: string, secs: number): Promise<{ requests: number; rps: number }> {
+function wrk(url: string, token: string, secs: number): Promise<WrkResult> {
   const script = join(tmpdir(), `rating-cpu-${process.pid}.lua`);
   writeFileSync(script, 'wrk.method = "PUT"\nwrk.body = \'{"score":8}\'\n');
-  const args = ['-c', '1', 'wrk', '-t1', '-c10', `-d${secs}s`, '-s', script];
-  args.push('-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/json', url);
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on('exit', (code) => {
-      const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      if (code !== 0 || failed > 0) return reject(new Error(`wrk: ${out}`));
-      resolve({
-        requests: Number(/(\d+) requests in/.exec(out)?.[1]),
-        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-      });
-    });
-  });
+  return runWrk([
+    '-t1',
+    '-c10',
+    `-d${secs}s`,
+    '-s',
+    script,
+    '-H',
+    `authorization: Bearer ${token}`,
+    '-H',
+    'content-type: application/json',
+    url,
+  ]);
 }
 
 async function autocannon(url: string, token: string, secs: number) {
