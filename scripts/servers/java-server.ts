@@ -66,7 +66,7 @@ export async function startJavaServer(spec: JavaServer): Promise<StartedServer> 
     answering: spec.answering,
     // The first start may build or download the jar (prepare-java.sh takes a flock of its own).
     startDeadlineMs: spec.deadlineMs + 120_000,
-    start: () => launch(spec),
+    start: (record) => launch(spec, record),
     stop: (server) => stopJava(server, spec.stopSignal),
   });
   const ms = elapsed(t0);
@@ -74,7 +74,7 @@ export async function startJavaServer(spec: JavaServer): Promise<StartedServer> 
   return { name, env, reused: lease.reused, ms, stop: async () => void (await lease.release()) };
 }
 
-async function launch(spec: JavaServer): Promise<ServerProcess> {
+async function launch(spec: JavaServer, record: (server: ServerProcess) => void): Promise<ServerProcess> {
   const { name, url } = spec;
   // One per port: a private server (MONGO_WIRE_PORT …) never touches the default one's pid file.
   const dir = dataDir(`${name}-${spec.port}`);
@@ -90,12 +90,14 @@ async function launch(spec: JavaServer): Promise<ServerProcess> {
   });
   const pid = child.pid as number;
   try {
+    const server = { ...processId(pid), dir };
+    record(server);
     await waitUntil(`${name} on ${url}`, () => spec.answering(), {
       deadlineMs: spec.deadlineMs,
       intervalMs: spec.intervalMs,
       gaveUp: () => (isAlive(pid) ? undefined : `java exited early:\n${tail(logFile)}`),
     });
-    return { ...processId(pid), dir };
+    return server;
   } catch (error) {
     await stopPid(pid);
     throw error;

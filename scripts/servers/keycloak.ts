@@ -176,7 +176,7 @@ async function stopKeycloak(server: ServerProcess): Promise<void> {
   await gone(10_000);
 }
 
-async function launch(): Promise<ServerProcess> {
+async function launch(record: (server: ServerProcess) => void): Promise<ServerProcess> {
   await ensureBuilt();
   const realmJson = `${JSON.stringify(await devRealm(), null, 2)}\n`;
   const mode = await prepareData(realmJson);
@@ -203,6 +203,7 @@ async function launch(): Promise<ServerProcess> {
   // It outlives us when other users still hold it: our event loop must not wait for it.
   child.unref();
   const server = { ...processId(child.pid), dir: DATA };
+  record(server);
   try {
     await waitReady(child, log);
   } catch (error) {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnUser, tinyServer, type User } from './fixtures/users.ts';
-import { freePort, isAlive, startDetached, stopPid, tcpOpen, waitUntil } from './harness.ts';
+import { freePort, isAlive, isRunning, startDetached, stopPid, tcpOpen, waitUntil } from './harness.ts';
+import type { ServerProcess } from './shared-server.ts';
 
 /**
  * Users of one shared server as real processes (scripts/servers/fixtures/shared-user.ts, kind `tiny`: a
@@ -31,7 +32,10 @@ afterAll(async () => {
   for (const dir of readdirSync(state)) {
     // A server a failed test left running: stop it by the record of its own test.
     const record = path.join(state, dir, 'server.json');
-    if (existsSync(record)) await stopPid((JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid);
+    if (!existsSync(record)) continue;
+    const server = JSON.parse(readFileSync(record, 'utf8')) as ServerProcess;
+    if (isRunning(server)) await stopPid(server.pid);
+    rmSync(server.dir, { recursive: true, force: true });
   }
   rmSync(state, { recursive: true, force: true });
 });
@@ -89,6 +93,26 @@ describe('a server shared by overlapping users', () => {
     await next.release();
     expect(isAlive(pid)).toBe(false);
   });
+
+  it('is stopped by the next user when its starter was killed before it answered', async () => {
+    const starter = spawnUser('tiny', {
+      TINY_PORT: String(port),
+      ISEKAI_SERVERS_DIR: state,
+      TINY_START_MS: '60000',
+    });
+    users.push(starter);
+    const record = path.join(state, `tiny-${port}`, 'server.json');
+    await waitUntil('the starter records its server', async () => existsSync(record), { deadlineMs: 10_000 });
+    const pid = (JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid;
+    await starter.kill();
+
+    // The dead starter's lock goes stale (20 s); the next user finds the recorded server and owns it.
+    const next = user();
+    expect((await next.holding).reused).toBe(true);
+    expect(Number((await next.holding).env.TINY_PID)).toBe(pid);
+    await next.release();
+    expect(isAlive(pid)).toBe(false);
+  }, 60_000);
 
   it('starts one server for users arriving at the same moment', async () => {
     const three = [user(), user(), user()];

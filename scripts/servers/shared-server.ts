@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { isRunning, type ProcessId, processId } from './harness.ts';
@@ -9,13 +8,14 @@ import { isRunning, type ProcessId, processId } from './harness.ts';
  * A server on a fixed port of this machine, shared by everyone who needs it at the same time — test runs,
  * `npm start` stacks, from any checkout — and stopped by whichever of them finishes last.
  *
- * Its state lives in `<ISEKAI_SERVERS_DIR or $TMPDIR/isekai-servers>/<name>-<port>/` (machine-wide, as the
+ * Its state lives in `<ISEKAI_SERVERS_DIR or /tmp/isekai-servers>/<name>-<port>/` (machine-wide, as the
  * port is; cleared by a reboot, as the servers are):
  * - `server.json`: the process that serves, written by the user that started it (`{ pid, since, dir }`),
  *   so that any later user — another process, another checkout — can stop it;
  * - `leases/<pid>-<since>-<random>`: one file per user holding it, named after the user's process. A lease
  *   whose process is gone (killed with SIGKILL, crashed) is stale: it is ignored and removed, so it never
- *   keeps the server alive; the next user to finish stops it.
+ *   keeps the server alive; the last live user stops it. When every user died, it runs on until the next
+ *   user joins it (the record makes that one its owner) and finishes: nothing here watches in between.
  * Every decision (start or reuse, stop or leave running) is taken under an exclusive lock (proper-lockfile
  * on `<dir>.lock`; a holder that dies loses it after 20 s), so a user arriving while the last one leaves
  * either keeps the server or waits for it to be stopped and starts a fresh one.
@@ -35,8 +35,10 @@ export interface SharedServerSpec {
   readonly port: number;
   /** True when the server answers its protocol on `port`. */
   answering(): Promise<boolean>;
-  /** Starts the server; resolves once it answers, with its process. Runs under the lock. */
-  start(): Promise<ServerProcess>;
+  /** Starts the server; resolves once it answers, with its process. Runs under the lock. Calls `record`
+   * as soon as the process exists, so that a starter killed before the server answers leaves it to the
+   * next user to stop (rather than a server nobody owns); stops what it started when it fails. */
+  start(record: (server: ServerProcess) => void): Promise<ServerProcess>;
   /** Stops the server `start` described (it may be gone already: then only clean up), from any process. */
   stop(server: ServerProcess): Promise<void>;
   /** How long `start` may take (ms): a second user waits that long (+ 60 s) for the lock. */
@@ -64,7 +66,8 @@ export function sharing(lease: Pick<SharedServerLease, 'managed' | 'others'>): s
 
 /** Machine-wide state directory of one shared server. */
 export function sharedServerDir(name: string, port: number): string {
-  const root = process.env.ISEKAI_SERVERS_DIR ?? path.join(tmpdir(), 'isekai-servers');
+  // Not $TMPDIR: every user on the machine must find the same directory, whatever its environment.
+  const root = process.env.ISEKAI_SERVERS_DIR ?? '/tmp/isekai-servers';
   return path.join(root, `${name}-${port}`);
 }
 
@@ -148,7 +151,12 @@ export async function acquireShared(spec: SharedServerSpec): Promise<SharedServe
       return { reused: true, managed: false, others: 0, release: async () => false };
     const reused = server !== undefined;
     if (!server) {
-      server = await spec.start();
+      try {
+        server = await spec.start((early) => writeServer(dir, early));
+      } catch (error) {
+        rmSync(path.join(dir, 'server.json'), { force: true });
+        throw error;
+      }
       writeServer(dir, server);
     }
     const others = liveLeases(dir).length;
@@ -157,6 +165,8 @@ export async function acquireShared(spec: SharedServerSpec): Promise<SharedServe
     writeFileSync(lease, `${process.argv.slice(1).join(' ')}\n`);
     let released: Promise<boolean> | undefined;
     const release = () => {
+      // The directory may have gone meanwhile (a tmp cleaner): the lock needs its parent.
+      mkdirSync(path.join(dir, 'leases'), { recursive: true });
       released ??= locked(dir, waitMs, async () => {
         rmSync(lease, { force: true });
         const last = readServer(dir);
