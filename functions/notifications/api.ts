@@ -65,9 +65,16 @@ export const InboxApi = defineApi({
     method: 'GET',
     path: '/notifications/unread-count',
     access: 'user',
-    summary: 'How many notifications are unread',
+    summary: 'How many notifications are unread, and the stream cursor that count is as of',
     query: NoQuery,
-    response: Type.Object({ unread: Type.Integer({ minimum: 0 }) }),
+    response: Type.Object({
+      unread: Type.Integer({ minimum: 0, description: 'Unread notifications at or before `cursor`.' }),
+      cursor: Type.String({
+        pattern: '^[0-9a-f]{24}$',
+        description:
+          'The newest notification id when counted (24 zeros: none yet). Open the stream with it as `Last-Event-ID`: it replays exactly what this count left out and no live signal of what it counted.',
+      }),
+    }),
   },
   markRead: {
     method: 'POST',
@@ -94,7 +101,8 @@ export const StreamApi = defineApi({
     method: 'GET',
     path: '/notifications/stream',
     access: 'user',
-    summary: 'Server-Sent Events of new notifications (resumes after `Last-Event-ID`)',
+    summary:
+      'Server-Sent Events of new notifications (resumes after `Last-Event-ID`; sends its resume `id:` on open)',
     query: NoQuery,
     produces: ['text/event-stream'],
     stream: true,

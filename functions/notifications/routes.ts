@@ -23,10 +23,14 @@ export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): A
         body: { items: items.map((doc) => toView(doc, reader.sub)), page, limit, hasMore },
       };
     },
-    unreadCount: async (ctx) => ({
-      headers: { 'cache-control': 'no-store' },
-      body: { unread: await inbox.unreadCount(readerOf(ctx.identity), now()) },
-    }),
+    unreadCount: async (ctx) => {
+      // The cursor first, then the count through it: what lands in between is left to the stream's replay.
+      const reader = readerOf(ctx.identity);
+      const at = now();
+      const cursor = await inbox.newest(reader.inboxes, at);
+      const unread = await inbox.unreadCount(reader, at, cursor);
+      return { headers: { 'cache-control': 'no-store' }, body: { unread, cursor: cursor.id } };
+    },
     markRead: async (ctx) => {
       const id = parseId(ctx.params.id);
       if (!id) throw new NotFound(`no notification ${ctx.params.id}`);

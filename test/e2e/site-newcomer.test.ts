@@ -299,7 +299,136 @@ describe('the inbox shows each notification once', () => {
       }
       return [...text.matchAll(/^id: ([0-9a-f]{24})$/gm)].map((m) => m[1]);
     }, first._id.toHexString());
-    expect(ids).toEqual([second._id.toHexString()]);
+    // The opening frame names the cursor the stream resumed from, then the replay: only what came after it.
+    expect(ids).toEqual([first._id.toHexString(), second._id.toHexString()]);
+  });
+});
+
+describe('the page and its live stream share a cursor', () => {
+  let redis: Redis;
+  let sub = '';
+  const inbox = () => createInbox(mongo.db(stack.mongoDatabase));
+  const notification = (message: string): NotificationDoc => {
+    const now = new Date();
+    return {
+      _id: new ObjectId(),
+      userId: sub,
+      eventId: randomUUID(),
+      kind: 'episode.aired',
+      animeId: null,
+      message,
+      data: {},
+      createdAt: now,
+      readAt: null,
+      expiresAt: new Date(now.getTime() + 86_400_000),
+    };
+  };
+  /** notify: store, then signal (functions/notify/notify.ts). */
+  const notify = async (doc: NotificationDoc) => {
+    await inbox().insertOnce([doc]);
+    await redis.publish(channelOf(stack.redisKeyPrefix, doc.userId), JSON.stringify(toView(doc)));
+  };
+  const badgeCount = async (page: Page) =>
+    Number(await page.locator('#unread-badge').getAttribute('data-count'));
+
+  beforeAll(async () => {
+    redis = new Redis(env.REDIS_URL ?? '');
+    sub = (await tokenOf('viewer1')).sub;
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  it('a notification notify stores and signals after the page is rendered but before its stream connects appears once', async () => {
+    const page = await browse('viewer1');
+    let between: NotificationDoc | undefined;
+    let rendered = () => {};
+    const read = new Promise<void>((resolve) => {
+      rendered = resolve;
+    });
+    // The page is rendered; its stream request is held until the test has read the rendered badge and
+    // notify has stored and signalled a new notification.
+    let held = false;
+    await page.route('**/me/notifications/stream', async (route) => {
+      // Only the inbox page's first stream (the page browse() left may still open one of its own).
+      const fromInbox = (route.request().headers().referer ?? '').endsWith('/me/notifications');
+      if (fromInbox && !held) {
+        held = true;
+        await read;
+        const doc = notification(`Between render and stream (${randomUUID().slice(0, 8)})`);
+        await notify(doc);
+        between = doc;
+      }
+      await route.continue();
+    });
+    await page.goto(`${stack.siteUrl}/me/notifications`);
+    const before = await badgeCount(page);
+    rendered();
+    await expect.poll(() => between !== undefined, { timeout: DEADLINE_MS }).toBe(true);
+    const row = page.locator(`li.notification[data-id="${between?._id.toHexString()}"]`);
+    await row.waitFor();
+    expect(await row.count()).toBe(1);
+    await expect.poll(() => badgeCount(page), { timeout: DEADLINE_MS }).toBe(before + 1);
+  });
+
+  it('on a page without the inbox, a notification the badge counted and then signalled late is counted once', async () => {
+    const page = await browse('viewer1');
+    const counted = notification(`Counted, signalled late (${randomUUID().slice(0, 8)})`);
+    await inbox().insertOnce([counted]);
+    await page.goto(`${stack.siteUrl}/search`);
+    const before = await badgeCount(page);
+    await page.locator('body[data-live-connected="true"]').waitFor();
+    await redis.publish(channelOf(stack.redisKeyPrefix, sub), JSON.stringify(toView(counted)));
+    // A new one after it on the same channel: once it is announced, the late signal was handled.
+    const next = notification(`After the late signal (${randomUUID().slice(0, 8)})`);
+    await notify(next);
+    await page.locator('#live-toast', { hasText: next.message }).waitFor();
+    expect(await badgeCount(page)).toBe(before + 1);
+  });
+
+  it('a stream that has received nothing yet resumes after a reconnect without missing what came meanwhile', async () => {
+    const page = await browse('viewer1');
+    /** Open the site's stream (with `last`, when given) and read it until `until` matches or 10 s pass. */
+    const read = (last: string | null, until: string) =>
+      page.evaluate(
+        async ([last, until]) => {
+          const controller = new AbortController();
+          const timer = setTimeout(() => controller.abort(), 10_000);
+          let text = '';
+          try {
+            const res = await fetch('/me/notifications/stream', {
+              headers: { accept: 'text/event-stream', ...(last ? { 'last-event-id': last } : {}) },
+              signal: controller.signal,
+            });
+            const reader = (res.body as ReadableStream<Uint8Array>)
+              .pipeThrough(new TextDecoderStream())
+              .getReader();
+            while (!new RegExp(until, 'm').test(text)) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              text += value;
+            }
+          } catch {
+            // aborted: what was read so far is the answer
+          } finally {
+            clearTimeout(timer);
+            controller.abort();
+          }
+          return text;
+        },
+        [last, until] as const,
+      );
+    // A stream opened with no Last-Event-ID (as a browser's first connection) names its resume point at once.
+    const opened = await read(null, ': connected\n\n');
+    const resumeAt = /^id: ([0-9a-f]{24})$/m.exec(opened)?.[1] ?? null;
+    expect(resumeAt).toMatch(/^[0-9a-f]{24}$/);
+    // Dropped before any notification; one is stored and signalled while no stream is open.
+    const meanwhile = notification(`While reconnecting (${randomUUID().slice(0, 8)})`);
+    await notify(meanwhile);
+    const resumed = await read(resumeAt, '^event: notification\ndata: .*\n\n');
+    expect([...resumed.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1] ?? '').id)).toEqual([
+      meanwhile._id.toHexString(),
+    ]);
   });
 });
 

@@ -2,6 +2,7 @@ import { type Collection, type Db, MongoBulkWriteError, ObjectId } from 'mongodb
 import { parseAnimeId } from '../anime-id.ts';
 import { DependencyUnavailable, NotFound } from '../errors.ts';
 import type { Identity } from '../http/types.ts';
+import { afterFilter, type Cursor, cursorOf, START_CURSOR, throughFilter } from './cursor.ts';
 
 /** The MongoDB collection holding every inbox. */
 export const COLLECTION = 'notifications';
@@ -163,8 +164,18 @@ export interface Inbox {
     reader: Reader,
     options: { unread: boolean; page: number; limit: number; now: Date },
   ): Promise<{ items: NotificationDoc[]; hasMore: boolean }>;
-  /** How many are unread by this reader (a shared notification another moderator read still counts). */
-  unreadCount(reader: Reader, now: Date): Promise<number>;
+  /**
+   * How many are unread by this reader (a shared notification another moderator read still counts);
+   * with `through`, only those at or before that cursor (so a count and its cursor agree).
+   */
+  unreadCount(reader: Reader, now: Date, through?: Cursor): Promise<number>;
+  /** The cursor of the newest notification in these inboxes (START_CURSOR when they are empty). */
+  newest(inboxes: readonly string[], now: Date): Promise<Cursor>;
+  /**
+   * A client's cursor (`Last-Event-ID`): START_CURSOR for 24 zeros, the cursor of that notification when it
+   * is in these inboxes, else undefined (unknown or expired).
+   */
+  resolve(inboxes: readonly string[], id: string): Promise<Cursor | undefined>;
   /**
    * Mark one read for this reader (idempotent): personal → readAt; shared → readBy.<sub> (the other
    * moderators still see it unread). NotFound when it is not in the reader's inboxes.
@@ -177,8 +188,8 @@ export interface Inbox {
    * `outcome` in `data.outcome`; returns how many changed (0 when already done: idempotent).
    */
   markDone(kind: NotificationKind, key: string, value: string, outcome: string, now: Date): Promise<number>;
-  /** What came after notification `id` (Last-Event-ID), oldest first; [] when `id` is unknown. */
-  after(inboxes: string[], id: ObjectId, now: Date, limit: number): Promise<NotificationDoc[]>;
+  /** What came after `cursor` (Last-Event-ID), oldest first, at most `limit`. */
+  after(inboxes: readonly string[], cursor: Cursor, now: Date, limit: number): Promise<NotificationDoc[]>;
 }
 
 /**
@@ -262,7 +273,32 @@ export function createInbox(db: Db): Inbox {
           .toArray();
         return { items: found.slice(0, limit), hasMore: found.length > limit };
       }),
-    unreadCount: (reader, now) => guarded(() => collection.countDocuments(unreadBy(reader, now))),
+    unreadCount: (reader, now, through) =>
+      guarded(() =>
+        collection.countDocuments(
+          through ? { $and: [unreadBy(reader, now), throughFilter(through)] } : unreadBy(reader, now),
+        ),
+      ),
+    newest: (inboxes, now) =>
+      guarded(async () => {
+        const [doc] = await collection
+          .find(live(inboxes, now), { projection: { _id: 1, createdAt: 1 } })
+          .sort({ createdAt: -1, _id: -1 })
+          .limit(1)
+          .toArray();
+        return doc ? cursorOf(doc) : START_CURSOR;
+      }),
+    resolve: (inboxes, id) =>
+      guarded(async () => {
+        if (id === START_CURSOR.id) return START_CURSOR;
+        const _id = parseId(id);
+        if (!_id) return undefined;
+        const doc = await collection.findOne(
+          { _id, userId: { $in: [...inboxes] } },
+          { projection: { _id: 1, createdAt: 1 } },
+        );
+        return doc ? cursorOf(doc) : undefined;
+      }),
     markRead: (reader, id, now) =>
       guarded(async () => {
         const result = await collection.updateOne(
@@ -312,18 +348,13 @@ export function createInbox(db: Db): Inbox {
         );
         return result.modifiedCount;
       }),
-    after: (inboxes, id, now, limit) =>
-      guarded(async () => {
-        const last = await collection.findOne({ _id: id, userId: { $in: inboxes } });
-        if (!last) return [];
-        return collection
-          .find({
-            ...live(inboxes, now),
-            $or: [{ createdAt: { $gt: last.createdAt } }, { createdAt: last.createdAt, _id: { $gt: id } }],
-          })
+    after: (inboxes, cursor, now, limit) =>
+      guarded(() =>
+        collection
+          .find({ ...live(inboxes, now), ...afterFilter(cursor) })
           .sort({ createdAt: 1, _id: 1 })
           .limit(limit)
-          .toArray();
-      }),
+          .toArray(),
+      ),
   };
 }

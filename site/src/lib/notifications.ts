@@ -52,10 +52,17 @@ export interface Inbox {
   hasMore: boolean;
 }
 
-/** The unread count for the header; undefined when the API cannot say (the badge is then left out). */
-export async function unreadCount(api: Api, token: string): Promise<number | undefined> {
+/**
+ * The header's unread count and the stream cursor it is as of (`GET /notifications/unread-count`): the
+ * page's live script opens the stream from that cursor, so the stream replays exactly what the count left
+ * out and never signals what it counted. Undefined when the API cannot say (the badge is then left out).
+ */
+export async function unreadCount(
+  api: Api,
+  token: string,
+): Promise<{ unread: number; cursor: string } | undefined> {
   try {
-    return (await api.json<{ unread: number }>({ path: '/notifications/unread-count', token })).unread;
+    return await api.json<{ unread: number; cursor: string }>({ path: '/notifications/unread-count', token });
   } catch {
     return undefined;
   }

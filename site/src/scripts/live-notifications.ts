@@ -6,12 +6,16 @@
  * the top. A dropped stream reconnects with `Last-Event-ID` (the API replays what was missed), backing off
  * from 1 s to 30 s; a 401 (signed out) stops it.
  *
+ * The page is rendered with a cursor (`data-cursor` on the body: the newest notification when its unread
+ * count was taken, from `GET /notifications/unread-count`) and the stream is opened from it as
+ * `Last-Event-ID`: the API replays what came after it (stored between the render and the connection) and
+ * drops late live signals of what the count already holds. The stream's first frame carries its own `id:`,
+ * so a reconnect before any notification arrived still resumes from there.
+ *
  * Each notification is shown once, by id: one the page already lists (the inbox, rendered on the server
- * with `data-id`) or already showed is skipped — no badge, no announcement, no second row. The server's
- * list and the stream overlap by design: notify stores a notification, then signals it live, so a page
- * rendered between the two lists it and its stream, opened before the signal, delivers it as well; and a
- * resume replays what is stored after `Last-Event-ID` in time order, which includes notifications the
- * dropped connection already delivered when their live signals came out of that order.
+ * with `data-id`) or already showed is skipped — no badge, no announcement, no second row (a resume
+ * replays in time order, which can include one a dropped connection already delivered). The badge counts
+ * unread ones only.
  */
 import { notificationLinks } from '../lib/notification-link.ts';
 
@@ -21,19 +25,21 @@ interface LiveNotification {
   message: string;
   animeId: number | null;
   createdAt: string;
+  readAt?: string | null;
   inbox?: string;
   data?: Record<string, unknown>;
 }
 
 export function startLive(doc: Document): void {
   if (doc.body.dataset.live !== 'on') return;
-  let lastId: string | undefined;
+  let lastId: string | undefined = doc.body.dataset.cursor || undefined;
   let delay = 1000;
   /** Notification ids on the page: the server-rendered ones, then each one shown live. */
   const seen = new Set<string>();
   for (const el of doc.querySelectorAll<HTMLElement>('.notification[data-id]'))
     if (el.dataset.id) seen.add(el.dataset.id);
 
+  /** Raise the badge by one unread notification. */
   const raiseBadge = () => {
     const badge = doc.getElementById('unread-badge');
     if (!badge) return;
@@ -49,7 +55,7 @@ export function startLive(doc: Document): void {
   const show = (n: LiveNotification) => {
     if (typeof n.id !== 'string' || seen.has(n.id)) return;
     seen.add(n.id);
-    raiseBadge();
+    if (!n.readAt) raiseBadge();
     const text = n.inbox === 'moderation' ? `Moderation: ${n.message}` : n.message;
     const toast = doc.getElementById('live-toast');
     if (toast) toast.textContent = text;
