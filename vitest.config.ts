@@ -26,7 +26,8 @@ export default defineConfig({
             'bench/**/*.test.ts',
           ],
           environment: 'node',
-          // Some of these spawn real tools (kubectl kustomize, promtool, nginx -t, esbuild): 5 s (vitest's
+          // Some of these spawn real tools (kubectl kustomize, promtool, nginx -t, esbuild) or real servers on
+          // private ports (scripts/servers/shared-server.test.ts, scripts/stack/mongo-shared.test.ts): 5 s (vitest's
           // default) timed out at load average 13 with nothing wrong.
           testTimeout: 30_000,
         },

@@ -59,7 +59,7 @@ trap cleanup EXIT
 RENDERED="$WORK/isekai.yaml"
 kubectl kustomize "$ROOT/knative/overlays/$OVERLAY" >"$RENDERED"
 # Stateful dependencies (namespace isekai-data), selected by their app.kubernetes.io/name.
-DATA='app.kubernetes.io/name in (postgres,mongodb,redis,keycloak,zipkin,rabbitmq)'
+DATA='app.kubernetes.io/name in (postgres,mongodb,redis,redis-sessions,keycloak,zipkin,rabbitmq)'
 
 # vault_secret NAME TYPE VAULT_PATH JQ: Secret isekai-data/NAME whose stringData is JQ applied to the data
 # of Vault's VAULT_PATH; a missing value fails (never an empty password). Dry run: the plan line only.
@@ -227,7 +227,7 @@ if [ "$DRY_RUN" = 1 ]; then
 fi
 apply_selected "$RENDERED" '!app.kubernetes.io/name'
 
-step "data stores: PostgreSQL, MongoDB, Redis, Keycloak, Zipkin, RabbitMQ (namespace isekai-data), ready"
+step "data stores: PostgreSQL, MongoDB, Redis (cache, sessions), Keycloak, Zipkin, RabbitMQ (namespace isekai-data), ready"
 apply_selected "$RENDERED" "$DATA"
 # Ready: every instance streaming, the primary serving behind postgres-rw (initdb, then two standbys cloned).
 kwait -n isekai-data clusters.postgresql.cnpg.io/postgres --for=condition=Ready --timeout=1200s
@@ -235,6 +235,8 @@ krollout isekai-data statefulset/mongodb 600s
 # Every member up: initiate replica set rs0 (or add new members), then wait for its primary (idempotent).
 mutate kubectl -n isekai-data exec mongodb-0 -c mongodb -- sh /scripts/replica-set.sh
 krollout isekai-data deployment/redis 300s
+# The site's sessions (noeviction, AOF): before the site's revision, which needs it to sign anyone in.
+krollout isekai-data statefulset/redis-sessions 300s
 krollout isekai-data deployment/zipkin 300s
 kwait -n isekai-data rabbitmqcluster/rabbitmq --for=condition=AllReplicasReady --timeout=900s
 # Keycloak needs PostgreSQL (database keycloak) and imports the realm on its first start.

@@ -8,7 +8,7 @@
  * | PostgreSQL  | DATABASE_URL                       | PGlite behind pglite-socket (.data/postgres) |
  * | S3          | S3_ENDPOINT (+ keys)               | s3rver in process (.data/s3)                 |
  * | Redis       | REDIS_URL                          | the machine's on :6379, else none            |
- * | MongoDB     | MONGO_URL                          | mongo-java-server (wire-compatible) via Java |
+ * | MongoDB     | MONGO_URL                          | the machine's shared mongo-java-server (Java) |
  * | RabbitMQ    | AMQP_URL                           | the machine's on :5672, else outbox only     |
  * | identity    | OIDC_ISSUER (a real Keycloak)      | oidc-provider serving the realm export       |
  * | Identity    | OIDC_ISSUER (a Keycloak realm)     | oidc-provider shaped like the realm export   |
@@ -24,16 +24,16 @@ import { migrate } from '../functions/lib/data/migrate.ts';
 import { frameworkFile } from '../functions/lib/host/framework-files.ts';
 import { nginxInstalled as edgeAvailable } from '../nginx/run.ts';
 import { functionNames } from './build.ts';
-import { start as startMongoWire } from './servers/mongo-wire.ts';
 import { startLocalBroker } from './stack/broker/local.ts';
 import { startEmbeddedPostgres } from './stack/embedded-postgres.ts';
 import { startEmbeddedS3 } from './stack/embedded-s3.ts';
-import { mongoWireSettings, stackMongoDatabase } from './stack/mongo.ts';
+import { startStackMongo } from './stack/mongo.ts';
 import { startEdge } from './stack/nginx.ts';
 import { describeDevAccounts, startEmbeddedOidc } from './stack/oidc/index.ts';
 import { startPingSources } from './stack/ping-sources.ts';
 import { functionPort, PORTS } from './stack/ports.ts';
 import { type Proc, StartFailure, startProcess, waitHealthy } from './stack/processes.ts';
+import { redact } from './stack/redact.ts';
 import { buildSiteIfNeeded, startSite } from './stack/site.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -109,30 +109,11 @@ try {
       `Redis        redis://127.0.0.1:6379 (found on this machine; keys under ${env.REDIS_KEY_PREFIX})`,
     );
   } else lines.push('Redis        none (set REDIS_URL: catalog cache and live notifications are off)');
-  // MongoDB (subtitle metadata, inboxes): MONGO_URL, else the MongoDB wire-compatible server
-  // (mongo-java-server, in memory) when Java is installed — a substitute: no transactions, no TTL expiry.
-  // Either way the stack uses a database of its own (MONGO_DATABASE, default isekai-dev-<edge port>).
-  const mongoDatabase = process.env.MONGO_DATABASE ?? stackMongoDatabase(PORTS.edge);
-  if (process.env.MONGO_URL) {
-    env.MONGO_URL = process.env.MONGO_URL;
-    env.MONGO_DATABASE = mongoDatabase;
-    lines.push(`MongoDB      ${redact(env.MONGO_URL)} database ${mongoDatabase} (from MONGO_URL)`);
-  } else {
-    const mongo = await startMongoWire().catch((error: unknown) => {
-      say(`MongoDB wire server not started: ${error instanceof Error ? error.message : String(error)}`);
-      return undefined;
-    });
-    if (mongo) {
-      stops.push(mongo.stop);
-      const settings = mongoWireSettings(
-        { url: mongo.env.MONGO_URL ?? '', reused: mongo.reused },
-        PORTS.edge,
-        mongoDatabase,
-      );
-      Object.assign(env, settings.env);
-      lines.push(settings.line);
-    } else lines.push('MongoDB      none (set MONGO_URL, or install Java: subtitles and inboxes answer 503)');
-  }
+  // MongoDB (subtitle metadata, inboxes): MONGO_URL, else the machine's shared MongoDB wire server.
+  const mongo = await startStackMongo(PORTS.edge, say);
+  stops.push(mongo.stop);
+  Object.assign(env, mongo.env);
+  lines.push(mongo.line);
   for (const key of ['ZIPKIN_URL', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'K_SINK']) {
     const value = process.env[key];
     if (value) env[key] = value;
@@ -298,8 +279,4 @@ async function machineRabbitVhost(): Promise<string> {
     say(`rabbitmqctl could not create vhost ${vhost}: using the default vhost (shared with other stacks)`);
     return 'amqp://guest:guest@127.0.0.1:5672';
   }
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@');
 }

@@ -58,6 +58,7 @@ put_new kv/isekai-data/postgres/config \
 put_new kv/isekai-data/mongodb/config "MONGO_ROOT_PASSWORD=$(random)" \
   "MONGO_KEYFILE=$(openssl rand -base64 756 | tr -d '\n')"
 put_new kv/isekai-data/redis/config "REDIS_PASSWORD=$(random)"
+put_new kv/isekai-data/redis-sessions/config "REDIS_PASSWORD=$(random)"
 KEYCLOAK_DB_PASSWORD=$(field kv/isekai-data/postgres/config KEYCLOAK_PASSWORD)
 put_new kv/isekai-data/keycloak/config "db-password=${KEYCLOAK_DB_PASSWORD}" \
   "bootstrap-admin-username=admin" "bootstrap-admin-password=$(random)"
@@ -73,6 +74,7 @@ OWNER_PASSWORD=$(field kv/isekai-data/postgres/config ISEKAI_PASSWORD)
 APP_PASSWORD=$(field kv/isekai-data/postgres/config ISEKAI_APP_PASSWORD)
 MONGO_PASSWORD=$(field kv/isekai-data/mongodb/config MONGO_ROOT_PASSWORD)
 REDIS_PASSWORD=$(field kv/isekai-data/redis/config REDIS_PASSWORD)
+SESSIONS_PASSWORD=$(field kv/isekai-data/redis-sessions/config REDIS_PASSWORD)
 OWNER_URL="postgres://isekai:${OWNER_PASSWORD}@${PG}/isekai"
 # The DML-only role the functions use (created by 600-postgres.yaml's init script; README "Database roles").
 APP_URL="postgres://isekai_app:${APP_PASSWORD}@${PG}/isekai"
@@ -80,8 +82,11 @@ APP_URL="postgres://isekai_app:${APP_PASSWORD}@${PG}/isekai"
 MONGO_HOSTS=mongodb-0.mongodb.isekai-data.svc.cluster.local:27017,mongodb-1.mongodb.isekai-data.svc.cluster.local:27017,mongodb-2.mongodb.isekai-data.svc.cluster.local:27017
 MONGO_URL="mongodb://root:${MONGO_PASSWORD}@${MONGO_HOSTS}/isekai?authSource=admin&replicaSet=rs0"
 REDIS_URL="redis://:${REDIS_PASSWORD}@redis.isekai-data.svc.cluster.local:6379"
+# The site's sessions: their own Redis (noeviction), read by the site alone (knative/base/600-redis-sessions.yaml).
+SESSION_REDIS_URL="redis://:${SESSIONS_PASSWORD}@redis-sessions.isekai-data.svc.cluster.local:6379"
 
 put_new kv/isekai/shared/redis "REDIS_URL=${REDIS_URL}"
+put_new kv/isekai/shared/redis-sessions "SESSION_REDIS_URL=${SESSION_REDIS_URL}"
 # Notification e-mail: the unsubscribe links' HMAC key (notify signs, notifications verifies). The operator
 # adds SMTP_URL (smtp://user:pass@host:587) here to turn sending on; without it mails stay queued.
 put_new kv/isekai/shared/mail "UNSUBSCRIBE_KEY=$(random)"

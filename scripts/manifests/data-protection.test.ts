@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: deep edits of parsed YAML
 /**
  * Data protection in the production overlay: each store runs replicated (PostgreSQL ×3 by CloudNativePG,
- * MongoDB a 3-member replica set, RabbitMQ ×3) or persisted (Redis AOF); every workload running more than
+ * MongoDB a 3-member replica set, RabbitMQ ×3) or persisted (both Redis, AOF; the sessions' never evicts); every workload running more than
  * one replica has a PodDisruptionBudget and is spread across machines; every volume is on Ceph's
  * replicated, Retain-policy block storage; every store has a backup schedule whose bucket is claimed in
  * rook/, whose credentials reach it (Vault/install script → Secret or agent file) and whose pods may talk
@@ -282,7 +282,45 @@ describe('data protection (production)', () => {
     expect(json(pool?.object.spec).failureDomain).toBe('host');
   });
 
-  it('persists Redis (it holds the site sessions): AOF on a volume claim, never an emptyDir', () => {
+  it('keeps the site sessions in a Redis of their own that never evicts, persisted: noeviction, AOF on a Ceph claim, one pod', () => {
+    const conf = String(
+      json(
+        production.find(
+          (m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'redis-sessions-config',
+        )?.object.data,
+      )['redis.conf'],
+    );
+    expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
+    expect(conf).toMatch(/^maxmemory \d+mb$/m);
+    expect(conf).toMatch(/^appendonly yes$/m);
+    expect(conf).toMatch(/^appendfsync everysec$/m);
+    expect(conf).toMatch(/^dir \/data$/m);
+    const set = production.find(
+      (m) => m.object.kind === 'StatefulSet' && m.object.metadata.name === 'redis-sessions',
+    );
+    const spec = json(set?.object.spec);
+    expect(spec.replicas).toBe(1);
+    const [claim] = spec.volumeClaimTemplates as {
+      metadata: { name: string };
+      spec: { storageClassName: string };
+    }[];
+    expect(claim?.metadata.name).toBe('data');
+    expect(claim?.spec.storageClassName).toBe('rook-ceph-block');
+    const pod = json(json(spec.template).spec);
+    const [container] = pod.containers as {
+      args: string[];
+      volumeMounts: { name: string; mountPath: string }[];
+    }[];
+    expect(container?.args).toEqual(['/etc/redis/redis.conf']);
+    expect(container?.volumeMounts).toEqual(expect.arrayContaining([{ name: 'data', mountPath: '/data' }]));
+    // maxmemory below the container's limit: Redis refuses writes before the kernel kills it.
+    const limit = String(json(json(json(container).resources).limits).memory);
+    expect(Number(/^maxmemory (\d+)mb$/m.exec(conf)?.[1]) * 2 ** 20).toBeLessThan(
+      Number(/^(\d+)Mi$/.exec(limit)?.[1]) * 2 ** 20,
+    );
+  });
+
+  it('persists the cache Redis (a warm cache after a restart): AOF on a volume claim, never an emptyDir', () => {
     const conf = String(
       json(
         production.find((m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === 'redis-config')

@@ -4,7 +4,8 @@
  * of a cluster in a JSON file and refuses what the real API server and Vault would refuse:
  * - applying an object into a namespace that does not exist, or of a kind whose CRD is not installed;
  * - waiting on an object never applied, or on something that cannot become true yet (Vault Ready while
- *   sealed, functions Ready before Vault is configured, a PostgreSQL Cluster whose Secrets do not exist);
+ *   sealed, functions Ready before Vault is configured, a PostgreSQL Cluster whose Secrets do not exist, a
+ *   workload whose Vault agent has no role to log in as or no secret to render);
  * - a release whose CRDs only fit server-side apply (CloudNativePG) applied client-side;
  * - a Secret generated on the fly (applied from stdin) applied client-side: kubectl would copy its values into
  *   the last-applied-configuration annotation (the local overlay's committed dev Secrets come from a file);
@@ -27,6 +28,11 @@ export interface FakeState {
   helmCharts: string[];
   /** Secrets each applied object names (`group/Kind/namespace/name` → Secret names), for readiness. */
   secretRefs?: Record<string, string[]>;
+  /**
+   * Workloads whose pods get the Vault agent (`vault.hashicorp.com/agent-inject: "true"`): the role it logs in
+   * as and the KV paths it renders (`kv/<path>`, KV v2's `data/` removed), for readiness.
+   */
+  vaultAgents?: Record<string, { role: string; paths: string[] }>;
   vault: {
     initialized: boolean;
     sealed: boolean;
@@ -287,6 +293,12 @@ function applyObjects(s: FakeState, objects: Obj[], from: string): string[] {
       s.secretRefs ??= {};
       s.secretRefs[`${group}/${o.kind}/${ns}/${o.metadata.name}`] = secretNames(o.spec);
     }
+    // The Vault agent's init container: without its role or its secrets the pod never starts.
+    const agent = vaultAgent(o);
+    if (agent) {
+      s.vaultAgents ??= {};
+      s.vaultAgents[`${group}/${o.kind}/${ns}/${o.metadata.name}`] = agent;
+    }
     // Rook binds a claim: the bucket's Secret (keys) and ConfigMap appear beside it.
     if (o.kind === 'ObjectBucketClaim') {
       add(s, `/Secret/${ns}/${o.metadata.name}`);
@@ -294,6 +306,17 @@ function applyObjects(s: FakeState, objects: Obj[], from: string): string[] {
     }
   }
   return errors;
+}
+
+/** The Vault agent a pod template asks the injector for: its role and the KV paths it renders. */
+function vaultAgent(o: Obj): { role: string; paths: string[] } | undefined {
+  const template = o.spec?.template as { metadata?: { annotations?: Record<string, string> } } | undefined;
+  const a = template?.metadata?.annotations ?? {};
+  if (a['vault.hashicorp.com/agent-inject'] !== 'true') return undefined;
+  const paths = Object.entries(a)
+    .filter(([k]) => k.startsWith('vault.hashicorp.com/agent-inject-secret-'))
+    .map(([, v]) => v.replace(/^kv\/data\//, 'kv/'));
+  return { role: a['vault.hashicorp.com/role'] ?? '', paths: [...new Set(paths)] };
 }
 
 /** Names of the Secrets a CloudNativePG Cluster spec refers to (role, bootstrap and S3 credential refs). */
@@ -441,6 +464,18 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
             `error: timed out waiting for the condition on clusters/${name} (secrets not found: ${missing.join(', ')})`,
           );
         }
+      }
+      // The Vault agent (init container) logs in as its role and renders its secrets before the pod starts.
+      const agent = s.vaultAgents?.[`${gk}/${ns}/${name}`];
+      if (agent && s.helmCharts.includes('vault')) {
+        const missing = [
+          ...(s.vault.roles.includes(agent.role) ? [] : [`role ${agent.role}`]),
+          ...agent.paths.filter((p) => !s.vault.kv[p]).map((p) => `secret ${p}`),
+        ];
+        if (s.vault.sealed || missing.length)
+          throw new Refused(
+            `error: timed out waiting for the condition on ${target} (vault agent: ${s.vault.sealed ? 'sealed' : missing.join(', ')})`,
+          );
       }
       // Functions log in to Vault at start: with Vault installed they cannot be Ready until it is configured.
       if (gk === 'serving.knative.dev/Service' && s.helmCharts.includes('vault')) {

@@ -40,6 +40,7 @@ export const VAULT_ADDR = 'http://vault.vault.svc.cluster.local:8200';
 export const VAULT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   DATABASE_URL: 'postgres://isekai:placeholder@postgres-rw.isekai-data.svc.cluster.local:5432/isekai',
   REDIS_URL: 'redis://:placeholder@redis.isekai-data.svc.cluster.local:6379',
+  SESSION_REDIS_URL: 'redis://:placeholder@redis-sessions.isekai-data.svc.cluster.local:6379',
   MONGO_URL:
     'mongodb://root:placeholder@mongodb-0.mongodb.isekai-data.svc.cluster.local:27017,mongodb-1.mongodb.isekai-data.svc.cluster.local:27017,mongodb-2.mongodb.isekai-data.svc.cluster.local:27017/isekai?authSource=admin&replicaSet=rs0',
   S3_ACCESS_KEY_ID: 'PLACEHOLDERACCESSKEY',

@@ -184,6 +184,7 @@ describe('install-platform.sh production, on a fresh cluster', () => {
       /wait -n isekai-data clusters\.postgresql\.cnpg\.io\/postgres --for=condition=Ready/,
       /rollout status statefulset\/mongodb/,
       /exec mongodb-0 -c mongodb -- sh \/scripts\/replica-set\.sh/,
+      /rollout status statefulset\/redis-sessions/,
       /delete job schema-migrate/,
       /apply -f \S+isekai\.yaml -l app\.kubernetes\.io\/name=schema-migrate/,
       /wait -n isekai job\/schema-migrate --for=condition=complete/,
@@ -248,6 +249,7 @@ describe('install-platform.sh production, on a fresh cluster', () => {
       'postgres/config',
       'mongodb/config',
       'redis/config',
+      'redis-sessions/config',
       'keycloak/config',
       'keycloak/clients',
     ]) {
@@ -255,6 +257,43 @@ describe('install-platform.sh production, on a fresh cluster', () => {
     }
     expect(JSON.stringify(kv)).not.toMatch(/dev-only|placeholder/);
     expect(kv['kv/isekai-data/keycloak/clients']?.KC_ISEKAI_SITE_SECRET).toMatch(/^[0-9a-f]{48}$/);
+  });
+
+  it('gives the site its own sessions Redis: SESSION_REDIS_URL names redis-sessions with that server’s password, rolled out before the functions', () => {
+    const kv = fresh.state().vault.kv;
+    const password = kv['kv/isekai-data/redis-sessions/config']?.REDIS_PASSWORD ?? '';
+    expect(password).toMatch(/^[0-9a-f]{48}$/);
+    expect(password).not.toBe(kv['kv/isekai-data/redis/config']?.REDIS_PASSWORD);
+    expect(kv['kv/isekai/shared/redis-sessions']).toEqual({
+      SESSION_REDIS_URL: `redis://:${password}@redis-sessions.isekai-data.svc.cluster.local:6379`,
+    });
+    // The cache Redis' URL is no longer the site's to read.
+    expect(fresh.state().vault.policies).toEqual(expect.arrayContaining(['site', 'data-redis-sessions']));
+    expect(fresh.state().vault.roles).toContain('redis-sessions');
+    expect(fresh.state().vaultAgents?.['apps/StatefulSet/isekai-data/redis-sessions']).toEqual({
+      role: 'redis-sessions',
+      paths: ['kv/isekai-data/redis-sessions/config'],
+    });
+    expect(at(fresh, /rollout status statefulset\/redis-sessions/)).toBeLessThan(
+      at(fresh, /wait -n isekai ksvc --all/),
+    );
+  });
+
+  it('the fake refuses a rollout whose Vault agent has no secret to render (as the injector’s init container would hang)', () => {
+    const dir = cluster(fresh);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+    delete state.vault.kv['kv/isekai-data/redis-sessions/config'];
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+    const r = spawnSync(
+      join(dir, 'bin', 'kubectl'),
+      ['-n', 'isekai-data', 'rollout', 'status', 'statefulset/redis-sessions', '--timeout=1s'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, FAKE_STATE: join(dir, 'state.json'), REAL_KUBECTL: realKubectl },
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('vault agent: secret kv/isekai-data/redis-sessions/config');
   });
 
   it('creates the observability Secrets before the pods that read them (the fake refuses a rollout without them), and the stack', () => {

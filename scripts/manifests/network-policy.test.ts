@@ -57,6 +57,8 @@ const STORES: [string, number, string][] = [
   ['postgres', 5432, 'DATABASE_URL'],
   ['mongodb', 27017, 'MONGO_URL'],
   ['redis', 6379, 'REDIS_URL'],
+  // The site's sessions: their own Redis, reached by the site alone (600-redis-sessions.yaml).
+  ['redis-sessions', 6379, 'SESSION_REDIS_URL'],
 ];
 /** Who reads a store: the functions and Jobs whose Vault settings carry its URL. */
 const readers = (setting: string) =>
@@ -126,7 +128,7 @@ describe.each(roots)('network policies of %s', (root) => {
       expect(canReach(rendered, f, OUTSIDE.rgw as Pod, 8080), f.name).toBe(s3.includes(f.name));
   });
 
-  it('lets Prometheus scrape functions (8080, queue-proxy 9091), dispatchers and Knative (9090), RabbitMQ (15692), Ceph (9283), and nothing else', () => {
+  it('lets Prometheus scrape functions (8080, queue-proxy 9091), dispatchers and Knative (9090), RabbitMQ (15692), the sessions’ Redis exporter (9121), Ceph (9283), and nothing else', () => {
     const prom = pod('prometheus');
     for (const f of functions) {
       expect(canReach(rendered, prom, f, 8080), f.name).toBe(true);
@@ -138,6 +140,9 @@ describe.each(roots)('network policies of %s', (root) => {
     expect(canReach(rendered, prom, OUTSIDE.pingAdapter as Pod, 9090)).toBe(true);
     expect(canReach(rendered, prom, OUTSIDE.cephMgr as Pod, 9283)).toBe(true);
     expect(canReach(rendered, prom, pod('rabbitmq'), 15692)).toBe(true);
+    expect(canReach(rendered, prom, pod('redis-sessions'), 9121)).toBe(true);
+    expect(canReach(rendered, prom, pod('redis-sessions'), 6379)).toBe(false);
+    expect(canReach(rendered, OUTSIDE.stranger as Pod, pod('redis-sessions'), 9121)).toBe(false);
     expect(canReach(rendered, prom, pod('rabbitmq'), 5672)).toBe(false);
     expect(canReach(rendered, prom, pod('postgres'), 5432)).toBe(false);
     expect(canReach(rendered, prom, OUTSIDE.rgw as Pod, 8080)).toBe(false);
@@ -208,6 +213,7 @@ describe.each(roots)('network policies of %s', (root) => {
         expect(canReach(rendered, pod(job), pod(store), port), job).toBe(true);
         expect(canReach(rendered, pod(job), OUTSIDE.rgw as Pod, 8080), job).toBe(true);
         expect(canReach(rendered, pod(job), pod('redis'), 6379), job).toBe(false);
+        expect(canReach(rendered, pod(job), pod('redis-sessions'), 6379), job).toBe(false);
         expect(canReach(rendered, pod(job), pod('catalog'), 8080), job).toBe(false);
       }
     });

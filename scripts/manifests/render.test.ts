@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkEventing, checkVaultWiring, vaultRoles } from './event-invariants.ts';
-import { checkFunctionEnv, checkJobEnv, loadFunctionSettings, VAULT_ADDR } from './function-env.ts';
+import {
+  checkFunctionEnv,
+  checkJobEnv,
+  containerEnv,
+  loadFunctionSettings,
+  VAULT_ADDR,
+} from './function-env.ts';
 import { kubectlVersion, renderKustomize, renderWithComponents, subsets } from './kustomize.ts';
 import { type Manifest, REPO_ROOT } from './load.ts';
 import {
@@ -20,7 +26,7 @@ import { validateObject } from './validate.ts';
 const K = join(REPO_ROOT, 'knative');
 const declared = await loadFunctionSettings();
 /** Data workloads whose images read files: the Vault agent (or, without Vault, a Secret) provides them. */
-const AGENT_INJECTED = ['keycloak', 'mongodb', 'redis'];
+const AGENT_INJECTED = ['keycloak', 'mongodb', 'redis', 'redis-sessions'];
 /**
  * The Secret components/no-vault expects (its README): the local overlay generates it. Renders that stack
  * the component elsewhere get the same Secret from outside, so the local one stands in for it.
@@ -165,6 +171,33 @@ describe.each(combinations)('render: $name', (combination) => {
     expect(LOCAL_SECRET).toHaveLength(1);
     expect(checkFunctionEnv(withSecret, declared)).toEqual([]);
     expect(checkJobEnv(withSecret)).toEqual([]);
+  });
+
+  it('points the site’s sessions at redis-sessions (a Service of the StatefulSet, port 6379), not the cache Redis', () => {
+    const withSecret = rendered.some(
+      (m) => m.object.kind === 'Secret' && m.object.metadata.name === 'isekai-local-secrets',
+    )
+      ? rendered
+      : [...rendered, ...LOCAL_SECRET];
+    const site = knativeServices(rendered).get('site');
+    const reads = declared.get('site');
+    if (!site || !reads) throw new Error('no site Service or settings');
+    const url = new URL(String(containerEnv(withSecret, site, reads).env.SESSION_REDIS_URL));
+    expect(url.protocol).toBe('redis:');
+    expect(`${url.hostname}:${url.port}`).toBe('redis-sessions.isekai-data.svc.cluster.local:6379');
+    const service = rendered.find(
+      (m) =>
+        m.object.kind === 'Service' &&
+        m.object.metadata.name === 'redis-sessions' &&
+        m.object.metadata.namespace === 'isekai-data',
+    );
+    const spec = json(service?.object.spec);
+    expect(spec.selector).toEqual({ 'app.kubernetes.io/name': 'redis-sessions' });
+    expect(spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 'redis' }]);
+    const set = rendered.find(
+      (m) => m.object.kind === 'StatefulSet' && m.object.metadata.name === 'redis-sessions',
+    );
+    expect(json(set?.object.spec).serviceName).toBe('redis-sessions');
   });
 
   if (combination.root === 'overlays/production') {

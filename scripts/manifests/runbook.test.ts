@@ -252,16 +252,24 @@ describe('k3s/RUNBOOK.md', () => {
       expect(l, l).not.toMatch(/vault kv (put|patch) \S+ [A-Z_]+=/);
       expect(l, l).toMatch(/ -\s+# admin$/);
     }
-    const loop = lines.find((l) => /^for fn in .* do kubectl -n isekai patch ksvc "\$fn"/.test(l)) ?? '';
-    const restarted = (/^for fn in (.*?); do/.exec(loop)?.[1] ?? '').split(' ').sort();
+    // Each Redis' URL (the cache's, the sessions'): the first restart loop after its `vault kv patch` restarts
+    // exactly the functions whose Vault settings carry it.
     const declared = await loadFunctionSettings();
-    const redisReaders = [...declared]
-      .filter(([, f]) => f.vaultSettings.includes('REDIS_URL'))
-      .map(([name]) => name)
-      .sort();
-    expect(redisReaders.length).toBeGreaterThan(0);
-    expect(restarted).toEqual(redisReaders);
-    for (const name of restarted) expect(exists('ksvc', 'isekai', name), name).toBe(true);
+    for (const setting of ['REDIS_URL', 'SESSION_REDIS_URL']) {
+      const patched = lines.findIndex((l) => l.includes(`{"${setting}":`) && /vault kv patch/.test(l));
+      expect(patched, setting).toBeGreaterThanOrEqual(0);
+      const loop =
+        lines.slice(patched).find((l) => /^for fn in .* do kubectl -n isekai patch ksvc "\$fn"/.test(l)) ??
+        '';
+      const restarted = (/^for fn in (.*?); do/.exec(loop)?.[1] ?? '').split(' ').sort();
+      const readers = [...declared]
+        .filter(([, f]) => f.vaultSettings.includes(setting))
+        .map(([name]) => name)
+        .sort();
+      expect(readers.length, setting).toBeGreaterThan(0);
+      expect(restarted, setting).toEqual(readers);
+      for (const name of restarted) expect(exists('ksvc', 'isekai', name), name).toBe(true);
+    }
   });
 
   it('follows the Job it created (not every Job with its label), and names restore Jobs afresh each time', () => {

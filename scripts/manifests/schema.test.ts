@@ -35,8 +35,10 @@ describe('schema: every manifest document parses and validates', () => {
   // Service + Deployment: +18), kourier-system's 2 NetworkPolicies (k3s/platform), isekai's
   // eventing-metrics-from-monitoring; isekai's broker-ingress and isekai-data's keycloak-from-edge
   // NetworkPolicies, the post-restore Backup (k3s/restore/postgres-backup.yaml); notify's Triggers for
-  // subtitle.hidden and subtitle.restored (the uploader is told of moderation decisions).
-  expect(manifests, 'manifest documents').toHaveLength(151);
+  // subtitle.hidden and subtitle.restored (the uploader is told of moderation decisions); the sessions' Redis
+  // (600-redis-sessions.yaml: ServiceAccount, ConfigMap, Service, StatefulSet) and its 3 NetworkPolicies (the
+  // site in, the site out, Prometheus to its exporter: +7).
+  expect(manifests, 'manifest documents').toHaveLength(158);
   it.each(
     manifests.map(
       (m) =>

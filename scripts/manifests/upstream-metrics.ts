@@ -29,6 +29,8 @@ const KNATIVE_SERVING_METRICS =
 const RABBITMQ =
   'https://www.rabbitmq.com/docs/prometheus (rabbitmq_prometheus plugin, /metrics/per-object: queue_coarse_metrics, queue_consumer_count)';
 const CEPH = 'https://docs.ceph.com/en/latest/mgr/prometheus/ (mgr prometheus module: ceph_cluster_total_*)';
+const REDIS_EXPORTER =
+  'https://github.com/oliver006/redis_exporter (README "What\'s exported": INFO memory → redis_memory_used_bytes, maxmemory → redis_memory_max_bytes)';
 const CERT_MANAGER =
   'https://cert-manager.io/docs/devops-tips/prometheus-metrics/ (controller metrics on 9402: certmanager_certificate_expiration_timestamp_seconds)';
 
@@ -41,6 +43,8 @@ export const UPSTREAM_METRICS: UpstreamMetric[] = [
   { name: 'rabbitmq_queue_messages_ready', job: 'rabbitmq', source: RABBITMQ },
   { name: 'rabbitmq_queue_messages_unacked', job: 'rabbitmq', source: RABBITMQ },
   { name: 'rabbitmq_queue_consumers', job: 'rabbitmq', source: RABBITMQ },
+  { name: 'redis_memory_used_bytes', job: 'redis-sessions', source: REDIS_EXPORTER },
+  { name: 'redis_memory_max_bytes', job: 'redis-sessions', source: REDIS_EXPORTER },
   { name: 'ceph_cluster_total_bytes', job: 'ceph', source: CEPH },
   { name: 'ceph_cluster_total_used_bytes', job: 'ceph', source: CEPH },
   { name: 'certmanager_certificate_expiration_timestamp_seconds', job: 'cert-manager', source: CERT_MANAGER },

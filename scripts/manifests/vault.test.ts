@@ -31,7 +31,7 @@ describe('vault-policies: one least-privilege policy and one role per function',
     },
   );
 
-  expect(roles, 'vault roles').toHaveLength(19);
+  expect(roles, 'vault roles').toHaveLength(20);
   it.each(roles.map((r) => [r.role, r] as const))(
     '%s: read-only, its own paths and named shared secrets only',
     (_n, role) => {
@@ -52,6 +52,20 @@ describe('vault-policies: one least-privilege policy and one role per function',
       expect(rules.map((r) => r.path)).toContain(own);
     },
   );
+
+  it.each([
+    // The site's sessions (knative/base/600-redis-sessions.yaml): the URL is the site's alone, the server's
+    // password its own alone; the site reads nothing of the cache Redis any more.
+    ['kv/data/isekai/shared/redis-sessions', ['site']],
+    ['kv/data/isekai-data/redis-sessions/config', ['redis-sessions']],
+    ['kv/data/isekai/shared/redis', ['catalog', 'library', 'notifications', 'notify', 'rate-anime']],
+  ])('%s is readable by exactly %j', (path, readers) => {
+    const reading = roles
+      .filter((r) => policyRules(read(r.policyFile)).some((rule) => policyCovers(rule.path, path)))
+      .map((r) => r.role)
+      .sort();
+    expect(reading).toEqual(readers);
+  });
 
   it('has no policy file without a role and no role without its file', () => {
     const files = [

@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { announce, dataDir, elapsed, httpGetText, repoRoot, runToLog } from './harness.ts';
+import { announce, dataDir, elapsed, httpGetText, processId, repoRoot, runToLog } from './harness.ts';
+import { acquireShared, type ServerProcess, sharing } from './shared-server.ts';
 import type { StartedServer } from './types.ts';
 
 /**
  * Ceph RGW (S3 API): one mon, one memstore OSD and radosgw, started by scripts/servers/ceph-up.sh
- * (root and Debian's ceph packages needed), stopped by ceph-down.sh. Data under .tmp/ceph-rgw/.
+ * (root and Debian's ceph packages needed), stopped by ceph-down.sh when its last user is done
+ * (scripts/servers/shared-server.ts). Data under .tmp/ceph-rgw/ of the checkout that started it.
  */
 
 const NAME = 'ceph-rgw';
@@ -40,14 +42,8 @@ function readEnv(dir: string): Record<string, string> {
   return { ...DEFAULT_ENV, ...env };
 }
 
-export async function start(): Promise<StartedServer> {
-  const t0 = performance.now();
-  const dir = dataDir(NAME);
-  if (await answering()) {
-    const ms = elapsed(t0);
-    announce(NAME, 'reused', ms, ENDPOINT);
-    return { name: NAME, env: readEnv(dir), reused: true, ms, stop: async () => {} };
-  }
+/** Starts mon, OSD and radosgw from this checkout's `.tmp/ceph-rgw/`; radosgw's process stands for them. */
+async function launch(dir: string): Promise<ServerProcess> {
   const scriptEnv = { ...process.env, CEPH_DIR: dir };
   // Daemons of an earlier run that no longer answer: stop them by their pid files, clear the dir.
   if (existsSync(dir)) await runToLog('bash', [DOWN], path.join(dataDir('logs'), 'ceph-down.log'), scriptEnv);
@@ -55,18 +51,37 @@ export async function start(): Promise<StartedServer> {
   // ceph-up.sh polls for the OSD and the gateway itself, with its own deadline (60 s).
   await runToLog('bash', [UP], path.join(dir, 'up.log'), scriptEnv);
   if (!(await answering())) throw new Error(`${NAME}: ceph-up.sh finished but ${ENDPOINT} does not answer`);
+  const rgwPid = Number.parseInt(readFileSync(path.join(dir, 'run', 'client.rgw.a.pid'), 'utf8'), 10);
+  return { ...processId(rgwPid), dir };
+}
+
+/** ceph-down.sh on the starter's directory: stops the three daemons by their pid files, removes it. */
+async function stopCeph(server: ServerProcess): Promise<void> {
+  await runToLog('bash', [DOWN], path.join(dataDir('logs'), 'ceph-down.log'), {
+    ...process.env,
+    CEPH_DIR: server.dir,
+  });
+}
+
+export async function start(): Promise<StartedServer> {
+  const t0 = performance.now();
+  const dir = dataDir(NAME);
+  const lease = await acquireShared({
+    name: NAME,
+    port: RGW_PORT,
+    answering,
+    start: () => launch(dir),
+    stop: stopCeph,
+    startDeadlineMs: 90_000,
+  });
   const ms = elapsed(t0);
-  announce(NAME, 'started', ms, ENDPOINT);
-  let stopped = false;
+  announce(NAME, lease.reused ? 'reused' : 'started', ms, `${ENDPOINT}${sharing(lease)}`);
   return {
     name: NAME,
-    env: readEnv(dir),
-    reused: false,
+    // The env file of the checkout that started it, else the fixed defaults (the same keys).
+    env: readEnv(lease.server?.dir ?? dir),
+    reused: lease.reused,
     ms,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await runToLog('bash', [DOWN], path.join(dataDir('logs'), 'ceph-down.log'), scriptEnv);
-    },
+    stop: async () => void (await lease.release()),
   };
 }

@@ -13,6 +13,16 @@ export function dataDir(name: string): string {
   return path.join(repoRoot, '.tmp', name);
 }
 
+/** A TCP port from the environment variable `name`, else `fallback`; throws naming the variable when bad. */
+export function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new Error(`${name} must be a TCP port (1–65535), got "${raw}"`);
+  return port;
+}
+
 export function elapsed(t0: number): number {
   return Math.round(performance.now() - t0);
 }
@@ -132,6 +142,36 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The process's start time in clock ticks since boot (`/proc/<pid>/stat` field 22), or undefined when
+ * there is no such process: with the pid it names one process for good, as a pid alone can be recycled. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses): field 3 is index 0.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** One process for good: its pid and its start time (`processStart`). */
+export interface ProcessId {
+  readonly pid: number;
+  readonly since: string;
+}
+
+/** The process `id` names: the pid of a live, non-zombie process, started when `id.since` says. */
+export function isRunning(id: ProcessId): boolean {
+  return processStart(id.pid) === id.since && isAlive(id.pid);
+}
+
+/** `{ pid, since }` of a live process (throws when it is gone already). */
+export function processId(pid: number): ProcessId {
+  const since = processStart(pid);
+  if (since === undefined) throw new Error(`process ${pid} is gone`);
+  return { pid, since };
 }
 
 function commandLine(pid: number): string {

@@ -1,11 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { announce, elapsed, tail, waitUntil } from './harness.ts';
+import { announce, elapsed, isAlive, isRunning, portFromEnv, processId, tail, waitUntil } from './harness.ts';
+import { acquireShared, type ServerProcess, sharing } from './shared-server.ts';
 import type { StartedServer } from './types.ts';
 
 /**
@@ -25,11 +26,12 @@ const REPO = resolve(import.meta.dirname, '../..');
 const VERSION = process.env.KEYCLOAK_VERSION ?? '26.7.3';
 const CACHE = process.env.ISEKAI_CACHE ?? join(homedir(), '.cache', 'isekai');
 const KC_HOME = join(CACHE, `keycloak-${VERSION}`);
-const DATA = join(REPO, '.tmp', 'keycloak');
+/** 48080 / 49000 unless KEYCLOAK_PORT / KEYCLOAK_MANAGEMENT_PORT name others (a private server for experiments). */
+const PORT = portFromEnv('KEYCLOAK_PORT', 48080);
+const MANAGEMENT_PORT = portFromEnv('KEYCLOAK_MANAGEMENT_PORT', 49000);
+const DATA = join(REPO, '.tmp', PORT === 48080 ? 'keycloak' : `keycloak-${PORT}`);
 const REALM_DIR = join(REPO, 'knative', 'base', 'keycloak');
 const HOST = '127.0.0.1';
-const PORT = 48080;
-const MANAGEMENT_PORT = 49000;
 const REALM = 'isekai';
 const START_DEADLINE_MS = Number(process.env.KEYCLOAK_START_DEADLINE_MS ?? 180_000);
 
@@ -153,32 +155,28 @@ async function waitReady(child: ChildProcess, log: string): Promise<void> {
     throw new Error(`[harness] keycloak is ready but realm ${REALM} is missing (log ${log})`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const pid = child.pid;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  // kc.sh forwards TERM to its java child and waits for a graceful shutdown.
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    // Our own process group only (spawned detached): kc.sh and its java.
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, 20_000);
-  await exited;
-  clearTimeout(timer);
+/** Stops the kc.sh `server` names, from any process: SIGTERM (kc.sh forwards it to its java and waits
+ * for a graceful shutdown), then after 20 s SIGKILL to its process group (kc.sh and java). Keeps the data. */
+async function stopKeycloak(server: ServerProcess): Promise<void> {
+  if (!isRunning(server)) return;
+  process.kill(server.pid, 'SIGTERM');
+  const gone = (ms: number) =>
+    waitUntil('[harness] keycloak stop', async () => !isAlive(server.pid), {
+      deadlineMs: ms,
+      intervalMs: 100,
+    })
+      .then(() => true)
+      .catch(() => false);
+  if (await gone(20_000)) return;
+  try {
+    process.kill(-server.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await gone(10_000);
 }
 
-export async function start(): Promise<StartedServer> {
-  const t0 = performance.now();
-  const env = environment();
-  if (await answers(`${ISSUER}/.well-known/openid-configuration`)) {
-    const ms = elapsed(t0);
-    announce('keycloak', 'reused', ms, BASE_URL);
-    return { name: 'keycloak', env, reused: true, ms, stop: async () => {} };
-  }
+async function launch(record: (server: ServerProcess) => void): Promise<ServerProcess> {
   await ensureBuilt();
   const realmJson = `${JSON.stringify(await devRealm(), null, 2)}\n`;
   const mode = await prepareData(realmJson);
@@ -200,15 +198,44 @@ export async function start(): Promise<StartedServer> {
     ],
     { cwd: KC_HOME, env: childEnv(), stdio: ['ignore', out, out], detached: true },
   );
+  closeSync(out);
+  if (child.pid === undefined) throw new Error('[harness] keycloak: kc.sh did not start');
+  // It outlives us when other users still hold it: our event loop must not wait for it.
+  child.unref();
+  const server = { ...processId(child.pid), dir: DATA };
+  record(server);
   try {
     await waitReady(child, log);
   } catch (error) {
-    await stopChild(child);
+    await stopKeycloak(server);
     throw error;
   }
-  const ms = elapsed(t0);
   process.stdout.write(
-    `[harness] keycloak started in ${ms} ms (${VERSION}, start --optimized, ${mode}, pid ${child.pid}, log ${log})\n`,
+    `[harness] keycloak: ${VERSION}, start --optimized, ${mode}, pid ${child.pid}, log ${log}\n`,
   );
-  return { name: 'keycloak', env, reused: false, ms, stop: () => stopChild(child) };
+  return server;
+}
+
+/** Joins the users of the machine's Keycloak on PORT, starting it when none answers (9–40 s); `stop()`
+ * gives the lease back, and the last user stops it (scripts/servers/shared-server.ts). */
+export async function start(): Promise<StartedServer> {
+  const t0 = performance.now();
+  const lease = await acquireShared({
+    name: 'keycloak',
+    port: PORT,
+    answering: () => answers(`${ISSUER}/.well-known/openid-configuration`),
+    start: launch,
+    stop: stopKeycloak,
+    // ensureBuilt may download and build the distribution first.
+    startDeadlineMs: START_DEADLINE_MS + 120_000,
+  });
+  const ms = elapsed(t0);
+  announce('keycloak', lease.reused ? 'reused' : 'started', ms, `${BASE_URL}${sharing(lease)}`);
+  return {
+    name: 'keycloak',
+    env: environment(),
+    reused: lease.reused,
+    ms,
+    stop: async () => void (await lease.release()),
+  };
 }

@@ -1,4 +1,4 @@
-import { tcpOpen } from './harness.ts';
+import { portFromEnv, tcpOpen } from './harness.ts';
 import { startJavaServer } from './java-server.ts';
 import type { StartedServer } from './types.ts';
 
@@ -9,7 +9,8 @@ import type { StartedServer } from './types.ts';
  * no update pipelines, collations ignored (see scripts/servers/README.md).
  */
 
-export const MONGO_PORT = 47017;
+/** 47017 unless `MONGO_WIRE_PORT` names another (a private server for experiments and tests). */
+export const MONGO_PORT = portFromEnv('MONGO_WIRE_PORT', 47017);
 const URL = `mongodb://127.0.0.1:${MONGO_PORT}`;
 
 /** Answers a MongoDB `ping` (not merely an open port). */
@@ -31,6 +32,7 @@ export function start(): Promise<StartedServer> {
   return startJavaServer({
     name: 'mongo-wire',
     url: URL,
+    port: MONGO_PORT,
     env: { MONGO_URL: URL },
     prepare: 'mongo-wire',
     marker: 'mongo-wire-',

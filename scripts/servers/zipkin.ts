@@ -38,6 +38,7 @@ export function start(): Promise<StartedServer> {
   return startJavaServer({
     name: 'zipkin',
     url: URL,
+    port: ZIPKIN_PORT,
     env: { ZIPKIN_URL: URL },
     prepare: 'zipkin',
     marker: 'zipkin-server-',

@@ -16,8 +16,11 @@ interface Running {
 }
 
 /**
- * Start (or reuse) every real server the integration and e2e projects need, once per vitest process
- * even though both projects list this file, and stop what we started when the last project finishes.
+ * Start (or join) every real server the integration and e2e projects need, once per vitest process
+ * even though both projects list this file, and give them back when the last project finishes: the machine
+ * services lose this run's database, vhost and keys; the shared servers (Ceph RGW, mongo-wire, Zipkin,
+ * Keycloak) lose this run's lease and stop only when no other user — another `npm test`, an `npm start`
+ * stack — still holds one (scripts/servers/shared-server.ts).
  */
 const shared = globalThis as { __isekaiServers?: Promise<Running> };
 

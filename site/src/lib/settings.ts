@@ -22,6 +22,12 @@ export const SiteSettings = Type.Object({
   OIDC_CLIENT_SECRET: Type.String({ minLength: 1 }),
   /** Allow an http:// issuer (local stacks only). */
   OIDC_ALLOW_HTTP: Type.Boolean({ default: false }),
+  /**
+   * The sessions' Redis (redis://[:password@]host:port[/db]). In the cluster its own server, which never
+   * evicts (knative/base/600-redis-sessions.yaml; Vault: shared `redis-sessions`). Unset: REDIS_URL.
+   */
+  SESSION_REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Development fallback for SESSION_REDIS_URL: the machine's Redis `npm start` shares with the functions. */
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
   /** Prefix of every session key in Redis. */
   SESSION_KEY_PREFIX: Type.String({ default: 'isekai:site:session:' }),
@@ -34,9 +40,12 @@ export type SiteSettings = Static<typeof SiteSettings>;
 
 /** The schemas parsed at start (scripts/manifests checks the Knative Service's env against them). */
 export const settings = [SiteSettings] as const;
-/** Settings Vault provides in the cluster (kv/data/isekai/site/config + the shared Redis secret). */
-export const vaultSettings: readonly string[] = ['OIDC_CLIENT_SECRET', 'REDIS_URL'];
-export const sharedSecrets: readonly string[] = ['redis'];
+/**
+ * Settings Vault provides in the cluster: kv/data/isekai/site/config and the sessions' Redis secret
+ * (kv/data/isekai/shared/redis-sessions, SESSION_REDIS_URL), so the cluster never falls back to REDIS_URL.
+ */
+export const vaultSettings: readonly string[] = ['OIDC_CLIENT_SECRET', 'SESSION_REDIS_URL'];
+export const sharedSecrets: readonly string[] = ['redis-sessions'];
 
 let loaded: Promise<SiteSettings> | undefined;
 
@@ -49,6 +58,15 @@ export function loadSiteSettings(): Promise<SiteSettings> {
     loadConfig(SiteSettings, env),
   );
   return loaded;
+}
+
+/**
+ * Where sessions live: SESSION_REDIS_URL, else REDIS_URL (development and `npm start`, where one Redis serves
+ * everything; in the cluster Vault always provides SESSION_REDIS_URL).
+ * @example sessionRedisUrl({ ...s, SESSION_REDIS_URL: undefined, REDIS_URL: 'redis://127.0.0.1:6379' }) // the REDIS_URL
+ */
+export function sessionRedisUrl(s: Pick<SiteSettings, 'SESSION_REDIS_URL' | 'REDIS_URL'>): string {
+  return s.SESSION_REDIS_URL ?? s.REDIS_URL;
 }
 
 /** The CA to trust for the API, when one is configured. */

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { type Api, createApi } from './api.ts';
 import { createOidc, type Oidc } from './oidc.ts';
 import { redisStore, type SessionStore } from './session.ts';
-import { apiCa, loadSiteSettings, type SiteSettings } from './settings.ts';
+import { apiCa, loadSiteSettings, type SiteSettings, sessionRedisUrl } from './settings.ts';
 
 export interface Site {
   readonly settings: SiteSettings;
@@ -32,7 +32,7 @@ export function site(): Site {
 
 function wire(s: SiteSettings): Site {
   if (wired) return wired;
-  const redis = new Redis(s.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  const redis = new Redis(sessionRedisUrl(s), { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis.on('error', (error: Error) => {
     process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'redis error', err: error.message })}\n`);
   });
