@@ -7,6 +7,11 @@ import { defineConfig } from 'vitest/config';
  *   started or reused by `test/setup/global-setup.ts`;
  * - e2e: whole flows across several functions (same servers).
  * The plain reporter ends every run with `N passed, N failed, N skipped` for CI.
+ *
+ * Scheduling: Vitest runs the projects of one `sequence.groupOrder` together only when their `maxWorkers`
+ * agree, and puts every project with one worker (the default on 2 cores is cores − 1 = 1) in a last group
+ * that runs its files one at a time. Unit therefore names the same 2 workers as integration: the two share
+ * them (both cores busy), and e2e, one file at a time on purpose, runs after them.
  */
 export default defineConfig({
   test: {
@@ -30,6 +35,10 @@ export default defineConfig({
           // private ports (scripts/servers/shared-server.test.ts, scripts/stack/mongo-shared.test.ts): 5 s (vitest's
           // default) timed out at load average 13 with nothing wrong.
           testTimeout: 30_000,
+          // As integration's (see above): with the default (1 on 2 cores) unit files ran one at a time, after
+          // the integration files, leaving a core idle for the whole unit project.
+          fileParallelism: true,
+          maxWorkers: 2,
         },
       },
       {

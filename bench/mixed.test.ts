@@ -18,8 +18,17 @@ describe('openLoop (the load of bench ramp and soak)', () => {
     );
     expect(total.errors).toBe(0);
     expect(total.completed).toBeGreaterThanOrEqual(9);
-    expect(sentAt[0]).toBeLessThan(50); // the first at once, not one interval late
-    expect(total.p50Ms).toBeLessThan(20); // not the 100 ms interval
+    // Judged against the schedule itself, not against wall-clock bounds (a loaded machine delays every
+    // wake-up): request k is never sent before k × 100 ms, the first is sent before the second is due,
+    // and an instant answer's latency is the send's own lateness (counted from k × 100 ms, not from a
+    // later tick or an interval's end).
+    const lateness = sentAt.map((t, k) => t - k * 100);
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(-1);
+    expect(sentAt[0]).toBeLessThan(100);
+    const sorted = [...lateness].sort((a, b) => a - b);
+    const medianLateness = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+    expect(total.p50Ms).toBeGreaterThanOrEqual(Math.max(0, medianLateness - 2));
+    expect(total.p50Ms).toBeLessThanOrEqual(sorted.at(-1) ?? 0);
   });
 
   it('counts an error status, a thrown request and a backlog over the in-flight cap as errors by status', async () => {

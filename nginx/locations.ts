@@ -271,6 +271,12 @@ export function functionLocation(
 export function authenticatedServerHead(o: EdgeOptions, serverClass: 'api' | 'events'): string[] {
   return [
     `set $edge_class ${serverClass};`,
+    // The maps that only ask "is there a token?" key on this flag, not on the header (edge.conf.template).
+    // `!= ""`, not `if ($http_authorization)`: nginx takes a value of "0" as false.
+    'set $edge_token "";',
+    'if ($http_authorization != "") {',
+    '  set $edge_token 1;',
+    '}',
     // The decoded path goes to edge-auth in a header: refuse control characters (header injection).
     'if ($uri ~ "[\\x00-\\x1f\\x7f]") {',
     '  return 400;',

@@ -45,7 +45,8 @@ export interface Page<T> {
   totalPages: number;
   /**
    * Only when a title search (`q`) found nothing on page 1: up to 5 anime whose titles are closest to `q`
-   * (pg_trgm word similarity ≥ 0.2 over every title and synonym, ignoring the other filters), best first.
+   * (pg_trgm strict word similarity ≥ 0.2 over every title and synonym, ignoring the other filters), best
+   * first.
    */
   suggestions?: T[];
 }
@@ -81,8 +82,15 @@ function summary(row: Row): AnimeSummary {
 /** Escape LIKE wildcards in user text. */
 const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** pg_trgm word similarity from which a one-word query matches a title (typos such as "freiren"). */
+/**
+ * pg_trgm strict word similarity from which a one-word query matches a word of a title (typos such as
+ * "freiren" for Frieren: 0.33, "monstr" for Monster: 0.5). Strict: the query is compared with whole words.
+ * Plain word similarity also compares it with parts of words, so a short word matched every title with a
+ * word of the same first two letters ("love" ~ "lost": 0.4) — a screen of unrelated titles.
+ */
 export const SINGLE_WORD_SIMILARITY = 0.3;
+/** Strict word similarity from which a title is suggested when a search found nothing (closestTitles). */
+export const SUGGESTION_SIMILARITY = 0.2;
 
 /**
  * One page of anime matching the filters, with the total. Search is fuzzy across every title and
@@ -97,23 +105,28 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
     return `$${values.length}`;
   };
   let rank = '0';
+  let closeness = '0';
   let settings: Record<string, string> | undefined;
   if (query.q !== undefined) {
     const q = param(query.q);
     const norm = `lower(unaccent(${q}))`;
     const like = `'%' || ${param(likeEscape(query.q.toLowerCase()))} || '%'`;
     const ts = `plainto_tsquery('simple', unaccent(${q}))`;
-    // `<%` is true from pg_trgm.word_similarity_threshold on, and the trigram index serves it (a
-    // `word_similarity(…) >= x` test cannot use an index: it scanned the whole catalogue). One misspelled
-    // word ("freiren" for Frieren: word similarity 0.33) needs 0.3, set for this statement only
-    // (`QueryOptions.settings`: two more round trips); several words keep pg_trgm's default, 0.6 ("kowboy
-    // bibop" gets suggestions instead), in one round trip (bench/README.md, "Uncached title search").
-    if (!/\s/.test(query.q.trim()))
-      settings = { 'pg_trgm.word_similarity_threshold': String(SINGLE_WORD_SIMILARITY) };
-    where.push(`(a.search_text like lower(unaccent(${like})) or ${norm} <% a.search_text
+    // pg_trgm's `<<%` / `<%` are true from pg_trgm.strict_word_similarity_threshold /
+    // word_similarity_threshold on, and the trigram index serves them (a `…similarity(…) >= x` test cannot
+    // use an index: it scanned the whole catalogue). One word is compared with whole words (`<<%`) from
+    // 0.3, set for this statement only (`QueryOptions.settings`: two more round trips); several words keep
+    // `<%` at pg_trgm's default, 0.6 ("kowboy bibop" gets suggestions instead), in one round trip
+    // (bench/README.md, "Uncached title search").
+    const oneWord = !/\s/.test(query.q.trim());
+    if (oneWord) settings = { 'pg_trgm.strict_word_similarity_threshold': String(SINGLE_WORD_SIMILARITY) };
+    const [op, similarity] = oneWord ? ['<<%', 'strict_word_similarity'] : ['<%', 'word_similarity'];
+    where.push(`(a.search_text like lower(unaccent(${like})) or ${norm} ${op} a.search_text
       or a.search_vector @@ ${ts})`);
-    rank = `(greatest(word_similarity(${norm}, a.search_text), ts_rank(a.search_vector, ${ts}))
+    rank = `(greatest(${similarity}(${norm}, a.search_text), ts_rank(a.search_vector, ${ts}))
       + case when lower(a.title) = lower(${q}) then 1 else 0 end)`;
+    // Equal scores (every title with the word "monster", for "monstr") go to the closest main title.
+    closeness = `similarity(${norm}, lower(unaccent(a.title)))`;
   }
   if (query.season !== undefined) where.push(`a.season = ${param(query.season)}`);
   if (query.year !== undefined) where.push(`a.year = ${param(query.year)}`);
@@ -130,7 +143,7 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
   const dir = (natural: 'asc' | 'desc') =>
     (flip || natural) === 'asc' ? 'asc nulls last' : 'desc nulls last';
   const orderBy = {
-    relevance: `${rank} ${dir('desc')}`,
+    relevance: `${rank} ${dir('desc')}, ${closeness} ${dir('desc')}`,
     score: `s.mean ${dir('desc')}`,
     popularity: `s.members ${dir('desc')}`,
     title: `lower(a.title) ${dir('asc')}`,
@@ -165,19 +178,20 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
 }
 
 /**
- * The anime whose titles are closest to `q`, for a search that found nothing: pg_trgm `word_similarity`
- * (the greatest similarity between `q` and any run of words in the titles/synonyms) at least 0.2, best
- * first, then by similarity to the main title, then by members. A sequential scan over the catalogue, run only on empty first pages.
+ * The anime whose titles are closest to `q`, for a search that found nothing: pg_trgm strict word
+ * similarity (between `q` and whole words of the titles/synonyms) at least SUGGESTION_SIMILARITY, best
+ * first, then by similarity to the main title, then by members. `<<%` under a statement-local threshold,
+ * so the trigram index (`anime_search_trgm`) finds the candidates instead of a scan of every title.
  */
 export async function closestTitles(db: Postgres, q: string, limit = 5): Promise<AnimeSummary[]> {
   const { rows } = await db.query(
-    `select ${SUMMARY_COLUMNS} from (
-       select a.id, word_similarity(lower(unaccent($1)), a.search_text) as sim from anime a
-     ) m join anime a on a.id = m.id join anime_stats s on s.anime_id = a.id
-     where m.sim >= 0.2
-     order by m.sim desc, similarity(lower(unaccent($1)), lower(unaccent(a.title))) desc, s.members desc, a.id
+    `select ${SUMMARY_COLUMNS} from anime a join anime_stats s on s.anime_id = a.id
+     where lower(unaccent($1)) <<% a.search_text
+     order by strict_word_similarity(lower(unaccent($1)), a.search_text) desc,
+       similarity(lower(unaccent($1)), lower(unaccent(a.title))) desc, s.members desc, a.id
      limit $2`,
     [q, limit],
+    { settings: { 'pg_trgm.strict_word_similarity_threshold': String(SUGGESTION_SIMILARITY) } },
   );
   return rows.map(summary);
 }

@@ -106,7 +106,7 @@ export const LibraryListApi = defineApi({
     params: EntryPath,
     access: 'user',
     alsoAnswers: [201],
-    summary: 'Add or change an entry (201 when added)',
+    summary: 'Add or change an entry (201 when added; 200 and nothing written when it changes nothing)',
     body: EntryInput,
     example: { status: 'watching', progress: 3 },
     response: Entry,

@@ -70,6 +70,32 @@ export function nextEntry(
   };
 }
 
+/** The fields of an entry a write can set or the list rules derive (not its timestamps). */
+const SAME_FIELDS = [
+  'status',
+  'progress',
+  'rewatchCount',
+  'startedOn',
+  'finishedOn',
+  'notes',
+  'priority',
+  'private',
+  'favourite',
+] as const;
+
+/**
+ * Whether `next` (nextEntry's answer) would leave the listed entry `before` as it is: every field a write
+ * sets equal, tags in the same order. Such a write is `unchanged` (nothing written, no event), whether
+ * it comes from `PUT /me/library/{id}` or a MAL import row.
+ */
+export function sameEntry(before: Entry, next: ReturnType<typeof nextEntry>): boolean {
+  return (
+    SAME_FIELDS.every((field) => before[field] === next[field]) &&
+    before.tags.length === next.tags.length &&
+    before.tags.every((tag, i) => tag === next.tags[i])
+  );
+}
+
 /**
  * The status when the input names none: the entry's own (plan_to_watch for a new one), except that a
  * planned entry whose progress goes up becomes `watching` — what MyAnimeList and AniList do on the first
@@ -101,6 +127,8 @@ async function readEntry(tx: pg.ClientBase, userId: string, animeId: number): Pr
 /**
  * Create or update the caller's entry in the caller's transaction: list rules, members/favourites
  * aggregates, per-episode history for newly watched episodes, and `library.updated` in the outbox.
+ * A write that would leave a listed entry as it is (sameEntry) is `unchanged`: no row updated (its
+ * `updatedAt` stays), no history, no event — the entry comes back as it was.
  */
 export async function saveEntry(
   tx: pg.ClientBase,
@@ -117,6 +145,8 @@ export async function saveEntry(
   const { episodes } = await lockStats(tx, animeId);
   const before = await readEntry(tx, identity.sub, animeId);
   const next = nextEntry(before, input, episodes, options);
+  if (before && sameEntry(before, next))
+    return { entry: before, change: 'unchanged', catalogChanged: false, events: [] };
   const { rows } = await tx.query(
     `insert into library_entries as e (user_id, anime_id, status, progress, rewatch_count, started_on, finished_on,
        notes, tags, priority, private, favourite)

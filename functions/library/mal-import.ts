@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { ensureUser } from '../lib/data/users.ts';
 import type { Identity } from '../lib/http/types.ts';
 import { submitRating } from '../lib/tracking/ratings.ts';
-import { ENTRY_SQL, type Entry, entryView, nextEntry, saveEntry } from './entries.ts';
+import { ENTRY_SQL, entryView, nextEntry, sameEntry, saveEntry } from './entries.ts';
 import type { MalRow } from './mal-rows.ts';
 
 /** `unchanged`: the anime is listed exactly as the row says (entry and score): nothing written, no event. */
@@ -29,28 +29,6 @@ export interface ImportResult {
   report: ImportReport;
   changedAnime: number[];
   events: CloudEventV1<unknown>[];
-}
-
-/** The fields of an entry a MAL row can set or the list rules derive (not its timestamps). */
-const SAME_FIELDS = [
-  'status',
-  'progress',
-  'rewatchCount',
-  'startedOn',
-  'finishedOn',
-  'notes',
-  'priority',
-  'private',
-  'favourite',
-] as const;
-
-/** Whether `next` (nextEntry's answer) would leave the listed entry `before` as it is. */
-function sameEntry(before: Entry, next: ReturnType<typeof nextEntry>): boolean {
-  return (
-    SAME_FIELDS.every((field) => before[field] === next[field]) &&
-    before.tags.length === next.tags.length &&
-    before.tags.every((tag, i) => tag === next.tags[i])
-  );
 }
 
 /**

@@ -14,10 +14,13 @@
  * Every call is appended to FAKE_LOG as a JSON line. FAKE_FAIL (a regular expression) makes the `wait`s
  * and `rollout status`es whose arguments match time out, as a real one would.
  * Environment: FAKE_STATE, FAKE_LOG, FAKE_FAIL, REAL_KUBECTL (for `kubectl kustomize`).
+ * `fakeCall` is the same fake as a function of one call (environment, working directory, stdin): what
+ * fake-cluster-server.ts serves to its shell clients, so that a call does not cost a Node start.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 
 export interface FakeState {
   namespaces: string[];
@@ -212,14 +215,20 @@ class Refused extends Error {
   }
 }
 
-const stateFile = process.env.FAKE_STATE ?? '';
-const load = (): FakeState =>
+/** What one call of the fake sees of its caller: the environment variables above and the working directory. */
+export interface CallContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Relative paths in arguments (`apply -f platform/vault.yaml`, a policy file) are resolved against it. */
+  readonly cwd: string;
+}
+
+const load = (stateFile: string): FakeState =>
   existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as FakeState) : initialState();
 /**
  * Writes the state back only when this call changed it, atomically (a port-forward runs beside the
  * script's own calls: a reader must never see half a file, nor a read-only call undo another's change).
  */
-const save = (s: FakeState, before: string) => {
+const save = (stateFile: string, s: FakeState, before: string) => {
   const text = JSON.stringify(s);
   if (text === before) return;
   writeFileSync(`${stateFile}.${process.pid}`, text);
@@ -343,12 +352,13 @@ function add(s: FakeState, key: string) {
   if (!s.objects.includes(key)) s.objects.push(key);
 }
 
-function kubectl(args: string[], s: FakeState, stdin: () => string): string {
+function kubectl(args: string[], s: FakeState, stdin: () => string, ctx: CallContext): string {
   const ns = namespaceOf(args);
+  const path = (p: string) => resolve(ctx.cwd, p);
   const positional = args.filter((a, i) => !a.startsWith('-') && !VALUE_FLAGS.has(args[i - 1] ?? ''));
   const [verb] = positional;
   const timedOut = () => {
-    const fail = process.env.FAKE_FAIL;
+    const fail = ctx.env.FAKE_FAIL;
     if (fail && new RegExp(fail).test(args.join(' '))) {
       throw new Refused(`error: timed out waiting for the condition on ${positional.slice(1).join(' ')}`);
     }
@@ -358,10 +368,12 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
       return 'Client Version: v1.33.0-fake\n';
     case 'kustomize': {
       // REAL_KUBECTL must be the real one (a fake calling itself would recurse for ever).
-      if (process.env.FAKE_INSIDE) throw new Refused('fake: REAL_KUBECTL is the fake itself');
-      const r = spawnSync(process.env.REAL_KUBECTL ?? 'kubectl', args, {
+      if (ctx.env.FAKE_INSIDE) throw new Refused('fake: REAL_KUBECTL is the fake itself');
+      const r = spawnSync(ctx.env.REAL_KUBECTL ?? 'kubectl', args, {
         encoding: 'utf8',
-        env: { ...process.env, FAKE_INSIDE: '1' },
+        cwd: ctx.cwd,
+        env: { ...process.env, ...ctx.env, FAKE_INSIDE: '1' },
+        maxBuffer: 64 << 20,
       });
       if (r.status !== 0) throw new Refused(r.stderr);
       return r.stdout;
@@ -399,9 +411,9 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
         return `applied ${file}\n`;
       }
       let text: string;
-      if (dir) text = kubectl(['kustomize', dir], s, stdin);
+      if (dir) text = kubectl(['kustomize', dir], s, stdin, ctx);
       else if (file === '-') text = stdin();
-      else if (file) text = readFileSync(file, 'utf8');
+      else if (file) text = readFileSync(path(file), 'utf8');
       else throw new Refused('fake: apply needs -f or -k');
       // Loaded only here: most calls need no YAML, and each call is a new process.
       const { parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
@@ -494,7 +506,7 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
       if (!gk || !s.objects.includes(`${gk}/${ns}/${name}`))
         throw new Refused(`Error from server (NotFound): ${resource} "${name}" not found`);
       const file = flag(args, '--patch-file');
-      if (!file || !existsSync(file)) throw new Refused(`error: unable to read patch file ${file}`);
+      if (!file || !existsSync(path(file))) throw new Refused(`error: unable to read patch file ${file}`);
       return `${resource}/${name} patched\n`;
     }
     case 'exec': {
@@ -535,9 +547,9 @@ function kubectl(args: string[], s: FakeState, stdin: () => string): string {
   }
 }
 
-function vault(args: string[], s: FakeState, stdin: () => string): string {
+function vault(args: string[], s: FakeState, stdin: () => string, ctx: CallContext): string {
   const v = s.vault;
-  if (!process.env.VAULT_ADDR || !v.reachable) {
+  if (!ctx.env.VAULT_ADDR || !v.reachable) {
     throw new Refused('Error checking seal status: dial tcp 127.0.0.1:18200: connect: connection refused', 1);
   }
   const words = args.filter((a) => !a.startsWith('-'));
@@ -565,7 +577,7 @@ function vault(args: string[], s: FakeState, stdin: () => string): string {
     return JSON.stringify(status());
   }
   if (v.sealed) throw new Refused('Error: Vault is sealed', 2);
-  if (!v.rootToken || process.env.VAULT_TOKEN !== v.rootToken)
+  if (!v.rootToken || ctx.env.VAULT_TOKEN !== v.rootToken)
     throw new Refused('Code: 403. permission denied', 2);
   const json = (x: unknown) => JSON.stringify(x);
   const kvPath = (p: string) => {
@@ -584,7 +596,8 @@ function vault(args: string[], s: FakeState, stdin: () => string): string {
     return '';
   }
   if (a === 'policy' && b === 'write') {
-    if (!existsSync(words[3] ?? '')) throw new Refused(`error opening policy file ${words[3]}`, 1);
+    if (!existsSync(resolve(ctx.cwd, words[3] ?? '')))
+      throw new Refused(`error opening policy file ${words[3]}`, 1);
     v.policies.push(c);
     return '';
   }
@@ -614,37 +627,59 @@ function vault(args: string[], s: FakeState, stdin: () => string): string {
   throw new Refused(`fake vault: unsupported ${args.join(' ')}`);
 }
 
-function main() {
-  const [tool = '', ...args] = process.argv.slice(2);
-  const s = load();
+/** What one call answered: its output, its exit status, and whether it lasts until killed (a port-forward). */
+export interface CallResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exit: number;
+  readonly holds: boolean;
+}
+
+/**
+ * One call of the fake `tool` (kubectl or vault) with `args`, against the state in `ctx.env.FAKE_STATE`,
+ * recorded in `ctx.env.FAKE_LOG`. `stdin` is read only by the calls that take input (`-f -`, `key=-`).
+ * Throws only on a fault of the fake itself (a refusal is a result with a non-zero exit).
+ */
+export function fakeCall(tool: string, args: string[], ctx: CallContext, stdin: () => string): CallResult {
+  const stateFile = ctx.env.FAKE_STATE ?? '';
+  const s = load(stateFile);
   const before = JSON.stringify(s);
   let input: string | undefined;
-  const stdin = () => {
-    input ??= readFileSync(0, 'utf8');
+  const once = () => {
+    input ??= stdin();
     return input;
   };
   const record = (exit: number, error?: string) =>
     appendFileSync(
-      process.env.FAKE_LOG ?? '/dev/null',
+      ctx.env.FAKE_LOG ?? '/dev/null',
       `${JSON.stringify({ tool, args, exit, error } satisfies FakeCall)}\n`,
     );
   try {
-    const out = tool === 'vault' ? vault(args, s, stdin) : kubectl(args, s, stdin);
-    save(s, before);
+    const out = tool === 'vault' ? vault(args, s, once, ctx) : kubectl(args, s, once, ctx);
+    save(stateFile, s, before);
     record(0);
-    process.stdout.write(out);
     // A port-forward lasts until it is killed, like the real one.
-    if (tool === 'kubectl' && args.includes('port-forward')) {
-      process.on('SIGTERM', () => process.exit(0));
-      setInterval(() => {}, 60_000);
-    }
+    const holds = tool === 'kubectl' && args.includes('port-forward');
+    return { stdout: out, stderr: '', exit: 0, holds };
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
-    save(s, before);
+    save(stateFile, s, before);
     record(e.exit, e.message);
-    if (e.stdout) process.stdout.write(e.stdout);
-    else process.stderr.write(`${e.message}\n`);
-    process.exitCode = e.exit;
+    return e.stdout
+      ? { stdout: e.stdout, stderr: '', exit: e.exit, holds: false }
+      : { stdout: '', stderr: `${e.message}\n`, exit: e.exit, holds: false };
+  }
+}
+
+function main() {
+  const [tool = '', ...args] = process.argv.slice(2);
+  const r = fakeCall(tool, args, { env: process.env, cwd: process.cwd() }, () => readFileSync(0, 'utf8'));
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  process.exitCode = r.exit;
+  if (r.holds) {
+    process.on('SIGTERM', () => process.exit(0));
+    setInterval(() => {}, 60_000);
   }
 }
 

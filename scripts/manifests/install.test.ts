@@ -3,11 +3,11 @@
  * put first on PATH. The fake refuses what a cluster would (an object before its namespace or CRD, a wait
  * on something never applied, Vault Ready while sealed, functions Ready before Vault is configured), so a
  * passing install is one whose order converges; FAKE_FAIL makes chosen waits time out to prove the script
- * stops there.
+ * stops there. The fakes are clients of one fake-cluster server per file (fake-cluster-server.ts): an install
+ * makes ~200 calls, and a Node start for each was most of this file's time.
  */
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -19,8 +19,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeCall, type FakeState, matches } from './fake-cluster.ts';
+import { startFakeClusterServer, writeClients } from './fake-cluster-server.ts';
 import { loadFunctionSettings } from './function-env.ts';
 import { FUNCTIONS, JOBS } from './function-specs.ts';
 import { REPO_ROOT } from './load.ts';
@@ -28,7 +29,12 @@ import { REPO_ROOT } from './load.ts';
 const SCRIPT = join(REPO_ROOT, 'k3s', 'install-platform.sh');
 const realKubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
 const dirs: string[] = [];
+let server: Awaited<ReturnType<typeof startFakeClusterServer>>;
+beforeAll(async () => {
+  server = await startFakeClusterServer();
+});
 afterAll(() => {
+  server?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -51,14 +57,7 @@ function cluster(from?: Run): string {
   }
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
-  for (const tool of ['kubectl', 'vault']) {
-    const wrapper = join(bin, tool);
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nexec "${process.execPath}" "${join(REPO_ROOT, 'scripts/manifests/fake-cluster.ts')}" ${tool} "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
-  }
+  writeClients(bin, server.port);
   return dir;
 }
 
@@ -77,7 +76,6 @@ function install(dir: string, args: string[], env: Record<string, string> = {}):
       VAULT_INIT_FILE: join(dir, 'home', 'vault-init.json'),
       POLL_SECONDS: '0',
       ALERT_WEBHOOK_URL: 'https://alerts.example.test/hook',
-      NODE_COMPILE_CACHE: join(tmpdir(), 'isekai-fake-cluster-cache'),
       ...env,
     },
   });

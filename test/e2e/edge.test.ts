@@ -1,5 +1,5 @@
-import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash, createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -455,6 +455,19 @@ describe('identity headers, limits and errors', () => {
       .filter((l) => l.user_agent === 'cache-probe')
       .map((l) => l.auth_cache);
     expect(statuses).toEqual(['MISS', 'HIT', 'HIT']);
+  });
+
+  it('keys the auth cache by a hash of the Authorization header: no cache file holds the token', async () => {
+    const token = await forge({});
+    await edgeRequest(edge, 'api', { path: '/me', headers: bearer(token) });
+    // nginx/edge.js tokenHash: MD5 of the header's bytes, base64url; a file's `KEY:` line holds the key as text.
+    const hash = createHash('md5').update(`Bearer ${token}`).digest('base64url');
+    const dir = join(edge.prefix, 'auth-cache');
+    const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((f) => f.isFile());
+    const contents = await Promise.all(files.map((f) => readFile(join(f.parentPath, f.name), 'latin1')));
+    expect(contents.some((c) => c.includes(`\nKEY: ${hash}|api|GET|`))).toBe(true);
+    const signature = token.split('.')[2] ?? '';
+    expect(contents.filter((c) => c.includes(signature) || c.includes(token))).toEqual([]);
   });
 
   it('streams Server-Sent Events unbuffered: the first frame arrives while the stream stays open', async () => {

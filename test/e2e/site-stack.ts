@@ -22,6 +22,7 @@ import { createScratchDatabase } from '../support/scratch-db.ts';
 
 const root = join(import.meta.dirname, '../..');
 const FUNCTIONS = ['edge-auth', 'catalog', 'library', 'rate-anime', 'subtitles'] as const;
+type FunctionName = (typeof FUNCTIONS)[number] | 'notifications';
 
 export interface SiteStack {
   readonly edge: TestEdge;
@@ -34,6 +35,8 @@ export interface SiteStack {
   readonly siteUrl: string;
   /** The site's `SESSION_KEY_PREFIX` in the harness's Redis (a session is this + the cookie's value). */
   readonly sessionKeyPrefix: string;
+  /** The functions' `REDIS_KEY_PREFIX` (live notification channels are `<prefix>notifications:<inbox>`). */
+  readonly redisKeyPrefix: string;
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,14 @@ export interface SiteStackOptions {
   readonly bulk?: boolean;
   /** Names the scratch databases (one per test file). Default `site`. */
   readonly label?: string;
+  /**
+   * Run the notifications function too (inbox, unread count, the live SSE stream; the inboxes in this
+   * stack's MongoDB database, live signals on its Redis prefix). Default false: the site then shows no
+   * badge and its live script keeps retrying.
+   */
+  readonly notifications?: boolean;
+  /** The subtitles function's `SUBTITLE_BUCKET` (an existing bucket of the caller's). Default its own default. */
+  readonly subtitleBucket?: string;
 }
 
 export async function startSiteStack(
@@ -98,8 +109,12 @@ export async function startSiteStack(
       issuer = provider.issuer;
       siteSecret = 'dev-only-isekai-site-secret'; // scripts/start.ts's default (the realm's dev overlay)
     }
+    const functions: FunctionName[] = [
+      ...FUNCTIONS,
+      ...(options.notifications ? ['notifications' as const] : []),
+    ];
     const ports = Object.fromEntries(
-      await Promise.all(FUNCTIONS.map(async (f) => [f, await freePort()] as const)),
+      await Promise.all(functions.map(async (f) => [f, await freePort()] as const)),
     );
     const common = {
       DATABASE_URL: database.url,
@@ -110,10 +125,11 @@ export async function startSiteStack(
       OIDC_ISSUER: issuer,
       OIDC_AUDIENCE: env.OIDC_AUDIENCE ?? 'isekai-api',
       LOG_LEVEL: 'warn',
+      ...(options.subtitleBucket ? { SUBTITLE_BUCKET: options.subtitleBucket } : {}),
       // The harness's Ceph RGW, for the library's stored backups.
       ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('S3_'))),
     };
-    const procs: Proc[] = FUNCTIONS.map((name, i) => {
+    const procs: Proc[] = functions.map((name, i) => {
       const port = String(ports[name]);
       const proc = startProcess(
         name,
@@ -164,6 +180,7 @@ export async function startSiteStack(
       edge,
       siteUrl,
       sessionKeyPrefix,
+      redisKeyPrefix: common.REDIS_KEY_PREFIX,
       stop,
       databaseUrl: database.url,
       mongoUrl: env.MONGO_URL ?? '',

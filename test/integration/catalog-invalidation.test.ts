@@ -10,7 +10,7 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 /**
  * A writer's cache invalidation that Redis refuses (a partition between the writer and Redis) is not
  * dropped: it is retried in the background until Redis takes it, so the object cached before the write is
- * gone soon after the partition heals instead of living out its TTL (found by test/e2e/crash.test.ts's
+ * gone soon after the partition heals instead of living out its TTL (found by test/e2e/crash-stores.test.ts's
  * Redis outage, issue 17). The writer reaches the machine's real Redis through a TCP proxy the test cuts;
  * the observer talks to the same Redis directly.
  */

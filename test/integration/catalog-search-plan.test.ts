@@ -1,7 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { addGeneratedAnime } from '../../bench/large-catalogue.ts';
-import { listAnime } from '../../functions/catalog/queries.ts';
+import {
+  closestTitles,
+  listAnime,
+  SINGLE_WORD_SIMILARITY,
+  SUGGESTION_SIMILARITY,
+} from '../../functions/catalog/queries.ts';
 import { createPostgres, type Postgres, type QueryOptions } from '../../functions/lib/data/postgres.ts';
 import { createRuntime } from '../../functions/lib/runtime.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-db.ts';
@@ -9,9 +14,10 @@ import { prepareDatabase } from '../support/tracking.ts';
 
 /**
  * Title search on a catalogue of real size (the seed + 20 000 generated anime, bench/large-catalogue.ts):
- * every search — one word included — is served by the trigram index `anime_search_trgm` instead of reading
- * every title (`word_similarity(…) >= 0.3` cannot use an index; pg_trgm's `<%` under a statement-local
- * `pg_trgm.word_similarity_threshold` can), and it still finds exactly what the search is defined to find.
+ * every search — one word included — and the suggestions of a search that found nothing are served by the
+ * trigram index `anime_search_trgm` instead of reading every title (`…word_similarity(…) >= x` cannot use an
+ * index; pg_trgm's `<%` / `<<%` under a statement-local threshold can), and it still finds exactly what the
+ * search is defined to find.
  * The plans are PostgreSQL's EXPLAIN of the very statements `listAnime` sends, under the settings it sends.
  */
 const env = inject('env');
@@ -99,15 +105,18 @@ describe('title search on 20 000 anime', () => {
   });
 
   it.each(SEARCHES)('%s (%s) finds exactly the anime its definition names', async (_name, q) => {
-    // The definition: a substring of a title, word similarity ≥ 0.3 for one word (0.6 for several), or
-    // every word in the full text. Here as a plain scan, to compare with what the indexed search returns.
-    const threshold = /\s/.test(q) ? 0.6 : 0.3;
+    // The definition: a substring of a title, strict word similarity ≥ 0.3 for one word (word similarity
+    // ≥ 0.6 for several), or every word in the full text. Here as a plain scan, to compare with what the
+    // indexed search returns.
+    const similarity = /\s/.test(q)
+      ? 'word_similarity(lower(unaccent($1)), a.search_text) >= 0.6'
+      : `strict_word_similarity(lower(unaccent($1)), a.search_text) >= ${SINGLE_WORD_SIMILARITY}`;
     const expected = await admin.query<{ id: number }>(
       `select a.id from anime a
        where a.search_text like '%' || lower(unaccent($1)) || '%'
-          or word_similarity(lower(unaccent($1)), a.search_text) >= $2
+          or ${similarity}
           or a.search_vector @@ plainto_tsquery('simple', unaccent($1))`,
-      [q, threshold],
+      [q],
     );
     const found: number[] = [];
     for (let page = 1; ; page++) {
@@ -121,4 +130,32 @@ describe('title search on 20 000 anime', () => {
     expect(expected.rows.length).toBeGreaterThan(0);
     expect(found.sort((x, y) => x - y)).toEqual(expected.rows.map((r) => r.id).sort((x, y) => x - y));
   });
+
+  it.each([
+    ['two misspelled words', 'kowboy bibop'],
+    ['one misspelled word', 'frierem'],
+  ])(
+    'the suggestions for %s (%s) read the trigram index and are the closest titles by definition',
+    async (_name, q) => {
+      sent = [];
+      const suggested = await closestTitles(db, q);
+      expect(sent).toHaveLength(1);
+      const planned = await plan(sent[0] as Sent);
+      expect(planned.filter((n) => n['Index Name'] === 'anime_search_trgm')).not.toHaveLength(0);
+      expect(planned.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'anime')).toEqual(
+        [],
+      );
+      // The definition as a plain scan: the five best by strict word similarity ≥ 0.2, then as closestTitles.
+      const expected = await admin.query<{ id: number }>(
+        `select a.id from anime a join anime_stats s on s.anime_id = a.id
+       where strict_word_similarity(lower(unaccent($1)), a.search_text) >= ${SUGGESTION_SIMILARITY}
+       order by strict_word_similarity(lower(unaccent($1)), a.search_text) desc,
+         similarity(lower(unaccent($1)), lower(unaccent(a.title))) desc, s.members desc, a.id
+       limit 5`,
+        [q],
+      );
+      expect(expected.rows.length).toBeGreaterThan(0);
+      expect(suggested.map((a) => a.id)).toEqual(expected.rows.map((r) => r.id));
+    },
+  );
 });

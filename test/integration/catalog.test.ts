@@ -37,6 +37,31 @@ describe('catalog search', () => {
     expect(titles(body)[0]).toBe(expected);
   });
 
+  it.each([
+    ['narto', 'Naruto'],
+    ['bebpo', 'Cowboy Bebop'],
+    ['monstr', 'Monster'],
+    ['frieren', 'Sousou no Frieren'],
+  ])('a one-word typo (%s) finds %s first', async (q, expected) => {
+    const { body } = await get(`/anime?q=${encodeURIComponent(q)}`);
+    expect(titles(body)[0]).toBe(expected);
+  });
+
+  it.each([
+    // Before, each found 9–15 anime: every title with a word starting with the same two letters ("ta…",
+    // "he…", "dr…": word similarity 0.33 from two shared trigrams out of six), such as the one named here.
+    ['table', 'Gintama'],
+    ['hello', 'Bleach: Sennen Kessen-hen'],
+    ['dream', 'Dragon Ball Z'],
+  ])(
+    'an unrelated word (%s) finds at most two anime, not every title sharing two letters (%s)',
+    async (q, noise) => {
+      const { body } = await get(`/anime?q=${encodeURIComponent(q)}`);
+      expect(body.total).toBeLessThanOrEqual(2);
+      expect(titles(body)).not.toContain(noise);
+    },
+  );
+
   it('suggests the closest titles when a title search finds nothing (and only then)', async () => {
     const { status, body } = await get(`/anime?q=${encodeURIComponent('kowboy bibop')}`);
     expect(status).toBe(200);

@@ -26,20 +26,28 @@ const shared = globalThis as { __isekaiServers?: Promise<Running> };
 
 async function startAll(): Promise<Running> {
   const started = performance.now();
-  const machine = await startMachineServices();
-  const stops = [machine.stop];
-  // The run's database gets the schema once, before any test file starts (files may migrate again: a no-op).
-  const applied = await migrate(machine.env.DATABASE_URL ?? '');
-  process.stdout.write(`[harness] migrations applied: ${applied.length}\n`);
-  const env: Record<string, string> = { ...machine.env };
-  const servers = await Promise.allSettled(
-    ['ceph-rgw', 'mongo-wire', 'zipkin', 'keycloak'].map(async (name) => {
+  // The machine services and the shared servers need nothing of one another: they start together.
+  const machine = (async () => {
+    const services = await startMachineServices();
+    // The run's database gets the schema once, before any test file starts (files may migrate again: a no-op).
+    const applied = await migrate(services.env.DATABASE_URL ?? '').catch(async (error: unknown) => {
+      await services.stop();
+      throw error;
+    });
+    process.stdout.write(`[harness] migrations applied: ${applied.length}\n`);
+    return services;
+  })();
+  const servers = await Promise.allSettled([
+    machine,
+    ...['ceph-rgw', 'mongo-wire', 'zipkin', 'keycloak'].map(async (name) => {
       const mod = (await import(`../../scripts/servers/${name}.ts`)) as {
         start: () => Promise<{ env: Record<string, string>; stop: () => Promise<void> }>;
       };
       return mod.start();
     }),
-  );
+  ]);
+  const env: Record<string, string> = {};
+  const stops: (() => Promise<void>)[] = [];
   const failures: string[] = [];
   for (const result of servers) {
     if (result.status === 'fulfilled') {

@@ -31,7 +31,7 @@ export interface SendOutcome {
 /**
  * Sequences sent at once: a bulk write (a MAL import of 1,000 rows commits 1,250 events) must not open a
  * thousand requests to the broker ingress together — the sends past its per-request timeout failed and
- * were left to the relay (found by test/e2e/crash.test.ts, the import crash test).
+ * were left to the relay (found by test/e2e/crash-import.test.ts).
  */
 export const PUBLISH_CONCURRENCY = 16;
 

@@ -202,7 +202,7 @@ export function createCatalogCache(
         if (await flush(animeIds)) return;
       }
       // Not lost: kept and retried until Redis takes it, so once a partition heals the old object is gone
-      // within RETRY_MAX_MS instead of living out its TTL (found by test/e2e/crash.test.ts's Redis outage).
+      // within RETRY_MAX_MS instead of living out its TTL (found by test/e2e/crash-stores.test.ts's Redis outage).
       for (const id of animeIds) pending.add(id);
       runtime.log.error(
         { code: 'dependency_unavailable', dependency: 'redis', animeIds },

@@ -8,6 +8,7 @@ import { ListQuery, SEASONS } from '../../../functions/catalog/schemas.ts';
 import { ANIME_TYPE_LABEL } from '../../../functions/lib/tracking/anime.ts';
 import type { Entry } from '../../../functions/lib/tracking/entry.ts';
 import type { RatingView } from '../../../functions/lib/tracking/rating-view.ts';
+import type { Api } from './api.ts';
 
 export { ANIME_STATUSES, ANIME_TYPES, SEASONS, SORTS } from '../../../functions/catalog/schemas.ts';
 export { STATUSES } from '../../../functions/library/schemas.ts';
@@ -39,6 +40,18 @@ export function searchParams(params: URLSearchParams): Partial<Record<SearchKey,
     if (Value.Check(schema, value)) out[key] = value as string | number;
   }
   return out;
+}
+
+/**
+ * An anime's title for a page that only holds its id (a subtitle, a moderation case): the catalog's
+ * `GET /anime/{id}` through the edge (public, cached there). Undefined when the catalog does not answer
+ * (unknown id, outage): the page then names the anime by its id rather than failing.
+ */
+export function animeTitle(api: Api, animeId: number | string): Promise<string | undefined> {
+  return api
+    .json<AnimeDetail>({ path: `/anime/${encodeURIComponent(String(animeId))}` })
+    .then((a) => a.title)
+    .catch(() => undefined);
 }
 
 /** The season before and after (fall 2024 → summer 2024, winter 2025). */

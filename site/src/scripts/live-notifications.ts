@@ -5,6 +5,13 @@
  * raises the header's unread badge, is announced in a polite live region, and on the inbox page is added at
  * the top. A dropped stream reconnects with `Last-Event-ID` (the API replays what was missed), backing off
  * from 1 s to 30 s; a 401 (signed out) stops it.
+ *
+ * Each notification is shown once, by id: one the page already lists (the inbox, rendered on the server
+ * with `data-id`) or already showed is skipped — no badge, no announcement, no second row. The server's
+ * list and the stream overlap by design: notify stores a notification, then signals it live, so a page
+ * rendered between the two lists it and its stream, opened before the signal, delivers it as well; and a
+ * resume replays what is stored after `Last-Event-ID` in time order, which includes notifications the
+ * dropped connection already delivered when their live signals came out of that order.
  */
 import { notificationLinks } from '../lib/notification-link.ts';
 
@@ -22,6 +29,10 @@ export function startLive(doc: Document): void {
   if (doc.body.dataset.live !== 'on') return;
   let lastId: string | undefined;
   let delay = 1000;
+  /** Notification ids on the page: the server-rendered ones, then each one shown live. */
+  const seen = new Set<string>();
+  for (const el of doc.querySelectorAll<HTMLElement>('.notification[data-id]'))
+    if (el.dataset.id) seen.add(el.dataset.id);
 
   const raiseBadge = () => {
     const badge = doc.getElementById('unread-badge');
@@ -36,6 +47,8 @@ export function startLive(doc: Document): void {
   };
 
   const show = (n: LiveNotification) => {
+    if (typeof n.id !== 'string' || seen.has(n.id)) return;
+    seen.add(n.id);
     raiseBadge();
     const text = n.inbox === 'moderation' ? `Moderation: ${n.message}` : n.message;
     const toast = doc.getElementById('live-toast');
