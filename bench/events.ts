@@ -1,10 +1,13 @@
 /**
  * Events benchmark: CloudEvents per second through the platform's path (HTTP → broker ingress → RabbitMQ
  * quorum queue → dispatcher → CloudEvent function on the lean host) against raw amqplib publish-with-
- * confirms and consume on the same RabbitMQ, measured in the same run. Writes bench/results/events-*.json.
+ * confirms and consume on the same RabbitMQ, measured in the same run, and against an HTTP floor (bare
+ * node:http publishing with confirms under the same wrk load, `events-floor.ts`). Writes
+ * bench/results/events-*.json.
  * Run: `node bench/events.ts` (AMQP_BASE_URL, default amqp://guest:guest@127.0.0.1:5672; needs rabbitmqctl).
  */
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -68,6 +71,66 @@ async function raw(): Promise<{ publishPerSec: number; consumePerSec: number }> 
   return { publishPerSec, consumePerSec };
 }
 
+/** The load both HTTP paths get: wrk, one binary-mode event per POST (autocannon on request). */
+function ingressLoad(): Parameters<typeof load>[1] {
+  return {
+    seconds: SECONDS,
+    connections: Number(process.env.BENCH_EVENTS_CONNECTIONS ?? 128),
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': 'bench',
+      'ce-type': spec?.type ?? '',
+      'ce-source': '/integrators/bench',
+      'ce-subject': '1',
+    },
+    body,
+    // wrk (C) unless BENCH_EVENTS_LOADGEN=autocannon: autocannon (JS) took a large share of the 2 cores.
+    wrkWithBody: process.env.BENCH_EVENTS_LOADGEN !== 'autocannon',
+  };
+}
+
+/** The first stdout line of `child` that is JSON with a string `key` (a server announcing its URL). */
+function announced(child: ReturnType<typeof spawn>, key: string, msg?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`exited (${code}) before listening`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      const value = entry[key];
+      if (typeof value === 'string' && (msg === undefined || entry.msg === msg)) resolve(value);
+    });
+  });
+}
+
+/**
+ * The HTTP floor (our row, beside the issue's): bare node:http publishing each POST with raw amqplib and
+ * confirms while a raw consumer drains the queue (`events-floor.ts`, a process of its own), driven by the
+ * same wrk load as the ingress — what an HTTP ingress costs before any of the platform's work.
+ */
+async function httpFloor(): Promise<{ publishPerSec: number; cpuUsPerEvent: number; p50Ms: number }> {
+  const floor = spawn(process.execPath, [new URL('./events-floor.ts', import.meta.url).pathname], {
+    env: { ...process.env, AMQP_URL: amqpUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await announced(floor, 'url');
+  try {
+    const cpu0 = await cpuOf(floor.pid ?? 0);
+    const result = await load(url, ingressLoad());
+    const cpuMs = (await cpuOf(floor.pid ?? 0)) - cpu0;
+    const accepted = Math.max(1, Math.round(result.requestsPerSec * SECONDS) - result.non2xx);
+    if (result.non2xx > 0) throw new Error(`events floor: ${result.non2xx} answers were not 202`);
+    return {
+      publishPerSec: result.requestsPerSec,
+      cpuUsPerEvent: (cpuMs * 1000) / accepted,
+      p50Ms: result.p50Ms,
+    };
+  } finally {
+    floor.kill('SIGTERM');
+    await once(floor, 'exit');
+  }
+}
+
 /** The platform path, with the broker process as `npm start` runs it (knative/base topology). */
 async function platform(): Promise<{
   ingressPerSec: number;
@@ -99,32 +162,12 @@ async function platform(): Promise<{
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const ingress = await new Promise<string>((resolve) => {
-    createInterface({ input: broker.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === 'broker ingress' && entry.url) resolve(entry.url);
-    });
-  });
+  const ingress = await announced(broker, 'url', 'broker ingress');
   try {
     const cpu0 = await cpuOf(broker.pid ?? 0);
     const threads0 = await cpuByThread(broker.pid ?? 0);
     const t0 = performance.now();
-    const result = await load(ingress, {
-      seconds: SECONDS,
-      connections: Number(process.env.BENCH_EVENTS_CONNECTIONS ?? 128),
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'ce-specversion': '1.0',
-        'ce-id': 'bench',
-        'ce-type': spec?.type ?? '',
-        'ce-source': '/integrators/bench',
-        'ce-subject': '1',
-      },
-      body,
-      // wrk (C) unless BENCH_EVENTS_LOADGEN=autocannon: autocannon (JS) took a large share of the 2 cores.
-      wrkWithBody: process.env.BENCH_EVENTS_LOADGEN !== 'autocannon',
-    });
+    const result = await load(ingress, ingressLoad());
     const accepted = Math.round(result.requestsPerSec * SECONDS) - result.non2xx;
     const deadline = Date.now() + 120_000;
     while (received < accepted * 0.999 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -158,6 +201,8 @@ export interface EventsBenchResult {
   rawMessages: number;
   seconds: number;
   baseline: { publishPerSec: number; consumePerSec: number };
+  /** Bare node:http publishing with confirms under the ingress's wrk load (absent when skipped). */
+  httpFloor?: { publishPerSec: number; cpuUsPerEvent: number; p50Ms: number };
   platform: {
     ingressPerSec: number;
     endToEndPerSec: number;
@@ -166,7 +211,14 @@ export interface EventsBenchResult {
     ingressP50Ms: number;
     cpuUsPerEventByThread: Record<string, number>;
   };
-  ratios: { ingressVsRawPublish: number; endToEndVsRawPublish: number; endToEndVsRawConsume: number };
+  ratios: {
+    ingressVsRawPublish: number;
+    endToEndVsRawPublish: number;
+    endToEndVsRawConsume: number;
+    /** Against the HTTP floor: the same wrk load on bare node:http + raw publish. */
+    ingressVsHttpPublish?: number;
+    endToEndVsHttpPublish?: number;
+  };
 }
 
 /** One events measurement in a throwaway vhost (`npm run bench events`). */
@@ -182,6 +234,12 @@ export async function run(options: { quick: boolean }): Promise<EventsBenchResul
     process.stdout.write(
       `  raw amqplib publish (confirms)  ${baseline.publishPerSec.toFixed(0).padStart(7)} msg/s; consume ${baseline.consumePerSec.toFixed(0)} msg/s\n`,
     );
+    // BENCH_EVENTS_HTTP_FLOOR=0 skips it (A/B rounds of the broker alone).
+    const floor = process.env.BENCH_EVENTS_HTTP_FLOOR === '0' ? undefined : await httpFloor();
+    if (floor)
+      process.stdout.write(
+        `  bare node:http + raw publish    ${floor.publishPerSec.toFixed(0).padStart(7)} ev/s; CPU ${floor.cpuUsPerEvent.toFixed(0)} µs/event; p50 ${floor.p50Ms.toFixed(0)} ms\n`,
+      );
     const measured = await platform();
     process.stdout.write(
       `  broker ingress                  ${measured.ingressPerSec.toFixed(0).padStart(7)} ev/s; end to end ${measured.endToEndPerSec.toFixed(0)} ev/s; broker CPU ${measured.brokerCpuUsPerEvent.toFixed(0)} µs/event; ingress p50 ${measured.ingressP50Ms.toFixed(0)} ms\n` +
@@ -193,11 +251,18 @@ export async function run(options: { quick: boolean }): Promise<EventsBenchResul
       rawMessages: RAW_MESSAGES,
       seconds: SECONDS,
       baseline,
+      ...(floor ? { httpFloor: floor } : {}),
       platform: measured,
       ratios: {
         ingressVsRawPublish: measured.ingressPerSec / baseline.publishPerSec,
         endToEndVsRawPublish: measured.endToEndPerSec / baseline.publishPerSec,
         endToEndVsRawConsume: measured.endToEndPerSec / baseline.consumePerSec,
+        ...(floor
+          ? {
+              ingressVsHttpPublish: measured.ingressPerSec / floor.publishPerSec,
+              endToEndVsHttpPublish: measured.endToEndPerSec / floor.publishPerSec,
+            }
+          : {}),
       },
     };
   } finally {

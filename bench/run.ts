@@ -121,6 +121,17 @@ const rows: Row[] = [
     goal: 0.8,
   },
   { path: 'event end to end / raw publish', value: r.events?.ratios?.endToEndVsRawPublish, goal: 0.6 },
+  {
+    // Our rows: the same goals against bare node:http publishing with confirms under the same wrk load.
+    path: 'events ingress / bare HTTP publish (our row)',
+    value: r.events?.ratios?.ingressVsHttpPublish,
+    goal: 0.8,
+  },
+  {
+    path: 'event end to end / bare HTTP publish (our row)',
+    value: r.events?.ratios?.endToEndVsHttpPublish,
+    goal: 0.6,
+  },
 ];
 const shown = rows.filter((row) => row.value !== undefined && Number.isFinite(row.value));
 if (shown.length > 0) {

@@ -7,6 +7,7 @@ import {
 } from 'amqp-connection-manager';
 import type { ChannelModel } from 'amqplib';
 import type { Logger } from '../../../functions/lib/logger.ts';
+import { coalesceWrites } from './coalesce.ts';
 
 /** Wait between reconnection attempts (s): RabbitMQ restarted by hand or by a test is back within about a second. */
 const RECONNECT_S = 0.5;
@@ -47,6 +48,11 @@ export class AmqpLink {
       heartbeatIntervalInSeconds: HEARTBEAT_S,
       reconnectTimeInSeconds: RECONNECT_S,
       connectionOptions: { clientProperties: { connection_name: 'isekai-broker' } },
+    });
+    // Each new connection writes a turn's frames in one `writev` (coalesce.ts).
+    this.#manager.on('connect', ({ connection }) => {
+      if (!coalesceWrites(connection))
+        log.warn({ code: 'internal' }, 'amqplib internals changed: frames written one by one');
     });
     this.#manager.on('disconnect', ({ err }) =>
       log.warn({ code: 'dependency_unavailable', err }, 'amqp connection lost; reconnecting'),
