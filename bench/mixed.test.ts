@@ -20,15 +20,13 @@ describe('openLoop (the load of bench ramp and soak)', () => {
     expect(total.completed).toBeGreaterThanOrEqual(9);
     // Judged against the schedule itself, not against wall-clock bounds (a loaded machine delays every
     // wake-up): request k is never sent before k × 100 ms, the first is sent before the second is due,
-    // and an instant answer's latency is the send's own lateness (counted from k × 100 ms, not from a
-    // later tick or an interval's end).
+    // and an instant answer's latency is at most the sends' lateness (counted from k × 100 ms, not from
+    // an earlier point such as the previous interval's start).
     const lateness = sentAt.map((t, k) => t - k * 100);
     expect(Math.min(...lateness)).toBeGreaterThanOrEqual(-1);
     expect(sentAt[0]).toBeLessThan(100);
-    const sorted = [...lateness].sort((a, b) => a - b);
-    const medianLateness = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
-    expect(total.p50Ms).toBeGreaterThanOrEqual(Math.max(0, medianLateness - 2));
-    expect(total.p50Ms).toBeLessThanOrEqual(sorted.at(-1) ?? 0);
+    // (This clock starts a moment before openLoop's own, so lateness here is an upper bound of its.)
+    expect(total.p50Ms).toBeLessThanOrEqual(Math.max(...lateness));
   });
 
   it('counts an error status, a thrown request and a backlog over the in-flight cap as errors by status', async () => {
