@@ -30,7 +30,8 @@ export interface AnimeDetail extends AnimeSummary {
     count: number;
     distribution: Record<string, number>;
     rank: number | null;
-    popularity: number;
+    /** Place by members (1 = most); null when nobody has the anime on a list (like rank without scores). */
+    popularity: number | null;
     members: number;
     favourites: number;
     aspects: Record<'animation' | 'music' | 'plot' | 'characters', { mean: number | null; count: number }>;
@@ -207,7 +208,8 @@ export async function animeDetail(db: Postgres, id: number): Promise<AnimeDetail
        s.plot_sum, s.plot_count, s.characters_sum, s.characters_count,
        case when s.mean is null then null else
          (select count(*) + 1 from anime_stats o where o.mean > s.mean)::int end as rank,
-       (select count(*) + 1 from anime_stats o where o.members > s.members)::int as popularity
+       case when s.members = 0 then null else
+         (select count(*) + 1 from anime_stats o where o.members > s.members)::int end as popularity
      from anime a join anime_stats s on s.anime_id = a.id where a.id = $1`,
     [id],
   );

@@ -3,8 +3,9 @@
  * (/me/notifications/stream, which relays the API's with the token held server-side) read with fetch and
  * a stream reader (not EventSource: the relay could then not be told where to resume). Each notification
  * raises the header's unread badge, is announced in a polite live region, and on the inbox page is added at
- * the top. A dropped stream reconnects with `Last-Event-ID` (the API replays what was missed), backing off
- * from 1 s to 30 s; a 401 (signed out) stops it.
+ * the top (hiding the empty inbox's "Nothing here yet.", `#inbox-empty`). A dropped stream reconnects with
+ * `Last-Event-ID` (the API replays what was missed), backing off from 1 s to 30 s; a 401 (signed out) stops
+ * it.
  *
  * The page is rendered with a cursor (`data-cursor` on the body: the newest notification when its unread
  * count was taken, from `GET /notifications/unread-count`) and the stream is opened from it as
@@ -77,6 +78,8 @@ export function startLive(doc: Document): void {
       }
       item.append(p);
       list.prepend(item);
+      const empty = doc.getElementById('inbox-empty');
+      if (empty) empty.hidden = true;
     }
   };
 
