@@ -59,7 +59,11 @@ export type WriteResult =
   | { ok: true; message: string }
   | { ok: false; form: FormName; state: FormState; message: string; status: number };
 
-/** Apply the posted form (`action` = entry | progress | rating). */
+/**
+ * Apply the posted form (`action` = entry | progress | rating | episode | remove-entry | delete-rating).
+ * `remove-entry` is library `DELETE /me/library/{id}` (the rating stays); `delete-rating` is rate-anime
+ * `DELETE /anime/{id}/rating` (score, aspects and review together).
+ */
 export async function applyAnimeForm(
   api: Api,
   id: string,
@@ -77,6 +81,18 @@ export async function applyAnimeForm(
       status: error instanceof ApiProblem ? error.status : 502,
     };
   };
+  if (action === 'remove-entry' || action === 'delete-rating') {
+    const [path, done, name]: [string, string, FormName] =
+      action === 'remove-entry'
+        ? [`/me/library/${id}`, 'Removed from your list.', 'entry']
+        : [`/anime/${id}/rating`, 'Your rating and review are deleted.', 'rating'];
+    try {
+      await api.json({ method: 'DELETE', path, token });
+      return { ok: true, message: done };
+    } catch (error) {
+      return fail(name, { values: {}, errors: {} }, error);
+    }
+  }
   if (action === 'progress') {
     const next = Number(form.get('next'));
     const state = { values: {}, errors: {} };

@@ -36,7 +36,12 @@ export async function loadList(
   return { page, counts };
 }
 
-/** Apply one row's inline edit: the entry (status, progress) and, when given, the score. */
+/**
+ * Apply one row's form. `action=remove` takes the anime off the list (library `DELETE /me/library/{id}`;
+ * the rating stays). Otherwise the inline edit: the entry (status, progress), then the score when it changed
+ * — a new score is saved (`PUT /anime/{id}/rating`), a cleared one ("—" where a score was) removes the
+ * rating and its review (`DELETE /anime/{id}/rating`), and the message says so.
+ */
 export async function applyRowEdit(
   api: Api,
   token: string,
@@ -44,19 +49,31 @@ export async function applyRowEdit(
 ): Promise<{ ok: boolean; message: string }> {
   const animeId = String(form.get('animeId') ?? '');
   if (!/^[1-9]\d{0,9}$/.test(animeId)) return { ok: false, message: 'Reload the page and try again.' };
+  const title = String(form.get('title') ?? 'Entry');
+  if (form.get('action') === 'remove') {
+    try {
+      await api.json({ method: 'DELETE', path: `/me/library/${animeId}`, token });
+      return { ok: true, message: `${title} removed from your list.` };
+    } catch (error) {
+      return { ok: false, message: describeProblem(error).message };
+    }
+  }
   const parsed = entryForm(form);
   if (!parsed.ok) return { ok: false, message: Object.values(parsed.state.errors).join(' ') };
   const score = String(form.get('score') ?? '').trim();
   const previous = String(form.get('previousScore') ?? '').trim();
+  const n = Number(score);
+  if (score && (!Number.isInteger(n) || n < 1 || n > 10))
+    return { ok: false, message: 'Choose a score from 1 to 10.' };
   try {
     await api.json({ method: 'PUT', path: `/me/library/${animeId}`, token, json: parsed.value });
     if (score && score !== previous) {
-      const n = Number(score);
-      if (!Number.isInteger(n) || n < 1 || n > 10)
-        return { ok: false, message: 'Choose a score from 1 to 10.' };
       await api.json({ method: 'PUT', path: `/anime/${animeId}/rating`, token, json: { score: n } });
+    } else if (!score && previous) {
+      await api.json({ method: 'DELETE', path: `/anime/${animeId}/rating`, token });
+      return { ok: true, message: `${title} updated; your rating (and review) removed.` };
     }
-    return { ok: true, message: `${String(form.get('title') ?? 'Entry')} updated.` };
+    return { ok: true, message: `${title} updated.` };
   } catch (error) {
     const { message, errors } = describeProblem(error);
     return { ok: false, message: [message, ...Object.values(errors)].join(' ') };
