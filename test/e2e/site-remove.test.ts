@@ -173,7 +173,7 @@ describe('the subtitle page (JavaScript off)', () => {
     await page.goto(`${stack.siteUrl}/subtitles/${id.toHexString()}`);
     await page.getByRole('button', { name: /^Vote up/ }).click();
     expect(await page.getByTestId('votes').textContent()).toBe('1 (1 up, 0 down)');
-    await page.getByRole('button', { name: /^Withdraw your vote/ }).click();
+    await page.getByRole('button', { name: /^Withdraw vote on / }).click();
     expect(await flash(page).textContent()).toBe('Your vote is withdrawn.');
     expect(await page.getByTestId('votes').textContent()).toBe('0 (0 up, 0 down)');
   });
