@@ -68,9 +68,20 @@ async function browse(user: keyof typeof DEV_USERS, js = true): Promise<Page> {
   return page;
 }
 
+/** Access tokens by dev user: one password grant each for the file (many in a row trip Keycloak's lockout). */
+const tokens = new Map<string, Promise<string>>();
+const tokenOf = (user: keyof typeof DEV_USERS) => {
+  let token = tokens.get(user);
+  if (!token) {
+    token = passwordToken(env, user, DEV_USERS[user].password).then((t) => t.access_token);
+    tokens.set(user, token);
+  }
+  return token;
+};
+
 /** One API call through the edge as a dev user (JSON body when given); status and parsed body. */
 async function callApi(user: keyof typeof DEV_USERS, method: string, path: string, json?: unknown) {
-  const token = (await passwordToken(env, user, DEV_USERS[user].password)).access_token;
+  const token = await tokenOf(user);
   const res = await edgeRequest(stack.edge, 'api', {
     method,
     path,
@@ -183,7 +194,7 @@ describe('the live inbox', () => {
   it('hides "Nothing here yet." when a notification arrives live', async () => {
     const redis = new Redis(env.REDIS_URL ?? '');
     try {
-      const token = (await passwordToken(env, 'uploader1', DEV_USERS.uploader1.password)).access_token;
+      const token = await tokenOf('uploader1');
       const sub = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).sub as string;
       const page = await browse('uploader1');
       await page.goto(`${stack.siteUrl}/me/notifications`);
