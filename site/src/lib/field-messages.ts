@@ -29,8 +29,6 @@ const BY_FIELD: Record<string, string> = {
   music: SCORE,
   plot: SCORE,
   characters: SCORE,
-  review: 'The review is too long (10 000 characters at most).',
-  notes: 'Notes are too long (5 000 characters at most).',
   status: 'Choose a status.',
   language: 'Use a language tag such as en or pt-BR.',
   languages: 'Use language tags such as en, pt-BR or ja (at most 10).',
@@ -44,6 +42,8 @@ const BY_FIELD: Record<string, string> = {
 /** How a field is named in a sentence built from its keyword. */
 const LABELS: Record<string, string> = {
   release: 'The release name',
+  notes: 'The notes text',
+  review: 'The review text',
   file: 'The file',
   email: 'The e-mail address',
   url: 'The address',
