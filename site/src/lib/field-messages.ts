@@ -65,6 +65,7 @@ const KEYWORDS: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^is required$/, () => 'is required.'],
   [/^is not an allowed field$/, () => 'is not a field of this form.'],
   [/^must be one of: (.*)$/, (m) => `must be one of: ${m[1]}.`],
+  [/^must be like (.*) \(match pattern .*\)$/, (m) => `must look like ${m[1]}.`],
   [/^must match pattern /, () => 'is not in the expected form.'],
   [/^must match format "date"$/, () => 'must be a date (YYYY-MM-DD).'],
   [/^must match format "(?:uri|url)"$/, () => 'must be a web address (https://…).'],
