@@ -24,7 +24,10 @@ let wasm: Buffer;
 beforeAll(async () => {
   wasm = await readFile(WASM);
   site = createServer((req, res) => {
-    if (req.url !== WASM_PATH) return res.writeHead(404).end();
+    if (req.url !== WASM_PATH) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'application/wasm',
       'cache-control': 'public, max-age=31536000, immutable',
