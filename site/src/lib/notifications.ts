@@ -67,7 +67,7 @@ export interface NotificationAction {
 export interface Inbox {
   items: Notification[];
   page: number;
-  limit: number;
+  perPage: number;
   hasMore: boolean;
 }
 
@@ -88,7 +88,7 @@ export async function unreadCount(
 }
 
 export function loadInbox(api: Api, token: string, page: number, unreadOnly: boolean): Promise<Inbox> {
-  const q = new URLSearchParams({ page: String(page), limit: '20' });
+  const q = new URLSearchParams({ page: String(page), perPage: '20' });
   if (unreadOnly) q.set('unread', 'true');
   return api.json<Inbox>({ path: `/notifications?${q}`, token });
 }
