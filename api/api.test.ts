@@ -21,7 +21,7 @@ const sample = (path: string) =>
   path.replace(/:(\w+)/g, (_m, name: string) => (name === 'date' ? '2026-01-05' : '1'));
 
 describe('the route table', () => {
-  it('declares every HTTP function behind the edge, 58 routes in all', () => {
+  it('declares every HTTP function behind the edge, 62 routes in all', () => {
     expect(FUNCTION_APIS.map((f) => f.fn)).toEqual([
       'catalog',
       'rate-anime',
@@ -54,6 +54,15 @@ describe('the route table', () => {
       expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(['400', '404']));
     },
   );
+
+  it('the READMEs count what the table declares (routes, OpenAPI paths, functions)', () => {
+    const read = (file: string) => readFileSync(new URL(file, import.meta.url), 'utf8');
+    const paths = Object.keys((document as { paths: Record<string, unknown> }).paths).length;
+    const own = /\((\d+) routes on (\d+) paths, (\d+) functions/.exec(read('./README.md'));
+    expect(own?.slice(1).map(Number)).toEqual([routes.length, paths, FUNCTION_APIS.length]);
+    const root = /one request per route \((\d+)\)/.exec(read('../README.md'));
+    expect(Number(root?.[1])).toBe(routes.length);
+  });
 
   it('functions/edge-auth/rules.json is current (run `node api/render.ts`)', () => {
     expect(readFileSync(EDGE_RULES_FILE, 'utf8')).toBe(renderEdgeRules());

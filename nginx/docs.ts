@@ -17,7 +17,8 @@ export interface ApiDocsFiles {
 
 /**
  * Where the files are: in the repository locally; on the cloud node under /srv/isekai/api/ (install:
- * copy api/openapi.json, api/docs/index.html and @scalar/api-reference's dist/browser/standalone.js there).
+ * copy api/openapi.json, api/docs/index.html and @scalar/api-reference's dist/browser/standalone.js there,
+ * and `gzip -9k scalar.js` beside it for gzip_static).
  */
 export function apiDocsFiles(o: Pick<EdgeOptions, 'target'>): ApiDocsFiles {
   if (o.target === 'cluster')
@@ -40,6 +41,7 @@ const DOCS_CSP =
 
 /** One file with its media type (nginx would take it from the URI's extension, and `/docs` has none). */
 function staticFile(o: EdgeOptions, path: string, file: string, type: string, csp?: string): string[] {
+  const big = path === '/docs/scalar.js';
   const headers = securityHeaders('api', o).filter(
     (l) => csp === undefined || !l.includes('Content-Security-Policy'),
   );
@@ -53,6 +55,9 @@ function staticFile(o: EdgeOptions, path: string, file: string, type: string, cs
     '  }',
     `  default_type "${type}";`,
     `  alias ${file};`,
+    // Scalar's bundle is 4.3 MB: sent as `scalar.js.gz` when that file is beside it (the cluster install
+    // makes it; 1.3 MB), else gzipped on the fly (gzip_types text/javascript).
+    ...(big ? ['  gzip_static on;'] : []),
     ...headers.map((l) => `  ${l}`),
     ...(csp ? [`  add_header Content-Security-Policy "${csp}" always;`] : []),
     '  add_header Cache-Control "public, max-age=300" always;',

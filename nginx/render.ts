@@ -167,6 +167,15 @@ function siteProxy(o: EdgeOptions): string[] {
 function siteStatic(o: EdgeOptions): string[] {
   return [
     `root ${o.siteRoot};`,
+    // Vite's hashed build output: a changed file gets a new name, so it may be kept for good.
+    'location /_astro/ {',
+    '  if ($request_method !~ ^(GET|HEAD)$) {',
+    '    return 405;',
+    '  }',
+    '  gzip_static on;',
+    ...securityHeaders('site', o).map((l) => `  ${l}`),
+    '  add_header Cache-Control "public, max-age=31536000, immutable" always;',
+    '}',
     'location / {',
     // Not `limit_except … deny all`: that logs each refusal with its request line (and query) at error level.
     '  if ($request_method !~ ^(GET|HEAD)$) {',

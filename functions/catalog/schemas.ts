@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { pagingQuery } from '../lib/http/paging.ts';
 import { ANIME_TYPES, SafeText } from '../lib/tracking/anime.ts';
 
 export const SEASONS = ['winter', 'spring', 'summer', 'fall'] as const;
@@ -6,10 +7,7 @@ export { ANIME_TYPES };
 export const ANIME_STATUSES = ['finished', 'ongoing', 'upcoming', 'unknown'] as const;
 export const SORTS = ['relevance', 'score', 'popularity', 'title', 'start_date'] as const;
 
-const Paging = {
-  page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
-  perPage: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-};
+const Paging = pagingQuery({ maxPerPage: 100, defaultPerPage: 20 });
 
 /** GET /anime query: search, filters, sort and pagination. */
 export const ListQuery = Type.Object(

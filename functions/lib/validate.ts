@@ -29,9 +29,11 @@ const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
  * a union (`anyOf`) fold into the union's own issue — for an enumeration of literals "must be one of: a,
  * b, c" with `allowed` listing them, otherwise the branches' messages joined with "or" — instead of one
  * "must be equal to constant" per branch; a missing or unknown property is named by its own pointer.
+ * A `pattern` failure whose schema (`schema`, when given) lists `examples` names them in words first
+ * ("must be like en or pt-BR (pattern …)"), so the detail says the expected form, not only a regex.
  * The one mapper: request validation (below) and settings (`config.ts`) both use it.
  */
-export function fieldIssues(found: Iterable<SchemaError>, where: string): FieldIssue[] {
+export function fieldIssues(found: Iterable<SchemaError>, where: string, schema?: TSchema): FieldIssue[] {
   const errors = [...found];
   const unions = errors.filter((e) => e.keyword === 'anyOf');
   const outer = unions.filter(
@@ -98,7 +100,14 @@ export function fieldIssues(found: Iterable<SchemaError>, where: string): FieldI
         issues.push({ field: `${where}${e.instancePath}/${name}`, message: 'is required' });
       continue;
     }
-    issues.push({ field: `${where}${e.instancePath}`, message: e.message });
+    const examples = e.keyword === 'pattern' && schema ? examplesAt(schema, e.schemaPath) : [];
+    issues.push({
+      field: `${where}${e.instancePath}`,
+      message:
+        examples.length > 0
+          ? `must be like ${examples.join(' or ')} (${e.message.replace(/^must /, '')})`
+          : e.message,
+    });
   }
   const seen = new Set<string>();
   return issues.filter((i) => {
@@ -107,6 +116,17 @@ export function fieldIssues(found: Iterable<SchemaError>, where: string): FieldI
     seen.add(key);
     return true;
   });
+}
+
+/** The string `examples` of the schema node at `schemaPath` (`#/properties/body/properties/language`); [] when none. */
+function examplesAt(schema: TSchema, schemaPath: string): string[] {
+  let node: unknown = schema;
+  for (const part of schemaPath.replace(/^#\/?/, '').split('/').filter(Boolean)) {
+    if (typeof node !== 'object' || node === null) return [];
+    node = (node as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  const examples = (node as { examples?: unknown } | undefined)?.examples;
+  return Array.isArray(examples) ? examples.filter((x): x is string => typeof x === 'string') : [];
 }
 
 /**
@@ -118,7 +138,7 @@ export function fieldIssues(found: Iterable<SchemaError>, where: string): FieldI
 export function check<T>(schema: TSchema, value: unknown, where = ''): T {
   const validator = validatorOf(schema);
   if (validator.Check(value)) return value as T;
-  const issues = fieldIssues(validator.Errors(value) as Iterable<SchemaError>, where).slice(0, 20);
+  const issues = fieldIssues(validator.Errors(value) as Iterable<SchemaError>, where, schema).slice(0, 20);
   throw new ValidationFailed(
     `invalid ${where.replace(/^\//, '') || 'input'}: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`,
     { issues },

@@ -14,17 +14,21 @@ const Timestamp = Type.String({ format: 'date-time' });
 /** One list entry as the library answers it (the shape shared with the catalog's `me.entry`). */
 export const Entry = EntrySchema;
 
+const ItemExtras = {
+  anime: Type.Object({ title: Type.String(), episodes: Type.Union([Type.Integer(), Type.Null()]) }),
+  score: Type.Union([Type.Integer({ minimum: 1, maximum: 10 }), Type.Null()], {
+    description: "The owner's rating of the anime (null: not rated).",
+  }),
+};
+
+/** One entry of the caller's list as `GET /me/library/{animeId}` answers it: a list item, notes and privacy included. */
+const LibraryItem = Type.Object({ ...Entry.properties, ...ItemExtras }, { title: 'LibraryItem' });
+
 /** A page of a list (the caller's, or another user's public entries with `user`). */
 const ListPage = Type.Object(
   {
     // Entries (without notes and privacy on someone else's list) with their anime and the owner's score.
-    items: Type.Array(
-      Type.Object({
-        ...Type.Omit(Entry, ['notes', 'private']).properties,
-        anime: Type.Object({ title: Type.String(), episodes: Type.Union([Type.Integer(), Type.Null()]) }),
-        score: Type.Union([Type.Integer({ minimum: 1, maximum: 10 }), Type.Null()]),
-      }),
-    ),
+    items: Type.Array(Type.Object({ ...Type.Omit(Entry, ['notes', 'private']).properties, ...ItemExtras })),
     page: Type.Integer({ minimum: 1 }),
     perPage: Type.Integer({ minimum: 1 }),
     total: Type.Integer({ minimum: 0 }),
@@ -97,8 +101,8 @@ export const LibraryListApi = defineApi({
     path: '/me/library/:animeId',
     params: EntryPath,
     access: 'user',
-    summary: 'One entry of the caller’s list',
-    response: Entry,
+    summary: 'One entry of the caller’s list, with its anime and the caller’s score (as in the list)',
+    response: LibraryItem,
   },
   putEntry: {
     method: 'PUT',

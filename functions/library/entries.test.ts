@@ -63,6 +63,29 @@ describe('list rules', () => {
     expect(nextEntry(before, input, episodes)).toMatchObject(expected);
   });
 
+  it.each([
+    ['from watching', entry()],
+    ['ending a rewatch of an entry without dates', entry({ status: 'rewatching', startedOn: null })],
+    ['sent again to a completed entry whose date is empty', entry({ status: 'completed', progress: 12 })],
+  ])('completing fills an empty finish date with today (%s)', (_name, before) => {
+    const today = new Date().toISOString().slice(0, 10);
+    const next = nextEntry(before, { status: 'completed' }, 12);
+    expect(next.finishedOn).toBe(today);
+    expect(next.startedOn).toBe(before.startedOn ?? today);
+  });
+
+  it.each([
+    ['a date', '2024-02-01', '2024-02-01'],
+    ['null (left empty)', null, null],
+  ])('completing keeps an explicit finishedOn: %s', (_name, finishedOn, expected) => {
+    expect(nextEntry(entry(), { status: 'completed', finishedOn }, 12).finishedOn).toBe(expected);
+  });
+
+  it('a MAL import (automaticDates off) completes without inventing dates', () => {
+    const next = nextEntry(undefined, { status: 'completed' }, 12, { automaticDates: false });
+    expect(next).toMatchObject({ status: 'completed', startedOn: null, finishedOn: null });
+  });
+
   it('a finished rewatch keeps the first watch dates', () => {
     const before = entry({ status: 'rewatching', startedOn: '2020-01-01', finishedOn: '2020-02-01' });
     expect(nextEntry(before, { status: 'completed' }, 12)).toMatchObject({

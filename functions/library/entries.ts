@@ -36,7 +36,9 @@ export function nextEntry(
     rewatchCount += 1;
   let startedOn = input.startedOn !== undefined ? input.startedOn : (before?.startedOn ?? null);
   let finishedOn = input.finishedOn !== undefined ? input.finishedOn : (before?.finishedOn ?? null);
-  // Automatic dates describe the first watch only: a rewatch never moves them.
+  // Automatic dates (off for a MAL import: its own dates win) fill an empty date only, never move one (a
+  // rewatch keeps the first watch's). Sending `completed` fills an empty finish date with today, as MAL and
+  // AniList do, also when it ends a rewatch or repeats the status; an explicit `finishedOn` (null too) wins.
   if (
     auto &&
     input.startedOn === undefined &&
@@ -49,8 +51,8 @@ export function nextEntry(
     auto &&
     input.finishedOn === undefined &&
     !finishedOn &&
-    entering('completed') &&
-    before?.status !== 'rewatching'
+    status === 'completed' &&
+    (input.status === 'completed' || entering('completed'))
   ) {
     finishedOn = today();
     startedOn ??= finishedOn;

@@ -32,12 +32,23 @@ const SORT: Record<string, string> = {
   started: 'e.started_on desc nulls last',
 };
 
+/** The columns and joins of a list item: the entry, its anime and the owner's score (null: not rated). */
+const ITEM_SQL = `${ENTRY_SQL}, a.title, a.episodes, a.type, a.mal_id, r.score`;
+const ITEM_FROM = `library_entries e join anime a on a.id = e.anime_id
+     left join ratings r on r.user_id = e.user_id and r.anime_id = e.anime_id`;
+
+/** A list item as the list and the single entry answer it (api.ts `LibraryItem`). */
+const itemView = (row: Record<string, unknown>) => ({
+  ...entryView(row),
+  anime: { title: row.title, episodes: row.episodes, type: row.type, malId: row.mal_id },
+  score: row.score,
+});
+
 /** One page of a list; `publicOnly` hides private entries (someone else's list). */
 async function listPage(db: Deps['db'], userId: string, query: ListQuery, publicOnly: boolean) {
   const { rows } = await db.query(
-    `select ${ENTRY_SQL}, a.title, a.episodes, a.type, a.mal_id, r.score, count(*) over () as total
-     from library_entries e join anime a on a.id = e.anime_id
-     left join ratings r on r.user_id = e.user_id and r.anime_id = e.anime_id
+    `select ${ITEM_SQL}, count(*) over () as total
+     from ${ITEM_FROM}
      where e.user_id = $1 and ($2::text is null or e.status = $2) and ($3::boolean is null or e.favourite = $3)
        and (not $4 or not e.private)
      order by ${SORT[query.sort ?? 'updated']}, e.anime_id limit $5 offset $6`,
@@ -51,10 +62,8 @@ async function listPage(db: Deps['db'], userId: string, query: ListQuery, public
     ],
   );
   const items = rows.map((row) => ({
-    ...entryView(row),
+    ...itemView(row),
     ...(publicOnly ? { notes: undefined, private: undefined } : {}),
-    anime: { title: row.title, episodes: row.episodes, type: row.type, malId: row.mal_id },
-    score: row.score,
   }));
   return { items, page: query.page, perPage: query.perPage, total: Number(rows[0]?.total ?? 0) };
 }
@@ -104,11 +113,11 @@ export function listRoutes(deps: Deps): AnyRoute[] {
     },
     getEntry: async (ctx) => {
       const { rows } = await db.query(
-        `select ${ENTRY_SQL} from library_entries e where user_id = $1 and anime_id = $2`,
+        `select ${ITEM_SQL} from ${ITEM_FROM} where e.user_id = $1 and e.anime_id = $2`,
         [ctx.identity.sub, animeIdOf(ctx)],
       );
       if (!rows[0]) throw new NotFound('this anime is not on your list');
-      return { headers: NO_STORE, body: entryView(rows[0]) };
+      return { headers: NO_STORE, body: itemView(rows[0]) };
     },
     putEntry: async (ctx) => {
       const animeId = animeIdOf(ctx);

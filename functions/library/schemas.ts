@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { ValidationFailed } from '../lib/errors.ts';
+import { pagingQuery } from '../lib/http/paging.ts';
 import { SafeText } from '../lib/tracking/anime.ts';
 
 import { STATUSES } from '../lib/tracking/entry.ts';
@@ -49,8 +50,7 @@ export const ListQuery = Type.Object(
     status: Type.Optional(Type.Enum([...STATUSES])),
     favourite: Type.Optional(Type.Boolean()),
     sort: Type.Optional(Type.Enum(['updated', 'title', 'score', 'progress', 'started'])),
-    page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
-    perPage: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+    ...pagingQuery({ maxPerPage: 500, defaultPerPage: 100 }),
   },
   { additionalProperties: false },
 );

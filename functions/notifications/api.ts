@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { defineApi } from '../lib/http/contract.ts';
+import { pagingQuery } from '../lib/http/paging.ts';
 import { ObjectIdParam, pathParams } from '../lib/http/params.ts';
 import { PREFERENCE_TYPES } from '../lib/inbox/preferences.ts';
 
@@ -7,8 +8,15 @@ import { PREFERENCE_TYPES } from '../lib/inbox/preferences.ts';
 export const InboxQuery = Type.Object(
   {
     unread: Type.Optional(Type.Boolean()),
-    page: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    ...pagingQuery({ maxPerPage: 100, defaultPerPage: 20, maxPage: 1000 }),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        deprecated: true,
+        description: 'Former name of `perPage`; when sent, it is used instead.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -57,7 +65,8 @@ export const InboxApi = defineApi({
     response: Type.Object({
       items: Type.Array(Notification),
       page: Type.Integer({ minimum: 1 }),
-      limit: Type.Integer({ minimum: 1 }),
+      perPage: Type.Integer({ minimum: 1 }),
+      limit: Type.Integer({ minimum: 1, deprecated: true, description: 'Same as `perPage` (former name).' }),
       hasMore: Type.Boolean(),
     }),
   },

@@ -10,17 +10,18 @@ import { InboxApi, PreferencesApi } from './api.ts';
 export function inboxRoutes(inbox: Inbox, now: () => Date = () => new Date()): AnyRoute[] {
   return implement(InboxApi, {
     listNotifications: async (ctx) => {
-      const { unread = false, page, limit } = ctx.query;
+      const { unread = false, page } = ctx.query;
+      const perPage = ctx.query.limit ?? ctx.query.perPage;
       const reader = readerOf(ctx.identity);
       const { items, hasMore } = await inbox.list(reader, {
         unread,
         page,
-        limit,
+        limit: perPage,
         now: now(),
       });
       return {
         headers: { 'cache-control': 'no-store' },
-        body: { items: items.map((doc) => toView(doc, reader.sub)), page, limit, hasMore },
+        body: { items: items.map((doc) => toView(doc, reader.sub)), page, perPage, limit: perPage, hasMore },
       };
     },
     unreadCount: async (ctx) => {

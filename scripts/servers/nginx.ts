@@ -67,6 +67,8 @@ export interface EdgeResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: string;
+  /** The body's bytes as received (not decompressed). */
+  readonly raw: Buffer;
   json<T = Record<string, unknown>>(): T;
 }
 
@@ -103,11 +105,13 @@ export function edgeRequest(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
+          const raw = Buffer.concat(chunks);
+          const body = raw.toString('utf8');
           resolvePromise({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body,
+            raw,
             json: <T>() => JSON.parse(body) as T,
           });
         });

@@ -558,11 +558,13 @@ describe('rate limits (last: they spend this client address)', () => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
             res.on('end', () => {
-              const body = Buffer.concat(chunks).toString();
+              const raw = Buffer.concat(chunks);
+              const body = raw.toString();
               resolve({
                 status: res.statusCode ?? 0,
                 headers: res.headers,
                 body,
+                raw,
                 json: () => JSON.parse(body),
               });
             });

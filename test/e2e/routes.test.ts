@@ -85,7 +85,13 @@ function send(route: DeclaredRoute, token: string | undefined): Promise<EdgeResp
         headers: { host: `${sub}.isekai.localhost`, ...init.headers },
       },
       (res) => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '', json: () => ({}) as never });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: '',
+          raw: Buffer.alloc(0),
+          json: () => ({}) as never,
+        });
         res.destroy();
       },
     );

@@ -22,7 +22,7 @@ import { createScratchDatabase } from '../support/scratch-db.ts';
 
 const root = join(import.meta.dirname, '../..');
 const FUNCTIONS = ['edge-auth', 'catalog', 'library', 'rate-anime', 'subtitles'] as const;
-type FunctionName = (typeof FUNCTIONS)[number] | 'notifications';
+type FunctionName = (typeof FUNCTIONS)[number] | 'notifications' | 'upload-subtitle';
 
 export interface SiteStack {
   readonly edge: TestEdge;
@@ -57,6 +57,8 @@ export interface SiteStackOptions {
    * badge and its live script keeps retrying.
    */
   readonly notifications?: boolean;
+  /** Run upload-subtitle too (`POST /uploads`, the site's /upload page). Default false. */
+  readonly uploads?: boolean;
   /** The subtitles function's `SUBTITLE_BUCKET` (an existing bucket of the caller's). Default its own default. */
   readonly subtitleBucket?: string;
 }
@@ -112,6 +114,7 @@ export async function startSiteStack(
     const functions: FunctionName[] = [
       ...FUNCTIONS,
       ...(options.notifications ? ['notifications' as const] : []),
+      ...(options.uploads ? ['upload-subtitle' as const] : []),
     ];
     const ports = Object.fromEntries(
       await Promise.all(functions.map(async (f) => [f, await freePort()] as const)),

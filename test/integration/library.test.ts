@@ -96,6 +96,35 @@ describe('list entries', () => {
     });
   });
 
+  it('one entry answers as its list item does: with its anime and the caller’s score', async () => {
+    const id = await fresh('item shape');
+    await entry('l-amy', id, { status: 'watching', progress: 1, notes: 'mine' });
+    const unrated = (await call('GET', `${lib}/me/library/${id}`, 'l-amy')).body;
+    expect(unrated).toMatchObject({ animeId: id, notes: 'mine', score: null, anime: { episodes: 26 } });
+    await db.query('insert into ratings (user_id, anime_id, score) values ($1, $2, 8)', [
+      tokens.subOf('l-amy'),
+      id,
+    ]);
+    const one = (await call('GET', `${lib}/me/library/${id}`, 'l-amy')).body;
+    const list = (await call('GET', `${lib}/me/library?perPage=500`, 'l-amy')).body.items as Loose[];
+    expect(one.score).toBe(8);
+    expect(one).toEqual(list.find((item) => item.animeId === id));
+  });
+
+  it('completing an entry again fills its emptied finish date; an explicit one is kept', async () => {
+    const id = await fresh('finish date');
+    await entry('l-amy', id, { status: 'completed', finishedOn: null });
+    expect((await call('GET', `${lib}/me/library/${id}`, 'l-amy')).body.finishedOn).toBeNull();
+    const again = await entry('l-amy', id, { status: 'completed' });
+    expect(again.body.finishedOn).toBe(new Date().toISOString().slice(0, 10));
+    const given = await entry('l-amy', id, {
+      status: 'completed',
+      startedOn: '2024-01-01',
+      finishedOn: '2024-03-01',
+    });
+    expect(given.body.finishedOn).toBe('2024-03-01');
+  });
+
   it('a rewatch counts up and never overwrites the first watch; history keeps both passes', async () => {
     const ids = { eva: await fresh('rewatch') };
     expect((await entry('l-amy', ids.eva, { status: 'completed' })).status).toBe(201);
@@ -172,9 +201,11 @@ describe('list entries', () => {
     );
     const mine = await call('GET', `${catalog}/anime/${ids.flcl}`, 'l-ben');
     expect(mine.body.me.entry).toMatchObject({ status: 'plan_to_watch', favourite: true });
-    // one shape for an entry: the catalog's `me.entry` is the library's entry, camelCase, UTC `Z`
+    // one shape for an entry: the catalog's `me.entry` is the library's entry (without the anime and score the
+    // single entry adds, as the list does), camelCase, UTC `Z`
     const own = await call('GET', `${lib}/me/library/${ids.flcl}`, 'l-ben');
-    expect(mine.body.me.entry).toEqual(own.body);
+    const { anime: _anime, score: _score, ...ownEntry } = own.body;
+    expect(mine.body.me.entry).toEqual(ownEntry);
     expect(mine.body.me.entry.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
   });
 

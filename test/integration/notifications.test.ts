@@ -202,12 +202,17 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
     expect(await unread(ALICE)).toBe(0);
     for (let i = 0; i < 3; i += 1) await notifyOf(aired());
     expect(await unread(ALICE)).toBe(3);
-    const page1 = await call('GET', '/notifications?unread=true&limit=2', ALICE);
+    const page1 = await call('GET', '/notifications?unread=true&perPage=2', ALICE);
     expect(page1.status).toBe(200);
     expect(page1.body.items.map((v: Loose) => v.data.episode)).toEqual([episode, episode - 1]);
     expect(page1.body.hasMore).toBe(true);
+    expect(page1.body).toMatchObject({ page: 1, perPage: 2, limit: 2 });
+    // `limit`, the former name, still works (and wins when both are sent).
+    const old = await call('GET', '/notifications?unread=true&limit=1&perPage=2', ALICE);
+    expect(old.body.items.map((v: Loose) => v.data.episode)).toEqual([episode]);
+    expect(old.body).toMatchObject({ perPage: 1, limit: 1 });
     // The edge routes `/notifications/…` (with the slash): the same list.
-    const page2 = await call('GET', '/notifications/?unread=true&limit=2&page=2', ALICE);
+    const page2 = await call('GET', '/notifications/?unread=true&perPage=2&page=2', ALICE);
     expect(page2.body.items.map((v: Loose) => v.data.episode)).toEqual([episode - 2]);
     expect(page2.body.hasMore).toBe(false);
 
@@ -345,6 +350,7 @@ describe.each(Object.entries(hosts))('notifications on %s', (_host, make) => {
 
   it.each([
     ['a page beyond the limit', '/notifications?page=0'],
+    ['a perPage above 100', '/notifications?perPage=101'],
     ['an unknown parameter', '/notifications?sort=asc'],
     ['a non-boolean unread flag', '/notifications?unread=maybe'],
   ])('refuses %s with validation_failed', async (_name, path) => {

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { pagingQuery } from '../http/paging.ts';
 import { SafeText } from './anime.ts';
 
 const Score = Type.Integer({ minimum: 1, maximum: 10 });
@@ -44,8 +45,7 @@ export type EpisodeRatingInput = Static<typeof EpisodeRatingInput>;
 /** GET /anime/:id/reviews */
 export const ReviewsQuery = Type.Object(
   {
-    page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
-    perPage: Type.Integer({ minimum: 1, maximum: 50, default: 20 }),
+    ...pagingQuery({ maxPerPage: 50, defaultPerPage: 20 }),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 /** Knative delivery semantics: how many attempts, how long between them, what is retried (cockatiel runs the loop). */
 import { DelegateBackoff, handleWhenResult, type RetryPolicy, retry } from 'cockatiel';
+import type { ErrorCode } from '../../../functions/lib/errors.ts';
 import { isRetryableStatus } from '../../../functions/lib/events/retry.ts';
 import { isoDurationMs } from '../../manifests/duration.ts';
 import type { Delivery } from '../../manifests/knative-types.ts';
@@ -34,6 +35,42 @@ export interface Attempt {
 
 /** A 2xx answer: the subscriber took the event. */
 export const delivered = (attempt: Attempt): boolean => attempt.status >= 200 && attempt.status < 300;
+
+/** The code of each 4xx a subscriber may refuse an event with (functions/lib/problem.ts, inverted). */
+const REFUSALS: Readonly<Record<number, ErrorCode>> = {
+  400: 'validation_failed',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  410: 'gone',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'rate_limited',
+};
+
+/**
+ * The error code a failed delivery is logged with. No response, a 5xx or a 408: the subscriber is
+ * unavailable (`dependency_unavailable`). Any other 4xx is the event's fault (refused, dead-lettered once
+ * the retryable ones run out): the code of the subscriber's problem+json answer when it names a known
+ * one, else the status's own (`unprocessable` for 422), else `delivery_failed`.
+ * @example failureCode({ status: 422, body: '{"code":"unprocessable"}' }) // 'unprocessable'
+ */
+export function failureCode(attempt: Attempt): ErrorCode {
+  const { status } = attempt;
+  if (status < 0 || status >= 500 || status === 408) return 'dependency_unavailable';
+  const byStatus = REFUSALS[status];
+  try {
+    const named = (JSON.parse(attempt.body) as { code?: unknown }).code;
+    if (typeof named === 'string' && Object.values(REFUSALS).includes(named as ErrorCode))
+      return named as ErrorCode;
+  } catch {
+    // not JSON: the status decides
+  }
+  return byStatus ?? 'delivery_failed';
+}
 
 /**
  * The retry policy of one queue's deliveries (a cockatiel `retry`): up to `attemptsOf(delivery)` attempts,

@@ -14,7 +14,7 @@ import type { Runtime } from '../../../functions/lib/runtime.ts';
 import { extractTraceId, injectTraceHeaders } from '../../../functions/lib/tracing/trace-headers.ts';
 import type { AmqpLink } from './amqp.ts';
 import { headersOf, isReplyEvent, toHttpHeaders } from './codec.ts';
-import { type Attempt, attemptsOf, delivered, deliveryRetry } from './delivery.ts';
+import { type Attempt, attemptsOf, delivered, deliveryRetry, failureCode, isRetryable } from './delivery.ts';
 import type { QueueSubscription } from './topology.ts';
 
 const { Annotation } = zipkin;
@@ -98,9 +98,16 @@ export function startDispatcher(options: DispatcherOptions): void {
     const span = parent ? tracer.createChildId(parent) : tracer.createRootId();
     const last: Attempt = await policy.execute(async ({ attempt }) => {
       const outcome = await tracer.letId(span, () => deliver(headers, message.content, span));
+      // Logged with its real class: an outage (no response, 5xx) or the event's own fault (a 4xx refusal).
       if (!delivered(outcome))
         elog().warn(
-          { code: 'dependency_unavailable', status: outcome.status, attempt: attempt + 1, of: attempts },
+          {
+            code: failureCode(outcome),
+            status: outcome.status,
+            attempt: attempt + 1,
+            of: attempts,
+            retryable: isRetryable(outcome.status),
+          },
           'delivery failed',
         );
       return outcome;
@@ -134,7 +141,10 @@ export function startDispatcher(options: DispatcherOptions): void {
         );
         return; // not acked: redelivered after reconnect
       }
-      elog().error({ code: 'delivery_failed', status: last.status }, 'event dead-lettered');
+      elog().error(
+        { code: 'delivery_failed', status: last.status, reason: failureCode(last) },
+        'event dead-lettered',
+      );
       safe(() => channel.ack(message));
       return;
     }

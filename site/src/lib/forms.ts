@@ -7,6 +7,7 @@ import { RatingInput } from '../../../functions/lib/tracking/rating-schemas.ts';
 import { check } from '../../../functions/lib/validate.ts';
 import { EntryInput, isRealDate } from '../../../functions/library/schemas.ts';
 import { ApiProblem } from './api.ts';
+import { fieldErrors, isWholeBody, plainFieldMessage, sentence } from './field-messages.ts';
 
 /** What a form sent (strings, as typed) and the message for each bad field. */
 export interface FormState {
@@ -27,32 +28,9 @@ function integer(raw: string): number | string | undefined {
   return /^-?\d{1,9}$/.test(raw) ? Number(raw) : raw;
 }
 
-/** Field name of an issue's JSON pointer (`/body/aspects/music` → `music`). */
-export const fieldOf = (pointer: string) => pointer.split('/').filter(Boolean).pop() ?? '';
+export { fieldOf } from './field-messages.ts';
 
-const FRIENDLY: Record<string, string> = {
-  progress: 'Episodes watched must be a whole number from 0 up to the episode count.',
-  rewatchCount: 'Rewatches must be a whole number from 0.',
-  startedOn: 'Use a real date (YYYY-MM-DD).',
-  finishedOn: 'Use a real date (YYYY-MM-DD), not before the start.',
-  score: 'Choose a score from 1 to 10.',
-  animation: 'Choose a score from 1 to 10, or leave it empty.',
-  music: 'Choose a score from 1 to 10, or leave it empty.',
-  plot: 'Choose a score from 1 to 10, or leave it empty.',
-  characters: 'Choose a score from 1 to 10, or leave it empty.',
-  review: 'The review is too long (10 000 characters at most).',
-  notes: 'Notes are too long (5 000 characters at most).',
-  status: 'Choose a status.',
-};
-
-function issuesToErrors(issues: readonly { field: string; message: string }[]): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const issue of issues) {
-    const field = fieldOf(issue.field);
-    errors[field] ??= FRIENDLY[field] ?? `${field}: ${issue.message}`;
-  }
-  return errors;
-}
+const issuesToErrors = fieldErrors;
 
 function validate<T>(
   schema: Parameters<typeof check>[0],
@@ -97,7 +75,7 @@ export function entryForm(form: FormData): Parsed<EntryInput> {
   // The library's own rule for dates (a real day), so the viewer hears it before the API does.
   for (const n of ['startedOn', 'finishedOn'] as const) {
     const v = body[n];
-    if (typeof v === 'string' && !isRealDate(v)) parsed.state.errors[n] ??= FRIENDLY[n] ?? n;
+    if (typeof v === 'string' && !isRealDate(v)) parsed.state.errors[n] ??= plainFieldMessage(n, '');
   }
   return Object.keys(parsed.state.errors).length > 0 ? { ok: false, state: parsed.state } : parsed;
 }
@@ -110,18 +88,32 @@ export function ratingForm(form: FormData): Parsed<RatingInput> {
   for (const n of ['animation', 'music', 'plot', 'characters']) aspects[n] = integer(values[n] ?? '') ?? null;
   const body: Record<string, unknown> = { score: integer(values.score ?? '') ?? '', aspects };
   if (form.has('review')) body.review = values.review || null;
-  if (body.score === '') return { ok: false, state: { values, errors: { score: FRIENDLY.score ?? '' } } };
+  if (body.score === '')
+    return { ok: false, state: { values, errors: { score: plainFieldMessage('score', '') } } };
   return validate<RatingInput>(RatingInput, body, values);
 }
 
-/** A friendly sentence for an API problem, and field errors when the API named fields. */
-export function describeProblem(error: unknown): { message: string; errors: Record<string, string> } {
+/**
+ * A friendly sentence for an API problem, and plain field errors when the API named fields
+ * (field-messages.ts). A validation failure about the whole body (`/body`: a file that is not XML) names
+ * no field: its reason, the problem's `detail`, goes to `bodyField` (the form's file input) when the form
+ * has one, else into the message.
+ */
+export function describeProblem(
+  error: unknown,
+  options: { bodyField?: string } = {},
+): { message: string; errors: Record<string, string> } {
   if (!(error instanceof ApiProblem))
     return { message: 'Something went wrong on our side. Please try again.', errors: {} };
   const errors = issuesToErrors(error.errors);
+  if (error.code === 'validation_failed') {
+    const wholeBody = error.errors.length === 0 || error.errors.some((e) => isWholeBody(e.field));
+    if (wholeBody && options.bodyField) errors[options.bodyField] ??= sentence(error.message);
+    if (Object.keys(errors).length > 0) return { message: 'Please check the highlighted fields.', errors };
+    return { message: `Please check your input: ${sentence(error.message)}`, errors };
+  }
   const message =
     {
-      validation_failed: 'Please check the highlighted fields.',
       not_found: 'That anime or entry no longer exists.',
       unauthenticated: 'Your sign-in has expired. Please sign in again.',
       forbidden: 'Your account is not allowed to do this.',
@@ -131,13 +123,5 @@ export function describeProblem(error: unknown): { message: string; errors: Reco
       unsupported_media_type: 'That file type is not supported.',
       dependency_unavailable: 'The service is busy right now. Please try again in a few seconds.',
     }[error.code] ?? `The request failed: ${error.message}`;
-  return {
-    message:
-      Object.keys(errors).length && error.code === 'validation_failed'
-        ? message
-        : error.code === 'validation_failed'
-          ? `Please check your input: ${error.message}`
-          : message,
-    errors,
-  };
+  return { message, errors };
 }

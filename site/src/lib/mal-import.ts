@@ -19,7 +19,7 @@ export type ProgressLine =
   | { file: ImportAnswer['file'] }
   | { progress: { done: number; total: number } }
   | { report: ImportReport }
-  | { failure: string };
+  | { failure: string; fileError?: string };
 
 /** The API request importing `file` (gzip by its name, else XML). */
 export async function importRequest(file: File, token: string, accept?: string): Promise<ApiRequest> {
@@ -33,6 +33,12 @@ export async function importRequest(file: File, token: string, accept?: string):
     timeoutMs: 125_000,
     ...(accept ? { accept } : {}),
   };
+}
+
+/** A refused import as the page says it: the message, and the reason next to the file field when the file was the problem. */
+function failureLine(problem: unknown): ProgressLine {
+  const { message, errors } = describeProblem(problem, { bodyField: 'file' });
+  return errors.file ? { failure: message, fileError: errors.file } : { failure: message };
 }
 
 const ndjson = (line: ProgressLine) => new TextEncoder().encode(`${JSON.stringify(line)}\n`);
@@ -53,7 +59,7 @@ export async function relayImport(api: Api, request: ApiRequest): Promise<Respon
     const chunks: Buffer[] = [];
     for await (const c of upstream) chunks.push(c as Buffer);
     const problem = problemOf({ status, headers: upstream.headers, body: Buffer.concat(chunks) });
-    return new Response(ndjson({ failure: describeProblem(problem).message }), { headers });
+    return new Response(ndjson(failureLine(problem)), { headers });
   }
   const lines = createInterface({ input: upstream, crlfDelay: Number.POSITIVE_INFINITY });
   const body = new ReadableStream<Uint8Array>({
@@ -63,8 +69,7 @@ export async function relayImport(api: Api, request: ApiRequest): Promise<Respon
           if (!raw.trim()) continue;
           const line = JSON.parse(raw) as ProgressLine | { problem: Partial<Problem> };
           if ('problem' in line) {
-            const failure = describeProblem(new ApiProblem(line.problem.status ?? 400, line.problem)).message;
-            controller.enqueue(ndjson({ failure }));
+            controller.enqueue(ndjson(failureLine(new ApiProblem(line.problem.status ?? 400, line.problem))));
           } else controller.enqueue(ndjson(line));
         }
       } catch {

@@ -18,6 +18,25 @@ export interface Notification {
   /** Per kind (notify's messages.ts), e.g. a removal's `note` from the moderator. */
   data?: Record<string, unknown>;
   actions?: NotificationAction[];
+  /** When its action was taken (an invitation answered); null while open. */
+  doneAt?: string | null;
+}
+
+/** How an answered invitation ended (notify writes `data.outcome` when groups reports the answer). */
+const OUTCOMES: Record<string, string> = {
+  accepted: 'Accepted',
+  declined: 'Declined',
+  revoked: 'Withdrawn by the group',
+};
+
+/**
+ * The answered state of a notification whose action was taken (`doneAt`), e.g. "Accepted" for a group
+ * invitation; undefined while it is open or when it never had actions.
+ */
+export function answeredState(n: Pick<Notification, 'doneAt' | 'data'>): string | undefined {
+  if (!n.doneAt) return undefined;
+  const outcome = n.data?.outcome;
+  return (typeof outcome === 'string' && OUTCOMES[outcome]) || 'Answered';
 }
 
 /** The moderator's note of a decision, when the notification carries one. */
@@ -48,7 +67,7 @@ export interface NotificationAction {
 export interface Inbox {
   items: Notification[];
   page: number;
-  limit: number;
+  perPage: number;
   hasMore: boolean;
 }
 
@@ -69,7 +88,7 @@ export async function unreadCount(
 }
 
 export function loadInbox(api: Api, token: string, page: number, unreadOnly: boolean): Promise<Inbox> {
-  const q = new URLSearchParams({ page: String(page), limit: '20' });
+  const q = new URLSearchParams({ page: String(page), perPage: '20' });
   if (unreadOnly) q.set('unread', 'true');
   return api.json<Inbox>({ path: `/notifications?${q}`, token });
 }

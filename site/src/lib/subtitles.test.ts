@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { relayableAction } from './notifications.ts';
+import { answeredState, relayableAction } from './notifications.ts';
 import { memoryStore } from './session.ts';
 import { downloadQuery, subtitleFilter } from './subtitles.ts';
 
@@ -68,5 +68,19 @@ describe('sign out everywhere: the revocation mark', () => {
     expect(await store.revokedBefore('u2')).toBe(0);
     now += 61_000;
     expect(await store.revokedBefore('u1')).toBe(0);
+  });
+});
+
+describe('answeredState: an answered invitation says how it ended', () => {
+  it.each([
+    ['accepted', 'Accepted'],
+    ['declined', 'Declined'],
+    ['revoked', 'Withdrawn by the group'],
+  ])('%s → %s', (outcome, shown) => {
+    expect(answeredState({ doneAt: '2026-01-01T00:00:00.000Z', data: { outcome } })).toBe(shown);
+  });
+
+  it('an open invitation has no state', () => {
+    expect(answeredState({ doneAt: null, data: {} })).toBeUndefined();
   });
 });

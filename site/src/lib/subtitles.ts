@@ -6,6 +6,7 @@
 import { REPORT_REASON_LABELS } from '../../../functions/lib/subtitles/report-reasons.ts';
 import type { subtitleView } from '../../../functions/lib/subtitles/store.ts';
 import { type Api, ApiProblem, problemOf, query } from './api.ts';
+import { fieldErrors, sentence } from './field-messages.ts';
 import { describeProblem } from './forms.ts';
 
 /** One published subtitle as the API shows it (functions/lib/subtitles/store.ts `subtitleView`). */
@@ -263,16 +264,18 @@ function verdictOfProblem(
 ): UploadVerdict {
   const p = problem ?? {};
   if (status === 409) return { name, outcome: 'duplicate', reason: String(p.detail ?? 'Already uploaded.') };
-  const errors = Array.isArray(p.errors)
-    ? (p.errors as { field: string; message: string }[]).map(
-        (e) => `${e.field.replace(/^\/body\//, '')}: ${e.message}`,
-      )
-    : [];
+  // Field errors in plain words (field-messages.ts), never the schema's own: they replace the detail
+  // (which repeats them as JSON pointers and patterns).
+  const errors = Object.values(
+    fieldErrors(Array.isArray(p.errors) ? (p.errors as { field: string; message: string }[]) : []),
+  );
   const detail =
-    typeof p.detail === 'string'
-      ? p.detail
-      : apiProblem
-        ? describeProblem(apiProblem).message
-        : `The API answered ${status}.`;
-  return { name, outcome: 'refused', reason: [detail, ...errors].join(' — ') };
+    errors.length > 0
+      ? undefined
+      : typeof p.detail === 'string'
+        ? sentence(p.detail)
+        : apiProblem
+          ? describeProblem(apiProblem).message
+          : `The API answered ${status}.`;
+  return { name, outcome: 'refused', reason: (detail ? [detail] : errors).join(' ') };
 }

@@ -99,6 +99,7 @@ export function enhanceImport(doc: Document): void {
     meter.removeAttribute('value'); // indeterminate while uploading
     status.textContent = `Uploading ${file.name}…`;
     doc.getElementById('import-report')?.remove();
+    doc.getElementById('file-error')?.remove();
     let rowsRead = 0;
     let done = false;
     try {
@@ -122,6 +123,7 @@ export function enhanceImport(doc: Document): void {
             progress?: { done: number; total: number };
             report?: Report;
             failure?: string;
+            fileError?: string;
           };
           if (line.file) {
             rowsRead = line.file.rows;
@@ -144,6 +146,20 @@ export function enhanceImport(doc: Document): void {
             box.hidden = true;
             status.textContent = '';
             form.before(el(doc, 'p', { class: 'error-text', role: 'alert' }, line.failure));
+            const input = form.querySelector<HTMLInputElement>('input[type=file]');
+            if (line.fileError && input) {
+              // The reason next to the file field, as the page without JavaScript shows it.
+              input.setAttribute('aria-invalid', 'true');
+              input.setAttribute('aria-describedby', 'file-error');
+              input.after(
+                el(
+                  doc,
+                  'p',
+                  { class: 'error', id: 'file-error', 'data-testid': 'file-error' },
+                  line.fileError,
+                ),
+              );
+            }
           }
         }
         if (end) break;
