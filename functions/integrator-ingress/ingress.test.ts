@@ -286,6 +286,12 @@ describe.each(Object.entries(hosts))('integrator-ingress on %s', (_host, make) =
       },
       '/type',
     ],
+    [
+      'an outbound type whose data is incomplete (the type decides before the data)',
+      ok,
+      { type: 'dev.isekai.rating.submitted.v1', data: { animeId: 1 } },
+      '/type',
+    ],
     ["another integrator's source", ok, { source: '/integrators/someone-else' }, '/source'],
     ['a source outside /integrators/', ok, { source: '/functions/library' }, '/source'],
     [

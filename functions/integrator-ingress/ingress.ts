@@ -66,16 +66,35 @@ function validateAll(events: readonly Record<string, unknown>[], batch: boolean)
   );
 }
 
+/**
+ * Refuse a catalogue type Isekai publishes (direction `outbound`) before its data is looked at: 403 with
+ * `/type` (`/<index>/type` in a batch) whatever the data holds, as events/INTEGRATORS.md promises —
+ * validating first answered an incomplete `rating.submitted` with a 400 listing its missing fields.
+ * Types outside the catalogue are left to validation (400).
+ */
+function refuseOutbound(events: readonly Record<string, unknown>[], batch: boolean): void {
+  const issues: FieldIssue[] = [];
+  events.forEach((event, i) => {
+    const type = typeof event.type === 'string' ? event.type : '';
+    const spec = eventSpec(type);
+    if (spec !== undefined && spec.direction !== 'inbound')
+      issues.push({
+        field: `${batch ? `/${i}` : ''}/type`,
+        message: `${type} is published by Isekai, not integrators`,
+      });
+  });
+  if (issues.length === 0) return;
+  throw new Forbidden(
+    `${batch ? 'batch refused, nothing published: ' : ''}${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`,
+    { issues },
+  );
+}
+
 /** Check every event may come from this client; throws one Forbidden naming every refused entry. */
 function authorizeAll(events: readonly CheckedEvent[], client: string | undefined, batch: boolean): void {
   const issues: FieldIssue[] = [];
   events.forEach((event, i) => {
     const prefix = batch ? `/${i}` : '';
-    if (eventSpec(event.type)?.direction !== 'inbound')
-      issues.push({
-        field: `${prefix}/type`,
-        message: `${event.type} is published by Isekai, not integrators`,
-      });
     if (client === undefined)
       issues.push({ field: `${prefix}/source`, message: 'the token names no client (azp)' });
     else if (!speaksFor(event.source, client))
@@ -117,6 +136,7 @@ export function ingressRoutes(options: Pick<IntegratorIngressOptions, 'send'>): 
     publishEvent: async (ctx) => {
       const { mode, events } = decodeHttpMessage(ctx.req.headers, ctx.raw ?? Buffer.alloc(0));
       const batch = mode === 'batch';
+      refuseOutbound(events, batch);
       const checked = validateAll(events, batch);
       const client = integratorOf(ctx.identity);
       authorizeAll(checked, client, batch);
