@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type SiteStack, startSiteStack } from './site-stack.ts';
+import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
 
 /**
  * The site with the embedded identity provider of `npm start` (scripts/stack/oidc: oidc-provider serving
@@ -21,11 +21,7 @@ let page: Page;
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   stack = await startSiteStack(env, { identity: 'embedded', bulk: false, label: 'site_idp' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    timeout: 60_000,
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   page = await context.newPage();
   page.setDefaultTimeout(30_000);

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, ObjectId } from 'mongodb';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createInbox } from '../../functions/lib/inbox/inbox.ts';
 import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
 import { scratchBucket } from '../support/subtitles.ts';
-import { type SiteStack, startSiteStack } from './site-stack.ts';
+import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
 
 /**
  * What the site says when something is refused or answered, met the way a newcomer meets it: the built
@@ -15,14 +15,6 @@ import { type SiteStack, startSiteStack } from './site-stack.ts';
  * the product's roles by name, not Keycloak's; an answered invitation shows how it was answered.
  */
 const env = inject('env');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const DEADLINE_MS = 30_000;
 
 let stack: SiteStack;
@@ -41,11 +33,7 @@ beforeAll(async () => {
     subtitleBucket: bucket.bucket,
   });
   mongo = new MongoClient(stack.mongoUrl);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_FLAGS,
-    timeout: 60_000,
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

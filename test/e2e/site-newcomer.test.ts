@@ -3,14 +3,14 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { MongoClient, ObjectId } from 'mongodb';
 import pg from 'pg';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { channelOf, createInbox, type NotificationDoc, toView } from '../../functions/lib/inbox/inbox.ts';
 import { readSubtitle } from '../../functions/lib/subtitles/formats/convert.ts';
 import { edgeRequest } from '../../scripts/servers/nginx.ts';
 import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
 import { scratchBucket } from '../support/subtitles.ts';
-import { type SiteStack, startSiteStack } from './site-stack.ts';
+import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
 
 /**
  * What the last newcomer test found, each met the way a user meets it: the built site and the API behind
@@ -21,14 +21,6 @@ import { type SiteStack, startSiteStack } from './site-stack.ts';
  * anime first and an unrelated word finds no screen of noise.
  */
 const env = inject('env');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const DEADLINE_MS = 30_000;
 
 let stack: SiteStack;
@@ -48,11 +40,7 @@ beforeAll(async () => {
   });
   db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
   mongo = new MongoClient(stack.mongoUrl);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_FLAGS,
-    timeout: 60_000,
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

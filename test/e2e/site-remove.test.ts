@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MongoClient, ObjectId } from 'mongodb';
 import pg from 'pg';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { channelOf, createInbox, type NotificationDoc, toView } from '../../functions/lib/inbox/inbox.ts';
 import { edgeRequest } from '../../scripts/servers/nginx.ts';
 import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
-import { type SiteStack, startSiteStack } from './site-stack.ts';
+import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
 
 /**
  * Taking back what a viewer added, the way a viewer does it (the built site behind the real nginx edge, the
@@ -17,7 +17,6 @@ import { type SiteStack, startSiteStack } from './site-stack.ts';
  * yet." when a notification arrives, and an anime nobody has on a list has no popularity place ("—").
  */
 const env = inject('env');
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const DEADLINE_MS = 30_000;
 
 let stack: SiteStack;
@@ -30,11 +29,7 @@ beforeAll(async () => {
   stack = await startSiteStack(env, { bulk: false, label: 'remove', notifications: true });
   db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
   mongo = new MongoClient(stack.mongoUrl);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_FLAGS,
-    timeout: 60_000,
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

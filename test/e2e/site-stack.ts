@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
+import { type Browser, chromium } from 'playwright-core';
 import { importRecords, parseDataset } from '../../functions/catalog/import.ts';
 import { importSeedCatalog } from '../../functions/catalog/seed.ts';
 import { inTransaction } from '../../functions/lib/data/postgres.ts';
@@ -217,4 +218,27 @@ async function importBulkAnime(databaseUrl: string): Promise<void> {
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * Debian's Chromium (`/usr/bin/chromium`, never a downloaded browser) driven by playwright-core, headless,
+ * with the flags this closed network needs: without `--disable-background-networking`,
+ * `--disable-component-update` and `--disable-sync` Chromium keeps dialling Google's hosts, which are refused
+ * (the env skill's machine file). `--no-sandbox`: the tests run as root.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    timeout: 60_000,
+  });
 }

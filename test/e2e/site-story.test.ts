@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import axe from 'axe-core';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../scripts/servers/harness.ts';
 import { edgeRequest } from '../../scripts/servers/nginx.ts';
@@ -10,6 +10,7 @@ import { addSiteOrigin, createUser, type RealmUser } from '../setup/keycloak-cli
 import { type ChainStack, startChainStack } from '../support/chain-stack.ts';
 import { ownAnime } from '../support/tracking.ts';
 import { makeZip } from '../support/zip.ts';
+import { launchChromium } from './site-stack.ts';
 
 /**
  * Issue 12's story in real Chromium (Debian's, driven by playwright-core) through the nginx edge, with the
@@ -25,14 +26,6 @@ import { makeZip } from '../support/zip.ts';
 const env = inject('env');
 const ARTIFACTS = join(import.meta.dirname, 'site-artifacts');
 const DEADLINE_MS = 60_000;
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ROLES = {
   a: ['viewer'],
   b: ['viewer', 'uploader'],
@@ -99,11 +92,7 @@ beforeAll(async () => {
   const suffix = `${process.pid}-${Date.now().toString(36)}`;
   for (const [who, roles] of Object.entries(ROLES))
     users[who as Who] = await createUser(env, `story-${who}-${suffix}`, roles);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_FLAGS,
-    timeout: 60_000,
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import axe from 'axe-core';
 import { MongoClient, ObjectId } from 'mongodb';
 import pg from 'pg';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { edgeRequest } from '../../scripts/servers/nginx.ts';
 import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
-import { BULK_ANIME, BULK_MAL_BASE, type SiteStack, startSiteStack } from './site-stack.ts';
+import { BULK_ANIME, BULK_MAL_BASE, launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
 
 /**
  * Issue 11 in a real browser (Debian's Chromium driven by playwright-core; no browser download): through
@@ -18,14 +18,6 @@ import { BULK_ANIME, BULK_MAL_BASE, type SiteStack, startSiteStack } from './sit
  */
 const env = inject('env');
 const ARTIFACTS = join(import.meta.dirname, 'site-artifacts');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let stack: SiteStack;
 let browser: Browser;
@@ -33,11 +25,7 @@ let browser: Browser;
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   stack = await startSiteStack(env);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_FLAGS,
-    timeout: 60_000,
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
