@@ -5,7 +5,14 @@ import { Redis } from 'ioredis';
 import { type Collection, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHostServer } from '../../functions/lib/host/server.ts';
-import { COLLECTION, MODERATION_INBOX, type NotificationDoc } from '../../functions/lib/inbox/inbox.ts';
+import {
+  COLLECTION,
+  channelOf,
+  createInbox,
+  MODERATION_INBOX,
+  type NotificationDoc,
+  toView,
+} from '../../functions/lib/inbox/inbox.ts';
 import type { Runtime } from '../../functions/lib/runtime.ts';
 import { wireNotifications } from '../../functions/notifications/settings.ts';
 import { notifyFromEnv } from '../../functions/notify/settings.ts';
@@ -407,6 +414,73 @@ describe('live signals reach only their inbox', () => {
         return counts.filter((_, i) => i % 2 === 1).every((n) => Number(n) === 0) ? true : undefined;
       });
     } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('the stream cursor with two notify replicas', () => {
+  it('a notification stamped before the cursor but stored after it still reaches the page (count, then stream)', async () => {
+    const served = await listen(createHostServer({ target: 'notifications' }));
+    closers.push(served.close);
+    const auth = { authorization: `Bearer ${await tokens.sign('bob')}` };
+    // Two replicas of notify: each its own inbox client; they publish live signals as notify does.
+    const [replicaA, replicaB] = [createInbox(mongo.db(database)), createInbox(mongo.db(database))];
+    const redis = new Redis(env.REDIS_URL ?? '');
+    const prefix = `${env.REDIS_KEY_PREFIX}notifications-test:`;
+    const doc = (createdAt: Date, message: string): NotificationDoc => ({
+      _id: new ObjectId(),
+      userId: BOB,
+      eventId: `two-replicas-${new ObjectId().toHexString()}`,
+      kind: 'episode.aired',
+      animeId,
+      message,
+      data: {},
+      createdAt,
+      readAt: null,
+      expiresAt: new Date(createdAt.getTime() + 86_400_000),
+    });
+    const stamped = new Date();
+    const a = doc(stamped, 'stamped first, stored last');
+    const b = doc(new Date(stamped.getTime() + 5), 'stamped last, stored first');
+    let stream: Awaited<ReturnType<typeof openStream>> | undefined;
+    try {
+      for (const d of await replicaB.insertOnce([b]))
+        await redis.publish(channelOf(prefix, BOB), JSON.stringify(toView(d)));
+      // The page is rendered: its unread count and the cursor that count is as of (the body's data-cursor).
+      const counted = (await json(
+        await fetch(`${served.url}/notifications/unread-count`, { headers: auth }),
+      )) as {
+        unread: number;
+        cursor: string;
+      };
+      expect(counted.cursor).toBe(b._id.toHexString());
+      // Replica A's insert lands now; its live signal follows.
+      for (const d of await replicaA.insertOnce([a]))
+        await redis.publish(channelOf(prefix, BOB), JSON.stringify(toView(d)));
+      // The page's live script opens the stream from its cursor: A arrives (replayed or live), B does not.
+      stream = await openStream(`${served.url}/notifications/stream`, {
+        ...auth,
+        'last-event-id': counted.cursor,
+      });
+      await stream.waitFor(
+        new RegExp(`id: ${a._id.toHexString()}\\nevent: notification\\ndata: .*stamped first`),
+      );
+      expect(stream.text()).not.toContain('stamped last'); // the count holds it
+      // A reconnect from A's id (the browser's last event id) loses nothing and repeats nothing.
+      const again = await openStream(`${served.url}/notifications/stream`, {
+        ...auth,
+        'last-event-id': a._id.toHexString(),
+      });
+      try {
+        await again.waitFor(/: connected\n\n/);
+        await again.waitFor(/: heartbeat\n\n/);
+        expect(again.text()).not.toMatch(/event: notification/);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await stream?.close();
       redis.disconnect();
     }
   });

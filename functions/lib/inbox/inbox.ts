@@ -2,7 +2,17 @@ import { type Collection, type Db, MongoBulkWriteError, ObjectId } from 'mongodb
 import { parseAnimeId } from '../anime-id.ts';
 import { DependencyUnavailable, NotFound } from '../errors.ts';
 import type { Identity } from '../http/types.ts';
-import { afterFilter, type Cursor, cursorOf, START_CURSOR, throughFilter } from './cursor.ts';
+import {
+  afterFilter,
+  type Cursor,
+  committedFilter,
+  cursorOf,
+  NEWEST_FIRST,
+  ORDER,
+  START_CURSOR,
+  throughFilter,
+} from './cursor.ts';
+import { createSequence, type Sequence, type SequenceOptions } from './sequence.ts';
 
 /** The MongoDB collection holding every inbox. */
 export const COLLECTION = 'notifications';
@@ -47,6 +57,14 @@ export interface NotificationDoc {
   message: string;
   data: Record<string, unknown>;
   createdAt: Date;
+  /**
+   * Its place in the order notifications became visible (cursor.ts): the number its insert took from the
+   * inbox's sequence. Set by Inbox.insertOnce (what a writer passes is replaced); absent on documents from
+   * before the sequence.
+   */
+  seq?: number;
+  /** Set when its writer was passed over (sequence.ts): the later number it is replayed at. */
+  late?: number;
   /**
    * Personal inbox: when its owner read it. Shared (moderation) inbox: always null for new documents
    * (read state is per moderator, in `readBy`); a non-null value from before `readBy` existed counts as
@@ -157,7 +175,10 @@ export interface Inbox {
   readonly collection: Collection<NotificationDoc>;
   /** Create the indexes once (idempotent; retried on the next call after a failure). */
   ready(): Promise<void>;
-  /** Insert each document once per (userId, eventId); returns those this call inserted. */
+  /**
+   * Insert each document once per (userId, eventId), all with one number from the sequence (`seq`), and
+   * commit that number; returns those this call inserted. Cursors handed out meanwhile stay before them.
+   */
   insertOnce(docs: NotificationDoc[]): Promise<NotificationDoc[]>;
   /** The reader's notifications (`unread`: those unread by this reader; shared ones per moderator). */
   list(
@@ -169,7 +190,10 @@ export interface Inbox {
    * with `through`, only those at or before that cursor (so a count and its cursor agree).
    */
   unreadCount(reader: Reader, now: Date, through?: Cursor): Promise<number>;
-  /** The cursor of the newest notification in these inboxes (START_CURSOR when they are empty). */
+  /**
+   * The cursor of the newest committed notification in these inboxes (START_CURSOR when there is none):
+   * everything at or before it is visible, so a count through it is what the client accounted for.
+   */
   newest(inboxes: readonly string[], now: Date): Promise<Cursor>;
   /**
    * A client's cursor (`Last-Event-ID`): START_CURSOR for 24 zeros, the cursor of that notification when it
@@ -181,6 +205,8 @@ export interface Inbox {
    * moderators still see it unread). NotFound when it is not in the reader's inboxes.
    */
   markRead(reader: Reader, id: ObjectId, now: Date): Promise<void>;
+  /** Which of these ids (24 hex) are stored (expired or not): a live signal of one that is not was never stored. */
+  stored(ids: readonly string[]): Promise<Set<string>>;
   /** Mark every one unread by this reader read for them; returns how many changed. */
   markAllRead(reader: Reader, now: Date): Promise<number>;
   /**
@@ -188,7 +214,10 @@ export interface Inbox {
    * `outcome` in `data.outcome`; returns how many changed (0 when already done: idempotent).
    */
   markDone(kind: NotificationKind, key: string, value: string, outcome: string, now: Date): Promise<number>;
-  /** What came after `cursor` (Last-Event-ID), oldest first, at most `limit`. */
+  /**
+   * What came after `cursor` (Last-Event-ID) and is committed, oldest first, at most `limit`. After sending
+   * a prefix of it, the cursor of its last one is a safe resume point (everything at or before it was sent).
+   */
   after(inboxes: readonly string[], cursor: Cursor, now: Date, limit: number): Promise<NotificationDoc[]>;
 }
 
@@ -196,10 +225,12 @@ export interface Inbox {
  * The inbox store. Production runs MongoDB (the TTL index deletes expired documents); tests run
  * mongo-java-server, whose TTL indexes never delete: every read filters `expiresAt > now` as well.
  * There are no multi-document transactions here: writes are made idempotent by the unique
- * {userId, eventId} index instead (a retried event inserts only what is missing).
+ * {userId, eventId} index instead (a retried event inserts only what is missing). The cursor order is the
+ * sequence's (sequence.ts; `options` are its lease and clock).
  */
-export function createInbox(db: Db): Inbox {
+export function createInbox(db: Db, options: SequenceOptions & { readonly sequence?: Sequence } = {}): Inbox {
   const collection = db.collection<NotificationDoc>(COLLECTION);
+  const sequence = options.sequence ?? createSequence(db, options);
   let indexes: Promise<void> | undefined;
   const live = (inboxes: readonly string[], now: Date) => ({
     userId: { $in: [...inboxes] },
@@ -238,6 +269,7 @@ export function createInbox(db: Db): Inbox {
         await collection.createIndex({ userId: 1, eventId: 1 }, { unique: true, name: 'user_event' });
         await collection.createIndex({ userId: 1, createdAt: -1 }, { name: 'user_created' });
         await collection.createIndex({ userId: 1, rank: -1, createdAt: -1 }, { name: 'user_rank_created' });
+        await collection.createIndex({ userId: 1, seq: -1, createdAt: -1 }, { name: 'user_seq' });
         await collection.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expires' });
       })().catch((error: unknown) => {
         indexes = undefined;
@@ -245,22 +277,36 @@ export function createInbox(db: Db): Inbox {
       });
       return indexes;
     },
-    async insertOnce(docs) {
-      if (docs.length === 0) return [];
+    async insertOnce(drafts) {
+      if (drafts.length === 0) return [];
       await this.ready();
+      const seq = await guarded(() => sequence.allocate());
+      const docs = drafts.map((doc) => ({ ...doc, seq }));
+      let stored: NotificationDoc[] = [];
+      let failure: unknown;
       try {
         await collection.insertMany(docs, { ordered: false });
-        return docs;
+        stored = docs;
       } catch (error) {
-        if (error instanceof MongoBulkWriteError) {
-          const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-          if (errors.length > 0 && errors.every((e) => e.code === 11000)) {
-            const duplicate = new Set(errors.map((e) => e.index));
-            return docs.filter((_, i) => !duplicate.has(i));
-          }
-        }
-        throw new DependencyUnavailable('mongodb', { cause: error });
+        const errors = error instanceof MongoBulkWriteError ? [error.writeErrors].flat() : [];
+        if (errors.length > 0 && errors.every((e) => e.code === 11000)) {
+          const duplicate = new Set(errors.map((e) => e.index));
+          stored = docs.filter((_, i) => !duplicate.has(i));
+        } else failure = error;
       }
+      // Committed even when the insert failed (some may have landed): the next writers wait for it.
+      await guarded(async () => {
+        if ((await sequence.commit(seq)) || stored.length === 0) return;
+        // Passed over: a cursor may already stand past `seq` without them. Place them after it.
+        for (;;) {
+          const late = await sequence.allocate();
+          await collection.updateMany({ _id: { $in: stored.map((d) => d._id) } }, { $set: { late } });
+          for (const doc of stored) doc.late = late;
+          if (await sequence.commit(late)) return;
+        }
+      });
+      if (failure) throw new DependencyUnavailable('mongodb', { cause: failure });
+      return stored;
     },
     list: (reader, { unread, page, limit, now }) =>
       guarded(async () => {
@@ -281,9 +327,10 @@ export function createInbox(db: Db): Inbox {
       ),
     newest: (inboxes, now) =>
       guarded(async () => {
+        const committed = committedFilter(await sequence.committed());
         const [doc] = await collection
-          .find(live(inboxes, now), { projection: { _id: 1, createdAt: 1 } })
-          .sort({ createdAt: -1, _id: -1 })
+          .find({ ...live(inboxes, now), ...committed }, { projection: { _id: 1, createdAt: 1, seq: 1 } })
+          .sort(NEWEST_FIRST)
           .limit(1)
           .toArray();
         return doc ? cursorOf(doc) : START_CURSOR;
@@ -295,7 +342,7 @@ export function createInbox(db: Db): Inbox {
         if (!_id) return undefined;
         const doc = await collection.findOne(
           { _id, userId: { $in: [...inboxes] } },
-          { projection: { _id: 1, createdAt: 1 } },
+          { projection: { _id: 1, createdAt: 1, seq: 1 } },
         );
         return doc ? cursorOf(doc) : undefined;
       }),
@@ -321,6 +368,13 @@ export function createInbox(db: Db): Inbox {
         }
         const exists = await collection.countDocuments({ _id: id, ...live(reader.inboxes, now) });
         if (exists === 0) throw new NotFound(`no notification ${id.toHexString()}`);
+      }),
+    stored: (ids) =>
+      guarded(async () => {
+        const valid = ids.map(parseId).filter((id) => id !== undefined);
+        if (valid.length === 0) return new Set<string>();
+        const found = await collection.find({ _id: { $in: valid } }, { projection: { _id: 1 } }).toArray();
+        return new Set(found.map((d) => d._id.toHexString()));
       }),
     markAllRead: (reader, now) =>
       guarded(async () => {
@@ -349,12 +403,14 @@ export function createInbox(db: Db): Inbox {
         return result.modifiedCount;
       }),
     after: (inboxes, cursor, now, limit) =>
-      guarded(() =>
-        collection
-          .find({ ...live(inboxes, now), ...afterFilter(cursor) })
-          .sort({ createdAt: 1, _id: 1 })
+      guarded(async () => {
+        // The watermark first: everything at or below it is visible to the query that follows.
+        const committed = committedFilter(await sequence.committed());
+        return collection
+          .find({ ...live(inboxes, now), ...afterFilter(cursor), ...committed })
+          .sort(ORDER)
           .limit(limit)
-          .toArray(),
-      ),
+          .toArray();
+      }),
   };
 }
