@@ -1,6 +1,6 @@
 import { type Db, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { afterFilter, isThrough, START_CURSOR } from '../../functions/lib/inbox/cursor.ts';
+import { afterFilter, isThrough, START_CURSOR, throughFilter } from '../../functions/lib/inbox/cursor.ts';
 import { createInbox, type Inbox, type NotificationDoc, readerOf } from '../../functions/lib/inbox/inbox.ts';
 import { createSequence, type Sequence } from '../../functions/lib/inbox/sequence.ts';
 
@@ -174,6 +174,49 @@ describe('the sequence: cursors stay below what is not visible yet', () => {
     // A cursor at A (it could be handed out while A stood at its own number) still means that number.
     const atA = await reader.resolve(me.inboxes, a._id.toHexString());
     expect(ids(await reader.after(me.inboxes, atA ?? START_CURSOR, new Date(), 100))).toEqual(ids([a, b, c]));
+  });
+});
+
+describe('three replicas writing while a reader takes cursors', () => {
+  it('every cursor taken meanwhile: what it counted plus what it replays later is every notification, once', async () => {
+    const me = readerOf(user('busy'));
+    const writers = [
+      createInbox(await replica()),
+      createInbox(await replica()),
+      createInbox(await replica()),
+    ];
+    let writing = true;
+    const snapshots: { cursor: Awaited<ReturnType<Inbox['newest']>>; counted: string[] }[] = [];
+    const reading = (async () => {
+      while (writing) {
+        // As GET /notifications/unread-count: the cursor, then what is at or before it.
+        const now = new Date();
+        const cursor = await reader.newest(me.inboxes, now);
+        const counted = await reader.collection
+          .find({ userId: me.sub, ...throughFilter(cursor) }, { projection: { _id: 1 } })
+          .toArray();
+        snapshots.push({ cursor, counted: ids(counted as NotificationDoc[]) });
+      }
+    })();
+    // Each replica stamps, then inserts after a pause of its own: stamps and inserts interleave.
+    await Promise.all(
+      writers.map(async (writer, w) => {
+        for (let i = 0; i < 12; i += 1) {
+          const doc = draft(me.sub, new Date());
+          await new Promise((resolve) => setTimeout(resolve, ((i * 7 + w * 5) % 11) + 1));
+          await writer.insertOnce([doc]);
+        }
+      }),
+    );
+    writing = false;
+    await reading;
+    const all = ids(await reader.collection.find({ userId: me.sub }).toArray()).sort();
+    expect(all).toHaveLength(36);
+    expect(snapshots.length).toBeGreaterThan(5);
+    for (const { cursor, counted } of snapshots) {
+      const replayed = ids(await reader.after(me.inboxes, cursor, new Date(), 100));
+      expect([...counted, ...replayed].sort()).toEqual(all);
+    }
   });
 });
 

@@ -15,7 +15,7 @@
  *
  * Each notification is shown once, by id: one the page already lists (the inbox, rendered on the server
  * with `data-id`) or already showed is skipped — no badge, no announcement, no second row (a resume
- * replays in time order, which can include one a dropped connection already delivered). The badge counts
+ * replays in the order they were stored, which can include one a dropped connection already delivered). The badge counts
  * unread ones only.
  */
 import { notificationLinks } from '../lib/notification-link.ts';
