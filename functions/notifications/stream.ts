@@ -26,6 +26,8 @@ const frame = (view: NotificationView, id: string) =>
   `id: ${id}\nevent: notification\ndata: ${JSON.stringify(view)}\n\n`;
 /** Rounds of one catch-up at most (each replayLimit notifications): a bound, never reached in practice. */
 const MAX_ROUNDS = 10;
+/** Catch-ups for a signal of a notification stored but not committed yet: 20 ms doubling to 5 s, ~10 s in all. */
+const RETRIES = 9;
 
 /**
  * `GET /notifications/stream`: Server-Sent Events of the caller's inboxes, from a cursor (lib/inbox/cursor.ts):
@@ -78,15 +80,35 @@ export function streamRoute(options: StreamOptions): AnyRoute {
     /** Signals not answered yet, and the catch-up answering them (one at a time). */
     const pending: NotificationView[] = [];
     let draining = false;
+    /** Signals of stored notifications not committed yet: asked again shortly (attempts per id). */
+    const waiting = new Map<string, number>();
+    const timers = new Set<NodeJS.Timeout>();
     const answer = async (signals: readonly NotificationView[]) => {
       await catchUp();
       const unsent = signals.filter((view) => !sent.has(view.id) && !isThrough(from, view));
       if (unsent.length === 0) return;
       const stored = await inbox.stored(unsent.map((view) => view.id));
+      const later: NotificationView[] = [];
       for (const view of unsent) {
-        if (stored.has(view.id) || sent.has(view.id) || gone()) continue;
-        sent.add(view.id);
-        res.write(frame(view, at.id));
+        if (sent.has(view.id) || gone()) continue;
+        const placed = stored.get(view.id);
+        if (placed === undefined) {
+          sent.add(view.id); // never stored (inbox off, live on): as it is, under the current resume id
+          res.write(frame(view, at.id));
+        } else if (!isThrough(at, placed)) later.push(view); // stored, not committed yet: shortly
+      }
+      for (const view of later) {
+        const attempt = (waiting.get(view.id) ?? 0) + 1;
+        if (attempt > RETRIES) continue; // the next signal or a reconnect catches it up
+        waiting.set(view.id, attempt);
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            wake([view]);
+          },
+          10 * 2 ** attempt,
+        );
+        timers.add(timer);
       }
     };
     const drain = async () => {
@@ -143,6 +165,7 @@ export function streamRoute(options: StreamOptions): AnyRoute {
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
+      for (const timer of timers) clearTimeout(timer);
       stop();
       options.open.delete(res);
     };

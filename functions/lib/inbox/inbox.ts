@@ -9,6 +9,7 @@ import {
   cursorOf,
   NEWEST_FIRST,
   ORDER,
+  type Placed,
   START_CURSOR,
   throughFilter,
 } from './cursor.ts';
@@ -205,8 +206,11 @@ export interface Inbox {
    * moderators still see it unread). NotFound when it is not in the reader's inboxes.
    */
   markRead(reader: Reader, id: ObjectId, now: Date): Promise<void>;
-  /** Which of these ids (24 hex) are stored (expired or not): a live signal of one that is not was never stored. */
-  stored(ids: readonly string[]): Promise<Set<string>>;
+  /**
+   * Where those of these ids (24 hex) that are stored stand in the cursor order (expired or not): a live
+   * signal of one missing here was never stored.
+   */
+  stored(ids: readonly string[]): Promise<Map<string, Placed>>;
   /** Mark every one unread by this reader read for them; returns how many changed. */
   markAllRead(reader: Reader, now: Date): Promise<number>;
   /**
@@ -372,9 +376,16 @@ export function createInbox(db: Db, options: SequenceOptions & { readonly sequen
     stored: (ids) =>
       guarded(async () => {
         const valid = ids.map(parseId).filter((id) => id !== undefined);
-        if (valid.length === 0) return new Set<string>();
-        const found = await collection.find({ _id: { $in: valid } }, { projection: { _id: 1 } }).toArray();
-        return new Set(found.map((d) => d._id.toHexString()));
+        const placed = new Map<string, Placed>();
+        if (valid.length === 0) return placed;
+        const found = await collection
+          .find({ _id: { $in: valid } }, { projection: { _id: 1, createdAt: 1, seq: 1, late: 1 } })
+          .toArray();
+        for (const d of found) {
+          const id = d._id.toHexString();
+          placed.set(id, { id, createdAt: d.createdAt.toISOString(), seq: d.seq, late: d.late });
+        }
+        return placed;
       }),
     markAllRead: (reader, now) =>
       guarded(async () => {

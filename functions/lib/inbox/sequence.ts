@@ -7,34 +7,42 @@ const ID = 'notifications';
 /**
  * The order notifications become visible in, shared by every notify replica: one MongoDB document.
  * A writer `allocate`s a number (findOneAndUpdate `$inc`: atomic on one document), inserts its
- * notifications carrying it, then `commit`s it: adds it to `done` (only while the watermark is below it),
- * and moves the watermark `committed` over the run of done numbers right above it (a conditional updateOne
- * on `committed`, which any writer may do for the others). So the watermark never passes a number whose
- * notifications are not visible yet, and readers hand out cursors at or below it only. A number whose
- * writer stalls longer than the lease (crashed, or stuck) is passed over by a later writer; its own
- * `commit` then answers false and it must re-sequence what it inserted (a fresh number, so readers past
- * the old one replay it).
+ * notifications carrying it, then `commit`s it: records it done (only while the watermark is below it) and
+ * moves the watermark `committed` over the run of done numbers right above it (a conditional updateOne on
+ * `committed`; any writer moves it for the others too, so nobody waits for anybody). The watermark never
+ * passes a number whose notifications are not visible yet: readers hand out cursors at or below it only.
+ * A number still not done a lease after a later one was (its writer crashed, or is stuck) is passed over
+ * by whoever reads the watermark next; its writer, if alive, finds its `commit` refused (false) and must
+ * re-sequence what it inserted (a fresh number, so readers past the old one replay it). Clocks only decide
+ * when a stuck number is passed over, never whether a notification is lost.
  */
 export interface Sequence {
   /** A fresh number (1, 2, …), unique across replicas. */
   allocate(): Promise<number>;
   /**
-   * Mark `n` done and return once the watermark is at or past it (waiting for smaller numbers up to the
-   * lease, then passing over them). true: committed; false: a later writer passed over `n` first.
+   * Record `n` done (its notifications are visible) and move the watermark as far as it goes; does not
+   * wait for smaller numbers. true: done (committed now, or once the smaller ones are); false: `n` was
+   * passed over first.
    */
   commit(n: number): Promise<boolean>;
-  /** The watermark (0 before the first commit). */
+  /** The watermark (0 before the first commit), after passing over a number stuck longer than the lease. */
   committed(): Promise<number>;
 }
 
 export interface SequenceOptions {
   /**
-   * How long a commit waits for a smaller number before passing over it (default 2 s: an insert takes
-   * milliseconds; a notify pod killed mid-insert holds the watermark, so live delivery, no longer than this).
+   * How long a number may stay not done after a later one is done before it is passed over (default 2 s:
+   * an insert takes milliseconds; a notify pod killed mid-insert holds live delivery back no longer).
    */
   readonly leaseMs?: number;
   /** The clock (default Date.now). */
   readonly now?: () => number;
+}
+
+interface Done {
+  readonly n: number;
+  /** When it was recorded done (the writer's clock, ms). */
+  readonly at: number;
 }
 
 interface SequenceDoc {
@@ -44,14 +52,14 @@ interface SequenceDoc {
   /** The watermark: every number at or below it is committed (its notifications visible, or passed over). */
   committed: number;
   /** Numbers above the watermark whose notifications are visible. */
-  done?: number[];
+  done?: Done[];
 }
 
 const duplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
 
 /** The end of the run of done numbers right above `from` (`from` itself when the next one is not done). */
-function runEnd(from: number, done: readonly number[]): number {
-  const set = new Set(done);
+function runEnd(from: number, done: readonly Done[]): number {
+  const set = new Set(done.map((d) => d.n));
   let end = from;
   while (set.has(end + 1)) end += 1;
   return end;
@@ -61,56 +69,56 @@ export function createSequence(db: Db, options: SequenceOptions = {}): Sequence 
   const collection: Collection<SequenceDoc> = db.collection<SequenceDoc>(SEQUENCE_COLLECTION);
   const leaseMs = options.leaseMs ?? 2_000;
   const now = options.now ?? Date.now;
-  const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const projection = { committed: 1, done: 1 } as const;
   const allocateOnce = () =>
-    collection.findOneAndUpdate(
-      { _id: ID },
-      { $inc: { next: 1 }, $setOnInsert: { committed: 0 } },
-      { upsert: true, returnDocument: 'after' },
-    );
-  /** Move the watermark from `from` to `to` (and forget the done numbers it passed); false if it moved meanwhile. */
-  const move = async (from: number, to: number) =>
-    (
+    collection.findOneAndUpdate({ _id: ID }, { $inc: { next: 1 } }, { returnDocument: 'after' });
+  /**
+   * Move the watermark over every run of done numbers from `state` on (and, with `passOver`, over a number
+   * not done below one done longer than the lease), re-reading after a lost race; the watermark at the end.
+   */
+  const advance = async (state: SequenceDoc | null, passOver: boolean): Promise<number> => {
+    for (let doc = state; ; doc = await collection.findOne({ _id: ID }, { projection })) {
+      const committed = doc?.committed ?? 0;
+      const done = doc?.done ?? [];
+      let to = runEnd(committed, done);
+      if (to === committed && passOver) {
+        const stuckSince = Math.min(...done.map((d) => d.at));
+        if (done.length > 0 && now() - stuckSince >= leaseMs)
+          to = runEnd(Math.min(...done.map((d) => d.n)) - 1, done);
+      }
+      if (to === committed) return committed;
       await collection.updateOne(
-        { _id: ID, committed: from },
-        { $set: { committed: to }, $pull: { done: { $lte: to } } },
-      )
-    ).matchedCount > 0;
+        { _id: ID, committed },
+        { $set: { committed: to }, $pull: { done: { n: { $lte: to } } } },
+      );
+    }
+  };
   return {
     async allocate() {
-      // Two first allocations may both try to create the document: the loser retries as an update.
-      const doc = await allocateOnce().catch((error: unknown) => {
-        if (duplicateKey(error)) return allocateOnce();
-        throw error;
-      });
+      // No upsert: mongo-java-server's findAndModify with upsert is not atomic under concurrency (it handed
+      // out one number twice in a test); an insert of the document, once, is (a duplicate key: already there).
+      const doc =
+        (await allocateOnce()) ??
+        (await collection
+          .insertOne({ _id: ID, next: 0, committed: 0 })
+          .then(allocateOnce, (error: unknown) => {
+            if (duplicateKey(error)) return allocateOnce();
+            throw error;
+          }));
       if (!doc) throw new Error('the notification sequence did not answer');
       return doc.next;
     },
     async commit(n) {
-      // Done, and the document as it is then: one round trip (null: passed over before it was done).
-      let state = await collection.findOneAndUpdate(
+      // Done, and the document as it is then, in one round trip (null: passed over before it was done).
+      const state = await collection.findOneAndUpdate(
         { _id: ID, committed: { $lt: n } },
-        { $addToSet: { done: n } },
-        { returnDocument: 'after', projection: { committed: 1, done: 1 } },
+        { $push: { done: { n, at: now() } } },
+        { returnDocument: 'after', projection },
       );
       if (!state) return false;
-      const deadline = now() + leaseMs;
-      for (let wait = 1; ; wait = Math.min(wait * 2, 5)) {
-        const committed = state?.committed ?? 0;
-        const done = state?.done ?? [];
-        if (committed >= n) return true;
-        // Over the run of done numbers right above the watermark (this writer's, and others' it helps);
-        // after the lease, over the smaller numbers not done either (their writers re-sequence).
-        const end = runEnd(committed, done);
-        const to = end > committed ? end : now() >= deadline ? runEnd(n, done) : undefined;
-        if (to === undefined) await pause(wait);
-        else if ((await move(committed, to)) && to >= n) return true;
-        state = await collection.findOne({ _id: ID }, { projection: { committed: 1, done: 1 } });
-      }
+      await advance(state, false);
+      return true;
     },
-    async committed() {
-      const doc = await collection.findOne({ _id: ID }, { projection: { committed: 1 } });
-      return doc?.committed ?? 0;
-    },
+    committed: async () => advance(await collection.findOne({ _id: ID }, { projection }), true),
   };
 }
