@@ -13,8 +13,10 @@ import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts'
  * Taking back what a viewer added, the way a viewer does it (the built site behind the real nginx edge, the
  * harness's Keycloak, Chromium with JavaScript off where the form must work without it): clearing a score on
  * "My list" removes the rating, "Remove" takes an anime off the list after a confirm step, the anime page
- * deletes a rating and review, the subtitle page withdraws a vote. Also: the live inbox drops "Nothing here
- * yet." when a notification arrives, and an anime nobody has on a list has no popularity place ("—").
+ * deletes a rating and review and an episode score, the subtitle page withdraws a vote ("Withdraw vote" is
+ * offered only where the viewer has one, there and in the anime page's list). Also: the live inbox drops
+ * "Nothing here yet." when a notification arrives, and an anime nobody has on a list has no popularity
+ * place ("—").
  */
 const env = inject('env');
 const DEADLINE_MS = 30_000;
@@ -144,6 +146,40 @@ describe('the anime page (JavaScript off)', () => {
   });
 });
 
+describe('the anime page: episode scores (JavaScript off)', () => {
+  it("deletes one episode score after a confirm step; the viewer's other scores and others' stay", async () => {
+    const id = await animeByMal(30);
+    const rates: [keyof typeof DEV_USERS, number, number][] = [
+      ['viewer1', 3, 9],
+      ['viewer1', 4, 6],
+      ['uploader1', 3, 5],
+    ];
+    for (const [user, episode, score] of rates)
+      expect(
+        (await callApi(user, 'PUT', `/anime/${id}/episodes/${episode}/rating`, { score })).status,
+      ).toBeLessThan(300);
+    const page = await browse('viewer1', false);
+    await page.goto(`${stack.siteUrl}/anime/${id}`);
+    const row = (episode: number) => page.locator(`tr[data-episode="${episode}"]`);
+    expect(await row(3).getByTestId('episode-mine').textContent()).toBe('9');
+    const yes = row(3).getByRole('button', { name: 'Yes, delete my episode 3 score' });
+    expect(await yes.isVisible()).toBe(false);
+    await row(3).locator('summary', { hasText: 'Delete' }).click();
+    await yes.click();
+    expect(await flash(page).textContent()).toContain('Your score of episode 3 is deleted.');
+    expect(await row(3).getByTestId('episode-mine').textContent()).toBe('—');
+    expect(await row(3).locator('summary').count()).toBe(0);
+    expect(await row(4).getByTestId('episode-mine').textContent()).toBe('6');
+    const { body } = await callApi('viewer1', 'GET', `/anime/${id}/episodes/ratings`);
+    expect(body.episodes).toEqual(
+      expect.arrayContaining([
+        { episode: 3, count: 1, mean: 5, mine: null },
+        { episode: 4, count: 1, mean: 6, mine: 6 },
+      ]),
+    );
+  });
+});
+
 describe('the subtitle page (JavaScript off)', () => {
   it('withdraws a vote', async () => {
     const animeId = await animeByMal(1);
@@ -177,11 +213,66 @@ describe('the subtitle page (JavaScript off)', () => {
       });
     const page = await browse('viewer1', false);
     await page.goto(`${stack.siteUrl}/subtitles/${id.toHexString()}`);
+    const withdraw = page.getByRole('button', { name: /^Withdraw vote on / });
+    // Nothing to withdraw before the viewer votes.
+    expect(await withdraw.count()).toBe(0);
     await page.getByRole('button', { name: /^Vote up/ }).click();
     expect(await page.getByTestId('votes').textContent()).toBe('1 (1 up, 0 down)');
-    await page.getByRole('button', { name: /^Withdraw vote on / }).click();
+    expect(await page.getByRole('button', { name: /^Vote up/ }).getAttribute('aria-pressed')).toBe('true');
+    await withdraw.click();
     expect(await flash(page).textContent()).toBe('Your vote is withdrawn.');
     expect(await page.getByTestId('votes').textContent()).toBe('0 (0 up, 0 down)');
+    expect(await withdraw.count()).toBe(0);
+  });
+
+  it('offers "Withdraw vote" in the anime page\'s list only on the subtitles the viewer voted on', async () => {
+    const animeId = await animeByMal(1);
+    const subtitles = mongo.db(stack.mongoDatabase).collection('subtitles');
+    const ids = [new ObjectId(), new ObjectId()];
+    await subtitles.insertMany(
+      ids.map((id, i) => ({
+        _id: id,
+        animeId,
+        episode: 5,
+        episodeTo: null,
+        language: 'en',
+        format: 'srt',
+        encoding: 'utf-8',
+        release: `[Remove] Cowboy Bebop - 05 v${i + 1}`,
+        notes: null,
+        fileName: `bebop-05-v${i + 1}.en.srt`,
+        key: `subtitles/${animeId}/${id.toHexString()}.srt`,
+        originalKey: `subtitles/${animeId}/${id.toHexString()}.original`,
+        sizeBytes: 40,
+        sha256: randomUUID().replace(/-/g, '').padEnd(64, '0'),
+        cues: 1,
+        uploaderId: 'remove-e2e',
+        uploaderName: 'uploader1',
+        status: 'published',
+        downloads: 0,
+        openReports: 0,
+        createdAt: new Date(),
+        pendingEvents: [],
+      })),
+    );
+    const [voted, other] = ids.map((id) => id.toHexString());
+    expect((await callApi('viewer1', 'PUT', `/subtitles/${voted}/vote`, { value: -1 })).status).toBe(200);
+    const page = await browse('viewer1', false);
+    await page.goto(`${stack.siteUrl}/anime/${animeId}?sepisode=5#subtitles`);
+    const row = (id: string | undefined) => page.locator(`tr[data-subtitle="${id}"]`);
+    const withdrawIn = (id: string | undefined) =>
+      row(id).getByRole('button', { name: /^Withdraw vote on / });
+    expect(await withdrawIn(voted).count()).toBe(1);
+    expect(
+      await row(voted)
+        .getByRole('button', { name: /^Vote down/ })
+        .getAttribute('aria-pressed'),
+    ).toBe('true');
+    expect(await withdrawIn(other).count()).toBe(0);
+    await withdrawIn(voted).click();
+    expect(await flash(page).textContent()).toBe('Your vote is withdrawn.');
+    expect(await withdrawIn(voted).count()).toBe(0);
+    expect((await callApi('viewer1', 'GET', `/subtitles/${voted}`)).body.viewerVote).toBeNull();
   });
 });
 
