@@ -72,6 +72,13 @@ describe('the route table', () => {
     expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(renderOpenApi());
   });
 
+  it("names no fixed localhost port as a server: 'Try it' on a stack started with ISEKAI_PORT_BASE must reach that stack", () => {
+    const text = renderOpenApi();
+    expect(text).not.toMatch(/localhost:\d/);
+    const servers = (JSON.parse(text) as { servers: { url: string }[] }).servers.map((s) => s.url);
+    expect(servers).toEqual(['https://api.isekai.dev', '/']);
+  });
+
   it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))(
     'edge-auth and nginx agree with the table: %s',
     (_name, route) => {
