@@ -4,19 +4,50 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FORWARDED_HEADERS } from '../../nginx/locations.ts';
+import { RULES } from '../../functions/edge-auth/policy.ts';
+import { API_ROUTES, EVENTS_ROUTES, FORWARDED_HEADERS } from '../../nginx/locations.ts';
 import { clusterOptions, renderEdgeConfig } from '../../nginx/render.ts';
 import { NGINX_BIN, nginxInstalled } from '../../nginx/run.ts';
 import { rawBatch, rawRequest } from '../../test/support/raw-http.ts';
 import { freePort, tcpOpen } from './harness.ts';
 
 /**
- * The api server's refusals without njs (edge.conf.template maps: `$edge_api_refusal`), checked in a real
- * nginx (these are nginx and PCRE semantics, so nothing else can check them) against what they replace,
- * nginx/edge.js `refusal`, for generated requests that carry only the headers the api server passes on.
+ * What the edge decides per request without njs or a regex per rule, checked in a real nginx (these are
+ * nginx and PCRE semantics, so nothing else can check them) against what it replaces:
+ * - the api server's refusals (edge.conf.template maps: `$edge_api_refusal`) against nginx/edge.js
+ *   `refusal`, for generated requests that carry only the headers the api server passes on;
+ * - `$auth_class` as the rendered api and events locations set it (nginx/locations.ts authClassOf) against
+ *   functions/edge-auth/policy.ts's own first match on the path edge-auth is sent (`$uri`).
  * Spawns nginx on a loopback port, like `nginx -t` in scripts/servers/nginx.test.ts.
  */
-const rendered = renderEdgeConfig(clusterOptions());
+const options = clusterOptions();
+const rendered = renderEdgeConfig(options);
+const API_HOST = `api.${options.domain}`;
+const EVENTS_HOST = `events.${options.domain}`;
+
+/**
+ * The function locations (`location ~ …`) of the rendered server `name`, each with its rewrite-phase lines
+ * only (the 405 `if`, the `set`s) and then a 200 that reports what the auth subrequest would read.
+ */
+function classLocations(name: string): string[] {
+  const lines = rendered.split('\n');
+  const start = lines.findIndex((l) => l === `    server_name ${name};`);
+  if (start < 0) throw new Error(`no server ${name} in the rendered config`);
+  const out: string[] = [];
+  let inLocation = false;
+  for (const line of lines.slice(start + 1)) {
+    if (line === '  }') break;
+    if (line.startsWith('    location ~ ')) {
+      inLocation = true;
+      out.push(line);
+    } else if (inLocation && line === '    }') {
+      out.push('      add_header X-Class "$auth_class|$edge_anonymous_rule|$uri" always;');
+      out.push('      return 200;', line);
+      inLocation = false;
+    } else if (inLocation && /^ {6}(set |if |\})| {8}return 405;/.test(line)) out.push(line);
+  }
+  return out;
+}
 
 /** The top-level `map … $<name> { … }` block of the rendered config. */
 function mapBlock(name: string): string {
@@ -24,6 +55,10 @@ function mapBlock(name: string): string {
   if (!m) throw new Error(`no map for $${name} in the rendered config`);
   return m[0];
 }
+
+const authClassMapNames = [...rendered.matchAll(/^ {2}map \$request_method \$(auth_class_\w+) \{$/gm)].map(
+  (m) => m[1] ?? '',
+);
 
 let dir = '';
 let port = 0;
@@ -47,12 +82,25 @@ beforeAll(async () => {
     '  js_set $edge_query_refusal_js edge.queryRefusal;',
     '  js_set $edge_refusal edge.refusal;',
     ...['edge_header_refusal', 'edge_target_refusal', 'edge_query_refusal', 'edge_api_refusal'].map(mapBlock),
+    ...authClassMapNames.map(mapBlock),
+    mapBlock('edge_anonymous_rule'),
     '  server {',
     `    listen 127.0.0.1:${port};`,
     '    location / {',
     '      return 200 "$edge_api_refusal|$edge_refusal";',
     '    }',
     '  }',
+    ...[API_HOST, EVENTS_HOST].flatMap((name) => [
+      '  server {',
+      `    listen 127.0.0.1:${port};`,
+      `    server_name ${name};`,
+      '    merge_slashes on;',
+      ...classLocations(name),
+      '    location / {',
+      '      return 404;',
+      '    }',
+      '  }',
+    ]),
     '}',
   ].join('\n');
   await writeFile(join(dir, 'nginx.conf'), conf);
@@ -206,4 +254,86 @@ describe('the api server refuses without njs exactly what edge.js refuses', () =
     ]);
     expect({ native, njs }).toEqual({ native: '', njs: 'header_control' });
   });
+});
+
+describe('each function location sets $auth_class to the rule edge-auth matches first', () => {
+  const segments = ['1', 'abc', 'export', 'import', 'x-y', 'search', '\xc3\xbc', '%41'];
+  /** Concrete paths a rule's pattern describes, and neighbours of them. */
+  function samples(source: string): string[] {
+    const body = source.replace(/^\^/, '');
+    const open = body.endsWith('\\/?$');
+    const stem = body.replace(/\\\/\?\$$|\$$/, '').replaceAll('\\/', '/');
+    return segments.flatMap((seg, i) => {
+      let n = i;
+      const filled = stem.replaceAll('[^/]+', () => segments[n++ % segments.length] ?? seg);
+      return [
+        filled,
+        ...(open ? [`${filled}/`] : []),
+        `${filled}/extra`,
+        `/${filled}`,
+        filled.replace(/\/([^/]*)$/, '/./$1'),
+        `${filled}/../x`,
+        filled.toUpperCase(),
+      ];
+    });
+  }
+  const paths = [...new Set([...RULES.flatMap((r) => samples(r.path.source)), '/', '/unknown/x'])];
+  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND'];
+  const cases = [API_HOST, EVENTS_HOST].flatMap((host) =>
+    methods.flatMap((method) => paths.map((path) => ({ host, method, path }))),
+  );
+  /** functions/edge-auth/policy.ts's first match for what nginx sends it, as `rule<i>`. */
+  const policy = (host: string, method: string, uri: string) => {
+    const hostClass = host === API_HOST ? 'api' : 'events';
+    const i = RULES.findIndex(
+      (r) =>
+        (r.host === undefined || r.host === hostClass) &&
+        (r.methods === undefined || r.methods.includes(method)) &&
+        r.path.test(uri),
+    );
+    return i < 0 ? 'none' : `rule${i}`;
+  };
+  const open = (rule: string) => {
+    const kind = RULES[Number(rule.slice(4))]?.need.kind;
+    return kind === 'anonymous' || kind === 'optional' ? '1' : '';
+  };
+
+  it(`for ${cases.length} host × method × path cases, every location and method reached`, async () => {
+    const answers: (string | undefined)[] = [];
+    const failures: string[] = [];
+    await rawBatch(
+      { port },
+      cases.map((c) => ({
+        bytes: rawRequest({ method: c.method, target: Buffer.from(c.path, 'latin1'), host: c.host }),
+        head: c.method === 'HEAD',
+      })),
+      8,
+      (index, res) => {
+        if (res instanceof Error || ![200, 400, 404, 405].includes(res.status))
+          failures.push(`${res instanceof Error ? res.message : res.status}: ${JSON.stringify(cases[index])}`);
+        else if (res.status === 200) answers[index] = res.headers['x-class']?.[0] ?? 'no header';
+      },
+    );
+    expect(failures.slice(0, 3)).toEqual([]);
+    const wrong = cases.flatMap((c, i) => {
+      const answer = answers[i];
+      if (answer === undefined) return [];
+      const [authClass, anonymous, uri = ''] = answer.split('|');
+      const expected = policy(c.host, c.method, Buffer.from(uri, 'latin1').toString('latin1'));
+      return authClass === expected && anonymous === open(expected)
+        ? []
+        : [{ ...c, uri, authClass, anonymous, expected }];
+    });
+    expect(wrong.slice(0, 5)).toEqual([]);
+    // Every method of every location was asked and answered (no 405 or 404 where a route is declared).
+    const reached = new Set(
+      cases.flatMap((c, i) => (answers[i] ? [`${c.host} ${c.method} ${answers[i]?.split('|')[0]}`] : [])),
+    );
+    const declared = [
+      ...API_ROUTES.map((r) => [API_HOST, r] as const),
+      ...EVENTS_ROUTES.map((r) => [EVENTS_HOST, r] as const),
+    ].flatMap(([host, r]) => r.methods.map((m) => `${host} ${m} ${r.authClass[m]}`));
+    expect(declared.filter((d) => !reached.has(d))).toEqual([]);
+    expect(authClassMapNames.length).toBeGreaterThan(0);
+  }, 120_000);
 });
