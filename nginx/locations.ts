@@ -14,6 +14,8 @@ import { indent } from './text.ts';
 export interface ApiRoute {
   /** nginx location argument. */
   readonly location: string;
+  /** The route template (`/anime/:id`). */
+  readonly path: string;
   readonly fn: EdgeFunction;
   readonly bodyLimit?: number;
   /** Long-lived responses (SSE / WebSocket): no buffering, long read timeout, Upgrade passed on. */
@@ -96,6 +98,7 @@ export function apiRoutes(
       const methods = methodsOn(path, onHost);
       return {
         location: `~ ${pathPattern(path)}`,
+        path,
         ...rest,
         methods,
         authClass: Object.fromEntries(methods.map((m) => [m, authClassOf(host, m, path)])),
@@ -348,6 +351,43 @@ export function functionLocation(
   }
   lines.push('}');
   return lines;
+}
+
+/**
+ * The routes' locations, nested in one prefix location per literal first path segment (`location /anime`):
+ * nginx finds that by its prefix tree and tries only its regexes, in order, where a flat list of regex
+ * locations ran every earlier one (37 PCRE calls for `GET /anime/1`). The same location wins: a path's
+ * first segment picks the one group whose regexes can match it (a longer prefix would need a segment that
+ * starts with this one and goes on, which the path's does not), then, as before, the routes whose first
+ * segment is a parameter (top level, after every group in the flat order too). A path no regex takes is
+ * answered by its group location as by `location /`: 404 (`return` is not inherited by nested locations).
+ */
+export function functionLocations(
+  o: EdgeOptions,
+  routes: readonly ApiRoute[],
+  kind: HeaderKind,
+  forwarding: HeaderForwarding,
+): string[] {
+  const groups = new Map<string, ApiRoute[]>();
+  const top: ApiRoute[] = [];
+  for (const route of routes) {
+    const first = route.path.split('/')[1] ?? '';
+    if (first === '' || first.startsWith(':')) {
+      top.push(route);
+      continue;
+    }
+    if (top.length > 0) throw new Error(`nginx: ${route.path} comes after a route with no literal first segment`);
+    groups.set(first, [...(groups.get(first) ?? []), route]);
+  }
+  return [
+    ...[...groups].flatMap(([first, members]) => [
+      `location /${first} {`,
+      ...members.flatMap((r) => functionLocation(o, r, kind, forwarding)).map((l) => `  ${l}`),
+      '  return 404;',
+      '}',
+    ]),
+    ...top.flatMap((r) => functionLocation(o, r, kind, forwarding)),
+  ];
 }
 
 /**

@@ -26,25 +26,38 @@ const API_HOST = `api.${options.domain}`;
 const EVENTS_HOST = `events.${options.domain}`;
 
 /**
- * The function locations (`location ~ …`) of the rendered server `name`, each with its rewrite-phase lines
- * only (the 405 `if`, the `set`s) and then a 200 that reports what the auth subrequest would read.
+ * The function locations of the rendered server `name` as it nests them (the prefix groups, their regex
+ * locations, `location /`), each with its rewrite-phase lines only (the 405 `if`, the `set`s, a group's
+ * 404) and then, in a regex location, a 200 that reports what the auth subrequest would read.
  */
 function classLocations(name: string): string[] {
   const lines = rendered.split('\n');
   const start = lines.findIndex((l) => l === `    server_name ${name};`);
   if (start < 0) throw new Error(`no server ${name} in the rendered config`);
   const out: string[] = [];
-  let inLocation = false;
+  /** The open blocks: whether each is kept, and whether it is a regex location. */
+  const open: { keep: boolean; regex: boolean }[] = [];
   for (const line of lines.slice(start + 1)) {
     if (line === '  }') break;
-    if (line.startsWith('    location ~ ')) {
-      inLocation = true;
-      out.push(line);
-    } else if (inLocation && line === '    }') {
-      out.push('      add_header X-Class "$auth_class|$edge_anonymous_rule|$uri" always;');
-      out.push('      return 200;', line);
-      inLocation = false;
-    } else if (inLocation && /^ {6}(set |if |\})| {8}return 405;/.test(line)) out.push(line);
+    const inKept = open.length > 0 && open.every((b) => b.keep);
+    const opener = /^\s*location (\S+)/.exec(line);
+    if (opener && line.endsWith('{')) {
+      // Prefix and regex locations; not the exact, `^~` and named ones (auth, problems, docs, preflight).
+      const keep = (open.length === 0 || inKept) && (opener[1] === '~' || opener[1]?.startsWith('/') === true);
+      open.push({ keep, regex: opener[1] === '~' });
+      if (keep) out.push(line);
+    } else if (/^\s*if \(/.test(line)) {
+      open.push({ keep: inKept, regex: false });
+      if (inKept) out.push(line);
+    } else if (/^\s*\}$/.test(line)) {
+      const block = open.pop();
+      if (block?.keep && block.regex)
+        out.push(
+          `${line.replace('}', '')}  add_header X-Class "$auth_class|$edge_anonymous_rule|$edge_allow|$uri" always;`,
+          `${line.replace('}', '')}  return 200;`,
+        );
+      if (block?.keep) out.push(line);
+    } else if (inKept && /^\s*(set |return 40[45];)/.test(line)) out.push(line);
   }
   return out;
 }
@@ -95,10 +108,9 @@ beforeAll(async () => {
       `    listen 127.0.0.1:${port};`,
       `    server_name ${name};`,
       '    merge_slashes on;',
+      // What a 404 (a group location or `location /`, which add no header of their own) was asked.
+      '    add_header X-Uri $uri always;',
       ...classLocations(name),
-      '    location / {',
-      '      return 404;',
-      '    }',
       '  }',
     ]),
     '}',
@@ -298,8 +310,14 @@ describe('each function location sets $auth_class to the rule edge-auth matches 
     return kind === 'anonymous' || kind === 'optional' ? '1' : '';
   };
 
-  it(`for ${cases.length} host × method × path cases, every location and method reached`, async () => {
-    const answers: (string | undefined)[] = [];
+  /** The route nginx's flat first match over the regex locations picks for `uri`, as rendered before nesting. */
+  const flatRoute = (host: string, uri: string) =>
+    (host === API_HOST ? API_ROUTES : EVENTS_ROUTES).find((r) =>
+      new RegExp(r.location.replace(/^~ /, '')).test(uri),
+    );
+
+  it(`for ${cases.length} host × method × path cases: the location, its 405 and its class`, async () => {
+    const answers: { status: number; fields: string[] }[] = [];
     const failures: string[] = [];
     await rawBatch(
       { port },
@@ -311,29 +329,40 @@ describe('each function location sets $auth_class to the rule edge-auth matches 
       (index, res) => {
         if (res instanceof Error || ![200, 400, 404, 405].includes(res.status))
           failures.push(`${res instanceof Error ? res.message : res.status}: ${JSON.stringify(cases[index])}`);
-        else if (res.status === 200) answers[index] = res.headers['x-class']?.[0] ?? 'no header';
+        else {
+          const fields = (res.headers['x-class']?.[0] ?? `|||${res.headers['x-uri']?.[0] ?? ''}`).split('|');
+          answers[index] = { status: res.status, fields };
+        }
       },
     );
     expect(failures.slice(0, 3)).toEqual([]);
     const wrong = cases.flatMap((c, i) => {
       const answer = answers[i];
-      if (answer === undefined) return [];
-      const [authClass, anonymous, uri = ''] = answer.split('|');
-      const expected = policy(c.host, c.method, Buffer.from(uri, 'latin1').toString('latin1'));
-      return authClass === expected && anonymous === open(expected)
-        ? []
-        : [{ ...c, uri, authClass, anonymous, expected }];
+      // 400: nginx refused the target itself (a `..` above the root), before any location.
+      if (!answer || answer.status === 400) return [];
+      const [authClass, anonymous, allow, uri = ''] = answer.fields;
+      const route = flatRoute(c.host, uri);
+      const status = !route ? 404 : route.methods.includes(c.method) ? 200 : 405;
+      const policyClass = policy(c.host, c.method, uri);
+      const ok =
+        answer.status === status &&
+        (status === 404 || allow === route?.methods.join(', ')) &&
+        (status !== 200 || (authClass === policyClass && anonymous === open(policyClass)));
+      return ok ? [] : [{ ...c, uri, got: answer.status, status, authClass, anonymous, allow, policyClass }];
     });
     expect(wrong.slice(0, 5)).toEqual([]);
-    // Every method of every location was asked and answered (no 405 or 404 where a route is declared).
+    // Every method of every location was asked and answered.
     const reached = new Set(
-      cases.flatMap((c, i) => (answers[i] ? [`${c.host} ${c.method} ${answers[i]?.split('|')[0]}`] : [])),
+      cases.flatMap((c, i) =>
+        answers[i]?.status === 200 ? [`${c.host} ${c.method} ${answers[i]?.fields[0]}`] : [],
+      ),
     );
     const declared = [
       ...API_ROUTES.map((r) => [API_HOST, r] as const),
       ...EVENTS_ROUTES.map((r) => [EVENTS_HOST, r] as const),
     ].flatMap(([host, r]) => r.methods.map((m) => `${host} ${m} ${r.authClass[m]}`));
     expect(declared.filter((d) => !reached.has(d))).toEqual([]);
+    expect(answers.filter((a) => a?.status === 404).length).toBeGreaterThan(100);
     expect(authClassMapNames.length).toBeGreaterThan(0);
   }, 120_000);
 });
