@@ -221,7 +221,8 @@ describe('statuses beyond the defaults (201, 207, 403, 404, 409, 410, 413, 422)'
     expect(answersOf('PUT', '/groups/{slug}/follow')).toContain('403');
     expect(answersOf('GET', '/anime/{id}')).toContain('403');
     expect(answersOf('GET', '/anime/{id}/episodes/ratings')).toContain('403');
-    expect(answersOf('GET', '/subtitles/{id}')).not.toContain('403');
+    expect(answersOf('GET', '/subtitles/{id}')).toContain('403');
+    expect(answersOf('GET', '/subtitles/{id}/download')).not.toContain('403');
     expect(answersOf('GET', '/seasons/{year}/{season}')).not.toContain('403');
   });
 });
