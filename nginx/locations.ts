@@ -376,7 +376,8 @@ export function functionLocations(
       top.push(route);
       continue;
     }
-    if (top.length > 0) throw new Error(`nginx: ${route.path} comes after a route with no literal first segment`);
+    if (top.length > 0)
+      throw new Error(`nginx: ${route.path} comes after a route with no literal first segment`);
     groups.set(first, [...(groups.get(first) ?? []), route]);
   }
   return [

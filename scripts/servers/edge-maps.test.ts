@@ -32,7 +32,7 @@ const EVENTS_HOST = `events.${options.domain}`;
  */
 function classLocations(name: string): string[] {
   const lines = rendered.split('\n');
-  const start = lines.findIndex((l) => l === `    server_name ${name};`);
+  const start = lines.indexOf(`    server_name ${name};`);
   if (start < 0) throw new Error(`no server ${name} in the rendered config`);
   const out: string[] = [];
   /** The open blocks: whether each is kept, and whether it is a regex location. */
@@ -43,7 +43,8 @@ function classLocations(name: string): string[] {
     const opener = /^\s*location (\S+)/.exec(line);
     if (opener && line.endsWith('{')) {
       // Prefix and regex locations; not the exact, `^~` and named ones (auth, problems, docs, preflight).
-      const keep = (open.length === 0 || inKept) && (opener[1] === '~' || opener[1]?.startsWith('/') === true);
+      const keep =
+        (open.length === 0 || inKept) && (opener[1] === '~' || opener[1]?.startsWith('/') === true);
       open.push({ keep, regex: opener[1] === '~' });
       if (keep) out.push(line);
     } else if (/^\s*if \(/.test(line)) {
@@ -328,7 +329,9 @@ describe('each function location sets $auth_class to the rule edge-auth matches 
       8,
       (index, res) => {
         if (res instanceof Error || ![200, 400, 404, 405].includes(res.status))
-          failures.push(`${res instanceof Error ? res.message : res.status}: ${JSON.stringify(cases[index])}`);
+          failures.push(
+            `${res instanceof Error ? res.message : res.status}: ${JSON.stringify(cases[index])}`,
+          );
         else {
           const fields = (res.headers['x-class']?.[0] ?? `|||${res.headers['x-uri']?.[0] ?? ''}`).split('|');
           answers[index] = { status: res.status, fields };
