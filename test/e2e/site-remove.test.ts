@@ -209,6 +209,19 @@ describe('the live inbox', () => {
     await page.locator(`#live-list li[data-id="${doc._id.toHexString()}"]`).waitFor();
     expect(await empty.isVisible()).toBe(false);
   });
+
+  it('an Unread tab with nothing unread says so (not "Nothing here yet.") and links to all', async () => {
+    const page = await browse('uploader1');
+    await page.goto(`${site.stack.siteUrl}/me/notifications?unread=true`);
+    await page.getByRole('button', { name: 'Mark all read' }).click();
+    await page.waitForURL(/unread=true/);
+    const main = await page.locator('main').innerText();
+    expect(main).toContain('No unread notifications.');
+    expect(main).not.toContain('Nothing here yet.');
+    await page.getByRole('link', { name: 'See all' }).click();
+    await page.waitForURL(/\/me\/notifications\?page=1$/);
+    expect(await page.locator('[data-testid="inbox"] li').count()).toBeGreaterThan(0);
+  });
 });
 
 describe('popularity of an anime nobody has on a list', () => {
