@@ -3,10 +3,14 @@ import { type Collection, type Db, MongoServerError } from 'mongodb';
 /** The collection holding the inbox's one sequence document. */
 export const SEQUENCE_COLLECTION = 'notification_sequence';
 const ID = 'notifications';
+/** The numbers handed out, one document each (`_id` the number): the unique `_id` makes each one once. */
+export const NUMBERS_COLLECTION = 'notification_numbers';
 
 /**
  * The order notifications become visible in, shared by every notify replica: one MongoDB document.
- * A writer `allocate`s a number (findOneAndUpdate `$inc`: atomic on one document), inserts its
+ * A writer `allocate`s a number (the next `_id` of `notification_numbers`: a duplicate key means another
+ * writer took it, so it takes the next; an insert per number is atomic even on mongo-java-server, whose
+ * findAndModify `$inc` handed out one number twice under concurrency), inserts its
  * notifications carrying it, then `commit`s it: records it done (only while the watermark is below it) and
  * moves the watermark `committed` over the run of done numbers right above it (a conditional updateOne on
  * `committed`; any writer moves it for the others too, so nobody waits for anybody). The watermark never
@@ -47,8 +51,6 @@ interface Done {
 
 interface SequenceDoc {
   _id: string;
-  /** The last number handed out. */
-  next: number;
   /** The watermark: every number at or below it is committed (its notifications visible, or passed over). */
   committed: number;
   /** Numbers above the watermark whose notifications are visible. */
@@ -70,11 +72,10 @@ export function createSequence(db: Db, options: SequenceOptions = {}): Sequence 
   const leaseMs = options.leaseMs ?? 2_000;
   const now = options.now ?? Date.now;
   const projection = { committed: 1, done: 1 } as const;
-  const allocateOnce = () =>
-    collection.findOneAndUpdate({ _id: ID }, { $inc: { next: 1 } }, { returnDocument: 'after' });
+  const numbers: Collection<{ _id: number }> = db.collection<{ _id: number }>(NUMBERS_COLLECTION);
   /**
-   * Move the watermark over every run of done numbers from `state` on (and, with `passOver`, over a number
-   * not done below one done longer than the lease), re-reading after a lost race; the watermark at the end.
+   * Move the watermark over the run of done numbers above it in `state` (and, with `passOver`, over a number
+   * not done below one done longer than the lease), re-reading after a lost race; the watermark then.
    */
   const advance = async (state: SequenceDoc | null, passOver: boolean): Promise<number> => {
     for (let doc = state; ; doc = await collection.findOne({ _id: ID }, { projection })) {
@@ -87,36 +88,52 @@ export function createSequence(db: Db, options: SequenceOptions = {}): Sequence 
           to = runEnd(Math.min(...done.map((d) => d.n)) - 1, done);
       }
       if (to === committed) return committed;
-      await collection.updateOne(
+      const moved = await collection.updateOne(
         { _id: ID, committed },
         { $set: { committed: to }, $pull: { done: { n: { $lte: to } } } },
       );
+      // Moved: whoever records a number done meanwhile sees it (after its own record) and moves on from there.
+      if (moved.matchedCount > 0) {
+        // The numbers below the watermark are no longer needed (the highest one stays: numbers never repeat).
+        if (Math.floor(to / 64) > Math.floor(committed / 64))
+          await numbers.deleteMany({ _id: { $lt: committed } });
+        return to;
+      }
     }
   };
   return {
     async allocate() {
-      // No upsert: mongo-java-server's findAndModify with upsert is not atomic under concurrency (it handed
-      // out one number twice in a test); an insert of the document, once, is (a duplicate key: already there).
-      const doc =
-        (await allocateOnce()) ??
-        (await collection
-          .insertOne({ _id: ID, next: 0, committed: 0 })
-          .then(allocateOnce, (error: unknown) => {
-            if (duplicateKey(error)) return allocateOnce();
-            throw error;
-          }));
-      if (!doc) throw new Error('the notification sequence did not answer');
-      return doc.next;
+      for (;;) {
+        const [last] = await numbers
+          .find({}, { projection: { _id: 1 } })
+          .sort({ _id: -1 })
+          .limit(1)
+          .toArray();
+        const n = (last?._id ?? 0) + 1;
+        try {
+          await numbers.insertOne({ _id: n });
+          return n;
+        } catch (error) {
+          if (!duplicateKey(error)) throw error; // taken by another writer meanwhile: the next one
+        }
+      }
     },
     async commit(n) {
-      // Done, and the document as it is then, in one round trip (null: passed over before it was done).
-      const state = await collection.findOneAndUpdate(
+      // Done (refused once the watermark passed it), then the document as it is after that.
+      const marked = await collection.updateOne(
         { _id: ID, committed: { $lt: n } },
         { $push: { done: { n, at: now() } } },
-        { returnDocument: 'after', projection },
       );
-      if (!state) return false;
-      await advance(state, false);
+      if (marked.matchedCount === 0) {
+        const doc = await collection.findOne({ _id: ID }, { projection: { committed: 1 } });
+        if (doc && doc.committed >= n) return false; // passed over
+        if (!doc)
+          await collection.insertOne({ _id: ID, committed: 0 }).catch((error: unknown) => {
+            if (!duplicateKey(error)) throw error; // created by another writer meanwhile
+          });
+        return this.commit(n);
+      }
+      await advance(await collection.findOne({ _id: ID }, { projection }), false);
       return true;
     },
     committed: async () => advance(await collection.findOne({ _id: ID }, { projection }), true),
