@@ -6,8 +6,8 @@ import { createSequence, type Sequence } from '../../functions/lib/inbox/sequenc
 
 /**
  * The stream cursor against concurrent writers (several notify replicas), on the MongoDB wire server
- * (mongo-java-server: a contract test of the documented MongoDB semantics the inbox relies on — an atomic
- * single-document findOneAndUpdate/$inc and a conditional updateOne — where a real mongod cannot run here).
+ * (mongo-java-server: a contract test of the documented MongoDB semantics the sequence relies on — a unique
+ * `_id` insert and a conditional single-document updateOne are atomic — where a real mongod cannot run here).
  * A cursor means "the client has accounted for every notification at or before it": one that became
  * visible after the cursor was handed out must come after it, whatever its writer stamped as createdAt.
  */
