@@ -24,20 +24,25 @@ const starts = Number(startsArg);
 const useCache = process.env.CACHE !== '0';
 const out = join(tmpdir(), `cold-cpu-${process.pid}`);
 
-/** hello-runtime bundled from `root` with that root's BUNDLE_OPTIONS (as bench/host.ts does). */
-async function bundleHello(root: string, file: string): Promise<void> {
-  const { BUNDLE_OPTIONS } = (await import(join(root, 'scripts/build.ts'))) as {
+/**
+ * hello-runtime bundled from `root` as that root's functions are (as bench/host.ts does): with its
+ * `bundleServer` (a start file and the bundle as a script, scripts/code-cache.ts) where it has one, else one
+ * ES module with its BUNDLE_OPTIONS. Returns the file to start.
+ */
+async function bundleHello(root: string, dir: string): Promise<string> {
+  const { BUNDLE_OPTIONS, bundleServer } = (await import(join(root, 'scripts/build.ts'))) as {
     BUNDLE_OPTIONS: BuildOptions;
+    bundleServer?: (outdir: string, source: Pick<BuildOptions, 'stdin'>) => Promise<{ file: string }>;
   };
-  await build({
-    ...BUNDLE_OPTIONS,
-    stdin: {
-      contents: `import './bench/fixtures/hello.ts'; import { runHost } from './functions/lib/host/run.ts'; await runHost({ target: 'hello-runtime', port: Number(process.env.PORT), host: '127.0.0.1' });`,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    outfile: file,
-  });
+  const stdin = {
+    contents: `import './bench/fixtures/hello.ts'; import { runHost } from './functions/lib/host/run.ts'; await runHost({ target: 'hello-runtime', port: Number(process.env.PORT), host: '127.0.0.1' });`,
+    resolveDir: root,
+    loader: 'ts' as const,
+  };
+  if (bundleServer) return (await bundleServer(dir, { stdin })).file;
+  const file = join(dir, 'hello-runtime.mjs');
+  await build({ ...BUNDLE_OPTIONS, stdin, outfile: file });
+  return file;
 }
 
 await mkdir(out, { recursive: true });
@@ -58,8 +63,7 @@ for (const [name, root] of [
   ['A', rootA],
   ['B', rootB],
 ] as const) {
-  const file = join(out, name, 'hello-runtime.mjs');
-  await bundleHello(root, file);
+  const file = await bundleHello(root, join(out, name));
   const env: Record<string, string> = useCache
     ? { NODE_COMPILE_CACHE: join(out, name, 'compile-cache') }
     : {};
