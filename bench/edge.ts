@@ -4,11 +4,15 @@
  * - bare upstream: the echo function on the lean host, straight;
  * - nginx, anonymous: TLS + auth_request (cached anonymous answer) + proxy;
  * - nginx, authenticated (cache warm): the same with a bearer token;
- * - nginx, authenticated, auth cache off: every request verified by edge-auth (what the cache saves).
+ * - nginx, authenticated, auth cache off: every request verified by edge-auth (what the cache saves);
+ * - TLS proxy floor, with and without the token: nginx with the edge's TLS settings and keep-alive
+ *   upstream doing nothing else (`edge-floor.ts`) — what any TLS proxy on this core costs, so the edge's
+ *   own work shows apart from the hop's (our rows).
  * The token is RS256, verified by the real edge-auth against a JWKS served here (no Keycloak needed:
  * after the first fetch the path is the same). nginx, edge-auth and echo share core 0; load runs on core 1.
  */
 import { startTestEdge } from '../scripts/servers/nginx.ts';
+import { startFloorProxy } from './edge-floor.ts';
 import { API_HOST, startEdgeUpstreams, UNLIMITED } from './edge-setup.ts';
 import { freePort, type LoadResult, load, median } from './lib.ts';
 
@@ -28,6 +32,7 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
   const up = await startEdgeUpstreams(root);
   const { token, jwksUrl, echo, edgeAuth, port } = up;
   const edges = [];
+  let floor: Awaited<ReturnType<typeof startFloorProxy>> | undefined;
   try {
     for (const [id, authCache] of [
       ['bench', true],
@@ -46,6 +51,19 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
       );
     }
     const [cached, uncached] = edges as [(typeof edges)[0], (typeof edges)[0]];
+    floor = await startFloorProxy({
+      prefix: `${cached.prefix}-floor`,
+      port: await freePort(),
+      upstreamPort: port(echo),
+      certificate: cached.options.tls.certificate,
+      key: cached.options.tls.key,
+      cpu: 0,
+    });
+    const floorVia = (auth: boolean) => ({
+      url: `https://127.0.0.1:${floor?.port}/anime/1`,
+      servername: API_HOST,
+      headers: { host: API_HOST, ...(auth ? { authorization: `Bearer ${token}` } : {}) },
+    });
     const via = (edge: typeof cached, auth: boolean) => ({
       url: `https://127.0.0.1:${edge.port}/anime/1`,
       servername: API_HOST,
@@ -56,6 +74,8 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
       'nginx, anonymous': via(cached, false),
       'nginx, authenticated (cache warm)': via(cached, true),
       'nginx, authenticated, no auth cache': via(uncached, true),
+      'TLS proxy floor, anonymous': floorVia(false),
+      'TLS proxy floor, with the token': floorVia(true),
     };
     // Warm up: JWKS fetched, auth answers cached, keep-alive pools open, JIT warm.
     for (const v of Object.values(variants)) await load(v.url, { ...v, seconds: 1, connections, cpu: 1 });
@@ -90,6 +110,18 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
         'nginx, anonymous',
       ),
       'anonymous via nginx / bare upstream': paired('nginx, anonymous', 'bare upstream (echo)'),
+      // The floor's own rows: what the hop costs with nginx doing nothing else.
+      'TLS proxy floor / bare upstream': paired('TLS proxy floor, anonymous', 'bare upstream (echo)'),
+      'TLS proxy floor with the token / without': paired(
+        'TLS proxy floor, with the token',
+        'TLS proxy floor, anonymous',
+      ),
+      // Our rows: the edge's own work against that floor, each kind against the same request.
+      'anonymous via nginx / TLS proxy floor': paired('nginx, anonymous', 'TLS proxy floor, anonymous'),
+      'authenticated (cached) / TLS proxy floor with the token': paired(
+        'nginx, authenticated (cache warm)',
+        'TLS proxy floor, with the token',
+      ),
     };
     process.stdout.write('\nthroughput ratios (median of per-round ratios):\n');
     for (const [name, ratio] of Object.entries(ratios))
@@ -99,6 +131,7 @@ export async function run(options: { quick: boolean }): Promise<EdgeBenchResult>
     return result;
   } finally {
     for (const e of edges) await e.stop();
+    await floor?.stop();
     await up.stop();
   }
 }

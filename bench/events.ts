@@ -218,6 +218,8 @@ export interface EventsBenchResult {
     /** Against the HTTP floor: the same wrk load on bare node:http + raw publish. */
     ingressVsHttpPublish?: number;
     endToEndVsHttpPublish?: number;
+    /** The HTTP floor against the floor: what one HTTP request per event costs by itself. */
+    httpPublishVsRawPublish?: number;
   };
 }
 
@@ -261,6 +263,7 @@ export async function run(options: { quick: boolean }): Promise<EventsBenchResul
           ? {
               ingressVsHttpPublish: measured.ingressPerSec / floor.publishPerSec,
               endToEndVsHttpPublish: measured.endToEndPerSec / floor.publishPerSec,
+              httpPublishVsRawPublish: floor.publishPerSec / baseline.publishPerSec,
             }
           : {}),
       },
