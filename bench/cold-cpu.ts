@@ -3,16 +3,16 @@
  * of main made with `git archive main | tar -x -C /tmp/main-copy` and a `node_modules` symlink, against
  * this worktree). Each root bundles the bench's hello-runtime (bench/fixtures/hello.ts on the lean host)
  * with its own scripts/build.ts options and code; each bundle gets its own V8 compile cache made by one
- * start, as the images have (`CACHE=0`: none). Starts alternate bare node:http, A and B (order reversed
- * every other round), each pinned to core 0 like `npm run bench host`; prints per variant the median CPU
- * time to the first 200 (schedstat, ns), wall time and RSS with their interquartile ranges, and B/A as the
- * median of per-round ratios with how many rounds B was cheaper.
+ * start stopped at its configuration check, as the images have (`CACHE=0`: none). Starts alternate bare
+ * node:http, A and B (order reversed every other round), each pinned to core 0 like `npm run bench host`;
+ * prints per variant the median CPU time to the first 200 (schedstat, ns), wall time and RSS with their
+ * interquartile ranges, and B/A as the median of per-round ratios with how many rounds B was cheaper.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
-import { median, quantile, startServer } from './lib.ts';
+import { makeCompileCache, median, quantile, startServer } from './lib.ts';
 
 const [argA = '', argB = '', startsArg = '15'] = process.argv.slice(2);
 if (!argA || !argB) {
@@ -67,7 +67,7 @@ for (const [name, root] of [
   const env: Record<string, string> = useCache
     ? { NODE_COMPILE_CACHE: join(out, name, 'compile-cache') }
     : {};
-  await (await startServer([process.execPath, file], env)).stop(); // writes the compile cache
+  if (env.NODE_COMPILE_CACHE) await makeCompileCache([process.execPath, file], env.NODE_COMPILE_CACHE);
   variants.push({ name, command: [process.execPath, file], env });
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { frameworkFile } from '../functions/lib/host/framework-files.ts';
 import { BUNDLE_OPTIONS, bundleServer } from '../scripts/build.ts';
-import { type LoadResult, load, median, quantile, startServer } from './lib.ts';
+import { type LoadResult, load, makeCompileCache, median, quantile, startServer } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist/bench');
@@ -123,12 +123,11 @@ export async function benchHost(options: {
   const ratios = Object.fromEntries(Object.keys(variants).map((name) => [name, ratioOf(name)]));
 
   const coldStart: HostBenchResult['coldStart'] = {};
-  // As the image starts it (Containerfile): with the V8 code cache made by one start (written at its exit).
+  // As the image starts it (Containerfile): with the code cache made as scripts/images.sh makes it, by a
+  // start that stops at its configuration check.
   const compileCache = join(out, 'compile-cache');
   await rm(compileCache, { recursive: true, force: true });
-  await (
-    await startServer([process.execPath, files['hello-runtime'] ?? ''], { NODE_COMPILE_CACHE: compileCache })
-  ).stop();
+  await makeCompileCache([process.execPath, files['hello-runtime'] ?? ''], compileCache);
   const cold: Record<string, { command: string[]; env?: Record<string, string> }> = {
     'bare node:http': { command: [process.execPath, files.bare ?? ''] },
     'bare node:http (built-ins by require)': { command: [process.execPath, files['bare-require'] ?? ''] },
