@@ -72,6 +72,13 @@ describe('the route table', () => {
     expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(renderOpenApi());
   });
 
+  it("names no fixed localhost port as a server: 'Try it' on a stack started with ISEKAI_PORT_BASE must reach that stack", () => {
+    const text = renderOpenApi();
+    expect(text).not.toMatch(/localhost:\d/);
+    const servers = (JSON.parse(text) as { servers: { url: string }[] }).servers.map((s) => s.url);
+    expect(servers).toEqual(['https://api.isekai.dev', '/']);
+  });
+
   it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))(
     'edge-auth and nginx agree with the table: %s',
     (_name, route) => {
@@ -221,7 +228,8 @@ describe('statuses beyond the defaults (201, 207, 403, 404, 409, 410, 413, 422)'
     expect(answersOf('PUT', '/groups/{slug}/follow')).toContain('403');
     expect(answersOf('GET', '/anime/{id}')).toContain('403');
     expect(answersOf('GET', '/anime/{id}/episodes/ratings')).toContain('403');
-    expect(answersOf('GET', '/subtitles/{id}')).not.toContain('403');
+    expect(answersOf('GET', '/subtitles/{id}')).toContain('403');
+    expect(answersOf('GET', '/subtitles/{id}/download')).not.toContain('403');
     expect(answersOf('GET', '/seasons/{year}/{season}')).not.toContain('403');
   });
 });

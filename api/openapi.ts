@@ -137,8 +137,10 @@ function operation(route: DeclaredRoute, components: Json): Json {
           servers: [
             { url: 'https://events.isekai.dev', description: 'production' },
             {
-              url: 'https://events.isekai.localhost:8100',
-              description: 'npm start (self-signed certificate)',
+              // A variable, not a fixed port: each `npm start` listens on ISEKAI_PORT_BASE (default 8100).
+              url: 'https://events.isekai.localhost:{port}',
+              description: 'npm start (self-signed certificate; port = ISEKAI_PORT_BASE)',
+              variables: { port: { default: '8100' } },
             },
           ],
         }
@@ -179,7 +181,9 @@ export function openApiDocument(routes: readonly DeclaredRoute[] = declaredRoute
     },
     servers: [
       { url: 'https://api.isekai.dev', description: 'production' },
-      { url: 'https://api.isekai.localhost:8100', description: 'npm start (self-signed certificate)' },
+      // Relative (OpenAPI 3.1 §4.8.5: relative to where the document is served): the edge that served it,
+      // whatever port its `npm start` took — a fixed localhost port sent "Try it" to someone else's stack.
+      { url: '/', description: 'the edge serving this document (npm start: self-signed certificate)' },
     ],
     tags: [...new Set(routes.map((r) => r.fn))].map((name) => ({ name })),
     paths,

@@ -6,6 +6,7 @@ import {
   type HostClass,
   pathPattern,
 } from '../api/routes.ts';
+import { RULES } from '../functions/edge-auth/policy.ts';
 import { EDGE_FUNCTIONS, type EdgeFunction, type EdgeOptions } from './options.ts';
 import { type HeaderKind, securityHeaders } from './problems.ts';
 import { indent } from './text.ts';
@@ -13,6 +14,8 @@ import { indent } from './text.ts';
 export interface ApiRoute {
   /** nginx location argument. */
   readonly location: string;
+  /** The route template (`/anime/:id`). */
+  readonly path: string;
   readonly fn: EdgeFunction;
   readonly bodyLimit?: number;
   /** Long-lived responses (SSE / WebSocket): no buffering, long read timeout, Upgrade passed on. */
@@ -22,6 +25,11 @@ export interface ApiRoute {
    * with GET): every declared template of the host that matches them, as find-my-way would try them.
    */
   readonly methods: readonly string[];
+  /**
+   * `$auth_class` for each of `methods`: `rule<i>`, the first of functions/edge-auth/policy.ts RULES that
+   * edge-auth matches for a request this location serves (`authClassOf`).
+   */
+  readonly authClass: Readonly<Record<string, string>>;
 }
 
 const ALLOW_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -35,6 +43,26 @@ function methodsOn(path: string, routes: readonly DeclaredRoute[]): string[] {
   );
   if (methods.has('GET')) methods.add('HEAD');
   return ALLOW_ORDER.filter((m) => methods.has(m));
+}
+
+/**
+ * The rule edge-auth's first match picks for `method` on the paths of template `path` on `host`, as
+ * `rule<i>`: every RULE is a route template's pattern (or matches any path), and nginx puts a path in the
+ * first location, most specific first, whose pattern matches it, so a rule of a more specific template
+ * matches no path that reaches this location, and one of this or a less specific template matches all of
+ * them. A parameter is tried as a value no static segment spells. scripts/servers/edge-maps.test.ts checks
+ * the rendered locations against policy.ts in a real nginx for sample paths of every rule.
+ */
+export function authClassOf(host: HostClass, method: string, path: string): string {
+  const concrete = path.replace(/:\w+/g, '~param~');
+  const index = RULES.findIndex(
+    (r) =>
+      (r.host === undefined || r.host === host) &&
+      (r.methods === undefined || r.methods.includes(method)) &&
+      r.path.test(concrete),
+  );
+  if (index < 0) throw new Error(`nginx: no edge-auth rule for ${host} ${method} ${path}`);
+  return `rule${index}`;
 }
 
 /**
@@ -66,11 +94,65 @@ export function apiRoutes(
   const onHost = routes.filter((r) => r.host === host);
   return [...byPath.values()]
     .sort((a, b) => bySpecificity(a.path, b.path))
-    .map(({ path, ...rest }) => ({
-      location: `~ ${pathPattern(path)}`,
-      ...rest,
-      methods: methodsOn(path, onHost),
-    }));
+    .map(({ path, ...rest }) => {
+      const methods = methodsOn(path, onHost);
+      return {
+        location: `~ ${pathPattern(path)}`,
+        path,
+        ...rest,
+        methods,
+        authClass: Object.fromEntries(methods.map((m) => [m, authClassOf(host, m, path)])),
+      };
+    });
+}
+
+const METHOD_LETTERS: Readonly<Record<string, string>> = {
+  GET: 'g',
+  HEAD: 'h',
+  POST: 'p',
+  PUT: 'u',
+  PATCH: 'a',
+  DELETE: 'd',
+};
+
+/**
+ * How a location sets `$auth_class`: the rule itself when every method it answers has the same one, else
+ * the name of a `map $request_method` (`authClassMap`), named by its content so equal ones are one map.
+ */
+export function authClassSource(route: ApiRoute): string {
+  const byRule = new Map<string, string[]>();
+  for (const m of route.methods) {
+    const rule = route.authClass[m];
+    if (rule === undefined) throw new Error(`nginx: no $auth_class for ${m} on ${route.location}`);
+    byRule.set(rule, [...(byRule.get(rule) ?? []), m]);
+  }
+  if (byRule.size === 1) return [...byRule.keys()][0] ?? '';
+  // Short (nginx's variables_hash_bucket_size is 64 bytes): `rule0` for GET, HEAD and `rule3` for PUT,
+  // DELETE → `$auth_class_0gh_3ud`.
+  const letter = (m: string) => METHOD_LETTERS[m] ?? m.toLowerCase();
+  return `$auth_class_${[...byRule].map(([rule, ms]) => `${rule.slice(4)}${ms.map(letter).join('')}`).join('_')}`;
+}
+
+/**
+ * The http-level maps the routes' locations read `$auth_class` from (`authClassSource`); a method the
+ * location refuses (405, before auth) has no class, and the auth location refuses an empty one.
+ */
+export function authClassMaps(routes: readonly ApiRoute[]): string {
+  const maps = new Map<string, string>();
+  for (const route of routes) {
+    const source = authClassSource(route);
+    if (!source.startsWith('$') || maps.has(source)) continue;
+    maps.set(
+      source,
+      [
+        `  map $request_method ${source} {`,
+        ...route.methods.map((m) => `    ${m} ${route.authClass[m]};`),
+        '    default "";',
+        '  }',
+      ].join('\n'),
+    );
+  }
+  return [...maps.values()].join('\n');
 }
 
 /** The api server's locations, from the route table. */
@@ -180,6 +262,11 @@ export function authLocation(o: EdgeOptions, serverClass: 'api' | 'events'): str
     'location = /_edge_auth {',
     '  internal;',
     '  auth_request off;',
+    // `$auth_class` is set by the location the request is in (functionLocation); a location that proxies
+    // without one must not share cache entries keyed on an empty class: fail closed (auth_request → 500).
+    '  if ($auth_class = "") {',
+    '    return 500;',
+    '  }',
     // The main request's location enforces the body limit; the subrequest inherits its Content-Length.
     '  client_max_body_size 0;',
     // Anonymous on a rule open to everyone (edge.conf.template `$edge_auth_anonymous`, generated from the
@@ -242,6 +329,9 @@ export function functionLocation(
     `  if ($request_method !~ ^(${route.methods.join('|')})$) {`,
     '    return 405;',
     '  }',
+    // The edge-auth rule this location's paths hit for the method (the auth cache key, anonymous rules):
+    // rendered here instead of matched per request against every rule's regex.
+    `  set $auth_class ${authClassSource(route)};`,
     ...(route.bodyLimit ? [`  client_max_body_size ${route.bodyLimit};`] : []),
     // The client's request target, non-ASCII bytes percent-encoded (node refuses them raw).
     `  proxy_pass http://${upstreamOf(o, route.fn)}$edge_upstream_uri;`,
@@ -261,6 +351,44 @@ export function functionLocation(
   }
   lines.push('}');
   return lines;
+}
+
+/**
+ * The routes' locations, nested in one prefix location per literal first path segment (`location /anime`):
+ * nginx finds that by its prefix tree and tries only its regexes, in order, where a flat list of regex
+ * locations ran every earlier one (37 PCRE calls for `GET /anime/1`). The same location wins: a path's
+ * first segment picks the one group whose regexes can match it (a longer prefix would need a segment that
+ * starts with this one and goes on, which the path's does not), then, as before, the routes whose first
+ * segment is a parameter (top level, after every group in the flat order too). A path no regex takes is
+ * answered by its group location as by `location /`: 404 (`return` is not inherited by nested locations).
+ */
+export function functionLocations(
+  o: EdgeOptions,
+  routes: readonly ApiRoute[],
+  kind: HeaderKind,
+  forwarding: HeaderForwarding,
+): string[] {
+  const groups = new Map<string, ApiRoute[]>();
+  const top: ApiRoute[] = [];
+  for (const route of routes) {
+    const first = route.path.split('/')[1] ?? '';
+    if (first === '' || first.startsWith(':')) {
+      top.push(route);
+      continue;
+    }
+    if (top.length > 0)
+      throw new Error(`nginx: ${route.path} comes after a route with no literal first segment`);
+    groups.set(first, [...(groups.get(first) ?? []), route]);
+  }
+  return [
+    ...[...groups].flatMap(([first, members]) => [
+      `location /${first} {`,
+      ...members.flatMap((r) => functionLocation(o, r, kind, forwarding)).map((l) => `  ${l}`),
+      '  return 404;',
+      '}',
+    ]),
+    ...top.flatMap((r) => functionLocation(o, r, kind, forwarding)),
+  ];
 }
 
 /**

@@ -9,11 +9,12 @@ import { RULES } from '../functions/edge-auth/policy.ts';
 import { docsLocations } from './docs.ts';
 import {
   API_ROUTES,
+  authClassMaps,
   authenticatedServerHead,
   authLocation,
   EVENTS_ROUTES,
   FORWARDED_HEADERS,
-  functionLocation,
+  functionLocations,
   headerVariable,
   upstreams,
 } from './locations.ts';
@@ -66,7 +67,7 @@ function servers(o: EdgeOptions): string {
     '  return 204;',
     '}',
     ...docsLocations(o),
-    ...API_ROUTES.flatMap((r) => functionLocation(o, r, 'api', 'listed')),
+    ...functionLocations(o, API_ROUTES, 'api', 'listed'),
     'location / {',
     '  return 404;',
     '}',
@@ -76,7 +77,7 @@ function servers(o: EdgeOptions): string {
     ...refuseBadInput('$edge_refusal'),
     ...problemLocations('api', o),
     ...authLocation(o, 'events'),
-    ...EVENTS_ROUTES.flatMap((r) => functionLocation(o, r, 'api', 'all')),
+    ...functionLocations(o, EVENTS_ROUTES, 'api', 'all'),
     'location / {',
     '  return 404;',
     '}',
@@ -187,16 +188,6 @@ function siteStatic(o: EdgeOptions): string[] {
   ];
 }
 
-/** nginx map lines for functions/edge-auth/policy.ts RULES, in order (first match wins in both). */
-export function policyMap(): string {
-  return RULES.map((rule, index) => {
-    const host = rule.host ?? '[a-z]+';
-    const methods = rule.methods ? `(?:${rule.methods.join('|')})` : '[A-Z]+';
-    const path = rule.path.source.replace(/^\^/, '');
-    return `    "~^${host} ${methods} ${path}" rule${index};`;
-  }).join('\n');
-}
-
 /**
  * nginx map lines: the `$auth_class` values whose rule lets a request without a token pass (`anonymous`,
  * and `optional`, which judges only a token that is sent).
@@ -233,7 +224,7 @@ export function renderEdgeConfig(o: EdgeOptions): string {
     siteOrigin: siteOrigin(o),
     perIpRate: String(o.limits.perIp.rate),
     perTokenRate: String(o.limits.perToken.rate),
-    policyMap: policyMap(),
+    authClassMaps: authClassMaps([...API_ROUTES, ...EVENTS_ROUTES]),
     anonymousRules: anonymousRules(),
     forwardedHeaderValues: FORWARDED_HEADERS.map(headerVariable).join(''),
     upstreams: upstreams(o),

@@ -56,7 +56,9 @@ async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
   say('stopping…');
+  const started = Date.now();
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  say(`stopped in ${Date.now() - started} ms`);
   process.exit(code);
 }
 process.once('SIGINT', () => void shutdown(0));

@@ -2,6 +2,9 @@ import type { Postgres } from '../lib/data/postgres.ts';
 import { ENTRY_SQL, type Entry, entryView } from '../lib/tracking/entry.ts';
 import { type RatingView, ratingView } from '../lib/tracking/rating-view.ts';
 import type { ListQuery } from './schemas.ts';
+import { SUGGESTION_SIMILARITY, titleSearch } from './title-search.ts';
+
+export { SINGLE_WORD_SIMILARITY, SUGGESTION_SIMILARITY } from './title-search.ts';
 
 export interface AnimeSummary {
   id: number;
@@ -80,23 +83,11 @@ function summary(row: Row): AnimeSummary {
   };
 }
 
-/** Escape LIKE wildcards in user text. */
-const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-/**
- * pg_trgm strict word similarity from which a one-word query matches a word of a title (typos such as
- * "freiren" for Frieren: 0.33, "monstr" for Monster: 0.5). Strict: the query is compared with whole words.
- * Plain word similarity also compares it with parts of words, so a short word matched every title with a
- * word of the same first two letters ("love" ~ "lost": 0.4) — a screen of unrelated titles.
- */
-export const SINGLE_WORD_SIMILARITY = 0.3;
-/** Strict word similarity from which a title is suggested when a search found nothing (closestTitles). */
-export const SUGGESTION_SIMILARITY = 0.2;
-
 /**
  * One page of anime matching the filters, with the total. Search is fuzzy across every title and
- * synonym: trigram word similarity, full text, and substring (which also covers Japanese titles).
- * Ties break on id so pages are stable.
+ * synonym: substring, word prefixes (full text) and trigram word similarity; when some anime match the
+ * query precisely (a substring, or word prefixes), those that only resemble it are left out
+ * (`title-search.ts`). Ties break on id so pages are stable.
  */
 export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<AnimeSummary>> {
   const where: string[] = [];
@@ -105,30 +96,8 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
     values.push(value);
     return `$${values.length}`;
   };
-  let rank = '0';
-  let closeness = '0';
-  let settings: Record<string, string> | undefined;
-  if (query.q !== undefined) {
-    const q = param(query.q);
-    const norm = `lower(unaccent(${q}))`;
-    const like = `'%' || ${param(likeEscape(query.q.toLowerCase()))} || '%'`;
-    const ts = `plainto_tsquery('simple', unaccent(${q}))`;
-    // pg_trgm's `<<%` / `<%` are true from pg_trgm.strict_word_similarity_threshold /
-    // word_similarity_threshold on, and the trigram index serves them (a `…similarity(…) >= x` test cannot
-    // use an index: it scanned the whole catalogue). One word is compared with whole words (`<<%`) from
-    // 0.3, set for this statement only (`QueryOptions.settings`: two more round trips); several words keep
-    // `<%` at pg_trgm's default, 0.6 ("kowboy bibop" gets suggestions instead), in one round trip
-    // (bench/README.md, "Uncached title search").
-    const oneWord = !/\s/.test(query.q.trim());
-    if (oneWord) settings = { 'pg_trgm.strict_word_similarity_threshold': String(SINGLE_WORD_SIMILARITY) };
-    const [op, similarity] = oneWord ? ['<<%', 'strict_word_similarity'] : ['<%', 'word_similarity'];
-    where.push(`(a.search_text like lower(unaccent(${like})) or ${norm} ${op} a.search_text
-      or a.search_vector @@ ${ts})`);
-    rank = `(greatest(${similarity}(${norm}, a.search_text), ts_rank(a.search_vector, ${ts}))
-      + case when lower(a.title) = lower(${q}) then 1 else 0 end)`;
-    // Equal scores (every title with the word "monster", for "monstr") go to the closest main title.
-    closeness = `similarity(${norm}, lower(unaccent(a.title)))`;
-  }
+  const search = query.q === undefined ? undefined : titleSearch(query.q, param);
+  if (search) where.push(search.match);
   if (query.season !== undefined) where.push(`a.season = ${param(query.season)}`);
   if (query.year !== undefined) where.push(`a.year = ${param(query.year)}`);
   if (query.type !== undefined) where.push(`a.type = ${param(query.type)}`);
@@ -143,27 +112,35 @@ export async function listAnime(db: Postgres, query: ListQuery): Promise<Page<An
   const flip = query.order === undefined ? '' : query.order;
   const dir = (natural: 'asc' | 'desc') =>
     (flip || natural) === 'asc' ? 'asc nulls last' : 'desc nulls last';
+  // Over the found anime (`hit`): the columns below are the inner select's.
   const orderBy = {
-    relevance: `${rank} ${dir('desc')}, ${closeness} ${dir('desc')}`,
-    score: `s.mean ${dir('desc')}`,
-    popularity: `s.members ${dir('desc')}`,
-    title: `lower(a.title) ${dir('asc')}`,
-    start_date: `a.start_key ${dir('desc')}`,
+    relevance: `rank ${dir('desc')}, closeness ${dir('desc')}`,
+    score: `mean ${dir('desc')}`,
+    popularity: `members ${dir('desc')}`,
+    title: `lower(title) ${dir('asc')}`,
+    start_date: `start_key ${dir('desc')}`,
   }[sort];
+  const filter = where.length > 0 ? `where ${where.join(' and ')}` : '';
+  // The found anime; with a search, only the precise matches when there are some (a window over them all).
+  const found = search
+    ? `select * from (
+        select ${SUMMARY_COLUMNS}, a.start_key, ${search.rank} as rank, ${search.closeness} as closeness,
+          ${search.precise} as precise, bool_or(${search.precise}) over () as any_precise
+        from anime a join anime_stats s on s.anime_id = a.id ${filter}) m
+      where precise or not any_precise`
+    : `select ${SUMMARY_COLUMNS}, a.start_key, 0 as rank, 0 as closeness
+        from anime a join anime_stats s on s.anime_id = a.id ${filter}`;
   const limit = param(query.perPage);
   const offset = param((query.page - 1) * query.perPage);
-  const filter = where.length > 0 ? `where ${where.join(' and ')}` : '';
-  const sql = `select ${SUMMARY_COLUMNS}, count(*) over () as total
-    from anime a join anime_stats s on s.anime_id = a.id ${filter}
-    order by ${orderBy}, a.id limit ${limit} offset ${offset}`;
+  const sql = `select hit.*, count(*) over () as total from (${found}) hit
+    order by ${orderBy}, id limit ${limit} offset ${offset}`;
+  const settings = search?.settings;
   const { rows } = await db.query(sql, values, { settings });
   let total = rows.length > 0 ? Number(rows[0]?.total) : 0;
   if (rows.length === 0 && query.page > 1) {
-    const counted = await db.query(
-      `select count(*)::int as n from anime a join anime_stats s on s.anime_id = a.id ${filter}`,
-      values.slice(0, -2),
-      { settings },
-    );
+    const counted = await db.query(`select count(*)::int as n from (${found}) hit`, values.slice(0, -2), {
+      settings,
+    });
     total = counted.rows[0]?.n ?? 0;
   }
   const page: Page<AnimeSummary> = {

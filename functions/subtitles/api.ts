@@ -11,14 +11,21 @@ const SubtitlePath = pathParams({ id: ObjectIdParam });
 
 const MODERATORS = { roles: ['moderator', 'admin'] } as const;
 
+/** What a token adds to the detail and the search (both `optional`). */
+const VIEWER_VOTE =
+  "Without a token: anyone's view (cacheable). With a person's token, each subtitle also carries " +
+  "`viewerVote`: the caller's own vote, `1` (up), `-1` (down) or `null` (none), and the answer is " +
+  '`private, no-store`.';
+
 /** subtitles' routes (the table the edge, edge-auth's rules and the OpenAPI document are generated from). */
 export const SubtitlesApi = defineApi({
   searchSubtitles: {
     method: 'GET',
     path: '/subtitles',
-    access: 'public',
+    access: 'optional',
     summary:
-      'Search published subtitles (anime, episode, language, format, video hash, release, flags, uploader), newest, most downloaded or best voted first',
+      "Search published subtitles (anime, episode, language, format, video hash, release, flags, uploader), newest, most downloaded or best voted first; with a token, also the caller's own vote on each",
+    description: VIEWER_VOTE,
     query: SearchQuery,
   },
   listReports: {
@@ -58,9 +65,10 @@ export const SubtitlesApi = defineApi({
     method: 'GET',
     path: '/subtitles/:id',
     params: SubtitlePath,
-    access: 'public',
+    access: 'optional',
     alsoAnswers: [410],
-    summary: 'One published subtitle',
+    summary: "One published subtitle; with a token, also the caller's own vote (`viewerVote`)",
+    description: VIEWER_VOTE,
   },
   downloadSubtitle: {
     method: 'GET',

@@ -14,7 +14,7 @@ import { bulkDownload } from './bulk.ts';
 import { downloadSubtitle } from './download.ts';
 import { auditLog, listReports, moderateSubtitle, mySubtitles, reportSubtitle } from './moderation.ts';
 import { publishedSubtitle, searchSubtitles } from './search.ts';
-import { voteSubtitle } from './votes.ts';
+import { voteSubtitle, withViewerVotes } from './votes.ts';
 
 const NO_STORE = { 'cache-control': 'private, no-store' };
 
@@ -34,10 +34,13 @@ export function subtitleRoutes(deps: SubtitleDeps): AnyRoute[] {
   };
   return implement(SubtitlesApi, {
     searchSubtitles: (ctx) =>
-      mongo(async (c) => ({
-        headers: { 'cache-control': 'public, max-age=30' },
-        body: await searchSubtitles(c, ctx.query),
-      })),
+      mongo(async (c) => {
+        const page = await searchSubtitles(c, ctx.query);
+        if (!ctx.identity) return { headers: { 'cache-control': 'public, max-age=30' }, body: page };
+        // With a token, each subtitle also carries the caller's own vote: never shared by a cache.
+        const items = await withViewerVotes(c, ctx.identity.sub, page.items);
+        return { headers: NO_STORE, body: { ...page, items } };
+      }),
     listReports: (ctx) => mongo(async (c) => ({ headers: NO_STORE, body: await listReports(c, ctx.query) })),
     bulkDownload: (ctx) => mongo((c) => bulkDownload(deps, c, ctx.query)),
     mySubtitles: (ctx) =>
@@ -59,9 +62,12 @@ export function subtitleRoutes(deps: SubtitleDeps): AnyRoute[] {
       })),
     auditLog: (ctx) => mongo(async (c) => ({ headers: NO_STORE, body: await auditLog(c, ctx.params.id) })),
     getSubtitle: (ctx) =>
-      mongo(async (c) => ({
-        body: subtitleView({ ...(await publishedSubtitle(c, ctx.params.id)), pendingEvents: [] }),
-      })),
+      mongo(async (c) => {
+        const view = subtitleView({ ...(await publishedSubtitle(c, ctx.params.id)), pendingEvents: [] });
+        if (!ctx.identity) return { body: view };
+        const [mine] = await withViewerVotes(c, ctx.identity.sub, [view]);
+        return { headers: NO_STORE, body: mine };
+      }),
     downloadSubtitle: (ctx) =>
       mongo((c) => downloadSubtitle(deps, c, ctx.params.id, ctx.query, { count: ctx.req.method !== 'HEAD' })),
     reportSubtitle: (ctx) =>

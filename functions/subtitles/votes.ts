@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import Type, { type Static } from 'typebox';
 import type { Identity } from '../lib/http/types.ts';
 import { isDuplicateKey, type SubtitleCollections, type VoteTally } from '../lib/subtitles/store.ts';
@@ -50,4 +50,37 @@ export async function voteSubtitle(
     await write().catch((error: unknown) => (isDuplicateKey(error) ? write() : Promise.reject(error)));
   }
   return { subtitleId: doc._id.toHexString(), value, votes: await recount(collections, doc._id) };
+}
+
+/** One user's vote on each of some subtitles: `1`, `-1`, or null where they have not voted (one query). */
+export async function viewerVotes(
+  { votes }: SubtitleCollections,
+  userId: string,
+  subtitleIds: readonly ObjectId[],
+): Promise<Map<string, 1 | -1 | null>> {
+  const found = new Map<string, 1 | -1 | null>(subtitleIds.map((id) => [id.toHexString(), null]));
+  if (subtitleIds.length === 0) return found;
+  const cursor = votes.find(
+    { subtitleId: { $in: [...subtitleIds] }, userId },
+    { projection: { subtitleId: 1, value: 1 } },
+  );
+  for await (const vote of cursor) found.set(vote.subtitleId.toHexString(), vote.value);
+  return found;
+}
+
+/**
+ * Subtitle views (`subtitleView`) with the signed-in viewer's own vote on each, `viewerVote`: 1, -1, or
+ * null when they have not voted (the site shows "Withdraw vote" only where there is one).
+ */
+export async function withViewerVotes<T extends { readonly id: string }>(
+  collections: SubtitleCollections,
+  userId: string,
+  views: readonly T[],
+): Promise<(T & { viewerVote: 1 | -1 | null })[]> {
+  const mine = await viewerVotes(
+    collections,
+    userId,
+    views.map((v) => ObjectId.createFromHexString(v.id)),
+  );
+  return views.map((v) => ({ ...v, viewerVote: mine.get(v.id) ?? null }));
 }

@@ -436,11 +436,24 @@ describe('identity headers, limits and errors', () => {
     expect(res.status).toBe(200);
     expect(String(res.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
     // Without one, the edge starts a trace from its request id, and the function joins it.
-    const fresh = await edgeRequest(edge, 'api', { path: '/anime/2' });
+    const fresh = await edgeRequest(edge, 'api', {
+      path: '/anime/2',
+      headers: { 'user-agent': 'edge-test-fresh' },
+    });
     const requestId = String(fresh.headers['x-request-id']);
     expect(String(fresh.headers.traceparent)).toMatch(new RegExp(`^00-${requestId}-[0-9a-f]{16}-0[01]$`));
-    const line = (await accessLogLines()).find((l) => l.user_agent === 'edge-test-trace');
+    // An invalid one is replaced the same way.
+    const invalid = await edgeRequest(edge, 'api', {
+      path: '/anime/3',
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-1`, 'user-agent': 'edge-test-invalid' },
+    });
+    const invalidId = String(invalid.headers['x-request-id']);
+    expect(String(invalid.headers.traceparent)).toMatch(new RegExp(`^00-${invalidId}-[0-9a-f]{16}-0[01]$`));
+    const lines = await accessLogLines();
+    const line = lines.find((l) => l.user_agent === 'edge-test-trace');
     expect(line).toMatchObject({ trace_id: traceId, status: 200, method: 'GET', uri: '/anime/1' });
+    expect(lines.find((l) => l.user_agent === 'edge-test-fresh')).toMatchObject({ trace_id: requestId });
+    expect(lines.find((l) => l.user_agent === 'edge-test-invalid')).toMatchObject({ trace_id: invalidId });
     expect(Number(line?.upstream_response_time)).toBeGreaterThanOrEqual(0);
   });
 

@@ -1,9 +1,7 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { artifact, devUser, fillLogin, newPage } from './site-browser.ts';
+import { useSiteStack } from './site-fixture.ts';
 
 /**
  * The site with the embedded identity provider of `npm start` (scripts/stack/oidc: oidc-provider serving
@@ -12,80 +10,58 @@ import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts'
  * form, reaches My list, adds an anime through the API with the provider's token, and signs out of both
  * (no confirmation page: the provider ends its session at once, as Keycloak does for an id_token_hint).
  */
-const env = inject('env');
-const ARTIFACTS = join(import.meta.dirname, 'site-artifacts');
-let stack: SiteStack;
-let browser: Browser;
+const site = useSiteStack({ identity: 'embedded', bulk: false, label: 'site_idp' });
 let page: Page;
 
 beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startSiteStack(env, { identity: 'embedded', bulk: false, label: 'site_idp' });
-  browser = await launchChromium();
-  const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+  page = await newPage(site.browser);
 });
 
 describe('sign-in with the embedded identity provider of npm start', () => {
   it('signs in on the provider, comes back to My list, writes through the API, and signs out of both', async () => {
-    await page.goto(`${stack.siteUrl}/me/list`);
+    await page.goto(`${site.stack.siteUrl}/me/list`);
     // Anonymous: sent to sign in; the provider's form is on the issuer's origin (http://127.0.0.1:<port>).
     await page.locator('input[name="username"]').waitFor();
     expect(page.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/realms\/isekai\//);
-    await page.screenshot({ path: join(ARTIFACTS, 'idp-login.png'), fullPage: true });
-    await page.locator('input[name="username"]').fill('viewer1');
-    await page.locator('input[name="password"]').fill('dev-only-viewer1');
-    await page.locator('#kc-login').click();
-    await page.waitForURL(`${stack.siteUrl}/me/list`);
+    await page.screenshot({ path: await artifact('idp-login.png'), fullPage: true });
+    await fillLogin(page, devUser('viewer1'));
+    await page.waitForURL(`${site.stack.siteUrl}/me/list`);
     expect((await page.locator('h1').textContent())?.trim()).toBe('My list');
     expect(await page.locator('.who').textContent()).toContain('Signed in as');
 
     // The provider's access token works through the edge (edge-auth verifies it like Keycloak's).
-    await page.goto(`${stack.siteUrl}/anime/1`);
+    await page.goto(`${site.stack.siteUrl}/anime/1`);
     await page.getByLabel('Status').selectOption('watching');
     await page.getByRole('button', { name: 'Add to my list' }).click();
     await page
       .getByTestId('progress')
       .filter({ hasText: /^Watching · 0 \// })
       .waitFor();
-    await page.goto(`${stack.siteUrl}/me/list`);
+    await page.goto(`${site.stack.siteUrl}/me/list`);
     await page.getByRole('link', { name: 'Watching (1)' }).waitFor();
-    await page.screenshot({ path: join(ARTIFACTS, 'idp-list.png'), fullPage: true });
+    await page.screenshot({ path: await artifact('idp-list.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     // Like Keycloak with a valid id_token_hint, the embedded provider ends its session without a
     // confirmation page: straight back to the site's home.
-    await page.waitForURL(`${stack.siteUrl}/`);
+    await page.waitForURL(`${site.stack.siteUrl}/`);
     expect(await page.getByRole('heading', { name: /Sign out of/ }).count()).toBe(0);
     // Leaving at once and coming back to a personal page: the provider's session ended too, so it asks
     // for the password again instead of signing the viewer straight back in.
-    await page.goto(`${stack.siteUrl}/me/list`);
+    await page.goto(`${site.stack.siteUrl}/me/list`);
     await page.locator('input[name="password"]').waitFor();
     expect(page.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/realms\/isekai\//);
   });
   it("a +1 sent after the session ended (its Redis key gone) is sent once and answered with the site's 403 page, whose sign-in comes back", async () => {
-    await page.goto(`${stack.siteUrl}/me/list`);
-    await page.locator('input[name="username"]').fill('viewer1');
-    await page.locator('input[name="password"]').fill('dev-only-viewer1');
-    await page.locator('#kc-login').click();
-    await page.waitForURL(`${stack.siteUrl}/me/list`);
-    await page.goto(`${stack.siteUrl}/anime/1`);
+    await page.goto(`${site.stack.siteUrl}/me/list`);
+    await fillLogin(page, devUser('viewer1'));
+    await page.waitForURL(`${site.stack.siteUrl}/me/list`);
+    await page.goto(`${site.stack.siteUrl}/anime/1`);
     const plusOne = page.getByRole('button', { name: '+1 episode (watched episode 1)' });
     await plusOne.waitFor();
     // The session expires on the server: its Redis key is gone, the browser still holds the cookie.
     const sid = (await page.context().cookies()).find((c) => c.name === '__Host-isekai-sid')?.value;
-    const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    try {
-      expect(await redis.del(`${stack.sessionKeyPrefix}${sid}`)).toBe(1);
-    } finally {
-      redis.disconnect();
-    }
+    expect(await site.redis.del(`${site.stack.sessionKeyPrefix}${sid}`)).toBe(1);
     const posts: number[] = [];
     page.on('response', (res) => {
       if (res.request().method() === 'POST') posts.push(res.status());
@@ -99,53 +75,48 @@ describe('sign-in with the embedded identity provider of npm start', () => {
     await page.locator('header.top a.brand').waitFor();
     const signIn = page.locator('main').getByRole('link', { name: 'Sign in' });
     expect(await signIn.getAttribute('href')).toBe('/auth/login?returnTo=%2Fanime%2F1');
-    await page.screenshot({ path: join(ARTIFACTS, 'idp-session-ended.png'), fullPage: true });
+    await page.screenshot({ path: await artifact('idp-session-ended.png'), fullPage: true });
     // The provider's session is still alive: signing in comes straight back, and nothing was written.
     await signIn.click();
-    await page.waitForURL(`${stack.siteUrl}/anime/1`);
+    await page.waitForURL(`${site.stack.siteUrl}/anime/1`);
     await page
       .getByTestId('progress')
       .filter({ hasText: /^Watching · 0 \// })
       .waitFor();
   });
   it('an anonymous sign-in start keeps its Redis session 10 minutes, not the full session TTL', async () => {
-    const anonymous = await browser.newContext({ ignoreHTTPSErrors: true });
+    const anonymous = await site.browser.newContext({ ignoreHTTPSErrors: true });
     try {
-      const res = await anonymous.request.get(`${stack.siteUrl}/auth/login?returnTo=%2F`, {
+      const res = await anonymous.request.get(`${site.stack.siteUrl}/auth/login?returnTo=%2F`, {
         maxRedirects: 0,
       });
       expect(res.status()).toBe(303);
       const sid = /__Host-isekai-sid=([^;]+)/.exec(res.headers()['set-cookie'] ?? '')?.[1];
-      const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-      try {
-        const ttl = await redis.ttl(`${stack.sessionKeyPrefix}${sid}`);
-        expect(ttl).toBeGreaterThan(500);
-        expect(ttl).toBeLessThanOrEqual(600);
-      } finally {
-        redis.disconnect();
-      }
+      const ttl = await site.redis.ttl(`${site.stack.sessionKeyPrefix}${sid}`);
+      expect(ttl).toBeGreaterThan(500);
+      expect(ttl).toBeLessThanOrEqual(600);
     } finally {
       await anonymous.close();
     }
   });
 
   it('has a favicon (/favicon.ico leads to the SVG the layout links)', async () => {
-    await page.goto(`${stack.siteUrl}/`);
+    await page.goto(`${site.stack.siteUrl}/`);
     expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
-    const ico = await page.request.get(`${stack.siteUrl}/favicon.ico`);
+    const ico = await page.request.get(`${site.stack.siteUrl}/favicon.ico`);
     expect(ico.status()).toBe(200);
-    expect(ico.url()).toBe(`${stack.siteUrl}/favicon.svg`);
+    expect(ico.url()).toBe(`${site.stack.siteUrl}/favicon.svg`);
     expect(ico.headers()['content-type']).toMatch(/^image\/svg\+xml/);
   });
 
   it('on a 375 px screen the search box shows its whole placeholder and the score chart text stays readable', async () => {
-    const phone = await browser.newContext({
+    const phone = await site.browser.newContext({
       ignoreHTTPSErrors: true,
       viewport: { width: 375, height: 800 },
     });
     try {
       const small = await phone.newPage();
-      await small.goto(`${stack.siteUrl}/`);
+      await small.goto(`${site.stack.siteUrl}/`);
       const box = small.locator('#home-q');
       // The placeholder fits: the input is at least as wide as its text needs.
       const fits = await box.evaluate((el) => {
@@ -157,8 +128,8 @@ describe('sign-in with the embedded identity provider of npm start', () => {
         return input.getBoundingClientRect().width;
       });
       expect(fits).toBeGreaterThan(280);
-      await small.screenshot({ path: join(ARTIFACTS, 'idp-home-375.png'), fullPage: true });
-      await small.goto(`${stack.siteUrl}/anime/1`);
+      await small.screenshot({ path: await artifact('idp-home-375.png'), fullPage: true });
+      await small.goto(`${site.stack.siteUrl}/anime/1`);
       const sizes = await small
         .locator('.chart svg text')
         .evaluateAll((els) =>
@@ -185,7 +156,7 @@ describe('sign-in with the embedded identity provider of npm start', () => {
           : -1;
       });
       expect(gap).toBeGreaterThanOrEqual(16);
-      await small.screenshot({ path: join(ARTIFACTS, 'idp-anime-375.png'), fullPage: true });
+      await small.screenshot({ path: await artifact('idp-anime-375.png'), fullPage: true });
     } finally {
       await phone.close();
     }

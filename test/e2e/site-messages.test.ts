@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MongoClient, ObjectId } from 'mongodb';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createInbox } from '../../functions/lib/inbox/inbox.ts';
-import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
-import { scratchBucket } from '../support/subtitles.ts';
-import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
+import { describe, expect, it } from 'vitest';
+import type { DevUser } from './site-browser.ts';
+import { notificationDoc, useSiteStack } from './site-fixture.ts';
 
 /**
  * What the site says when something is refused or answered, met the way a newcomer meets it: the built
@@ -14,51 +10,17 @@ import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts'
  * JavaScript); an upload with a bad language tag says so in words, not as a JSON schema; settings list
  * the product's roles by name, not Keycloak's; an answered invitation shows how it was answered.
  */
-const env = inject('env');
 const DEADLINE_MS = 30_000;
-
-let stack: SiteStack;
-let browser: Browser;
-let bucket: Awaited<ReturnType<typeof scratchBucket>>;
-let mongo: MongoClient;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  bucket = await scratchBucket(env, 'messages');
-  stack = await startSiteStack(env, {
-    bulk: false,
-    label: 'messages',
-    notifications: true,
-    uploads: true,
-    subtitleBucket: bucket.bucket,
-  });
-  mongo = new MongoClient(stack.mongoUrl);
-  browser = await launchChromium();
-}, 300_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await mongo?.close();
-  await stack?.stop();
-  await bucket?.drop().catch(() => undefined);
+const site = useSiteStack({
+  bulk: false,
+  label: 'messages',
+  notifications: true,
+  uploads: true,
+  bucket: true,
 });
 
-/** A fresh browser page signed in as a dev user through Keycloak's form (JavaScript on unless said). */
-async function browse(user: keyof typeof DEV_USERS, javaScript = true): Promise<Page> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, javaScriptEnabled: javaScript });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(DEADLINE_MS);
-  await page.goto(`${stack.siteUrl}/`);
-  await page.getByRole('link', { name: 'Sign in' }).click();
-  await page.locator('input[name="username"]').fill(user);
-  await page.locator('input[name="password"]').fill(DEV_USERS[user].password);
-  await page.locator('#kc-login').click();
-  await page.waitForURL(`${stack.siteUrl}/**`);
-  await page.locator('.who').waitFor();
-  return page;
-}
+/** A fresh page signed in as a dev user (JavaScript on unless said). */
+const browse = (user: DevUser, javaScript = true) => site.browse(user, { javaScriptEnabled: javaScript });
 
 const NOT_XML = { name: 'list.xml', mimeType: 'application/xml', buffer: Buffer.from('not xml at all\n') };
 
@@ -68,7 +30,7 @@ describe('a MAL import of a file that is not XML', () => {
     ['with JavaScript (the progress relay)', true],
   ])('%s: the reason stands next to the file field', async (_name, javaScript) => {
     const page = await browse('viewer1', javaScript);
-    await page.goto(`${stack.siteUrl}/me/import`);
+    await page.goto(`${site.stack.siteUrl}/me/import`);
     await page.locator('#file').setInputFiles(NOT_XML);
     await page.getByRole('button', { name: 'Import' }).click();
     const reason = page.getByTestId('file-error');
@@ -82,7 +44,7 @@ describe('a MAL import of a file that is not XML', () => {
 describe('an upload with a language that is not a tag', () => {
   it('says what a language tag looks like, never the schema', async () => {
     const page = await browse('uploader1', false);
-    await page.goto(`${stack.siteUrl}/upload`);
+    await page.goto(`${site.stack.siteUrl}/upload`);
     await page.locator('#animeId').fill('1');
     await page.locator('#episode').fill('1');
     await page.locator('#language').fill('english please');
@@ -103,7 +65,7 @@ describe('an upload with a language that is not a tag', () => {
 describe('the roles on the settings page', () => {
   it("are the product's roles by name, without Keycloak's own", async () => {
     const page = await browse('moderator1', false);
-    await page.goto(`${stack.siteUrl}/me/settings`);
+    await page.goto(`${site.stack.siteUrl}/me/settings`);
     const roles = (await page.getByTestId('roles').textContent()) ?? '';
     expect(roles).toContain('Moderator');
     expect(roles).not.toMatch(/default-roles|offline_access|uma_authorization/);
@@ -112,21 +74,13 @@ describe('the roles on the settings page', () => {
 
 describe('an answered group invitation in the inbox', () => {
   it('shows the answer once notify has recorded it, and no more buttons', async () => {
-    const { access_token } = await passwordToken(env, 'viewer1', DEV_USERS.viewer1.password);
-    const sub = JSON.parse(Buffer.from(access_token.split('.')[1] ?? '', 'base64url').toString())
-      .sub as string;
-    const inbox = createInbox(mongo.db(stack.mongoDatabase));
+    const { sub } = await site.tokenOf('viewer1');
+    const inbox = site.inbox();
     const invitationId = randomUUID();
-    const now = new Date();
     // As notify stores group.invited (functions/notify/messages.ts), then closes it on the answer.
     await inbox.insertOnce([
-      {
-        _id: new ObjectId(),
-        userId: sub,
-        eventId: randomUUID(),
+      notificationDoc(sub, 'You are invited to join Moonlight Subs as translator', {
         kind: 'group.invited',
-        animeId: null,
-        message: 'You are invited to join Moonlight Subs as translator',
         data: {
           invitationId,
           groupSlug: 'moonlight-subs',
@@ -148,13 +102,10 @@ describe('an answered group invitation in the inbox', () => {
           },
         ],
         doneAt: null,
-        createdAt: now,
-        readAt: null,
-        expiresAt: new Date(now.getTime() + 86_400_000),
-      },
+      }),
     ]);
     const page = await browse('viewer1', false);
-    await page.goto(`${stack.siteUrl}/me/notifications`);
+    await page.goto(`${site.stack.siteUrl}/me/notifications`);
     const row = page.locator('li.notification[data-kind="group.invited"]');
     await expect.poll(() => row.getByRole('button', { name: 'Accept' }).count()).toBe(1);
     expect(await row.getByTestId('answered').count()).toBe(0);

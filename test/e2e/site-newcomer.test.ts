@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { Redis } from 'ioredis';
-import { MongoClient, ObjectId } from 'mongodb';
-import pg from 'pg';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { channelOf, createInbox, type NotificationDoc, toView } from '../../functions/lib/inbox/inbox.ts';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { NotificationDoc } from '../../functions/lib/inbox/inbox.ts';
 import { readSubtitle } from '../../functions/lib/subtitles/formats/convert.ts';
 import { edgeRequest } from '../../scripts/servers/nginx.ts';
-import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
-import { scratchBucket } from '../support/subtitles.ts';
-import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
+import { readNotificationStream } from './site-browser.ts';
+import { notificationDoc, subtitleDoc, useSiteStack } from './site-fixture.ts';
 
 /**
  * What the last newcomer test found, each met the way a user meets it: the built site and the API behind
@@ -20,70 +16,16 @@ import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts'
  * the parser could not read as functions/subtitles/README.md says; a title search with a typo finds the
  * anime first and an unrelated word finds no screen of noise.
  */
-const env = inject('env');
 const DEADLINE_MS = 30_000;
+const site = useSiteStack({ bulk: false, label: 'newcomer', notifications: true, bucket: true });
+const { browse, tokenOf, inbox, signal, notify } = site;
 
-let stack: SiteStack;
-let browser: Browser;
-let bucket: Awaited<ReturnType<typeof scratchBucket>>;
-let db: pg.Pool;
-let mongo: MongoClient;
-const contexts: BrowserContext[] = [];
-
+/** viewer1's subject (their inbox and live channel) and a notification for them, as notify stores it. */
+let viewer1 = '';
+const notification = (message: string) => notificationDoc(viewer1, message);
 beforeAll(async () => {
-  bucket = await scratchBucket(env, 'newcomer');
-  stack = await startSiteStack(env, {
-    bulk: false,
-    label: 'newcomer',
-    notifications: true,
-    subtitleBucket: bucket.bucket,
-  });
-  db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
-  mongo = new MongoClient(stack.mongoUrl);
-  browser = await launchChromium();
-}, 300_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await db?.end();
-  await mongo?.close();
-  await stack?.stop();
-  // Teardown only: a reused Ceph RGW may already be gone when its owner's run ended first.
-  await bucket?.drop().catch(() => undefined);
+  viewer1 = (await tokenOf('viewer1')).sub;
 });
-
-/** The catalogue id of a seed anime by its MAL id. */
-async function animeByMal(malId: number): Promise<number> {
-  const { rows } = await db.query<{ id: number }>('select id from anime where mal_id = $1', [malId]);
-  expect(rows[0], `seed anime MAL ${malId}`).toBeDefined();
-  return rows[0]?.id ?? 0;
-}
-
-/** A fresh browser page (JavaScript on), anonymous or signed in as a dev user through Keycloak's form. */
-async function browse(user?: keyof typeof DEV_USERS): Promise<Page> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(DEADLINE_MS);
-  await page.goto(`${stack.siteUrl}/`);
-  if (user) {
-    await page.getByRole('link', { name: 'Sign in' }).click();
-    await page.locator('input[name="username"]').fill(user);
-    await page.locator('input[name="password"]').fill(DEV_USERS[user].password);
-    await page.locator('#kc-login').click();
-    await page.waitForURL(`${stack.siteUrl}/**`);
-    await page.locator('.who').waitFor();
-  }
-  return page;
-}
-
-/** A dev user's access token and subject (their id in PostgreSQL, inboxes and events). */
-async function tokenOf(user: keyof typeof DEV_USERS): Promise<{ token: string; sub: string }> {
-  const token = (await passwordToken(env, user, DEV_USERS[user].password)).access_token;
-  const sub = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).sub as string;
-  return { token, sub };
-}
 
 /** An SRT file whose second cue has a timing line the parser refuses (`->`): the first and third are fine. */
 const SRT_WITH_A_BROKEN_CUE = `1
@@ -104,40 +46,19 @@ Third line.
  * the file in S3 (the normalised copy and the bytes as uploaded), its document in MongoDB.
  */
 async function publishSubtitle(animeId: number): Promise<string> {
-  const id = new ObjectId();
   const bytes = Buffer.from(SRT_WITH_A_BROKEN_CUE, 'utf8');
-  const key = `subtitles/${animeId}/${id.toHexString()}.srt`;
-  const originalKey = `subtitles/${animeId}/${id.toHexString()}.original`;
-  for (const Key of [key, originalKey])
-    await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.bucket, Key, Body: bytes }));
-  await mongo
-    .db(stack.mongoDatabase)
-    .collection('subtitles')
-    .insertOne({
-      _id: id,
-      animeId,
-      episode: 5,
-      episodeTo: null,
-      language: 'en',
-      format: 'srt',
-      encoding: 'utf-8',
-      release: '[Newcomer] Cowboy Bebop - 05',
-      notes: null,
-      fileName: 'bebop-05.en.srt',
-      key,
-      originalKey,
-      sizeBytes: bytes.length,
-      sha256: randomUUID().replace(/-/g, '').padEnd(64, '0'),
-      cues: readSubtitle(SRT_WITH_A_BROKEN_CUE, 'srt').cues.length,
-      uploaderId: 'newcomer-e2e',
-      uploaderName: 'uploader1',
-      status: 'published',
-      downloads: 0,
-      openReports: 0,
-      createdAt: new Date(),
-      pendingEvents: [],
-    });
-  return id.toHexString();
+  const doc = subtitleDoc(animeId, {
+    episode: 5,
+    release: '[Newcomer] Cowboy Bebop - 05',
+    fileName: 'bebop-05.en.srt',
+    sizeBytes: bytes.length,
+    cues: readSubtitle(SRT_WITH_A_BROKEN_CUE, 'srt').cues.length,
+    uploaderId: 'newcomer-e2e',
+  });
+  for (const Key of [doc.key, doc.originalKey])
+    await site.bucket.s3.send(new PutObjectCommand({ Bucket: site.bucket.bucket, Key, Body: bytes }));
+  await site.subtitles().insertOne(doc);
+  return doc._id.toHexString();
 }
 
 describe('a subtitle and its downloads', () => {
@@ -145,13 +66,13 @@ describe('a subtitle and its downloads', () => {
   let subtitle = '';
 
   beforeAll(async () => {
-    bebop = await animeByMal(1);
+    bebop = await site.animeByMal(1);
     subtitle = await publishSubtitle(bebop);
   });
 
   it("the subtitle page names the anime by its title (not 'Anime <id>') and links to its subtitles", async () => {
     const page = await browse();
-    await page.goto(`${stack.siteUrl}/subtitles/${subtitle}`);
+    await page.goto(`${site.stack.siteUrl}/subtitles/${subtitle}`);
     const anime = page.getByTestId('anime');
     expect((await anime.textContent())?.trim()).toBe('Cowboy Bebop');
     expect(await anime.getAttribute('href')).toBe(`/anime/${bebop}#subtitles`);
@@ -170,7 +91,7 @@ describe('a subtitle and its downloads', () => {
     ['the original file', 'format=original'],
     ['the stored format, no other option', 'format=srt'],
   ])('%s comes as uploaded, the unreadable cue included', async (_name, query) => {
-    const res = await edgeRequest(stack.edge, '', { path: `/subtitles/${subtitle}/download?${query}` });
+    const res = await edgeRequest(site.stack.edge, '', { path: `/subtitles/${subtitle}/download?${query}` });
     expect(res.status).toBe(200);
     expect(res.body).toBe(SRT_WITH_A_BROKEN_CUE);
   });
@@ -184,7 +105,7 @@ describe('a subtitle and its downloads', () => {
     ],
     ['converted to ASS', 'format=ass', 'Dialogue: 0,0:00:01.00,0:00:02.00'],
   ])('%s, the unreadable cue is dropped and the others kept', async (_name, query, first) => {
-    const res = await edgeRequest(stack.edge, '', { path: `/subtitles/${subtitle}/download?${query}` });
+    const res = await edgeRequest(site.stack.edge, '', { path: `/subtitles/${subtitle}/download?${query}` });
     expect(res.status).toBe(200);
     expect(res.body).toContain(first);
     expect(res.body).toContain('Third line.');
@@ -193,43 +114,13 @@ describe('a subtitle and its downloads', () => {
 });
 
 describe('the inbox shows each notification once', () => {
-  let redis: Redis;
-  let sub = '';
-  const inbox = () => createInbox(mongo.db(stack.mongoDatabase));
-  const notification = (message: string): NotificationDoc => {
-    const now = new Date();
-    return {
-      _id: new ObjectId(),
-      userId: sub,
-      eventId: randomUUID(),
-      kind: 'episode.aired',
-      animeId: null,
-      message,
-      data: {},
-      createdAt: now,
-      readAt: null,
-      expiresAt: new Date(now.getTime() + 86_400_000),
-    };
-  };
-  /** notify's live signal of a stored notification (functions/notify/notify.ts `signal`). */
-  const signal = (doc: NotificationDoc) =>
-    redis.publish(channelOf(stack.redisKeyPrefix, doc.userId), JSON.stringify(toView(doc)));
-
-  beforeAll(async () => {
-    redis = new Redis(env.REDIS_URL ?? '');
-    sub = (await tokenOf('viewer1')).sub;
-  });
-  afterAll(async () => {
-    await redis?.quit();
-  });
-
   it('a notification the page lists and the live stream then delivers (notify signals after storing) is shown once; a new one is added once', async () => {
     const page = await browse('viewer1');
     // Stored before the page is rendered, signalled only after its stream is open: what happens when the
     // inbox is loaded between notify's insert and its live signal.
     const early = notification(`Episode 3 aired (${randomUUID().slice(0, 8)})`);
     await inbox().insertOnce([early]);
-    await page.goto(`${stack.siteUrl}/me/notifications`);
+    await page.goto(`${site.stack.siteUrl}/me/notifications`);
     const item = (doc: NotificationDoc) =>
       page.locator(`li.notification[data-id="${doc._id.toHexString()}"]`);
     await expect(item(early).count()).resolves.toBe(1);
@@ -261,71 +152,21 @@ describe('the inbox shows each notification once', () => {
     const [first, second] = [notification('Resume: first'), notification('Resume: second')];
     second.createdAt = new Date(first.createdAt.getTime() + 1);
     await inbox().insertOnce([first, second]);
-    const ids = await page.evaluate(async (last) => {
-      const controller = new AbortController();
-      // The replay follows the `: connected` comment at once; give up after 10 s (the test then fails).
-      const timer = setTimeout(() => controller.abort(), 10_000);
-      let text = '';
-      try {
-        const res = await fetch('/me/notifications/stream', {
-          headers: { accept: 'text/event-stream', 'last-event-id': last },
-          signal: controller.signal,
-        });
-        const reader = (res.body as ReadableStream<Uint8Array>)
-          .pipeThrough(new TextDecoderStream())
-          .getReader();
-        while (!/^event: notification\ndata: .*\n\n/m.test(text)) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          text += value;
-        }
-      } catch {
-        // aborted: what was read so far is the answer
-      } finally {
-        clearTimeout(timer);
-        controller.abort();
-      }
-      return [...text.matchAll(/^id: ([0-9a-f]{24})$/gm)].map((m) => m[1]);
-    }, first._id.toHexString());
+    // The replay follows the `: connected` comment at once; give up after 10 s (the test then fails).
+    const { text } = await readNotificationStream(page, {
+      last: first._id.toHexString(),
+      until: '^event: notification\ndata: .*\n\n',
+      timeoutMs: 10_000,
+    });
+    const ids = [...text.matchAll(/^id: ([0-9a-f]{24})$/gm)].map((m) => m[1]);
     // The opening frame names the cursor the stream resumed from, then the replay: only what came after it.
     expect(ids).toEqual([first._id.toHexString(), second._id.toHexString()]);
   });
 });
 
 describe('the page and its live stream share a cursor', () => {
-  let redis: Redis;
-  let sub = '';
-  const inbox = () => createInbox(mongo.db(stack.mongoDatabase));
-  const notification = (message: string): NotificationDoc => {
-    const now = new Date();
-    return {
-      _id: new ObjectId(),
-      userId: sub,
-      eventId: randomUUID(),
-      kind: 'episode.aired',
-      animeId: null,
-      message,
-      data: {},
-      createdAt: now,
-      readAt: null,
-      expiresAt: new Date(now.getTime() + 86_400_000),
-    };
-  };
-  /** notify: store, then signal (functions/notify/notify.ts). */
-  const notify = async (doc: NotificationDoc) => {
-    await inbox().insertOnce([doc]);
-    await redis.publish(channelOf(stack.redisKeyPrefix, doc.userId), JSON.stringify(toView(doc)));
-  };
   const badgeCount = async (page: Page) =>
     Number(await page.locator('#unread-badge').getAttribute('data-count'));
-
-  beforeAll(async () => {
-    redis = new Redis(env.REDIS_URL ?? '');
-    sub = (await tokenOf('viewer1')).sub;
-  });
-  afterAll(async () => {
-    await redis?.quit();
-  });
 
   it('a notification notify stores and signals after the page is rendered but before its stream connects appears once', async () => {
     const page = await browse('viewer1');
@@ -349,7 +190,7 @@ describe('the page and its live stream share a cursor', () => {
       }
       await route.continue();
     });
-    await page.goto(`${stack.siteUrl}/me/notifications`);
+    await page.goto(`${site.stack.siteUrl}/me/notifications`);
     const before = await badgeCount(page);
     rendered();
     await expect.poll(() => between !== undefined, { timeout: DEADLINE_MS }).toBe(true);
@@ -363,10 +204,10 @@ describe('the page and its live stream share a cursor', () => {
     const page = await browse('viewer1');
     const counted = notification(`Counted, signalled late (${randomUUID().slice(0, 8)})`);
     await inbox().insertOnce([counted]);
-    await page.goto(`${stack.siteUrl}/search`);
+    await page.goto(`${site.stack.siteUrl}/search`);
     const before = await badgeCount(page);
     await page.locator('body[data-live-connected="true"]').waitFor();
-    await redis.publish(channelOf(stack.redisKeyPrefix, sub), JSON.stringify(toView(counted)));
+    await signal(counted);
     // A new one after it on the same channel: once it is announced, the late signal was handled.
     const next = notification(`After the late signal (${randomUUID().slice(0, 8)})`);
     await notify(next);
@@ -377,35 +218,8 @@ describe('the page and its live stream share a cursor', () => {
   it('a stream that has received nothing yet resumes after a reconnect without missing what came meanwhile', async () => {
     const page = await browse('viewer1');
     /** Open the site's stream (with `last`, when given) and read it until `until` matches or 10 s pass. */
-    const read = (last: string | null, until: string) =>
-      page.evaluate(
-        async ([last, until]) => {
-          const controller = new AbortController();
-          const timer = setTimeout(() => controller.abort(), 10_000);
-          let text = '';
-          try {
-            const res = await fetch('/me/notifications/stream', {
-              headers: { accept: 'text/event-stream', ...(last ? { 'last-event-id': last } : {}) },
-              signal: controller.signal,
-            });
-            const reader = (res.body as ReadableStream<Uint8Array>)
-              .pipeThrough(new TextDecoderStream())
-              .getReader();
-            while (!new RegExp(until, 'm').test(text)) {
-              const { value, done } = await reader.read();
-              if (done) break;
-              text += value;
-            }
-          } catch {
-            // aborted: what was read so far is the answer
-          } finally {
-            clearTimeout(timer);
-            controller.abort();
-          }
-          return text;
-        },
-        [last, until] as const,
-      );
+    const read = async (last: string | null, until: string) =>
+      (await readNotificationStream(page, { last, until, timeoutMs: 10_000 })).text;
     // A stream opened with no Last-Event-ID (as a browser's first connection) names its resume point at once.
     const opened = await read(null, ': connected\n\n');
     const resumeAt = /^id: ([0-9a-f]{24})$/m.exec(opened)?.[1] ?? null;
@@ -423,9 +237,9 @@ describe('the page and its live stream share a cursor', () => {
 describe('PUT /me/library/{id} with what is already stored', () => {
   it('answers 200 with the entry as it was: no row update, no library.updated event in the outbox; a real change still writes', async () => {
     const { token, sub } = await tokenOf('viewer1');
-    const trigun = await animeByMal(6);
+    const trigun = await site.animeByMal(6);
     const put = (body: unknown) =>
-      edgeRequest(stack.edge, 'api', {
+      edgeRequest(site.stack.edge, 'api', {
         method: 'PUT',
         path: `/me/library/${trigun}`,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -434,7 +248,7 @@ describe('PUT /me/library/{id} with what is already stored', () => {
     const events = async () =>
       Number(
         (
-          await db.query(
+          await site.db.query(
             `select count(*) from outbox
               where event->>'type' = 'dev.isekai.library.updated.v1' and event->'data'->>'userId' = $1
                 and event->'data'->>'animeId' = $2`,
@@ -448,7 +262,8 @@ describe('PUT /me/library/{id} with what is already stored', () => {
     const stored = added.json();
     expect(await events()).toBe(1);
     const members = async () =>
-      (await db.query('select members, favourites from anime_stats where anime_id = $1', [trigun])).rows[0];
+      (await site.db.query('select members, favourites from anime_stats where anime_id = $1', [trigun]))
+        .rows[0];
     const stats = await members();
 
     for (const same of [body, { ...body, startedOn: stored.startedOn }, { progress: 2 }, {}]) {
@@ -469,7 +284,7 @@ describe('PUT /me/library/{id} with what is already stored', () => {
 
 describe('title search through the site', () => {
   const results = async (page: Page, q: string) => {
-    await page.goto(`${stack.siteUrl}/search?q=${encodeURIComponent(q)}`);
+    await page.goto(`${site.stack.siteUrl}/search?q=${encodeURIComponent(q)}`);
     const status = (await page.getByRole('status').first().textContent())?.trim() ?? '';
     const titles = await page.getByTestId('results').locator('li.card > :is(h2, h3)').allTextContents();
     return { status, titles: titles.map((t) => t.trim()) };

@@ -1,71 +1,28 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { MongoClient, ObjectId } from 'mongodb';
-import pg from 'pg';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { channelOf, createInbox, type NotificationDoc, toView } from '../../functions/lib/inbox/inbox.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { edgeRequest } from '../../scripts/servers/nginx.ts';
 import { DEV_USERS, passwordToken } from '../setup/keycloak-client.ts';
-import { launchChromium, type SiteStack, startSiteStack } from './site-stack.ts';
+import type { DevUser } from './site-browser.ts';
+import { notificationDoc, subjectOf, subtitleDoc, useSiteStack } from './site-fixture.ts';
 
 /**
  * Taking back what a viewer added, the way a viewer does it (the built site behind the real nginx edge, the
  * harness's Keycloak, Chromium with JavaScript off where the form must work without it): clearing a score on
  * "My list" removes the rating, "Remove" takes an anime off the list after a confirm step, the anime page
- * deletes a rating and review, the subtitle page withdraws a vote. Also: the live inbox drops "Nothing here
- * yet." when a notification arrives, and an anime nobody has on a list has no popularity place ("—").
+ * deletes a rating and review and an episode score, the subtitle page withdraws a vote ("Withdraw vote" is
+ * offered only where the viewer has one, there and in the anime page's list). Also: the live inbox drops
+ * "Nothing here yet." when a notification arrives, and an anime nobody has on a list has no popularity
+ * place ("—").
  */
-const env = inject('env');
-const DEADLINE_MS = 30_000;
+const site = useSiteStack({ bulk: false, label: 'remove', notifications: true });
+const { env } = site;
 
-let stack: SiteStack;
-let browser: Browser;
-let db: pg.Pool;
-let mongo: MongoClient;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  stack = await startSiteStack(env, { bulk: false, label: 'remove', notifications: true });
-  db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
-  mongo = new MongoClient(stack.mongoUrl);
-  browser = await launchChromium();
-}, 300_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await db?.end();
-  await mongo?.close();
-  await stack?.stop();
-});
-
-/** The catalogue id of a seed anime by its MAL id. */
-async function animeByMal(malId: number): Promise<number> {
-  const { rows } = await db.query<{ id: number }>('select id from anime where mal_id = $1', [malId]);
-  expect(rows[0], `seed anime MAL ${malId}`).toBeDefined();
-  return rows[0]?.id ?? 0;
-}
-
-/** A browser page signed in as a dev user through Keycloak's form; `js: false` turns JavaScript off. */
-async function browse(user: keyof typeof DEV_USERS, js = true): Promise<Page> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, javaScriptEnabled: js });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(DEADLINE_MS);
-  await page.goto(`${stack.siteUrl}/`);
-  await page.getByRole('link', { name: 'Sign in' }).click();
-  await page.locator('input[name="username"]').fill(user);
-  await page.locator('input[name="password"]').fill(DEV_USERS[user].password);
-  await page.locator('#kc-login').click();
-  await page.waitForURL(`${stack.siteUrl}/**`);
-  await page.locator('.who').waitFor();
-  return page;
-}
+/** A page signed in as a dev user; `js: false` turns JavaScript off. */
+const browse = (user: DevUser, js = true) => site.browse(user, { javaScriptEnabled: js });
 
 /** Access tokens by dev user: one password grant each for the file (many in a row trip Keycloak's lockout). */
 const tokens = new Map<string, Promise<string>>();
-const tokenOf = (user: keyof typeof DEV_USERS) => {
+const tokenOf = (user: DevUser) => {
   let token = tokens.get(user);
   if (!token) {
     token = passwordToken(env, user, DEV_USERS[user].password).then((t) => t.access_token);
@@ -75,9 +32,9 @@ const tokenOf = (user: keyof typeof DEV_USERS) => {
 };
 
 /** One API call through the edge as a dev user (JSON body when given); status and parsed body. */
-async function callApi(user: keyof typeof DEV_USERS, method: string, path: string, json?: unknown) {
+async function callApi(user: DevUser, method: string, path: string, json?: unknown) {
   const token = await tokenOf(user);
-  const res = await edgeRequest(stack.edge, 'api', {
+  const res = await edgeRequest(site.stack.edge, 'api', {
     method,
     path,
     headers: {
@@ -94,11 +51,11 @@ const flash = (page: Page) => page.locator('p.flash:not(#live-toast)');
 
 describe('My list (JavaScript off)', () => {
   it('setting Score to "—" and saving removes the rating and says so', async () => {
-    const id = await animeByMal(1);
+    const id = await site.animeByMal(1);
     expect((await callApi('viewer1', 'PUT', `/me/library/${id}`, { status: 'watching' })).status).toBe(201);
     expect((await callApi('viewer1', 'PUT', `/anime/${id}/rating`, { score: 8 })).status).toBeLessThan(300);
     const page = await browse('viewer1', false);
-    await page.goto(`${stack.siteUrl}/me/list`);
+    await page.goto(`${site.stack.siteUrl}/me/list`);
     await page.locator(`#score-${id}`).selectOption('');
     await page.locator(`tr[data-anime="${id}"]`).getByRole('button', { name: 'Save' }).click();
     expect(await flash(page).textContent()).toMatch(/rating .*removed/);
@@ -107,10 +64,10 @@ describe('My list (JavaScript off)', () => {
   });
 
   it('"Remove" asks first, then takes the anime off the list', async () => {
-    const id = await animeByMal(5);
+    const id = await site.animeByMal(5);
     expect((await callApi('viewer1', 'PUT', `/me/library/${id}`, { status: 'completed' })).status).toBe(201);
     const page = await browse('viewer1', false);
-    await page.goto(`${stack.siteUrl}/me/list`);
+    await page.goto(`${site.stack.siteUrl}/me/list`);
     const row = page.locator(`tr[data-anime="${id}"]`);
     const yes = row.getByRole('button', { name: 'Yes, remove from my list' });
     expect(await yes.isVisible()).toBe(false);
@@ -124,12 +81,12 @@ describe('My list (JavaScript off)', () => {
 
 describe('the anime page (JavaScript off)', () => {
   it('deletes the rating and review, and removes the anime from the list, each after a confirm step', async () => {
-    const id = await animeByMal(6);
+    const id = await site.animeByMal(6);
     expect((await callApi('viewer1', 'PUT', `/me/library/${id}`, { status: 'watching' })).status).toBe(201);
     const rated = await callApi('viewer1', 'PUT', `/anime/${id}/rating`, { score: 7, review: 'Fine.' });
     expect(rated.status).toBeLessThan(300);
     const page = await browse('viewer1', false);
-    await page.goto(`${stack.siteUrl}/anime/${id}`);
+    await page.goto(`${site.stack.siteUrl}/anime/${id}`);
     await page.locator('summary', { hasText: 'Delete my rating and review' }).click();
     await page.getByRole('button', { name: 'Yes, delete it' }).click();
     expect(await flash(page).textContent()).toContain('Your rating and review are deleted.');
@@ -144,89 +101,137 @@ describe('the anime page (JavaScript off)', () => {
   });
 });
 
+describe('the anime page: episode scores (JavaScript off)', () => {
+  it("deletes one episode score after a confirm step; the viewer's other scores and others' stay", async () => {
+    const id = await site.animeByMal(30);
+    const rates: [DevUser, number, number][] = [
+      ['viewer1', 3, 9],
+      ['viewer1', 4, 6],
+      ['uploader1', 3, 5],
+    ];
+    for (const [user, episode, score] of rates)
+      expect(
+        (await callApi(user, 'PUT', `/anime/${id}/episodes/${episode}/rating`, { score })).status,
+      ).toBeLessThan(300);
+    const page = await browse('viewer1', false);
+    await page.goto(`${site.stack.siteUrl}/anime/${id}`);
+    const row = (episode: number) => page.locator(`tr[data-episode="${episode}"]`);
+    expect(await row(3).getByTestId('episode-mine').textContent()).toBe('9');
+    const yes = row(3).getByRole('button', { name: 'Yes, delete my episode 3 score' });
+    expect(await yes.isVisible()).toBe(false);
+    await row(3).locator('summary', { hasText: 'Delete' }).click();
+    await yes.click();
+    expect(await flash(page).textContent()).toContain('Your score of episode 3 is deleted.');
+    expect(await row(3).getByTestId('episode-mine').textContent()).toBe('—');
+    expect(await row(3).locator('summary').count()).toBe(0);
+    expect(await row(4).getByTestId('episode-mine').textContent()).toBe('6');
+    const { body } = await callApi('viewer1', 'GET', `/anime/${id}/episodes/ratings`);
+    expect(body.episodes).toEqual(
+      expect.arrayContaining([
+        { episode: 3, count: 1, mean: 5, mine: null },
+        { episode: 4, count: 1, mean: 6, mine: 6 },
+      ]),
+    );
+  });
+});
+
 describe('the subtitle page (JavaScript off)', () => {
   it('withdraws a vote', async () => {
-    const animeId = await animeByMal(1);
-    const id = new ObjectId();
-    await mongo
-      .db(stack.mongoDatabase)
-      .collection('subtitles')
-      .insertOne({
-        _id: id,
-        animeId,
-        episode: 2,
-        episodeTo: null,
-        language: 'en',
-        format: 'srt',
-        encoding: 'utf-8',
-        release: '[Remove] Cowboy Bebop - 02',
-        notes: null,
-        fileName: 'bebop-02.en.srt',
-        key: `subtitles/${animeId}/${id.toHexString()}.srt`,
-        originalKey: `subtitles/${animeId}/${id.toHexString()}.original`,
-        sizeBytes: 40,
-        sha256: randomUUID().replace(/-/g, '').padEnd(64, '0'),
-        cues: 1,
-        uploaderId: 'remove-e2e',
-        uploaderName: 'uploader1',
-        status: 'published',
-        downloads: 0,
-        openReports: 0,
-        createdAt: new Date(),
-        pendingEvents: [],
-      });
+    const animeId = await site.animeByMal(1);
+    const doc = subtitleDoc(animeId, {
+      episode: 2,
+      release: '[Remove] Cowboy Bebop - 02',
+      fileName: 'bebop-02.en.srt',
+      sizeBytes: 40,
+      cues: 1,
+      uploaderId: 'remove-e2e',
+    });
+    await site.subtitles().insertOne(doc);
+    const id = doc._id;
     const page = await browse('viewer1', false);
-    await page.goto(`${stack.siteUrl}/subtitles/${id.toHexString()}`);
+    await page.goto(`${site.stack.siteUrl}/subtitles/${id.toHexString()}`);
+    const withdraw = page.getByRole('button', { name: /^Withdraw vote on / });
+    // Nothing to withdraw before the viewer votes.
+    expect(await withdraw.count()).toBe(0);
     await page.getByRole('button', { name: /^Vote up/ }).click();
     expect(await page.getByTestId('votes').textContent()).toBe('1 (1 up, 0 down)');
-    await page.getByRole('button', { name: /^Withdraw vote on / }).click();
+    expect(await page.getByRole('button', { name: /^Vote up/ }).getAttribute('aria-pressed')).toBe('true');
+    await withdraw.click();
     expect(await flash(page).textContent()).toBe('Your vote is withdrawn.');
     expect(await page.getByTestId('votes').textContent()).toBe('0 (0 up, 0 down)');
+    expect(await withdraw.count()).toBe(0);
+  });
+
+  it('offers "Withdraw vote" in the anime page\'s list only on the subtitles the viewer voted on', async () => {
+    const animeId = await site.animeByMal(1);
+    const docs = [1, 2].map((v) =>
+      subtitleDoc(animeId, {
+        episode: 5,
+        release: `[Remove] Cowboy Bebop - 05 v${v}`,
+        fileName: `bebop-05-v${v}.en.srt`,
+        sizeBytes: 40,
+        cues: 1,
+        uploaderId: 'remove-e2e',
+      }),
+    );
+    await site.subtitles().insertMany(docs);
+    const [voted, other] = docs.map((d) => d._id.toHexString());
+    expect((await callApi('viewer1', 'PUT', `/subtitles/${voted}/vote`, { value: -1 })).status).toBe(200);
+    const page = await browse('viewer1', false);
+    await page.goto(`${site.stack.siteUrl}/anime/${animeId}?sepisode=5#subtitles`);
+    const row = (id: string | undefined) => page.locator(`tr[data-subtitle="${id}"]`);
+    const withdrawIn = (id: string | undefined) =>
+      row(id).getByRole('button', { name: /^Withdraw vote on / });
+    expect(await withdrawIn(voted).count()).toBe(1);
+    expect(
+      await row(voted)
+        .getByRole('button', { name: /^Vote down/ })
+        .getAttribute('aria-pressed'),
+    ).toBe('true');
+    expect(await withdrawIn(other).count()).toBe(0);
+    await withdrawIn(voted).click();
+    expect(await flash(page).textContent()).toBe('Your vote is withdrawn.');
+    expect(await withdrawIn(voted).count()).toBe(0);
+    expect((await callApi('viewer1', 'GET', `/subtitles/${voted}`)).body.viewerVote).toBeNull();
   });
 });
 
 describe('the live inbox', () => {
   it('hides "Nothing here yet." when a notification arrives live', async () => {
-    const redis = new Redis(env.REDIS_URL ?? '');
-    try {
-      const token = await tokenOf('uploader1');
-      const sub = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).sub as string;
-      const page = await browse('uploader1');
-      await page.goto(`${stack.siteUrl}/me/notifications`);
-      const empty = page.getByText('Nothing here yet.');
-      expect(await empty.isVisible()).toBe(true);
-      await page.locator('body[data-live-connected="true"]').waitFor();
-      const now = new Date();
-      const doc: NotificationDoc = {
-        _id: new ObjectId(),
-        userId: sub,
-        eventId: randomUUID(),
-        kind: 'episode.aired',
-        animeId: null,
-        message: 'Episode 1 aired (live)',
-        data: {},
-        createdAt: now,
-        readAt: null,
-        expiresAt: new Date(now.getTime() + 86_400_000),
-      };
-      await createInbox(mongo.db(stack.mongoDatabase)).insertOnce([doc]);
-      await redis.publish(channelOf(stack.redisKeyPrefix, sub), JSON.stringify(toView(doc)));
-      await page.locator(`#live-list li[data-id="${doc._id.toHexString()}"]`).waitFor();
-      expect(await empty.isVisible()).toBe(false);
-    } finally {
-      await redis.quit();
-    }
+    const sub = subjectOf(await tokenOf('uploader1'));
+    const page = await browse('uploader1');
+    await page.goto(`${site.stack.siteUrl}/me/notifications`);
+    const empty = page.getByText('Nothing here yet.');
+    expect(await empty.isVisible()).toBe(true);
+    await page.locator('body[data-live-connected="true"]').waitFor();
+    const doc = notificationDoc(sub, 'Episode 1 aired (live)');
+    await site.notify(doc);
+    await page.locator(`#live-list li[data-id="${doc._id.toHexString()}"]`).waitFor();
+    expect(await empty.isVisible()).toBe(false);
+  });
+
+  it('an Unread tab with nothing unread says so (not "Nothing here yet.") and links to all', async () => {
+    const page = await browse('uploader1');
+    await page.goto(`${site.stack.siteUrl}/me/notifications?unread=true`);
+    await page.getByRole('button', { name: 'Mark all read' }).click();
+    await page.waitForURL(/unread=true/);
+    const main = await page.locator('main').innerText();
+    expect(main).toContain('No unread notifications.');
+    expect(main).not.toContain('Nothing here yet.');
+    await page.getByRole('link', { name: 'See all' }).click();
+    await page.waitForURL(/\/me\/notifications\?page=1$/);
+    expect(await page.locator('[data-testid="inbox"] li').count()).toBeGreaterThan(0);
   });
 });
 
 describe('popularity of an anime nobody has on a list', () => {
   it('is null in the API and "—" on the page, like Rank', async () => {
-    const id = await animeByMal(19);
+    const id = await site.animeByMal(19);
     const detail = await callApi('viewer1', 'GET', `/anime/${id}`);
     expect(detail.body.stats.members).toBe(0);
     expect(detail.body.stats.popularity).toBeNull();
     const page = await browse('viewer1', false);
-    await page.goto(`${stack.siteUrl}/anime/${id}`);
+    await page.goto(`${site.stack.siteUrl}/anime/${id}`);
     const text = (await page.locator('#h-stats + p').textContent()) ?? '';
     expect(text).toContain('Popularity —');
     expect(text).not.toMatch(/Popularity #/);

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
-import { type Browser, chromium } from 'playwright-core';
 import { importRecords, parseDataset } from '../../functions/catalog/import.ts';
 import { importSeedCatalog } from '../../functions/catalog/seed.ts';
 import { inTransaction } from '../../functions/lib/data/postgres.ts';
@@ -19,6 +18,7 @@ import { startEmbeddedOidc } from '../../scripts/stack/oidc/index.ts';
 import { type Proc, startProcess, waitHealthy } from '../../scripts/stack/processes.ts';
 import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
 import { addSiteOrigin } from '../setup/keycloak-client.ts';
+import { type ChainStack, startChainStack } from '../support/chain-stack.ts';
 import { createScratchDatabase } from '../support/scratch-db.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -220,25 +220,48 @@ async function importBulkAnime(databaseUrl: string): Promise<void> {
   }
 }
 
+export interface ChainSite {
+  /** Every function on its production wiring, the broker on RabbitMQ, notify, nginx (chain-stack.ts). */
+  readonly chain: ChainStack;
+  /** https://isekai.localhost:<edge port> */
+  readonly siteUrl: string;
+  stop(): Promise<void>;
+}
+
 /**
- * Debian's Chromium (`/usr/bin/chromium`, never a downloaded browser) driven by playwright-core, headless,
- * with the flags this closed network needs: without `--disable-background-networking`,
- * `--disable-component-update` and `--disable-sync` Chromium keeps dialling Google's hosts, which are refused
- * (the env skill's machine file). `--no-sandbox`: the tests run as root.
+ * The built site in front of a chain stack (test/support/chain-stack.ts) with the harness's real Keycloak:
+ * what a story across several functions and the broker needs. `label` names the stack's scratch stores and
+ * the site's session prefix.
  */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 60_000,
-  });
+export async function startChainSite(env: Record<string, string>, label: string): Promise<ChainSite> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const build = await buildSiteIfNeeded();
+    process.stdout.write(`[${label}] site build: ${build}\n`);
+    const sitePort = await freePort();
+    const keycloak = new URL(env.KEYCLOAK_URL ?? env.OIDC_ISSUER ?? '');
+    const chain = await startChainStack(env, label, {
+      edgeOverrides: { site: { address: `127.0.0.1:${sitePort}` }, identityOrigin: keycloak.origin },
+    });
+    stops.push(chain.stop);
+    const siteUrl = `https://isekai.localhost:${chain.edge.port}`;
+    stops.push(await addSiteOrigin(env, env.KEYCLOAK_SITE_CLIENT_ID ?? 'isekai-site', siteUrl));
+    const site = await startSite(sitePort, {
+      SITE_ORIGIN: siteUrl,
+      API_BASE_URL: chain.origin('api'),
+      API_CA_FILE: chain.edge.options.tls.certificate,
+      OIDC_ISSUER: env.OIDC_ISSUER ?? '',
+      OIDC_CLIENT_SECRET: env.KEYCLOAK_SITE_CLIENT_SECRET ?? '',
+      REDIS_URL: env.REDIS_URL ?? '',
+      SESSION_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}${label}:session:`,
+    });
+    stops.push(site.stop);
+    return { chain, siteUrl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

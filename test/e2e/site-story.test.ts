@@ -1,16 +1,23 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import axe from 'axe-core';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { writeFile } from 'node:fs/promises';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../scripts/servers/harness.ts';
 import { edgeRequest } from '../../scripts/servers/nginx.ts';
-import { buildSiteIfNeeded, startSite } from '../../scripts/stack/site.ts';
-import { addSiteOrigin, createUser, type RealmUser } from '../setup/keycloak-client.ts';
-import { type ChainStack, startChainStack } from '../support/chain-stack.ts';
+import { createUser, type RealmUser } from '../setup/keycloak-client.ts';
 import { ownAnime } from '../support/tracking.ts';
 import { makeZip } from '../support/zip.ts';
-import { launchChromium } from './site-stack.ts';
+import {
+  artifact,
+  axeViolations,
+  fillLogin,
+  inkInBoxes,
+  launchChromium,
+  openSite,
+  readNotificationStream,
+  shot as screenshot,
+  submit,
+  text,
+} from './site-browser.ts';
+import { type ChainSite, startChainSite } from './site-stack.ts';
 
 /**
  * Issue 12's story in real Chromium (Debian's, driven by playwright-core) through the nginx edge, with the
@@ -24,7 +31,6 @@ import { launchChromium } from './site-stack.ts';
  * test/e2e/site-artifacts/story-*.png.
  */
 const env = inject('env');
-const ARTIFACTS = join(import.meta.dirname, 'site-artifacts');
 const DEADLINE_MS = 60_000;
 const ROLES = {
   a: ['viewer'],
@@ -56,39 +62,19 @@ Dialogue: 0,0:00:01.50,0:00:03.50,Default,,0,0,0,,Welcome to the other world.
 const SIGN_BOX = { left: 380, top: 50, width: 200, height: 60 };
 const EMPTY_BOX = { left: 20, top: 20, width: 200, height: 60 };
 
-let stack: ChainStack;
+let site: ChainSite;
 let browser: Browser;
 let siteUrl: string;
 let anime: number;
 const users = {} as Record<Who, RealmUser>;
 const contexts: BrowserContext[] = [];
 const pages = {} as Record<Who, Page>;
-const stops: (() => Promise<unknown>)[] = [];
 let subtitleId = '';
 
 beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  const [build] = await Promise.all([buildSiteIfNeeded()]);
-  process.stdout.write(`[site-story] site build: ${build}\n`);
-  const sitePort = await freePort();
-  const keycloak = new URL(env.KEYCLOAK_URL ?? env.OIDC_ISSUER ?? '');
-  stack = await startChainStack(env, 'site-story', {
-    edgeOverrides: { site: { address: `127.0.0.1:${sitePort}` }, identityOrigin: keycloak.origin },
-  });
-  stops.push(stack.stop);
-  siteUrl = `https://isekai.localhost:${stack.edge.port}`;
-  stops.push(await addSiteOrigin(env, env.KEYCLOAK_SITE_CLIENT_ID ?? 'isekai-site', siteUrl));
-  const site = await startSite(sitePort, {
-    SITE_ORIGIN: siteUrl,
-    API_BASE_URL: stack.origin('api'),
-    API_CA_FILE: stack.edge.options.tls.certificate,
-    OIDC_ISSUER: env.OIDC_ISSUER ?? '',
-    OIDC_CLIENT_SECRET: env.KEYCLOAK_SITE_CLIENT_SECRET ?? '',
-    REDIS_URL: env.REDIS_URL ?? '',
-    SESSION_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'isekai:'}site-story:session:`,
-  });
-  stops.push(site.stop);
-  anime = await ownAnime(stack.functions.databaseUrl, 'Site story', 12);
+  site = await startChainSite(env, 'site-story');
+  siteUrl = site.siteUrl;
+  anime = await ownAnime(site.chain.functions.databaseUrl, 'Site story', 12);
   const suffix = `${process.pid}-${Date.now().toString(36)}`;
   for (const [who, roles] of Object.entries(ROLES))
     users[who as Who] = await createUser(env, `story-${who}-${suffix}`, roles);
@@ -99,40 +85,20 @@ afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
   for (const user of Object.values(users)) await user.remove().catch(() => undefined);
-  for (const s of stops.reverse()) await s().catch(() => undefined);
+  await site?.stop();
 });
 
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: join(ARTIFACTS, `story-${name}.png`), fullPage: true });
-}
-
-const text = async (locator: Locator) => (await locator.first().textContent())?.trim() ?? '';
-
-/** Click and wait for the page it leads to (forms answer 303 → GET). */
-async function submit(page: Page, locator: Locator) {
-  await locator.click();
-  await page.waitForLoadState('load');
-}
+const shot = (page: Page, name: string) => screenshot(page, `story-${name}`);
 
 /** A browser context of its own, signed in as `who` through Keycloak's login form. */
 async function signedIn(who: Who, options: { js?: boolean; bypassCSP?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({
-    ignoreHTTPSErrors: true,
+  const page = await openSite(browser, siteUrl, users[who], {
     javaScriptEnabled: options.js ?? true,
     bypassCSP: options.bypassCSP ?? false,
     acceptDownloads: true,
     viewport: { width: 1200, height: 900 },
   });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${siteUrl}/`);
-  await page.getByRole('link', { name: 'Sign in' }).click();
-  await page.locator('input[name="username"]').fill(users[who].username);
-  await page.locator('input[name="password"]').fill(users[who].password);
-  await submit(page, page.locator('#kc-login'));
-  await page.waitForURL(`${siteUrl}/**`);
-  await page.locator('.who').waitFor();
+  contexts.push(page.context());
   return page;
 }
 
@@ -142,49 +108,6 @@ const badgeCount = async (page: Page) => Number(await badge(page).getAttribute('
 /** Wait until the page's live stream is connected (the relay answered and the reader runs). */
 const liveConnected = (page: Page) =>
   page.locator('body[data-live-connected="true"]').waitFor({ timeout: DEADLINE_MS });
-
-type Box = { left: number; top: number; width: number; height: number };
-
-/**
- * Read a screenshot the way an image viewer does: the PNG decoded by the browser itself (createImageBitmap),
- * then per box the pixels that differ from the neutral grey background (#808080) by more than 40 in all,
- * and those that are strongly yellow (the sign's colour). Also the image's size.
- */
-async function inspect(page: Page, png: Buffer, boxes: Box[]) {
-  return page.evaluate(
-    async ({ b64, boxes }) => {
-      // The page's DOM API (this file is type-checked with Node's lib only).
-      type Bitmap = { width: number; height: number };
-      type Context2d = {
-        drawImage(image: Bitmap, x: number, y: number): void;
-        getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
-      };
-      const dom = globalThis as unknown as {
-        createImageBitmap(blob: Blob): Promise<Bitmap>;
-        OffscreenCanvas: new (w: number, h: number) => { getContext(kind: '2d'): Context2d | null };
-      };
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const bitmap = await dom.createImageBitmap(new Blob([bytes], { type: 'image/png' }));
-      const canvas = new dom.OffscreenCanvas(bitmap.width, bitmap.height);
-      const ctx = canvas.getContext('2d');
-      if (!ctx) throw new Error('no 2d context');
-      ctx.drawImage(bitmap, 0, 0);
-      const counts = boxes.map((box) => {
-        const { data } = ctx.getImageData(box.left, box.top, box.width, box.height);
-        let ink = 0;
-        let yellow = 0;
-        for (let i = 0; i < data.length; i += 4) {
-          const [r, g, b] = [data[i] ?? 0, data[i + 1] ?? 0, data[i + 2] ?? 0];
-          if (Math.abs(r - 128) + Math.abs(g - 128) + Math.abs(b - 128) > 40) ink += 1;
-          if (r > 200 && g > 200 && b < 80) yellow += 1;
-        }
-        return { ink, yellow };
-      });
-      return { width: bitmap.width, height: bitmap.height, counts };
-    },
-    { b64: png.toString('base64'), boxes },
-  );
-}
 
 describe('the story: upload → live notification → download → preview → report → removal → decision', () => {
   it('A signs in and has the anime on the list, watched up to episode 3; C and M sign in and keep a page open', async () => {
@@ -285,12 +208,12 @@ describe('the story: upload → live notification → download → preview → r
     await pages.a.locator('#preview-canvas[data-rendered-at="2"]').waitFor({ timeout: DEADLINE_MS });
     const deadline = Date.now() + DEADLINE_MS;
     let png = await canvas.screenshot();
-    let seen = await inspect(pages.a, png, [SIGN_BOX, EMPTY_BOX]);
+    let seen = await inkInBoxes(pages.a, png, [SIGN_BOX, EMPTY_BOX]);
     while ((seen.counts[0]?.ink ?? 0) < 200 && Date.now() < deadline) {
       png = await canvas.screenshot();
-      seen = await inspect(pages.a, png, [SIGN_BOX, EMPTY_BOX]);
+      seen = await inkInBoxes(pages.a, png, [SIGN_BOX, EMPTY_BOX]);
     }
-    await writeFile(join(ARTIFACTS, 'story-a-preview-canvas.png'), png);
+    await writeFile(await artifact('story-a-preview-canvas.png'), png);
     await shot(pages.a, 'a-preview');
     const [sign, empty] = seen.counts;
     process.stdout.write(
@@ -458,21 +381,11 @@ describe('upload without JavaScript: a zip gets a verdict per file', () => {
     await shot(page, 'b-upload-zip-nojs');
     // A reconnect resumes after Last-Event-ID: the same-origin relay passes it on and the API sends what
     // came after it (episode 5's notification, replayed or live), never the one before.
-    const resumed = await pages.a.evaluate(async (lastId) => {
-      const res = await fetch('/me/notifications/stream', {
-        headers: { accept: 'text/event-stream', 'last-event-id': lastId },
-        signal: AbortSignal.timeout(50_000),
-      });
-      const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
-      let text = '';
-      while (reader && !/event: notification\ndata: [^\n]*\n/.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      await reader?.cancel();
-      return { status: res.status, type: res.headers.get('content-type'), text };
-    }, first);
+    const resumed = await readNotificationStream(pages.a, {
+      last: first,
+      until: 'event: notification\ndata: [^\n]*\n',
+      timeoutMs: 50_000,
+    });
     expect(resumed.status).toBe(200);
     expect(resumed.type).toBe('text/event-stream; charset=utf-8');
     expect(resumed.text).toMatch(
@@ -491,7 +404,7 @@ describe('roles and settings', () => {
       expect(await text(pages.c.locator('h1'))).toBe('Not allowed');
     }
     await shot(pages.c, 'c-forbidden');
-    const anonymous = await edgeRequest(stack.edge, '', { path: '/mod/reports' });
+    const anonymous = await edgeRequest(site.chain.edge, '', { path: '/mod/reports' });
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.location).toBe('/auth/login?returnTo=%2Fmod%2Freports');
   });
@@ -544,9 +457,7 @@ describe('roles and settings', () => {
     await second.getByRole('link', { name: 'Sign in' }).click();
     await second.locator('input[name="password"]').waitFor();
     // Signing in again reads the display name from the profile for the header and the welcome.
-    await second.locator('input[name="username"]').fill(users.a.username);
-    await second.locator('input[name="password"]').fill(users.a.password);
-    await submit(second, second.locator('#kc-login'));
+    await fillLogin(second, users.a);
     await second.waitForURL(`${siteUrl}/**`);
     expect(await text(second.locator('.who strong'))).toBe('Story Viewer A');
     expect(await text(second.locator('.flash.ok:not(#live-toast)'))).toBe('Welcome, Story Viewer A.');
@@ -557,7 +468,7 @@ describe('accessibility (axe-core, WCAG 2.1 A/AA) on every new page', () => {
   it('finds no violations', async () => {
     // M's context bypasses the CSP so axe can be injected; M may see every page (upload, moderation).
     const m = pages.m;
-    const other = await ownAnime(stack.functions.databaseUrl, 'Site story axe', 12);
+    const other = await ownAnime(site.chain.functions.databaseUrl, 'Site story axe', 12);
     // A published ASS of M's own for the subtitle, preview and moderation pages.
     await m.goto(`${siteUrl}/upload?anime=${other}&episode=1`);
     await m.getByLabel('Language').fill('ja');
@@ -584,26 +495,12 @@ describe('accessibility (axe-core, WCAG 2.1 A/AA) on every new page', () => {
       `/mod/subtitles/${subtitleId}`,
     ]) {
       await m.goto(`${siteUrl}${path}`);
-      await m.addScriptTag({ content: axe.source });
-      const result = await m.evaluate(() =>
-        (globalThis as unknown as { axe: typeof axe }).axe.run(
-          (globalThis as unknown as { document: axe.ElementContext }).document,
-          { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } },
-        ),
-      );
-      found[path] = result.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+      found[path] = await axeViolations(m);
     }
     // The 403 page, as C sees it.
     const c = await signedIn('c', { bypassCSP: true });
     await c.goto(`${siteUrl}/mod/reports`);
-    await c.addScriptTag({ content: axe.source });
-    const forbidden = await c.evaluate(() =>
-      (globalThis as unknown as { axe: typeof axe }).axe.run(
-        (globalThis as unknown as { document: axe.ElementContext }).document,
-        { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } },
-      ),
-    );
-    found['/mod/reports (403)'] = forbidden.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+    found['/mod/reports (403)'] = await axeViolations(c);
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
   });
 });

@@ -48,6 +48,31 @@ describe('catalog search', () => {
   });
 
   it.each([
+    // Before, "frieren" also found Natsume's Book of Friends ("friends": strict word similarity 0.33, the
+    // score of a one-letter typo such as "freiren"), and "friend" found Frieren (0.36).
+    ['an exact title word', 'frieren', 'Sousou no Frieren', 'Natsume Yuujinchou'],
+    ['the start of a title word', 'frier', 'Sousou no Frieren', 'Natsume Yuujinchou'],
+    ['the start of another title word', 'friend', 'Natsume Yuujinchou', 'Sousou no Frieren'],
+  ])(
+    'a query matching %s (%s) finds %s, not titles that only resemble it (%s)',
+    async (_name, q, expected, noise) => {
+      const { body } = await get(`/anime?q=${encodeURIComponent(q)}`);
+      expect(titles(body)[0]).toBe(expected);
+      expect(titles(body)).not.toContain(noise);
+      expect(body.total).toBe(body.items.length);
+    },
+  );
+
+  it.each([
+    ['frierin', 'Sousou no Frieren'],
+    ['freiren', 'Sousou no Frieren'],
+    ['friendz', 'Natsume Yuujinchou'],
+  ])('a typo matching no title precisely (%s) still finds %s', async (q, expected) => {
+    const { body } = await get(`/anime?q=${encodeURIComponent(q)}`);
+    expect(titles(body)).toContain(expected);
+  });
+
+  it.each([
     // Before, each found 9–15 anime: every title with a word starting with the same two letters ("ta…",
     // "he…", "dr…": word similarity 0.33 from two shared trigrams out of six), such as the one named here.
     ['table', 'Gintama'],
@@ -96,6 +121,13 @@ describe('catalog search', () => {
     expect(new Set(seen).size).toBe(first.body.total);
     const past = await get(`/anime?sort=title&perPage=50&page=${first.body.totalPages + 1}`);
     expect(past.body).toMatchObject({ items: [], total: first.body.total });
+  });
+
+  it('sorts by relevance without a search as it always did (by id)', async () => {
+    const { status, body } = await get('/anime?sort=relevance&perPage=5');
+    expect(status).toBe(200);
+    const ids = body.items.map((a: Loose) => a.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
   it('sorts by start date and title in both directions', async () => {

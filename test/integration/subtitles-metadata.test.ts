@@ -96,6 +96,31 @@ describe('votes and download counts', () => {
     expect(ids(byDownloads.body).slice(0, 2)).toEqual([a, b]);
     expect(byDownloads.body.items[0].downloads).toBe(3);
   });
+
+  it("the detail and the search carry the caller's own vote (viewerVote), never cached; no token, no field", async () => {
+    // By now: a has v-ben's up vote (v-ann withdrew hers); b has v-ann's and v-cat's up votes.
+    const viewerVotes = async (user: string) =>
+      Object.fromEntries(
+        (await call('GET', `${subs}/subtitles?anime=${animeId}&episode=2`, user)).body.items.map(
+          (s: { id: string; viewerVote: unknown }) => [s.id, s.viewerVote],
+        ),
+      );
+    expect((await call('GET', `${subs}/subtitles/${a}`, 'v-ben')).body.viewerVote).toBe(1);
+    expect((await call('GET', `${subs}/subtitles/${a}`, 'v-ann')).body.viewerVote).toBeNull();
+    expect(await viewerVotes('v-ann')).toMatchObject({ [a]: null, [b]: 1 });
+    await call('PUT', `${subs}/subtitles/${a}/vote`, 'v-ann', undefined, { value: -1 });
+    expect(await viewerVotes('v-ann')).toMatchObject({ [a]: -1, [b]: 1 });
+    expect((await call('GET', `${subs}/subtitles/${a}`, 'v-ann')).body.viewerVote).toBe(-1);
+
+    const signed = { authorization: `Bearer ${await tokens.sign('v-ann', { roles: ['viewer'] })}` };
+    for (const path of [`/subtitles/${a}`, `/subtitles?anime=${animeId}&episode=2`]) {
+      const mine = await fetch(`${subs}${path}`, { headers: signed });
+      expect(mine.headers.get('cache-control'), path).toBe('private, no-store');
+      const anyone = await fetch(`${subs}${path}`);
+      expect(anyone.headers.get('cache-control') ?? '', path).not.toContain('private');
+      expect(JSON.stringify(await anyone.json()), path).not.toContain('viewerVote');
+    }
+  });
 });
 
 describe('release metadata and video hash', () => {

@@ -60,9 +60,10 @@ export type WriteResult =
   | { ok: false; form: FormName; state: FormState; message: string; status: number };
 
 /**
- * Apply the posted form (`action` = entry | progress | rating | episode | remove-entry | delete-rating).
- * `remove-entry` is library `DELETE /me/library/{id}` (the rating stays); `delete-rating` is rate-anime
- * `DELETE /anime/{id}/rating` (score, aspects and review together).
+ * Apply the posted form (`action` = entry | progress | rating | episode | remove-entry | delete-rating |
+ * delete-episode-rating). `remove-entry` is library `DELETE /me/library/{id}` (the rating stays);
+ * `delete-rating` is rate-anime `DELETE /anime/{id}/rating` (score, aspects and review together);
+ * `delete-episode-rating` is rate-anime `DELETE /anime/{id}/episodes/{episode}/rating` (that episode's score).
  */
 export async function applyAnimeForm(
   api: Api,
@@ -91,6 +92,18 @@ export async function applyAnimeForm(
       return { ok: true, message: done };
     } catch (error) {
       return fail(name, { values: {}, errors: {} }, error);
+    }
+  }
+  if (action === 'delete-episode-rating') {
+    const episode = String(form.get('episode') ?? '');
+    const state = { values: {}, errors: {} };
+    if (!/^[1-9]\d{0,4}$/.test(episode))
+      return { ok: false, form: 'episode', state, message: 'Reload the page and try again.', status: 400 };
+    try {
+      await api.json({ method: 'DELETE', path: `/anime/${id}/episodes/${episode}/rating`, token });
+      return { ok: true, message: `Your score of episode ${episode} is deleted.` };
+    } catch (error) {
+      return fail('episode', state, error);
     }
   }
   if (action === 'progress') {

@@ -9,8 +9,11 @@ import { type Api, ApiProblem, problemOf, query } from './api.ts';
 import { fieldErrors, sentence } from './field-messages.ts';
 import { describeProblem } from './forms.ts';
 
-/** One published subtitle as the API shows it (functions/lib/subtitles/store.ts `subtitleView`). */
-export type Subtitle = ReturnType<typeof subtitleView>;
+/**
+ * One published subtitle as the API shows it (functions/lib/subtitles/store.ts `subtitleView`); asked with
+ * the viewer's token, also their own vote (`viewerVote`: 1, -1, or null when they have not voted).
+ */
+export type Subtitle = ReturnType<typeof subtitleView> & { viewerVote?: 1 | -1 | null };
 
 /** The report reasons the API accepts (events/schemas/subtitle-reported.ts `ReportReason`), with labels. */
 export const REPORT_REASONS = REPORT_REASON_LABELS;
@@ -51,13 +54,18 @@ export interface SubtitleGroup {
   readonly items: Subtitle[];
 }
 
-/** An anime's published subtitles (up to 100, the API's page size) grouped by episode, then language. */
+/**
+ * An anime's published subtitles (up to 100, the API's page size) grouped by episode, then language; with
+ * the viewer's token each carries their own vote.
+ */
 export async function loadSubtitles(
   api: Api,
   animeId: string,
   filter: SubtitleFilter,
+  token?: string | undefined,
 ): Promise<{ groups: SubtitleGroup[]; total: number; languages: string[] }> {
   const page = await api.json<{ items: Subtitle[]; total: number }>({
+    token,
     path: `/subtitles${query({
       anime: animeId,
       language: filter.language,
