@@ -26,6 +26,9 @@ export const IMPORT_META_URL = '__isekai_import_meta_url';
 export function scriptFromModule(code: string): string {
   if (/^(import|export)[\s{*]/m.test(code.replace(/`[^`]*`/g, '')))
     throw new Error('the bundle has an import or export statement left: it cannot run as a script');
+  // Only `import.meta.url` has a stand-in (IMPORT_META_URL); `import.meta.dirname` and the like would fail.
+  if (code.includes('import.meta'))
+    throw new Error('the bundle reads import.meta beyond its url: it cannot run as a script');
   // The trailing comments (legal notice, source map) stay last.
   const tail = /(\n\/\*![^\n]*\*\/)?(\n\/\/# sourceMappingURL=[^\n]*)?\n?$/.exec(code)?.[0] ?? '';
   const body = code.slice(0, code.length - tail.length);
