@@ -3,16 +3,16 @@
  * of main made with `git archive main | tar -x -C /tmp/main-copy` and a `node_modules` symlink, against
  * this worktree). Each root bundles the bench's hello-runtime (bench/fixtures/hello.ts on the lean host)
  * with its own scripts/build.ts options and code; each bundle gets its own V8 compile cache made by one
- * start, as the images have (`CACHE=0`: none). Starts alternate bare node:http, A and B (order reversed
- * every other round), each pinned to core 0 like `npm run bench host`; prints per variant the median CPU
- * time to the first 200 (schedstat, ns), wall time and RSS with their interquartile ranges, and B/A as the
- * median of per-round ratios with how many rounds B was cheaper.
+ * start stopped at its configuration check, as the images have (`CACHE=0`: none). Starts alternate bare
+ * node:http, A and B (order reversed every other round), each pinned to core 0 like `npm run bench host`;
+ * prints per variant the median CPU time to the first 200 (schedstat, ns), wall time and RSS with their
+ * interquartile ranges, and B/A as the median of per-round ratios with how many rounds B was cheaper.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
-import { median, quantile, startServer } from './lib.ts';
+import { makeCompileCache, median, quantile, startServer } from './lib.ts';
 
 const [argA = '', argB = '', startsArg = '15'] = process.argv.slice(2);
 if (!argA || !argB) {
@@ -24,20 +24,25 @@ const starts = Number(startsArg);
 const useCache = process.env.CACHE !== '0';
 const out = join(tmpdir(), `cold-cpu-${process.pid}`);
 
-/** hello-runtime bundled from `root` with that root's BUNDLE_OPTIONS (as bench/host.ts does). */
-async function bundleHello(root: string, file: string): Promise<void> {
-  const { BUNDLE_OPTIONS } = (await import(join(root, 'scripts/build.ts'))) as {
+/**
+ * hello-runtime bundled from `root` as that root's functions are (as bench/host.ts does): with its
+ * `bundleServer` (a start file and the bundle as a script, scripts/code-cache.ts) where it has one, else one
+ * ES module with its BUNDLE_OPTIONS. Returns the file to start.
+ */
+async function bundleHello(root: string, dir: string): Promise<string> {
+  const { BUNDLE_OPTIONS, bundleServer } = (await import(join(root, 'scripts/build.ts'))) as {
     BUNDLE_OPTIONS: BuildOptions;
+    bundleServer?: (outdir: string, source: Pick<BuildOptions, 'stdin'>) => Promise<{ file: string }>;
   };
-  await build({
-    ...BUNDLE_OPTIONS,
-    stdin: {
-      contents: `import './bench/fixtures/hello.ts'; import { runHost } from './functions/lib/host/run.ts'; await runHost({ target: 'hello-runtime', port: Number(process.env.PORT), host: '127.0.0.1' });`,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    outfile: file,
-  });
+  const stdin = {
+    contents: `import './bench/fixtures/hello.ts'; import { runHost } from './functions/lib/host/run.ts'; await runHost({ target: 'hello-runtime', port: Number(process.env.PORT), host: '127.0.0.1' });`,
+    resolveDir: root,
+    loader: 'ts' as const,
+  };
+  if (bundleServer) return (await bundleServer(dir, { stdin })).file;
+  const file = join(dir, 'hello-runtime.mjs');
+  await build({ ...BUNDLE_OPTIONS, stdin, outfile: file });
+  return file;
 }
 
 await mkdir(out, { recursive: true });
@@ -58,12 +63,11 @@ for (const [name, root] of [
   ['A', rootA],
   ['B', rootB],
 ] as const) {
-  const file = join(out, name, 'hello-runtime.mjs');
-  await bundleHello(root, file);
+  const file = await bundleHello(root, join(out, name));
   const env: Record<string, string> = useCache
     ? { NODE_COMPILE_CACHE: join(out, name, 'compile-cache') }
     : {};
-  await (await startServer([process.execPath, file], env)).stop(); // writes the compile cache
+  if (env.NODE_COMPILE_CACHE) await makeCompileCache([process.execPath, file], env.NODE_COMPILE_CACHE);
   variants.push({ name, command: [process.execPath, file], env });
 }
 

@@ -8,11 +8,11 @@
  * It answers "what is nginx's own work costing?" beside the issue's "what does the hop cost?": the
  * issue's floor (the upstream alone) pays neither TLS nor a second TCP hop on the upstream's core.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { NGINX_BIN } from '../nginx/run.ts';
+import { NGINX_BIN, stopNginx } from '../nginx/run.ts';
 
 export interface FloorProxy {
   readonly port: number;
@@ -80,7 +80,7 @@ export async function startFloorProxy(o: {
   await mkdir(o.prefix, { recursive: true });
   const conf = join(o.prefix, 'floor.conf');
   await writeFile(conf, floorConfig(o));
-  const child: ChildProcess = spawn(
+  const child = spawn(
     'taskset',
     ['-c', String(o.cpu), NGINX_BIN, '-p', o.prefix, '-c', conf, '-g', 'daemon off;'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -100,12 +100,6 @@ export async function startFloorProxy(o: {
   }
   return {
     port: o.port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGQUIT');
-        setTimeout(() => child.kill('SIGTERM'), 5_000).unref();
-      }),
+    stop: () => stopNginx(child),
   };
 }

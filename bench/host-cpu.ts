@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { median, runWrk, type Started, startServer, type WrkResult } from './lib.ts';
 import { createFixture, type Fixture } from './tracking-fixture.ts';
 
@@ -34,21 +34,23 @@ const nodeArgs = (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean);
 const out = join(new URL('..', import.meta.url).pathname, 'dist/bench/host-cpu');
 await mkdir(out, { recursive: true });
 
-/** Bundle `hello-runtime` from `root` with that root's own bundle options. */
+/**
+ * Bundle `hello-runtime` from `root` as that root's functions are: with its `bundleServer` (a start file and
+ * the bundle as a script, scripts/code-cache.ts) where it has one, else one ES module with its BUNDLE_OPTIONS.
+ */
 async function bundle(root: string, name: string): Promise<string> {
-  const { BUNDLE_OPTIONS } = (await import(join(root, 'scripts/build.ts'))) as {
+  const { BUNDLE_OPTIONS, bundleServer } = (await import(join(root, 'scripts/build.ts'))) as {
     BUNDLE_OPTIONS: Parameters<typeof build>[0];
+    bundleServer?: (outdir: string, source: Pick<BuildOptions, 'stdin'>) => Promise<{ file: string }>;
   };
+  const stdin = {
+    contents: `import './bench/fixtures/hello.ts'; import { runHost } from './functions/lib/host/run.ts'; await runHost({ target: 'hello-runtime', port: Number(process.env.PORT), host: '127.0.0.1' });`,
+    resolveDir: root,
+    loader: 'ts' as const,
+  };
+  if (bundleServer) return (await bundleServer(join(out, name), { stdin })).file;
   const outfile = join(out, `${name}.mjs`);
-  await build({
-    ...BUNDLE_OPTIONS,
-    stdin: {
-      contents: `import './bench/fixtures/hello.ts'; import { runHost } from './functions/lib/host/run.ts'; await runHost({ target: 'hello-runtime', port: Number(process.env.PORT), host: '127.0.0.1' });`,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    outfile,
-  });
+  await build({ ...BUNDLE_OPTIONS, stdin, outfile });
   return outfile;
 }
 

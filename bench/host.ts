@@ -6,8 +6,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { frameworkFile } from '../functions/lib/host/framework-files.ts';
-import { BUNDLE_OPTIONS } from '../scripts/build.ts';
-import { type LoadResult, load, median, quantile, startServer } from './lib.ts';
+import { BUNDLE_OPTIONS, bundleServer } from '../scripts/build.ts';
+import { type LoadResult, load, makeCompileCache, median, quantile, startServer } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist/bench');
@@ -30,22 +30,21 @@ async function bundleFixtures(): Promise<Record<string, string>> {
     entryPoints: [join(root, 'bench/fixtures/bare.ts')],
     outfile: join(out, 'bare-require.mjs'),
   });
+  // The lean host as a function's image starts it: index.mjs compiles app.js with its own V8 code cache.
   for (const target of ['hello', 'hello-runtime']) {
-    await build({
-      ...common,
+    await bundleServer(join(out, target), {
       stdin: {
         contents: `import './bench/fixtures/hello.ts'; import { runHost } from './functions/lib/host/run.ts'; await runHost({ target: '${target}', port: Number(process.env.PORT), host: '127.0.0.1' });`,
         resolveDir: root,
         loader: 'ts',
       },
-      outfile: join(out, `${target}.mjs`),
     });
   }
   return {
     bare: join(out, 'bare.mjs'),
     'bare-require': join(out, 'bare-require.mjs'),
-    hello: join(out, 'hello.mjs'),
-    'hello-runtime': join(out, 'hello-runtime.mjs'),
+    hello: join(out, 'hello/index.mjs'),
+    'hello-runtime': join(out, 'hello-runtime/index.mjs'),
   };
 }
 
@@ -124,12 +123,11 @@ export async function benchHost(options: {
   const ratios = Object.fromEntries(Object.keys(variants).map((name) => [name, ratioOf(name)]));
 
   const coldStart: HostBenchResult['coldStart'] = {};
-  // As the image starts it (Containerfile): with the V8 compile cache made by loading the bundle once.
+  // As the image starts it (Containerfile): with the code cache made as scripts/images.sh makes it, by a
+  // start that stops at its configuration check.
   const compileCache = join(out, 'compile-cache');
   await rm(compileCache, { recursive: true, force: true });
-  await (
-    await startServer([process.execPath, files['hello-runtime'] ?? ''], { NODE_COMPILE_CACHE: compileCache })
-  ).stop();
+  await makeCompileCache([process.execPath, files['hello-runtime'] ?? ''], compileCache);
   const cold: Record<string, { command: string[]; env?: Record<string, string> }> = {
     'bare node:http': { command: [process.execPath, files.bare ?? ''] },
     'bare node:http (built-ins by require)': { command: [process.execPath, files['bare-require'] ?? ''] },

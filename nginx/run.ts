@@ -120,13 +120,16 @@ export async function startEdge(options: EdgeOptions, extra: { cpu?: number } = 
     child,
     prefix: options.prefix,
     accessLog: join(options.logs ?? join(options.prefix, 'logs'), 'access.log'),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        // QUIT: graceful (workers finish their requests); TERM after 5 s.
-        child.kill('SIGQUIT');
-        setTimeout(() => child.kill('SIGTERM'), 5_000).unref();
-      }),
+    stop: () => stopNginx(child),
   };
+}
+
+/** Stops an nginx master: QUIT (graceful: workers finish their requests), TERM after 5 s; resolves at its exit. */
+export function stopNginx(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGQUIT');
+    setTimeout(() => child.kill('SIGTERM'), 5_000).unref();
+  });
 }

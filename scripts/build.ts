@@ -1,6 +1,7 @@
 /**
- * Bundle each function into one file per function (esbuild): `dist/<name>/index.mjs`, the function and
- * the lean host together, so a container starts one file with no node_modules (fast cold start).
+ * Bundle each function into one file per function (esbuild): `dist/<name>/app.js`, the function and the
+ * lean host together, started by `dist/<name>/index.mjs` with its V8 code cache (scripts/code-cache.ts), so
+ * a container starts one bundle with no node_modules (fast cold start).
  *   node scripts/build.ts            # every function
  *   node scripts/build.ts catalog    # some
  *   node scripts/build.ts schema-migrate   # the migration Job: dist/schema-migrate/{index.mjs,migrations/}
@@ -9,11 +10,12 @@
  * A function with a `cli.ts` (dead-letters) also gets `dist/<name>/cli.mjs`.
  */
 import { spawnSync } from 'node:child_process';
-import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { frameworkFile } from '../functions/lib/host/framework-files.ts';
+import { APP_FILE, cacheKey, IMPORT_META_URL, scriptFromModule, startFile } from './code-cache.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const functionsDir = join(root, 'functions');
@@ -149,28 +151,64 @@ export async function functionNames(): Promise<string[]> {
   return names.sort();
 }
 
-/** Bundle one function with the host; returns the output path and its size. */
+/**
+ * Bundle a server (a function with the host, or a bench fixture) as it starts in its image:
+ * `<outdir>/index.mjs`, a start file that compiles `<outdir>/app.js` (the bundle, as a script) with a V8 code
+ * cache made after a start ran (scripts/code-cache.ts). Returns the start file and the bundle's size.
+ */
+export async function bundleServer(
+  outdir: string,
+  source: Pick<BuildOptions, 'stdin' | 'entryPoints'>,
+  extra: Pick<BuildOptions, 'sourcemap' | 'legalComments'> = {},
+): Promise<{ file: string; bytes: number }> {
+  const app = join(outdir, APP_FILE);
+  const result = await build({
+    ...BUNDLE_OPTIONS,
+    ...source,
+    ...extra,
+    // No banner: the script wrapper's parameters are `require` and the module's URL.
+    banner: {},
+    define: { 'import.meta.url': IMPORT_META_URL },
+    outfile: app,
+    write: false,
+  });
+  await mkdir(outdir, { recursive: true });
+  let bytes = 0;
+  let key = '';
+  for (const output of result.outputFiles) {
+    if (output.path !== app) {
+      await writeFile(output.path, output.contents);
+      continue;
+    }
+    const script = scriptFromModule(output.text);
+    bytes = Buffer.byteLength(script);
+    key = cacheKey(script);
+    await writeFile(app, script);
+  }
+  const file = join(outdir, 'index.mjs');
+  await writeFile(file, startFile(key));
+  return { file, bytes };
+}
+
+/** Bundle one function with the host; returns the start file and the bundle's size. */
 export async function bundle(
   name: string,
   outdir = join(root, 'dist', name),
 ): Promise<{ file: string; bytes: number }> {
-  const file = join(outdir, 'index.mjs');
   const entry = [
     `import { exitOnStartupError, runHost } from ${JSON.stringify(join(functionsDir, 'lib/host/run.ts'))};`,
     // A dynamic import, so a bad setting thrown while the module wires itself is reported, not a crash.
     `await import(${JSON.stringify(join(functionsDir, name, 'index.ts'))}).then(() => runHost({ target: process.env.FUNCTION_TARGET ?? ${JSON.stringify(name)}, port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' })).catch(exitOnStartupError);`,
   ].join('\n');
-  const result = await build({
-    ...BUNDLE_OPTIONS,
-    stdin: { contents: entry, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' },
-    outfile: file,
-    sourcemap: 'linked',
-    legalComments: 'linked',
-    metafile: true,
-  });
-  const output = result.metafile.outputs[relative(root, file)];
+  // A rebuild leaves no file of the former layout (index.mjs.map, index.mjs.LEGAL.txt) behind.
+  for (const old of ['index.mjs.map', 'index.mjs.LEGAL.txt']) await rm(join(outdir, old), { force: true });
+  const built = await bundleServer(
+    outdir,
+    { stdin: { contents: entry, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' } },
+    { sourcemap: 'linked', legalComments: 'linked' },
+  );
   await bundleCli(name, outdir);
-  return { file, bytes: output?.bytes ?? 0 };
+  return built;
 }
 
 /**

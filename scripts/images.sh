@@ -12,7 +12,9 @@
 #      COPY only): made here by starting the image's entrypoint once from the image's own root filesystem
 #      (buildah mount) under `chroot --userspec=1000:1000` with the image's environment, so the node binary,
 #      the file paths and the V8 flags are those the pod runs with (the cache is keyed by all three); the
-#      process stops at its configuration check (or is stopped) and Node writes the cache on exit;
+#      process stops at its configuration check (or is stopped) and Node writes the cache on exit; a function's
+#      start file writes its bundle's own code cache beside it then (scripts/code-cache.ts: every function
+#      compiled by that exit, not only what V8 compiled eagerly);
 #   4. `buildah push … oci:$IMAGES_OUT:<name>`: one OCI layout (shared blobs), one tag per image. An image
 #      whose inputs (node image digest, recipe, dist/<name> files, tag) match the label
 #      dev.isekai.inputs of the tag already in the layout is not rebuilt (a push recompresses every layer).
@@ -172,7 +174,9 @@ report() {
 # with NODE_COMPILE_CACHE pointing at a scratch directory there, and add what Node wrote as the image's last
 # layer (Containerfile.compile-cache). Without settings the process stops at its configuration check (exit
 # 78); one that starts anyway (the site) is stopped after 20 s (SIGTERM, made an exit: the cache is written).
-# The cache holds the code V8 compiled when it compiled the module, so that early stop loses nothing.
+# Node's cache holds the code V8 compiled when it compiled the module, so that early stop loses nothing; a
+# function's start file adds $NODE_COMPILE_CACHE/isekai/<key>, its bundle's code cache made at that exit,
+# with every function the start called up to the configuration check (scripts/code-cache.ts).
 add_compile_cache() {
   local name=$1 ref=$2 ctr mnt ctx entry
   ctx=$cache/compile-cache/$name

@@ -101,6 +101,28 @@ describe('the anime page (JavaScript off)', () => {
   });
 });
 
+describe('the anime page: a review alone (JavaScript off)', () => {
+  it('deletes the review after a confirm step; the score and aspects stay', async () => {
+    const id = await site.animeByMal(6);
+    const rated = await callApi('viewer1', 'PUT', `/anime/${id}/rating`, {
+      score: 8,
+      aspects: { music: 9 },
+      review: 'Worth it for the music.',
+    });
+    expect(rated.status).toBeLessThan(300);
+    const page = await browse('viewer1', false);
+    await page.goto(`${site.stack.siteUrl}/anime/${id}`);
+    await page.locator('summary', { hasText: 'Delete my review only' }).click();
+    await page.getByRole('button', { name: 'Yes, delete my review' }).click();
+    expect(await flash(page).textContent()).toContain('Your review is deleted; your score stays.');
+    expect(await page.getByTestId('delete-review').count()).toBe(0);
+    const after = await callApi('viewer1', 'GET', `/anime/${id}/rating`);
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({ score: 8, music: 9 });
+    expect(after.body.review ?? null).toBeNull();
+  });
+});
+
 describe('the anime page: episode scores (JavaScript off)', () => {
   it("deletes one episode score after a confirm step; the viewer's other scores and others' stay", async () => {
     const id = await site.animeByMal(30);
@@ -215,7 +237,7 @@ describe('the live inbox', () => {
     await page.goto(`${site.stack.siteUrl}/me/notifications?unread=true`);
     await page.getByRole('button', { name: 'Mark all read' }).click();
     await page.waitForURL(/unread=true/);
-    const main = await page.locator('main').innerText();
+    const main = (await page.locator('main').textContent()) ?? '';
     expect(main).toContain('No unread notifications.');
     expect(main).not.toContain('Nothing here yet.');
     await page.getByRole('link', { name: 'See all' }).click();

@@ -12,7 +12,8 @@ import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-
  * storage, OCI layout), each unpacked with `umoci unpack` and its entrypoint started from the unpacked root
  * filesystem under `chroot --userspec=1000:1000` with the image's own environment plus the settings a pod
  * gets: every function's and the site's `/healthz` answers 200, its entrypoint compiled from the V8 compile
- * cache the image ships (scripts/images.sh; Node's own debug line says so); the migration image migrates a database
+ * cache the image ships (scripts/images.sh; Node's own debug line says so) and a function's bundle from its
+ * own code cache (scripts/code-cache.ts; the start file's debug line); the migration image migrates a database
  * and the dead-letter CLI shipped in the dead-letters image lists from it. Needs root (buildah vfs, chroot,
  * umoci keeps owners); the base root filesystem and unchanged images are cached in ~/.cache/isekai/images.
  */
@@ -227,6 +228,8 @@ async function startOne(name: string): Promise<void> {
     OIDC_CLIENT_SECRET: 'images-test',
     // Node says whether the compile cache shipped in the image's last layer was used (scripts/images.sh).
     NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
+    // …and a function's start file whether its bundle's own code cache was (scripts/code-cache.ts).
+    NODE_DEBUG: 'isekai',
   };
   const { child, output } = startChrooted(rootfs, config, imageEnv(config, settings));
   try {
@@ -236,6 +239,10 @@ async function startOne(name: string): Promise<void> {
     expect(output(), `${name}: the compile cache in the image is used`).toContain(
       `V8 code cache for ESM file://${entry} was accepted`,
     );
+    if (name !== 'site')
+      expect(output(), `${name}: the bundle's code cache in the image is used`).toContain(
+        'V8 code cache for /app/app.js was accepted',
+      );
   } finally {
     child.kill('SIGTERM');
     await exited(child);

@@ -151,19 +151,25 @@ export function authorize(authenticate: Authenticator | undefined): Step {
   return (x, next) => {
     const access = x.route?.access;
     if (access === undefined || access === 'public') return next(x);
-    return identify(access, x, authenticate).then((identity) => {
-      x.identity = identity;
-      return next(x);
-    });
+    // An authenticator answers at once when no credentials were sent (an anonymous read waits for nothing).
+    const found = authenticate ? authenticate(x.req) : undefined;
+    if (typeof (found as PromiseLike<unknown> | undefined)?.then === 'function')
+      return Promise.resolve(found).then((identity) => admit(access, x, identity, next));
+    return admit(access, x, found as Identity | undefined, next);
   };
 }
 
-async function identify(
+/** Set the caller (checked against the route's access) and go on. */
+function admit(access: Exclude<Access, 'public'>, x: Exchange, identity: Identity | undefined, next: Next) {
+  x.identity = checkAccess(access, identity);
+  return next(x);
+}
+
+/** The identity the route's access admits (undefined for an anonymous `optional` call); throws 401/403. */
+function checkAccess(
   access: Exclude<Access, 'public'>,
-  x: Exchange,
-  authenticate: Authenticator | undefined,
-): Promise<Identity | undefined> {
-  const identity = authenticate ? await authenticate(x.req) : undefined;
+  identity: Identity | undefined,
+): Identity | undefined {
   if (access === 'optional' && !identity) return undefined;
   if (!identity) throw new Unauthenticated('a bearer token is required for this route');
   if (access === 'user' || access === 'optional') {

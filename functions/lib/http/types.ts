@@ -24,8 +24,11 @@ export interface Identity {
   readonly exp: number;
 }
 
-/** Verifies the request's credentials; undefined when none were sent, throws Unauthenticated when bad. */
-export type Authenticator = (req: IncomingMessage) => Promise<Identity | undefined>;
+/**
+ * Verifies the request's credentials; undefined when none were sent (may be answered at once, without a
+ * promise), throws or rejects with Unauthenticated when bad.
+ */
+export type Authenticator = (req: IncomingMessage) => Identity | undefined | Promise<Identity | undefined>;
 
 /** Who may call a route: anyone, anyone (identity used if present), any signed-in user, or given roles. */
 export type Access = 'public' | 'optional' | 'user' | { readonly roles: readonly string[] };

@@ -24,11 +24,15 @@ export interface CatalogCache {
   /**
    * The anime detail as JSON (UTF-8 bytes): cached, else `load()` serialised once (and filled into the
    * cache when Redis answers). Bytes, so a cached read is sent as it is: never parsed, serialised or
-   * encoded again (a hit held in this process is one `res.end(buffer)`).
+   * encoded again (a hit held in this process is one `res.end(buffer)`). A hit held in this process is
+   * answered at once (the bytes, no promise), anything else as a promise.
    */
-  anime<T>(id: number, load: () => Promise<T | undefined>): Promise<Buffer | undefined>;
-  /** A list/search result as JSON (UTF-8 bytes): cached for this query, else `load()` serialised once. */
-  list<T>(query: Readonly<Record<string, unknown>>, load: () => Promise<T>): Promise<Buffer>;
+  anime<T>(id: number, load: () => Promise<T | undefined>): Buffer | Promise<Buffer | undefined>;
+  /**
+   * A list/search result as JSON (UTF-8 bytes): cached for this query, else `load()` serialised once; at
+   * once when held in this process, as `anime` is.
+   */
+  list<T>(query: Readonly<Record<string, unknown>>, load: () => Promise<T>): Buffer | Promise<Buffer>;
   /** Forget an anime's object and every list (call after the commit, before answering). */
   invalidate(animeIds: readonly number[]): Promise<void>;
 }
@@ -74,6 +78,8 @@ redis.call('incr', KEYS[#KEYS])
 return 1`;
 
 const GEN_TTL_SECONDS = 86_400;
+/** Prefix of a list's key in this process (./local-cache.ts drops them all when `catalog:ver` changes). */
+const LIST = 'list:';
 /** Backoff of the background retry of invalidations Redis refused: 250 ms doubling up to 2 s. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 2_000;
@@ -111,6 +117,8 @@ export function createCatalogCache(
     client && (options.localEntries ?? 0) > 0
       ? createLocalCache(runtime, client, { maxEntries: options.localEntries ?? 0 })
       : undefined;
+  /** The local key (`list:<normalised query>`) of each frozen query `list` was given: made once, the same string every time. */
+  const listKeys = new WeakMap<object, string>();
   /** Anime whose invalidation Redis has not taken yet (retried by `retryPending`). */
   const pending = new Set<number>();
   /** Whether the background retry runs (one at a time). */
@@ -151,49 +159,29 @@ export function createCatalogCache(
   }
 
   return {
-    async anime(id, load) {
+    anime(id, load) {
       const held = local?.get(`anime:${id}`);
       if (held !== undefined) {
         animeHit.inc();
         return held;
       }
-      const key = `catalog:anime:${id}`;
-      const genKey = `catalog:anime-gen:${id}`;
-      const epoch = local?.epoch() ?? 0;
-      const cached = await attempt('get', (r) => r.mget(key, genKey));
-      lookups.inc({ cache: 'anime', result: cached ? (cached[0] ? 'hit' : 'miss') : 'error' });
-      if (cached?.[0]) {
-        const bytes = Buffer.from(cached[0]);
-        local?.set(`anime:${id}`, bytes, epoch, animeTtl);
-        return bytes;
-      }
-      const value = await load();
-      if (value === undefined) return undefined;
-      const text = JSON.stringify(value);
-      if (cached) await attempt('fill', (r) => r.fillIfCurrent(key, genKey, text, animeTtl, cached[1] ?? ''));
-      return Buffer.from(text);
+      return fetchAnime(id, load);
     },
 
-    async list(query, load) {
-      // In process the normalised query itself is the key: no digest on a hit.
-      const normal = normalQuery(query);
-      const held = local?.get(`list:${normal}`);
+    list(query, load) {
+      // In process the normalised query itself is the key: no digest on a hit. A frozen query cannot change,
+      // so its key is made once (the catalog passes one frozen object per query string it sees).
+      let key = listKeys.get(query);
+      if (key === undefined) {
+        key = `${LIST}${normalQuery(query)}`;
+        if (Object.isFrozen(query)) listKeys.set(query, key);
+      }
+      const held = local?.get(key);
       if (held !== undefined) {
         listHit.inc();
         return held;
       }
-      const hash = createHash('sha1').update(normal).digest('base64url');
-      const epoch = local?.epoch() ?? 0;
-      const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
-      lookups.inc({ cache: 'list', result: found ? (found[1] ? 'hit' : 'miss') : 'error' });
-      if (found?.[1]) {
-        const bytes = Buffer.from(found[1]);
-        local?.set(`list:${normal}`, bytes, epoch, listTtl);
-        return bytes;
-      }
-      const text = JSON.stringify(await load());
-      if (found) await attempt('fill', (r) => r.set(`catalog:list:${found[0]}:${hash}`, text, 'EX', listTtl));
-      return Buffer.from(text);
+      return fetchList(key, load);
     },
 
     async invalidate(animeIds) {
@@ -211,6 +199,42 @@ export function createCatalogCache(
       retryPending();
     },
   };
+
+  /** The detail from Redis (kept in process when it answers), else from `load()` (filled into Redis). */
+  async function fetchAnime<T>(id: number, load: () => Promise<T | undefined>): Promise<Buffer | undefined> {
+    const key = `catalog:anime:${id}`;
+    const genKey = `catalog:anime-gen:${id}`;
+    const epoch = local?.epoch() ?? 0;
+    const cached = await attempt('get', (r) => r.mget(key, genKey));
+    lookups.inc({ cache: 'anime', result: cached ? (cached[0] ? 'hit' : 'miss') : 'error' });
+    if (cached?.[0]) {
+      const bytes = Buffer.from(cached[0]);
+      local?.set(`anime:${id}`, bytes, epoch, animeTtl);
+      return bytes;
+    }
+    const value = await load();
+    if (value === undefined) return undefined;
+    const text = JSON.stringify(value);
+    if (cached) await attempt('fill', (r) => r.fillIfCurrent(key, genKey, text, animeTtl, cached[1] ?? ''));
+    return Buffer.from(text);
+  }
+
+  /** A list from Redis (kept in process when it answers), else from `load()` (filled into Redis). */
+  async function fetchList<T>(key: string, load: () => Promise<T>): Promise<Buffer> {
+    const normal = key.slice(LIST.length);
+    const hash = createHash('sha1').update(normal).digest('base64url');
+    const epoch = local?.epoch() ?? 0;
+    const found = await attempt('get', (r) => r.listGet('catalog:ver', `${prefix}catalog:list:`, hash));
+    lookups.inc({ cache: 'list', result: found ? (found[1] ? 'hit' : 'miss') : 'error' });
+    if (found?.[1]) {
+      const bytes = Buffer.from(found[1]);
+      local?.set(key, bytes, epoch, listTtl);
+      return bytes;
+    }
+    const text = JSON.stringify(await load());
+    if (found) await attempt('fill', (r) => r.set(`catalog:list:${found[0]}:${hash}`, text, 'EX', listTtl));
+    return Buffer.from(text);
+  }
 
   /** Delete the objects, bump their generations and the list version (one script): true when Redis took it. */
   async function flush(animeIds: readonly number[]): Promise<boolean> {

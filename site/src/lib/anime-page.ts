@@ -61,8 +61,9 @@ export type WriteResult =
 
 /**
  * Apply the posted form (`action` = entry | progress | rating | episode | remove-entry | delete-rating |
- * delete-episode-rating). `remove-entry` is library `DELETE /me/library/{id}` (the rating stays);
- * `delete-rating` is rate-anime `DELETE /anime/{id}/rating` (score, aspects and review together);
+ * delete-review | delete-episode-rating). `remove-entry` is library `DELETE /me/library/{id}` (the rating
+ * stays); `delete-rating` is rate-anime `DELETE /anime/{id}/rating` (score, aspects and review together);
+ * `delete-review` is `PATCH /anime/{id}/rating` with `review: null` (score and aspects stay);
  * `delete-episode-rating` is rate-anime `DELETE /anime/{id}/episodes/{episode}/rating` (that episode's score).
  */
 export async function applyAnimeForm(
@@ -92,6 +93,14 @@ export async function applyAnimeForm(
       return { ok: true, message: done };
     } catch (error) {
       return fail(name, { values: {}, errors: {} }, error);
+    }
+  }
+  if (action === 'delete-review') {
+    try {
+      await api.json({ method: 'PATCH', path: `/anime/${id}/rating`, token, json: { review: null } });
+      return { ok: true, message: 'Your review is deleted; your score stays.' };
+    } catch (error) {
+      return fail('rating', { values: {}, errors: {} }, error);
     }
   }
   if (action === 'delete-episode-rating') {
