@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../bench/lib.ts';
 import { bundleServer } from './build.ts';
+import { freePort } from './servers/harness.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist', `code-cache-test-${process.pid}`);

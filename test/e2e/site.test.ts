@@ -101,7 +101,16 @@ describe.each([
     await page.locator('#episodeScore').selectOption('7');
     await submit(page, page.getByRole('button', { name: 'Rate episode' }));
     expect(await text(page.locator('.flash'))).toBe('Episode 2: your score 7/10 is saved.');
-    expect(await text(page.locator('tr[data-episode="2"]'))).toMatch(/^2\s*7\.00\s*1\s*7$/);
+    // Episode, mean, votes, and the viewer's own score (its cell also holds the delete step).
+    const row = page.locator('tr[data-episode="2"]');
+    const cells = (await row.locator('th, td').allTextContents()).map((c) => c.trim());
+    expect([...cells.slice(0, 3), await text(row.getByTestId('episode-mine'))]).toEqual([
+      '2',
+      '7.00',
+      '1',
+      '7',
+    ]);
+    expect(await row.getByTestId('delete-episode-rating').count()).toBe(1);
     await shot(page, `${tag}-anime`);
   });
 
